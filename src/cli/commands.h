@@ -1,0 +1,16 @@
+// The `hearth` command: one file per subcommand, each registering itself on the CLI11 app.
+// A subcommand's callback does its work and throws hearth::Error on failure; main() prints the
+// message and maps the kind to the exit code. Output for people goes to stdout, diagnostics to
+// stderr.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace hearth::cli {
+
+void register_inspect(CLI::App& app);      // inspect.cpp
+void register_tokenize(CLI::App& app);     // tokenize.cpp: tokenize and detokenize
+void register_bench(CLI::App& app);        // bench.cpp
+void register_help_config(CLI::App& app);  // help_config.cpp
+
+}  // namespace hearth::cli

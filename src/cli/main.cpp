@@ -1,0 +1,43 @@
+#include <cstdio>
+#include <exception>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/log.h"
+
+namespace {
+
+// Exit codes: 0 success, 1 operation failed, 2 bad usage or input, 3 not found.
+int exit_code_for(hearth::ErrorKind kind) {
+  switch (kind) {
+    case hearth::ErrorKind::invalid_input:
+    case hearth::ErrorKind::unsupported: return 2;
+    case hearth::ErrorKind::not_found: return 3;
+    default: return 1;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hearth: run and shape open language models on your own machine"};
+  app.set_version_flag("--version", std::string("hearth ") + HEARTH_VERSION);
+  app.require_subcommand(1);
+  hearth::cli::register_inspect(app);
+  hearth::cli::register_tokenize(app);
+  hearth::cli::register_bench(app);
+  hearth::cli::register_help_config(app);
+  try {
+    hearth::log::init_from_config();
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const hearth::Error& e) {
+    std::fprintf(stderr, "hearth: %s\n", e.what());
+    return exit_code_for(e.kind());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hearth: internal error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,66 @@
+#include "core/config.h"
+
+#include <array>
+#include <charconv>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+
+#include "core/error.h"
+
+namespace hearth::config {
+namespace {
+
+constexpr std::array<Setting, 8> kSettings = {{
+    {"HEARTH_HOST", "--host", "127.0.0.1:11435", "address and port the server listens on"},
+    {"HEARTH_HOME", "", "", "where models, the database and datasets live "
+                            "(default $XDG_DATA_HOME/hearth, else ~/.local/share/hearth)"},
+    {"HEARTH_DB", "--db", "", "database URL: empty for SQLite in HEARTH_HOME, or postgresql://..."},
+    {"HEARTH_KEEP_ALIVE", "--keep-alive", "5m", "how long an idle model stays loaded"},
+    {"HEARTH_NUM_PARALLEL", "--parallel", "4", "sequences decoded together per loaded model"},
+    {"HEARTH_MAX_QUEUE", "--max-queue", "512", "requests waiting before the server answers 503"},
+    {"HEARTH_THREADS", "--threads", "0", "compute threads (0: one per physical core)"},
+    {"HEARTH_LOG", "--log", "info", "log level: trace, debug, info, warn, error, off"},
+}};
+
+std::mutex overrides_mutex;
+std::map<std::string, std::string, std::less<>> overrides;
+
+const Setting& find(std::string_view env) {
+  for (const auto& s : kSettings)
+    if (s.env == env) return s;
+  HEARTH_ASSERT(false, "configuration setting not declared in the table");
+}
+
+}  // namespace
+
+std::span<const Setting> settings() { return kSettings; }
+
+std::string get(std::string_view env) {
+  const Setting& s = find(env);
+  {
+    std::lock_guard lock(overrides_mutex);
+    if (auto it = overrides.find(env); it != overrides.end()) return it->second;
+  }
+  std::string name(s.env);
+  if (const char* v = std::getenv(name.c_str()); v != nullptr && *v != '\0') return v;
+  return std::string(s.default_value);
+}
+
+long long get_int(std::string_view env, long long min, long long max) {
+  std::string text = get(env);
+  long long value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max)
+    throw Error(ErrorKind::invalid_input, std::string(env) + "=" + text + " must be a whole number from " +
+                                              std::to_string(min) + " to " + std::to_string(max));
+  return value;
+}
+
+void set_override(std::string_view env, std::string value) {
+  find(env);
+  std::lock_guard lock(overrides_mutex);
+  overrides.insert_or_assign(std::string(env), std::move(value));
+}
+
+}  // namespace hearth::config

@@ -1,0 +1,155 @@
+// GGUF files: reading (from a read-only mapping, never trusting the file) and writing.
+//
+// Layout of a GGUF file (little-endian), versions 2 and 3:
+//   magic "GGUF" | u32 version | u64 n_tensors | u64 n_kv
+//   n_kv ×      { string key | u32 value_type | value }
+//   n_tensors × { string name | u32 n_dims | n_dims × u64 ne | u32 tensor_type | u64 offset }
+//   padding to general.alignment (default 32)
+//   data section: each tensor at data_start + offset, offsets aligned to general.alignment
+// string = u64 length + bytes (no terminator); array = u32 element_type + u64 count + elements,
+// elements may themselves be arrays.
+//
+// Reader guarantees: every count, length, offset, shape and size is checked against the file with
+// overflow-safe arithmetic before use; a bad file raises Error(corrupt_file) naming what is wrong,
+// a version or tensor type this build does not know raises Error(unsupported). Allocations are
+// bounded by the file size (an array cannot claim more elements than bytes remain).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "engine/gguf/tensor_type.h"
+
+namespace hearth {
+class MappedFile;
+}
+
+namespace hearth::gguf {
+
+enum class ValueType : uint32_t {
+  u8 = 0, i8 = 1, u16 = 2, i16 = 3, u32 = 4, i32 = 5, f32 = 6, boolean = 7,
+  string = 8, array = 9, u64 = 10, i64 = 11, f64 = 12,
+};
+std::string_view value_type_name(ValueType type);  // "u32", "string", "array", ...
+
+// One metadata value. Scalars keep their exact file type in `type` and their value widened to
+// u64 / i64 / f64 (f32 widens to f64 exactly, so writing it back is bit-identical).
+// For arrays, `type` is ValueType::array, `element_type` names the type of the items.
+struct Value {
+  ValueType type = ValueType::u8;
+  uint64_t u = 0;   // u8, u16, u32, u64, boolean (0/1)
+  int64_t i = 0;    // i8, i16, i32, i64
+  double f = 0;     // f32, f64
+  std::string s;    // string
+  ValueType element_type = ValueType::u8;  // arrays only
+  std::vector<Value> items;                // arrays only
+
+  static Value of_u32(uint32_t v);
+  static Value of_i32(int32_t v);
+  static Value of_u64(uint64_t v);
+  static Value of_f32(float v);
+  static Value of_bool(bool v);
+  static Value of_string(std::string v);
+  static Value of_array(ValueType element_type, std::vector<Value> items);
+
+  bool is_integer() const;  // any of u8..i64
+  bool is_float() const { return type == ValueType::f32 || type == ValueType::f64; }
+};
+
+struct TensorInfo {
+  std::string name;
+  TensorType type = TensorType::f32;
+  std::vector<int64_t> ne;  // GGML order: ne[0] is the contiguous dimension; 1 to 4 entries
+  uint64_t offset = 0;      // from the start of the data section
+  uint64_t n_bytes = 0;     // computed from type and shape
+
+  int64_t n_elements() const;
+};
+
+// A parsed GGUF file. Tensor data stays in the mapping; tensor_data() returns views into it.
+class File {
+ public:
+  // Maps `path` read-only and parses it. Errors: io (cannot open or map), corrupt_file, unsupported.
+  static File open(const std::filesystem::path& path);
+  // Parses bytes already in memory (they must outlive the File). `name` is used in messages.
+  static File parse(std::span<const uint8_t> bytes, std::string name);
+
+  uint32_t version() const { return version_; }
+  uint32_t alignment() const { return alignment_; }
+  uint64_t data_offset() const { return data_offset_; }  // absolute offset of the data section
+  uint64_t file_size() const { return bytes_.size(); }
+  const std::string& name() const { return name_; }
+
+  // Metadata in file order.
+  const std::vector<std::pair<std::string, Value>>& metadata() const { return metadata_; }
+  const Value* find(std::string_view key) const;
+
+  // Typed accessors: nullopt when the key is absent; Error(corrupt_file) when present with a type
+  // that cannot hold the requested value (get_int accepts any integer type, get_float f32/f64).
+  std::optional<std::string> get_string(std::string_view key) const;
+  std::optional<int64_t> get_int(std::string_view key) const;
+  std::optional<double> get_float(std::string_view key) const;
+  std::optional<bool> get_bool(std::string_view key) const;
+  // Arrays with a required element type; nullptr when absent, Error(corrupt_file) on wrong type.
+  const Value* get_array(std::string_view key, ValueType element_type) const;
+
+  const std::vector<TensorInfo>& tensors() const { return tensors_; }
+  const TensorInfo* find_tensor(std::string_view name) const;
+  std::span<const uint8_t> tensor_data(const TensorInfo& tensor) const;
+
+ private:
+  std::shared_ptr<MappedFile> mapping_;  // null when parsed from caller-owned bytes
+  std::span<const uint8_t> bytes_;
+  std::string name_;
+  uint32_t version_ = 3;
+  uint32_t alignment_ = 32;
+  uint64_t data_offset_ = 0;
+  std::vector<std::pair<std::string, Value>> metadata_;
+  std::unordered_map<std::string, size_t> metadata_index_;
+  std::vector<TensorInfo> tensors_;
+  std::unordered_map<std::string, size_t> tensor_index_;
+
+  friend class Parser;
+};
+
+// Builds a GGUF file. Metadata keeps insertion order; tensors are laid out in insertion order,
+// each aligned to general.alignment (taken from the metadata if set, else 32) with zero padding.
+// Writing a File's metadata and tensors back gives the same bytes as a file written this way.
+class Writer {
+ public:
+  explicit Writer(uint32_t version = 3) : version_(version) {}
+
+  void set(std::string key, Value value);  // replaces an existing key in place
+  void add_tensor(std::string name, TensorType type, std::vector<int64_t> ne,
+                  std::span<const uint8_t> data);  // data must outlive write(); size is checked
+
+  // Copies everything from a parsed file (metadata and tensors).
+  static Writer copy_of(const File& file);
+
+  std::vector<uint8_t> to_bytes() const;
+  // Writes to `path` atomically: a temporary file beside it, fsync, rename. Error(io) on failure.
+  void write(const std::filesystem::path& path) const;
+
+ private:
+  struct PendingTensor {
+    TensorInfo info;
+    std::span<const uint8_t> data;
+  };
+  uint32_t version_;
+  std::vector<std::pair<std::string, Value>> metadata_;
+  std::vector<PendingTensor> tensors_;
+};
+
+// Bytes a tensor of this type and shape occupies; Error(corrupt_file) when ne[0] is not a
+// multiple of the block size or the size overflows 64 bits.
+uint64_t tensor_bytes(TensorType type, std::span<const int64_t> ne);
+
+}  // namespace hearth::gguf

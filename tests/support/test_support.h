@@ -1,0 +1,41 @@
+// Helpers shared by hearth's tests.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace hearth::test {
+
+// The conformance data pack: $HEARTH_CONFORMANCE_DIR, else ../shared/conformance beside the
+// source tree. nullopt when neither exists (tests then GTEST_SKIP and say why).
+std::optional<std::filesystem::path> conformance_dir();
+
+// Skips the current test with a clear reason when the conformance data is missing.
+#define HEARTH_REQUIRE_CONFORMANCE(var)                                                       \
+  auto var##_opt = ::hearth::test::conformance_dir();                                         \
+  if (!var##_opt)                                                                             \
+    GTEST_SKIP() << "conformance data not found: set HEARTH_CONFORMANCE_DIR or place it at " \
+                    "../shared/conformance";                                                  \
+  const std::filesystem::path var = *var##_opt
+
+// A fresh empty folder under the system temp dir, removed when the object goes away.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// The hearth binary under test ($HEARTH_BIN, set by ctest).
+std::filesystem::path hearth_binary();
+
+// Reads a whole file as bytes (fails the test via exception when it cannot).
+std::string read_file(const std::filesystem::path& path);
+
+}  // namespace hearth::test
