@@ -1,0 +1,42 @@
+# hearth — the commands a user and CI run. Each installs what is missing first.
+#   make          release build (build/release)
+#   make test     every test (unit, conformance, integration); ends with "N passed, N failed"
+#   make bench    benchmarks; figures are recorded in bench/RESULTS.md
+#   make serve    builds and runs hearth's main job
+.PHONY: all build deps test bench serve debug asan clean format
+
+JOBS ?= $(shell nproc)
+HEARTH := build/release/src/cli/hearth
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+debug: deps
+	@cmake --preset debug >/dev/null
+	@cmake --build --preset debug -j $(JOBS)
+
+asan: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS)
+	@cd build/asan && ctest -j $(JOBS) --output-on-failure
+
+test:
+	@bash scripts/test.sh
+
+bench: build
+	@bash scripts/bench.sh
+
+serve: build
+	@bash scripts/serve.sh
+
+format:
+	@find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf build

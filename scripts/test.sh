@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `make test`: installs what is missing, builds the release tree with warnings as errors, runs
+# every ctest test, and ends with one line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+bash scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+if ! cmake --preset release -DHEARTH_WERROR=ON >/dev/null || ! cmake --build --preset release -j "$jobs"; then
+  echo "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+log=$(mktemp)
+(cd build/release && ctest -j "$jobs" --timeout 600 --output-on-failure) 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# ctest's summary: "100% tests passed, 0 tests failed out of 57"
+summary=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1)
+rm -f "$log"
+if [ -z "$summary" ]; then
+  echo "ctest printed no summary"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+failed=$(sed -E 's/.* ([0-9]+) tests? failed out of.*/\1/' <<<"$summary")
+total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$summary")
+echo "$((total - failed)) passed, $failed failed"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
