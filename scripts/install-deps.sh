@@ -28,6 +28,9 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# Debian's nodejs ships without npm (a separate package); other Node.js builds include it.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
   exit 0
