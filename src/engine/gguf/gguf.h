@@ -10,9 +10,22 @@
 // elements may themselves be arrays.
 //
 // Reader guarantees: every count, length, offset, shape and size is checked against the file with
-// overflow-safe arithmetic before use; a bad file raises Error(corrupt_file) naming what is wrong,
-// a version or tensor type this build does not know raises Error(unsupported). Allocations are
-// bounded by the file size (an array cannot claim more elements than bytes remain).
+// overflow-safe arithmetic before use; a bad file raises Error(corrupt_file) naming the file and
+// what is wrong, a version or tensor type this build does not know raises Error(unsupported).
+// Allocations are bounded by the file size (an array cannot claim more elements than bytes remain)
+// and by a cap of 4M array items per file (unsupported beyond it).
+//
+// What the reader accepts, where the format leaves room:
+//   - versions 2 and 3 (identical layouts); version 1 and big-endian files are unsupported;
+//   - keys and tensor names must be non-empty, valid UTF-8 and unique; string values may hold any
+//     bytes (real vocabularies contain invalid UTF-8 pieces);
+//   - bool values must be 0 or 1; arrays may nest up to 8 levels (llama.cpp allows none);
+//   - general.alignment, when present, must be a u32 power of two;
+//   - tensors have 1 to 4 dimensions, each at least 1 (llama.cpp lets 0 through but then divides
+//     by it), ne[0] a multiple of the type's block size, element and byte counts within 64 bits;
+//   - tensor offsets must be aligned, inside the file and non-overlapping, in any order and with
+//     gaps allowed (llama.cpp requires them packed in order; hearth's Writer writes them so);
+//   - a file without tensors may end right after its tensor infos, without the padding.
 #pragma once
 
 #include <cstdint>
@@ -34,10 +47,12 @@ class MappedFile;
 
 namespace hearth::gguf {
 
+// clang-format off
 enum class ValueType : uint32_t {
   u8 = 0, i8 = 1, u16 = 2, i16 = 3, u32 = 4, i32 = 5, f32 = 6, boolean = 7,
   string = 8, array = 9, u64 = 10, i64 = 11, f64 = 12,
 };
+// clang-format on
 std::string_view value_type_name(ValueType type);  // "u32", "string", "array", ...
 
 // One metadata value. Scalars keep their exact file type in `type` and their value widened to
@@ -45,10 +60,10 @@ std::string_view value_type_name(ValueType type);  // "u32", "string", "array", 
 // For arrays, `type` is ValueType::array, `element_type` names the type of the items.
 struct Value {
   ValueType type = ValueType::u8;
-  uint64_t u = 0;   // u8, u16, u32, u64, boolean (0/1)
-  int64_t i = 0;    // i8, i16, i32, i64
-  double f = 0;     // f32, f64
-  std::string s;    // string
+  uint64_t u = 0;                          // u8, u16, u32, u64, boolean (0/1)
+  int64_t i = 0;                           // i8, i16, i32, i64
+  double f = 0;                            // f32, f64
+  std::string s;                           // string
   ValueType element_type = ValueType::u8;  // arrays only
   std::vector<Value> items;                // arrays only
 
@@ -77,7 +92,8 @@ struct TensorInfo {
 // A parsed GGUF file. Tensor data stays in the mapping; tensor_data() returns views into it.
 class File {
  public:
-  // Maps `path` read-only and parses it. Errors: io (cannot open or map), corrupt_file, unsupported.
+  // Maps `path` read-only and parses it. Errors: not_found, io (cannot open or map), corrupt_file,
+  // unsupported.
   static File open(const std::filesystem::path& path);
   // Parses bytes already in memory (they must outlive the File). `name` is used in messages.
   static File parse(std::span<const uint8_t> bytes, std::string name);
@@ -85,6 +101,9 @@ class File {
   uint32_t version() const { return version_; }
   uint32_t alignment() const { return alignment_; }
   uint64_t data_offset() const { return data_offset_; }  // absolute offset of the data section
+  // Bytes before the padding that aligns the data section (the end of the tensor infos). A file
+  // without tensors may end here or after the padding; data_offset() may then exceed file_size().
+  uint64_t header_size() const { return header_size_; }
   uint64_t file_size() const { return bytes_.size(); }
   const std::string& name() const { return name_; }
 
@@ -112,6 +131,7 @@ class File {
   uint32_t version_ = 3;
   uint32_t alignment_ = 32;
   uint64_t data_offset_ = 0;
+  uint64_t header_size_ = 0;
   std::vector<std::pair<std::string, Value>> metadata_;
   std::unordered_map<std::string, size_t> metadata_index_;
   std::vector<TensorInfo> tensors_;
@@ -127,11 +147,22 @@ class Writer {
  public:
   explicit Writer(uint32_t version = 3) : version_(version) {}
 
+  // Values are checked when the file is written (to_bytes / write): items must match the array's
+  // element type, integers must fit their type, general.alignment must be a u32 power of two.
+  // Error(invalid_input) otherwise.
   void set(std::string key, Value value);  // replaces an existing key in place
+  // `data` must outlive to_bytes() / write(). Error(invalid_input) when the name is empty or
+  // already used, or the data size does not match the type and shape; Error(corrupt_file) from
+  // tensor_bytes() for an impossible shape.
   void add_tensor(std::string name, TensorType type, std::vector<int64_t> ne,
-                  std::span<const uint8_t> data);  // data must outlive write(); size is checked
+                  std::span<const uint8_t> data);
 
-  // Copies everything from a parsed file (metadata and tensors).
+  // Whether a file without tensors ends with the padding that aligns its (empty) data section.
+  // Current llama.cpp writes it; older converters did not. Default true.
+  void set_pad_empty_data_section(bool pad) { pad_empty_data_section_ = pad; }
+
+  // Copies everything from a parsed file (metadata and tensors, in file order), including whether
+  // an empty data section is padded, so that an unmodified copy writes the same bytes.
   static Writer copy_of(const File& file);
 
   std::vector<uint8_t> to_bytes() const;
@@ -146,6 +177,7 @@ class Writer {
   uint32_t version_;
   std::vector<std::pair<std::string, Value>> metadata_;
   std::vector<PendingTensor> tensors_;
+  bool pad_empty_data_section_ = true;
 };
 
 // Bytes a tensor of this type and shape occupies; Error(corrupt_file) when ne[0] is not a

@@ -18,9 +18,10 @@ inline constexpr uint32_t kMaxDims = 4;
 // Arrays of arrays are legal in the format but rare (llama.cpp rejects them); the bound keeps a
 // malicious file from recursing deeply.
 inline constexpr int kMaxArrayDepth = 8;
-// Parsed values cost far more memory than their bytes in the file (~100 bytes per item), so the
-// total number of array items in one file is bounded. Real vocabularies use well under 2 million.
-inline constexpr uint64_t kMaxArrayItems = uint64_t{1} << 24;
+// A parsed item costs about 100 bytes however small it is in the file, so the total number of
+// array items in one file is bounded (about 400 MiB of values at most). The largest real
+// vocabularies (tokens, scores, types, merges) hold under a million.
+inline constexpr uint64_t kMaxArrayItems = uint64_t{1} << 22;
 
 // Bytes a scalar of this type occupies in the file; nullopt for string and array.
 std::optional<uint32_t> scalar_size(ValueType type);

@@ -1,0 +1,202 @@
+// Runs the real `hearth inspect` binary on the conformance files and on damaged copies.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "engine/gguf/gguf.h"
+#include "support/test_support.h"
+
+namespace hearth {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string shell_quoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+CommandResult inspect(const fs::path& file, bool as_json) {
+  test::TempDir dir;
+  const std::string command = shell_quoted(test::hearth_binary()) + " inspect " +
+                              shell_quoted(file.string()) + (as_json ? " --json" : "") + " >" +
+                              shell_quoted((dir.path() / "out").string()) + " 2>" +
+                              shell_quoted((dir.path() / "err").string());
+  const int status = std::system(command.c_str());
+  CommandResult run;
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  run.out = test::read_file(dir.path() / "out");
+  run.err = test::read_file(dir.path() / "err");
+  return run;
+}
+
+std::vector<fs::path> conformance_ggufs(const fs::path& dir) {
+  std::vector<fs::path> out;
+  for (const char* sub : {"models", "tokenizer"})
+    for (const auto& entry : fs::directory_iterator(dir / sub))
+      if (entry.path().extension() == ".gguf") out.push_back(entry.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void write_bytes(const fs::path& path, std::string_view bytes) {
+  std::ofstream(path, std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+TEST(InspectCommand, JsonDescribesEveryConformanceFile) {
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  const auto files = conformance_ggufs(dir);
+  ASSERT_FALSE(files.empty());
+  for (const fs::path& path : files) {
+    SCOPED_TRACE(path.string());
+    const CommandResult run = inspect(path, true);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const json j = json::parse(run.out);
+    const gguf::File file = gguf::File::open(path);
+    EXPECT_EQ(j["file"], path.string());
+    EXPECT_EQ(j["version"], 3);
+    EXPECT_EQ(j["file_size"], file.file_size());
+    EXPECT_EQ(j["tensor_count"], file.tensors().size());
+    ASSERT_EQ(j["tensors"].size(), file.tensors().size());
+    EXPECT_EQ(j["metadata_count"], file.metadata().size());
+    EXPECT_EQ(j["metadata"].size(), file.metadata().size());
+    uint64_t parameters = 0;
+    for (size_t k = 0; k < file.tensors().size(); ++k) {
+      const auto& t = file.tensors()[k];
+      EXPECT_EQ(j["tensors"][k]["name"], t.name);
+      EXPECT_EQ(j["tensors"][k]["shape"].get<std::vector<int64_t>>(), t.ne);
+      EXPECT_EQ(j["tensors"][k]["bytes"], t.n_bytes);
+      parameters += static_cast<uint64_t>(t.n_elements());
+    }
+    EXPECT_EQ(j["parameter_count"], parameters);
+  }
+}
+
+TEST(InspectCommand, JsonNamesFileTypeAndShortensArrays) {
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  const CommandResult run = inspect(dir / "models" / "quant-base-q4_k_m.gguf", true);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const json j = json::parse(run.out);
+  EXPECT_EQ(j["file_type"]["name"], "MOSTLY_Q4_K_M");
+  EXPECT_EQ(j["file_type"]["id"], 15);
+  EXPECT_EQ(j["most_common_tensor_type"], "Q4_K");
+  EXPECT_EQ(j["tensor_type_counts"], json({{"F32", 5}, {"Q4_K", 12}, {"Q6_K", 3}}));
+  for (const json& entry : j["metadata"]) {
+    if (entry["key"] != "tokenizer.ggml.tokens") continue;
+    EXPECT_EQ(entry["count"], 1000);
+    EXPECT_EQ(entry["truncated"], true);
+    EXPECT_EQ(entry["value"][1], "<s>");
+    EXPECT_LT(entry["value"].size(), 1000u);
+  }
+}
+
+TEST(InspectCommand, TextShowsTablesForEveryConformanceFile) {
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  for (const fs::path& path : conformance_ggufs(dir)) {
+    SCOPED_TRACE(path.string());
+    const CommandResult run = inspect(path, false);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const gguf::File file = gguf::File::open(path);
+    EXPECT_NE(run.out.find("tensors (" + std::to_string(file.tensors().size()) + ")"),
+              std::string::npos);
+    EXPECT_NE(run.out.find("metadata (" + std::to_string(file.metadata().size()) + " keys)"),
+              std::string::npos);
+  }
+  const CommandResult q4 = inspect(dir / "models" / "quant-base-q4_k_m.gguf", false);
+  for (const char* expected :
+       {"file type:   MOSTLY_Q4_K_M (15); most tensors Q4_K (12 of 20)", "parameters:  1.83M",
+        "... (1000 items)]", "256 x 1000", "blk.1.ffn_down.weight", "Q6_K"})
+    EXPECT_NE(q4.out.find(expected), std::string::npos) << expected << "\n" << q4.out;
+}
+
+TEST(InspectCommand, TruncatedConformanceFileFails) {
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  test::TempDir tmp;
+  const std::string bytes = test::read_file(dir / "models" / "llama-gqa-f32.gguf");
+  const fs::path cut = tmp.path() / "cut.gguf";
+  for (size_t size : {size_t{10}, size_t{5000}, bytes.size() / 2}) {
+    SCOPED_TRACE(size);
+    write_bytes(cut, std::string_view(bytes).substr(0, size));
+    const CommandResult run = inspect(cut, true);
+    EXPECT_EQ(run.exit_code, 1);
+    EXPECT_TRUE(run.out.empty());
+    EXPECT_NE(run.err.find("hearth: " + cut.string() + ": "), std::string::npos) << run.err;
+  }
+  EXPECT_NE(inspect(cut, false).err.find("extend past the end of the file"), std::string::npos);
+}
+
+TEST(InspectCommand, DamagedHandBuiltFilesFailWithTheReadersMessage) {
+  test::TempDir tmp;
+  gguf::Writer writer;
+  writer.set("general.name", gguf::Value::of_string("tiny"));
+  std::vector<uint8_t> bytes = writer.to_bytes();
+  const fs::path path = tmp.path() / "bad.gguf";
+  // The string length of general.name sits after the header (24 bytes), key (8 + 12), type (4).
+  std::fill_n(bytes.begin() + 48, 8, 0xFF);
+  write_bytes(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  CommandResult run = inspect(path, false);
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find(path.string() +
+                         ": metadata key 'general.name': string length 18446744073709551615 "
+                         "exceeds the"),
+            std::string::npos)
+      << run.err;
+
+  bytes[4] = 1;  // version 1: unsupported, exit code 2
+  write_bytes(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  run = inspect(path, false);
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("version 1 is no longer supported"), std::string::npos) << run.err;
+
+  run = inspect(tmp.path() / "absent.gguf", false);
+  EXPECT_EQ(run.exit_code, 3);
+  EXPECT_NE(run.err.find("absent.gguf"), std::string::npos) << run.err;
+}
+
+TEST(InspectCommand, HandBuiltFileWithoutConformanceData) {
+  test::TempDir tmp;
+  gguf::Writer writer;
+  writer.set("general.file_type", gguf::Value::of_u32(1));
+  std::vector<uint8_t> data(64 * 2 * 2, 0);
+  writer.add_tensor("w", gguf::TensorType::f16, {64, 2}, data);
+  const fs::path path = tmp.path() / "small.gguf";
+  writer.write(path);
+  const CommandResult run = inspect(path, true);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const json j = json::parse(run.out);
+  EXPECT_EQ(j["file_type"]["name"], "MOSTLY_F16");
+  EXPECT_EQ(j["parameter_count"], 128);
+  EXPECT_EQ(j["parameter_count_text"], "128");
+  EXPECT_EQ(j["tensors"][0]["type"], "F16");
+}
+
+TEST(InspectCommand, TextEscapesControlBytesAndCutsLongStrings) {
+  test::TempDir tmp;
+  gguf::Writer writer;
+  writer.set("x.escape", gguf::Value::of_string("a\x1b[31mred"));
+  writer.set("x.long", gguf::Value::of_string(std::string(500, 'z')));
+  const fs::path path = tmp.path() / "strings.gguf";
+  writer.write(path);
+  const CommandResult run = inspect(path, false);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out.find('\x1b'), std::string::npos);
+  EXPECT_NE(run.out.find("\"a\\x1b[31mred\""), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("\"... (500 bytes)"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find(std::string(100, 'z')), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hearth
