@@ -38,7 +38,8 @@ TempDir::~TempDir() {
 
 std::filesystem::path hearth_binary() {
   const char* env = std::getenv("HEARTH_BIN");
-  if (env == nullptr) throw std::runtime_error("HEARTH_BIN is not set (run the tests through ctest)");
+  if (env == nullptr || *env == '\0')
+    throw std::runtime_error("HEARTH_BIN is not set (the CLI tests set it from their build)");
   return env;
 }
 
