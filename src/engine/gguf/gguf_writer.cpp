@@ -21,8 +21,11 @@ class ByteSink {
  public:
   template <typename T>
   void scalar(T v) {
-    const auto* p = reinterpret_cast<const uint8_t*>(&v);
-    out_.insert(out_.end(), p, p + sizeof(T));
+    // resize + memcpy rather than insert: GCC 12 at -O3 misreads insert into an empty vector as
+    // an overflow (-Wstringop-overflow).
+    const size_t at = out_.size();
+    out_.resize(at + sizeof(T));
+    std::memcpy(out_.data() + at, &v, sizeof(T));
   }
   void string(std::string_view s) {
     scalar<uint64_t>(s.size());
