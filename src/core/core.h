@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/config.h"
+#include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/mapped_file.h"

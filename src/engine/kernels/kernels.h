@@ -1,0 +1,50 @@
+// Per-type tensor kernels: the one place that knows how each GGML block type is laid out and
+// how to compute with it (DESIGN.md §2: "a plain scalar reference for every tensor type first,
+// then SIMD versions chosen at run time through a per-type table").
+//
+// For each type a TypeOps row holds:
+//   to_float   blocks -> float (exact dequantization, bit-identical to the file format's meaning)
+//   from_float float -> blocks (for the activation types Q8_0, Q8_1, Q8_K, F16, BF16, F32; weight
+//              types get theirs with the quantizer later; null where not available)
+//   vec_dot    Σ w[i]·x[i] over n values, w in this type and x already converted to vec_dot_type,
+//              accumulated in F32 (the arithmetic llama.cpp's CPU backend uses, so results match
+//              the conformance references)
+// n is always a multiple of the type's block size.
+//
+// Kernel sets: `reference` is the portable scalar code and stays the yardstick; `avx2` (AVX2 +
+// FMA + F16C) and `avx512` (AVX-512 F/BW/VL, VNNI where present) override the rows they speed
+// up and fall back to the reference for the rest. Tests compare every SIMD row with the
+// reference on random blocks.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "engine/gguf/tensor_type.h"
+
+namespace hearth::kernels {
+
+using gguf::TensorType;
+
+enum class KernelSet { reference, avx2, avx512 };
+
+std::string_view kernel_set_name(KernelSet set);
+bool kernel_set_available(KernelSet set);  // the CPU (and OS) support it
+// The best available set, or the one named by HEARTH_KERNELS (auto | reference | avx2 | avx512);
+// Error(invalid_input) if the named set is unknown or not available on this CPU. Read once.
+KernelSet active_kernel_set();
+
+struct TypeOps {
+  TensorType type;
+  TensorType vec_dot_type;
+  void (*to_float)(const void* blocks, float* out, int64_t n) = nullptr;
+  void (*from_float)(const float* in, void* blocks, int64_t n) = nullptr;
+  float (*vec_dot)(int64_t n, const void* w, const void* x) = nullptr;
+};
+
+// The row for `type` in `set`, or nullptr when hearth cannot compute with that type.
+const TypeOps* type_ops(TensorType type, KernelSet set);
+// Bytes of n values of `type` (n a multiple of its block size).
+size_t row_bytes(TensorType type, int64_t n);
+
+}  // namespace hearth::kernels
