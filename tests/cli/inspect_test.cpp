@@ -1,6 +1,5 @@
 // Runs the real `hearth inspect` binary on the conformance files and on damaged copies.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -16,39 +15,12 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string shell_quoted(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
+using test::CommandResult;
 
 CommandResult inspect(const fs::path& file, bool as_json) {
-  test::TempDir dir;
-  const std::string command = shell_quoted(test::hearth_binary()) + " inspect " +
-                              shell_quoted(file.string()) + (as_json ? " --json" : "") + " >" +
-                              shell_quoted((dir.path() / "out").string()) + " 2>" +
-                              shell_quoted((dir.path() / "err").string());
-  const int status = std::system(command.c_str());
-  CommandResult run;
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  run.out = test::read_file(dir.path() / "out");
-  run.err = test::read_file(dir.path() / "err");
-  return run;
-}
-
-std::vector<fs::path> conformance_ggufs(const fs::path& dir) {
-  std::vector<fs::path> out;
-  for (const char* sub : {"models", "tokenizer"})
-    for (const auto& entry : fs::directory_iterator(dir / sub))
-      if (entry.path().extension() == ".gguf") out.push_back(entry.path());
-  std::sort(out.begin(), out.end());
-  return out;
+  std::vector<std::string> args = {"inspect", file.string()};
+  if (as_json) args.push_back("--json");
+  return test::run_hearth(args);
 }
 
 void write_bytes(const fs::path& path, std::string_view bytes) {
@@ -58,7 +30,7 @@ void write_bytes(const fs::path& path, std::string_view bytes) {
 
 TEST(InspectCommand, JsonDescribesEveryConformanceFile) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
-  const auto files = conformance_ggufs(dir);
+  const auto files = test::conformance_gguf_files(dir);
   ASSERT_FALSE(files.empty());
   for (const fs::path& path : files) {
     SCOPED_TRACE(path.string());
@@ -105,7 +77,7 @@ TEST(InspectCommand, JsonNamesFileTypeAndShortensArrays) {
 
 TEST(InspectCommand, TextShowsTablesForEveryConformanceFile) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
-  for (const fs::path& path : conformance_ggufs(dir)) {
+  for (const fs::path& path : test::conformance_gguf_files(dir)) {
     SCOPED_TRACE(path.string());
     const CommandResult run = inspect(path, false);
     ASSERT_EQ(run.exit_code, 0) << run.err;

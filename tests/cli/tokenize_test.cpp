@@ -1,7 +1,6 @@
 // `hearth tokenize` / `hearth detokenize` through the real binary: the --file output must equal
 // every conformance .out file byte for byte, and bad input must fail with a message.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -13,31 +12,8 @@
 namespace hearth::cli {
 namespace {
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string quoted(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-Result run_hearth(const std::vector<std::string>& args) {
-  hearth::test::TempDir tmp;
-  const auto out = tmp.path() / "out", err = tmp.path() / "err";
-  std::string command = quoted(hearth::test::hearth_binary().string());
-  for (const auto& a : args) command += " " + quoted(a);
-  command += " >" + quoted(out.string()) + " 2>" + quoted(err.string());
-  const int status = std::system(command.c_str());
-  Result r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = hearth::test::read_file(out);
-  r.err = hearth::test::read_file(err);
-  return r;
-}
+using hearth::test::run_hearth;
+using Result = hearth::test::CommandResult;
 
 class TokenizeFile : public ::testing::TestWithParam<std::string> {};
 

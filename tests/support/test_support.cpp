@@ -1,5 +1,8 @@
 #include "support/test_support.h"
 
+#include <sys/wait.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -41,6 +44,37 @@ std::filesystem::path hearth_binary() {
   if (env == nullptr || *env == '\0')
     throw std::runtime_error("HEARTH_BIN is not set (the CLI tests set it from their build)");
   return env;
+}
+
+std::vector<std::filesystem::path> conformance_gguf_files(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> out;
+  for (const char* sub : {"models", "tokenizer"})
+    for (const auto& entry : std::filesystem::directory_iterator(dir / sub))
+      if (entry.path().extension() == ".gguf") out.push_back(entry.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+namespace {
+std::string shell_quoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+}  // namespace
+
+CommandResult run_hearth(const std::vector<std::string>& args) {
+  TempDir tmp;
+  const auto out = tmp.path() / "out", err = tmp.path() / "err";
+  std::string command = shell_quoted(hearth_binary().string());
+  for (const auto& a : args) command += " " + shell_quoted(a);
+  command += " >" + shell_quoted(out.string()) + " 2>" + shell_quoted(err.string());
+  const int status = std::system(command.c_str());
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
 }
 
 std::string read_file(const std::filesystem::path& path) {

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace hearth::test {
 
@@ -34,6 +35,18 @@ class TempDir {
 
 // The hearth binary under test ($HEARTH_BIN, set by ctest).
 std::filesystem::path hearth_binary();
+
+// Every .gguf file under the conformance folder's models/ and tokenizer/, sorted.
+std::vector<std::filesystem::path> conformance_gguf_files(const std::filesystem::path& dir);
+
+// Runs the hearth binary with these arguments (no shell interpretation of them) and captures
+// its exit code, standard output and standard error.
+struct CommandResult {
+  int exit_code = -1;  // -1 when it did not exit normally
+  std::string out;
+  std::string err;
+};
+CommandResult run_hearth(const std::vector<std::string>& args);
 
 // Reads a whole file as bytes (fails the test via exception when it cannot).
 std::string read_file(const std::filesystem::path& path);

@@ -16,14 +16,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::vector<fs::path> gguf_files(const fs::path& dir) {
-  std::vector<fs::path> out;
-  for (const char* sub : {"models", "tokenizer"})
-    for (const auto& entry : fs::directory_iterator(dir / sub))
-      if (entry.path().extension() == ".gguf") out.push_back(entry.path());
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 json models_json(const fs::path& dir) {
   std::ifstream in(dir / "models" / "models.json");
@@ -131,7 +123,7 @@ TEST(GgufConformance, ReadsEveryVocabulary) {
 // so every file must come back byte for byte.
 TEST(GgufConformance, WriterRoundTripsEveryFileByteForByte) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
-  const auto files = gguf_files(dir);
+  const auto files = test::conformance_gguf_files(dir);
   ASSERT_EQ(files.size(), 19u);
   for (const fs::path& path : files) {
     SCOPED_TRACE(path.string());
