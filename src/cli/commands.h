@@ -11,6 +11,8 @@ namespace hearth::cli {
 void register_inspect(CLI::App& app);      // inspect.cpp
 void register_tokenize(CLI::App& app);     // tokenize.cpp: tokenize and detokenize
 void register_bench(CLI::App& app);        // bench.cpp
+void register_run(CLI::App& app);          // run.cpp: chat with a model
+void register_generate(CLI::App& app);     // generate.cpp: logits and generate
 void register_help_config(CLI::App& app);  // help_config.cpp
 
 }  // namespace hearth::cli

@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   hearth::cli::register_inspect(app);
   hearth::cli::register_tokenize(app);
+  hearth::cli::register_run(app);
+  hearth::cli::register_generate(app);
   hearth::cli::register_bench(app);
   hearth::cli::register_help_config(app);
   try {

@@ -13,8 +13,8 @@
 //
 // Kernel sets: `reference` is the portable scalar code and stays the yardstick; `avx2` (AVX2 +
 // FMA + F16C) and `avx512` (AVX-512 F/BW/VL, VNNI where present) override the rows they speed
-// up and fall back to the reference for the rest. Tests compare every SIMD row with the
-// reference on random blocks.
+// up; avx2 falls back to the reference for the rest, avx512 to the avx2 rows (simd_tables.h).
+// Tests compare every SIMD row with the reference on random blocks.
 #pragma once
 
 #include <cstdint>

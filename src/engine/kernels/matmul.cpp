@@ -1,0 +1,136 @@
+// Matrix products with weight matrices (see matmul.h).
+//
+// Work split: the n_out weight rows are cut into chunks handed to the pool; each output value
+// y[t][r] is computed by exactly one call with the same arithmetic whatever the chunking, so
+// results do not depend on the number of threads.
+#include "engine/kernels/matmul.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace hearth::kernels {
+
+namespace {
+
+const TypeOps& ops_or_throw(TensorType type, KernelSet set) {
+  const TypeOps* ops = type_ops(type, set);
+  if (!ops) {
+    throw Error(ErrorKind::unsupported, "tensor type " + std::string(gguf::tensor_type_name(type)) +
+                                            " is not supported by this build");
+  }
+  return *ops;
+}
+
+// Runs fn(begin, end) over [0, n) in chunks of at least `min_chunk`, on the pool if there is one.
+template <typename Fn>
+void for_chunks(ThreadPool* pool, int64_t n, int64_t min_chunk, const Fn& fn) {
+  const int64_t workers = pool ? static_cast<int64_t>(pool->size()) + 1 : 1;
+  // A few chunks per thread evens out uneven progress without much scheduling overhead.
+  const int64_t chunk = std::max(min_chunk, (n + 4 * workers - 1) / (4 * workers));
+  const int64_t n_chunks = (n + chunk - 1) / chunk;
+  if (!pool || n_chunks <= 1) {
+    for (int64_t c = 0; c < n_chunks; ++c) fn(c * chunk, std::min(n, (c + 1) * chunk));
+    return;
+  }
+  pool->parallel_for(static_cast<size_t>(n_chunks), [&](size_t c) {
+    const auto begin = static_cast<int64_t>(c) * chunk;
+    fn(begin, std::min(n, begin + chunk));
+  });
+}
+
+// Weights dequantized row by row into F32 scratch, dotted with the F32 activations.
+void matmul_exact(const WeightMatrix& w, const TypeOps& ops, const TypeOps& f32, const float* x,
+                  int64_t n_tokens, float* y, ThreadPool* pool) {
+  const size_t w_row = row_bytes(w.type, w.n_in);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  for_chunks(pool, w.n_out, 4, [&](int64_t begin, int64_t end) {
+    std::vector<float> scratch(w.type == TensorType::f32 ? 0 : static_cast<size_t>(w.n_in));
+    for (int64_t r = begin; r < end; ++r) {
+      const void* row = base + static_cast<size_t>(r) * w_row;
+      if (!scratch.empty()) {
+        ops.to_float(row, scratch.data(), w.n_in);
+        row = scratch.data();
+      }
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        y[t * w.n_out + r] = f32.vec_dot(w.n_in, row, x + t * w.n_in);
+      }
+    }
+  });
+}
+
+// Activations converted once per token to the weights' vec_dot_type, then vec_dot per row.
+void matmul_quantized(const WeightMatrix& w, const TypeOps& ops, KernelSet set, const float* x,
+                      int64_t n_tokens, float* y, ThreadPool* pool) {
+  if (!ops.vec_dot) {
+    throw Error(ErrorKind::unsupported, "tensor type " +
+                                            std::string(gguf::tensor_type_name(w.type)) +
+                                            " cannot be used as a weight matrix in this build");
+  }
+  const void* xq = x;
+  size_t x_row = static_cast<size_t>(w.n_in) * sizeof(float);
+  std::vector<uint8_t> converted;
+  if (ops.vec_dot_type != TensorType::f32) {
+    const TypeOps& dot_ops = ops_or_throw(ops.vec_dot_type, set);
+    HEARTH_ASSERT(dot_ops.from_float, "vec_dot_type without from_float");
+    x_row = row_bytes(ops.vec_dot_type, w.n_in);
+    converted.resize(x_row * static_cast<size_t>(n_tokens));
+    for_chunks(pool, n_tokens, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        dot_ops.from_float(x + t * w.n_in, converted.data() + static_cast<size_t>(t) * x_row,
+                           w.n_in);
+      }
+    });
+    xq = converted.data();
+  }
+  const size_t w_row = row_bytes(w.type, w.n_in);
+  const auto* wbase = static_cast<const uint8_t*>(w.data);
+  const auto* xbase = static_cast<const uint8_t*>(xq);
+  for_chunks(pool, w.n_out, 4, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const void* row = wbase + static_cast<size_t>(r) * w_row;
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        y[t * w.n_out + r] = ops.vec_dot(w.n_in, row, xbase + static_cast<size_t>(t) * x_row);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+MatmulOptions default_matmul_options(ThreadPool* pool) {
+  MatmulOptions options;
+  options.pool = pool;
+  options.kernels = active_kernel_set();
+  const char* env = std::getenv("HEARTH_KERNELS");
+  const bool reference_asked = env && std::string(env) == "reference";
+  options.arithmetic = reference_asked ? Arithmetic::exact_f32 : Arithmetic::quantized_activations;
+  return options;
+}
+
+void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
+            const MatmulOptions& options) {
+  HEARTH_ASSERT(w.n_in >= 0 && w.n_out >= 0 && n_tokens >= 0, "negative matmul dimension");
+  const TypeOps& ops = ops_or_throw(w.type, options.kernels);
+  if (w.n_out == 0 || n_tokens == 0) return;
+  if (w.type == TensorType::f32 || options.arithmetic == Arithmetic::exact_f32) {
+    const TypeOps& f32 = ops_or_throw(TensorType::f32, options.kernels);
+    matmul_exact(w, ops, f32, x, n_tokens, y, options.pool);
+  } else {
+    matmul_quantized(w, ops, options.kernels, x, n_tokens, y, options.pool);
+  }
+}
+
+void dequantize_row(const WeightMatrix& w, int64_t row, float* out) {
+  HEARTH_ASSERT(row >= 0 && row < w.n_out, "dequantize_row: row out of range");
+  // Dequantization is exact in every kernel set, so the reference row serves all of them.
+  const TypeOps& ops = ops_or_throw(w.type, KernelSet::reference);
+  const size_t offset = static_cast<size_t>(row) * row_bytes(w.type, w.n_in);
+  ops.to_float(static_cast<const uint8_t*>(w.data) + offset, out, w.n_in);
+}
+
+}  // namespace hearth::kernels

@@ -1,0 +1,121 @@
+// The hook through which the SIMD kernels replace reference rows (see simd_tables.h).
+//
+// Compiled for the baseline ISA: it only stores the addresses of kernels defined in the
+// *_avx2.cpp / *_avx512.cpp files (declared here, in their own namespaces), never calls them.
+//   simd_float_avx2.cpp / simd_float_avx512.cpp   F32, F16, BF16
+//   simd_quant_avx2.cpp                           Q8_0/Q8_1/Q8_K quantizers, integer dot products
+//   simd_quant_avx512.cpp                         the same, built for AVX-512 VL + VNNI
+#include "core/cpu_features.h"
+#include "engine/kernels/simd_tables.h"
+
+namespace hearth::kernels {
+
+namespace {
+
+using ToFloat = void (*)(const void*, float*, int64_t);
+using FromFloat = void (*)(const float*, void*, int64_t);
+using VecDot = float (*)(int64_t, const void*, const void*);
+
+TypeOps& row(TypeOpsTable& table, TensorType type) {
+  return table.rows[static_cast<size_t>(type)];
+}
+
+}  // namespace
+
+// clang-format off
+#define HEARTH_DECLARE_SIMD_KERNELS                                        \
+  void to_float_f16(const void* in, float* out, int64_t n);                \
+  void from_float_f16(const float* in, void* out, int64_t n);              \
+  void to_float_bf16(const void* in, float* out, int64_t n);               \
+  void from_float_bf16(const float* in, void* out, int64_t n);             \
+  float vec_dot_f32(int64_t n, const void* w, const void* x);              \
+  float vec_dot_f16(int64_t n, const void* w, const void* x);              \
+  float vec_dot_bf16(int64_t n, const void* w, const void* x);             \
+  void from_float_q8_0(const float* in, void* out, int64_t n);             \
+  void from_float_q8_1(const float* in, void* out, int64_t n);             \
+  void from_float_q8_k(const float* in, void* out, int64_t n);             \
+  float vec_dot_q8_0_q8_0(int64_t n, const void* w, const void* x);        \
+  float vec_dot_q4_0_q8_0(int64_t n, const void* w, const void* x);        \
+  float vec_dot_q4_1_q8_1(int64_t n, const void* w, const void* x);        \
+  float vec_dot_q5_0_q8_0(int64_t n, const void* w, const void* x);        \
+  float vec_dot_q5_1_q8_1(int64_t n, const void* w, const void* x);        \
+  float vec_dot_iq4_nl_q8_0(int64_t n, const void* w, const void* x);      \
+  float vec_dot_q2_k_q8_k(int64_t n, const void* w, const void* x);        \
+  float vec_dot_q3_k_q8_k(int64_t n, const void* w, const void* x);        \
+  float vec_dot_q4_k_q8_k(int64_t n, const void* w, const void* x);        \
+  float vec_dot_q5_k_q8_k(int64_t n, const void* w, const void* x);        \
+  float vec_dot_q6_k_q8_k(int64_t n, const void* w, const void* x);
+// clang-format on
+
+namespace avx2 {
+HEARTH_DECLARE_SIMD_KERNELS
+}
+namespace avx512 {
+HEARTH_DECLARE_SIMD_KERNELS
+}
+#undef HEARTH_DECLARE_SIMD_KERNELS
+
+namespace {
+
+// The float rows of one set (simd_float_*.cpp).
+void install_float_rows(TypeOpsTable& table, ToFloat to_f16, FromFloat from_f16, ToFloat to_bf16,
+                        FromFloat from_bf16, VecDot dot_f32, VecDot dot_f16, VecDot dot_bf16) {
+  row(table, TensorType::f32).vec_dot = dot_f32;
+  TypeOps& f16 = row(table, TensorType::f16);
+  f16.to_float = to_f16;
+  f16.from_float = from_f16;
+  f16.vec_dot = dot_f16;
+  TypeOps& bf16 = row(table, TensorType::bf16);
+  bf16.to_float = to_bf16;
+  bf16.from_float = from_bf16;
+  bf16.vec_dot = dot_bf16;
+}
+
+}  // namespace
+
+void install_avx2_kernels(TypeOpsTable& table) {
+  using T = TensorType;
+  install_float_rows(table, avx2::to_float_f16, avx2::from_float_f16, avx2::to_float_bf16,
+                     avx2::from_float_bf16, avx2::vec_dot_f32, avx2::vec_dot_f16,
+                     avx2::vec_dot_bf16);
+  row(table, T::q8_0).from_float = avx2::from_float_q8_0;
+  row(table, T::q8_1).from_float = avx2::from_float_q8_1;
+  row(table, T::q8_k).from_float = avx2::from_float_q8_k;
+  row(table, T::q8_0).vec_dot = avx2::vec_dot_q8_0_q8_0;
+  row(table, T::q4_0).vec_dot = avx2::vec_dot_q4_0_q8_0;
+  row(table, T::q4_1).vec_dot = avx2::vec_dot_q4_1_q8_1;
+  row(table, T::q5_0).vec_dot = avx2::vec_dot_q5_0_q8_0;
+  row(table, T::q5_1).vec_dot = avx2::vec_dot_q5_1_q8_1;
+  row(table, T::iq4_nl).vec_dot = avx2::vec_dot_iq4_nl_q8_0;
+  row(table, T::q2_k).vec_dot = avx2::vec_dot_q2_k_q8_k;
+  row(table, T::q3_k).vec_dot = avx2::vec_dot_q3_k_q8_k;
+  row(table, T::q4_k).vec_dot = avx2::vec_dot_q4_k_q8_k;
+  row(table, T::q5_k).vec_dot = avx2::vec_dot_q5_k_q8_k;
+  row(table, T::q6_k).vec_dot = avx2::vec_dot_q6_k_q8_k;
+}
+
+void install_avx512_kernels(TypeOpsTable& table) {
+  using T = TensorType;
+  // AVX-512 F/BW/VL (what kernel_set_available(avx512) checks).
+  install_float_rows(table, avx512::to_float_f16, avx512::from_float_f16, avx512::to_float_bf16,
+                     avx512::from_float_bf16, avx512::vec_dot_f32, avx512::vec_dot_f16,
+                     avx512::vec_dot_bf16);
+  // The integer kernels need VNNI too; without it the AVX2 rows stay.
+  if (!cpu_features().avx512vnni) return;
+  row(table, T::q8_0).from_float = avx512::from_float_q8_0;
+  row(table, T::q8_1).from_float = avx512::from_float_q8_1;
+  row(table, T::q8_k).from_float = avx512::from_float_q8_k;
+  row(table, T::q8_0).vec_dot = avx512::vec_dot_q8_0_q8_0;
+  row(table, T::q4_0).vec_dot = avx512::vec_dot_q4_0_q8_0;
+  row(table, T::q4_1).vec_dot = avx512::vec_dot_q4_1_q8_1;
+  row(table, T::q5_0).vec_dot = avx512::vec_dot_q5_0_q8_0;
+  row(table, T::q5_1).vec_dot = avx512::vec_dot_q5_1_q8_1;
+  row(table, T::iq4_nl).vec_dot = avx512::vec_dot_iq4_nl_q8_0;
+  row(table, T::q2_k).vec_dot = avx512::vec_dot_q2_k_q8_k;
+  row(table, T::q3_k).vec_dot = avx512::vec_dot_q3_k_q8_k;
+  row(table, T::q4_k).vec_dot = avx512::vec_dot_q4_k_q8_k;
+  row(table, T::q5_k).vec_dot = avx512::vec_dot_q5_k_q8_k;
+  row(table, T::q6_k).vec_dot = avx512::vec_dot_q6_k_q8_k;
+}
+
+}  // namespace hearth::kernels

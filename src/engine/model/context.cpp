@@ -1,0 +1,84 @@
+// Context: option and batch checks, KV cell bookkeeping. The forward pass is in forward.cpp.
+#include "engine/model/context.h"
+
+#include <set>
+#include <string>
+#include <utility>
+
+#include "core/error.h"
+
+namespace hearth::model {
+
+namespace {
+
+KvCache make_cache(const Model& model, const ContextOptions& o) {
+  if (o.n_ctx <= 0 || o.n_seq_max <= 0)
+    throw Error(ErrorKind::invalid_input,
+                "context options: n_ctx (" + std::to_string(o.n_ctx) + ") and n_seq_max (" +
+                    std::to_string(o.n_seq_max) + ") must be positive");
+  const Hparams& hp = model.hparams();
+  return KvCache(hp.n_layer, hp.n_kv_dim(), o.n_ctx, o.kv_type);
+}
+
+}  // namespace
+
+Context::Context(std::shared_ptr<const Model> model, ContextOptions options)
+    : model_(std::move(model)), options_(options), kv_(make_cache(*model_, options_)) {}
+
+void Context::check_batch(std::span<const BatchEntry> batch) const {
+  const int n_vocab = model_->n_vocab();
+  std::set<std::pair<int, int>> seen;
+  int n_new = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const BatchEntry& e = batch[i];
+    const std::string where = "batch entry " + std::to_string(i) + ": ";
+    if (e.token < 0 || e.token >= n_vocab)
+      throw Error(ErrorKind::invalid_input, where + "token " + std::to_string(e.token) +
+                                                " is outside the vocabulary (n_vocab = " +
+                                                std::to_string(n_vocab) + ")");
+    if (e.seq_id < 0 || e.seq_id >= options_.n_seq_max)
+      throw Error(ErrorKind::invalid_input,
+                  where + "sequence id " + std::to_string(e.seq_id) + " is outside [0, " +
+                      std::to_string(options_.n_seq_max) + "); raise n_seq_max");
+    if (e.pos < 0)
+      throw Error(ErrorKind::invalid_input,
+                  where + "position " + std::to_string(e.pos) + " is negative");
+    if (e.pos >= options_.n_ctx)
+      throw Error(ErrorKind::invalid_input,
+                  "the prompt is longer than the context: position " + std::to_string(e.pos) +
+                      " of sequence " + std::to_string(e.seq_id) + " does not fit in n_ctx = " +
+                      std::to_string(options_.n_ctx) +
+                      " tokens; use a larger context or a shorter prompt");
+    if (!seen.emplace(e.seq_id, e.pos).second)
+      throw Error(ErrorKind::invalid_input, where + "sequence " + std::to_string(e.seq_id) +
+                                                " has position " + std::to_string(e.pos) +
+                                                " twice in the batch");
+    if (!kv_.contains(e.seq_id, e.pos)) ++n_new;
+  }
+  if (n_new > kv_.n_free())
+    throw Error(ErrorKind::invalid_input,
+                "the context is full: the batch needs " + std::to_string(n_new) +
+                    " free cells but " + std::to_string(kv_.n_free()) + " of n_ctx = " +
+                    std::to_string(options_.n_ctx) +
+                    " are free; remove finished sequences or use a larger context");
+}
+
+Logits Context::decode(std::span<const BatchEntry> batch) {
+  check_batch(batch);
+  if (batch.empty()) return Logits(model_->n_vocab(), {});
+  std::vector<int> cells;
+  cells.reserve(batch.size());
+  for (const BatchEntry& e : batch) cells.push_back(kv_.claim(e.seq_id, e.pos));
+
+  size_t n_out = 0;
+  for (const BatchEntry& e : batch) n_out += e.want_logits ? 1 : 0;
+  std::vector<float> logits(n_out * static_cast<size_t>(model_->n_vocab()));
+  forward(batch, cells, logits.data());
+  return Logits(model_->n_vocab(), std::move(logits));
+}
+
+void Context::remove_sequence(int seq_id) { kv_.remove_sequence(seq_id); }
+
+int Context::n_past(int seq_id) const { return kv_.n_past(seq_id); }
+
+}  // namespace hearth::model

@@ -1,0 +1,97 @@
+// Running a Model: a Context holds the per-request state (the KV cache of its sequences and
+// scratch memory) and decodes batches of tokens into logits. The model folder's public header.
+//
+//   auto model = model::Model::load("model.gguf");
+//   model::Context ctx(model, options);          // ContextOptions: n_ctx, kernels, ...
+//   std::vector<model::BatchEntry> batch;
+//   for (int i = 0; i < n; ++i) batch.push_back({tokens[i], i, 0, i == n - 1});
+//   model::Logits logits = ctx.decode(batch);   // one row: the logits after the last token
+//
+// A batch may mix tokens of several sequences (ids in [0, n_seq_max)); each token attends to
+// the cached tokens of its own sequence at positions ≤ its own, including tokens of the same
+// batch. Decoding a position a sequence already holds replaces that token. All sequences share
+// n_ctx cells; positions must be below n_ctx.
+//
+// Numerics: activations are F32; every product with a weight matrix goes through
+// kernels::matmul with options.matmul (exact_f32 reproduces the conformance ".dequant-f32"
+// references, quantized_activations the ".ref.json" ones). Not thread-safe: one thread decodes
+// at a time (options.matmul.pool spreads each step's work over threads).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "engine/kernels/matmul.h"
+#include "engine/model/kv_cache.h"
+#include "engine/model/model.h"
+
+namespace hearth::model {
+
+struct ContextOptions {
+  int n_ctx = 4096;      // KV cells, shared by all sequences; also the bound on positions
+  int n_seq_max = 1;     // sequence ids are 0 .. n_seq_max-1
+  KvType kv_type = KvType::f32;
+  kernels::MatmulOptions matmul;
+};
+
+struct BatchEntry {
+  int32_t token = 0;
+  int32_t pos = 0;     // position in its sequence, from 0
+  int32_t seq_id = 0;
+  bool want_logits = false;
+};
+
+// The logits rows a decode() asked for, in batch order; each row has n_vocab values.
+class Logits {
+ public:
+  Logits() = default;
+  Logits(int n_vocab, std::vector<float> values) : n_vocab_(n_vocab), values_(std::move(values)) {}
+
+  size_t size() const { return n_vocab_ == 0 ? 0 : values_.size() / static_cast<size_t>(n_vocab_); }
+  int n_vocab() const { return n_vocab_; }
+  std::span<const float> row(size_t i) const {
+    return std::span<const float>(values_).subspan(i * static_cast<size_t>(n_vocab_),
+                                                   static_cast<size_t>(n_vocab_));
+  }
+  std::span<const float> operator[](size_t i) const { return row(i); }
+
+ private:
+  int n_vocab_ = 0;
+  std::vector<float> values_;  // size() × n_vocab
+};
+
+class Context {
+ public:
+  // Error(invalid_input) when n_ctx or n_seq_max is not positive.
+  Context(std::shared_ptr<const Model> model, ContextOptions options = {});
+
+  // Runs the batch through the model, adding every token to its sequence's cache, and returns
+  // the logits of the entries with want_logits. Errors (nothing is changed then):
+  //   invalid_input  a token outside the vocabulary, a sequence id outside [0, n_seq_max), a
+  //                  negative position, the same (sequence, position) twice in the batch, a
+  //                  position ≥ n_ctx ("the prompt is longer than the context"), or more new
+  //                  tokens than free cells.
+  Logits decode(std::span<const BatchEntry> batch);
+
+  // Forgets a sequence and frees its cells; an unknown or empty sequence is a no-op.
+  void remove_sequence(int seq_id);
+  // The highest cached position of the sequence plus one (0 when empty).
+  int n_past(int seq_id) const;
+
+  int n_ctx() const { return options_.n_ctx; }
+  int n_cells_used() const { return kv_.n_used(); }
+  const Model& model() const { return *model_; }
+  const ContextOptions& options() const { return options_; }
+
+ private:
+  void check_batch(std::span<const BatchEntry> batch) const;
+  void forward(std::span<const BatchEntry> batch, const std::vector<int>& cells, float* logits);
+
+  std::shared_ptr<const Model> model_;
+  ContextOptions options_;
+  KvCache kv_;
+};
+
+}  // namespace hearth::model

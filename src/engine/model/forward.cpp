@@ -1,0 +1,214 @@
+// The forward pass of one batch, in data-flow order:
+//   embeddings → per layer { rmsnorm → Q/K/V (+bias) → RoPE → KV cache → attention → output
+//   projection → residual; rmsnorm → FFN or MoE → residual } → rmsnorm → output projection.
+// Shapes: T tokens in the batch, E = n_embd, D = head_dim, H / Hkv heads, F = n_ff.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+
+#include "engine/model/context.h"
+#include "engine/model/ops.h"
+
+namespace hearth::model {
+
+namespace {
+
+using kernels::MatmulOptions;
+
+// Adds `bias` (n values) to each of T rows of `stride` floats starting at x.
+void add_bias(float* x, const std::vector<float>& bias, int64_t T, int stride) {
+  if (bias.empty()) return;
+  for (int64_t t = 0; t < T; ++t)
+    for (size_t i = 0; i < bias.size(); ++i) x[t * stride + static_cast<int64_t>(i)] += bias[i];
+}
+
+// Runs fn(t) for every token, over the matmul's pool when there is one.
+template <typename Fn>
+void for_each_token(int64_t T, const MatmulOptions& o, Fn fn) {
+  if (o.pool != nullptr && T > 1) {
+    o.pool->parallel_for(static_cast<size_t>(T), [&](size_t t) { fn(static_cast<int64_t>(t)); });
+  } else {
+    for (int64_t t = 0; t < T; ++t) fn(t);
+  }
+}
+
+// Dense SwiGLU FFN: out (T×E) = down(silu(gate·x) * (up·x)).
+void dense_ffn(const LayerWeights& w, const Hparams& hp, const float* x, int64_t T, float* out,
+               const MatmulOptions& o) {
+  const int F = hp.n_ff;
+  std::vector<float> act(static_cast<size_t>(T * F));
+  if (w.gate_up_fused) {
+    std::vector<float> gu(static_cast<size_t>(T * 2 * F));  // per token: F gate, then F up
+    linear(w.ffn_up, x, T, gu.data(), o);
+    for (int64_t t = 0; t < T; ++t)
+      swiglu(&gu[t * 2 * F], &gu[t * 2 * F + F], &act[t * F], F);
+  } else {
+    std::vector<float> g(static_cast<size_t>(T * F)), u(static_cast<size_t>(T * F));
+    linear(w.ffn_gate, x, T, g.data(), o);
+    linear(w.ffn_up, x, T, u.data(), o);
+    swiglu(g.data(), u.data(), act.data(), static_cast<int>(T * F));
+  }
+  linear(w.ffn_down, act.data(), T, out, o);
+}
+
+// Mixture of experts: softmax over all router logits, keep the top n_expert_used, renormalise
+// their weights to sum 1, and sum the chosen experts' SwiGLU outputs weighted (in rank order).
+void moe_ffn(const LayerWeights& w, const Hparams& hp, const float* x, int64_t T, float* out,
+             const MatmulOptions& o) {
+  const int E = hp.n_embd, F = hp.n_ff, K = hp.n_expert_used, NE = hp.n_expert;
+  std::vector<float> probs(static_cast<size_t>(T * NE));
+  linear(w.ffn_router, x, T, probs.data(), o);
+
+  // choice[t*K + k] = expert of rank k for token t, weight[t*K + k] its weight.
+  std::vector<int> choice(static_cast<size_t>(T * K));
+  std::vector<float> weight(static_cast<size_t>(T * K));
+  std::vector<int> order(static_cast<size_t>(NE));
+  for (int64_t t = 0; t < T; ++t) {
+    float* p = &probs[t * NE];
+    softmax(p, NE);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return p[a] > p[b]; });
+    float sum = 0;
+    for (int k = 0; k < K; ++k) sum += p[order[k]];
+    for (int k = 0; k < K; ++k) {
+      choice[t * K + k] = order[k];
+      weight[t * K + k] = p[order[k]] / sum;
+    }
+  }
+
+  // Each expert runs once over the tokens routed to it; results land in ranked slots.
+  std::vector<float> slots(static_cast<size_t>(T * K * E));
+  std::vector<float> xs, g, u, act, y;
+  for (int e = 0; e < NE; ++e) {
+    std::vector<int64_t> rows;  // indexes t*K + k routed to e
+    for (int64_t r = 0; r < T * K; ++r)
+      if (choice[r] == e) rows.push_back(r);
+    if (rows.empty()) continue;
+    const auto n = static_cast<int64_t>(rows.size());
+    xs.resize(static_cast<size_t>(n * E));
+    for (int64_t i = 0; i < n; ++i)
+      std::copy_n(x + (rows[i] / K) * E, E, &xs[i * E]);
+    g.resize(static_cast<size_t>(n * F));
+    u.resize(g.size());
+    act.resize(g.size());
+    y.resize(static_cast<size_t>(n * E));
+    linear(w.expert_gate[e], xs.data(), n, g.data(), o);
+    linear(w.expert_up[e], xs.data(), n, u.data(), o);
+    swiglu(g.data(), u.data(), act.data(), static_cast<int>(n * F));
+    linear(w.expert_down[e], act.data(), n, y.data(), o);
+    for (int64_t i = 0; i < n; ++i)
+      for (int c = 0; c < E; ++c) slots[rows[i] * E + c] = y[i * E + c] * weight[rows[i]];
+  }
+  for (int64_t t = 0; t < T; ++t)
+    for (int c = 0; c < E; ++c) {
+      float s = slots[(t * K) * E + c];
+      for (int k = 1; k < K; ++k) s += slots[(t * K + k) * E + c];
+      out[t * E + c] = s;
+    }
+}
+
+}  // namespace
+
+void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>& cells,
+                      float* logits) {
+  const Hparams& hp = model_->hparams();
+  const ModelWeights& mw = model_->weights();
+  const MatmulOptions& o = options_.matmul;
+  const auto T = static_cast<int64_t>(batch.size());
+  const int E = hp.n_embd, D = hp.head_dim, H = hp.n_head, Hkv = hp.n_head_kv;
+  const int Q = hp.n_q_dim(), KV = hp.n_kv_dim();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+
+  // Token embeddings (T×E), dequantized exactly.
+  std::vector<float> x(static_cast<size_t>(T * E));
+  for (int64_t t = 0; t < T; ++t) kernels::dequantize_row(mw.token_embd, batch[t].token, &x[t * E]);
+
+  // RoPE angles per token (T×D/2).
+  std::vector<float> cos(static_cast<size_t>(T * D / 2)), sin(cos.size());
+  for (int64_t t = 0; t < T; ++t)
+    rope_angles(batch[t].pos, D, hp.rope_base, mw.rope_freqs, &cos[t * D / 2], &sin[t * D / 2]);
+
+  // Per sequence in the batch: the highest position, which bounds what attention reads.
+  std::map<int, int> seq_max_pos;
+  for (const BatchEntry& e : batch)
+    seq_max_pos[e.seq_id] = std::max(seq_max_pos[e.seq_id], e.pos);
+
+  std::vector<float> h(x.size()), q(static_cast<size_t>(T * Q)), k(static_cast<size_t>(T * KV)),
+      v(k.size()), att(q.size()), proj(x.size());
+  std::vector<float> qkv;
+  struct SeqKv {
+    std::vector<float> k, v;
+    std::vector<int> pos;
+  };
+  std::map<int, SeqKv> seq_kv;
+
+  for (int il = 0; il < hp.n_layer; ++il) {
+    const LayerWeights& w = mw.layers[static_cast<size_t>(il)];
+
+    // Attention block.
+    for (int64_t t = 0; t < T; ++t)
+      rmsnorm(&x[t * E], w.attn_norm.data(), &h[t * E], E, hp.rms_eps);
+    if (w.wqkv.data != nullptr) {
+      qkv.resize(static_cast<size_t>(T * (Q + 2 * KV)));
+      linear(w.wqkv, h.data(), T, qkv.data(), o);
+      for (int64_t t = 0; t < T; ++t) {
+        const float* row = &qkv[t * (Q + 2 * KV)];
+        std::copy_n(row, Q, &q[t * Q]);
+        std::copy_n(row + Q, KV, &k[t * KV]);
+        std::copy_n(row + Q + KV, KV, &v[t * KV]);
+      }
+    } else {
+      linear(w.wq, h.data(), T, q.data(), o);
+      linear(w.wk, h.data(), T, k.data(), o);
+      linear(w.wv, h.data(), T, v.data(), o);
+    }
+    add_bias(q.data(), w.bq, T, Q);
+    add_bias(k.data(), w.bk, T, KV);
+    add_bias(v.data(), w.bv, T, KV);
+    for (int64_t t = 0; t < T; ++t) {
+      rope_apply(&q[t * Q], H, D, hp.rope_style, &cos[t * D / 2], &sin[t * D / 2]);
+      rope_apply(&k[t * KV], Hkv, D, hp.rope_style, &cos[t * D / 2], &sin[t * D / 2]);
+      kv_.store(il, cells[static_cast<size_t>(t)], &k[t * KV], &v[t * KV]);
+    }
+    for (const auto& [seq, max_pos] : seq_max_pos) {
+      SeqKv& s = seq_kv[seq];
+      kv_.gather(il, seq, max_pos, s.k, s.v, s.pos);
+    }
+    for_each_token(T, o, [&](int64_t t) {
+      const SeqKv& s = seq_kv.at(batch[t].seq_id);
+      const auto n = static_cast<int>(
+          std::upper_bound(s.pos.begin(), s.pos.end(), batch[t].pos) - s.pos.begin());
+      std::vector<float> scores(static_cast<size_t>(n));
+      for (int head = 0; head < H; ++head) {
+        const int g = head / (H / Hkv);
+        attend(&q[t * Q + head * D], &s.k[static_cast<size_t>(g * D)],
+               &s.v[static_cast<size_t>(g * D)], n, D, KV, scale, scores.data(),
+               &att[t * Q + head * D]);
+      }
+    });
+    linear(w.wo, att.data(), T, proj.data(), o);
+    for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
+
+    // Feed-forward block.
+    for (int64_t t = 0; t < T; ++t)
+      rmsnorm(&x[t * E], w.ffn_norm.data(), &h[t * E], E, hp.rms_eps);
+    if (w.is_moe()) {
+      moe_ffn(w, hp, h.data(), T, proj.data(), o);
+    } else {
+      dense_ffn(w, hp, h.data(), T, proj.data(), o);
+    }
+    for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
+  }
+
+  // Output: only the rows that want logits.
+  int64_t n_out = 0;
+  for (int64_t t = 0; t < T; ++t)
+    if (batch[t].want_logits) {
+      rmsnorm(&x[t * E], mw.output_norm.data(), &h[n_out * E], E, hp.rms_eps);
+      ++n_out;
+    }
+  if (n_out > 0) linear(mw.output, h.data(), n_out, logits, o);
+}
+
+}  // namespace hearth::model

@@ -1,0 +1,82 @@
+#include "engine/model/ops.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace hearth::model {
+
+void linear(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
+            const kernels::MatmulOptions& options) {
+  kernels::matmul(w, x, n_tokens, y, options);
+}
+
+void rmsnorm(const float* x, const float* weight, float* out, int n, float eps) {
+  double sum = 0;
+  for (int i = 0; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);
+  const float mean = static_cast<float>(sum / n);
+  const float scale = 1.0f / std::sqrt(mean + eps);
+  for (int i = 0; i < n; ++i) out[i] = (x[i] * scale) * weight[i];
+}
+
+void rope_angles(int pos, int head_dim, float base, std::span<const float> freq_div, float* cos,
+                 float* sin) {
+  const float step = std::pow(base, -2.0f / static_cast<float>(head_dim));
+  float theta = static_cast<float>(pos);
+  for (int i = 0; i < head_dim / 2; ++i) {
+    const float angle = freq_div.empty() ? theta : theta / freq_div[static_cast<size_t>(i)];
+    cos[i] = std::cos(angle);
+    sin[i] = std::sin(angle);
+    theta *= step;
+  }
+}
+
+void rope_apply(float* x, int n_heads, int head_dim, RopeStyle style, const float* cos,
+                const float* sin) {
+  const int half = head_dim / 2;
+  // Pair i rotates x[first(i)] with x[first(i) + offset].
+  const int offset = style == RopeStyle::neox ? half : 1;
+  for (int h = 0; h < n_heads; ++h) {
+    float* head = x + static_cast<ptrdiff_t>(h) * head_dim;
+    for (int i = 0; i < half; ++i) {
+      float* p = head + (style == RopeStyle::neox ? i : 2 * i);
+      const float x0 = p[0];
+      const float x1 = p[offset];
+      p[0] = x0 * cos[i] - x1 * sin[i];
+      p[offset] = x0 * sin[i] + x1 * cos[i];
+    }
+  }
+}
+
+void softmax(float* x, int n) {
+  float max = -INFINITY;
+  for (int i = 0; i < n; ++i) max = std::max(max, x[i]);
+  double sum = 0;
+  for (int i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - max);
+    sum += static_cast<double>(x[i]);
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void swiglu(const float* g, const float* u, float* out, int n) {
+  for (int i = 0; i < n; ++i) out[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
+void attend(const float* q, const float* k, const float* v, int n, int head_dim, int stride,
+            float scale, float* scores, float* out) {
+  for (int j = 0; j < n; ++j) {
+    const float* kj = k + static_cast<ptrdiff_t>(j) * stride;
+    float dot = 0;
+    for (int d = 0; d < head_dim; ++d) dot += q[d] * kj[d];
+    scores[j] = dot * scale;
+  }
+  softmax(scores, n);
+  std::fill(out, out + head_dim, 0.0f);
+  for (int j = 0; j < n; ++j) {
+    const float* vj = v + static_cast<ptrdiff_t>(j) * stride;
+    for (int d = 0; d < head_dim; ++d) out[d] += scores[j] * vj[d];
+  }
+}
+
+}  // namespace hearth::model

@@ -1,0 +1,45 @@
+// The element-wise and attention operations of the forward pass, in F32, written to follow the
+// arithmetic of the conformance reference (llama.cpp's CPU backend) step by step.
+// Shapes: T tokens, E = n_embd, D = head_dim. Internal to the model folder.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "engine/kernels/matmul.h"
+#include "engine/model/weights.h"
+
+namespace hearth::model {
+
+// y (T×n_out) = W x (T×n_in), through the kernels (the one way weights are multiplied).
+void linear(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
+            const kernels::MatmulOptions& options);
+
+// out[i] = (x[i] / sqrt(mean(x²) + eps)) · weight[i] for one row of n values; the sum of
+// squares is accumulated in double as ggml does.
+void rmsnorm(const float* x, const float* weight, float* out, int n, float eps);
+
+// RoPE angles for one position: for pair i, θ_i = pos·s^i with s = base^(−2/D) in float32 and
+// the powers formed by repeated float32 multiplication (the reference's recipe), divided by
+// freq_div[i] when freq_div is not empty. Writes D/2 cosines and sines.
+void rope_angles(int pos, int head_dim, float base, std::span<const float> freq_div, float* cos,
+                 float* sin);
+
+// Rotates n_heads heads of D values in place with the angles of rope_angles().
+void rope_apply(float* x, int n_heads, int head_dim, RopeStyle style, const float* cos,
+                const float* sin);
+
+// Softmax of x[0..n) in place: exp(x − max) summed in double, then scaled by 1/sum.
+void softmax(float* x, int n);
+
+// silu(g) · u, element-wise over n values, into out.
+void swiglu(const float* g, const float* u, float* out, int n);
+
+// One query head against n cached positions of its KV head:
+//   out[D] = Σ_j softmax_j(scale · q·k_j) v_j
+// k and v are rows of `stride` floats (the KV head's values start at the row's offset given by
+// the caller's pointers); `scores` has room for n values.
+void attend(const float* q, const float* k, const float* v, int n, int head_dim, int stride,
+            float scale, float* scores, float* out);
+
+}  // namespace hearth::model
