@@ -11,7 +11,7 @@
 namespace hearth::config {
 namespace {
 
-constexpr std::array<Setting, 8> kSettings = {{
+constexpr std::array<Setting, 9> kSettings = {{
     {"HEARTH_HOST", "--host", "127.0.0.1:11435", "address and port the server listens on"},
     {"HEARTH_HOME", "", "", "where models, the database and datasets live "
                             "(default $XDG_DATA_HOME/hearth, else ~/.local/share/hearth)"},
@@ -21,6 +21,9 @@ constexpr std::array<Setting, 8> kSettings = {{
     {"HEARTH_MAX_QUEUE", "--max-queue", "512", "requests waiting before the server answers 503"},
     {"HEARTH_THREADS", "--threads", "0", "compute threads (0: one per physical core)"},
     {"HEARTH_LOG", "--log", "info", "log level: trace, debug, info, warn, error, off"},
+    {"HEARTH_KERNELS", "", "auto",
+     "compute kernels: auto (best for this CPU), avx512, avx2, or reference (portable scalar "
+     "code with exact F32 arithmetic)"},
 }};
 
 std::mutex overrides_mutex;

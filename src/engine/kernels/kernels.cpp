@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/cpu_features.h"
+#include "core/config.h"
 #include "core/error.h"
 #include "engine/kernels/reference.h"
 #include "engine/kernels/simd_tables.h"
@@ -70,8 +71,7 @@ const TypeOpsTable& table_for(KernelSet set) {
 }
 
 KernelSet choose_kernel_set() {
-  const char* env = std::getenv("HEARTH_KERNELS");
-  const std::string name = env ? env : "auto";
+  const std::string name = config::get("HEARTH_KERNELS");
   if (name.empty() || name == "auto") {
     if (kernel_set_available(KernelSet::avx512)) return KernelSet::avx512;
     if (kernel_set_available(KernelSet::avx2)) return KernelSet::avx2;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config.h"
 #include "core/error.h"
 
 namespace hearth::kernels {
@@ -106,8 +107,7 @@ MatmulOptions default_matmul_options(ThreadPool* pool) {
   MatmulOptions options;
   options.pool = pool;
   options.kernels = active_kernel_set();
-  const char* env = std::getenv("HEARTH_KERNELS");
-  const bool reference_asked = env && std::string(env) == "reference";
+  const bool reference_asked = config::get("HEARTH_KERNELS") == "reference";
   options.arithmetic = reference_asked ? Arithmetic::exact_f32 : Arithmetic::quantized_activations;
   return options;
 }
