@@ -41,7 +41,8 @@ class KeyReader {
     return static_cast<float>(*v);
   }
   [[noreturn]] void fail_key(std::string_view suffix, const std::string& what) const {
-    throw Error(ErrorKind::corrupt_file, file_.name() + ": metadata key " + key(suffix) + " " + what);
+    throw Error(ErrorKind::corrupt_file,
+                file_.name() + ": metadata key " + key(suffix) + " " + what);
   }
 
  private:
@@ -55,7 +56,8 @@ const ArchSpec& find_arch(std::string_view arch, const std::string& file_name) {
   for (const ArchSpec& spec : kArchs)
     if (spec.name == arch) return spec;
   std::string supported;
-  for (const ArchSpec& spec : kArchs) supported += (supported.empty() ? "" : ", ") + std::string(spec.name);
+  for (const ArchSpec& spec : kArchs)
+    supported += (supported.empty() ? "" : ", ") + std::string(spec.name);
   throw Error(ErrorKind::unsupported, file_name + ": architecture '" + std::string(arch) +
                                           "' is not supported (supported: " + supported + ")");
 }
@@ -80,17 +82,16 @@ Hparams read_hparams(const gguf::File& file, const ArchSpec& spec) {
                                      std::to_string(hp.n_embd) + ")");
   if (hp.n_head % hp.n_head_kv != 0)
     r.fail_key(keys::kHeadCountKv, "(" + std::to_string(hp.n_head_kv) + ") does not divide " +
-                                       r.key(keys::kHeadCount) + " (" +
-                                       std::to_string(hp.n_head) + ")");
+                                       r.key(keys::kHeadCount) + " (" + std::to_string(hp.n_head) +
+                                       ")");
   hp.head_dim = hp.n_embd / hp.n_head;
   if (hp.head_dim % 2 != 0)
     r.fail_key(keys::kHeadCount, "gives an odd head dimension " + std::to_string(hp.head_dim));
   const int n_rot = r.positive_int(keys::kRopeDimensionCount, hp.head_dim);
   if (n_rot != hp.head_dim)
-    throw Error(ErrorKind::unsupported,
-                file.name() + ": RoPE over " + std::to_string(n_rot) + " of " +
-                    std::to_string(hp.head_dim) +
-                    " head dimensions (partial rotary) is not supported");
+    throw Error(ErrorKind::unsupported, file.name() + ": RoPE over " + std::to_string(n_rot) +
+                                            " of " + std::to_string(hp.head_dim) +
+                                            " head dimensions (partial rotary) is not supported");
 
   if (r.find_int(keys::kExpertCount).value_or(0) > 0) {
     hp.n_expert = r.positive_int(keys::kExpertCount);

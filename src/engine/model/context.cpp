@@ -13,9 +13,9 @@ namespace {
 
 KvCache make_cache(const Model& model, const ContextOptions& o) {
   if (o.n_ctx <= 0 || o.n_seq_max <= 0)
-    throw Error(ErrorKind::invalid_input,
-                "context options: n_ctx (" + std::to_string(o.n_ctx) + ") and n_seq_max (" +
-                    std::to_string(o.n_seq_max) + ") must be positive");
+    throw Error(ErrorKind::invalid_input, "context options: n_ctx (" + std::to_string(o.n_ctx) +
+                                              ") and n_seq_max (" + std::to_string(o.n_seq_max) +
+                                              ") must be positive");
   const Hparams& hp = model.hparams();
   return KvCache(hp.n_layer, hp.n_kv_dim(), o.n_ctx, o.kv_type);
 }
@@ -33,9 +33,9 @@ void Context::check_batch(std::span<const BatchEntry> batch) const {
     const BatchEntry& e = batch[i];
     const std::string where = "batch entry " + std::to_string(i) + ": ";
     if (e.token < 0 || e.token >= n_vocab)
-      throw Error(ErrorKind::invalid_input, where + "token " + std::to_string(e.token) +
-                                                " is outside the vocabulary (n_vocab = " +
-                                                std::to_string(n_vocab) + ")");
+      throw Error(ErrorKind::invalid_input,
+                  where + "token " + std::to_string(e.token) +
+                      " is outside the vocabulary (n_vocab = " + std::to_string(n_vocab) + ")");
     if (e.seq_id < 0 || e.seq_id >= options_.n_seq_max)
       throw Error(ErrorKind::invalid_input,
                   where + "sequence id " + std::to_string(e.seq_id) + " is outside [0, " +
@@ -46,8 +46,8 @@ void Context::check_batch(std::span<const BatchEntry> batch) const {
     if (e.pos >= options_.n_ctx)
       throw Error(ErrorKind::invalid_input,
                   "the prompt is longer than the context: position " + std::to_string(e.pos) +
-                      " of sequence " + std::to_string(e.seq_id) + " does not fit in n_ctx = " +
-                      std::to_string(options_.n_ctx) +
+                      " of sequence " + std::to_string(e.seq_id) +
+                      " does not fit in n_ctx = " + std::to_string(options_.n_ctx) +
                       " tokens; use a larger context or a shorter prompt");
     if (!seen.emplace(e.seq_id, e.pos).second)
       throw Error(ErrorKind::invalid_input, where + "sequence " + std::to_string(e.seq_id) +
@@ -58,8 +58,8 @@ void Context::check_batch(std::span<const BatchEntry> batch) const {
   if (n_new > kv_.n_free())
     throw Error(ErrorKind::invalid_input,
                 "the context is full: the batch needs " + std::to_string(n_new) +
-                    " free cells but " + std::to_string(kv_.n_free()) + " of n_ctx = " +
-                    std::to_string(options_.n_ctx) +
+                    " free cells but " + std::to_string(kv_.n_free()) +
+                    " of n_ctx = " + std::to_string(options_.n_ctx) +
                     " are free; remove finished sequences or use a larger context");
 }
 
@@ -67,18 +67,32 @@ Logits Context::decode(std::span<const BatchEntry> batch) {
   check_batch(batch);
   if (batch.empty()) return Logits(model_->n_vocab(), {});
   std::vector<int> cells;
+  std::vector<const BatchEntry*> added;  // entries that took a new cell
   cells.reserve(batch.size());
-  for (const BatchEntry& e : batch) cells.push_back(kv_.claim(e.seq_id, e.pos));
-
+  for (const BatchEntry& e : batch) {
+    if (!kv_.contains(e.seq_id, e.pos)) added.push_back(&e);
+    cells.push_back(kv_.claim(e.seq_id, e.pos));
+  }
   size_t n_out = 0;
   for (const BatchEntry& e : batch) n_out += e.want_logits ? 1 : 0;
   std::vector<float> logits(n_out * static_cast<size_t>(model_->n_vocab()));
-  forward(batch, cells, logits.data());
+  try {
+    forward(batch, cells, logits.data());
+  } catch (...) {
+    // A kernel refused (say, a type without quantized arithmetic): the new cells hold nothing
+    // usable, so give them back. Replaced positions of existing tokens stay replaced.
+    for (const BatchEntry* e : added) kv_.release(e->seq_id, e->pos);
+    throw;
+  }
   return Logits(model_->n_vocab(), std::move(logits));
 }
 
-void Context::remove_sequence(int seq_id) { kv_.remove_sequence(seq_id); }
+void Context::remove_sequence(int seq_id) {
+  kv_.remove_sequence(seq_id);
+}
 
-int Context::n_past(int seq_id) const { return kv_.n_past(seq_id); }
+int Context::n_past(int seq_id) const {
+  return kv_.n_past(seq_id);
+}
 
 }  // namespace hearth::model

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "engine/kernels/matmul.h"
@@ -30,15 +31,15 @@
 namespace hearth::model {
 
 struct ContextOptions {
-  int n_ctx = 4096;      // KV cells, shared by all sequences; also the bound on positions
-  int n_seq_max = 1;     // sequence ids are 0 .. n_seq_max-1
+  int n_ctx = 4096;   // KV cells, shared by all sequences; also the bound on positions
+  int n_seq_max = 1;  // sequence ids are 0 .. n_seq_max-1
   KvType kv_type = KvType::f32;
   kernels::MatmulOptions matmul;
 };
 
 struct BatchEntry {
   int32_t token = 0;
-  int32_t pos = 0;     // position in its sequence, from 0
+  int32_t pos = 0;  // position in its sequence, from 0
   int32_t seq_id = 0;
   bool want_logits = false;
 };
@@ -66,6 +67,9 @@ class Context {
  public:
   // Error(invalid_input) when n_ctx or n_seq_max is not positive.
   Context(std::shared_ptr<const Model> model, ContextOptions options = {});
+  Context(Context&&) = default;
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
 
   // Runs the batch through the model, adding every token to its sequence's cache, and returns
   // the logits of the entries with want_logits. Errors (nothing is changed then):

@@ -41,8 +41,7 @@ void dense_ffn(const LayerWeights& w, const Hparams& hp, const float* x, int64_t
   if (w.gate_up_fused) {
     std::vector<float> gu(static_cast<size_t>(T * 2 * F));  // per token: F gate, then F up
     linear(w.ffn_up, x, T, gu.data(), o);
-    for (int64_t t = 0; t < T; ++t)
-      swiglu(&gu[t * 2 * F], &gu[t * 2 * F + F], &act[t * F], F);
+    for (int64_t t = 0; t < T; ++t) swiglu(&gu[t * 2 * F], &gu[t * 2 * F + F], &act[t * F], F);
   } else {
     std::vector<float> g(static_cast<size_t>(T * F)), u(static_cast<size_t>(T * F));
     linear(w.ffn_gate, x, T, g.data(), o);
@@ -87,8 +86,7 @@ void moe_ffn(const LayerWeights& w, const Hparams& hp, const float* x, int64_t T
     if (rows.empty()) continue;
     const auto n = static_cast<int64_t>(rows.size());
     xs.resize(static_cast<size_t>(n * E));
-    for (int64_t i = 0; i < n; ++i)
-      std::copy_n(x + (rows[i] / K) * E, E, &xs[i * E]);
+    for (int64_t i = 0; i < n; ++i) std::copy_n(x + (rows[i] / K) * E, E, &xs[i * E]);
     g.resize(static_cast<size_t>(n * F));
     u.resize(g.size());
     act.resize(g.size());
@@ -131,8 +129,7 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
 
   // Per sequence in the batch: the highest position, which bounds what attention reads.
   std::map<int, int> seq_max_pos;
-  for (const BatchEntry& e : batch)
-    seq_max_pos[e.seq_id] = std::max(seq_max_pos[e.seq_id], e.pos);
+  for (const BatchEntry& e : batch) seq_max_pos[e.seq_id] = std::max(seq_max_pos[e.seq_id], e.pos);
 
   std::vector<float> h(x.size()), q(static_cast<size_t>(T * Q)), k(static_cast<size_t>(T * KV)),
       v(k.size()), att(q.size()), proj(x.size());
@@ -177,8 +174,8 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
     }
     for_each_token(T, o, [&](int64_t t) {
       const SeqKv& s = seq_kv.at(batch[t].seq_id);
-      const auto n = static_cast<int>(
-          std::upper_bound(s.pos.begin(), s.pos.end(), batch[t].pos) - s.pos.begin());
+      const auto n = static_cast<int>(std::upper_bound(s.pos.begin(), s.pos.end(), batch[t].pos) -
+                                      s.pos.begin());
       std::vector<float> scores(static_cast<size_t>(n));
       for (int head = 0; head < H; ++head) {
         const int g = head / (H / Hkv);
@@ -191,8 +188,7 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
     for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
 
     // Feed-forward block.
-    for (int64_t t = 0; t < T; ++t)
-      rmsnorm(&x[t * E], w.ffn_norm.data(), &h[t * E], E, hp.rms_eps);
+    for (int64_t t = 0; t < T; ++t) rmsnorm(&x[t * E], w.ffn_norm.data(), &h[t * E], E, hp.rms_eps);
     if (w.is_moe()) {
       moe_ffn(w, hp, h.data(), T, proj.data(), o);
     } else {

@@ -36,6 +36,16 @@ int KvCache::claim(int seq, int pos) {
   return cell;
 }
 
+void KvCache::release(int seq, int pos) {
+  auto it = seqs_.find(seq);
+  if (it == seqs_.end()) return;
+  if (auto c = it->second.find(pos); c != it->second.end()) {
+    free_.push_back(c->second);
+    it->second.erase(c);
+  }
+  if (it->second.empty()) seqs_.erase(it);
+}
+
 void KvCache::remove_sequence(int seq) {
   auto it = seqs_.find(seq);
   if (it == seqs_.end()) return;
@@ -64,12 +74,13 @@ void KvCache::store(int layer, int cell, const float* k, const float* v) {
   }
 }
 
-void KvCache::read_row(const std::vector<float>& f32, const std::vector<uint16_t>& f16,
-                       size_t at, float* out) const {
+void KvCache::read_row(const std::vector<float>& f32, const std::vector<uint16_t>& f16, size_t at,
+                       float* out) const {
   if (type_ == KvType::f32) {
     std::copy_n(f32.begin() + static_cast<ptrdiff_t>(at), n_kv_dim_, out);
   } else {
-    for (int i = 0; i < n_kv_dim_; ++i) out[i] = kernels::f16_to_f32(f16[at + static_cast<size_t>(i)]);
+    for (int i = 0; i < n_kv_dim_; ++i)
+      out[i] = kernels::f16_to_f32(f16[at + static_cast<size_t>(i)]);
   }
 }
 

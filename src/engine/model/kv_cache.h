@@ -30,6 +30,8 @@ class KvCache {
   // The cell for (seq, pos): the existing one (its contents are then overwritten by store()),
   // else a free one. The caller checks n_free() first; no free cell is a bug.
   int claim(int seq, int pos);
+  // Frees the cell of (seq, pos), if any.
+  void release(int seq, int pos);
   // Frees every cell of `seq`; a sequence without cells is a no-op.
   void remove_sequence(int seq);
   // The highest cached position of `seq` plus one, 0 when it has none.
@@ -53,9 +55,9 @@ class KvCache {
   int n_kv_dim_;
   int n_cells_;
   KvType type_;
-  std::vector<float> k_f32_, v_f32_;      // KvType::f32: n_layer × n_cells × n_kv_dim
-  std::vector<uint16_t> k_f16_, v_f16_;   // KvType::f16: same layout, F16 bits
-  std::vector<int> free_;                 // free cells, the next one to use last
+  std::vector<float> k_f32_, v_f32_;                  // KvType::f32: n_layer × n_cells × n_kv_dim
+  std::vector<uint16_t> k_f16_, v_f16_;               // KvType::f16: same layout, F16 bits
+  std::vector<int> free_;                             // free cells, the next one to use last
   std::unordered_map<int, std::map<int, int>> seqs_;  // seq -> position -> cell
 };
 

@@ -27,8 +27,8 @@ std::shared_ptr<const Model> Model::from_file(gguf::File file) {
   hp.n_vocab = m->tokenizer_.n_vocab();
   w.token_embd = l.matrix("token_embd.weight", hp.n_embd, hp.n_vocab);
   w.output_norm = l.vector("output_norm.weight", hp.n_embd);
-  w.output = l.has("output.weight") ? l.matrix("output.weight", hp.n_embd, hp.n_vocab)
-                                    : w.token_embd;
+  w.output =
+      l.has("output.weight") ? l.matrix("output.weight", hp.n_embd, hp.n_vocab) : w.token_embd;
   if (spec.load_extras != nullptr) spec.load_extras(l, hp, w);
 
   w.layers.resize(static_cast<size_t>(hp.n_layer));

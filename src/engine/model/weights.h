@@ -20,19 +20,19 @@ using kernels::WeightMatrix;
 enum class RopeStyle { normal, neox };
 
 struct Hparams {
-  std::string arch;          // general.architecture
-  int n_vocab = 0;           // rows of token_embd
-  int n_ctx_train = 0;       // <arch>.context_length
-  int n_embd = 0;            // <arch>.embedding_length
-  int n_layer = 0;           // <arch>.block_count
-  int n_ff = 0;              // <arch>.feed_forward_length (per expert for MoE)
-  int n_head = 0;            // <arch>.attention.head_count
-  int n_head_kv = 0;         // <arch>.attention.head_count_kv (n_head when absent)
-  int head_dim = 0;          // n_embd / n_head
-  int n_expert = 0;          // <arch>.expert_count (0: dense FFN)
-  int n_expert_used = 0;     // <arch>.expert_used_count
-  float rms_eps = 1e-5f;     // <arch>.attention.layer_norm_rms_epsilon
-  float rope_base = 10000;   // <arch>.rope.freq_base
+  std::string arch;         // general.architecture
+  int n_vocab = 0;          // rows of token_embd
+  int n_ctx_train = 0;      // <arch>.context_length
+  int n_embd = 0;           // <arch>.embedding_length
+  int n_layer = 0;          // <arch>.block_count
+  int n_ff = 0;             // <arch>.feed_forward_length (per expert for MoE)
+  int n_head = 0;           // <arch>.attention.head_count
+  int n_head_kv = 0;        // <arch>.attention.head_count_kv (n_head when absent)
+  int head_dim = 0;         // n_embd / n_head
+  int n_expert = 0;         // <arch>.expert_count (0: dense FFN)
+  int n_expert_used = 0;    // <arch>.expert_used_count
+  float rms_eps = 1e-5f;    // <arch>.attention.layer_norm_rms_epsilon
+  float rope_base = 10000;  // <arch>.rope.freq_base
   RopeStyle rope_style = RopeStyle::normal;
 
   int n_q_dim() const { return n_head * head_dim; }
@@ -54,9 +54,9 @@ struct LayerWeights {
 
   std::vector<float> ffn_norm;  // (n_embd)
   // Dense FFN: down(silu(gate·x) * (up·x)).
-  WeightMatrix ffn_gate;      // [n_embd, n_ff]; unset when fused into ffn_up
-  WeightMatrix ffn_up;        // [n_embd, n_ff], or [n_embd, 2·n_ff] gate rows first (phi3)
-  WeightMatrix ffn_down;      // [n_ff, n_embd]
+  WeightMatrix ffn_gate;  // [n_embd, n_ff]; unset when fused into ffn_up
+  WeightMatrix ffn_up;    // [n_embd, n_ff], or [n_embd, 2·n_ff] gate rows first (phi3)
+  WeightMatrix ffn_down;  // [n_ff, n_embd]
   bool gate_up_fused = false;
 
   // Mixture of experts: softmax router over all experts, top n_expert_used renormalised.
@@ -69,11 +69,11 @@ struct LayerWeights {
 };
 
 struct ModelWeights {
-  WeightMatrix token_embd;          // [n_embd, n_vocab]
-  std::vector<float> rope_freqs;    // (head_dim/2) divisors of each pair's frequency, or empty
+  WeightMatrix token_embd;        // [n_embd, n_vocab]
+  std::vector<float> rope_freqs;  // (head_dim/2) divisors of each pair's frequency, or empty
   std::vector<LayerWeights> layers;
-  std::vector<float> output_norm;   // (n_embd)
-  WeightMatrix output;              // [n_embd, n_vocab]; token_embd when the file has none
+  std::vector<float> output_norm;  // (n_embd)
+  WeightMatrix output;             // [n_embd, n_vocab]; token_embd when the file has none
 };
 
 }  // namespace hearth::model

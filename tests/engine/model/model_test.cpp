@@ -17,7 +17,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // P1 of the conformance references, tokenized with BOS.
-const std::vector<int32_t> kP1 = {1, 612, 580, 956, 420, 716, 687, 696, 701, 622, 264, 704, 693, 912};
+const std::vector<int32_t> kP1 = {1,   612, 580, 956, 420, 716, 687,
+                                  696, 701, 622, 264, 704, 693, 912};
 
 // Writes a copy of `src` to `out`. `edit` sees each tensor's name and shape and may change the
 // shape (keeping the byte size) or return false to leave the tensor out; `meta` may change keys.
@@ -74,10 +75,9 @@ TEST(ModelLoad, MissingTensorIsNamed) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
   hearth::test::TempDir tmp;
   const fs::path out = tmp.path() / "missing.gguf";
-  write_variant(dir / "models" / "llama-gqa-f32.gguf", out,
-                [](const std::string& name, std::vector<int64_t>&) {
-                  return name != "blk.1.ffn_up.weight";
-                });
+  write_variant(
+      dir / "models" / "llama-gqa-f32.gguf", out,
+      [](const std::string& name, std::vector<int64_t>&) { return name != "blk.1.ffn_up.weight"; });
   expect_error([&] { Model::load(out); }, ErrorKind::corrupt_file,
                {"missing.gguf", "blk.1.ffn_up.weight", "missing", "[64, 160]"});
 }

@@ -101,8 +101,8 @@ void Checker::check_top10(const RefCase& c, const std::string& where, const TopL
     if (!(d <= tol_)) {
       std::ostringstream m;
       m.precision(9);
-      m << c.name << " " << where << " id " << id << ": got " << got << ", reference "
-        << ref_value << ", |diff| " << d << " > tol " << tol_;
+      m << c.name << " " << where << " id " << id << ": got " << got << ", reference " << ref_value
+        << ", |diff| " << d << " > tol " << tol_;
       fail(m.str());
     }
   }
@@ -115,8 +115,8 @@ void Checker::check_top1(const RefCase& c, const std::string& where, int ref_id,
   std::ostringstream m;
   m.precision(9);
   m << c.name << " " << where << ": top-1 id " << got << " (logit " << logits[got]
-    << "), reference top-1 id " << ref_id << " (our logit " << logits[ref_id]
-    << ") with margin " << margin << " > 2·tol " << 2 * tol_;
+    << "), reference top-1 id " << ref_id << " (our logit " << logits[ref_id] << ") with margin "
+    << margin << " > 2·tol " << 2 * tol_;
   fail(m.str());
 }
 
@@ -142,9 +142,9 @@ void Checker::prompt_position(const RefCase& c, int pos, std::span<const float> 
   if (n_bad > 0) {
     std::ostringstream m;
     m.precision(9);
-    m << c.name << " last position (" << pos << "), full vocabulary: " << n_bad
-      << " ids over tol " << tol_ << "; worst id " << worst << ": got " << logits[worst]
-      << ", reference " << c.last_logits[static_cast<size_t>(worst)];
+    m << c.name << " last position (" << pos << "), full vocabulary: " << n_bad << " ids over tol "
+      << tol_ << "; worst id " << worst << ": got " << logits[worst] << ", reference "
+      << c.last_logits[static_cast<size_t>(worst)];
     fail(m.str());
   }
 }

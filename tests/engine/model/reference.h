@@ -18,12 +18,12 @@ struct RefCase {
   std::string name;  // "P1", ...
   std::string prompt;
   std::vector<int> tokens;
-  std::vector<TopList> top10;        // per prompt position
-  std::vector<float> top1_margin;    // per prompt position
-  std::vector<float> last_logits;    // n_vocab values of the last prompt position
-  std::vector<int> greedy;           // 24 ids
-  std::vector<TopList> greedy_top10; // per greedy step
-  std::vector<float> greedy_margin;  // per greedy step
+  std::vector<TopList> top10;         // per prompt position
+  std::vector<float> top1_margin;     // per prompt position
+  std::vector<float> last_logits;     // n_vocab values of the last prompt position
+  std::vector<int> greedy;            // 24 ids
+  std::vector<TopList> greedy_top10;  // per greedy step
+  std::vector<float> greedy_margin;   // per greedy step
 };
 
 struct Reference {
