@@ -13,6 +13,17 @@ if ! cmake --preset release -DHEARTH_WERROR=ON >/dev/null || ! cmake --build --p
   exit 1
 fi
 
+# The database tests need a real PostgreSQL (DESIGN.md §7): a throwaway cluster, removed on exit.
+# Not being able to start one is a failure, never a reason to skip those tests.
+pg_dir=$(mktemp -d /tmp/hearth-pg.XXXXXX)
+trap 'bash scripts/postgres.sh stop "$pg_dir"' EXIT
+if ! HEARTH_TEST_POSTGRES_URL=$(bash scripts/postgres.sh start "$pg_dir"); then
+  echo "could not start the test PostgreSQL (scripts/postgres.sh start); the database tests need it"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+export HEARTH_TEST_POSTGRES_URL
+
 log=$(mktemp)
 (cd build/release && ctest -j "$jobs" --timeout 600 --output-on-failure) 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

@@ -14,5 +14,9 @@ void register_bench(CLI::App& app);        // bench.cpp
 void register_run(CLI::App& app);          // run.cpp: chat with a model
 void register_generate(CLI::App& app);     // generate.cpp: logits and generate
 void register_help_config(CLI::App& app);  // help_config.cpp
+void register_hw(CLI::App& app);           // hw.cpp: this machine's hardware
+void register_catalog(CLI::App& app);      // catalog.cpp: curated models and their fit
+void register_quantize(CLI::App& app);     // quantize.cpp: llama-quantize presets
+void register_synth(CLI::App& app);        // synth.cpp: random-weight models of real shapes
 
 }  // namespace hearth::cli

@@ -29,6 +29,10 @@ int main(int argc, char** argv) {
   hearth::cli::register_generate(app);
   hearth::cli::register_bench(app);
   hearth::cli::register_help_config(app);
+  hearth::cli::register_hw(app);
+  hearth::cli::register_catalog(app);
+  hearth::cli::register_quantize(app);
+  hearth::cli::register_synth(app);
   try {
     hearth::log::init_from_config();
     app.parse(argc, argv);

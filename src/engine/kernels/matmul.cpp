@@ -2,7 +2,8 @@
 //
 // Work split: the n_out weight rows are cut into chunks handed to the pool; each output value
 // y[t][r] is computed by exactly one call with the same arithmetic whatever the chunking, so
-// results do not depend on the number of threads.
+// results do not depend on the number of threads. With n_tokens >= kGemmMinTokens, types the
+// kernel set has a GEMM for go to gemm() (gemm.h) instead of the vec_dot loops below.
 #include "engine/kernels/matmul.h"
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "engine/kernels/gemm.h"
 
 namespace hearth::kernels {
 
@@ -117,6 +119,11 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
   HEARTH_ASSERT(w.n_in >= 0 && w.n_out >= 0 && n_tokens >= 0, "negative matmul dimension");
   const TypeOps& ops = ops_or_throw(w.type, options.kernels);
   if (w.n_out == 0 || n_tokens == 0) return;
+  // Many tokens: the blocked GEMM where the set has one for this type (same arithmetic).
+  if (n_tokens >= kGemmMinTokens && gemm_supported(w.type, options)) {
+    gemm(w, x, n_tokens, y, options);
+    return;
+  }
   if (w.type == TensorType::f32 || options.arithmetic == Arithmetic::exact_f32) {
     const TypeOps& f32 = ops_or_throw(TensorType::f32, options.kernels);
     matmul_exact(w, ops, f32, x, n_tokens, y, options.pool);

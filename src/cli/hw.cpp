@@ -1,0 +1,51 @@
+// `hearth hw [--json]`: what this machine has — cores, SIMD features, RAM, free disk at
+// HEARTH_HOME, OS and NVIDIA GPUs (none is a normal answer). --json prints hardware::to_json().
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "hardware/hardware.h"
+
+namespace hearth::cli {
+namespace {
+
+void print_machine(const hardware::MachineInfo& m) {
+  using hardware::format_bytes;
+  std::string simd;
+  for (const auto& s : m.simd) simd += (simd.empty() ? "" : " ") + s;
+  std::printf("CPU    %s\n", m.cpu_model.empty() ? "(model unknown)" : m.cpu_model.c_str());
+  std::printf("Cores  %u logical, %u physical\n", m.logical_cores, m.physical_cores);
+  std::printf("SIMD   %s\n", simd.empty() ? "baseline only" : simd.c_str());
+  std::printf("RAM    %s total, %s available\n", format_bytes(m.ram_total).c_str(),
+              format_bytes(m.ram_available).c_str());
+  std::printf("Disk   %s free at %s\n", format_bytes(m.disk_free).c_str(),
+              m.disk_path.empty() ? "(unknown)" : m.disk_path.c_str());
+  std::printf("OS     %s (%s, %s)\n", m.os_name.c_str(), m.kernel.c_str(), m.arch.c_str());
+  if (m.gpus.empty()) {
+    std::printf("GPUs   none (%s)\n", m.gpu_note.empty() ? "none found" : m.gpu_note.c_str());
+    return;
+  }
+  std::printf("GPUs   %zu, NVIDIA driver %s\n", m.gpus.size(),
+              m.gpu_driver.empty() ? "(version unknown)" : m.gpu_driver.c_str());
+  for (const auto& g : m.gpus)
+    std::printf("  %u  %s: %s VRAM, %s free\n", g.index, g.name.c_str(),
+                format_bytes(g.vram_total).c_str(), format_bytes(g.vram_free).c_str());
+}
+
+}  // namespace
+
+void register_hw(CLI::App& app) {
+  auto json = std::make_shared<bool>(false);
+  auto* cmd = app.add_subcommand("hw", "show this machine's cores, SIMD, RAM, disk, OS and GPUs");
+  cmd->add_flag("--json", *json, "print one JSON object");
+  cmd->callback([json] {
+    const hardware::MachineInfo machine = hardware::probe();
+    if (*json)
+      std::printf("%s\n", hardware::to_json(machine).c_str());
+    else
+      print_machine(machine);
+  });
+}
+
+}  // namespace hearth::cli

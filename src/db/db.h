@@ -1,0 +1,255 @@
+// hearth's database (DESIGN.md §2 `db`, §3): SQLite by default, PostgreSQL by URL, through SOCI.
+//
+//   auto db = db::Database::open(config::get("HEARTH_DB"));  // "" → SQLite at paths::database()
+//   db::PersonalModels models(db);
+//   auto m = models.add({.user_id = u.id, .model_id = "reasoning-master"});
+//   models.set_status(m.id, db::ModelStatus::downloading);
+//
+// URLs: empty → $HEARTH_HOME/hearth.db; `sqlite:///abs/path` or `sqlite://rel/path` → that file;
+// `postgresql://user[:password]@host:port/db[?key=value&...]` (or postgres://) → PostgreSQL; the
+// query's keys are libpq's (sslmode, connect_timeout, options, ...).
+//
+// Schema: versioned migrations (src/db/migrations.cpp) run at open, each in its own transaction,
+// recorded in `schema_migrations(version, applied_at)`. An older database is upgraded; one that a
+// newer hearth wrote (a version this build does not know) is refused with Error(unsupported).
+//
+// Representation, chosen so that both backends read back exactly the same values:
+//   - times: Timestamp (UTC, milliseconds). PostgreSQL stores TIMESTAMPTZ; SQLite stores ISO-8601
+//     UTC text "YYYY-MM-DDTHH:MM:SS.mmmZ" (fixed width, so text order is time order). hearth
+//     writes every time itself (never the database's now()), at millisecond precision.
+//   - JSON: std::string holding JSON text. PostgreSQL stores JSONB, SQLite TEXT checked by
+//     json_valid(). The same JSON value comes back, not the same bytes (JSONB normalises spacing
+//     and key order). Invalid JSON is refused with Error(invalid_input) by both.
+//   - booleans are integers 0/1 and ids 64-bit on both.
+//
+// Errors: every failure is a hearth::Error — unavailable (cannot connect, pool exhausted, database
+// busy past the timeout), conflict (a unique value already taken, an illegal status change),
+// not_found (no such record, or a reference to one), invalid_input (a malformed URL, bad JSON,
+// out-of-range values), corrupt_file (stored data hearth cannot read), unsupported (a newer
+// schema), io (everything else the database reports), each with the database's own message.
+//
+// Threads: a Database is a handle to a small pool of connections and may be shared by any number
+// of threads; copies share the pool. Repository objects are cheap, hold a Database, and may be
+// used from any thread. Every query binds its values as parameters.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hearth::db {
+
+// ---- time ----------------------------------------------------------------------------------
+
+using Timestamp = std::chrono::sys_time<std::chrono::milliseconds>;
+Timestamp now();  // the system clock, truncated to milliseconds
+// "2024-05-01T12:34:56.789Z"
+std::string format_time(Timestamp t);
+// Reads exactly the format_time form; Error(corrupt_file) for anything else.
+Timestamp parse_time(std::string_view text);
+
+// ---- the database --------------------------------------------------------------------------
+
+enum class Backend { sqlite, postgresql };
+std::string_view backend_name(Backend b);  // "sqlite", "postgresql"
+
+struct OpenOptions {
+  std::size_t pool_size = 4;                        // connections kept open
+  std::chrono::milliseconds busy_timeout{10'000};   // SQLite waits this long for a lock
+  std::chrono::milliseconds lease_timeout{30'000};  // waiting for a free pooled connection
+  int migrate_to = 0;  // 0: the latest schema; N: stop after version N (tests, upgrade tooling)
+};
+
+class Database {
+ public:
+  // Opens (creating the SQLite file and HEARTH_HOME when needed) and migrates the schema.
+  static Database open(const std::string& url_or_empty, const OpenOptions& options = {});
+
+  Backend backend() const;
+  // Where it points, safe to print: a file path or the URL with any password masked.
+  const std::string& location() const;
+  int schema_version() const;          // the highest applied migration
+  static int latest_schema_version();  // the highest this build knows
+
+  struct Impl;  // the pool and dialect (src/db/internal.h); repositories use it
+  const std::shared_ptr<Impl>& impl() const { return impl_; }
+
+ private:
+  explicit Database(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<Impl> impl_;
+};
+
+// ---- users ---------------------------------------------------------------------------------
+
+struct User {
+  std::int64_t id = 0;
+  std::string username{};       // unique
+  std::string email{};          // may be empty
+  std::string password_hash{};  // an argon2id string from the caller; never a password
+  Timestamp created_at{};
+};
+
+class Users {
+ public:
+  explicit Users(const Database& db) : db_(db.impl()) {}
+  User create(const std::string& username, const std::string& email,
+              const std::string& password_hash);  // Error(conflict) when the name is taken
+  std::optional<User> find(std::int64_t id);
+  std::optional<User> find_by_name(const std::string& username);
+
+ private:
+  std::shared_ptr<Database::Impl> db_;
+};
+
+// ---- personal models -----------------------------------------------------------------------
+
+// A personal model's life: pending → downloading → verifying → installed; any unfinished state
+// → failed; failed → pending (a retry). Anything else is Error(conflict).
+enum class ModelStatus { pending, downloading, verifying, installed, failed };
+std::string_view to_string(ModelStatus s);
+ModelStatus model_status_from(std::string_view text);  // Error(corrupt_file) when unknown
+bool can_change(ModelStatus from, ModelStatus to);
+
+struct PersonalModel {
+  std::int64_t id = 0;
+  std::int64_t user_id = 0;
+  std::string model_id{};     // the catalog model it came from, e.g. "reasoning-master"
+  std::string custom_name{};  // the user's name for it; unique per user
+  ModelStatus status = ModelStatus::pending;
+  double download_progress = 0;  // percent, 0..100
+  std::string local_path{};      // where the weights are; empty until known
+  bool fine_tuned = false;
+  int fine_tune_version = 0;
+  std::optional<Timestamp> last_training_date{};
+  double model_size_gb = 0;
+  std::optional<double> performance_score{};
+  std::int64_t usage_count = 0;
+  Timestamp created_at{};
+  Timestamp updated_at{};
+};
+
+struct NewPersonalModel {
+  std::int64_t user_id = 0;
+  std::string model_id{};
+  std::string custom_name{};  // empty: model_id
+  double model_size_gb = 0;
+  std::string local_path{};
+  bool fine_tuned = false;
+  int fine_tune_version = 0;
+};
+
+class PersonalModels {
+ public:
+  explicit PersonalModels(const Database& db) : db_(db.impl()) {}
+  // Status pending, progress 0. Error(conflict) when the user already has that name,
+  // Error(not_found) when the user does not exist.
+  PersonalModel add(const NewPersonalModel& m);
+  std::optional<PersonalModel> find(std::int64_t id);
+  std::optional<PersonalModel> find_by_name(std::int64_t user_id, const std::string& custom_name);
+  std::vector<PersonalModel> list_for_user(std::int64_t user_id);  // oldest first
+  // Moves along the status graph (see ModelStatus); progress, when given, is stored too
+  // (installed always stores 100). Error(not_found) / Error(conflict) / Error(invalid_input).
+  void set_status(std::int64_t id, ModelStatus status, std::optional<double> progress = {});
+  void set_progress(std::int64_t id, double percent);  // only while downloading, else conflict
+  void set_local_path(std::int64_t id, const std::string& path);
+  void rename(std::int64_t id, const std::string& custom_name);  // conflict when taken
+  // A finished fine-tune: fine_tuned, the version, the training date and the optional score.
+  void record_training(std::int64_t id, int version, Timestamp when,
+                       std::optional<double> performance_score);
+  void record_usage(std::int64_t id);  // usage_count + 1
+  bool remove(std::int64_t id);        // false when there was none
+
+ private:
+  std::shared_ptr<Database::Impl> db_;
+};
+
+// ---- training jobs -------------------------------------------------------------------------
+
+// queued → running → completed | failed | cancelled; queued may also end directly.
+enum class JobStatus { queued, running, completed, failed, cancelled };
+std::string_view to_string(JobStatus s);
+JobStatus job_status_from(std::string_view text);  // Error(corrupt_file) when unknown
+
+struct TrainingJob {
+  std::int64_t id = 0;
+  std::int64_t user_id = 0;
+  std::int64_t model_id = 0;  // the personal model being fine-tuned (user_personal_models.id)
+  JobStatus status = JobStatus::queued;
+  std::int64_t training_data_size = 0;  // training examples
+  double training_progress = 0;         // percent, 0..100
+  std::optional<Timestamp> estimated_completion{};
+  std::string error_message{};     // empty unless failed
+  std::string training_metrics{};  // JSON object text, "{}" until reported
+  Timestamp created_at{};
+  std::optional<Timestamp> completed_at{};
+};
+
+class TrainingJobs {
+ public:
+  explicit TrainingJobs(const Database& db) : db_(db.impl()) {}
+  TrainingJob create(std::int64_t user_id, std::int64_t model_id, std::int64_t training_data_size);
+  std::optional<TrainingJob> find(std::int64_t id);
+  // Marks it running; stores progress, the estimate and (when non-empty) the metrics JSON.
+  // Error(conflict) once the job has ended.
+  void update_progress(std::int64_t id, double percent,
+                       std::optional<Timestamp> estimated_completion,
+                       const std::string& metrics_json = {});
+  void finish(std::int64_t id, const std::string& metrics_json);  // completed, progress 100
+  void fail(std::int64_t id, const std::string& error_message);
+  void cancel(std::int64_t id);
+  std::vector<TrainingJob> list(std::int64_t user_id);  // newest first
+
+ private:
+  std::shared_ptr<Database::Impl> db_;
+};
+
+// ---- desktop connections -------------------------------------------------------------------
+
+enum class ConnectionStatus { connected, disconnected };
+std::string_view to_string(ConnectionStatus s);
+ConnectionStatus connection_status_from(std::string_view text);  // Error(corrupt_file)
+
+struct DesktopConnection {
+  std::int64_t id = 0;
+  std::int64_t user_id = 0;
+  std::string connection_id{};  // the desktop's own stable id; unique
+  std::string app_version{};
+  std::string os_info{};
+  std::string hardware_info{};  // JSON object text
+  Timestamp connected_at{};
+  Timestamp last_seen{};
+  ConnectionStatus status = ConnectionStatus::connected;
+  std::string local_models{};  // JSON array text
+};
+
+struct DesktopHello {  // what a desktop says when it connects
+  std::int64_t user_id = 0;
+  std::string connection_id{};
+  std::string app_version{};
+  std::string os_info{};
+  std::string hardware_info = "{}";
+  std::string local_models = "[]";
+};
+
+class DesktopConnections {
+ public:
+  explicit DesktopConnections(const Database& db) : db_(db.impl()) {}
+  // Registers the desktop or refreshes its row (connected, connected_at = last_seen = now).
+  // Error(conflict) when the connection id belongs to another user.
+  DesktopConnection upsert(const DesktopHello& hello);
+  std::optional<DesktopConnection> find(const std::string& connection_id);
+  // last_seen = now, status connected; local_models replaced when non-empty. Error(not_found).
+  void touch(const std::string& connection_id, const std::string& local_models_json = {});
+  void mark_disconnected(const std::string& connection_id);   // Error(not_found)
+  std::vector<DesktopConnection> list(std::int64_t user_id);  // most recently seen first
+
+ private:
+  std::shared_ptr<Database::Impl> db_;
+};
+
+}  // namespace hearth::db

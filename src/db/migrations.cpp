@@ -1,0 +1,208 @@
+// The schema, as an append-only list of migrations. A released migration never changes: a new
+// column or table is a new entry at the end. Each statement has its SQLite text and, where the
+// dialects differ, its PostgreSQL text (types only: see db.h for how values are represented):
+//   ids         INTEGER PRIMARY KEY AUTOINCREMENT     | BIGSERIAL PRIMARY KEY (references: BIGINT)
+//   times       TEXT "YYYY-MM-DDTHH:MM:SS.mmmZ"        | TIMESTAMPTZ
+//   JSON        TEXT CHECK (json_valid(...))          | JSONB
+//   fractions   REAL                                  | DOUBLE PRECISION
+#include "db/migrations.h"
+
+#include <string>
+#include <vector>
+
+#include "db/internal.h"
+
+namespace hearth::db::detail {
+namespace {
+
+struct Statement {
+  const char* sqlite;
+  const char* postgresql = nullptr;  // nullptr: the same text as sqlite
+};
+
+struct Migration {
+  int version;
+  const char* name;
+  std::vector<Statement> statements;
+};
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> list = {
+      {1,
+       "users and their personal models",
+       {
+           {R"(CREATE TABLE users (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                username TEXT NOT NULL UNIQUE,
+                email TEXT NOT NULL DEFAULT '',
+                password_hash TEXT NOT NULL DEFAULT '',
+                created_at TEXT NOT NULL))",
+            R"(CREATE TABLE users (
+                id BIGSERIAL PRIMARY KEY,
+                username TEXT NOT NULL UNIQUE,
+                email TEXT NOT NULL DEFAULT '',
+                password_hash TEXT NOT NULL DEFAULT '',
+                created_at TIMESTAMPTZ NOT NULL))"},
+           {R"(CREATE TABLE user_personal_models (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                model_id TEXT NOT NULL,
+                custom_name TEXT NOT NULL,
+                status TEXT NOT NULL,
+                download_progress REAL NOT NULL DEFAULT 0,
+                local_path TEXT NOT NULL DEFAULT '',
+                fine_tuned INTEGER NOT NULL DEFAULT 0,
+                fine_tune_version INTEGER NOT NULL DEFAULT 0,
+                last_training_date TEXT,
+                model_size_gb REAL NOT NULL DEFAULT 0,
+                performance_score REAL,
+                usage_count INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                UNIQUE (user_id, custom_name)))",
+            R"(CREATE TABLE user_personal_models (
+                id BIGSERIAL PRIMARY KEY,
+                user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                model_id TEXT NOT NULL,
+                custom_name TEXT NOT NULL,
+                status TEXT NOT NULL,
+                download_progress DOUBLE PRECISION NOT NULL DEFAULT 0,
+                local_path TEXT NOT NULL DEFAULT '',
+                fine_tuned INTEGER NOT NULL DEFAULT 0,
+                fine_tune_version INTEGER NOT NULL DEFAULT 0,
+                last_training_date TIMESTAMPTZ,
+                model_size_gb DOUBLE PRECISION NOT NULL DEFAULT 0,
+                performance_score DOUBLE PRECISION,
+                usage_count BIGINT NOT NULL DEFAULT 0,
+                created_at TIMESTAMPTZ NOT NULL,
+                updated_at TIMESTAMPTZ NOT NULL,
+                UNIQUE (user_id, custom_name)))"},
+       }},
+      {2,
+       "training jobs",
+       {
+           {R"(CREATE TABLE personal_model_training_jobs (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                model_id INTEGER NOT NULL REFERENCES user_personal_models(id) ON DELETE CASCADE,
+                job_status TEXT NOT NULL,
+                training_data_size INTEGER NOT NULL DEFAULT 0,
+                training_progress REAL NOT NULL DEFAULT 0,
+                estimated_completion TEXT,
+                error_message TEXT NOT NULL DEFAULT '',
+                training_metrics TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(training_metrics)),
+                created_at TEXT NOT NULL,
+                completed_at TEXT))",
+            R"(CREATE TABLE personal_model_training_jobs (
+                id BIGSERIAL PRIMARY KEY,
+                user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                model_id BIGINT NOT NULL REFERENCES user_personal_models(id) ON DELETE CASCADE,
+                job_status TEXT NOT NULL,
+                training_data_size BIGINT NOT NULL DEFAULT 0,
+                training_progress DOUBLE PRECISION NOT NULL DEFAULT 0,
+                estimated_completion TIMESTAMPTZ,
+                error_message TEXT NOT NULL DEFAULT '',
+                training_metrics JSONB NOT NULL DEFAULT '{}',
+                created_at TIMESTAMPTZ NOT NULL,
+                completed_at TIMESTAMPTZ))"},
+           {"CREATE INDEX personal_model_training_jobs_user "
+            "ON personal_model_training_jobs (user_id, created_at)"},
+           {"CREATE INDEX personal_model_training_jobs_model "
+            "ON personal_model_training_jobs (model_id)"},
+       }},
+      {3,
+       "desktop connections",
+       {
+           {R"(CREATE TABLE desktop_app_connections (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                connection_id TEXT NOT NULL UNIQUE,
+                app_version TEXT NOT NULL DEFAULT '',
+                os_info TEXT NOT NULL DEFAULT '',
+                hardware_info TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(hardware_info)),
+                connected_at TEXT NOT NULL,
+                last_seen TEXT NOT NULL,
+                status TEXT NOT NULL,
+                local_models TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(local_models))))",
+            R"(CREATE TABLE desktop_app_connections (
+                id BIGSERIAL PRIMARY KEY,
+                user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                connection_id TEXT NOT NULL UNIQUE,
+                app_version TEXT NOT NULL DEFAULT '',
+                os_info TEXT NOT NULL DEFAULT '',
+                hardware_info JSONB NOT NULL DEFAULT '{}',
+                connected_at TIMESTAMPTZ NOT NULL,
+                last_seen TIMESTAMPTZ NOT NULL,
+                status TEXT NOT NULL,
+                local_models JSONB NOT NULL DEFAULT '[]'))"},
+           {"CREATE INDEX desktop_app_connections_user ON desktop_app_connections (user_id)"},
+       }},
+  };
+  return list;
+}
+
+// Serialises migrations between processes: SQLite's BEGIN IMMEDIATE already holds the write
+// lock; PostgreSQL takes a transaction-scoped advisory lock (the key is arbitrary but fixed).
+void lock_schema(const Database::Impl& db, soci::session& sql) {
+  if (db.backend == Backend::postgresql) {
+    int dummy = 0;
+    sql << "SELECT 1 FROM (SELECT pg_advisory_xact_lock(4857712)) AS locked", soci::into(dummy);
+  }
+}
+
+void create_migrations_table(const Database::Impl& db, soci::session& sql) {
+  sql << (db.backend == Backend::sqlite
+              ? "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+              : "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)");
+}
+
+}  // namespace
+
+int latest_version() {
+  return migrations().back().version;
+}
+
+int applied_version(soci::session& sql) {
+  int version = 0;
+  sql << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", soci::into(version);
+  return version;
+}
+
+void migrate(Database::Impl& db, int target) {
+  const int latest = latest_version();
+  if (target == 0) target = latest;
+  if (target < 1 || target > latest)
+    throw Error(ErrorKind::invalid_input, "database: schema version " + std::to_string(target) +
+                                              " does not exist (this hearth knows 1.." +
+                                              std::to_string(latest) + ")");
+
+  int current = in_transaction(db, "reading the schema version", [&](soci::session& sql) {
+    lock_schema(db, sql);
+    create_migrations_table(db, sql);
+    return applied_version(sql);
+  });
+  if (current > latest)
+    throw Error(ErrorKind::unsupported,
+                "database " + db.location + " has schema version " + std::to_string(current) +
+                    ", newer than the " + std::to_string(latest) +
+                    " this hearth knows: a newer hearth wrote it. Upgrade hearth, or point "
+                    "HEARTH_DB at another database");
+
+  for (const Migration& m : migrations()) {
+    if (m.version <= current || m.version > target) continue;
+    std::string doing = "applying migration " + std::to_string(m.version) + " (" + m.name + ")";
+    in_transaction(db, doing, [&](soci::session& sql) {
+      lock_schema(db, sql);
+      if (applied_version(sql) >= m.version) return;  // another process got there first
+      for (const Statement& s : m.statements)
+        sql << ((db.backend == Backend::postgresql && s.postgresql) ? s.postgresql : s.sqlite);
+      std::string applied_at = format_time(now());
+      sql << "INSERT INTO schema_migrations (version, applied_at) VALUES (:v, :t)",
+          soci::use(m.version), soci::use(applied_at);
+    });
+  }
+}
+
+}  // namespace hearth::db::detail

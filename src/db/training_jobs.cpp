@@ -1,0 +1,198 @@
+// TrainingJobs: fine-tuning runs of a personal model, their progress, metrics and outcome.
+#include <array>
+#include <initializer_list>
+
+#include "db/internal.h"
+
+namespace hearth::db {
+namespace {
+
+constexpr std::array<std::string_view, 5> kStatusNames = {"queued", "running", "completed",
+                                                          "failed", "cancelled"};
+
+struct JobRow {
+  long long id = 0, user_id = 0, model_id = 0, training_data_size = 0;
+  std::string status, estimated_completion, error_message, training_metrics, created_at,
+      completed_at;
+  double training_progress = 0;
+  soci::indicator estimate_ind = soci::i_ok, completed_ind = soci::i_ok;
+
+  void bind(soci::statement& st) {
+    st.exchange(soci::into(id));
+    st.exchange(soci::into(user_id));
+    st.exchange(soci::into(model_id));
+    st.exchange(soci::into(status));
+    st.exchange(soci::into(training_data_size));
+    st.exchange(soci::into(training_progress));
+    st.exchange(soci::into(estimated_completion, estimate_ind));
+    st.exchange(soci::into(error_message));
+    st.exchange(soci::into(training_metrics));
+    st.exchange(soci::into(created_at));
+    st.exchange(soci::into(completed_at, completed_ind));
+  }
+
+  TrainingJob get() const {
+    TrainingJob j;
+    j.id = id;
+    j.user_id = user_id;
+    j.model_id = model_id;
+    j.status = job_status_from(status);
+    j.training_data_size = training_data_size;
+    j.training_progress = training_progress;
+    j.estimated_completion = detail::read_time(estimated_completion, estimate_ind,
+                                               "personal_model_training_jobs.estimated_completion");
+    j.error_message = error_message;
+    j.training_metrics = training_metrics;
+    j.created_at = detail::read_time(created_at, "personal_model_training_jobs.created_at");
+    j.completed_at =
+        detail::read_time(completed_at, completed_ind, "personal_model_training_jobs.completed_at");
+    return j;
+  }
+};
+
+std::string select_list(const Database::Impl& db) {
+  using detail::time_column;
+  return "SELECT id, user_id, model_id, job_status, training_data_size, training_progress, " +
+         time_column(db, "estimated_completion") + ", error_message, " +
+         detail::json_column(db, "training_metrics") + ", " + time_column(db, "created_at") + ", " +
+         time_column(db, "completed_at") + " FROM personal_model_training_jobs ";
+}
+
+std::string label(std::int64_t id) {
+  return "training job " + std::to_string(id);
+}
+
+// Moves a job from one of `from` to `to` inside one transaction: reads its status, refuses
+// (Error(conflict)) when it is not one of `from`, then runs `query` — an UPDATE whose first
+// bound value is the new status and whose last two are the id and the status it had.
+template <class... Uses>
+void change(Database::Impl& db, std::int64_t id, std::initializer_list<JobStatus> from,
+            JobStatus to, const std::string& query, Uses&&... uses) {
+  long long key = id;
+  std::string to_text(to_string(to));
+  detail::in_transaction(db, label(id) + ": " + to_text, [&](soci::session& sql) {
+    std::string current;
+    soci::statement st =
+        (sql.prepare << "SELECT job_status FROM personal_model_training_jobs WHERE id = :id",
+         soci::into(current), soci::use(key));
+    if (!st.execute(true)) throw Error(ErrorKind::not_found, label(id) + " does not exist");
+    JobStatus status = job_status_from(current);
+    bool allowed = false;
+    for (JobStatus f : from) allowed = allowed || f == status;
+    if (!allowed)
+      throw Error(ErrorKind::conflict,
+                  label(id) + " is " + current + ": it cannot become " + to_text);
+    long long changed =
+        detail::execute(sql, query + " WHERE id = :id AND job_status = :old", soci::use(to_text),
+                        uses..., soci::use(key), soci::use(current));
+    if (changed == 0)
+      throw Error(ErrorKind::conflict, label(id) + " changed while becoming " + to_text);
+  });
+}
+
+}  // namespace
+
+std::string_view to_string(JobStatus s) {
+  return kStatusNames.at(static_cast<std::size_t>(s));
+}
+
+JobStatus job_status_from(std::string_view text) {
+  for (std::size_t i = 0; i < kStatusNames.size(); ++i)
+    if (kStatusNames[i] == text) return static_cast<JobStatus>(i);
+  throw Error(ErrorKind::corrupt_file, "database: unknown training job status '" +
+                                           std::string(text) +
+                                           "' (a newer hearth may have written it)");
+}
+
+TrainingJob TrainingJobs::create(std::int64_t user_id, std::int64_t model_id,
+                                 std::int64_t training_data_size) {
+  if (training_data_size < 0)
+    throw Error(ErrorKind::invalid_input, "training data size cannot be negative");
+  long long user = user_id, model = model_id, size = training_data_size;
+  std::string stamp = format_time(now());
+  std::string status(to_string(JobStatus::queued));
+  long long id = detail::in_transaction(*db_, "creating a training job", [&](soci::session& sql) {
+    long long owner = 0;
+    soci::statement st = (sql.prepare << "SELECT user_id FROM user_personal_models WHERE id = :m",
+                          soci::into(owner), soci::use(model));
+    if (!st.execute(true))
+      throw Error(ErrorKind::not_found,
+                  "personal model " + std::to_string(model) + " does not exist");
+    if (owner != user)
+      throw Error(ErrorKind::invalid_input,
+                  "personal model " + std::to_string(model) + " belongs to another user");
+    long long new_id = 0;
+    sql << "INSERT INTO personal_model_training_jobs (user_id, model_id, job_status, "
+           "training_data_size, training_progress, error_message, training_metrics, created_at) "
+           "VALUES (:u, :m, :s, :n, 0, '', '{}', :c) RETURNING id",
+        soci::use(user), soci::use(model), soci::use(status), soci::use(size), soci::use(stamp),
+        soci::into(new_id);
+    return new_id;
+  });
+  auto job = find(id);
+  HEARTH_ASSERT(job.has_value(), "a training job vanished right after it was created");
+  return *job;
+}
+
+std::optional<TrainingJob> TrainingJobs::find(std::int64_t id) {
+  long long key = id;
+  auto rows = detail::with_session(*db_, "finding " + label(id), [&](soci::session& sql) {
+    return detail::query_rows<JobRow>(sql, select_list(*db_) + "WHERE id = :id", soci::use(key));
+  });
+  if (rows.empty()) return std::nullopt;
+  return rows.front();
+}
+
+void TrainingJobs::update_progress(std::int64_t id, double percent,
+                                   std::optional<Timestamp> estimated_completion,
+                                   const std::string& metrics_json) {
+  detail::check_percent(percent, label(id));
+  std::string estimate = estimated_completion ? format_time(*estimated_completion) : "";
+  soci::indicator estimate_ind = estimated_completion ? soci::i_ok : soci::i_null;
+  std::string query =
+      "UPDATE personal_model_training_jobs SET job_status = :s, training_progress = :p, "
+      "estimated_completion = :e";
+  if (metrics_json.empty()) {
+    change(*db_, id, {JobStatus::queued, JobStatus::running}, JobStatus::running, query,
+           soci::use(percent), soci::use(estimate, estimate_ind));
+  } else {
+    change(*db_, id, {JobStatus::queued, JobStatus::running}, JobStatus::running,
+           query + ", training_metrics = :m", soci::use(percent), soci::use(estimate, estimate_ind),
+           soci::use(metrics_json));
+  }
+}
+
+void TrainingJobs::finish(std::int64_t id, const std::string& metrics_json) {
+  std::string stamp = format_time(now());
+  const std::string metrics = metrics_json.empty() ? "{}" : metrics_json;
+  change(*db_, id, {JobStatus::running}, JobStatus::completed,
+         "UPDATE personal_model_training_jobs SET job_status = :s, training_progress = 100, "
+         "training_metrics = :m, completed_at = :t",
+         soci::use(metrics), soci::use(stamp));
+}
+
+void TrainingJobs::fail(std::int64_t id, const std::string& error_message) {
+  std::string stamp = format_time(now());
+  change(*db_, id, {JobStatus::queued, JobStatus::running}, JobStatus::failed,
+         "UPDATE personal_model_training_jobs SET job_status = :s, error_message = :e, "
+         "completed_at = :t",
+         soci::use(error_message), soci::use(stamp));
+}
+
+void TrainingJobs::cancel(std::int64_t id) {
+  std::string stamp = format_time(now());
+  change(*db_, id, {JobStatus::queued, JobStatus::running}, JobStatus::cancelled,
+         "UPDATE personal_model_training_jobs SET job_status = :s, completed_at = :t",
+         soci::use(stamp));
+}
+
+std::vector<TrainingJob> TrainingJobs::list(std::int64_t user_id) {
+  long long user = user_id;
+  return detail::with_session(*db_, "listing training jobs", [&](soci::session& sql) {
+    return detail::query_rows<JobRow>(
+        sql, select_list(*db_) + "WHERE user_id = :u ORDER BY created_at DESC, id DESC",
+        soci::use(user));
+  });
+}
+
+}  // namespace hearth::db

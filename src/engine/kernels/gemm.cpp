@@ -1,0 +1,213 @@
+// The blocked GEMM driver (see gemm.h): converts and transposes the activations once, cuts the
+// weight rows into jobs for the pool, and runs the set's job kernels (gemm_*_avx512.cpp).
+//
+// Compiled for the baseline ISA: it only calls the AVX-512 kernels after checking that the
+// options' kernel set is avx512 and available (plus VNNI for the integer types).
+#include "engine/kernels/gemm.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "core/error.h"
+#include "engine/kernels/blocks.h"
+#include "engine/kernels/half.h"
+
+namespace hearth::kernels {
+
+namespace avx512 {
+void gemm_float_job(TensorType type, const void* w, size_t row_bytes, int64_t n_in, int64_t rows,
+                    const float* xp, int64_t n_tv, float* y, int64_t n_out, int64_t n_tokens,
+                    float* scratch);
+bool gemm_quant_job(TensorType type, const void* w, size_t row_bytes, int64_t n_in, int64_t rows,
+                    const int32_t* xc, const float* xd, const int32_t* xi, const float* xm,
+                    int64_t n_tv, float* y, int64_t n_out, int64_t n_tokens, void* scratch);
+}  // namespace avx512
+
+namespace {
+
+// Kept in step with the kernels: rows per job, and the job scratch they need besides the
+// accumulator (float: 48 rows × 128 F32; integer: 48 rows × (256 codes + 2 × 16 F32)).
+constexpr int64_t kGemmJobRows = 48;
+constexpr size_t kFloatScratchFixed = kGemmJobRows * 128 * sizeof(float);
+constexpr size_t kQuantScratchFixed = kGemmJobRows * (256 + 2 * 16 * sizeof(float));
+constexpr int64_t kLanes = 16;  // tokens per token vector
+
+enum class Family { none, floating, integer };
+
+Family family(TensorType type, const MatmulOptions& options) {
+  if (options.kernels != KernelSet::avx512 || !kernel_set_available(KernelSet::avx512)) {
+    return Family::none;
+  }
+  if (type == TensorType::f32) return Family::floating;  // matmul() treats F32 the same in both
+  if (options.arithmetic != Arithmetic::quantized_activations) return Family::none;
+  switch (type) {
+    case TensorType::f16:
+    case TensorType::bf16:
+      return Family::floating;
+    case TensorType::q8_0:
+    case TensorType::q4_0:
+    case TensorType::q4_k:
+    case TensorType::q5_k:
+    case TensorType::q6_k:
+      return cpu_features().avx512vnni ? Family::integer : Family::none;
+    default:
+      return Family::none;
+  }
+}
+
+// Runs fn(i) for i in [0, n) on the pool if there is one.
+template <typename Fn>
+void for_each(ThreadPool* pool, int64_t n, const Fn& fn) {
+  if (!pool || n <= 1) {
+    for (int64_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  pool->parallel_for(static_cast<size_t>(n), [&](size_t i) { fn(static_cast<int64_t>(i)); });
+}
+
+// Per-thread job scratch, grown as needed (64-byte aligned).
+void* job_scratch(size_t bytes) {
+  thread_local std::vector<uint64_t> buffer;
+  const size_t words = (bytes + 64) / sizeof(uint64_t);
+  if (buffer.size() < words) buffer.resize(words);
+  auto addr = reinterpret_cast<uintptr_t>(buffer.data());
+  return reinterpret_cast<void*>((addr + 63) & ~uintptr_t{63});
+}
+
+void gemm_float(const WeightMatrix& w, const TypeOps& ops, KernelSet set, const float* x,
+                int64_t n_tokens, float* y, ThreadPool* pool) {
+  const int64_t n_in = w.n_in;
+  const int64_t n_tv = (n_tokens + kLanes - 1) / kLanes;
+  // Activations rounded as vec_dot_type (F16 / BF16; F32 as is), transposed to [k][n_tv][16].
+  std::vector<float> xp(static_cast<size_t>(n_in * n_tv * kLanes), 0.f);
+  const TypeOps* dot = ops.vec_dot_type == TensorType::f32 ? nullptr : type_ops(ops.vec_dot_type, set);
+  for_each(pool, n_tv, [&](int64_t tv) {
+    std::vector<float> row(dot ? static_cast<size_t>(n_in) : 0);
+    std::vector<uint8_t> conv(dot ? row_bytes(ops.vec_dot_type, n_in) : 0);
+    for (int64_t l = 0; l < kLanes && tv * kLanes + l < n_tokens; ++l) {
+      const float* src = x + (tv * kLanes + l) * n_in;
+      if (dot) {
+        dot->from_float(src, conv.data(), n_in);
+        dot->to_float(conv.data(), row.data(), n_in);
+        src = row.data();
+      }
+      float* dst = xp.data() + tv * kLanes + l;
+      for (int64_t k = 0; k < n_in; ++k) dst[k * n_tv * kLanes] = src[k];
+    }
+  });
+  const size_t w_row = row_bytes(w.type, n_in);
+  const auto* wbase = static_cast<const uint8_t*>(w.data);
+  const int64_t n_jobs = (w.n_out + kGemmJobRows - 1) / kGemmJobRows;
+  const size_t scratch_bytes =
+      kFloatScratchFixed + static_cast<size_t>(kGemmJobRows * n_tv * kLanes) * sizeof(float);
+  for_each(pool, n_jobs, [&](int64_t j) {
+    const int64_t r0 = j * kGemmJobRows;
+    const int64_t rows = std::min(kGemmJobRows, w.n_out - r0);
+    avx512::gemm_float_job(w.type, wbase + static_cast<size_t>(r0) * w_row, w_row, n_in, rows,
+                           xp.data(), n_tv, y + r0, w.n_out, n_tokens,
+                           static_cast<float*>(job_scratch(scratch_bytes)));
+  });
+}
+
+// Integer types: activations quantized by the set's Q8_0 / Q8_K from_float (as the vec_dot path),
+// then laid out for the kernels (gemm_quant_avx512.cpp): codes [k/4][n_tv][16] int32, and per
+// block of bk values [block][n_tv][16]: scale xd, integer offset xi = −offset·Σq, minimum term
+// xm = d·Σq (Q4_K, Q5_K).
+void gemm_integer(const WeightMatrix& w, const TypeOps& ops, KernelSet set, const float* x,
+                  int64_t n_tokens, float* y, ThreadPool* pool) {
+  const int64_t n_in = w.n_in;
+  const int64_t n_tv = (n_tokens + kLanes - 1) / kLanes;
+  const TensorType type = w.type;
+  const bool q8k = ops.vec_dot_type == TensorType::q8_k;
+  const int64_t bk = type == TensorType::q6_k ? 16 : 32;
+  const int32_t offset = type == TensorType::q8_0   ? 128
+                         : type == TensorType::q4_0 ? 8
+                         : type == TensorType::q6_k ? 32
+                                                    : 0;
+  const bool mins = type == TensorType::q4_k || type == TensorType::q5_k;
+  const int64_t n_blocks = n_in / bk;
+  const size_t vs = static_cast<size_t>(n_tv * kLanes);
+  std::vector<int32_t> xc(static_cast<size_t>(n_in / 4) * vs, 0);
+  std::vector<float> xd(static_cast<size_t>(n_blocks) * vs, 0.f);
+  std::vector<int32_t> xi(offset ? static_cast<size_t>(n_blocks) * vs : 0, 0);
+  std::vector<float> xm(mins ? static_cast<size_t>(n_blocks) * vs : 0, 0.f);
+  const TypeOps* dot = type_ops(ops.vec_dot_type, set);
+  HEARTH_ASSERT(dot && dot->from_float, "gemm: activation type without from_float");
+  for_each(pool, n_tv, [&](int64_t tv) {
+    std::vector<uint8_t> q(row_bytes(ops.vec_dot_type, n_in));
+    for (int64_t l = 0; l < kLanes && tv * kLanes + l < n_tokens; ++l) {
+      const int64_t t = tv * kLanes + l;
+      dot->from_float(x + t * n_in, q.data(), n_in);
+      const size_t lane = static_cast<size_t>(tv * kLanes + l);
+      if (!q8k) {
+        const auto* blocks = reinterpret_cast<const block_q8_0*>(q.data());
+        for (int64_t b = 0; b < n_in / QK8_0; ++b) {
+          int32_t sum = 0;
+          for (int i = 0; i < QK8_0; ++i) sum += blocks[b].qs[i];
+          xd[static_cast<size_t>(b) * vs + lane] = f16_to_f32(blocks[b].d);
+          xi[static_cast<size_t>(b) * vs + lane] = -offset * sum;
+          for (int g = 0; g < QK8_0 / 4; ++g) {
+            std::memcpy(&xc[static_cast<size_t>(b * 8 + g) * vs + lane], blocks[b].qs + 4 * g, 4);
+          }
+        }
+        continue;
+      }
+      const auto* blocks = reinterpret_cast<const block_q8_K*>(q.data());
+      for (int64_t s = 0; s < n_in / QK_K; ++s) {
+        const block_q8_K& b = blocks[s];
+        for (int g = 0; g < QK_K / 4; ++g) {
+          std::memcpy(&xc[static_cast<size_t>(s * 64 + g) * vs + lane], b.qs + 4 * g, 4);
+        }
+        for (int64_t j = 0; j < QK_K / bk; ++j) {
+          const size_t o = static_cast<size_t>(s * (QK_K / bk) + j) * vs + lane;
+          xd[o] = b.d;
+          if (bk == 16) {
+            xi[o] = -offset * b.bsums[j];
+          } else {
+            const int32_t sum = b.bsums[2 * j] + b.bsums[2 * j + 1];
+            if (offset) xi[o] = -offset * sum;
+            if (mins) xm[o] = b.d * static_cast<float>(sum);
+          }
+        }
+      }
+    }
+  });
+  const size_t w_row = row_bytes(type, n_in);
+  const auto* wbase = static_cast<const uint8_t*>(w.data);
+  const int64_t n_jobs = (w.n_out + kGemmJobRows - 1) / kGemmJobRows;
+  const size_t scratch_bytes =
+      kQuantScratchFixed + static_cast<size_t>(kGemmJobRows) * vs * sizeof(float);
+  for_each(pool, n_jobs, [&](int64_t j) {
+    const int64_t r0 = j * kGemmJobRows;
+    const int64_t rows = std::min(kGemmJobRows, w.n_out - r0);
+    const bool done = avx512::gemm_quant_job(
+        type, wbase + static_cast<size_t>(r0) * w_row, w_row, n_in, rows, xc.data(), xd.data(),
+        xi.empty() ? nullptr : xi.data(), xm.empty() ? nullptr : xm.data(), n_tv, y + r0, w.n_out,
+        n_tokens, job_scratch(scratch_bytes));
+    HEARTH_ASSERT(done, "gemm: integer kernel missing for this type");
+  });
+}
+
+}  // namespace
+
+bool gemm_supported(TensorType type, const MatmulOptions& options) {
+  return family(type, options) != Family::none;
+}
+
+void gemm(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
+          const MatmulOptions& options) {
+  const Family f = family(w.type, options);
+  HEARTH_ASSERT(f != Family::none, "gemm: unsupported type or options");
+  if (w.n_out == 0 || n_tokens == 0) return;
+  const TypeOps* ops = type_ops(w.type, options.kernels);
+  HEARTH_ASSERT(ops, "gemm: type without kernels");
+  if (f == Family::floating) {
+    gemm_float(w, *ops, options.kernels, x, n_tokens, y, options.pool);
+  } else {
+    gemm_integer(w, *ops, options.kernels, x, n_tokens, y, options.pool);
+  }
+}
+
+}  // namespace hearth::kernels

@@ -1,0 +1,166 @@
+// hearth_hardware: what this machine has, and whether a model fits on it (DESIGN.md §2).
+//
+// probe() reads the machine once per call:
+//   cores        /proc/cpuinfo ("processor" lines; distinct (physical id, core id) pairs)
+//   SIMD         core/cpu_features.h
+//   RAM          /proc/meminfo MemTotal and MemAvailable
+//   disk         statvfs() on HEARTH_HOME, or its nearest existing parent
+//   OS           uname() and /etc/os-release PRETTY_NAME
+//   GPUs         NVIDIA only, through NVML loaded at run time with dlopen("libnvidia-ml.so.1");
+//                no library, no driver or no device is a normal answer: an empty list and a note.
+// The parsers take file contents, so tests feed sample text; assess_fit() takes a MachineInfo
+// value, so tests build machines by hand.
+//
+// Fit: memory = weights (the GGUF file size) + KV cache + overhead, where
+//   KV cache = 2 (K and V) × n_layer × n_ctx × n_head_kv × head_dim × 2 bytes (F16 cells)
+//   overhead = 300 MiB of runtime buffers + 10% of (weights + KV cache)
+// checked against free VRAM, available RAM and free disk, and against the catalog's own minimums
+// (a machine meets a minimum of "N GB" when it has at least 90% of N GiB, since a "32 GB" machine
+// reports a little less than 32 GiB). "GB" in every message means 2^30 bytes, as RAM is sold and as
+// `free -g` counts it.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hearth::hardware {
+
+constexpr uint64_t kGiB = uint64_t{1} << 30;
+constexpr uint64_t kMiB = uint64_t{1} << 20;
+
+struct GpuInfo {
+  unsigned index = 0;
+  std::string name;         // "NVIDIA GeForce RTX 4090"
+  uint64_t vram_total = 0;  // bytes
+  uint64_t vram_free = 0;   // bytes
+};
+
+struct MachineInfo {
+  std::string cpu_model;            // "Intel(R) Xeon(R) ...", empty when unknown
+  unsigned logical_cores = 0;       // hardware threads
+  unsigned physical_cores = 0;      // cores (hyper-threads counted once)
+  std::vector<std::string> simd;    // "avx2", "fma", ... (empty on baseline x86-64)
+  uint64_t ram_total = 0;           // bytes
+  uint64_t ram_available = 0;       // bytes the kernel can hand out without swapping
+  std::filesystem::path disk_path;  // the folder whose file system was measured
+  uint64_t disk_free = 0;           // bytes available to this user there
+  std::string os_name;              // "Debian GNU/Linux 12 (bookworm)"
+  std::string kernel;               // "Linux 6.1.0-18-amd64"
+  std::string arch;                 // "x86_64"
+  std::vector<GpuInfo> gpus;        // NVIDIA GPUs; empty when none (see gpu_note)
+  std::string gpu_driver;           // NVIDIA driver version, when NVML answered
+  std::string gpu_note;             // why `gpus` is empty, in words; empty otherwise
+};
+
+// Reads this machine. Never throws for a missing /proc file, library or device: the field stays
+// zero or empty.
+MachineInfo probe();
+
+// The machine as one JSON object (keys: cpu_model, logical_cores, physical_cores, simd,
+// ram_total_bytes, ram_available_bytes, disk_path, disk_free_bytes, os, kernel, arch,
+// gpus [{index, name, vram_total_bytes, vram_free_bytes}], gpu_driver, gpu_note).
+std::string to_json(const MachineInfo& machine);
+
+// --- parsers (file contents in, values out) ---
+
+struct MemoryInfo {
+  uint64_t total = 0;      // bytes
+  uint64_t available = 0;  // bytes
+};
+// /proc/meminfo. Uses MemAvailable, or MemFree + Buffers + Cached on kernels without it.
+// Error(corrupt_file) when MemTotal is missing or a value is not a number.
+MemoryInfo parse_meminfo(std::string_view text);
+
+struct CpuInfo {
+  std::string model;
+  unsigned logical = 0;
+  unsigned physical = 0;  // distinct (physical id, core id); equals logical when not given
+};
+// /proc/cpuinfo (x86 and ARM layouts).
+CpuInfo parse_cpuinfo(std::string_view text);
+
+// /etc/os-release: the PRETTY_NAME value without quotes; empty when absent.
+std::string parse_os_release(std::string_view text);
+
+// Free bytes for this user on the file system holding `where`, measured at its nearest existing
+// parent (written to *measured when given). 0 when nothing along the path exists.
+uint64_t free_disk_bytes(const std::filesystem::path& where,
+                         std::filesystem::path* measured = nullptr);
+
+// NVIDIA GPUs through NVML. An empty list when the library or a device is missing, with the reason
+// in *note; the driver version in *driver when NVML answered.
+std::vector<GpuInfo> probe_nvidia_gpus(std::string* driver, std::string* note);
+
+// --- fit ---
+
+// How much a model relies on a GPU, as its catalog entry says.
+enum class GpuNeed {
+  none,         // runs well on a CPU
+  optional,     // a GPU helps; the CPU is fine
+  recommended,  // runs on a CPU, slowly
+  required,     // will not run acceptably without a GPU of min_vram
+};
+std::string_view gpu_need_name(GpuNeed need);  // "none", "optional", "recommended", "required"
+
+enum class Verdict {
+  fits_gpu,          // weights, KV cache and buffers fit in one GPU's free VRAM
+  fits_partial_gpu,  // some layers on the GPU, the rest in RAM
+  fits_cpu,          // fits in available RAM with room to spare
+  tight,             // fits, but leaves less than 15% of RAM for everything else
+  will_not_fit,      // see the reasons
+};
+std::string_view verdict_name(Verdict verdict);  // "fits_gpu", ...
+inline bool fits(Verdict verdict) {
+  return verdict != Verdict::will_not_fit;
+}
+
+// What the fit needs to know about a model file: from a GGUF's hyperparameters or the catalog.
+struct ModelShape {
+  uint64_t file_bytes = 0;  // the GGUF file size (weights as stored)
+  uint32_t n_layer = 0;     // <arch>.block_count
+  uint32_t n_head_kv = 0;   // <arch>.attention.head_count_kv
+  uint32_t head_dim = 0;    // <arch>.attention.key_length, else embedding_length / head_count
+};
+
+// A catalog entry's own minimums; zero means none.
+struct Requirements {
+  uint64_t min_ram = 0;   // bytes of RAM the machine should have in total
+  uint64_t min_vram = 0;  // bytes of VRAM on one GPU (needed when gpu == required)
+  uint64_t min_disk = 0;  // bytes of free disk the download and its files need
+  GpuNeed gpu = GpuNeed::none;
+};
+
+struct MemoryEstimate {
+  uint64_t weights = 0;
+  uint64_t kv_cache = 0;
+  uint64_t overhead = 0;
+  uint64_t total = 0;
+};
+// 2 × n_layer × n_ctx × n_head_kv × head_dim × 2 bytes.
+uint64_t kv_cache_bytes(const ModelShape& shape, uint32_t n_ctx);
+MemoryEstimate estimate_memory(const ModelShape& shape, uint32_t n_ctx);
+
+struct FitResult {
+  Verdict verdict = Verdict::will_not_fit;
+  std::vector<std::string> reasons;  // sentences: every failed check, or how it fits
+  MemoryEstimate memory;
+  uint32_t gpu_layers = 0;  // layers placed on the GPU (all of them for fits_gpu)
+  int gpu_index = -1;       // the GPU used, or -1
+};
+
+struct FitOptions {
+  uint32_t n_ctx = 4096;
+  bool already_on_disk = false;  // skip the free-disk check (the file is downloaded)
+};
+
+// The verdict for one model on one machine. Pure: no probing, no I/O.
+FitResult assess_fit(const MachineInfo& machine, const ModelShape& shape,
+                     const Requirements& requirements, const FitOptions& options);
+
+// "20.1 GB" (one decimal, GB = 2^30 bytes); "512 MB" below 1 GB.
+std::string format_bytes(uint64_t bytes);
+
+}  // namespace hearth::hardware

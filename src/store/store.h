@@ -1,0 +1,142 @@
+// store: the models installed on this machine (DESIGN.md §2, §3).
+//
+// Content-addressed blobs plus manifests that give them names:
+//   HEARTH_HOME/blobs/sha256-<hex>           model weights and adapters, named by their SHA-256
+//   HEARTH_HOME/manifests/<name>/<tag>       what `name:tag` points to (JSON below)
+// Partial downloads live beside the blobs (see store/download.h for their files) and are never
+// listed: a blob appears under its digest name only after its digest was verified, and a
+// manifest is written only after every blob it names is in place. So `list()` never shows a
+// half-installed model, whatever happens (kill -9, full disk, Ctrl-C).
+//
+// Names: `name[:tag]`. A name is one or more segments of letters, digits, '.', '_' and '-'
+// joined by '/' (each segment starts with a letter or digit); a tag is one such segment. A
+// missing tag means "latest" for writing; for lookups it means "latest", or the only tag
+// installed under that name. Error(invalid_input) for anything else.
+//
+// Manifest file, version 1 (UTF-8 JSON, written atomically: temp file + fsync + rename):
+//   {
+//     "schema": 1,
+//     "name": "fast-assistant", "tag": "q4_k_m",
+//     "blobs": [ {"digest": "sha256:<64 hex>", "size": 2019377696, "media_type": "model"} ],
+//     "parameters": { "temperature": 0.7, "stop": ["<|eot_id|>"] },   // any JSON object
+//     "template": "",                 // chat template override; empty: the model's own
+//     "source": "https://huggingface.co/...gguf" | "/home/me/model.gguf",
+//     "lineage": { "base_model": "" },  // for fine-tunes: the name:tag it was trained from
+//     "created_at": "2025-06-01T12:00:00Z"
+//   }
+// media_type is "model" (GGUF weights) or "adapter" (a LoRA adapter in GGUF). A reader refuses a
+// larger "schema" with Error(unsupported) and a malformed file with Error(corrupt_file).
+//
+// Thread safety: a Store is safe to use from several threads; separate processes may share one
+// HEARTH_HOME (downloads of one blob are serialised by a lock file). `remove` racing a pull that
+// writes a manifest naming the same blob is not guarded against.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "store/download.h"
+#include "store/progress.h"
+
+namespace hearth::store {
+
+inline constexpr int kManifestSchema = 1;
+
+struct ModelName {
+  std::string name;  // "fast-assistant", "me/my-model"
+  std::string tag;   // "q4_k_m"; empty when the reference gave none
+  std::string full() const { return name + ":" + (tag.empty() ? "latest" : tag); }
+};
+// Error(invalid_input) naming the reference when it breaks the rules above.
+ModelName parse_model_name(std::string_view ref);
+
+struct BlobRef {
+  std::string digest;                // "sha256:<64 lower-case hex>"
+  uint64_t size = 0;                 // bytes
+  std::string media_type = "model";  // "model" | "adapter"
+};
+
+struct Manifest {
+  std::string name;
+  std::string tag;
+  std::vector<BlobRef> blobs;
+  nlohmann::json parameters = nlohmann::json::object();
+  std::string template_text;
+  std::string source;
+  std::string base_model;  // lineage; empty for models not trained here
+  std::string created_at;  // ISO 8601 UTC; filled by Store::write when empty
+
+  std::string full_name() const { return name + ":" + tag; }
+  uint64_t total_size() const;
+};
+
+nlohmann::json manifest_to_json(const Manifest& manifest);
+// `where` names the file in error messages.
+Manifest manifest_from_json(const nlohmann::json& json, const std::string& where);
+
+// What to pull: one GGUF file by URL, installed under a name.
+struct PullRequest {
+  std::string url;
+  std::string name;             // name[:tag]
+  std::string expected_digest;  // "sha256:<hex>" or "<hex>"; empty when not known
+  std::string media_type = "model";
+  nlohmann::json parameters = nlohmann::json::object();
+  std::string template_text;
+  std::string base_model;
+};
+
+class Store {
+ public:
+  // The store under `home` (blobs/ and manifests/ below it); folders are made when first needed.
+  explicit Store(std::filesystem::path home, DownloadOptions download_options = {});
+  // The store under paths::home().
+  static Store open_default(DownloadOptions download_options = {});
+
+  const std::filesystem::path& blobs_dir() const { return blobs_; }
+  const std::filesystem::path& manifests_dir() const { return manifests_; }
+  // blobs/sha256-<hex> for "sha256:<hex>" or "<hex>"; Error(invalid_input) for another form.
+  std::filesystem::path blob_path(std::string_view digest) const;
+
+  // Every installed model, sorted by name:tag. A manifest that cannot be read is skipped with a
+  // warning in the log (find() names its error).
+  std::vector<Manifest> list() const;
+  // nullopt when not installed; Error(corrupt_file / unsupported) when its manifest is bad.
+  std::optional<Manifest> find(std::string_view ref) const;
+  // Writes the manifest atomically, replacing one of the same name:tag. Error(not_found) when a
+  // blob it names is not in the store.
+  void write(Manifest manifest);
+  // Deletes the manifest, then every blob no remaining manifest uses. Error(not_found).
+  void remove(std::string_view ref);
+  // Installs `src`'s manifest under another name (blobs are shared). Error(not_found) for src,
+  // Error(conflict) when dst exists.
+  void copy(std::string_view src, std::string_view dst);
+
+  // Adds an existing GGUF file: hard-linked into blobs/ when on the same file system, else
+  // copied; its digest is computed; the source file is never modified. Error(not_found / io),
+  // Error(invalid_input) when it is not a GGUF file.
+  Manifest import_file(const std::filesystem::path& file, std::string_view ref);
+
+  // Downloads (or resumes) the file, verifies it and writes the manifest. nullopt when cancelled
+  // (the partial download stays and the next pull resumes it). Errors as Downloader::fetch.
+  std::optional<Manifest> pull(const PullRequest& request, const ProgressCallback& progress = {},
+                               const CancelToken* cancel = nullptr);
+
+ private:
+  std::filesystem::path manifest_path(const ModelName& name) const;
+  std::optional<ModelName> resolve(const ModelName& name) const;
+
+  std::filesystem::path home_;
+  std::filesystem::path blobs_;
+  std::filesystem::path manifests_;
+  Downloader downloader_;
+  std::mutex mutex_;  // serialises manifest writes and removals within this process
+};
+
+}  // namespace hearth::store
