@@ -104,7 +104,7 @@ void ThreadPool::drain() {
 
 void ThreadPool::team_loop() {
   inside_parallel_for = true;
-  uint32_t seen = epoch_.load();
+  uint32_t seen = 0;  // epoch_ starts at 0, whenever this thread gets to run
   for (;;) {
     uint32_t e;
     auto spin_start = Clock::now();

@@ -123,7 +123,7 @@ DownloadResult DownloadJob::download(const ProbeResult& probe, bool ranged) {
   uint64_t size = probe.size > 0 ? static_cast<uint64_t>(probe.size) : 0;
   auto old = load_download_state(state_path_);
   std::error_code ec;
-  bool resume = false && ranged && old && old->ranged && old->url == url_ && old->size == probe.size &&
+  bool resume = ranged && old && old->ranged && old->url == url_ && old->size == probe.size &&
                 old->etag == probe.etag && old->last_modified == probe.last_modified &&
                 std::filesystem::file_size(partial_, ec) == size && !ec;
   if (old && !resume) {
