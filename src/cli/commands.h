@@ -18,5 +18,13 @@ void register_hw(CLI::App& app);           // hw.cpp: this machine's hardware
 void register_catalog(CLI::App& app);      // catalog.cpp: curated models and their fit
 void register_quantize(CLI::App& app);     // quantize.cpp: llama-quantize presets
 void register_synth(CLI::App& app);        // synth.cpp: random-weight models of real shapes
+void register_pull(CLI::App& app);         // pull.cpp: download or import a model
+void register_library(CLI::App& app);      // library.cpp: list, show, rm, cp and ps
+
+// Thrown by a subcommand that has printed its own message and must end with this exit code
+// (e.g. 130 after Ctrl-C); main() returns the code.
+struct ExitStatus {
+  int code = 1;
+};
 
 }  // namespace hearth::cli

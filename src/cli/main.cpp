@@ -33,11 +33,15 @@ int main(int argc, char** argv) {
   hearth::cli::register_catalog(app);
   hearth::cli::register_quantize(app);
   hearth::cli::register_synth(app);
+  hearth::cli::register_pull(app);
+  hearth::cli::register_library(app);
   try {
     hearth::log::init_from_config();
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const hearth::cli::ExitStatus& e) {
+    return e.code;
   } catch (const hearth::Error& e) {
     std::fprintf(stderr, "hearth: %s\n", e.what());
     return exit_code_for(e.kind());

@@ -2,13 +2,14 @@
 
 #include <algorithm>
 
+#include "cli/model_resolve.h"
 #include "core/config.h"
 #include "core/error.h"
 
 namespace hearth::cli {
 
 void ModelOptions::add_to(CLI::App* command) {
-  command->add_option("model", model, "model file (GGUF)")->required();
+  command->add_option("model", model, "installed model name[:tag] or GGUF file")->required();
   command->add_option("--ctx", n_ctx, "context length in tokens (default: model's, at most 4096)")
       ->check(CLI::Range(0, 1 << 20));
   command->add_option("--threads", threads, "compute threads (default: HEARTH_THREADS or cores)")
@@ -16,7 +17,7 @@ void ModelOptions::add_to(CLI::App* command) {
 }
 
 ModelSession::ModelSession(const ModelOptions& options) {
-  model_ = model::Model::load(options.model);
+  model_ = model::Model::load(resolve_model(options.model, /*record_use=*/true).path);
   int threads = options.threads;
   if (threads == 0) threads = static_cast<int>(config::get_int("HEARTH_THREADS", 0, 1024));
   pool_ = std::make_unique<ThreadPool>(static_cast<size_t>(threads));

@@ -14,7 +14,7 @@
 namespace hearth::cli {
 
 struct ModelOptions {
-  std::string model;  // a GGUF path (installed model names come with the model library)
+  std::string model;  // an installed model name[:tag] or a GGUF path (cli/model_resolve.h)
   int n_ctx = 0;      // 0: the model's training context, at most 4096
   int threads = 0;    // 0: HEARTH_THREADS, else one per core
 

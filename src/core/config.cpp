@@ -11,7 +11,7 @@
 namespace hearth::config {
 namespace {
 
-constexpr std::array<Setting, 9> kSettings = {{
+constexpr std::array<Setting, 10> kSettings = {{
     {"HEARTH_HOST", "--host", "127.0.0.1:11435", "address and port the server listens on"},
     {"HEARTH_HOME", "", "", "where models, the database and datasets live "
                             "(default $XDG_DATA_HOME/hearth, else ~/.local/share/hearth)"},
@@ -24,6 +24,8 @@ constexpr std::array<Setting, 9> kSettings = {{
     {"HEARTH_KERNELS", "", "auto",
      "compute kernels: auto (best for this CPU), avx512, avx2, or reference (portable scalar "
      "code with exact F32 arithmetic)"},
+    {"HEARTH_HF_ENDPOINT", "", "https://huggingface.co",
+     "Hugging Face base URL for catalog and hf:// pulls (a mirror, or a test server)"},
 }};
 
 std::mutex overrides_mutex;

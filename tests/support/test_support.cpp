@@ -63,10 +63,19 @@ std::string shell_quoted(const std::string& s) {
 }
 }  // namespace
 
-CommandResult run_hearth(const std::vector<std::string>& args) {
+CommandResult run_hearth(const std::vector<std::string>& args) { return run_hearth(args, {}); }
+
+CommandResult run_hearth(const std::vector<std::string>& args,
+                         const std::vector<std::pair<std::string, std::string>>& env) {
   TempDir tmp;
   const auto out = tmp.path() / "out", err = tmp.path() / "err";
-  std::string command = shell_quoted(hearth_binary().string());
+  std::string command;
+  if (!env.empty()) {
+    command = "env";
+    for (const auto& [name, value] : env) command += " " + shell_quoted(name + "=" + value);
+    command += " ";
+  }
+  command += shell_quoted(hearth_binary().string());
   for (const auto& a : args) command += " " + shell_quoted(a);
   command += " >" + shell_quoted(out.string()) + " 2>" + shell_quoted(err.string());
   const int status = std::system(command.c_str());

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hearth::test {
@@ -47,6 +48,9 @@ struct CommandResult {
   std::string err;
 };
 CommandResult run_hearth(const std::vector<std::string>& args);
+// The same with environment variables (NAME, value) set for that run only (e.g. HEARTH_HOME).
+CommandResult run_hearth(const std::vector<std::string>& args,
+                         const std::vector<std::pair<std::string, std::string>>& env);
 
 // Reads a whole file as bytes (fails the test via exception when it cannot).
 std::string read_file(const std::filesystem::path& path);

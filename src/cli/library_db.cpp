@@ -1,0 +1,191 @@
+#include "cli/library_db.h"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/paths.h"
+#include "db/internal.h"
+#include "store/store.h"
+
+namespace hearth::cli {
+namespace {
+
+constexpr const char* kUser = "local";
+
+std::filesystem::path failure_file(const std::string& full_name) {
+  store::ModelName n = store::parse_model_name(full_name);
+  return paths::home() / "failures" / n.name / ((n.tag.empty() ? "latest" : n.tag) + ".txt");
+}
+
+}  // namespace
+
+LibraryDb::LibraryDb() : db_(db::Database::open(config::get("HEARTH_DB"))), models_(db_) {
+  db::Users users(db_);
+  auto user = users.find_by_name(kUser);
+  if (!user) {
+    try {
+      user = users.create(kUser, "", "");
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::conflict) throw;
+      user = users.find_by_name(kUser);  // another process made it just now
+      if (!user) throw;
+    }
+  }
+  user_id_ = user->id;
+}
+
+std::optional<db::PersonalModel> LibraryDb::find(const std::string& full_name) {
+  return models_.find_by_name(user_id_, full_name);
+}
+
+db::PersonalModel LibraryDb::begin_pull(const std::string& full_name, const std::string& model_id,
+                                        double size_gb, const std::string& local_path) {
+  auto row = find(full_name);
+  if (row && row->status == db::ModelStatus::installed) {
+    models_.remove(row->id);
+    row.reset();
+  }
+  if (!row) {
+    db::NewPersonalModel m;
+    m.user_id = user_id_;
+    m.model_id = model_id;
+    m.custom_name = full_name;
+    m.model_size_gb = size_gb;
+    m.local_path = local_path;
+    return models_.add(m);
+  }
+  if (row->status == db::ModelStatus::verifying)  // cut short while verifying: start over
+    models_.set_status(row->id, db::ModelStatus::failed);
+  if (row->status == db::ModelStatus::failed || row->status == db::ModelStatus::verifying)
+    models_.set_status(row->id, db::ModelStatus::pending);
+  if (!local_path.empty() && row->local_path != local_path)
+    models_.set_local_path(row->id, local_path);
+  return *models_.find(row->id);
+}
+
+void LibraryDb::advance(std::int64_t id, db::ModelStatus status) {
+  using S = db::ModelStatus;
+  auto row = models_.find(id);
+  if (!row)
+    throw Error(ErrorKind::not_found,
+                "database: personal model " + std::to_string(id) + " is gone");
+  S current = row->status;
+  if (current == status) return;
+  if (status == S::failed || current == S::installed) return models_.set_status(id, status);
+  if (current == S::failed) {
+    models_.set_status(id, S::pending);
+    current = S::pending;
+  }
+  // Walk forward along pending → downloading → verifying → installed (an interrupted pull may
+  // have left the row a step or two behind).
+  static constexpr S kOrder[] = {S::pending, S::downloading, S::verifying, S::installed};
+  auto index = [](S s) {
+    for (size_t i = 0; i < 4; ++i)
+      if (kOrder[i] == s) return i;
+    return size_t{0};
+  };
+  if (index(status) <= index(current)) return;  // already there or further along
+  for (size_t i = index(current) + 1; i <= index(status); ++i) models_.set_status(id, kOrder[i]);
+}
+
+void LibraryDb::set_performance_score(std::int64_t id, double score) {
+  if (!std::isfinite(score) || score < 0)
+    throw Error(ErrorKind::invalid_input, "a performance score must be a finite number >= 0");
+  // db.h has no setter for the score outside record_training (which marks a fine-tune), so this
+  // one UPDATE goes through the module's own session helpers.
+  auto& impl = *db_.impl();
+  long long key = id;
+  std::string stamp = db::format_time(db::now());
+  db::detail::with_session(impl, "storing the performance score", [&](soci::session& sql) {
+    if (db::detail::execute(sql,
+                            "UPDATE user_personal_models SET performance_score = :s, "
+                            "updated_at = :t WHERE id = :id",
+                            soci::use(score), soci::use(stamp), soci::use(key)) == 0)
+      throw Error(ErrorKind::not_found,
+                  "database: personal model " + std::to_string(id) + " is gone");
+  });
+}
+
+void LibraryDb::fail(std::int64_t id, const std::string& full_name, const std::string& message) {
+  try {
+    auto row = models_.find(id);
+    if (row && row->status != db::ModelStatus::failed && row->status != db::ModelStatus::installed)
+      models_.set_status(id, db::ModelStatus::failed);
+  } catch (const Error& e) {
+    spdlog::warn("cannot mark {} failed in the database: {}", full_name, e.what());
+  }
+  try {
+    auto file = failure_file(full_name);
+    paths::ensure_directory(file.parent_path());
+    std::ofstream(file, std::ios::trunc) << message << "\n";
+  } catch (const std::exception& e) {
+    spdlog::warn("cannot record why {} failed: {}", full_name, e.what());
+  }
+}
+
+bool LibraryDb::remove(const std::string& full_name) {
+  clear_failure(full_name);
+  auto row = find(full_name);
+  return row && models_.remove(row->id);
+}
+
+void LibraryDb::copy(const std::string& src, const std::string& dst,
+                     const std::string& local_path) {
+  auto from = find(src);
+  if (auto old = find(dst)) models_.remove(old->id);
+  db::NewPersonalModel m;
+  m.user_id = user_id_;
+  m.model_id = from ? from->model_id : src;
+  m.custom_name = dst;
+  m.model_size_gb = from ? from->model_size_gb : 0;
+  m.local_path = local_path;
+  m.fine_tuned = from && from->fine_tuned;
+  m.fine_tune_version = from ? from->fine_tune_version : 0;
+  auto row = models_.add(m);
+  const auto target = from ? from->status : db::ModelStatus::installed;
+  if (target == db::ModelStatus::failed) {
+    models_.set_status(row.id, db::ModelStatus::failed);
+    if (auto msg = failure_message(src); !msg.empty()) fail(row.id, dst, msg);
+  } else {
+    advance(row.id, target);
+  }
+  if (from && from->performance_score) set_performance_score(row.id, *from->performance_score);
+}
+
+std::string LibraryDb::failure_message(const std::string& full_name) {
+  try {
+    std::ifstream in(failure_file(full_name));
+    if (!in) return "";
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string s = ss.str();
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+    return s;
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
+void LibraryDb::clear_failure(const std::string& full_name) {
+  try {
+    std::error_code ec;
+    std::filesystem::remove(failure_file(full_name), ec);
+  } catch (const std::exception&) {
+  }
+}
+
+std::optional<db::PersonalModel> try_find_row(const std::string& full_name) {
+  try {
+    LibraryDb library;
+    return library.find(full_name);
+  } catch (const std::exception& e) {
+    spdlog::warn("database: cannot read the status of {}: {}", full_name, e.what());
+    return std::nullopt;
+  }
+}
+
+}  // namespace hearth::cli

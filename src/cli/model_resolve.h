@@ -1,0 +1,38 @@
+// Model arguments: every command that takes a model (run, generate, logits, show, ...) accepts
+// either an installed model's name (`name[:tag]`, see store/store.h) or the path of a GGUF file.
+//
+// Resolution order: an existing regular file at that path wins; then an installed name; anything
+// else is Error(not_found) listing the installed names (or suggesting `hearth pull` when none is
+// installed). A text that looks like a path (has '/' with a '.gguf' ending, or starts with '/',
+// './', '../' or '~') but names no file says so instead.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "store/store.h"
+
+namespace hearth::cli {
+
+struct ResolvedModel {
+  std::filesystem::path path;               // the GGUF file to load
+  std::optional<store::Manifest> manifest;  // set when `text` named an installed model
+  std::string display_name;                 // "name:tag", or the path as given
+};
+
+// The store at paths::home().
+store::Store open_store();
+
+// See above. Error(not_found) / Error(invalid_input). With record_use, an installed model's use
+// is counted in the database (usage_count; best effort: a database problem is only logged).
+ResolvedModel resolve_model(const std::string& text, bool record_use = false);
+
+// The "model" blob of an installed model (its first blob of media type "model").
+// Error(corrupt_file) when the manifest has none or the blob file is missing.
+std::filesystem::path model_blob_path(const store::Store& store, const store::Manifest& manifest);
+
+// "no models installed; try hearth pull fast-assistant" or "installed models: a:b, c:d".
+std::string installed_models_hint(const store::Store& store);
+
+}  // namespace hearth::cli
