@@ -8,7 +8,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/paths.h"
-#include "db/internal.h"
+#include "db/db.h"
 #include "store/store.h"
 
 namespace hearth::cli {
@@ -93,21 +93,7 @@ void LibraryDb::advance(std::int64_t id, db::ModelStatus status) {
 }
 
 void LibraryDb::set_performance_score(std::int64_t id, double score) {
-  if (!std::isfinite(score) || score < 0)
-    throw Error(ErrorKind::invalid_input, "a performance score must be a finite number >= 0");
-  // db.h has no setter for the score outside record_training (which marks a fine-tune), so this
-  // one UPDATE goes through the module's own session helpers.
-  auto& impl = *db_.impl();
-  long long key = id;
-  std::string stamp = db::format_time(db::now());
-  db::detail::with_session(impl, "storing the performance score", [&](soci::session& sql) {
-    if (db::detail::execute(sql,
-                            "UPDATE user_personal_models SET performance_score = :s, "
-                            "updated_at = :t WHERE id = :id",
-                            soci::use(score), soci::use(stamp), soci::use(key)) == 0)
-      throw Error(ErrorKind::not_found,
-                  "database: personal model " + std::to_string(id) + " is gone");
-  });
+  models_.set_performance_score(id, score);
 }
 
 void LibraryDb::fail(std::int64_t id, const std::string& full_name, const std::string& message) {

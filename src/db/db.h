@@ -161,6 +161,8 @@ class PersonalModels {
   // A finished fine-tune: fine_tuned, the version, the training date and the optional score.
   void record_training(std::int64_t id, int version, Timestamp when,
                        std::optional<double> performance_score);
+  // Measured speed (generated tokens per second); Error(invalid_input) unless finite and >= 0.
+  void set_performance_score(std::int64_t id, double score);
   void record_usage(std::int64_t id);  // usage_count + 1
   bool remove(std::int64_t id);        // false when there was none
 

@@ -1,5 +1,6 @@
 // PersonalModels: the models a user chose, their download state and their fine-tune lineage.
 #include <array>
+#include <cmath>
 
 #include "db/internal.h"
 
@@ -260,6 +261,16 @@ void PersonalModels::record_training(std::int64_t id, int version, Timestamp whe
              "last_training_date = :d, performance_score = :s, updated_at = :t WHERE id = :id",
              soci::use(version), soci::use(trained), soci::use(score, score_ind), soci::use(stamp),
              soci::use(key));
+}
+
+void PersonalModels::set_performance_score(std::int64_t id, double score) {
+  if (!std::isfinite(score) || score < 0)
+    throw Error(ErrorKind::invalid_input, "a performance score must be a finite number >= 0");
+  long long key = id;
+  std::string stamp = format_time(now());
+  update_one(*db_, id, "storing the performance score",
+             "UPDATE user_personal_models SET performance_score = :s, updated_at = :t WHERE id = :id",
+             soci::use(score), soci::use(stamp), soci::use(key));
 }
 
 void PersonalModels::record_usage(std::int64_t id) {

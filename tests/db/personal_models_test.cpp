@@ -210,6 +210,13 @@ TEST_P(PersonalModelsTest, RenameUsageTrainingAndRemove) {
   EXPECT_EQ(models.find(a.id)->usage_count, 2);
   EXPECT_DB_ERROR(models.record_usage(99999), ErrorKind::not_found);
 
+  models.set_performance_score(b.id, 12.5);
+  ASSERT_TRUE(models.find(b.id)->performance_score.has_value());
+  EXPECT_DOUBLE_EQ(*models.find(b.id)->performance_score, 12.5);
+  EXPECT_FALSE(models.find(b.id)->fine_tuned);
+  EXPECT_DB_ERROR(models.set_performance_score(b.id, -1), ErrorKind::invalid_input);
+  EXPECT_DB_ERROR(models.set_performance_score(99999, 1), ErrorKind::not_found);
+
   using namespace std::chrono;
   Timestamp trained = sys_days(year(2025) / 3 / 14) + hours(15) + milliseconds(926);
   models.record_training(a.id, 3, trained, 0.875);
