@@ -28,8 +28,10 @@ log=$(mktemp)
 (cd build/release && ctest -j "$jobs" --timeout 600 --output-on-failure) 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
-# ctest's summary: "100% tests passed, 0 tests failed out of 57"
+# ctest's summary: "100% tests passed, 0 tests failed out of 57"; skipped tests count in the
+# total and are listed as "(Skipped)".
 summary=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1)
+skipped=$(grep -cE '^[[:space:]]*[0-9]+ - .*\(Skipped\)' "$log")
 rm -f "$log"
 if [ -z "$summary" ]; then
   echo "ctest printed no summary"
@@ -38,5 +40,5 @@ if [ -z "$summary" ]; then
 fi
 failed=$(sed -E 's/.* ([0-9]+) tests? failed out of.*/\1/' <<<"$summary")
 total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$summary")
-echo "$((total - failed)) passed, $failed failed"
+echo "$((total - failed - skipped)) passed, $failed failed, $skipped skipped"
 [ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
