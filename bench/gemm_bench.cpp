@@ -109,7 +109,7 @@ void bench(benchmark::State& state, T type, int64_t n_out, int64_t n_in, int thr
   }
   const Data d = make_data(type, n_in, n_out);
   std::unique_ptr<hearth::ThreadPool> pool;
-  if (threads > 1) pool = std::make_unique<hearth::ThreadPool>(threads - 1);
+  if (threads > 1) pool = std::make_unique<hearth::ThreadPool>(threads);  // caller included
   const k::MatmulOptions options{k::KernelSet::avx512, k::Arithmetic::quantized_activations,
                                  pool.get()};
   std::vector<float> y(static_cast<size_t>(n_out * kTokens));

@@ -1,3 +1,4 @@
+// `hearth bench MODEL`: see bench_model.cpp.
 // `hearth bench tokenizer`: tokenization throughput per vocabulary on a mixed 1 MiB text.
 // Prints one JSON object. The machine's memory copy bandwidth is measured in the same run so
 // figures from noisy machines can be compared as ratios.
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/bench_model.h"
 #include "cli/bench_text.h"
 #include "cli/commands.h"
 #include "core/error.h"
@@ -74,8 +76,26 @@ nlohmann::json bench_one(const std::filesystem::path& path, const std::string& t
 }  // namespace
 
 void register_bench(CLI::App& app) {
-  auto* bench = app.add_subcommand("bench", "measure hearth's speed on this machine");
-  bench->require_subcommand(1);
+  auto* bench = app.add_subcommand(
+      "bench", "measure hearth's speed on this machine: `bench MODEL` (prompt and generation "
+               "tokens/s) or `bench tokenizer`");
+  bench->require_subcommand(0, 1);
+  static ModelBenchOptions model_options;
+  bench->add_option("model", model_options.model, "model file (GGUF) to measure");
+  bench->add_option("-p,--prompt", model_options.n_prompt,
+                    "prompt tokens decoded in one batch (pp); 0 skips")
+      ->check(CLI::Range(0, 1 << 16));
+  bench->add_option("-n,--gen", model_options.n_gen, "generated tokens (tg); 0 skips")
+      ->check(CLI::Range(0, 1 << 16));
+  bench->add_option("-t,--threads", model_options.threads,
+                    "threads (default: HEARTH_THREADS or one per physical core)")
+      ->check(CLI::Range(0, 1024));
+  bench->add_option("-r,--repetitions", model_options.repetitions, "repetitions of each test")
+      ->check(CLI::Range(1, 1000));
+  bench->add_flag("--json", model_options.json, "print one JSON object instead of a table");
+  bench->add_option("--bandwidth-mib", model_options.bandwidth_mib,
+                    "size of the read-bandwidth buffer in MiB (default 1024)")
+      ->check(CLI::Range(1.0, 1048576.0));
   auto* tok = bench->add_subcommand("tokenizer", "tokenization MB/s per vocabulary (JSON)");
   static std::vector<std::string> vocabs;
   static std::string vocab_dir;
@@ -100,6 +120,12 @@ void register_bench(CLI::App& app) {
                           {"memory_copy_gbps", memory_copy_gbps()},
                           {"results", results}};
     std::printf("%s\n", out.dump(2).c_str());
+  });
+  bench->callback([bench] {
+    if (!bench->get_subcommands().empty()) return;  // bench tokenizer
+    if (model_options.model.empty())
+      throw Error(ErrorKind::invalid_input, "bench: name a model file, or `bench tokenizer`");
+    run_model_bench(model_options);
   });
 }
 

@@ -32,7 +32,7 @@ const TypeOps& ops_or_throw(TensorType type, KernelSet set) {
 // Runs fn(begin, end) over [0, n) in chunks of at least `min_chunk`, on the pool if there is one.
 template <typename Fn>
 void for_chunks(ThreadPool* pool, int64_t n, int64_t min_chunk, const Fn& fn) {
-  const int64_t workers = pool ? static_cast<int64_t>(pool->size()) + 1 : 1;
+  const int64_t workers = pool ? static_cast<int64_t>(pool->size()) : 1;  // caller included
   // A few chunks per thread evens out uneven progress without much scheduling overhead.
   const int64_t chunk = std::max(min_chunk, (n + 4 * workers - 1) / (4 * workers));
   const int64_t n_chunks = (n + chunk - 1) / chunk;
@@ -76,19 +76,22 @@ void matmul_quantized(const WeightMatrix& w, const TypeOps& ops, KernelSet set, 
   }
   const void* xq = x;
   size_t x_row = static_cast<size_t>(w.n_in) * sizeof(float);
-  std::vector<uint8_t> converted;
+  // Per-thread scratch, reused: a decode step converts hundreds of activation rows.
+  // (Lambdas below must use `scratch`: a thread_local name refers to the running thread's own.)
+  thread_local std::vector<uint8_t> converted;
   if (ops.vec_dot_type != TensorType::f32) {
     const TypeOps& dot_ops = ops_or_throw(ops.vec_dot_type, set);
     HEARTH_ASSERT(dot_ops.from_float, "vec_dot_type without from_float");
     x_row = row_bytes(ops.vec_dot_type, w.n_in);
-    converted.resize(x_row * static_cast<size_t>(n_tokens));
+    if (converted.size() < x_row * static_cast<size_t>(n_tokens))
+      converted.resize(x_row * static_cast<size_t>(n_tokens));
+    uint8_t* scratch = converted.data();
     for_chunks(pool, n_tokens, 1, [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) {
-        dot_ops.from_float(x + t * w.n_in, converted.data() + static_cast<size_t>(t) * x_row,
-                           w.n_in);
+        dot_ops.from_float(x + t * w.n_in, scratch + static_cast<size_t>(t) * x_row, w.n_in);
       }
     });
-    xq = converted.data();
+    xq = scratch;
   }
   const size_t w_row = row_bytes(w.type, w.n_in);
   const auto* wbase = static_cast<const uint8_t*>(w.data);

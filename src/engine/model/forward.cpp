@@ -23,16 +23,6 @@ void add_bias(float* x, const std::vector<float>& bias, int64_t T, int stride) {
     for (size_t i = 0; i < bias.size(); ++i) x[t * stride + static_cast<int64_t>(i)] += bias[i];
 }
 
-// Runs fn(t) for every token, over the matmul's pool when there is one.
-template <typename Fn>
-void for_each_token(int64_t T, const MatmulOptions& o, Fn fn) {
-  if (o.pool != nullptr && T > 1) {
-    o.pool->parallel_for(static_cast<size_t>(T), [&](size_t t) { fn(static_cast<int64_t>(t)); });
-  } else {
-    for (int64_t t = 0; t < T; ++t) fn(t);
-  }
-}
-
 // Dense SwiGLU FFN: out (T×E) = down(silu(gate·x) * (up·x)).
 void dense_ffn(const LayerWeights& w, const Hparams& hp, const float* x, int64_t T, float* out,
                const MatmulOptions& o) {
@@ -134,11 +124,28 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
   std::vector<float> h(x.size()), q(static_cast<size_t>(T * Q)), k(static_cast<size_t>(T * KV)),
       v(k.size()), att(q.size()), proj(x.size());
   std::vector<float> qkv;
-  struct SeqKv {
-    std::vector<float> k, v;
-    std::vector<int> pos;
+
+  // Per sequence: the cells attention reads (positions ≤ the batch's highest), the same for
+  // every layer; per token, how many of them it sees. Attention reads them in place.
+  struct SeqCells {
+    std::vector<int> cells, pos;
   };
-  std::map<int, SeqKv> seq_kv;
+  std::map<int, SeqCells> seq_cells;
+  for (const auto& [seq, max_pos] : seq_max_pos) {
+    SeqCells& s = seq_cells[seq];
+    kv_.sequence_cells(seq, max_pos, s.cells, s.pos);
+  }
+  std::vector<const SeqCells*> token_seq(static_cast<size_t>(T));
+  std::vector<int> token_n(static_cast<size_t>(T));
+  for (int64_t t = 0; t < T; ++t) {
+    const SeqCells& s = seq_cells.at(batch[t].seq_id);
+    token_seq[static_cast<size_t>(t)] = &s;
+    token_n[static_cast<size_t>(t)] = static_cast<int>(
+        std::upper_bound(s.pos.begin(), s.pos.end(), batch[t].pos) - s.pos.begin());
+  }
+  const int n_rep = H / Hkv;
+  const bool kv_f16 = kv_.type() == KvType::f16;
+  const size_t kv_elem = kv_f16 ? sizeof(uint16_t) : sizeof(float);
 
   for (int il = 0; il < hp.n_layer; ++il) {
     const LayerWeights& w = mw.layers[static_cast<size_t>(il)];
@@ -168,22 +175,28 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
       rope_apply(&k[t * KV], Hkv, D, hp.rope_style, &cos[t * D / 2], &sin[t * D / 2]);
       kv_.store(il, cells[static_cast<size_t>(t)], &k[t * KV], &v[t * KV]);
     }
-    for (const auto& [seq, max_pos] : seq_max_pos) {
-      SeqKv& s = seq_kv[seq];
-      kv_.gather(il, seq, max_pos, s.k, s.v, s.pos);
+    // One item per (token, KV head): its n_rep query heads read that head's K, then V, once.
+    const auto* k_layer = static_cast<const char*>(kv_.k_data(il));
+    const auto* v_layer = static_cast<const char*>(kv_.v_data(il));
+    auto attend_item = [&](size_t item) {
+      const auto t = static_cast<int64_t>(item / static_cast<size_t>(Hkv));
+      const int g = static_cast<int>(item % static_cast<size_t>(Hkv));
+      KvRows rows;
+      rows.k = k_layer + static_cast<size_t>(g * D) * kv_elem;
+      rows.v = v_layer + static_cast<size_t>(g * D) * kv_elem;
+      rows.f16 = kv_f16;
+      rows.stride = KV;
+      rows.cells = token_seq[static_cast<size_t>(t)]->cells.data();
+      rows.n = token_n[static_cast<size_t>(t)];
+      attend_group(&q[t * Q + g * n_rep * D], n_rep, D, rows, scale, o.kernels,
+                   &att[t * Q + g * n_rep * D]);
+    };
+    const auto n_items = static_cast<size_t>(T * Hkv);
+    if (o.pool != nullptr) {
+      o.pool->parallel_for(n_items, attend_item);
+    } else {
+      for (size_t i = 0; i < n_items; ++i) attend_item(i);
     }
-    for_each_token(T, o, [&](int64_t t) {
-      const SeqKv& s = seq_kv.at(batch[t].seq_id);
-      const auto n = static_cast<int>(std::upper_bound(s.pos.begin(), s.pos.end(), batch[t].pos) -
-                                      s.pos.begin());
-      std::vector<float> scores(static_cast<size_t>(n));
-      for (int head = 0; head < H; ++head) {
-        const int g = head / (H / Hkv);
-        attend(&q[t * Q + head * D], &s.k[static_cast<size_t>(g * D)],
-               &s.v[static_cast<size_t>(g * D)], n, D, KV, scale, scores.data(),
-               &att[t * Q + head * D]);
-      }
-    });
     linear(w.wo, att.data(), T, proj.data(), o);
     for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
 

@@ -102,4 +102,18 @@ int KvCache::gather(int layer, int seq, int max_pos, std::vector<float>& k, std:
   return static_cast<int>(n);
 }
 
+int KvCache::sequence_cells(int seq, int max_pos, std::vector<int>& cells,
+                            std::vector<int>& positions) const {
+  cells.clear();
+  positions.clear();
+  auto it = seqs_.find(seq);
+  if (it == seqs_.end()) return 0;
+  const auto end = it->second.upper_bound(max_pos);
+  for (auto c = it->second.begin(); c != end; ++c) {
+    positions.push_back(c->first);
+    cells.push_back(c->second);
+  }
+  return static_cast<int>(cells.size());
+}
+
 }  // namespace hearth::model

@@ -40,13 +40,29 @@ class KvCache {
   void store(int layer, int cell, const float* k, const float* v);
 
   // The K and V rows of `seq` at positions ≤ max_pos, in position order, as F32 (n × n_kv_dim
-  // each), with their positions. Returns n.
+  // each), with their positions. Returns n. (A copy; attention reads the rows in place through
+  // sequence_cells() and k_data() / v_data().)
   int gather(int layer, int seq, int max_pos, std::vector<float>& k, std::vector<float>& v,
              std::vector<int>& positions) const;
+
+  // The cells of `seq` holding positions ≤ max_pos, in position order, and those positions
+  // (the same for every layer). Returns their number.
+  int sequence_cells(int seq, int max_pos, std::vector<int>& cells,
+                     std::vector<int>& positions) const;
+  // Layer `layer`'s K or V rows in place: n_cells() rows of n_kv_dim() values, row `cell` at
+  // cell × n_kv_dim() elements; float for KvType::f32, F16 bits (uint16_t) for KvType::f16.
+  const void* k_data(int layer) const { return row_ptr(k_f32_, k_f16_, layer); }
+  const void* v_data(int layer) const { return row_ptr(v_f32_, v_f16_, layer); }
+  int n_kv_dim() const { return n_kv_dim_; }
 
  private:
   size_t offset(int layer, int cell) const {
     return (static_cast<size_t>(layer) * n_cells_ + cell) * n_kv_dim_;
+  }
+  const void* row_ptr(const std::vector<float>& f32, const std::vector<uint16_t>& f16,
+                      int layer) const {
+    if (type_ == KvType::f32) return f32.data() + offset(layer, 0);
+    return f16.data() + offset(layer, 0);
   }
   void read_row(const std::vector<float>& f32, const std::vector<uint16_t>& f16, size_t at,
                 float* out) const;

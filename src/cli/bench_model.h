@@ -1,0 +1,21 @@
+// `hearth bench MODEL`: prompt-processing and generation speed of one model file (see
+// bench_model.cpp).
+#pragma once
+
+#include <string>
+
+namespace hearth::cli {
+
+struct ModelBenchOptions {
+  std::string model;
+  int n_prompt = 128;        // -p: tokens of the prompt decoded in one batch
+  int n_gen = 64;            // -n: single-token generation steps
+  int threads = 0;           // -t: 0 = HEARTH_THREADS, else the physical cores
+  int repetitions = 3;       // -r
+  bool json = false;         // --json: one JSON object instead of the table
+  double bandwidth_mib = 1024;  // size of the read-bandwidth buffer
+};
+
+void run_model_bench(const ModelBenchOptions& options);
+
+}  // namespace hearth::cli

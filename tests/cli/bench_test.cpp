@@ -1,0 +1,70 @@
+// `hearth bench MODEL` through the real binary on a conformance model, with tiny -p/-n and a
+// small bandwidth buffer: the JSON has every field and the numbers are sane (no timing asserts).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "support/test_support.h"
+
+namespace hearth {
+namespace {
+
+namespace fs = std::filesystem;
+using test::run_hearth;
+
+TEST(BenchModelCommand, PrintsEveryFieldAsJson) {
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  const fs::path model = dir / "models" / "llama-gqa-f32.gguf";
+  auto r = run_hearth({"bench", model.string(), "-p", "6", "-n", "3", "-t", "2", "-r", "2",
+                       "--bandwidth-mib", "16", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("benchmark"), "model");
+  EXPECT_EQ(j.at("model"), model.string());
+  EXPECT_EQ(j.at("arch"), "llama");
+  EXPECT_EQ(j.at("type"), "F32");
+  EXPECT_EQ(j.at("file_size").get<double>(), static_cast<double>(fs::file_size(model)));
+  EXPECT_EQ(j.at("threads"), 2);
+  EXPECT_EQ(j.at("n_prompt"), 6);
+  EXPECT_EQ(j.at("n_gen"), 3);
+  EXPECT_EQ(j.at("repetitions"), 2);
+  for (const char* test : {"pp", "tg"}) {
+    const auto& t = j.at(test);
+    EXPECT_EQ(t.at("samples").size(), 2u) << test;
+    EXPECT_GT(t.at("tokens_per_s").get<double>(), 0.0) << test;
+    EXPECT_GE(t.at("sd").get<double>(), 0.0) << test;
+  }
+  EXPECT_GT(j.at("read_bandwidth_gbps").get<double>(), 0.0);
+  EXPECT_EQ(j.at("read_bandwidth").at("bytes"), 16 << 20);
+  EXPECT_EQ(j.at("read_bandwidth").at("threads"), 2);
+  EXPECT_GT(j.at("weight_bytes_per_token").get<double>(), 0.0);
+  EXPECT_LT(j.at("weight_bytes_per_token").get<double>(), j.at("file_size").get<double>());
+  EXPECT_GT(j.at("tg_effective_gbps").get<double>(), 0.0);
+  EXPECT_GT(j.at("tg_bandwidth_ratio").get<double>(), 0.0);
+  EXPECT_GT(j.at("kv_cache_bytes").get<double>(), 0.0);
+  EXPECT_GT(j.at("peak_rss_bytes").get<double>(), 0.0);
+  EXPECT_TRUE(j.contains("load_average"));
+  EXPECT_EQ(j.at("kernels").get<std::string>().empty(), false);
+}
+
+TEST(BenchModelCommand, PrintsATable) {
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  auto r = run_hearth({"bench", (dir / "models" / "llama-gqa-f32.gguf").string(), "-p", "4", "-n",
+                       "2", "-r", "1", "--bandwidth-mib", "16"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("pp4"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tg2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("read bandwidth"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("peak RSS"), std::string::npos) << r.out;
+}
+
+TEST(BenchModelCommand, RejectsAMissingModel) {
+  auto r = run_hearth({"bench"});
+  EXPECT_NE(r.exit_code, 0);
+  r = run_hearth({"bench", "/nonexistent/model.gguf", "-p", "1", "-n", "1"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+}
+
+}  // namespace
+}  // namespace hearth
