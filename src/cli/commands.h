@@ -20,6 +20,7 @@ void register_quantize(CLI::App& app);     // quantize.cpp: llama-quantize prese
 void register_synth(CLI::App& app);        // synth.cpp: random-weight models of real shapes
 void register_pull(CLI::App& app);         // pull.cpp: download or import a model
 void register_library(CLI::App& app);      // library.cpp: list, show, rm, cp and ps
+void register_serve(CLI::App& app);        // serve.cpp: the HTTP API server
 
 // Thrown by a subcommand that has printed its own message and must end with this exit code
 // (e.g. 130 after Ctrl-C); main() returns the code.

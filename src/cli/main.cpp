@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   hearth::cli::register_synth(app);
   hearth::cli::register_pull(app);
   hearth::cli::register_library(app);
+  hearth::cli::register_serve(app);
   try {
     hearth::log::init_from_config();
     app.parse(argc, argv);
