@@ -60,18 +60,21 @@ if [[ -z $model ]]; then
   fi
 fi
 
-# Whether this build has the server (`hearth serve --help` alone proves nothing: --help answers
-# before an unknown subcommand is noticed).
-has_server() {
+# Whether this build's server can chat: `hearth serve --help` names its chat endpoint once the
+# inference routes exist (until then the server only lists models, and a chat in the terminal is
+# what a user can do). `hearth serve --help` alone proves nothing: --help answers before an
+# unknown subcommand is noticed, so the Subcommands list is checked first.
+has_chat_server() {
   "$hearth" --help 2>/dev/null |
-    awk '/^Subcommands:/ { s = 1; next } s && $1 == "serve" { f = 1 } END { exit !f }'
+    awk '/^Subcommands:/ { s = 1; next } s && $1 == "serve" { f = 1 } END { exit !f }' &&
+    "$hearth" serve --help 2>/dev/null | grep -q "/v1/chat/completions"
 }
 
-if has_server; then
+if has_chat_server; then
   echo "starting hearth serve (models: $(installed | paste -sd ' ' -))"
   exec "$hearth" serve "$@"
 fi
-echo "this build has no server yet; chatting with $model (hearth run $model)"
+echo "this build's server cannot chat yet; chatting with $model in the terminal (hearth run $model)"
 if [[ $model == "$random_name"* ]]; then
   # Random weights rarely pick an end-of-turn token: cap each answer.
   echo "note: $model has random weights: its answers are noise (cut at 48 tokens)"
