@@ -57,6 +57,33 @@ inline uint16_t f32_to_bf16_scalar(float f) {
   return static_cast<uint16_t>((x + 0x7fff + ((x >> 16) & 1)) >> 16);
 }
 
+// Σ a[i]·b[i] over two rows of a 16-bit float format (F16 or BF16): widened 8 at a time by Load,
+// the tail by Scalar, four accumulators to hide the FMA latency.
+template <__m256 (*Load)(const uint16_t*), float (*Scalar)(uint16_t)>
+float dot_16bit(int64_t n, const void* w, const void* x) {
+  const uint16_t* a = static_cast<const uint16_t*>(w);
+  const uint16_t* b = static_cast<const uint16_t*>(x);
+  __m256 acc0 = _mm256_setzero_ps();
+  __m256 acc1 = _mm256_setzero_ps();
+  __m256 acc2 = _mm256_setzero_ps();
+  __m256 acc3 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm256_fmadd_ps(Load(a + i), Load(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(Load(a + i + 8), Load(b + i + 8), acc1);
+    acc2 = _mm256_fmadd_ps(Load(a + i + 16), Load(b + i + 16), acc2);
+    acc3 = _mm256_fmadd_ps(Load(a + i + 24), Load(b + i + 24), acc3);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(Load(a + i), Load(b + i), acc0);
+  float sum = hsum8(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+  for (; i < n; ++i) sum += Scalar(a[i]) * Scalar(b[i]);
+  return sum;
+}
+
+float f16_scalar(uint16_t h) {
+  return _cvtsh_ss(h);
+}
+
 }  // namespace
 
 float vec_dot_f32(int64_t n, const void* w, const void* x) {
@@ -82,43 +109,11 @@ float vec_dot_f32(int64_t n, const void* w, const void* x) {
 }
 
 float vec_dot_f16(int64_t n, const void* w, const void* x) {
-  const uint16_t* a = static_cast<const uint16_t*>(w);
-  const uint16_t* b = static_cast<const uint16_t*>(x);
-  __m256 acc0 = _mm256_setzero_ps();
-  __m256 acc1 = _mm256_setzero_ps();
-  __m256 acc2 = _mm256_setzero_ps();
-  __m256 acc3 = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    acc0 = _mm256_fmadd_ps(load_f16x8(a + i), load_f16x8(b + i), acc0);
-    acc1 = _mm256_fmadd_ps(load_f16x8(a + i + 8), load_f16x8(b + i + 8), acc1);
-    acc2 = _mm256_fmadd_ps(load_f16x8(a + i + 16), load_f16x8(b + i + 16), acc2);
-    acc3 = _mm256_fmadd_ps(load_f16x8(a + i + 24), load_f16x8(b + i + 24), acc3);
-  }
-  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(load_f16x8(a + i), load_f16x8(b + i), acc0);
-  float sum = hsum8(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
-  for (; i < n; ++i) sum += _cvtsh_ss(a[i]) * _cvtsh_ss(b[i]);
-  return sum;
+  return dot_16bit<load_f16x8, f16_scalar>(n, w, x);
 }
 
 float vec_dot_bf16(int64_t n, const void* w, const void* x) {
-  const uint16_t* a = static_cast<const uint16_t*>(w);
-  const uint16_t* b = static_cast<const uint16_t*>(x);
-  __m256 acc0 = _mm256_setzero_ps();
-  __m256 acc1 = _mm256_setzero_ps();
-  __m256 acc2 = _mm256_setzero_ps();
-  __m256 acc3 = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    acc0 = _mm256_fmadd_ps(load_bf16x8(a + i), load_bf16x8(b + i), acc0);
-    acc1 = _mm256_fmadd_ps(load_bf16x8(a + i + 8), load_bf16x8(b + i + 8), acc1);
-    acc2 = _mm256_fmadd_ps(load_bf16x8(a + i + 16), load_bf16x8(b + i + 16), acc2);
-    acc3 = _mm256_fmadd_ps(load_bf16x8(a + i + 24), load_bf16x8(b + i + 24), acc3);
-  }
-  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(load_bf16x8(a + i), load_bf16x8(b + i), acc0);
-  float sum = hsum8(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
-  for (; i < n; ++i) sum += bf16_scalar(a[i]) * bf16_scalar(b[i]);
-  return sum;
+  return dot_16bit<load_bf16x8, bf16_scalar>(n, w, x);
 }
 
 void to_float_f16(const void* in, float* out, int64_t n) {

@@ -49,6 +49,31 @@ inline __m256i f32_to_bf16x16(__m512 v) {
   return _mm512_cvtepi32_epi16(r);
 }
 
+// Σ a[i]·b[i] over two rows of a 16-bit float format (F16 or BF16): widened 16 at a time by
+// Load, the tail by a masked load, four accumulators to hide the FMA latency.
+template <__m512 (*Load)(const uint16_t*), __m512 (*LoadMasked)(const uint16_t*, __mmask16)>
+float dot_16bit(int64_t n, const void* w, const void* x) {
+  const uint16_t* a = static_cast<const uint16_t*>(w);
+  const uint16_t* b = static_cast<const uint16_t*>(x);
+  __m512 acc0 = _mm512_setzero_ps();
+  __m512 acc1 = _mm512_setzero_ps();
+  __m512 acc2 = _mm512_setzero_ps();
+  __m512 acc3 = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    acc0 = _mm512_fmadd_ps(Load(a + i), Load(b + i), acc0);
+    acc1 = _mm512_fmadd_ps(Load(a + i + 16), Load(b + i + 16), acc1);
+    acc2 = _mm512_fmadd_ps(Load(a + i + 32), Load(b + i + 32), acc2);
+    acc3 = _mm512_fmadd_ps(Load(a + i + 48), Load(b + i + 48), acc3);
+  }
+  for (; i + 16 <= n; i += 16) acc0 = _mm512_fmadd_ps(Load(a + i), Load(b + i), acc0);
+  if (i < n) {
+    const __mmask16 m = tail_mask(n - i);
+    acc1 = _mm512_fmadd_ps(LoadMasked(a + i, m), LoadMasked(b + i, m), acc1);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
+}
+
 }  // namespace
 
 float vec_dot_f32(int64_t n, const void* w, const void* x) {
@@ -76,48 +101,11 @@ float vec_dot_f32(int64_t n, const void* w, const void* x) {
 }
 
 float vec_dot_f16(int64_t n, const void* w, const void* x) {
-  const uint16_t* a = static_cast<const uint16_t*>(w);
-  const uint16_t* b = static_cast<const uint16_t*>(x);
-  __m512 acc0 = _mm512_setzero_ps();
-  __m512 acc1 = _mm512_setzero_ps();
-  __m512 acc2 = _mm512_setzero_ps();
-  __m512 acc3 = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    acc0 = _mm512_fmadd_ps(load_f16x16(a + i), load_f16x16(b + i), acc0);
-    acc1 = _mm512_fmadd_ps(load_f16x16(a + i + 16), load_f16x16(b + i + 16), acc1);
-    acc2 = _mm512_fmadd_ps(load_f16x16(a + i + 32), load_f16x16(b + i + 32), acc2);
-    acc3 = _mm512_fmadd_ps(load_f16x16(a + i + 48), load_f16x16(b + i + 48), acc3);
-  }
-  for (; i + 16 <= n; i += 16) acc0 = _mm512_fmadd_ps(load_f16x16(a + i), load_f16x16(b + i), acc0);
-  if (i < n) {
-    const __mmask16 m = tail_mask(n - i);
-    acc1 = _mm512_fmadd_ps(load_f16x16_masked(a + i, m), load_f16x16_masked(b + i, m), acc1);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
+  return dot_16bit<load_f16x16, load_f16x16_masked>(n, w, x);
 }
 
 float vec_dot_bf16(int64_t n, const void* w, const void* x) {
-  const uint16_t* a = static_cast<const uint16_t*>(w);
-  const uint16_t* b = static_cast<const uint16_t*>(x);
-  __m512 acc0 = _mm512_setzero_ps();
-  __m512 acc1 = _mm512_setzero_ps();
-  __m512 acc2 = _mm512_setzero_ps();
-  __m512 acc3 = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    acc0 = _mm512_fmadd_ps(load_bf16x16(a + i), load_bf16x16(b + i), acc0);
-    acc1 = _mm512_fmadd_ps(load_bf16x16(a + i + 16), load_bf16x16(b + i + 16), acc1);
-    acc2 = _mm512_fmadd_ps(load_bf16x16(a + i + 32), load_bf16x16(b + i + 32), acc2);
-    acc3 = _mm512_fmadd_ps(load_bf16x16(a + i + 48), load_bf16x16(b + i + 48), acc3);
-  }
-  for (; i + 16 <= n; i += 16)
-    acc0 = _mm512_fmadd_ps(load_bf16x16(a + i), load_bf16x16(b + i), acc0);
-  if (i < n) {
-    const __mmask16 m = tail_mask(n - i);
-    acc1 = _mm512_fmadd_ps(load_bf16x16_masked(a + i, m), load_bf16x16_masked(b + i, m), acc1);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
+  return dot_16bit<load_bf16x16, load_bf16x16_masked>(n, w, x);
 }
 
 void to_float_f16(const void* in, float* out, int64_t n) {
