@@ -19,11 +19,9 @@ using namespace hearth::kernels;
 
 inline int clamp_int(int v, int lo, int hi) { return std::max(lo, std::min(hi, v)); }
 
-// Symmetric scale search for codes in [−nmax, nmax−1], weights x² (llama.cpp's make_qx_quants
-// with rmse_type 1). Starts from the scale that maps the value of largest magnitude to −nmax,
-// then tries 18 nearby starting points (nmax ± 0.1·k), keeping the least-squares scale with the
-// best Σwlx²/Σwl² score. Writes codes + nmax to L; returns the scale.
-float symmetric_scale(int n, int nmax, const float* x, int8_t* L) {
+// The first value of largest magnitude, with its sign (0 for an all-zero group): the symmetric
+// searches map it to the most negative code.
+float first_largest_magnitude(int n, const float* x) {
   float max = 0;
   float amax = 0;
   for (int i = 0; i < n; ++i) {
@@ -33,7 +31,16 @@ float symmetric_scale(int n, int nmax, const float* x, int8_t* L) {
       max = x[i];
     }
   }
-  if (amax < kGroupMaxEps) {
+  return max;
+}
+
+// Symmetric scale search for codes in [−nmax, nmax−1], weights x² (llama.cpp's make_qx_quants
+// with rmse_type 1). Starts from the scale that maps the value of largest magnitude to −nmax,
+// then tries 18 nearby starting points (nmax ± 0.1·k), keeping the least-squares scale with the
+// best Σwlx²/Σwl² score. Writes codes + nmax to L; returns the scale.
+float symmetric_scale(int n, int nmax, const float* x, int8_t* L) {
+  const float max = first_largest_magnitude(n, x);
+  if (std::fabs(max) < kGroupMaxEps) {
     std::memset(L, 0, static_cast<size_t>(n));
     return 0.f;
   }
@@ -74,16 +81,8 @@ float symmetric_scale(int n, int nmax, const float* x, int8_t* L) {
 // codes in [−nmax, nmax−1] from the largest-magnitude start, then up to 5 passes that move single
 // codes to their weighted optimum when that improves Σwlx²/Σwl². Writes codes + nmax to L.
 float q3_subblock_scale(int n, int nmax, const float* x, int8_t* L) {
-  float max = 0;
-  float amax = 0;
-  for (int i = 0; i < n; ++i) {
-    const float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
-  if (amax < kGroupMaxEps) {
+  const float max = first_largest_magnitude(n, x);
+  if (std::fabs(max) < kGroupMaxEps) {
     std::memset(L, 0, static_cast<size_t>(n));
     return 0.f;
   }
