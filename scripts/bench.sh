@@ -6,3 +6,12 @@ cd "$(dirname "$0")/.."
 hearth=build/release/src/cli/hearth
 export HEARTH_CONFORMANCE_DIR="${HEARTH_CONFORMANCE_DIR:-$(cd .. && pwd)/shared/conformance}"
 "$hearth" bench tokenizer --vocab-dir "$HEARTH_CONFORMANCE_DIR/tokenizer"
+
+# Serving under concurrency (bench/serve_concurrency.mjs): 1, 4 and 8 streaming chats against
+# `hearth serve` with a Llama-3.2-1B-shaped random-weight Q4_0 model (written once to
+# build/bench-models/, 0.77 GB). Optional, as it takes a few minutes: HEARTH_BENCH_SERVE=1 make bench.
+if [ "${HEARTH_BENCH_SERVE:-0}" = "1" ]; then
+  node bench/serve_concurrency.mjs --hearth "$hearth"
+else
+  echo "bench: serve_concurrency skipped (run it with HEARTH_BENCH_SERVE=1 make bench)" >&2
+fi

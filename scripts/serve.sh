@@ -4,8 +4,8 @@
 #      fails), say so in one line and use a random-weight model instead: `hearth synth` writes
 #      HEARTH_HOME/random-llama-3.2-1b-q4_0.gguf (once) and `hearth pull` installs that file as
 #      `random-weights-llama-1b` (it computes garbage: for trying the machinery, not for text).
-#   2. Run it: `hearth serve` when this build has the server, else `hearth run MODEL` (a chat in
-#      the terminal; with stdin not a terminal it answers each line until end of input).
+#   2. Serve it: `hearth serve` (OpenAI and Ollama APIs on HEARTH_HOST, default 127.0.0.1:11435)
+#      with the embedded SQLite database, after printing the URL and a first request to try.
 # Settings: HEARTH_HOME (where models live), HEARTH_BIN (the hearth binary to use),
 # HEARTH_HF_ENDPOINT (a Hugging Face mirror).
 set -euo pipefail
@@ -60,24 +60,11 @@ if [[ -z $model ]]; then
   fi
 fi
 
-# Whether this build's server can chat: `hearth serve --help` names its chat endpoint once the
-# inference routes exist (until then the server only lists models, and a chat in the terminal is
-# what a user can do). `hearth serve --help` alone proves nothing: --help answers before an
-# unknown subcommand is noticed, so the Subcommands list is checked first.
-has_chat_server() {
-  "$hearth" --help 2>/dev/null |
-    awk '/^Subcommands:/ { s = 1; next } s && $1 == "serve" { f = 1 } END { exit !f }' &&
-    "$hearth" serve --help 2>/dev/null | grep -q "/v1/chat/completions"
-}
-
-if has_chat_server; then
-  echo "starting hearth serve (models: $(installed | paste -sd ' ' -))"
-  exec "$hearth" serve "$@"
-fi
-echo "this build's server cannot chat yet; chatting with $model in the terminal (hearth run $model)"
+host=${HEARTH_HOST:-127.0.0.1:11435}
+echo "starting hearth serve with $model (installed: $(installed | paste -sd ' ' -))"
+echo "try:  curl http://$host/v1/chat/completions -H 'Content-Type: application/json' \\"
+echo "        -d '{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}'"
 if [[ $model == "$random_name"* ]]; then
-  # Random weights rarely pick an end-of-turn token: cap each answer.
-  echo "note: $model has random weights: its answers are noise (cut at 48 tokens)"
-  exec "$hearth" run "$model" --max-tokens 48 "$@"
+  echo "note: $model has random weights: its answers are noise (pass max_tokens to cap them)"
 fi
-exec "$hearth" run "$model" "$@"
+exec "$hearth" serve "$@"

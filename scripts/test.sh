@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: installs what is missing, builds the release tree with warnings as errors, runs
-# every ctest test, and ends with one line "N passed, N failed".
+# every ctest test and the end-to-end tests (scripts/e2e.sh), and ends with one line
+# "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -40,5 +41,25 @@ if [ -z "$summary" ]; then
 fi
 failed=$(sed -E 's/.* ([0-9]+) tests? failed out of.*/\1/' <<<"$summary")
 total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$summary")
-echo "$((total - failed - skipped)) passed, $failed failed, $skipped skipped"
+passed=$((total - failed - skipped))
+
+# End-to-end tests (scripts/e2e.sh, tests/e2e): the real openai and ollama npm clients against
+# the release binary's `hearth serve`. Each node test counts as one test in the closing line.
+e2e_log=$(mktemp)
+HEARTH_BIN="$PWD/build/release/src/cli/hearth" bash scripts/e2e.sh 2>&1 | tee "$e2e_log"
+e2e_status=${PIPESTATUS[0]}
+e2e_line=$(grep -E '^e2e: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$e2e_log" | tail -n 1)
+rm -f "$e2e_log"
+if [ -n "$e2e_line" ]; then
+  read -r e2e_passed e2e_failed e2e_skipped < <(sed -E 's/^e2e: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/' <<<"$e2e_line")
+else
+  echo "scripts/e2e.sh printed no summary"
+  e2e_passed=0 e2e_failed=1 e2e_skipped=0
+fi
+[ "$e2e_status" -ne 0 ] && [ "$e2e_failed" -eq 0 ] && e2e_failed=1
+passed=$((passed + e2e_passed))
+failed=$((failed + e2e_failed))
+skipped=$((skipped + e2e_skipped))
+
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$status" -eq 0 ] && [ "$failed" -eq 0 ]

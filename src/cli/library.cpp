@@ -105,7 +105,7 @@ void list_models() {
     try {
       auto row = library->find(m.full_name());
       if (row && row->status != db::ModelStatus::installed) {
-        std::string why = LibraryDb::failure_message(m.full_name());
+        std::string why = server::local_failure_message(m.full_name());
         notes.push_back(m.full_name() + " is " + std::string(db::to_string(row->status)) +
                         (why.empty() ? "" : ": " + why));
       }
@@ -208,7 +208,7 @@ json row_json(const db::PersonalModel& row, const std::string& full_name) {
       {"fine_tuned", row.fine_tuned},
       {"created_at", db::format_time(row.created_at)},
       {"updated_at", db::format_time(row.updated_at)}};
-  std::string why = LibraryDb::failure_message(full_name);
+  std::string why = server::local_failure_message(full_name);
   if (!why.empty()) j["error"] = why;
   return j;
 }
@@ -264,7 +264,7 @@ void show_model(const std::string& text, bool as_json) {
         line("performance", buf);
       }
       line("used", std::to_string(row->usage_count) + " times");
-      if (auto why = LibraryDb::failure_message(m.full_name()); !why.empty()) line("error", why);
+      if (auto why = server::local_failure_message(m.full_name()); !why.empty()) line("error", why);
     }
   }
 }
@@ -299,10 +299,11 @@ void remove_models(const std::vector<std::string>& names) {
       try {
         LibraryDb library;
         library.remove(full);
+        library.audit("delete", full);
       } catch (const Error& e) {
         spdlog::warn("database: cannot remove the record of {}: {}", full, e.what());
       }
-      LibraryDb::clear_failure(full);
+      server::clear_local_failure(full);
       std::printf("deleted '%s'\n", full.c_str());
     } catch (const Error& e) {
       std::fprintf(stderr, "hearth: %s\n", e.what());
@@ -323,6 +324,7 @@ void copy_model(const std::string& src, const std::string& dst) {
   try {
     LibraryDb library;
     library.copy(from->full_name(), dst_full, model_blob_path(store, *from).string());
+    library.audit("copy", dst_full, json{{"source", from->full_name()}}.dump());
   } catch (const Error& e) {
     spdlog::warn("database: cannot record the copy {}: {}", dst_full, e.what());
   }

@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
   hearth::cli::register_pull(app);
   hearth::cli::register_library(app);
   hearth::cli::register_serve(app);
+  hearth::cli::register_user(app);
+  hearth::cli::register_token(app);
+  hearth::cli::register_audit(app);
   try {
     hearth::log::init_from_config();
     app.parse(argc, argv);

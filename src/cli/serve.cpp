@@ -1,38 +1,85 @@
-// `hearth serve [--host H:P]`: the HTTP API on HEARTH_HOST (default 127.0.0.1:11435) until
-// SIGINT or SIGTERM (see server/server.h).
+// `hearth serve [--host H:P] [--tls-cert F --tls-key F] [--auth auto|required]`: the HTTP API on
+// HEARTH_HOST (default 127.0.0.1:11435) until SIGINT or SIGTERM (see server/server.h).
+#include <boost/asio/ip/address.hpp>
+
 #include <cstdio>
 
 #include "cli/commands.h"
 #include "core/config.h"
-#include "server/server.h"
+#include "server/api.h"
+#include "server/auth.h"
+#include "server/library.h"
+#include "server/scheduler.h"
 #include "store/store.h"
 
 namespace hearth::cli {
+namespace {
+
+struct ServeArgs {
+  std::string host;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string auth;  // empty: HEARTH_AUTH
+};
+
+bool is_loopback(const std::string& host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(host, ec);
+  return !ec && address.is_loopback();
+}
+
+void serve(const ServeArgs& args) {
+  if (!args.host.empty()) config::set_override("HEARTH_HOST", args.host);
+  const auto [address, port] = server::parse_host_port(config::get("HEARTH_HOST"));
+  if (!args.auth.empty()) config::set_override("HEARTH_AUTH", args.auth);
+  const server::AuthMode mode = server::auth_mode_from(config::get("HEARTH_AUTH"));
+  store::Store store = store::Store::open_default();
+  db::Database database = db::Database::open(config::get("HEARTH_DB"));
+  server::Library library(store, database);
+  server::Scheduler scheduler(server::Scheduler::options_from_config());
+  server::Authenticator auth(database, mode, !is_loopback(address));
+  server::ApiContext api{store, database, library, scheduler, auth, {}, std::chrono::system_clock::now()};
+  const server::Router router = server::make_api_router(api);
+
+  server::ServeOptions options;
+  options.host = address;
+  options.port = port;
+  options.tls_cert = args.tls_cert;
+  options.tls_key = args.tls_key;
+  options.on_listening = [&](uint16_t bound) {
+    const bool v6 = address.find(':') != std::string::npos;
+    const std::string base = std::string(args.tls_cert.empty() ? "http" : "https") + "://" +
+                             (v6 ? "[" : "") + address + (v6 ? "]" : "") + ":" + std::to_string(bound);
+    std::printf("hearth %s listening on %s\n", HEARTH_VERSION, base.c_str());
+    std::printf("  OpenAI API:  %s/v1   (e.g. POST %s/v1/chat/completions)\n", base.c_str(), base.c_str());
+    std::printf("  Ollama API:  %s      (e.g. OLLAMA_HOST=%s ollama list)\n", base.c_str(), base.c_str());
+    std::printf("  database:    %s\n", database.location().c_str());
+    std::printf("  auth:        %s\n", auth.required() ? "Bearer token required" : "off (loopback, no users)");
+    std::fflush(stdout);
+  };
+  options.on_stopping = [&library] { library.shutdown(); };
+  server::serve(router, options);
+  library.shutdown();
+  std::printf("hearth serve stopped\n");
+}
+
+}  // namespace
 
 void register_serve(CLI::App& app) {
-  auto* cmd = app.add_subcommand("serve", "Serve the OpenAI- and Ollama-compatible HTTP API");
-  auto host = std::make_shared<std::string>();
-  cmd->add_option("--host", *host, "address:port to listen on (HEARTH_HOST, default 127.0.0.1:11435)");
-  cmd->callback([host] {
-    if (!host->empty()) config::set_override("HEARTH_HOST", *host);
-    const auto [address, port] = server::parse_host_port(config::get("HEARTH_HOST"));
-    store::Store store = store::Store::open_default();
-    const server::Router router = server::make_api_router(store);
-    server::ServeOptions options;
-    options.host = address;
-    options.port = port;
-    options.on_listening = [&](uint16_t bound) {
-      const bool v6 = address.find(':') != std::string::npos;
-      std::printf("hearth %s listening on http://%s%s%s:%u\n", HEARTH_VERSION, v6 ? "[" : "",
-                  address.c_str(), v6 ? "]" : "", static_cast<unsigned>(bound));
-      std::printf("  Ollama API: http://%s:%u/api   OpenAI API: http://%s:%u/v1\n",
-                  address.c_str(), static_cast<unsigned>(bound), address.c_str(),
-                  static_cast<unsigned>(bound));
-      std::fflush(stdout);
-    };
-    server::serve(router, options);
-    std::printf("hearth serve stopped\n");
-  });
+  auto* cmd = app.add_subcommand(
+      "serve",
+      "Serve the OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/embeddings, "
+      "/v1/models) and the Ollama-compatible API (/api/chat, /api/generate, /api/pull, ...)");
+  auto args = std::make_shared<ServeArgs>();
+  cmd->add_option("--host", args->host, "address:port to listen on (HEARTH_HOST, default 127.0.0.1:11435)");
+  cmd->add_option("--tls-cert", args->tls_cert, "PEM certificate chain: serve HTTPS (with --tls-key)");
+  cmd->add_option("--tls-key", args->tls_key, "PEM private key for --tls-cert");
+  cmd->add_option("--auth", args->auth,
+                  "auto (HEARTH_AUTH default): Bearer tokens required beyond loopback or once a user "
+                  "exists; required: always")
+      ->check(CLI::IsMember({"auto", "required"}));
+  cmd->callback([args] { serve(*args); });
 }
 
 }  // namespace hearth::cli

@@ -101,6 +101,12 @@ class Users {
               const std::string& password_hash);  // Error(conflict) when the name is taken
   std::optional<User> find(std::int64_t id);
   std::optional<User> find_by_name(const std::string& username);
+  std::vector<User> list();  // oldest first
+  // Users other than the implicit "local" one (any of them turns server authentication on).
+  std::int64_t count_named();
+  // Deletes the user with everything they own (models, jobs, tokens, usage); their audit entries
+  // stay with user_id unset. False when there was none.
+  bool remove(std::int64_t id);
 
  private:
   std::shared_ptr<Database::Impl> db_;
@@ -249,6 +255,111 @@ class DesktopConnections {
   void touch(const std::string& connection_id, const std::string& local_models_json = {});
   void mark_disconnected(const std::string& connection_id);   // Error(not_found)
   std::vector<DesktopConnection> list(std::int64_t user_id);  // most recently seen first
+
+ private:
+  std::shared_ptr<Database::Impl> db_;
+};
+
+// ---- API tokens ----------------------------------------------------------------------------
+
+// A token is "hearth_" + 43 base64url characters (32 random bytes). Only its SHA-256 (hex) is
+// stored, so a leaked database does not leak usable tokens; the plaintext exists once, in
+// create()'s result.
+struct ApiToken {
+  std::int64_t id = 0;
+  std::int64_t user_id = 0;
+  std::string name{};    // the owner's label for it ("laptop"); may be empty
+  std::string prefix{};  // its first 12 characters, for listing; not unique
+  Timestamp created_at{};
+  std::optional<Timestamp> last_used_at{};
+  std::optional<Timestamp> revoked_at{};
+  bool revoked() const { return revoked_at.has_value(); }
+};
+
+struct CreatedApiToken {
+  ApiToken token;
+  std::string plaintext;  // show it to the user once; it cannot be recovered later
+};
+
+class ApiTokens {
+ public:
+  explicit ApiTokens(const Database& db) : db_(db.impl()) {}
+  static constexpr std::size_t kPrefixLength = 12;
+
+  CreatedApiToken create(std::int64_t user_id, const std::string& name);  // Error(not_found)
+  std::optional<ApiToken> find(std::int64_t id);
+  // The live (not revoked) token with this plaintext; nullopt for unknown or revoked ones.
+  std::optional<ApiToken> find_by_plaintext(const std::string& token);
+  // Oldest first; every user's when user_id is empty.
+  std::vector<ApiToken> list(std::optional<std::int64_t> user_id = {});
+  // Revokes by id ("7"), by prefix ("hearth_AbCdE") or by the whole token, limited to one user's
+  // tokens when user_id is set. Error(not_found) when none matches, Error(conflict) when a
+  // prefix matches several live tokens (use the id), Error(invalid_input) for anything else.
+  // Revoking a revoked token changes nothing (changed: false).
+  struct Revoked {
+    ApiToken token;  // as it now is
+    bool changed = false;
+  };
+  Revoked revoke(const std::string& id_or_prefix, std::optional<std::int64_t> user_id = {});
+  void touch(std::int64_t id);  // last_used_at = now; Error(not_found)
+
+ private:
+  std::shared_ptr<Database::Impl> db_;
+};
+
+// ---- audit log -----------------------------------------------------------------------------
+
+// What changed who may do what: users added, tokens created or revoked, and whatever else the
+// server chooses to record. user_id is the account the action was done by (a server caller) or,
+// for the machine owner's CLI commands, the account it was done for; it becomes empty when that
+// user is removed, and the entry stays.
+struct AuditEntry {
+  std::int64_t id = 0;
+  std::optional<std::int64_t> user_id{};
+  std::string username{};  // the user's current name; empty when none or removed
+  std::string action{};    // "user.add", "token.create", "token.revoke", ...
+  std::string target{};    // what it acted on, e.g. a user name or a token prefix
+  std::string detail{};    // JSON object text
+  Timestamp created_at{};
+};
+
+class AuditLog {
+ public:
+  explicit AuditLog(const Database& db) : db_(db.impl()) {}
+  // Error(invalid_input) when detail_json is not a JSON object or action is empty;
+  // Error(not_found) when the user does not exist.
+  AuditEntry record(std::optional<std::int64_t> user_id, const std::string& action,
+                    const std::string& target, const std::string& detail_json = "{}");
+  // Newest first, at most `limit`; every user's when user_id is empty.
+  std::vector<AuditEntry> list(std::optional<std::int64_t> user_id = {}, std::size_t limit = 100);
+
+ private:
+  std::shared_ptr<Database::Impl> db_;
+};
+
+// ---- per-model usage -----------------------------------------------------------------------
+
+// Running totals per (user, model name as the client asked for it).
+struct ModelUsageTotals {
+  std::int64_t user_id = 0;
+  std::string model{};
+  std::int64_t requests = 0;
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  std::int64_t eval_ns = 0;  // time spent generating, nanoseconds
+  Timestamp last_used_at{};
+};
+
+class ModelUsage {
+ public:
+  explicit ModelUsage(const Database& db) : db_(db.impl()) {}
+  // One finished request: adds to the totals (creating them) and, when the user has a personal
+  // model whose custom_name is `model`, adds 1 to its usage_count, in one transaction.
+  // Error(invalid_input) for an empty model or negative counts; Error(not_found) for no user.
+  void record(std::int64_t user_id, const std::string& model, std::int64_t prompt_tokens,
+              std::int64_t completion_tokens, std::int64_t eval_ns);
+  std::optional<ModelUsageTotals> get(std::int64_t user_id, const std::string& model);
+  std::vector<ModelUsageTotals> list(std::int64_t user_id);  // most recently used first
 
  private:
   std::shared_ptr<Database::Impl> db_;

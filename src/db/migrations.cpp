@@ -137,6 +137,68 @@ const std::vector<Migration>& migrations() {
                 local_models JSONB NOT NULL DEFAULT '[]'))"},
            {"CREATE INDEX desktop_app_connections_user ON desktop_app_connections (user_id)"},
        }},
+      {4,
+       "api tokens, audit log and per-model usage",
+       {
+           // Only a token's SHA-256 is stored; the prefix is not unique (it is for listing).
+           {R"(CREATE TABLE api_tokens (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                name TEXT NOT NULL DEFAULT '',
+                token_hash TEXT NOT NULL UNIQUE,
+                prefix TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                last_used_at TEXT,
+                revoked_at TEXT))",
+            R"(CREATE TABLE api_tokens (
+                id BIGSERIAL PRIMARY KEY,
+                user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                name TEXT NOT NULL DEFAULT '',
+                token_hash TEXT NOT NULL UNIQUE,
+                prefix TEXT NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL,
+                last_used_at TIMESTAMPTZ,
+                revoked_at TIMESTAMPTZ))"},
+           {"CREATE INDEX api_tokens_user ON api_tokens (user_id)"},
+           {"CREATE INDEX api_tokens_prefix ON api_tokens (prefix)"},
+           // The entries outlive their user (user_id becomes NULL). SQLite's json_type raises an
+           // error on malformed text, so CASE checks validity first (AND may not short-circuit).
+           {R"(CREATE TABLE audit_log (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+                action TEXT NOT NULL,
+                target TEXT NOT NULL DEFAULT '',
+                detail TEXT NOT NULL DEFAULT '{}' CHECK (
+                  CASE WHEN json_valid(detail) THEN json_type(detail) = 'object' ELSE 0 END),
+                created_at TEXT NOT NULL))",
+            R"(CREATE TABLE audit_log (
+                id BIGSERIAL PRIMARY KEY,
+                user_id BIGINT REFERENCES users(id) ON DELETE SET NULL,
+                action TEXT NOT NULL,
+                target TEXT NOT NULL DEFAULT '',
+                detail JSONB NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(detail) = 'object'),
+                created_at TIMESTAMPTZ NOT NULL))"},
+           {"CREATE INDEX audit_log_user ON audit_log (user_id, created_at)"},
+           {"CREATE INDEX audit_log_time ON audit_log (created_at)"},
+           {R"(CREATE TABLE model_usage (
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                model TEXT NOT NULL,
+                requests INTEGER NOT NULL DEFAULT 0,
+                prompt_tokens INTEGER NOT NULL DEFAULT 0,
+                completion_tokens INTEGER NOT NULL DEFAULT 0,
+                eval_ns INTEGER NOT NULL DEFAULT 0,
+                last_used_at TEXT NOT NULL,
+                PRIMARY KEY (user_id, model)))",
+            R"(CREATE TABLE model_usage (
+                user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                model TEXT NOT NULL,
+                requests BIGINT NOT NULL DEFAULT 0,
+                prompt_tokens BIGINT NOT NULL DEFAULT 0,
+                completion_tokens BIGINT NOT NULL DEFAULT 0,
+                eval_ns BIGINT NOT NULL DEFAULT 0,
+                last_used_at TIMESTAMPTZ NOT NULL,
+                PRIMARY KEY (user_id, model)))"},
+       }},
   };
   return list;
 }

@@ -62,4 +62,25 @@ std::optional<User> Users::find_by_name(const std::string& username) {
   return find_one(*db_, "WHERE username = :u", username);
 }
 
+std::vector<User> Users::list() {
+  return detail::with_session(*db_, "listing users", [&](soci::session& sql) {
+    return detail::query_rows<UserRow>(sql, select_list(*db_) + "ORDER BY id");
+  });
+}
+
+std::int64_t Users::count_named() {
+  return detail::with_session(*db_, "counting users", [&](soci::session& sql) {
+    long long n = 0;
+    sql << "SELECT COUNT(*) FROM users WHERE username <> 'local'", soci::into(n);
+    return static_cast<std::int64_t>(n);
+  });
+}
+
+bool Users::remove(std::int64_t id) {
+  long long key = id;
+  return detail::with_session(*db_, "removing user " + std::to_string(id), [&](soci::session& sql) {
+    return detail::execute(sql, "DELETE FROM users WHERE id = :id", soci::use(key)) > 0;
+  });
+}
+
 }  // namespace hearth::db

@@ -1,14 +1,27 @@
-// The socket half of the server: Boost.Beast HTTP/1.1 over Asio, one C++20 coroutine per
-// connection (see server.h). Expected network outcomes (end of stream, timeouts, resets) are
-// error codes taken as values through as_tuple, never exceptions.
+// The socket half of the server: Boost.Beast HTTP/1.1 over Asio (plain TCP or TLS), one C++20
+// coroutine per connection (see server.h). Expected network outcomes (end of stream, timeouts,
+// resets) are error codes taken as values through as_tuple, never exceptions.
+//
+// A handler's Response either carries its body, or a ResponseStream that another thread fills
+// (response_stream.h). For a stream the connection waits on a timer that the producer's wake-up
+// cancels (posted to this thread), and meanwhile watches the socket: a client that closes its end
+// cancels the stream at once, so its sequence stops within one decode step.
 #include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <sys/socket.h>
 
+#include <cerrno>
 #include <list>
 #include <memory>
+#include <mutex>
+#include <optional>
 
 #include "core/log.h"
+#include "server/response_stream.h"
 #include "server/server.h"
 
 namespace hearth::server {
@@ -17,8 +30,31 @@ namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
+using namespace net::experimental::awaitable_operators;
 constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
+// A client that reads nothing for this long while we write is given up.
+constexpr std::chrono::seconds session_write_timeout{60};
+
+// Lets a producer thread wake the connection's coroutine, and stops doing so once the
+// connection is gone (the io_context may be destroyed while a producer still runs).
+struct Wakeup {
+  std::mutex mutex;
+  bool alive = true;
+  net::any_io_executor executor;
+  std::shared_ptr<net::steady_timer> timer;
+
+  void wake() {
+    std::lock_guard lock(mutex);
+    if (!alive) return;
+    net::post(executor, [t = timer] { t->cancel(); });
+  }
+  void detach() {
+    std::lock_guard lock(mutex);
+    alive = false;
+  }
+};
 
 // Shared by the acceptor and every session; all of it lives on the one I/O thread.
 struct ServerState {
@@ -28,28 +64,47 @@ struct ServerState {
   struct Session {
     beast::tcp_stream* stream = nullptr;
     bool busy = false;  // between a request fully read and its response written
+    std::shared_ptr<ResponseStream> response;  // while streaming
+    std::shared_ptr<Wakeup> wakeup;
   };
   std::list<Session> sessions;
 };
 
-http::response<http::string_body> to_beast(const Response& r, unsigned version, bool head) {
-  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
-  res.set(http::field::server, "hearth/" HEARTH_VERSION);
-  res.set(http::field::content_type, r.content_type);
-  for (const auto& [name, value] : r.headers) res.set(name, value);
+void set_common(http::response_header<>& h, int status, const std::string& content_type,
+                const std::vector<std::pair<std::string, std::string>>& headers) {
+  h.result(static_cast<http::status>(status));
+  h.set(http::field::server, "hearth/" HEARTH_VERSION);
+  h.set(http::field::content_type, content_type);
+  for (const auto& [name, value] : headers) h.set(name, value);
+}
+
+http::response<http::string_body> to_beast(int status, const std::string& content_type,
+                                           const std::vector<std::pair<std::string, std::string>>& headers,
+                                           std::string body, unsigned version, bool head) {
+  http::response<http::string_body> res;
+  res.version(version);
+  set_common(res.base(), status, content_type, headers);
   if (head) {
-    res.content_length(r.body.size());
+    res.content_length(body.size());
   } else {
-    res.body() = r.body;
+    res.body() = std::move(body);
     res.prepare_payload();
   }
   return res;
 }
 
+http::response<http::string_body> to_beast(const Response& r, unsigned version, bool head) {
+  return to_beast(r.status, r.content_type, r.headers, r.body, version, head);
+}
+
+beast::tcp_stream& tcp_layer(beast::tcp_stream& s) { return s; }
+beast::tcp_stream& tcp_layer(beast::ssl_stream<beast::tcp_stream>& s) { return s.next_layer(); }
+
 // Reads whatever the client still sends for a short while, so closing does not reset the
 // connection before it has read our answer.
-net::awaitable<void> drain(beast::tcp_stream& stream) {
-  stream.expires_after(std::chrono::seconds(2));
+template <class Stream>
+net::awaitable<void> drain(Stream& stream) {
+  tcp_layer(stream).expires_after(std::chrono::seconds(2));
   char scratch[16384];
   for (;;) {
     auto [ec, n] = co_await stream.async_read_some(net::buffer(scratch), use_nothrow);
@@ -57,14 +112,98 @@ net::awaitable<void> drain(beast::tcp_stream& stream) {
   }
 }
 
-net::awaitable<void> session(beast::tcp_stream stream, ServerState& state) {
-  auto self = state.sessions.insert(state.sessions.end(), ServerState::Session{&stream, false});
+// Completes when the client has closed its end (then cancels the response) or when cancelled.
+// Peeks without consuming, so a pipelined request stays for the next read.
+net::awaitable<void> watch_client(tcp::socket& socket, ResponseStream& response) {
+  for (;;) {
+    auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_nothrow);
+    if (ec == net::error::operation_aborted) co_return;
+    char c;
+    const ssize_t n = ec ? -1 : ::recv(socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0) break;  // bytes of a next request (or a TLS alert): stop watching
+    if (n < 0 && !ec && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+    response.cancel();
+    co_return;
+  }
+  net::steady_timer forever(co_await net::this_coro::executor, net::steady_timer::time_point::max());
+  co_await forever.async_wait(use_nothrow);
+}
+
+// Writes a streamed response: waits for the head, then either one whole response (everything
+// arrived already) or chunks as they come. False when the connection must close.
+template <class Stream>
+net::awaitable<bool> write_stream(Stream& stream, ServerState::Session& session,
+                                  unsigned version, bool head_only, bool keep_alive) {
+  ResponseStream& response = *session.response;
+  net::steady_timer& timer = *session.wakeup->timer;
+  auto wait = [&]() -> net::awaitable<void> {
+    timer.expires_at(net::steady_timer::time_point::max());
+    co_await timer.async_wait(use_nothrow);
+  };
+  ResponseStream::Taken head;
+  std::string body;
+  bool finished = false;
+  while (!head.has_head) {
+    auto t = response.take();
+    if (t.has_head) head = std::move(t);
+    else if (response.cancelled()) co_return false;
+    else co_await wait();
+  }
+  body = std::move(head.data);
+  finished = head.finished;
+  auto& tcp = tcp_layer(stream);
+  tcp.expires_never();  // a stream may be quiet for long (a model loading); the watcher guards it
+  if (finished || head_only) {
+    auto res = to_beast(head.status, head.content_type, head.headers, std::move(body), version, head_only);
+    res.keep_alive(keep_alive && finished);
+    tcp.expires_after(session_write_timeout);
+    auto [ec, n] = co_await http::async_write(stream, res, use_nothrow);
+    if (!finished) response.cancel();
+    co_return !ec && keep_alive && finished;
+  }
+  http::response<http::empty_body> res;
+  res.version(version);
+  set_common(res.base(), head.status, head.content_type, head.headers);
+  res.set(http::field::cache_control, "no-cache");
+  res.chunked(true);
+  res.keep_alive(keep_alive);
+  http::response_serializer<http::empty_body> serializer{res};
+  tcp.expires_after(session_write_timeout);
+  if (auto [ec, n] = co_await http::async_write_header(stream, serializer, use_nothrow); ec)
+    co_return false;
+  for (;;) {
+    if (!body.empty()) {
+      tcp.expires_after(session_write_timeout);
+      auto [ec, n] = co_await net::async_write(stream, http::make_chunk(net::buffer(body)), use_nothrow);
+      if (ec) co_return false;
+      body.clear();
+    }
+    if (finished) break;
+    if (response.cancelled()) break;  // the server is stopping: end the stream cleanly
+    auto t = response.take();
+    if (t.data.empty() && !t.finished) {
+      co_await wait();
+      continue;
+    }
+    body = std::move(t.data);
+    finished = t.finished;
+  }
+  tcp.expires_after(session_write_timeout);
+  auto [ec, n] = co_await net::async_write(stream, http::make_chunk_last(), use_nothrow);
+  co_return !ec && keep_alive && finished;
+}
+
+template <class Stream>
+net::awaitable<void> session(Stream& stream, ServerState& state) {
+  auto& tcp = tcp_layer(stream);
+  auto self = state.sessions.insert(state.sessions.end(), ServerState::Session{&tcp, false, {}, {}});
   beast::flat_buffer buffer;
   bool drain_before_close = false;
+  const auto executor = co_await net::this_coro::executor;
   while (!state.stopping) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(state.options.body_limit);
-    stream.expires_after(state.options.read_timeout);
+    tcp.expires_after(state.options.read_timeout);
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
     if (ec == http::error::body_limit) {
       const std::string path(parser.get().target());
@@ -74,7 +213,7 @@ net::awaitable<void> session(beast::tcp_stream stream, ServerState& state) {
               " bytes");
       auto res = to_beast(r, parser.get().version(), false);
       res.keep_alive(false);
-      stream.expires_after(state.options.read_timeout);
+      tcp.expires_after(state.options.read_timeout);
       co_await http::async_write(stream, res, use_nothrow);
       drain_before_close = true;
       break;
@@ -89,7 +228,7 @@ net::awaitable<void> session(beast::tcp_stream stream, ServerState& state) {
                                            "malformed HTTP request: " + ec.message()),
                             11, false);
         res.keep_alive(false);
-        stream.expires_after(std::chrono::seconds(5));
+        tcp.expires_after(std::chrono::seconds(5));
         co_await http::async_write(stream, res, use_nothrow);
       }
       break;
@@ -97,24 +236,72 @@ net::awaitable<void> session(beast::tcp_stream stream, ServerState& state) {
     self->busy = true;
     auto req = parser.release();
     Request request{std::string(req.method_string()), std::string(req.target()),
-                    std::move(req.body()), std::string(req[http::field::content_type])};
-    const Response r = state.router.handle(request);
-    SPDLOG_DEBUG("{} {} -> {}", request.method, request.target, r.status);
-    auto res = to_beast(r, req.version(), req.method() == http::verb::head);
-    res.keep_alive(req.keep_alive() && !state.stopping);
-    stream.expires_after(state.options.read_timeout);
-    auto [wec, wn] = co_await http::async_write(stream, res, use_nothrow);
+                    std::move(req.body()), std::string(req[http::field::content_type]), {}, {}, {}};
+    for (const auto& field : req) {
+      std::string name(field.name_string());
+      for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      request.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    Response r = state.router.handle(request);
+    const bool head_only = req.method() == http::verb::head;
+    const bool keep_alive = req.keep_alive() && !state.stopping;
+    bool keep = false;
+    if (r.stream) {
+      auto wakeup = std::make_shared<Wakeup>();
+      wakeup->executor = executor;
+      wakeup->timer = std::make_shared<net::steady_timer>(executor);
+      self->response = r.stream;
+      self->wakeup = wakeup;
+      r.stream->set_waker([wakeup] { wakeup->wake(); });
+      auto outcome = co_await (write_stream(stream, *self, req.version(), head_only, keep_alive) ||
+                               watch_client(tcp.socket(), *r.stream));
+      keep = outcome.index() == 0 && std::get<0>(outcome);
+      if (outcome.index() == 1 || !keep) r.stream->cancel();
+      wakeup->detach();
+      r.stream->set_waker({});
+      self->response.reset();
+      self->wakeup.reset();
+      SPDLOG_DEBUG("{} {} -> stream ({})", request.method, request.target,
+                   outcome.index() == 1 ? "client gone" : "done");
+    } else {
+      SPDLOG_DEBUG("{} {} -> {}", request.method, request.target, r.status);
+      auto res = to_beast(r, req.version(), head_only);
+      res.keep_alive(keep_alive);
+      tcp.expires_after(session_write_timeout);
+      auto [wec, wn] = co_await http::async_write(stream, res, use_nothrow);
+      keep = !wec && res.keep_alive();
+    }
     self->busy = false;
-    if (wec || !res.keep_alive()) break;
+    if (!keep) break;
+  }
+  if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+    tcp.expires_after(std::chrono::seconds(2));
+    co_await stream.async_shutdown(use_nothrow);
   }
   beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  tcp.socket().shutdown(tcp::socket::shutdown_send, ignored);
   if (drain_before_close) co_await drain(stream);
   state.sessions.erase(self);
-  stream.socket().close(ignored);
+  tcp.socket().close(ignored);
 }
 
-net::awaitable<void> accept_loop(tcp::acceptor& acceptor, ServerState& state) {
+net::awaitable<void> plain_session(tcp::socket socket, ServerState& state) {
+  beast::tcp_stream stream(std::move(socket));
+  co_await session(stream, state);
+}
+
+net::awaitable<void> tls_session(tcp::socket socket, ssl::context& tls, ServerState& state) {
+  beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), tls);
+  stream.next_layer().expires_after(state.options.read_timeout);
+  auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_nothrow);
+  if (ec) {
+    SPDLOG_DEBUG("TLS handshake failed: {}", ec.message());
+    co_return;
+  }
+  co_await session(stream, state);
+}
+
+net::awaitable<void> accept_loop(tcp::acceptor& acceptor, ssl::context* tls, ServerState& state) {
   auto executor = co_await net::this_coro::executor;
   while (!state.stopping) {
     auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
@@ -123,16 +310,36 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, ServerState& state) {
       SPDLOG_WARN("accept failed: {}", ec.message());
       continue;
     }
-    net::co_spawn(executor, session(beast::tcp_stream(std::move(socket)), state),
-                  [](std::exception_ptr e) {
-                    if (!e) return;
-                    try {
-                      std::rethrow_exception(e);
-                    } catch (const std::exception& ex) {
-                      SPDLOG_ERROR("connection ended by an error: {}", ex.what());
-                    }
-                  });
+    auto on_end = [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        SPDLOG_ERROR("connection ended by an error: {}", ex.what());
+      }
+    };
+    if (tls != nullptr)
+      net::co_spawn(executor, tls_session(std::move(socket), *tls, state), on_end);
+    else
+      net::co_spawn(executor, plain_session(std::move(socket), state), on_end);
   }
+}
+
+std::unique_ptr<ssl::context> make_tls_context(const ServeOptions& options) {
+  if (options.tls_cert.empty() != options.tls_key.empty())
+    throw Error(ErrorKind::invalid_input, "TLS needs both --tls-cert and --tls-key");
+  if (options.tls_cert.empty()) return nullptr;
+  auto tls = std::make_unique<ssl::context>(ssl::context::tls_server);
+  tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  beast::error_code ec;
+  if (tls->use_certificate_chain_file(options.tls_cert, ec); ec)
+    throw Error(ErrorKind::invalid_input,
+                "cannot read the TLS certificate '" + options.tls_cert + "': " + ec.message());
+  if (tls->use_private_key_file(options.tls_key, ssl::context::pem, ec); ec)
+    throw Error(ErrorKind::invalid_input,
+                "cannot read the TLS key '" + options.tls_key + "': " + ec.message());
+  return tls;
 }
 
 }  // namespace
@@ -140,6 +347,7 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, ServerState& state) {
 void serve(const Router& router, const ServeOptions& options) {
   net::io_context io{1};
   ServerState state{router, options, false, {}};
+  const auto tls = make_tls_context(options);
 
   beast::error_code ec;
   const auto address = net::ip::make_address(options.host == "localhost" ? "127.0.0.1" : options.host, ec);
@@ -163,12 +371,20 @@ void serve(const Router& router, const ServeOptions& options) {
     state.stopping = true;
     beast::error_code ignored;
     acceptor.close(ignored);
-    // Idle keep-alive connections are closed now; busy ones finish their response first.
-    for (auto& s : state.sessions)
-      if (!s.busy) s.stream->socket().cancel(ignored);
+    // Idle keep-alive connections are closed now; busy ones finish their response first, and
+    // streams end at once (their producers see the cancel and stop).
+    for (auto& s : state.sessions) {
+      if (s.response) {
+        s.response->cancel();
+        s.wakeup->wake();
+      } else if (!s.busy) {
+        s.stream->socket().cancel(ignored);
+      }
+    }
+    if (options.on_stopping) options.on_stopping();
   });
 
-  net::co_spawn(io, accept_loop(acceptor, state), net::detached);
+  net::co_spawn(io, accept_loop(acceptor, tls.get(), state), net::detached);
   if (options.on_listening) options.on_listening(acceptor.local_endpoint().port());
   io.run();
 }

@@ -38,75 +38,6 @@ Response json_response(const json::value& value, int status = 200) {
   return r;
 }
 
-// "2025-06-01T12:00:00Z" (fraction optional) -> seconds since the epoch; 0 when unreadable.
-std::int64_t parse_iso_time(const std::string& text) {
-  std::tm tm{};
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
-    return 0;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<std::int64_t>(::timegm(&tm));
-}
-
-std::string_view digest_hex(std::string_view digest) {
-  if (digest.rfind("sha256:", 0) == 0) digest.remove_prefix(7);
-  return digest;
-}
-
-const store::BlobRef* model_blob(const store::Manifest& m) {
-  for (const auto& b : m.blobs)
-    if (b.media_type == "model") return &b;
-  return m.blobs.empty() ? nullptr : &m.blobs.front();
-}
-
-// Ollama's "details": what the GGUF header says, when it can be read; never fails.
-json::object model_details(const store::Store& store, const store::Manifest& m) {
-  json::object d;
-  d["parent_model"] = m.base_model;
-  d["format"] = "gguf";
-  d["family"] = "";
-  const store::BlobRef* blob = model_blob(m);
-  if (blob == nullptr) return d;
-  try {
-    const auto file = gguf::File::open(store.blob_path(blob->digest));
-    if (auto arch = file.get_string("general.architecture")) {
-      d["family"] = *arch;
-      d["families"] = json::array{json::string(*arch)};
-    }
-    if (auto size = file.get_string("general.size_label")) d["parameter_size"] = *size;
-  } catch (const std::exception& e) {
-    SPDLOG_DEBUG("{}: no GGUF details: {}", m.full_name(), e.what());
-  }
-  return d;
-}
-
-Response get_tags(const store::Store& store) {
-  json::array models;
-  for (const auto& m : store.list()) {
-    const store::BlobRef* blob = model_blob(m);
-    json::object o;
-    o["name"] = m.full_name();
-    o["model"] = m.full_name();
-    o["modified_at"] = m.created_at;
-    o["size"] = m.total_size();
-    o["digest"] = blob ? std::string(digest_hex(blob->digest)) : std::string();
-    o["details"] = model_details(store, m);
-    models.emplace_back(std::move(o));
-  }
-  return json_response(json::object{{"models", std::move(models)}});
-}
-
-Response get_openai_models(const store::Store& store) {
-  json::array data;
-  for (const auto& m : store.list())
-    data.emplace_back(json::object{{"id", m.full_name()},
-                                   {"object", "model"},
-                                   {"created", parse_iso_time(m.created_at)},
-                                   {"owned_by", "hearth"}});
-  return json_response(json::object{{"object", "list"}, {"data", std::move(data)}});
-}
-
 }  // namespace
 
 std::string Request::path() const {
@@ -144,24 +75,92 @@ void check_json_object(std::string_view body) {
     throw Error(ErrorKind::invalid_input, "request body must be a JSON object");
 }
 
-void Router::add(std::string method, std::string path, Handler handler) {
-  routes_.push_back({std::move(method), std::move(path), std::move(handler)});
+std::string_view Request::header(std::string_view lower_name) const {
+  for (const auto& [name, value] : headers)
+    if (name == lower_name) return value;
+  return {};
+}
+
+std::string_view Request::param(std::string_view name) const {
+  for (const auto& [key, value] : params)
+    if (key == name) return value;
+  return {};
+}
+
+namespace {
+
+// Matches a route path (segments may be "{name}") against a request path, filling params.
+bool path_matches(std::string_view pattern, std::string_view path,
+                  std::vector<std::pair<std::string, std::string>>* params) {
+  if (pattern.find('{') == std::string_view::npos) return pattern == path;
+  std::vector<std::pair<std::string, std::string>> found;
+  while (!pattern.empty() || !path.empty()) {
+    if (pattern.empty() || path.empty() || pattern.front() != '/' || path.front() != '/')
+      return false;
+    pattern.remove_prefix(1);
+    path.remove_prefix(1);
+    const auto pe = std::min(pattern.find('/'), pattern.size());
+    const auto se = std::min(path.find('/'), path.size());
+    const std::string_view p = pattern.substr(0, pe);
+    const std::string_view s = path.substr(0, se);
+    if (p.size() >= 2 && p.front() == '{' && p.back() == '}') {
+      if (s.empty()) return false;
+      found.emplace_back(std::string(p.substr(1, p.size() - 2)), std::string(s));
+    } else if (p != s) {
+      return false;
+    }
+    pattern.remove_prefix(pe);
+    path.remove_prefix(se);
+  }
+  if (params != nullptr) *params = std::move(found);
+  return true;
+}
+
+}  // namespace
+
+void Router::add(std::string method, std::string path, Handler handler, bool is_public) {
+  routes_.push_back({std::move(method), std::move(path), std::move(handler), is_public});
+}
+
+void Router::set_authenticate(std::function<Caller(const Request&)> authenticate) {
+  authenticate_ = std::move(authenticate);
+}
+
+void Router::set_observer(std::function<void(const Request&, const Response&)> observer) {
+  observer_ = std::move(observer);
 }
 
 Response Router::handle(const Request& request) const noexcept {
+  Response response = dispatch(request);
+  if (observer_) observer_(request, response);
+  return response;
+}
+
+Response Router::dispatch(const Request& request) const noexcept {
   std::string path;
   try {
     path = request.path();
     const Route* match = nullptr;
     std::string allow;
+    std::vector<std::pair<std::string, std::string>> params;
     for (const auto& r : routes_) {
-      if (r.path != path) continue;
+      std::vector<std::pair<std::string, std::string>> p;
+      if (!path_matches(r.path, path, &p)) continue;
       allow += (allow.empty() ? "" : ", ") + r.method;
-      if (r.method == request.method) match = &r;
+      if (r.method == request.method && match == nullptr) {
+        match = &r;
+        params = std::move(p);
+      }
     }
     if (match == nullptr && request.method == "HEAD")
-      for (const auto& r : routes_)
-        if (r.path == path && r.method == "GET") match = &r;
+      for (const auto& r : routes_) {
+        std::vector<std::pair<std::string, std::string>> p;
+        if (r.method == "GET" && path_matches(r.path, path, &p)) {
+          match = &r;
+          params = std::move(p);
+          break;
+        }
+      }
     if (match == nullptr) {
       if (allow.empty())
         return error_response(path, 404, ErrorKind::not_found,
@@ -171,31 +170,23 @@ Response Router::handle(const Request& request) const noexcept {
       r.headers.emplace_back("Allow", allow);
       return r;
     }
-    return match->handler(request);
+    if (match->is_public && !authenticate_ && params.empty()) return match->handler(request);
+    Request routed = request;
+    routed.params = std::move(params);
+    if (!match->is_public && authenticate_) routed.caller = authenticate_(routed);
+    return match->handler(routed);
   } catch (const Error& e) {
-    return error_response(path, status_for(e.kind()), e.kind(), e.what());
+    Response r = error_response(path, status_for(e.kind()), e.kind(), e.what());
+    if (e.kind() == ErrorKind::unavailable) r.headers.emplace_back("Retry-After", "1");
+    if (e.kind() == ErrorKind::unauthorized)
+      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"hearth\"");
+    return r;
   } catch (const std::exception& e) {
     SPDLOG_ERROR("{} {}: internal error: {}", request.method, path, e.what());
     return error_response(path, 500, ErrorKind::internal, std::string("internal error: ") + e.what());
   } catch (...) {
     return error_response(path, 500, ErrorKind::internal, "internal error");
   }
-}
-
-Router make_api_router(const store::Store& store) {
-  Router router;
-  router.add("GET", "/", [](const Request&) {
-    Response r;
-    r.content_type = "text/plain; charset=utf-8";
-    r.body = "hearth is running";
-    return r;
-  });
-  router.add("GET", "/api/version", [](const Request&) {
-    return json_response(json::object{{"version", HEARTH_VERSION}});
-  });
-  router.add("GET", "/api/tags", [&store](const Request&) { return get_tags(store); });
-  router.add("GET", "/v1/models", [&store](const Request&) { return get_openai_models(store); });
-  return router;
 }
 
 std::pair<std::string, uint16_t> parse_host_port(std::string_view text) {

@@ -1,5 +1,4 @@
-// server: the HTTP API (DESIGN.md §2, §4, §6). This first slice serves the read-only routes;
-// inference, the scheduler, auth and streaming come later.
+// server: the HTTP API (DESIGN.md §2, §4, §6).
 //
 // Two halves kept apart:
 //   - Router (router.cpp): method + path -> handler returning a Response. Plain functions, no
@@ -14,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,18 +21,32 @@
 
 #include "core/error.h"
 
-namespace hearth::store {
-class Store;
-}
-
 namespace hearth::server {
+
+class ResponseStream;
+
+// Who is asking: filled in by the router's authenticate hook before a protected handler runs.
+struct Caller {
+  std::int64_t user_id = 0;  // 0: not authenticated (public routes only)
+  std::string username;
+};
 
 struct Request {
   std::string method;  // "GET", "HEAD", "POST", ...
   std::string target;  // "/api/tags?x=1" (path plus query)
   std::string body;
   std::string content_type;
+  std::vector<std::pair<std::string, std::string>> headers;  // as received, names lower-case
+  Caller caller;
+  // Path parameters of a pattern route: "/api/personal-models/{id}" matched against
+  // "/api/personal-models/7" gives {"id", "7"}.
+  std::vector<std::pair<std::string, std::string>> params;
+
   std::string path() const;  // target without the query string
+  // The first header of that (lower-case) name; "" when absent.
+  std::string_view header(std::string_view lower_name) const;
+  // A path parameter; "" when absent.
+  std::string_view param(std::string_view name) const;
 };
 
 struct Response {
@@ -40,6 +54,10 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers (e.g. Allow)
+  // When set, the answer comes later from another thread through this stream (streaming chat,
+  // pull progress, anything that must not run on the I/O thread); status, content_type, body and
+  // headers above are then ignored. See response_stream.h.
+  std::shared_ptr<ResponseStream> stream;
 };
 
 using Handler = std::function<Response(const Request&)>;
@@ -55,32 +73,44 @@ void check_json_object(std::string_view body);
 
 class Router {
  public:
-  void add(std::string method, std::string path, Handler handler);
+  // `path` is exact ("/api/tags") or a pattern whose segments may be "{name}" (one non-empty
+  // segment, captured into Request::params). Protected routes run only after authenticate()
+  // (when set) has filled Request::caller; it throws Error(unauthorized) to refuse.
+  void add(std::string method, std::string path, Handler handler, bool is_public = false);
+  void set_authenticate(std::function<Caller(const Request&)> authenticate);
+  // Sees every request and the answer handle() gives it (for counters); must not throw.
+  void set_observer(std::function<void(const Request&, const Response&)> observer);
   // Runs the matching handler; HEAD falls back to GET (the socket layer drops the body).
   // Unknown path -> 404, known path with another method -> 405 with Allow. Exceptions from a
   // handler become error responses; nothing escapes.
   Response handle(const Request& request) const noexcept;
 
  private:
+  Response dispatch(const Request& request) const noexcept;
+
   struct Route {
     std::string method;
     std::string path;
     Handler handler;
+    bool is_public = false;
   };
   std::vector<Route> routes_;
+  std::function<Caller(const Request&)> authenticate_;
+  std::function<void(const Request&, const Response&)> observer_;
 };
 
-// The API routes over this store: GET/HEAD /, GET /api/version, GET /api/tags, GET /v1/models.
-// The store must outlive the router.
-Router make_api_router(const store::Store& store);
 
 struct ServeOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 11435;  // 0: any free port
   std::size_t body_limit = 8u << 20;
   std::chrono::seconds read_timeout{30};
+  std::string tls_cert;  // PEM certificate chain and key: HTTPS when both are set
+  std::string tls_key;
   // Called once listening, with the bound port (useful when port is 0).
   std::function<void(uint16_t)> on_listening;
+  // Called on the I/O thread when SIGINT/SIGTERM arrives (e.g. to cancel pulls and sequences).
+  std::function<void()> on_stopping;
 };
 
 // Splits "host:port", "http://host:port/" or "host" (port 11435); "[::1]:80" for IPv6.

@@ -1,12 +1,9 @@
 // The router and handlers, called directly (no sockets).
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "core/sha256.h"
 #include "server/server.h"
-#include "store/store.h"
 #include "support/test_support.h"
 
 namespace hearth::server {
@@ -14,84 +11,45 @@ namespace {
 
 using nlohmann::json;
 
-Request get(std::string target) { return Request{"GET", std::move(target), "", ""}; }
+Request request(std::string method, std::string target, std::string body = "") {
+  Request r;
+  r.method = std::move(method);
+  r.target = std::move(target);
+  r.body = std::move(body);
+  return r;
+}
+Request get(std::string target) { return request("GET", std::move(target)); }
 
-// Installs a (non-GGUF) blob under `ref` so the store lists it.
-void install(store::Store& st, const std::string& name, const std::string& tag, const std::string& bytes) {
-  const std::string hex = sha256_hex(bytes);
-  const auto path = st.blob_path(hex);
-  std::filesystem::create_directories(path.parent_path());
-  std::ofstream(path, std::ios::binary) << bytes;
-  store::Manifest m;
-  m.name = name;
-  m.tag = tag;
-  m.blobs.push_back({"sha256:" + hex, bytes.size(), "model"});
-  m.created_at = "2025-06-01T12:00:00Z";
-  st.write(m);
+// A router with a public root and a protected /api/tags, like the API's.
+Router small_router() {
+  Router router;
+  router.add(
+      "GET", "/",
+      [](const Request&) {
+        Response r;
+        r.content_type = "text/plain; charset=utf-8";
+        r.body = "hearth is running";
+        return r;
+      },
+      true);
+  router.add("GET", "/api/tags", [](const Request& r) {
+    return Response{200, "application/json", "{\"user\":" + std::to_string(r.caller.user_id) + "}", {}, {}};
+  });
+  return router;
 }
 
 TEST(ServerRouter, RootAndHead) {
-  test::TempDir home;
-  store::Store st(home.path());
-  const Router router = make_api_router(st);
+  const Router router = small_router();
   Response r = router.handle(get("/"));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "hearth is running");
-  r = router.handle(Request{"HEAD", "/", "", ""});
+  r = router.handle(request("HEAD", "/"));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "hearth is running");  // the socket layer sends only the length
 }
 
-TEST(ServerRouter, Version) {
-  test::TempDir home;
-  store::Store st(home.path());
-  const Response r = make_api_router(st).handle(get("/api/version?x=1"));
-  EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.content_type, "application/json");
-  EXPECT_EQ(json::parse(r.body)["version"], HEARTH_VERSION);
-}
-
-TEST(ServerRouter, EmptyStoreLists) {
-  test::TempDir home;
-  store::Store st(home.path());
-  const Router router = make_api_router(st);
-  EXPECT_EQ(json::parse(router.handle(get("/api/tags")).body), json::parse(R"({"models":[]})"));
-  EXPECT_EQ(json::parse(router.handle(get("/v1/models")).body),
-            json::parse(R"({"object":"list","data":[]})"));
-}
-
-TEST(ServerRouter, TagsAndModelsShowInstalledModels) {
-  test::TempDir home;
-  store::Store st(home.path());
-  install(st, "fast-assistant", "q4_k_m", "weights one");
-  install(st, "me/other", "latest", "weights two, longer");
-  const Router router = make_api_router(st);
-
-  const json tags = json::parse(router.handle(get("/api/tags")).body);
-  ASSERT_EQ(tags["models"].size(), 2u);
-  const json& m = tags["models"][0];
-  EXPECT_EQ(m["name"], "fast-assistant:q4_k_m");
-  EXPECT_EQ(m["model"], "fast-assistant:q4_k_m");
-  EXPECT_EQ(m["modified_at"], "2025-06-01T12:00:00Z");
-  EXPECT_EQ(m["size"], 11);
-  EXPECT_EQ(m["digest"], sha256_hex("weights one"));
-  EXPECT_EQ(m["details"]["format"], "gguf");
-  EXPECT_TRUE(m["details"].contains("family"));
-  EXPECT_EQ(tags["models"][1]["name"], "me/other:latest");
-
-  const json models = json::parse(router.handle(get("/v1/models")).body);
-  EXPECT_EQ(models["object"], "list");
-  ASSERT_EQ(models["data"].size(), 2u);
-  EXPECT_EQ(models["data"][0]["id"], "fast-assistant:q4_k_m");
-  EXPECT_EQ(models["data"][0]["object"], "model");
-  EXPECT_EQ(models["data"][0]["created"], 1748779200);
-  EXPECT_EQ(models["data"][0]["owned_by"], "hearth");
-}
-
 TEST(ServerRouter, UnknownRouteIs404InEachApiShape) {
-  test::TempDir home;
-  store::Store st(home.path());
-  const Router router = make_api_router(st);
+  const Router router = small_router();
   Response r = router.handle(get("/api/nothing"));
   EXPECT_EQ(r.status, 404);
   json body = json::parse(r.body);
@@ -108,41 +66,85 @@ TEST(ServerRouter, UnknownRouteIs404InEachApiShape) {
 }
 
 TEST(ServerRouter, WrongMethodIs405WithAllow) {
-  test::TempDir home;
-  store::Store st(home.path());
-  const Response r = make_api_router(st).handle(Request{"DELETE", "/api/tags", "", ""});
+  const Response r = small_router().handle(request("DELETE", "/api/tags"));
   EXPECT_EQ(r.status, 405);
   ASSERT_EQ(r.headers.size(), 1u);
   EXPECT_EQ(r.headers[0].first, "Allow");
   EXPECT_EQ(r.headers[0].second, "GET");
 }
 
+TEST(ServerRouter, PatternRoutesCaptureSegments) {
+  Router router;
+  router.add("GET", "/api/personal-models/{id}/status", [](const Request& r) {
+    return Response{200, "text/plain", "status of " + std::string(r.param("id")), {}, {}};
+  });
+  router.add("DELETE", "/api/personal-models/{id}", [](const Request& r) {
+    return Response{200, "text/plain", "deleted " + std::string(r.param("id")), {}, {}};
+  });
+  EXPECT_EQ(router.handle(get("/api/personal-models/17/status")).body, "status of 17");
+  EXPECT_EQ(router.handle(request("DELETE", "/api/personal-models/abc")).body, "deleted abc");
+  EXPECT_EQ(router.handle(get("/api/personal-models//status")).status, 404);
+  EXPECT_EQ(router.handle(get("/api/personal-models/1/status/x")).status, 404);
+  const Response r = router.handle(get("/api/personal-models/5"));
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.headers.at(0).second, "DELETE");
+}
+
+TEST(ServerRouter, AuthenticateGuardsProtectedRoutesOnly) {
+  Router router = small_router();
+  router.set_authenticate([](const Request& r) -> Caller {
+    if (r.header("authorization") != "Bearer good") throw Error(ErrorKind::unauthorized, "no key");
+    return Caller{42, "alice"};
+  });
+  EXPECT_EQ(router.handle(get("/")).status, 200);  // public
+  Response r = router.handle(get("/api/tags"));
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(json::parse(r.body)["error"], "no key");
+  bool challenged = false;
+  for (const auto& [k, v] : r.headers) challenged |= k == "WWW-Authenticate";
+  EXPECT_TRUE(challenged);
+  Request ok = get("/api/tags");
+  ok.headers.emplace_back("authorization", "Bearer good");
+  r = router.handle(ok);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body)["user"], 42);
+}
+
+TEST(ServerRouter, ObserverSeesEveryAnswer) {
+  Router router = small_router();
+  std::vector<int> seen;
+  router.set_observer([&](const Request&, const Response& r) { seen.push_back(r.status); });
+  router.handle(get("/"));
+  router.handle(get("/missing"));
+  EXPECT_EQ(seen, (std::vector<int>{200, 404}));
+}
+
 TEST(ServerRouter, HandlerErrorsBecomeJsonErrors) {
   Router router;
   router.add("POST", "/api/echo", [](const Request& req) {
     check_json_object(req.body);
-    return Response{200, "application/json", req.body, {}};
+    return Response{200, "application/json", req.body, {}, {}};
   });
   router.add("POST", "/v1/echo", [](const Request& req) {
     check_json_object(req.body);
-    return Response{200, "application/json", req.body, {}};
+    return Response{200, "application/json", req.body, {}, {}};
   });
   router.add("GET", "/api/boom", [](const Request&) -> Response { throw std::runtime_error("bug"); });
   router.add("GET", "/api/busy", [](const Request&) -> Response {
     throw Error(ErrorKind::unavailable, "queue full");
   });
 
-  EXPECT_EQ(router.handle(Request{"POST", "/api/echo", R"({"a":1})", ""}).status, 200);
+  EXPECT_EQ(router.handle(request("POST", "/api/echo", R"({"a":1})")).status, 200);
 
-  Response r = router.handle(Request{"POST", "/api/echo", R"({"a":)", ""});
+  Response r = router.handle(request("POST", "/api/echo", R"({"a":)"));
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(json::parse(r.body)["error"].get<std::string>().find("invalid JSON"), std::string::npos);
 
-  r = router.handle(Request{"POST", "/api/echo", "[1,2]", ""});
+  r = router.handle(request("POST", "/api/echo", "[1,2]"));
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(json::parse(r.body)["error"].get<std::string>().find("JSON object"), std::string::npos);
 
-  r = router.handle(Request{"POST", "/v1/echo", "not json", ""});
+  r = router.handle(request("POST", "/v1/echo", "not json"));
   EXPECT_EQ(r.status, 400);
   const json e = json::parse(r.body)["error"];
   EXPECT_NE(e["message"].get<std::string>().find("invalid JSON"), std::string::npos);
@@ -156,6 +158,8 @@ TEST(ServerRouter, HandlerErrorsBecomeJsonErrors) {
   r = router.handle(get("/api/busy"));
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(json::parse(r.body)["error"], "queue full");
+  ASSERT_FALSE(r.headers.empty());
+  EXPECT_EQ(r.headers[0].first, "Retry-After");
 }
 
 TEST(ServerHostPort, Parses) {

@@ -123,7 +123,9 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
   const TypeOps& ops = ops_or_throw(w.type, options.kernels);
   if (w.n_out == 0 || n_tokens == 0) return;
   // Many tokens: the blocked GEMM where the set has one for this type (same arithmetic).
-  if (n_tokens >= kGemmMinTokens && gemm_supported(w.type, options)) {
+  const bool many = options.path == MatmulOptions::Path::many_tokens ||
+                    (options.path == MatmulOptions::Path::by_size && n_tokens >= kGemmMinTokens);
+  if (many && gemm_supported(w.type, options)) {
     gemm(w, x, n_tokens, y, options);
     return;
   }

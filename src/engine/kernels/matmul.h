@@ -32,6 +32,13 @@ struct MatmulOptions {
   KernelSet kernels = KernelSet::reference;
   Arithmetic arithmetic = Arithmetic::exact_f32;
   ThreadPool* pool = nullptr;
+  // Which of the two ways every output row is computed (they sum in different orders, so
+  // their results differ in the last bits): by_size uses the GEMM from kGemmMinTokens tokens
+  // on where the type has one; one_token never uses it, many_tokens always does (where the type
+  // has one). With one_token or many_tokens a row's result does not depend on n_tokens or on
+  // the other rows, which batch-invariant decoding relies on (ContextOptions::batch_invariant).
+  enum class Path { by_size, one_token, many_tokens };
+  Path path = Path::by_size;
 };
 
 // The options the engine uses unless told otherwise: HEARTH_KERNELS=reference gives the scalar

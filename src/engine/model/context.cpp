@@ -1,6 +1,8 @@
 // Context: option and batch checks, KV cell bookkeeping. The forward pass is in forward.cpp.
 #include "engine/model/context.h"
 
+#include <algorithm>
+#include <cmath>
 #include <set>
 #include <string>
 #include <utility>
@@ -63,16 +65,21 @@ void Context::check_batch(std::span<const BatchEntry> batch) const {
                     " are free; remove finished sequences or use a larger context");
 }
 
-Logits Context::decode(std::span<const BatchEntry> batch) {
-  check_batch(batch);
-  if (batch.empty()) return Logits(model_->n_vocab(), {});
-  std::vector<int> cells;
-  std::vector<const BatchEntry*> added;  // entries that took a new cell
+void Context::claim_cells(std::span<const BatchEntry> batch, std::vector<int>& cells,
+                          std::vector<const BatchEntry*>& added) {
   cells.reserve(batch.size());
   for (const BatchEntry& e : batch) {
     if (!kv_.contains(e.seq_id, e.pos)) added.push_back(&e);
     cells.push_back(kv_.claim(e.seq_id, e.pos));
   }
+}
+
+Logits Context::decode(std::span<const BatchEntry> batch) {
+  check_batch(batch);
+  if (batch.empty()) return Logits(model_->n_vocab(), {});
+  std::vector<int> cells;
+  std::vector<const BatchEntry*> added;  // entries that took a new cell
+  claim_cells(batch, cells, added);
   size_t n_out = 0;
   for (const BatchEntry& e : batch) n_out += e.want_logits ? 1 : 0;
   std::vector<float> logits(n_out * static_cast<size_t>(model_->n_vocab()));
@@ -85,6 +92,48 @@ Logits Context::decode(std::span<const BatchEntry> batch) {
     throw;
   }
   return Logits(model_->n_vocab(), std::move(logits));
+}
+
+std::vector<float> Context::embed(std::span<const int32_t> tokens, int seq_id) {
+  if (tokens.empty()) throw Error(ErrorKind::invalid_input, "embed: the text gives no tokens");
+  if (seq_id >= 0 && seq_id < options_.n_seq_max && kv_.n_past(seq_id) > 0)
+    throw Error(ErrorKind::invalid_input,
+                "embed: sequence " + std::to_string(seq_id) + " is in use; pass an empty one");
+  const int E = model_->hparams().n_embd;
+  std::vector<double> sum(static_cast<size_t>(E), 0.0);
+  constexpr size_t kBatch = 512;
+  try {
+    std::vector<BatchEntry> batch;
+    std::vector<float> hidden;
+    for (size_t start = 0; start < tokens.size(); start += kBatch) {
+      const size_t end = std::min(tokens.size(), start + kBatch);
+      batch.clear();
+      for (size_t i = start; i < end; ++i)
+        batch.push_back({tokens[i], static_cast<int32_t>(i), seq_id, false});
+      check_batch(batch);
+      std::vector<int> cells;
+      std::vector<const BatchEntry*> added;
+      claim_cells(batch, cells, added);
+      hidden.assign(batch.size() * static_cast<size_t>(E), 0.0f);
+      forward(batch, cells, nullptr, hidden.data());
+      for (size_t t = 0; t < batch.size(); ++t)
+        for (int c = 0; c < E; ++c) sum[static_cast<size_t>(c)] += hidden[t * E + c];
+    }
+  } catch (...) {
+    kv_.remove_sequence(seq_id);
+    throw;
+  }
+  kv_.remove_sequence(seq_id);
+  // Mean then L2 norm: the mean's 1/n cancels in the normalisation, but keep it for clarity.
+  double norm2 = 0;
+  for (double& v : sum) {
+    v /= static_cast<double>(tokens.size());
+    norm2 += v * v;
+  }
+  const double inv = norm2 > 0 ? 1.0 / std::sqrt(norm2) : 0.0;
+  std::vector<float> out(static_cast<size_t>(E));
+  for (size_t c = 0; c < out.size(); ++c) out[c] = static_cast<float>(sum[c] * inv);
+  return out;
 }
 
 void Context::remove_sequence(int seq_id) {

@@ -35,6 +35,13 @@ struct ContextOptions {
   int n_seq_max = 1;  // sequence ids are 0 .. n_seq_max-1
   KvType kv_type = KvType::f32;
   kernels::MatmulOptions matmul;
+  // Batch-invariant decoding (a server batching several sequences): a token that is the only
+  // one of its sequence in the batch (a generation step) is computed with the one-token
+  // kernels, the tokens of a sequence with several in the batch (a prompt chunk) with the
+  // many-token ones (matmul.h, MatmulOptions::Path), each row on its own. A sequence's logits
+  // then depend only on its own tokens and on how its prompt was cut into batches, never on
+  // the other sequences in the batch. Overrides matmul.path.
+  bool batch_invariant = false;
 };
 
 struct BatchEntry {
@@ -79,6 +86,14 @@ class Context {
   //                  tokens than free cells.
   Logits decode(std::span<const BatchEntry> batch);
 
+  // The embedding of a text: the tokens run through the model as sequence `seq_id` (in batches
+  // of at most 512), and the final hidden states (after the output norm, before the output
+  // projection) of every token are averaged and scaled to length 1 (a zero vector stays zero).
+  // Returns n_embd values. The sequence is used as scratch: it must be empty before and is
+  // removed afterwards (also on errors). Errors as decode(), plus invalid_input for no tokens or
+  // a sequence that holds tokens.
+  std::vector<float> embed(std::span<const int32_t> tokens, int seq_id);
+
   // Forgets a sequence and frees its cells; an unknown or empty sequence is a no-op.
   void remove_sequence(int seq_id);
   // The highest cached position of the sequence plus one (0 when empty).
@@ -91,7 +106,11 @@ class Context {
 
  private:
   void check_batch(std::span<const BatchEntry> batch) const;
-  void forward(std::span<const BatchEntry> batch, const std::vector<int>& cells, float* logits);
+  void claim_cells(std::span<const BatchEntry> batch, std::vector<int>& cells,
+                   std::vector<const BatchEntry*>& added);
+  // hidden (may be null): T × n_embd, every token's final hidden state after the output norm.
+  void forward(std::span<const BatchEntry> batch, const std::vector<int>& cells, float* logits,
+               float* hidden = nullptr);
 
   std::shared_ptr<const Model> model_;
   ContextOptions options_;

@@ -16,6 +16,38 @@ namespace {
 
 using kernels::MatmulOptions;
 
+// linear() for batch-invariant decoding (ContextOptions::batch_invariant): `one` (per row of x,
+// may be null for no split) marks the rows computed with the one-token kernels; the others use
+// the many-token ones. Each kind goes through matmul in one call, its rows gathered when they
+// are not contiguous; either way every row's result depends on that row alone.
+void linear_rows(const WeightMatrix& w, const float* x, int64_t T, float* y,
+                 const MatmulOptions& o, const uint8_t* one) {
+  if (one == nullptr) {
+    linear(w, x, T, y, o);
+    return;
+  }
+  std::vector<int64_t> rows;
+  std::vector<float> xs, ys;
+  for (const uint8_t kind : {uint8_t{1}, uint8_t{0}}) {
+    rows.clear();
+    for (int64_t t = 0; t < T; ++t)
+      if (one[t] == kind) rows.push_back(t);
+    if (rows.empty()) continue;
+    MatmulOptions ok = o;
+    ok.path = kind ? MatmulOptions::Path::one_token : MatmulOptions::Path::many_tokens;
+    const auto n = static_cast<int64_t>(rows.size());
+    if (rows.back() - rows.front() + 1 == n) {  // contiguous: in place
+      linear(w, x + rows.front() * w.n_in, n, y + rows.front() * w.n_out, ok);
+      continue;
+    }
+    xs.resize(static_cast<size_t>(n * w.n_in));
+    ys.resize(static_cast<size_t>(n * w.n_out));
+    for (int64_t i = 0; i < n; ++i) std::copy_n(x + rows[i] * w.n_in, w.n_in, &xs[i * w.n_in]);
+    linear(w, xs.data(), n, ys.data(), ok);
+    for (int64_t i = 0; i < n; ++i) std::copy_n(&ys[i * w.n_out], w.n_out, y + rows[i] * w.n_out);
+  }
+}
+
 // Adds `bias` (n values) to each of T rows of `stride` floats starting at x.
 void add_bias(float* x, const std::vector<float>& bias, int64_t T, int stride) {
   if (bias.empty()) return;
@@ -25,29 +57,29 @@ void add_bias(float* x, const std::vector<float>& bias, int64_t T, int stride) {
 
 // Dense SwiGLU FFN: out (T×E) = down(silu(gate·x) * (up·x)).
 void dense_ffn(const LayerWeights& w, const Hparams& hp, const float* x, int64_t T, float* out,
-               const MatmulOptions& o) {
+               const MatmulOptions& o, const uint8_t* one) {
   const int F = hp.n_ff;
   std::vector<float> act(static_cast<size_t>(T * F));
   if (w.gate_up_fused) {
     std::vector<float> gu(static_cast<size_t>(T * 2 * F));  // per token: F gate, then F up
-    linear(w.ffn_up, x, T, gu.data(), o);
+    linear_rows(w.ffn_up, x, T, gu.data(), o, one);
     for (int64_t t = 0; t < T; ++t) swiglu(&gu[t * 2 * F], &gu[t * 2 * F + F], &act[t * F], F);
   } else {
     std::vector<float> g(static_cast<size_t>(T * F)), u(static_cast<size_t>(T * F));
-    linear(w.ffn_gate, x, T, g.data(), o);
-    linear(w.ffn_up, x, T, u.data(), o);
+    linear_rows(w.ffn_gate, x, T, g.data(), o, one);
+    linear_rows(w.ffn_up, x, T, u.data(), o, one);
     swiglu(g.data(), u.data(), act.data(), static_cast<int>(T * F));
   }
-  linear(w.ffn_down, act.data(), T, out, o);
+  linear_rows(w.ffn_down, act.data(), T, out, o, one);
 }
 
 // Mixture of experts: softmax over all router logits, keep the top n_expert_used, renormalise
 // their weights to sum 1, and sum the chosen experts' SwiGLU outputs weighted (in rank order).
 void moe_ffn(const LayerWeights& w, const Hparams& hp, const float* x, int64_t T, float* out,
-             const MatmulOptions& o) {
+             const MatmulOptions& o, const uint8_t* one) {
   const int E = hp.n_embd, F = hp.n_ff, K = hp.n_expert_used, NE = hp.n_expert;
   std::vector<float> probs(static_cast<size_t>(T * NE));
-  linear(w.ffn_router, x, T, probs.data(), o);
+  linear_rows(w.ffn_router, x, T, probs.data(), o, one);
 
   // choice[t*K + k] = expert of rank k for token t, weight[t*K + k] its weight.
   std::vector<int> choice(static_cast<size_t>(T * K));
@@ -69,6 +101,7 @@ void moe_ffn(const LayerWeights& w, const Hparams& hp, const float* x, int64_t T
   // Each expert runs once over the tokens routed to it; results land in ranked slots.
   std::vector<float> slots(static_cast<size_t>(T * K * E));
   std::vector<float> xs, g, u, act, y;
+  std::vector<uint8_t> xs_one;  // the row kinds of xs, when splitting
   for (int e = 0; e < NE; ++e) {
     std::vector<int64_t> rows;  // indexes t*K + k routed to e
     for (int64_t r = 0; r < T * K; ++r)
@@ -77,14 +110,20 @@ void moe_ffn(const LayerWeights& w, const Hparams& hp, const float* x, int64_t T
     const auto n = static_cast<int64_t>(rows.size());
     xs.resize(static_cast<size_t>(n * E));
     for (int64_t i = 0; i < n; ++i) std::copy_n(x + (rows[i] / K) * E, E, &xs[i * E]);
+    const uint8_t* sub_one = nullptr;
+    if (one != nullptr) {
+      xs_one.resize(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) xs_one[static_cast<size_t>(i)] = one[rows[i] / K];
+      sub_one = xs_one.data();
+    }
     g.resize(static_cast<size_t>(n * F));
     u.resize(g.size());
     act.resize(g.size());
     y.resize(static_cast<size_t>(n * E));
-    linear(w.expert_gate[e], xs.data(), n, g.data(), o);
-    linear(w.expert_up[e], xs.data(), n, u.data(), o);
+    linear_rows(w.expert_gate[e], xs.data(), n, g.data(), o, sub_one);
+    linear_rows(w.expert_up[e], xs.data(), n, u.data(), o, sub_one);
     swiglu(g.data(), u.data(), act.data(), static_cast<int>(n * F));
-    linear(w.expert_down[e], act.data(), n, y.data(), o);
+    linear_rows(w.expert_down[e], act.data(), n, y.data(), o, sub_one);
     for (int64_t i = 0; i < n; ++i)
       for (int c = 0; c < E; ++c) slots[rows[i] * E + c] = y[i * E + c] * weight[rows[i]];
   }
@@ -99,7 +138,7 @@ void moe_ffn(const LayerWeights& w, const Hparams& hp, const float* x, int64_t T
 }  // namespace
 
 void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>& cells,
-                      float* logits) {
+                      float* logits, float* hidden) {
   const Hparams& hp = model_->hparams();
   const ModelWeights& mw = model_->weights();
   const MatmulOptions& o = options_.matmul;
@@ -107,6 +146,17 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
   const int E = hp.n_embd, D = hp.head_dim, H = hp.n_head, Hkv = hp.n_head_kv;
   const int Q = hp.n_q_dim(), KV = hp.n_kv_dim();
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+
+  // Batch-invariant decoding: a token alone from its sequence uses the one-token kernels.
+  std::vector<uint8_t> one_rows;
+  if (options_.batch_invariant) {
+    std::map<int, int> per_seq;
+    for (const BatchEntry& e : batch) ++per_seq[e.seq_id];
+    one_rows.resize(static_cast<size_t>(T));
+    for (int64_t t = 0; t < T; ++t)
+      one_rows[static_cast<size_t>(t)] = per_seq[batch[t].seq_id] == 1;
+  }
+  const uint8_t* one = one_rows.empty() ? nullptr : one_rows.data();
 
   // Token embeddings (T×E), dequantized exactly.
   std::vector<float> x(static_cast<size_t>(T * E));
@@ -155,7 +205,7 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
       rmsnorm(&x[t * E], w.attn_norm.data(), &h[t * E], E, hp.rms_eps);
     if (w.wqkv.data != nullptr) {
       qkv.resize(static_cast<size_t>(T * (Q + 2 * KV)));
-      linear(w.wqkv, h.data(), T, qkv.data(), o);
+      linear_rows(w.wqkv, h.data(), T, qkv.data(), o, one);
       for (int64_t t = 0; t < T; ++t) {
         const float* row = &qkv[t * (Q + 2 * KV)];
         std::copy_n(row, Q, &q[t * Q]);
@@ -163,9 +213,9 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
         std::copy_n(row + Q + KV, KV, &v[t * KV]);
       }
     } else {
-      linear(w.wq, h.data(), T, q.data(), o);
-      linear(w.wk, h.data(), T, k.data(), o);
-      linear(w.wv, h.data(), T, v.data(), o);
+      linear_rows(w.wq, h.data(), T, q.data(), o, one);
+      linear_rows(w.wk, h.data(), T, k.data(), o, one);
+      linear_rows(w.wv, h.data(), T, v.data(), o, one);
     }
     add_bias(q.data(), w.bq, T, Q);
     add_bias(k.data(), w.bk, T, KV);
@@ -197,27 +247,34 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
     } else {
       for (size_t i = 0; i < n_items; ++i) attend_item(i);
     }
-    linear(w.wo, att.data(), T, proj.data(), o);
+    linear_rows(w.wo, att.data(), T, proj.data(), o, one);
     for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
 
     // Feed-forward block.
     for (int64_t t = 0; t < T; ++t) rmsnorm(&x[t * E], w.ffn_norm.data(), &h[t * E], E, hp.rms_eps);
     if (w.is_moe()) {
-      moe_ffn(w, hp, h.data(), T, proj.data(), o);
+      moe_ffn(w, hp, h.data(), T, proj.data(), o, one);
     } else {
-      dense_ffn(w, hp, h.data(), T, proj.data(), o);
+      dense_ffn(w, hp, h.data(), T, proj.data(), o, one);
     }
     for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
   }
 
+  // Hidden states (embeddings): every row after the output norm.
+  if (hidden != nullptr)
+    for (int64_t t = 0; t < T; ++t)
+      rmsnorm(&x[t * E], mw.output_norm.data(), &hidden[t * E], E, hp.rms_eps);
+
   // Output: only the rows that want logits.
   int64_t n_out = 0;
+  std::vector<uint8_t> out_one;
   for (int64_t t = 0; t < T; ++t)
     if (batch[t].want_logits) {
       rmsnorm(&x[t * E], mw.output_norm.data(), &h[n_out * E], E, hp.rms_eps);
+      if (one != nullptr) out_one.push_back(one[t]);
       ++n_out;
     }
-  if (n_out > 0) linear(mw.output, h.data(), n_out, logits, o);
+  if (n_out > 0) linear_rows(mw.output, h.data(), n_out, logits, o, one ? out_one.data() : nullptr);
 }
 
 }  // namespace hearth::model

@@ -1,4 +1,5 @@
-#include "cli/library_db.h"
+// See library_db.h. Moved here from the CLI so that the server keeps rows the same way.
+#include "server/library_db.h"
 
 #include <cmath>
 #include <fstream>
@@ -9,33 +10,52 @@
 #include "core/log.h"
 #include "core/paths.h"
 #include "db/db.h"
+#include "server/auth.h"
 #include "store/store.h"
 
-namespace hearth::cli {
+namespace hearth::server {
 namespace {
 
-constexpr const char* kUser = "local";
-
-std::filesystem::path failure_file(const std::string& full_name) {
+std::filesystem::path failure_path(const std::filesystem::path& dir, const std::string& full_name) {
   store::ModelName n = store::parse_model_name(full_name);
-  return paths::home() / "failures" / n.name / ((n.tag.empty() ? "latest" : n.tag) + ".txt");
+  return dir / n.name / ((n.tag.empty() ? "latest" : n.tag) + ".txt");
+}
+
+std::string read_failure(const std::filesystem::path& dir, const std::string& full_name) {
+  try {
+    std::ifstream in(failure_path(dir, full_name));
+    if (!in) return "";
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string s = ss.str();
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+    return s;
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
+void remove_failure(const std::filesystem::path& dir, const std::string& full_name) {
+  try {
+    std::error_code ec;
+    std::filesystem::remove(failure_path(dir, full_name), ec);
+  } catch (const std::exception&) {
+  }
 }
 
 }  // namespace
 
-LibraryDb::LibraryDb() : db_(db::Database::open(config::get("HEARTH_DB"))), models_(db_) {
-  db::Users users(db_);
-  auto user = users.find_by_name(kUser);
-  if (!user) {
-    try {
-      user = users.create(kUser, "", "");
-    } catch (const Error& e) {
-      if (e.kind() != ErrorKind::conflict) throw;
-      user = users.find_by_name(kUser);  // another process made it just now
-      if (!user) throw;
-    }
-  }
-  user_id_ = user->id;
+LibraryDb::LibraryDb()
+    : db_(db::Database::open(config::get("HEARTH_DB"))),
+      models_(db_),
+      user_id_(local_user_id(db_)),
+      failures_dir_(paths::home() / "failures") {}
+
+LibraryDb::LibraryDb(db::Database db, std::int64_t user_id, std::filesystem::path failures_dir)
+    : db_(std::move(db)), models_(db_), user_id_(user_id), failures_dir_(std::move(failures_dir)) {}
+
+std::filesystem::path LibraryDb::failure_file(const std::string& full_name) const {
+  return failure_path(failures_dir_, full_name);
 }
 
 std::optional<db::PersonalModel> LibraryDb::find(const std::string& full_name) {
@@ -142,24 +162,34 @@ void LibraryDb::copy(const std::string& src, const std::string& dst,
   if (from && from->performance_score) set_performance_score(row.id, *from->performance_score);
 }
 
-std::string LibraryDb::failure_message(const std::string& full_name) {
+void LibraryDb::audit(const std::string& action, const std::string& target,
+                      const std::string& detail_json) {
   try {
-    std::ifstream in(failure_file(full_name));
-    if (!in) return "";
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string s = ss.str();
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-    return s;
+    db::AuditLog(db_).record(user_id_, action, target, detail_json);
+  } catch (const std::exception& e) {
+    spdlog::warn("audit log: cannot record {} {}: {}", action, target, e.what());
+  }
+}
+
+std::string LibraryDb::failure_message(const std::string& full_name) const {
+  return read_failure(failures_dir_, full_name);
+}
+
+void LibraryDb::clear_failure(const std::string& full_name) const {
+  remove_failure(failures_dir_, full_name);
+}
+
+std::string local_failure_message(const std::string& full_name) {
+  try {
+    return read_failure(paths::home() / "failures", full_name);
   } catch (const std::exception&) {
     return "";
   }
 }
 
-void LibraryDb::clear_failure(const std::string& full_name) {
+void clear_local_failure(const std::string& full_name) {
   try {
-    std::error_code ec;
-    std::filesystem::remove(failure_file(full_name), ec);
+    remove_failure(paths::home() / "failures", full_name);
   } catch (const std::exception&) {
   }
 }
@@ -174,4 +204,4 @@ std::optional<db::PersonalModel> try_find_row(const std::string& full_name) {
   }
 }
 
-}  // namespace hearth::cli
+}  // namespace hearth::server

@@ -1,0 +1,70 @@
+// `hearth audit [--user NAME] [--limit N] [--json]`: the audit log, newest first (users added,
+// tokens created and revoked, and what the server records).
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "cli/accounts.h"
+#include "cli/commands.h"
+
+namespace hearth::cli {
+namespace {
+
+using nlohmann::json;
+
+struct AuditOptions {
+  std::string user;
+  std::size_t limit = 50;
+  bool json = false;
+};
+
+void print_json(const std::vector<db::AuditEntry>& entries) {
+  json out = json::array();
+  for (const auto& e : entries)
+    out.push_back({{"id", e.id},
+                   {"time", db::format_time(e.created_at)},
+                   {"user_id", e.user_id ? json(*e.user_id) : json(nullptr)},
+                   {"user", e.username},
+                   {"action", e.action},
+                   {"target", e.target},
+                   {"detail", json::parse(e.detail)}});
+  std::printf("%s\n", out.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+}
+
+void print_text(const std::vector<db::AuditEntry>& entries) {
+  std::printf("%-17s %-16s %-14s %-20s %s\n", "TIME (UTC)", "USER", "ACTION", "TARGET", "DETAIL");
+  for (const auto& e : entries) {
+    // "-": no user, or a removed one (whose entries stay).
+    const std::string user = e.username.empty() ? "-" : e.username;
+    std::printf("%-17s %-16s %-14s %-20s %s\n", short_time(e.created_at).c_str(), user.c_str(),
+                e.action.c_str(), e.target.empty() ? "-" : e.target.c_str(),
+                e.detail == "{}" ? "" : e.detail.c_str());
+  }
+}
+
+void show_audit(const AuditOptions& o) {
+  db::Database db = open_accounts_database();
+  std::optional<std::int64_t> only;
+  if (!o.user.empty()) only = require_user(db, o.user).id;
+  auto entries = db::AuditLog(db).list(only, o.limit);
+  if (o.json)
+    print_json(entries);
+  else
+    print_text(entries);
+}
+
+}  // namespace
+
+void register_audit(CLI::App& app) {
+  auto o = std::make_shared<AuditOptions>();
+  auto* cmd = app.add_subcommand("audit", "show the audit log, newest first");
+  cmd->add_option("--user", o->user, "only this user's entries");
+  cmd->add_option("--limit", o->limit, "at most this many entries")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  cmd->add_flag("--json", o->json, "print one JSON array");
+  cmd->callback([o] { show_audit(*o); });
+}
+
+}  // namespace hearth::cli

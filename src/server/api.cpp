@@ -1,0 +1,105 @@
+// The whole API: public routes, the route groups, authentication and /metrics (see api.h).
+#include "server/api.h"
+
+#include "server/json_util.h"
+
+namespace hearth::server {
+namespace {
+
+// Prometheus text exposition format, version 0.0.4.
+void metric(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+            double value) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+  out += name;
+  out += ' ';
+  out += json::serialize(json::value(value));
+  out += '\n';
+}
+
+std::string label_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+Response metrics(ApiContext& api) {
+  const SchedulerStats s = api.scheduler.stats();
+  std::string out;
+  metric(out, "hearth_http_requests_total", "counter", "HTTP requests answered.",
+         static_cast<double>(api.counters.requests.load()));
+  metric(out, "hearth_http_errors_total", "counter", "HTTP requests answered with a status of 400 or more.",
+         static_cast<double>(api.counters.errors.load()));
+  metric(out, "hearth_inference_requests_total", "counter", "Generation and embedding requests queued.",
+         static_cast<double>(s.requests_total));
+  metric(out, "hearth_inference_rejected_total", "counter", "Requests refused because the queue was full.",
+         static_cast<double>(s.requests_rejected));
+  metric(out, "hearth_prompt_tokens_total", "counter", "Prompt tokens processed.",
+         static_cast<double>(s.prompt_tokens_total));
+  metric(out, "hearth_generated_tokens_total", "counter", "Tokens generated.",
+         static_cast<double>(s.completion_tokens_total));
+  metric(out, "hearth_queue_depth", "gauge", "Requests waiting for a sequence slot.", s.queue_depth);
+  metric(out, "hearth_active_sequences", "gauge", "Sequences being decoded now.", s.active_sequences);
+  metric(out, "hearth_loaded_models", "gauge", "Models loaded in memory.", s.loaded_models);
+  metric(out, "hearth_tokens_per_second", "gauge", "Generation speed over the last few seconds, all models.",
+         s.tokens_per_second);
+  out += "# HELP hearth_model_loaded_bytes Memory held by a loaded model (weights and KV cache).\n";
+  out += "# TYPE hearth_model_loaded_bytes gauge\n";
+  for (const auto& m : api.scheduler.loaded())
+    out += "hearth_model_loaded_bytes{model=\"" + label_escape(m.model) + "\"} " +
+           std::to_string(m.size_bytes) + "\n";
+  Response r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = std::move(out);
+  return r;
+}
+
+}  // namespace
+
+void add_metrics_route(Router& router, ApiContext& api) {
+  router.add("GET", "/metrics", [&api](const Request&) { return metrics(api); });
+}
+
+Router make_api_router(ApiContext& api) {
+  Router router;
+  router.add(
+      "GET", "/",
+      [](const Request&) {
+        Response r;
+        r.content_type = "text/plain; charset=utf-8";
+        r.body = "hearth is running";
+        return r;
+      },
+      true);
+  router.add(
+      "GET", "/api/version",
+      [](const Request&) { return json_response(json::object{{"version", HEARTH_VERSION}}); }, true);
+  add_library_routes(router, api);
+  add_personal_routes(router, api);
+  add_openai_routes(router, api);
+  add_ollama_routes(router, api);
+  add_metrics_route(router, api);
+  router.set_authenticate(
+      [&api](const Request& r) { return api.auth.authenticate(r.header("authorization")); });
+  router.set_observer([&api](const Request&, const Response& r) {
+    api.counters.requests.fetch_add(1, std::memory_order_relaxed);
+    if (!r.stream && r.status >= 400) api.counters.errors.fetch_add(1, std::memory_order_relaxed);
+  });
+  return router;
+}
+
+}  // namespace hearth::server

@@ -1,0 +1,51 @@
+// The API's shared state and how its route groups are put together (see server.h for the
+// router, scheduler.h for inference, library.h for the per-user model library, auth.h for
+// callers).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "db/db.h"
+#include "server/auth.h"
+#include "server/library.h"
+#include "server/scheduler.h"
+#include "server/server.h"
+
+namespace hearth::store {
+class Store;
+}
+
+namespace hearth::server {
+
+// Request counters for /metrics, by route family.
+struct ApiCounters {
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> errors{0};  // answered with a status >= 400
+  std::atomic<std::uint64_t> streams_cancelled{0};
+};
+
+struct ApiContext {
+  store::Store& store;
+  db::Database db;
+  Library& library;
+  Scheduler& scheduler;
+  Authenticator& auth;
+  ApiCounters counters;
+  std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
+};
+
+// Every route: public ones (/, /api/version) and the authenticated rest.
+Router make_api_router(ApiContext& api);
+
+// Route groups (each in its own file).
+void add_openai_routes(Router& router, ApiContext& api);     // /v1/chat/completions, /v1/completions, /v1/embeddings
+void add_ollama_routes(Router& router, ApiContext& api);     // /api/chat, /api/generate, /api/embed, /api/embeddings
+void add_library_routes(Router& router, ApiContext& api);    // /api/tags, /v1/models, /api/show, /api/ps, /api/pull, /api/delete, /api/copy
+void add_personal_routes(Router& router, ApiContext& api);   // /api/personal-models*, /api/catalog, /api/hardware, /api/desktop/*
+void add_metrics_route(Router& router, ApiContext& api);     // /metrics
+
+}  // namespace hearth::server

@@ -1,0 +1,128 @@
+// See auth.h for the rules. The database is asked at most once a second whether named users
+// exist, so a busy server does not pay a query per request for a fact that rarely changes.
+#include "server/auth.h"
+
+#include <cctype>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "core/error.h"
+
+namespace hearth::server {
+namespace {
+
+constexpr std::string_view kMissing =
+    "this server requires an API key: send Authorization: Bearer <token> (create one with "
+    "`hearth token create --user NAME`)";
+constexpr std::string_view kMalformed =
+    "the Authorization header must be `Bearer <token>` (create a token with "
+    "`hearth token create --user NAME`)";
+constexpr std::string_view kInvalid = "invalid or revoked API key";
+
+// Recording every request's use would make each request a database write; a token's last use
+// to within this much is all anyone needs.
+constexpr auto kTouchInterval = std::chrono::seconds(10);
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+// The token of "Bearer <token>" (the scheme is case-insensitive, RFC 7235); "" when the header
+// has another shape.
+std::string_view bearer_token(std::string_view header) {
+  std::size_t space = header.find_first_of(" \t");
+  if (space == std::string_view::npos || !iequals(header.substr(0, space), "Bearer")) return {};
+  std::string_view token = trim(header.substr(space));
+  if (token.empty() || token.find_first_of(" \t") != std::string_view::npos) return {};
+  return token;
+}
+
+}  // namespace
+
+AuthMode auth_mode_from(std::string_view text) {
+  if (text == "auto") return AuthMode::automatic;
+  if (text == "required") return AuthMode::required;
+  throw Error(ErrorKind::invalid_input,
+              "authentication mode '" + std::string(text) + "' is not one of: auto, required");
+}
+
+std::int64_t local_user_id(const db::Database& db) {
+  db::Users users(db);
+  const std::string name(kLocalUser);
+  if (auto user = users.find_by_name(name)) return user->id;
+  try {
+    return users.create(name, "", "").id;
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::conflict) throw;
+    // Another process (a CLI command beside the server) created it just now.
+    if (auto user = users.find_by_name(name)) return user->id;
+    throw;
+  }
+}
+
+Authenticator::Authenticator(db::Database db, AuthMode mode, bool listens_beyond_loopback)
+    : db_(std::move(db)),
+      mode_(mode),
+      beyond_loopback_(listens_beyond_loopback),
+      local_id_(local_user_id(db_)) {}
+
+bool Authenticator::required() {
+  if (mode_ == AuthMode::required || beyond_loopback_) return true;
+  std::lock_guard lock(mutex_);
+  auto now = std::chrono::steady_clock::now();
+  // The lock is held through the query: one request refreshes, the others wait for its answer.
+  if (checked_at_ == std::chrono::steady_clock::time_point{} ||
+      now - checked_at_ >= std::chrono::seconds(1)) {
+    users_exist_ = db::Users(db_).count_named() > 0;
+    checked_at_ = now;
+  }
+  return users_exist_;
+}
+
+Caller Authenticator::authenticate(std::string_view authorization_header) {
+  std::string_view header = trim(authorization_header);
+  // OpenAI clients send some key even to servers that need none ("sk-...", "ollama"): when no
+  // token is required, anything but one of ours runs as the local user.
+  const bool needed = required();
+  if (header.empty()) {
+    if (needed) throw Error(ErrorKind::unauthorized, std::string(kMissing));
+    return {local_id_, std::string(kLocalUser)};
+  }
+  std::string_view token = bearer_token(header);
+  if (token.empty()) {
+    if (needed) throw Error(ErrorKind::unauthorized, std::string(kMalformed));
+    return {local_id_, std::string(kLocalUser)};
+  }
+
+  db::ApiTokens tokens(db_);
+  auto found = tokens.find_by_plaintext(std::string(token));
+  std::optional<db::User> user;
+  if (found) user = db::Users(db_).find(found->user_id);
+  if (!found || !user) {
+    if (needed) throw Error(ErrorKind::unauthorized, std::string(kInvalid));
+    return {local_id_, std::string(kLocalUser)};
+  }
+  if (!found->last_used_at || db::now() - *found->last_used_at >= kTouchInterval) {
+    try {
+      tokens.touch(found->id);
+    } catch (const Error&) {
+      // Revoked and removed between the lookup and now, or the database is briefly busy: the
+      // request was authenticated when it arrived, and the last-use time is only informational.
+    }
+  }
+  return {user->id, user->username};
+}
+
+}  // namespace hearth::server

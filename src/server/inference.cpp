@@ -1,0 +1,189 @@
+// See inference.h.
+#include "server/inference.h"
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <mutex>
+#include <random>
+
+#include "core/log.h"
+#include "server/response_stream.h"
+
+namespace hearth::server {
+namespace {
+
+[[noreturn]] void bad_keep_alive(std::string_view text) {
+  throw Error(ErrorKind::invalid_input,
+              "field 'keep_alive' must be a number of seconds or a duration such as \"5m\", "
+              "\"1h\", \"30s\" or \"-1\" (got '" + std::string(text) + "')");
+}
+
+std::chrono::milliseconds parse_duration_text(std::string_view text) {
+  std::string_view s = text;
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  if (s.empty()) bad_keep_alive(text);
+  bool negative = false;
+  if (s.front() == '-') {
+    negative = true;
+    s.remove_prefix(1);
+  }
+  double total_ms = 0;
+  bool any = false;
+  while (!s.empty()) {
+    double value = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (ec != std::errc() || !std::isfinite(value)) bad_keep_alive(text);
+    s.remove_prefix(static_cast<size_t>(end - s.data()));
+    double unit = 1000;  // a bare number is seconds
+    if (s.rfind("ms", 0) == 0) unit = 1, s.remove_prefix(2);
+    else if (s.rfind("h", 0) == 0) unit = 3'600'000, s.remove_prefix(1);
+    else if (s.rfind("m", 0) == 0) unit = 60'000, s.remove_prefix(1);
+    else if (s.rfind("s", 0) == 0) unit = 1000, s.remove_prefix(1);
+    else if (!s.empty()) bad_keep_alive(text);
+    total_ms += value * unit;
+    any = true;
+  }
+  if (!any || total_ms > 1e15) bad_keep_alive(text);
+  const auto ms = std::chrono::milliseconds(static_cast<std::int64_t>(total_ms));
+  return negative ? -ms - std::chrono::milliseconds(ms.count() == 0 ? 1 : 0) : ms;
+}
+
+float checked_float(const json::object& o, std::string_view field, double lo, double hi) {
+  const double v = *opt_number(o, field);
+  if (!std::isfinite(v) || v < lo || v > hi)
+    throw Error(ErrorKind::invalid_input, "field '" + std::string(field) + "' must be between " +
+                                              std::to_string(lo) + " and " + std::to_string(hi));
+  return static_cast<float>(v);
+}
+
+}  // namespace
+
+std::chrono::milliseconds parse_keep_alive(const json::value& value) {
+  if (value.is_string()) return parse_duration_text(value.as_string());
+  if (value.is_number()) {
+    const double seconds = value.to_number<double>();
+    if (!std::isfinite(seconds) || std::abs(seconds) > 1e12) bad_keep_alive(json::serialize(value));
+    if (seconds < 0) return std::chrono::milliseconds(-1);
+    return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+  }
+  bad_keep_alive(json::serialize(value));
+}
+
+std::optional<std::chrono::milliseconds> opt_keep_alive(const json::object& body) {
+  const auto it = body.find("keep_alive");
+  if (it == body.end() || it->value().is_null()) return std::nullopt;
+  return parse_keep_alive(it->value());
+}
+
+void apply_ollama_options(const json::object& o, GenerationRequest& r) {
+  auto& s = r.sampling;
+  if (o.contains("temperature") && !o.at("temperature").is_null())
+    s.temperature = checked_float(o, "temperature", 0, 100);
+  if (auto v = opt_int(o, "top_k")) {
+    if (*v < 0) throw Error(ErrorKind::invalid_input, "field 'top_k' must be 0 or more");
+    s.top_k = static_cast<int>(std::min<std::int64_t>(*v, 1 << 30));
+  }
+  if (o.contains("top_p") && !o.at("top_p").is_null()) s.top_p = checked_float(o, "top_p", 0, 1);
+  if (s.top_p == 0) s.top_p = 1e-6f;
+  if (o.contains("min_p") && !o.at("min_p").is_null()) s.min_p = checked_float(o, "min_p", 0, 1);
+  if (o.contains("repeat_penalty") && !o.at("repeat_penalty").is_null())
+    s.repeat_penalty = checked_float(o, "repeat_penalty", 1e-6, 100);
+  if (auto v = opt_int(o, "repeat_last_n")) {
+    if (*v < -1) throw Error(ErrorKind::invalid_input, "field 'repeat_last_n' must be -1 or more");
+    s.repeat_last_n = static_cast<int>(std::min<std::int64_t>(*v, 1 << 30));
+  }
+  if (o.contains("presence_penalty") && !o.at("presence_penalty").is_null())
+    s.presence_penalty = checked_float(o, "presence_penalty", -100, 100);
+  if (o.contains("frequency_penalty") && !o.at("frequency_penalty").is_null())
+    s.frequency_penalty = checked_float(o, "frequency_penalty", -100, 100);
+  if (auto v = opt_int(o, "seed"); v && *v >= 0) s.seed = static_cast<std::uint64_t>(*v);
+  if (auto stop = opt_string_list(o, "stop")) r.stop = *stop;
+  if (auto v = opt_int(o, "num_ctx")) {
+    if (*v < 1 || *v > (1 << 24))
+      throw Error(ErrorKind::invalid_input, "field 'num_ctx' must be between 1 and 16777216");
+    r.num_ctx = static_cast<int>(*v);
+  }
+  if (auto v = opt_int(o, "num_predict")) {
+    // Ollama: -1 generates until the end, -2 until the context is full; both mean no limit here.
+    if (*v < -2) throw Error(ErrorKind::invalid_input, "field 'num_predict' must be -2 or more");
+    r.max_tokens = *v < 0 ? -1 : static_cast<int>(std::min<std::int64_t>(*v, 1 << 30));
+  }
+}
+
+std::uint64_t random_seed() { return sampler::Sampler::random_seed(); }
+
+std::string random_id(std::string_view prefix) {
+  static constexpr char kAlphabet[] =
+      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  static std::mutex mutex;
+  static std::mt19937_64 rng(sampler::Sampler::random_seed());
+  std::string id(prefix);
+  std::lock_guard lock(mutex);
+  for (int i = 0; i < 24; ++i) id += kAlphabet[rng() % 62];
+  return id;
+}
+
+void record_usage(ApiContext& api, std::int64_t user_id, const std::string& model,
+                  const Timings& timings) {
+  try {
+    db::ModelUsage(api.db).record(user_id, model, timings.prompt_tokens, timings.completion_tokens,
+                                  timings.eval_ns);
+  } catch (const std::exception& e) {
+    // Usage counters must never fail a request that has already been answered.
+    SPDLOG_WARN("could not record usage of {}: {}", model, e.what());
+  }
+}
+
+Response run_generation(ApiContext& api, const Request& http_request, GenerationRequest request,
+                        std::shared_ptr<GenerationWriter> writer) {
+  auto out = std::make_shared<ResponseStream>();
+  request.cancelled = out->cancel_flag();
+  struct State {
+    std::string text;  // everything generated, for a whole (non-streamed) answer
+  };
+  auto state = std::make_shared<State>();
+  const std::string path = http_request.path();
+  const std::int64_t user_id = http_request.caller.user_id;
+  const std::string model = request.model;
+  ApiContext* ctx = &api;
+  GenerationSink sink = [out, writer, state, path, user_id, model, ctx](GenerationEvent&& e) {
+    switch (e.kind) {
+      case GenerationEvent::Kind::token:
+        if (!writer->streaming()) {
+          state->text += e.text;
+          return;
+        }
+        if (!out->started()) out->start(200, writer->content_type());
+        out->write(writer->piece(e.text));
+        return;
+      case GenerationEvent::Kind::done:
+        record_usage(*ctx, user_id, model, e.timings);
+        if (!writer->streaming()) {
+          Response r;
+          r.body = writer->done(state->text, e);
+          out->respond(r);
+          return;
+        }
+        if (!out->started()) out->start(200, writer->content_type());
+        out->write(writer->done({}, e));
+        out->finish();
+        return;
+      case GenerationEvent::Kind::error:
+        if (!out->started()) {
+          out->respond(error_response(path, status_for(e.error_kind), e.error_kind, e.error));
+        } else {
+          out->write(writer->midstream_error(e.error));
+          out->finish();
+        }
+        return;
+    }
+  };
+  api.scheduler.submit(std::move(request), std::move(sink));
+  Response r;
+  r.stream = std::move(out);
+  return r;
+}
+
+}  // namespace hearth::server

@@ -1,0 +1,60 @@
+// What the OpenAI and Ollama inference routes share: building a GenerationRequest from a body's
+// options, turning the scheduler's events into a streamed or whole answer, keep_alive parsing
+// and usage bookkeeping.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "server/api.h"
+#include "server/json_util.h"
+#include "server/scheduler.h"
+
+namespace hearth::server {
+
+// Ollama's keep_alive: a number of seconds or a duration text ("5m", "1h30m", "10s", "500ms",
+// "-1"); negative means forever. Error(invalid_input) naming the field otherwise.
+std::chrono::milliseconds parse_keep_alive(const json::value& value);
+std::optional<std::chrono::milliseconds> opt_keep_alive(const json::object& body);
+
+// Applies a model's stored default parameters (manifest "parameters": temperature, top_k,
+// top_p, min_p, repeat_penalty, repeat_last_n, presence/frequency penalties, seed, stop,
+// num_ctx, num_predict) and then Ollama-style `options` from a request, both checked.
+void apply_ollama_options(const json::object& options, GenerationRequest& request);
+
+// A fresh random seed when the request gave none.
+std::uint64_t random_seed();
+
+// How one API family writes a generation (see routes_openai.cpp, routes_ollama.cpp).
+class GenerationWriter {
+ public:
+  virtual ~GenerationWriter() = default;
+  virtual bool streaming() const = 0;
+  virtual std::string content_type() const = 0;  // of a streamed answer
+  // Streaming: the bytes to send for a piece of text ("" sends nothing).
+  virtual std::string piece(const std::string& text) = 0;
+  // Streaming: the closing bytes; not streaming: the whole JSON body. `text` is everything
+  // generated (not streaming) or "" (streaming).
+  virtual std::string done(const std::string& text, const GenerationEvent& event) = 0;
+  // Streaming, after the head was sent: an error line/event.
+  virtual std::string midstream_error(const std::string& message) = 0;
+};
+
+// Queues the generation and returns the Response that the scheduler's events will fill. The
+// head is sent with the first token (or the end), so an error found before any output (model
+// cannot load, prompt too long) still gets its proper status and the API family's error shape.
+// Counts usage for the caller when the generation ends.
+Response run_generation(ApiContext& api, const Request& http_request, GenerationRequest request,
+                        std::shared_ptr<GenerationWriter> writer);
+
+// Records a finished request's token counts and speed for the caller's model (database).
+void record_usage(ApiContext& api, std::int64_t user_id, const std::string& model,
+                  const Timings& timings);
+
+// "chatcmpl-" + 24 random base62 characters, etc.
+std::string random_id(std::string_view prefix);
+
+}  // namespace hearth::server

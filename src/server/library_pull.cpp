@@ -1,0 +1,412 @@
+// The shared pull (see library_pull.h): planning, fit and disk checks, download through the
+// store's Downloader, and the database row's life.
+#include "server/library_pull.h"
+
+#include <curl/curl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/paths.h"
+#include "engine/gguf/gguf.h"
+#include "store/download.h"
+
+namespace hearth::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The installed name a file name gives: its stem, lower-cased, with every run of characters a
+// name may not hold turned into one '-'.
+std::string name_from_file(std::string file) {
+  if (auto q = file.find_first_of("?#"); q != std::string::npos) file.resize(q);
+  if (auto slash = file.rfind('/'); slash != std::string::npos) file = file.substr(slash + 1);
+  std::string lower;
+  for (char c : file) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower.size() > 5 && lower.compare(lower.size() - 5, 5, ".gguf") == 0)
+    lower.resize(lower.size() - 5);
+  std::string out;
+  for (char c : lower) {
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    if (ok)
+      out += c;
+    else if (!out.empty() && out.back() != '-')
+      out += '-';
+  }
+  while (!out.empty() && !std::isalnum(static_cast<unsigned char>(out.front()))) out.erase(0, 1);
+  while (!out.empty() && (out.back() == '-' || out.back() == '.')) out.pop_back();
+  if (out.size() > 100) out.resize(100);
+  return out.empty() ? "model" : out;
+}
+
+// catalog::huggingface_url with HEARTH_HF_ENDPOINT in place of https://huggingface.co.
+std::string hf_url(std::string_view repo, std::string_view file) {
+  std::string url = catalog::huggingface_url(repo, file);
+  std::string endpoint = config::get("HEARTH_HF_ENDPOINT");
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  const std::string kDefault = "https://huggingface.co";
+  if (!endpoint.empty() && endpoint != kDefault && url.rfind(kDefault, 0) == 0)
+    url = endpoint + url.substr(kDefault.size());
+  return url;
+}
+
+std::string host_of(const std::string& url) {
+  auto start = url.find("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  return url.substr(start, url.find_first_of("/?#", start) - start);
+}
+
+size_t discard(char*, size_t size, size_t n, void*) { return size * n; }
+
+// A quick HEAD (redirects followed): the size when the server gives one. A host that cannot be
+// reached fails fast with Error(unavailable) instead of waiting out the downloader's retries, and
+// a 404/410 with Error(not_found), both before a database row is made; every other answer is
+// left for the downloader to judge.
+std::optional<uint64_t> probe_url(const std::string& url) {
+  static const bool initialised = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+  if (!initialised) return std::nullopt;
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) return std::nullopt;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10'000L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 20'000L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, "hearth/" HEARTH_VERSION);
+  const CURLcode rc = curl_easy_perform(curl);
+  long status = 0;
+  curl_off_t length = -1;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+  curl_easy_cleanup(curl);
+  if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY ||
+      rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT)
+    throw Error(ErrorKind::unavailable, "cannot reach " + host_of(url) + ": " +
+                                            curl_easy_strerror(rc) + " (is this machine offline?)");
+  if (rc == CURLE_OK && (status == 404 || status == 410))
+    throw Error(ErrorKind::not_found, url + ": not found (HTTP " + std::to_string(status) + ")");
+  if (rc != CURLE_OK || status < 200 || status >= 300 || length <= 0) return std::nullopt;
+  return static_cast<uint64_t>(length);
+}
+
+// The fit of a GGUF file on this machine, from its own hyperparameters; nullopt when they are
+// missing (a file the engine cannot run anyway, which the post-pull check reports).
+std::optional<hardware::FitResult> fit_of_file(const hardware::MachineInfo& machine,
+                                               const gguf::File& file, uint32_t n_ctx,
+                                               bool on_disk) {
+  auto arch = file.get_string("general.architecture");
+  if (!arch) return std::nullopt;
+  auto get = [&](const std::string& key) { return file.get_int(*arch + "." + key).value_or(0); };
+  hardware::ModelShape shape;
+  shape.file_bytes = file.file_size();
+  shape.n_layer = static_cast<uint32_t>(get("block_count"));
+  const int64_t heads = get("attention.head_count");
+  shape.n_head_kv = static_cast<uint32_t>(get("attention.head_count_kv"));
+  if (shape.n_head_kv == 0) shape.n_head_kv = static_cast<uint32_t>(heads);
+  shape.head_dim = static_cast<uint32_t>(get("attention.key_length"));
+  if (shape.head_dim == 0 && heads > 0)
+    shape.head_dim = static_cast<uint32_t>(get("embedding_length") / heads);
+  if (shape.n_layer == 0 || shape.n_head_kv == 0 || shape.head_dim == 0) return std::nullopt;
+  int64_t ctx_train = get("context_length");
+  if (ctx_train > 0) n_ctx = std::min<uint32_t>(n_ctx, static_cast<uint32_t>(ctx_train));
+  hardware::FitOptions options;
+  options.n_ctx = n_ctx;
+  options.already_on_disk = on_disk;
+  return hardware::assess_fit(machine, shape, {}, options);
+}
+
+bool same_file_system(const fs::path& a, fs::path b) {
+  std::error_code ec;
+  while (!b.empty() && !fs::exists(b, ec)) b = b.parent_path();
+  struct stat sa {
+  }, sb{};
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev;
+}
+
+std::string join_reasons(const std::vector<std::string>& reasons) {
+  std::string out;
+  for (const auto& r : reasons) out += (out.empty() ? "" : "; ") + r;
+  return out;
+}
+
+void say(const PullHooks& hooks, const std::string& line) {
+  if (hooks.note) hooks.note(line);
+}
+
+void emit(const PullHooks& hooks, std::string status, std::string digest = {},
+          uint64_t total = 0, uint64_t completed = 0) {
+  if (hooks.event) hooks.event({std::move(status), std::move(digest), total, completed});
+}
+
+// Refuses (Error) a model that will not fit or a disk too full, unless forced; tells the verdict
+// either way.
+void check_fit(const PullPlan& plan, const std::optional<hardware::FitResult>& fit,
+               const hardware::MachineInfo& machine, bool force, bool needs_disk,
+               const PullHooks& hooks) {
+  std::vector<std::string> problems;
+  if (fit) {
+    say(hooks, "fit: " + std::string(hardware::verdict_name(fit->verdict)));
+    for (const auto& r : fit->reasons) say(hooks, "  - " + r);
+    if (!hardware::fits(fit->verdict)) problems = fit->reasons;
+  } else if (needs_disk && plan.size > 0 && machine.disk_free < plan.size) {
+    problems.push_back("needs " + hardware::format_bytes(plan.size) + " of disk, " +
+                       hardware::format_bytes(machine.disk_free) + " free at " +
+                       machine.disk_path.string());
+  }
+  if (problems.empty()) return;
+  if (force) {
+    say(hooks, "warning: " + plan.full_name + " may not fit this machine (" +
+                   join_reasons(problems) + "); pulling anyway (--force)");
+    return;
+  }
+  throw Error(ErrorKind::out_of_memory,
+              plan.full_name + " will not fit this machine: " + join_reasons(problems) +
+                  "; pass --force to pull it anyway");
+}
+
+// Downloads the blob with progress and database updates; nullopt when cancelled.
+std::optional<store::DownloadResult> download(const PullPlan& plan, const store::Store& store,
+                                              LibraryDb& library, std::int64_t row_id,
+                                              const PullHooks& hooks) {
+  paths::ensure_directory(store.blobs_dir());
+  store::Downloader downloader(store.blobs_dir());
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point last_db{};
+  double last_percent = -1;
+  bool verifying = false;
+  const std::string digest = plan.sha256.empty() ? "" : "sha256:" + plan.sha256;
+  // Ollama names the layer by its digest; when it is not known before the download, the name.
+  const std::string pulling =
+      "pulling " + (plan.sha256.empty() ? plan.full_name : plan.sha256.substr(0, 12));
+  auto on_progress = [&](const store::Progress& p) {
+    if (hooks.progress) hooks.progress(p);
+    if (p.phase == store::Progress::Phase::downloading) {
+      emit(hooks, pulling, digest, p.total_bytes, p.done_bytes);
+      if (p.total_bytes == 0) return;
+      const double percent = std::min(
+          100.0, 100.0 * static_cast<double>(p.done_bytes) / static_cast<double>(p.total_bytes));
+      const auto now = Clock::now();
+      if (percent == last_percent || (now - last_db < std::chrono::seconds(1) && percent < 100))
+        return;
+      last_db = now;
+      last_percent = percent;
+      try {
+        library.models().set_progress(row_id, percent);
+      } catch (const std::exception& e) {
+        spdlog::warn("database: cannot record the progress of {}: {}", plan.full_name, e.what());
+      }
+    } else if (!verifying) {
+      verifying = true;
+      emit(hooks, "verifying sha256 digest");
+      try {
+        library.advance(row_id, db::ModelStatus::verifying);
+      } catch (const std::exception& e) {
+        spdlog::warn("database: cannot record the progress of {}: {}", plan.full_name, e.what());
+      }
+    }
+  };
+  store::DownloadResult result =
+      downloader.fetch({plan.url, plan.sha256}, on_progress, hooks.cancel);
+  if (result.cancelled) return std::nullopt;
+  return result;
+}
+
+}  // namespace
+
+void drop_unused_blob(const store::Store& store, const std::string& digest) {
+  for (const auto& m : store.list())
+    for (const auto& b : m.blobs)
+      if (b.digest == digest) return;
+  std::error_code ec;
+  fs::remove(store.blob_path(digest), ec);
+}
+
+PullPlan make_pull_plan(std::string_view text, const PullOptions& options,
+                        const catalog::Catalog& cat, const hardware::MachineInfo* machine) {
+  PullPlan plan;
+  catalog::ModelReference ref = catalog::parse_reference(text);
+  std::string default_name;
+  if (auto* named = std::get_if<catalog::NamedRef>(&ref)) {
+    catalog::Download d = catalog::resolve(cat, *named);  // not_found lists the catalog
+    const catalog::Model& model = *cat.find(named->name);
+    const catalog::Variant& variant =
+        named->tag_given ? *model.find_variant(named->tag) : model.default_variant();
+    plan.url = hf_url(variant.repo, variant.file);
+    plan.sha256 = d.sha256;
+    plan.size = d.size_bytes;
+    plan.model_id = model.id;
+    default_name = model.id + ":" + variant.tag;
+    if (machine != nullptr) plan.fit = catalog::assess(*machine, model, variant, options.n_ctx);
+  } else if (auto* hf = std::get_if<catalog::HuggingFaceRef>(&ref)) {
+    plan.url = hf_url(hf->repo, hf->file);
+    plan.model_id = catalog::to_string(ref);
+    default_name = name_from_file(hf->file) + ":latest";
+    for (const auto& m : cat.models())  // a catalog file gives its fit and digest
+      for (const auto& v : m.variants)
+        if (v.repo == hf->repo && v.file == hf->file) {
+          if (machine != nullptr) plan.fit = catalog::assess(*machine, m, v, options.n_ctx);
+          plan.sha256 = v.sha256;
+          plan.size = v.size_bytes;
+        }
+  } else if (auto* url = std::get_if<catalog::UrlRef>(&ref)) {
+    plan.url = url->url;
+    plan.model_id = url->url;
+    default_name = name_from_file(url->url) + ":latest";
+  } else {
+    plan.local_file = std::get<catalog::LocalFileRef>(ref).path;
+    plan.model_id = plan.local_file.string();
+    plan.size = fs::file_size(plan.local_file);
+    default_name = name_from_file(plan.local_file.filename().string()) + ":latest";
+  }
+  plan.full_name =
+      options.name.empty() ? default_name : store::parse_model_name(options.name).full();
+  store::parse_model_name(plan.full_name);  // a derived name is valid by construction; check
+  return plan;
+}
+
+PullResult pull_model(store::Store& store, LibraryDb& library, std::string_view ref,
+                      const PullOptions& options, const PullHooks& hooks) {
+  emit(hooks, "pulling manifest");
+  const catalog::Catalog cat = catalog::Catalog::load();
+  const hardware::MachineInfo machine = hardware::probe();
+  PullPlan plan = make_pull_plan(ref, options, cat, &machine);
+  PullResult result;
+  result.full_name = plan.full_name;
+
+  // Already installed from the same place: nothing to fetch (and nothing to do once checked).
+  const std::optional<store::Manifest> existing = store.find(plan.full_name);
+  const std::string source =
+      plan.url.empty() ? plan.local_file.lexically_normal().string() : plan.url;
+  const bool same_source = existing && existing->source == source;
+  if (same_source) {
+    std::optional<db::PersonalModel> row;
+    try {
+      row = library.find(plan.full_name);
+    } catch (const std::exception& e) {
+      spdlog::warn("database: cannot read the status of {}: {}", plan.full_name, e.what());
+    }
+    if (row && row->status == db::ModelStatus::installed) {
+      result.outcome = PullResult::Outcome::already_installed;
+      result.manifest = *existing;
+      result.row = row;
+      result.performance_score = row->performance_score;
+      emit(hooks, "success");
+      return result;
+    }
+  }
+
+  // Fit and disk, before anything is fetched.
+  std::optional<gguf::File> local_gguf;
+  std::optional<hardware::FitResult> fit;
+  if (plan.fit) fit = plan.fit->fit;
+  bool needs_disk = !same_source;
+  if (same_source) {
+    // nothing to fetch
+  } else if (plan.is_local_file()) {
+    try {
+      local_gguf.emplace(gguf::File::open(plan.local_file));
+    } catch (const Error& e) {
+      throw Error(e.kind() == ErrorKind::not_found || e.kind() == ErrorKind::io
+                      ? e.kind()
+                      : ErrorKind::invalid_input,
+                  plan.local_file.string() + ": not a usable GGUF file: " + e.what());
+    }
+    needs_disk = !same_file_system(plan.local_file, store.blobs_dir());
+    fit = fit_of_file(machine, *local_gguf, options.n_ctx, !needs_disk);
+  } else if (plan.sha256.empty() || !fs::exists(store.blob_path(plan.sha256))) {
+    if (auto size = probe_url(plan.url); size && plan.size == 0) plan.size = *size;
+  }
+  if (!same_source) check_fit(plan, fit, machine, options.force, needs_disk, hooks);
+
+  const double size_gb = static_cast<double>(plan.size) / static_cast<double>(hardware::kGiB);
+  db::PersonalModel row = library.begin_pull(plan.full_name, plan.model_id, size_gb, "");
+  library.clear_failure(plan.full_name);
+  if (hooks.row_ready) hooks.row_ready(row);
+
+  store::Manifest manifest;
+  try {
+    library.advance(row.id, db::ModelStatus::downloading);
+    if (same_source) {
+      say(hooks, plan.full_name + " is already downloaded; checking it again");
+      emit(hooks, "verifying sha256 digest");
+      library.advance(row.id, db::ModelStatus::verifying);
+      manifest = *existing;
+    } else if (plan.is_local_file()) {
+      say(hooks, "importing " + plan.local_file.string());
+      local_gguf.reset();
+      emit(hooks, "verifying sha256 digest");
+      library.advance(row.id, db::ModelStatus::verifying);
+      emit(hooks, "writing manifest");
+      manifest = store.import_file(plan.local_file, plan.full_name);
+    } else {
+      say(hooks, "pulling " + plan.full_name + " from " + plan.url);
+      auto fetched = download(plan, store, library, row.id, hooks);
+      if (!fetched) {
+        result.outcome = PullResult::Outcome::cancelled;
+        return result;  // the row stays downloading: the next pull resumes
+      }
+      library.advance(row.id, db::ModelStatus::verifying);
+      try {
+        gguf::File::open(fetched->blob_path);
+      } catch (const Error& e) {
+        drop_unused_blob(store, fetched->digest);
+        throw Error(ErrorKind::corrupt_file,
+                    plan.url + ": the download is not a usable GGUF file: " + e.what());
+      }
+      emit(hooks, "writing manifest");
+      store::Manifest m;
+      const store::ModelName name = store::parse_model_name(plan.full_name);
+      m.name = name.name;
+      m.tag = name.tag;
+      m.blobs.push_back({fetched->digest, fetched->size, "model"});
+      m.source = plan.url;
+      store.write(m);
+      manifest = *store.find(plan.full_name);
+    }
+  } catch (const Error& e) {
+    library.fail(row.id, plan.full_name, e.what());
+    throw;
+  }
+  if (existing && !same_source)  // the name now points elsewhere: drop what only it used
+    for (const auto& b : existing->blobs) drop_unused_blob(store, b.digest);
+
+  fs::path blob;
+  for (const auto& b : manifest.blobs)
+    if (b.media_type == "model" && blob.empty()) blob = store.blob_path(b.digest);
+  try {
+    library.models().set_local_path(row.id, blob.string());
+  } catch (const Error& e) {
+    spdlog::warn("database: cannot record where {} lives: {}", plan.full_name, e.what());
+  }
+  if (hooks.check) {
+    try {
+      result.performance_score = hooks.check(plan.full_name, blob);
+    } catch (const Error& e) {
+      const std::string message = std::string("the model does not load: ") + e.what();
+      library.fail(row.id, plan.full_name, message);
+      throw Error(e.kind(), plan.full_name + " was downloaded but " + message +
+                                "; remove it with `hearth rm " + plan.full_name + "`");
+    }
+  }
+  library.advance(row.id, db::ModelStatus::installed);
+  if (result.performance_score) library.set_performance_score(row.id, *result.performance_score);
+  emit(hooks, "success");
+  result.outcome = PullResult::Outcome::installed;
+  result.manifest = std::move(manifest);
+  try {
+    result.row = library.models().find(row.id);
+  } catch (const std::exception& e) {
+    spdlog::warn("database: cannot read the row of {}: {}", plan.full_name, e.what());
+  }
+  return result;
+}
+
+}  // namespace hearth::server

@@ -1,0 +1,208 @@
+// The Library's personal-model rows (/api/personal-models) and its background pull threads
+// (see library.h).
+#include <nlohmann/json.hpp>
+
+#include "catalog/catalog.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "server/library.h"
+#include "server/library_db.h"
+#include "server/library_pull.h"
+
+namespace hearth::server {
+
+std::vector<db::PersonalModel> Library::rows(std::int64_t user_id) {
+  return db::PersonalModels(db_).list_for_user(user_id);
+}
+
+db::PersonalModel Library::row(std::int64_t user_id, std::int64_t id) {
+  auto found = db::PersonalModels(db_).find(id);
+  // Someone else's row answers exactly as a missing one.
+  if (!found || found->user_id != user_id)
+    throw Error(ErrorKind::not_found, "personal model " + std::to_string(id) + " not found");
+  return *found;
+}
+
+std::string Library::failure_message(std::int64_t user_id, const std::string& full_name) {
+  return user_rows(user_id).failure_message(full_name);
+}
+
+db::PersonalModel Library::start_download(std::int64_t user_id, std::string_view ref,
+                                          const PullSettings& settings) {
+  // The cheap checks of pull() (reference, name, ownership) answer the request itself; the
+  // download, the fit check and everything after run on the background thread.
+  refuse_server_files(user_id, ref);
+  PullOptions options;
+  options.name = settings.name;
+  options.force = settings.force;
+  const PullPlan plan = make_pull_plan(ref, options, catalog::Catalog::load(), nullptr);
+  check_name_free(user_id, plan);
+  LibraryDb rows = user_rows(user_id);
+  if (auto existing = rows.find(plan.full_name);
+      existing && existing->status == db::ModelStatus::installed && store_.find(plan.full_name))
+    return *existing;  // nothing to do
+  {
+    std::lock_guard lock(mutex_);
+    if (active_pulls_.count(std::to_string(user_id) + " " + plan.full_name) != 0)
+      throw Error(ErrorKind::conflict,
+                  "a pull of " + plan.full_name + " is already running; wait for it to finish");
+  }
+  const double size_gb = static_cast<double>(plan.size) / static_cast<double>(hardware::kGiB);
+  db::PersonalModel made = rows.begin_pull(plan.full_name, plan.model_id, size_gb, "");
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  {
+    std::lock_guard lock(mutex_);
+    row_cancels_[made.id] = cancel;
+  }
+  const std::string reference(ref);
+  const std::string full_name = plan.full_name;
+  try {
+    run_in_background([this, user_id, reference, settings, cancel, full_name,
+                       id = made.id](const std::function<bool()>& stopping) {
+      auto finish = [&] {
+        std::lock_guard lock(mutex_);
+        row_cancels_.erase(id);
+      };
+      try {
+        pull(user_id, reference, {}, [&] { return cancel->load() || stopping(); }, settings);
+      } catch (const std::exception& e) {
+        // pull() marks the row failed once it made it; errors before that (fit, an unreachable
+        // host) must still end the row made above. A conflict (the same pull started twice at
+        // once) leaves the row to the pull that runs.
+        spdlog::warn("pull of {} for user {} failed: {}", full_name, user_id, e.what());
+        const auto* error = dynamic_cast<const Error*>(&e);
+        if (error != nullptr && error->kind() == ErrorKind::conflict) return;
+        try {
+          if (!cancel->load()) user_rows(user_id).fail(id, full_name, e.what());
+        } catch (const std::exception& inner) {
+          spdlog::warn("database: cannot mark {} failed: {}", full_name, inner.what());
+        }
+      }
+      finish();
+    });
+  } catch (const std::exception& e) {
+    {
+      std::lock_guard lock(mutex_);
+      row_cancels_.erase(made.id);
+    }
+    rows.fail(made.id, plan.full_name, e.what());  // the server is stopping: it never started
+    throw;
+  }
+  return made;
+}
+
+db::PersonalModel Library::update(std::int64_t user_id, std::int64_t id,
+                                  const std::optional<std::string>& custom_name,
+                                  const std::optional<nlohmann::json>& parameters) {
+  db::PersonalModel current = row(user_id, id);
+  LibraryDb rows = user_rows(user_id);
+  const std::string old_name = current.custom_name;
+  std::optional<store::Manifest> manifest = store_.find(old_name);
+  // A pull still running writes under the old name; once the row is installed (or failed) its
+  // thread has nothing left to write.
+  const bool unfinished = current.status != db::ModelStatus::installed &&
+                          current.status != db::ModelStatus::failed;
+  if (custom_name && unfinished) {
+    std::lock_guard lock(mutex_);
+    if (row_cancels_.count(id) != 0)
+      throw Error(ErrorKind::conflict, old_name + " is still downloading; rename it later");
+  }
+  if (parameters) {
+    if (!parameters->is_object())
+      throw Error(ErrorKind::invalid_input, "field 'parameters' must be an object");
+    if (!manifest || current.status != db::ModelStatus::installed)
+      throw Error(ErrorKind::conflict, old_name + " is not installed yet; set its parameters "
+                                                  "once its download has finished");
+    // The manifest is machine-wide: changing one another user also has would change theirs.
+    if (held_by_others(user_id, old_name))
+      throw Error(ErrorKind::conflict, old_name + " is shared with another user; copy it under "
+                                                  "a new name first and change that one");
+    manifest->parameters = *parameters;
+    store_.write(*manifest);
+  }
+  if (custom_name) {
+    const std::string new_name = store::parse_model_name(*custom_name).full();
+    if (new_name != old_name) {
+      if (manifest) {
+        if (store_.find(new_name) && (held_by_others(user_id, new_name) || rows.find(new_name)))
+          throw Error(ErrorKind::conflict, "the name " + new_name + " is taken; choose another");
+        rows.models().rename(id, new_name);  // conflict when the caller already has that name
+        store::Manifest moved = *manifest;
+        const store::ModelName n = store::parse_model_name(new_name);
+        moved.name = n.name;
+        moved.tag = n.tag;
+        try {
+          store_.write(moved);
+        } catch (...) {
+          rows.models().rename(id, old_name);
+          throw;
+        }
+        if (!held_by_others(user_id, old_name)) store_.remove(old_name);
+      } else {
+        rows.models().rename(id, new_name);
+      }
+      rows.clear_failure(old_name);
+      audit(user_id, "rename", new_name, nlohmann::json{{"from", old_name}}.dump());
+    }
+  }
+  return row(user_id, id);
+}
+
+void Library::remove_row(std::int64_t user_id, std::int64_t id) {
+  const db::PersonalModel current = row(user_id, id);
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = row_cancels_.find(id); it != row_cancels_.end()) it->second->store(true);
+  }
+  LibraryDb rows = user_rows(user_id);
+  rows.remove(current.custom_name);
+  bool files_removed = false;
+  if (store_.find(current.custom_name) && !held_by_others(user_id, current.custom_name)) {
+    store_.remove(current.custom_name);
+    files_removed = true;
+  }
+  audit(user_id, "delete", current.custom_name,
+        nlohmann::json{{"files_removed", files_removed}}.dump());
+}
+
+void Library::run_in_background(std::function<void(const std::function<bool()>&)> work) {
+  std::vector<Worker> finished;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_.load())
+      throw Error(ErrorKind::unavailable, "the server is shutting down; try again later");
+    // Join threads that are done, so that a long-running server does not collect them.
+    for (auto it = workers_.begin(); it != workers_.end();) {
+      if (it->done->load()) {
+        finished.push_back(std::move(*it));
+        it = workers_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    std::thread thread([this, work = std::move(work), done] {
+      try {
+        work([this] { return stopping_.load(); });
+      } catch (const std::exception& e) {
+        spdlog::error("background task failed: {}", e.what());
+      }
+      done->store(true);
+    });
+    workers_.push_back({std::move(thread), done});
+  }
+  for (auto& w : finished) w.thread.join();
+}
+
+void Library::shutdown() {
+  std::vector<Worker> workers;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_.store(true);
+    workers.swap(workers_);
+  }
+  for (auto& w : workers)
+    if (w.thread.joinable()) w.thread.join();
+}
+
+}  // namespace hearth::server

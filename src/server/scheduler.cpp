@@ -1,0 +1,271 @@
+// The Scheduler's public side: validation, queueing, the shared counters and settings. The
+// per-model loop is in model_loop.cpp (and generation.cpp for one sequence's steps).
+#include "server/scheduler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+
+#include "core/config.h"
+#include "hardware/hardware.h"
+#include "server/scheduler_impl.h"
+
+namespace hearth::server {
+
+using detail::Clock;
+using detail::ModelLoop;
+using detail::Shared;
+using detail::Task;
+
+namespace {
+
+// HEARTH_KEEP_ALIVE: "5m", "30s", "1h", "250ms", "1h30m"; a bare number is seconds; a negative
+// value keeps models loaded forever.
+std::chrono::milliseconds parse_keep_alive(const std::string& text) {
+  auto bad = [&] {
+    return Error(ErrorKind::invalid_input,
+                 "HEARTH_KEEP_ALIVE: '" + text + "' is not a duration (examples: 5m, 30s, 0, -1)");
+  };
+  size_t i = 0;
+  bool negative = false;
+  if (i < text.size() && (text[i] == '-' || text[i] == '+')) negative = text[i++] == '-';
+  if (i == text.size()) throw bad();
+  double total_ms = 0;
+  while (i < text.size()) {
+    size_t start = i;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+      ++i;
+    if (start == i) throw bad();
+    double value = 0;
+    try {
+      value = std::stod(text.substr(start, i - start));
+    } catch (...) {
+      throw bad();
+    }
+    size_t unit_start = i;
+    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    const std::string unit = text.substr(unit_start, i - unit_start);
+    double scale = 0;
+    if (unit.empty() || unit == "s")
+      scale = 1000;
+    else if (unit == "ms")
+      scale = 1;
+    else if (unit == "m")
+      scale = 60'000;
+    else if (unit == "h")
+      scale = 3'600'000;
+    else
+      throw bad();
+    total_ms += value * scale;
+  }
+  const auto ms = std::chrono::milliseconds(static_cast<std::int64_t>(total_ms));
+  return negative ? (ms.count() == 0 ? ms : std::chrono::milliseconds(-1)) : ms;
+}
+
+}  // namespace
+
+struct Scheduler::Impl {
+  Shared shared;
+
+  // The loop for a model, created (and its thread started) on first use. Called with mu held.
+  ModelLoop& loop_for(const std::string& model, const std::string& path) {
+    auto it = shared.loops.find(model);
+    if (it == shared.loops.end())
+      it = shared.loops.emplace(model, std::make_unique<ModelLoop>(shared, model, path)).first;
+    else if (it->second->path != path && !path.empty())
+      it->second->path = path;  // re-pulled under the same name: the next load uses the new file
+    return *it->second;
+  }
+
+  void enqueue(Task task, const std::string& model, const std::string& path) {
+    if (model.empty()) throw Error(ErrorKind::invalid_input, "no model given");
+    task.submitted = Clock::now();
+    std::lock_guard lock(shared.mu);
+    if (shared.stopping) throw Error(ErrorKind::unavailable, "the server is shutting down");
+    if (shared.queued >= shared.options.max_queue) {
+      ++shared.requests_rejected;
+      throw Error(ErrorKind::unavailable, "the server is busy: " + std::to_string(shared.queued) +
+                                              " requests are waiting; try again shortly");
+    }
+    ++shared.requests_total;
+    ModelLoop& loop = loop_for(model, path);
+    loop.queue.push_back(std::move(task));
+    ++shared.queued;
+    loop.cv.notify_all();
+  }
+};
+
+Scheduler::Scheduler(Options options) : impl_(std::make_unique<Impl>()) {
+  if (options.num_parallel < 1) options.num_parallel = 1;
+  if (options.max_prompt_batch < 1) options.max_prompt_batch = 1;
+  if (options.default_num_ctx < 1) options.default_num_ctx = 4096;
+  if (options.threads == 0)
+    options.threads = static_cast<int>(config::get_int("HEARTH_THREADS", 0, 1024));
+  if (options.memory_budget == 0) options.memory_budget = hardware::probe().ram_available;
+  impl_->shared.options = options;
+}
+
+Scheduler::Options Scheduler::options_from_config() {
+  Options o;
+  o.num_parallel = static_cast<int>(config::get_int("HEARTH_NUM_PARALLEL", 1, 1024));
+  o.max_queue = static_cast<int>(config::get_int("HEARTH_MAX_QUEUE", 0, 1 << 24));
+  o.keep_alive = parse_keep_alive(config::get("HEARTH_KEEP_ALIVE"));
+  o.threads = static_cast<int>(config::get_int("HEARTH_THREADS", 0, 1024));
+  return o;
+}
+
+Scheduler::~Scheduler() {
+  {
+    std::lock_guard lock(impl_->shared.mu);
+    impl_->shared.stopping = true;
+    for (auto& [name, loop] : impl_->shared.loops) loop->cv.notify_all();
+  }
+  // Each loop fails what it holds and unloads, then its thread ends. All threads end before any
+  // loop object goes, since a loop may look at the others (make_room) until it sees stopping.
+  for (auto& [name, loop] : impl_->shared.loops) loop->join();
+  impl_->shared.loops.clear();
+}
+
+void Scheduler::submit(GenerationRequest request, GenerationSink sink) {
+  sampler::validate(request.sampling);
+  if (request.num_ctx < 0)
+    throw Error(ErrorKind::invalid_input, "num_ctx must be positive (or 0 for the default)");
+  Task task;
+  task.kind = Task::Kind::generate;
+  task.keep_alive = request.keep_alive;
+  task.num_ctx = request.num_ctx;
+  task.cancelled = request.cancelled;
+  const std::string model = request.model, path = request.model_path;
+  task.gen = std::move(request);
+  task.gen_sink = std::move(sink);
+  impl_->enqueue(std::move(task), model, path);
+}
+
+void Scheduler::submit(EmbeddingRequest request, EmbeddingSink sink) {
+  if (request.num_ctx < 0)
+    throw Error(ErrorKind::invalid_input, "num_ctx must be positive (or 0 for the default)");
+  Task task;
+  task.kind = Task::Kind::embed;
+  task.keep_alive = request.keep_alive;
+  task.num_ctx = request.num_ctx;
+  task.cancelled = request.cancelled;
+  const std::string model = request.model, path = request.model_path;
+  task.emb = std::move(request);
+  task.emb_sink = std::move(sink);
+  impl_->enqueue(std::move(task), model, path);
+}
+
+void Scheduler::preload(const std::string& model, const std::string& model_path,
+                        std::optional<std::chrono::milliseconds> keep_alive, GenerationSink sink) {
+  Task task;
+  task.kind = Task::Kind::preload;
+  task.keep_alive = keep_alive;
+  task.gen_sink = std::move(sink);
+  impl_->enqueue(std::move(task), model, model_path);
+}
+
+bool Scheduler::unload(const std::string& model) {
+  std::lock_guard lock(impl_->shared.mu);
+  auto it = impl_->shared.loops.find(model);
+  if (it == impl_->shared.loops.end() || !it->second->loaded) return false;
+  it->second->keep_alive = std::chrono::milliseconds(0);
+  it->second->cv.notify_all();
+  return true;
+}
+
+std::vector<LoadedModel> Scheduler::loaded() const {
+  std::vector<LoadedModel> out;
+  std::lock_guard lock(impl_->shared.mu);
+  const auto now = Clock::now();
+  for (const auto& [name, loop] : impl_->shared.loops) {
+    if (!loop->loaded) continue;
+    LoadedModel m;
+    m.model = name;
+    m.model_path = loop->path;
+    m.size_bytes = loop->size_bytes;
+    m.num_ctx = loop->num_ctx;
+    m.num_parallel = impl_->shared.options.num_parallel;
+    m.active = loop->active;
+    m.queued = static_cast<int>(loop->queue.size());
+    if (loop->idle() && loop->keep_alive.count() >= 0) {
+      const auto left = loop->idle_since + loop->keep_alive - now;
+      m.expires_at = std::chrono::system_clock::now() +
+                     std::chrono::duration_cast<std::chrono::system_clock::duration>(left);
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+SchedulerStats Scheduler::stats() const {
+  SchedulerStats s;
+  Shared& sh = impl_->shared;
+  std::lock_guard lock(sh.mu);
+  s.requests_total = sh.requests_total;
+  s.requests_rejected = sh.requests_rejected;
+  s.prompt_tokens_total = sh.prompt_tokens_total;
+  s.completion_tokens_total = sh.completion_tokens_total;
+  s.queue_depth = sh.queued;
+  for (const auto& [name, loop] : sh.loops) {
+    s.active_sequences += loop->active;
+    s.loaded_models += loop->loaded ? 1 : 0;
+  }
+  const auto now = Clock::now();
+  sh.note_tokens(now, 0);  // drops what is too old
+  if (!sh.recent_tokens.empty()) {
+    int n = 0;
+    for (const auto& [t, k] : sh.recent_tokens) n += k;
+    const double span =
+        std::max(1.0, std::chrono::duration<double>(now - sh.recent_tokens.front().first).count());
+    s.tokens_per_second = n / span;
+  }
+  return s;
+}
+
+namespace detail {
+
+void Task::fail(ErrorKind kind, const std::string& message) {
+  if (kind == ErrorKind::internal) spdlog::error("scheduler: {}", message);
+  if (this->kind == Kind::embed) {
+    EmbeddingResult r;
+    r.ok = false;
+    r.error_kind = kind;
+    r.error = message;
+    deliver(emb_sink, std::move(r));
+    return;
+  }
+  GenerationEvent e;
+  e.kind = GenerationEvent::Kind::error;
+  e.error_kind = kind;
+  e.error = message;
+  deliver(gen_sink, std::move(e));
+}
+
+bool Shared::make_room(const ModelLoop* self, std::uint64_t bytes) {
+  std::uint64_t used = 0;
+  for (const auto& [name, loop] : loops)
+    if (loop.get() != self && loop->loaded && !loop->evict) used += loop->size_bytes;
+  while (used + bytes > options.memory_budget) {
+    ModelLoop* victim = nullptr;
+    for (const auto& [name, loop] : loops) {
+      if (loop.get() == self || !loop->loaded || loop->evict || !loop->idle()) continue;
+      if (!victim || loop->last_used < victim->last_used) victim = loop.get();
+    }
+    if (!victim) return false;
+    spdlog::info("scheduler: unloading {} to make room", victim->name);
+    victim->evict = true;
+    victim->cv.notify_all();
+    used -= victim->size_bytes;
+  }
+  return true;
+}
+
+void Shared::note_tokens(Clock::time_point now, int n) {
+  if (n > 0) recent_tokens.emplace_back(now, n);
+  while (!recent_tokens.empty() && now - recent_tokens.front().first > std::chrono::seconds(10))
+    recent_tokens.pop_front();
+}
+
+}  // namespace detail
+
+}  // namespace hearth::server

@@ -1,0 +1,262 @@
+// The library's HTTP routes (routes_library.cpp, routes_personal.cpp) through Router::handle,
+// with a real Library over a temporary store and database; callers are set on the request.
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "server/api.h"
+#include "server/library_test_util.h"
+#include "server/response_stream.h"
+
+namespace hearth {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+class LibraryRoutes : public test::LibraryFixture {
+ protected:
+  void SetUp() override {
+    LibraryFixture::SetUp();
+    server::Scheduler::Options options;
+    options.num_parallel = 1;
+    options.threads = 1;
+    options.default_num_ctx = 128;
+    scheduler = std::make_unique<server::Scheduler>(options);
+    auth = std::make_unique<server::Authenticator>(*database, server::AuthMode::automatic, false);
+    // Built in place: ApiContext holds atomics and cannot move.
+    api.reset(new server::ApiContext{*store, *database, *library, *scheduler, *auth, {}, {}});
+    server::add_library_routes(router, *api);
+    server::add_personal_routes(router, *api);
+  }
+  void TearDown() override {
+    library->shutdown();  // pull threads use the context: stop them before it goes
+    api.reset();
+    scheduler.reset();
+    LibraryFixture::TearDown();
+  }
+
+  server::Response call(std::int64_t user, std::string method, std::string target,
+                        std::string body = "") {
+    server::Request r;
+    r.method = std::move(method);
+    r.target = std::move(target);
+    r.body = std::move(body);
+    r.content_type = "application/json";
+    r.caller.user_id = user;
+    return router.handle(r);
+  }
+  static json body_of(const server::Response& r) { return json::parse(r.body); }
+
+  // Waits for a streamed answer: {status, content type, the whole body}.
+  struct Streamed {
+    int status = 0;
+    std::string content_type, body;
+  };
+  static Streamed drain(const server::Response& r) {
+    Streamed out;
+    if (!r.stream) return {r.status, r.content_type, r.body};
+    for (int i = 0; i < 1000; ++i) {
+      auto t = r.stream->take();
+      if (t.has_head) out.status = t.status, out.content_type = t.content_type;
+      out.body += t.data;
+      if (t.finished) return out;
+      std::this_thread::sleep_for(10ms);
+    }
+    ADD_FAILURE() << "the stream did not finish";
+    return out;
+  }
+  static std::vector<json> lines(const std::string& ndjson) {
+    std::vector<json> out;
+    size_t start = 0;
+    for (size_t nl; (nl = ndjson.find('\n', start)) != std::string::npos; start = nl + 1)
+      out.push_back(json::parse(ndjson.substr(start, nl - start)));
+    return out;
+  }
+
+  std::unique_ptr<server::Scheduler> scheduler;
+  std::unique_ptr<server::Authenticator> auth;
+  std::unique_ptr<server::ApiContext> api;
+  server::Router router;
+};
+
+TEST_F(LibraryRoutes, PullStreamsOllamaProgressAndErrorsComeBeforeTheStream) {
+  test::write_tiny_gguf(served() / "streamed.gguf");
+  auto r = drain(call(alice, "POST", "/api/pull",
+                      json{{"model", server->url("streamed.gguf")}}.dump()));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, "application/x-ndjson");
+  auto events = lines(r.body);
+  ASSERT_GE(events.size(), 3u) << r.body;
+  EXPECT_EQ(events.front()["status"], "pulling manifest");
+  EXPECT_EQ(events.back()["status"], "success");
+  bool saw_bytes = false;
+  for (const auto& e : events)
+    if (e.contains("completed")) saw_bytes = e["total"] == fs::file_size(served() / "streamed.gguf");
+  EXPECT_TRUE(saw_bytes) << r.body;
+
+  // stream:false: one answer at the end ("name" is the older spelling of "model").
+  test::write_tiny_gguf(served() / "quiet.gguf", 64);
+  r = drain(call(alice, "POST", "/api/pull",
+                 json{{"name", server->url("quiet.gguf")}, {"stream", false}}.dump()));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body), (json{{"status", "success"}}));
+
+  // Errors found before anything was fetched keep their status.
+  r = drain(call(alice, "POST", "/api/pull", json{{"model", server->url("missing.gguf")}}.dump()));
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_TRUE(json::parse(r.body)["error"].is_string());
+  EXPECT_EQ(call(alice, "POST", "/api/pull", "{}").status, 400);
+  EXPECT_EQ(body_of(call(alice, "POST", "/api/pull", R"({"model": 7})"))["error"],
+            "field 'model' must be a string");
+  r = drain(call(bob, "POST", "/api/pull", json{{"model", "/etc/hostname"}}.dump()));
+  EXPECT_EQ(r.status, 400) << r.body;
+}
+
+TEST_F(LibraryRoutes, TagsModelsShowDeleteAndCopyAreScopedToTheCaller) {
+  const std::string a = pull_served(alice, "Scoped.gguf");
+  ASSERT_EQ(a, "scoped:latest");
+
+  json tags = body_of(call(alice, "GET", "/api/tags"));
+  ASSERT_EQ(tags["models"].size(), 1u);
+  EXPECT_EQ(tags["models"][0]["name"], a);
+  EXPECT_EQ(tags["models"][0]["details"]["family"], "llama");
+  EXPECT_EQ(tags["models"][0]["details"]["format"], "gguf");
+  EXPECT_EQ(tags["models"][0]["digest"].get<std::string>().size(), 64u);
+  EXPECT_TRUE(body_of(call(bob, "GET", "/api/tags"))["models"].empty());
+  EXPECT_EQ(body_of(call(local, "GET", "/api/tags"))["models"].size(), 1u);
+
+  json models = body_of(call(alice, "GET", "/v1/models"));
+  EXPECT_EQ(models["object"], "list");
+  ASSERT_EQ(models["data"].size(), 1u);
+  EXPECT_EQ(models["data"][0]["id"], a);
+  EXPECT_TRUE(body_of(call(bob, "GET", "/v1/models"))["data"].empty());
+  EXPECT_EQ(body_of(call(alice, "GET", "/v1/models/scoped:latest"))["id"], a);
+  server::Response r = call(bob, "GET", "/v1/models/scoped:latest");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(body_of(r)["error"]["code"], "not_found");  // OpenAI's error shape
+
+  r = call(alice, "POST", "/api/show", json{{"model", "scoped"}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  json show = body_of(r);
+  EXPECT_EQ(show["model_info"]["general.architecture"], "llama");
+  EXPECT_EQ(show["model_info"]["general.parameter_count"], 256);
+  EXPECT_EQ(show["details"]["family"], "llama");
+  EXPECT_EQ(show["capabilities"], json::array({"completion"}));
+  EXPECT_TRUE(show["modelfile"].get<std::string>().find("FROM ") != std::string::npos);
+  r = call(bob, "POST", "/api/show", json{{"model", "scoped"}}.dump());
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(body_of(r)["error"].get<std::string>().rfind("model 'scoped' not found", 0), 0u);
+  EXPECT_EQ(body_of(call(alice, "POST", "/api/show", "{}"))["error"], "field 'model' is required");
+  EXPECT_EQ(call(alice, "POST", "/api/show", "not json").status, 400);
+
+  r = call(alice, "POST", "/api/copy", json{{"source", a}, {"destination", "copy:v1"}}.dump());
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "");
+  EXPECT_EQ(call(bob, "POST", "/api/copy", json{{"source", a}, {"destination", "x"}}.dump()).status,
+            404);
+  EXPECT_EQ(body_of(call(alice, "POST", "/api/copy", json{{"source", a}}.dump()))["error"],
+            "field 'destination' is required");
+
+  EXPECT_EQ(call(bob, "DELETE", "/api/delete", json{{"model", a}}.dump()).status, 404);
+  r = call(alice, "DELETE", "/api/delete", json{{"model", a}}.dump());
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "");
+  EXPECT_EQ(call(alice, "DELETE", "/api/delete", json{{"model", a}}.dump()).status, 404);
+  EXPECT_EQ(body_of(call(alice, "GET", "/api/tags"))["models"][0]["name"], "copy:v1");
+
+  // ps lists nothing loaded (loading needs a real model: see PsShowsOnlyTheCallersModels).
+  EXPECT_TRUE(body_of(call(alice, "GET", "/api/ps"))["models"].empty());
+}
+
+TEST_F(LibraryRoutes, PersonalModelsDownloadStatusUpdateAndDelete) {
+  test::write_tiny_gguf(served() / "personal.gguf");
+  server::Response r = call(alice, "POST", "/api/personal-models/download",
+                            json{{"model_id", server->url("personal.gguf")},
+                                 {"custom_name", "mine:v1"}}.dump());
+  ASSERT_EQ(r.status, 202) << r.body;
+  const json row = body_of(r);
+  EXPECT_EQ(row["custom_name"], "mine:v1");
+  const std::string id = std::to_string(row["id"].get<std::int64_t>());
+  json status;
+  for (int i = 0; i < 400; ++i) {
+    status = body_of(call(alice, "GET", "/api/personal-models/" + id + "/status"));
+    if (status["status"] == "installed" || status["status"] == "failed") break;
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(status["status"], "installed") << status.dump();
+  EXPECT_EQ(status["download_progress"], 100.0);
+  EXPECT_TRUE(status["error"].is_null());
+
+  json listed = body_of(call(alice, "GET", "/api/personal-models"));
+  ASSERT_EQ(listed["models"].size(), 1u);
+  EXPECT_EQ(listed["models"][0]["status"], "installed");
+  for (const char* key : {"id", "model_id", "custom_name", "download_progress", "fine_tuned",
+                          "fine_tune_version", "last_training_date", "performance_score",
+                          "usage_count", "model_size_gb", "created_at", "updated_at"})
+    EXPECT_TRUE(listed["models"][0].contains(key)) << key;
+  EXPECT_TRUE(body_of(call(bob, "GET", "/api/personal-models"))["models"].empty());
+  EXPECT_EQ(call(bob, "GET", "/api/personal-models/" + id + "/status").status, 404);
+  EXPECT_EQ(call(bob, "DELETE", "/api/personal-models/" + id).status, 404);
+  EXPECT_EQ(call(alice, "GET", "/api/personal-models/abc/status").status, 400);
+  EXPECT_EQ(body_of(call(alice, "POST", "/api/personal-models/download", "{}"))["error"],
+            "field 'model_id' is required");
+
+  json desktop = body_of(call(alice, "GET", "/api/desktop/models"));
+  ASSERT_EQ(desktop["models"].size(), 1u);
+  EXPECT_EQ(desktop["models"][0]["name"], "mine:v1");
+  EXPECT_EQ(desktop["models"][0]["family"], "llama");
+  EXPECT_TRUE(body_of(call(bob, "GET", "/api/desktop/models"))["models"].empty());
+
+  r = call(alice, "PUT", "/api/personal-models/" + id,
+           json{{"custom_name", "renamed:v2"}, {"parameters", {{"temperature", 0.3}}}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["custom_name"], "renamed:v2");
+  EXPECT_EQ(store->find("renamed:v2")->parameters["temperature"], 0.3);
+  EXPECT_EQ(call(alice, "PUT", "/api/personal-models/" + id, "{}").status, 400);
+  EXPECT_EQ(body_of(call(alice, "PUT", "/api/personal-models/" + id, R"({"parameters": 3})"))["error"],
+            "field 'parameters' must be an object");
+
+  r = call(alice, "DELETE", "/api/personal-models/" + id);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_FALSE(store->find("renamed:v2").has_value());
+  EXPECT_EQ(call(alice, "GET", "/api/personal-models/" + id + "/status").status, 404);
+}
+
+TEST_F(LibraryRoutes, CatalogAndHardwareDescribeThisMachine) {
+  json catalog = body_of(call(alice, "GET", "/api/catalog"));
+  ASSERT_FALSE(catalog["models"].empty());
+  EXPECT_TRUE(catalog["models"][0]["verdict"].is_string());
+  EXPECT_TRUE(catalog["models"][0]["fits"].is_boolean());
+  EXPECT_EQ(catalog["models"][0]["installed"], false);
+  EXPECT_GT(catalog["machine"]["logical_cores"].get<int>(), 0);
+  EXPECT_EQ(body_of(call(alice, "GET", "/api/catalog?ctx=2048"))["context_length"], 2048);
+  EXPECT_EQ(call(alice, "GET", "/api/catalog?ctx=1").status, 400);
+  json hw = body_of(call(alice, "GET", "/api/hardware"));
+  EXPECT_GT(hw["logical_cores"].get<int>(), 0);
+  EXPECT_TRUE(hw.contains("ram_total_bytes"));
+}
+
+TEST_F(LibraryRoutes, PsShowsOnlyTheCallersModels) {
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  fs::copy_file(dir / "models" / "llama-gqa-f32.gguf", served() / "gqa.gguf");
+  const std::string a = pull_served(alice, "gqa.gguf");
+  const server::ResolvedModel m = library->resolve(alice, a);
+  std::atomic<bool> done{false};
+  scheduler->preload(m.name, m.model_path.string(), std::nullopt,
+                     [&](server::GenerationEvent&&) { done = true; });
+  for (int i = 0; i < 500 && !done; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(done);
+  json ps = body_of(call(alice, "GET", "/api/ps"));
+  ASSERT_EQ(ps["models"].size(), 1u) << ps.dump();
+  EXPECT_EQ(ps["models"][0]["name"], a);
+  EXPECT_EQ(ps["models"][0]["size_vram"], 0);
+  EXPECT_GT(ps["models"][0]["size"].get<std::uint64_t>(), 0u);
+  EXPECT_EQ(ps["models"][0]["details"]["family"], "llama");
+  EXPECT_TRUE(ps["models"][0]["expires_at"].get<std::string>().find('T') != std::string::npos);
+  EXPECT_TRUE(body_of(call(bob, "GET", "/api/ps"))["models"].empty());
+}
+
+}  // namespace
+}  // namespace hearth

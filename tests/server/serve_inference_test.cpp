@@ -1,0 +1,236 @@
+// End to end with curl (libcurl): inference through the real `hearth serve` on a tiny conformance
+// model — SSE and NDJSON streams, errors in each API's shape, a client that drops mid-stream,
+// authentication. (The npm clients' tests in tests/e2e cover the same routes through the
+// official libraries.)
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "server/server_process.h"
+#include "support/test_support.h"
+
+namespace {
+
+using hearth::test::http;
+using hearth::test::HttpOptions;
+using hearth::test::HttpResult;
+using hearth::test::ServerProcess;
+using nlohmann::json;
+
+// A HEARTH_HOME with the tiny llama3-f16 conformance model installed as "tiny".
+struct Home {
+  hearth::test::TempDir dir;
+  bool ok = false;
+  std::string error;
+  explicit Home(const std::filesystem::path& conformance) {
+    const auto model = conformance / "models" / "llama3-f16.gguf";
+    if (!std::filesystem::exists(model)) {
+      error = "missing " + model.string();
+      return;
+    }
+    const auto r = hearth::test::run_hearth({"pull", model.string(), "--name", "tiny"},
+                                            {{"HEARTH_HOME", dir.path().string()}});
+    ok = r.exit_code == 0;
+    error = r.out + r.err;
+  }
+};
+
+std::vector<json> ndjson_lines(const std::string& body) {
+  std::vector<json> lines;
+  std::istringstream in(body);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(json::parse(line));
+  return lines;
+}
+
+// The JSON payloads of an SSE body, and whether it ended with [DONE].
+std::vector<json> sse_events(const std::string& body, bool* done) {
+  std::vector<json> events;
+  *done = false;
+  std::istringstream in(body);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("data: ", 0) != 0) continue;
+    const std::string data = line.substr(6);
+    if (data == "[DONE]") {
+      *done = true;
+      continue;
+    }
+    events.push_back(json::parse(data));
+  }
+  return events;
+}
+
+double metric(const std::string& text, const std::string& name) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  return -1;
+}
+
+class ServeInference : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    HEARTH_REQUIRE_CONFORMANCE(dir);
+    home_ = std::make_unique<Home>(dir);
+    ASSERT_TRUE(home_->ok) << home_->error;
+    server_ = std::make_unique<ServerProcess>(home_->dir.path());
+    ASSERT_TRUE(server_->wait_listening(std::chrono::seconds(20))) << server_->output();
+  }
+  HttpResult post(const std::string& path, const json& body, const HttpOptions& options = {}) {
+    const std::string text = body.dump();
+    return http("POST", server_->url(path), &text, options);
+  }
+  std::unique_ptr<Home> home_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(ServeInference, OpenAiChatStreamsServerSentEvents) {
+  const HttpResult r = post("/v1/chat/completions",
+                            {{"model", "tiny"},
+                             {"messages", {{{"role", "user"}, {"content", "Hello"}}}},
+                             {"stream", true},
+                             {"stream_options", {{"include_usage", true}}},
+                             {"max_tokens", 8},
+                             {"temperature", 0}});
+  ASSERT_EQ(r.code, CURLE_OK);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, "text/event-stream");
+  bool done = false;
+  const auto events = sse_events(r.body, &done);
+  EXPECT_TRUE(done) << r.body;
+  ASSERT_GE(events.size(), 3u) << r.body;
+  EXPECT_EQ(events.front()["object"], "chat.completion.chunk");
+  EXPECT_EQ(events.front()["choices"][0]["delta"]["role"], "assistant");
+  const json& usage = events.back()["usage"];
+  EXPECT_EQ(events.back()["choices"].size(), 0u);
+  EXPECT_EQ(usage["completion_tokens"], 8);
+  EXPECT_GT(usage["prompt_tokens"].get<int>(), 0);
+  EXPECT_EQ(events[events.size() - 2]["choices"][0]["finish_reason"], "length");
+
+  // The same request without streaming gives the same text (greedy).
+  std::string streamed;
+  for (const auto& e : events)
+    if (!e["choices"].empty() && e["choices"][0]["delta"].contains("content"))
+      streamed += e["choices"][0]["delta"]["content"].get<std::string>();
+  const HttpResult whole = post("/v1/chat/completions",
+                                {{"model", "tiny"},
+                                 {"messages", {{{"role", "user"}, {"content", "Hello"}}}},
+                                 {"max_tokens", 8},
+                                 {"temperature", 0}});
+  ASSERT_EQ(whole.status, 200) << whole.body;
+  const json body = json::parse(whole.body);
+  EXPECT_EQ(body["object"], "chat.completion");
+  EXPECT_EQ(body["choices"][0]["message"]["content"], streamed);
+  EXPECT_EQ(body["usage"]["total_tokens"],
+            body["usage"]["prompt_tokens"].get<int>() + body["usage"]["completion_tokens"].get<int>());
+}
+
+TEST_F(ServeInference, OllamaGenerateStreamsNdjsonWithTimings) {
+  const HttpResult r = post("/api/generate", {{"model", "tiny"},
+                                              {"prompt", "Once upon a time"},
+                                              {"options", {{"num_predict", 6}, {"temperature", 0}}}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, "application/x-ndjson");
+  const auto lines = ndjson_lines(r.body);
+  ASSERT_GE(lines.size(), 2u);
+  const json& last = lines.back();
+  EXPECT_EQ(last["done"], true);
+  EXPECT_EQ(last["done_reason"], "length");
+  EXPECT_EQ(last["eval_count"], 6);
+  EXPECT_GT(last["prompt_eval_count"].get<int>(), 0);
+  EXPECT_GT(last["total_duration"].get<long long>(), 0);
+  EXPECT_GE(last["total_duration"].get<long long>(), last["eval_duration"].get<long long>());
+  for (size_t i = 0; i + 1 < lines.size(); ++i) EXPECT_EQ(lines[i]["done"], false);
+}
+
+TEST_F(ServeInference, ErrorsComeInEachApisShape) {
+  HttpResult r = post("/v1/chat/completions",
+                      {{"model", "nope"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}});
+  EXPECT_EQ(r.status, 404);
+  EXPECT_TRUE(json::parse(r.body)["error"]["message"].is_string()) << r.body;
+  r = post("/api/chat", {{"model", "nope"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}});
+  EXPECT_EQ(r.status, 404);
+  EXPECT_TRUE(json::parse(r.body)["error"].is_string()) << r.body;
+  r = post("/v1/chat/completions", {{"model", "tiny"}, {"messages", "hello"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("messages"), std::string::npos) << r.body;
+  r = post("/api/generate", {{"model", "tiny"}, {"prompt", "x"}, {"options", {{"temperature", "hot"}}}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("temperature"), std::string::npos) << r.body;
+  const std::string broken = "{\"model\":";
+  r = http("POST", server_->url("/api/chat"), &broken);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("invalid JSON"), std::string::npos) << r.body;
+  // A prompt longer than the context: 400 naming the context size.
+  std::string long_prompt;
+  for (int i = 0; i < 300; ++i) long_prompt += "hello world ";
+  r = post("/api/generate", {{"model", "tiny"}, {"prompt", long_prompt}, {"options", {{"num_ctx", 64}}}});
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("context"), std::string::npos) << r.body;
+  // The server survived all of it.
+  r = post("/api/generate", {{"model", "tiny"}, {"prompt", "Hi"}, {"stream", false},
+                             {"options", {{"num_predict", 2}}}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["eval_count"], 2);
+}
+
+TEST_F(ServeInference, ADroppedClientFreesItsSequence) {
+  // An endless generation; the client hangs up after the first piece.
+  HttpOptions drop;
+  int pieces = 0;
+  drop.on_data = [&](const std::string&) { return ++pieces < 2; };
+  const HttpResult r = post("/api/generate",
+                            {{"model", "tiny"}, {"prompt", "Tell a long story"},
+                             {"options", {{"num_predict", -1}, {"num_ctx", 4096}}}},
+                            drop);
+  EXPECT_EQ(r.code, CURLE_WRITE_ERROR);
+  // The sequence is gone within moments (it would otherwise run for thousands of tokens).
+  double active = -1;
+  for (int i = 0; i < 50 && active != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    active = metric(http("GET", server_->url("/metrics")).body, "hearth_active_sequences");
+  }
+  EXPECT_EQ(active, 0);
+  const HttpResult next = post("/api/generate", {{"model", "tiny"}, {"prompt", "Hi"}, {"stream", false},
+                                                 {"options", {{"num_predict", 3}}}});
+  EXPECT_EQ(next.status, 200) << next.body;
+}
+
+TEST(ServeAuth, TokensAreRequiredOnceAUserExists) {
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  Home home(dir);
+  ASSERT_TRUE(home.ok) << home.error;
+  const std::vector<std::pair<std::string, std::string>> env{{"HEARTH_HOME", home.dir.path().string()}};
+  ASSERT_EQ(hearth::test::run_hearth({"user", "add", "alice"}, env).exit_code, 0);
+  const auto created = hearth::test::run_hearth({"token", "create", "--user", "alice"}, env);
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const auto at = created.out.find("hearth_");
+  ASSERT_NE(at, std::string::npos) << created.out;
+  const std::string token = created.out.substr(at, created.out.find_first_of(" \n", at) - at);
+
+  ServerProcess server(home.dir.path());
+  ASSERT_TRUE(server.wait_listening(std::chrono::seconds(20))) << server.output();
+  HttpResult r = http("GET", server.url("/api/tags"));
+  EXPECT_EQ(r.status, 401) << r.body;
+  r = http("GET", server.url("/v1/models"));
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(json::parse(r.body)["error"]["type"], "authentication_error") << r.body;
+  HttpOptions bad;
+  bad.headers = {"Authorization: Bearer hearth_wrong"};
+  EXPECT_EQ(http("GET", server.url("/api/tags"), nullptr, bad).status, 401);
+  HttpOptions good;
+  good.headers = {"Authorization: Bearer " + token};
+  r = http("GET", server.url("/api/tags"), nullptr, good);
+  EXPECT_EQ(r.status, 200) << r.body;
+  // alice has pulled nothing: the local user's "tiny" is not hers.
+  EXPECT_EQ(json::parse(r.body)["models"].size(), 0u) << r.body;
+  const std::string chat = R"({"model":"tiny","messages":[{"role":"user","content":"hi"}]})";
+  EXPECT_EQ(http("POST", server.url("/api/chat"), &chat, good).status, 404);
+  // Public routes stay open.
+  EXPECT_EQ(http("GET", server.url("/api/version")).status, 200);
+}
+
+}  // namespace
