@@ -3,6 +3,7 @@
 #include <boost/asio/ip/address.hpp>
 
 #include <cstdio>
+#include <memory>
 
 #include "cli/commands.h"
 #include "core/config.h"
@@ -37,9 +38,19 @@ void serve(const ServeArgs& args) {
   store::Store store = store::Store::open_default();
   db::Database database = db::Database::open(config::get("HEARTH_DB"));
   server::Library library(store, database);
-  server::Scheduler scheduler(server::Scheduler::options_from_config());
+  // Held by pointer so that it stops (its loops call into the API's sinks) before the API
+  // context below goes away, whichever way this function ends.
+  auto scheduler = std::make_unique<server::Scheduler>(server::Scheduler::options_from_config());
   server::Authenticator auth(database, mode, !is_loopback(address));
-  server::ApiContext api{store, database, library, scheduler, auth, {}, std::chrono::system_clock::now()};
+  server::ApiContext api{store, database, library, *scheduler, auth, {}, std::chrono::system_clock::now()};
+  struct StopFirst {
+    server::Library& library;
+    std::unique_ptr<server::Scheduler>& scheduler;
+    ~StopFirst() {
+      library.shutdown();
+      scheduler.reset();
+    }
+  } stop_first{library, scheduler};
   const server::Router router = server::make_api_router(api);
 
   server::ServeOptions options;
@@ -58,9 +69,8 @@ void serve(const ServeArgs& args) {
     std::printf("  auth:        %s\n", auth.required() ? "Bearer token required" : "off (loopback, no users)");
     std::fflush(stdout);
   };
-  options.on_stopping = [&library] { library.shutdown(); };
+  options.on_stopping = [&library] { library.stop(); };
   server::serve(router, options);
-  library.shutdown();
   std::printf("hearth serve stopped\n");
 }
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "core/thread_pool.h"
 #include "db/db.h"
 #include "server/auth.h"
 #include "server/library.h"
@@ -36,6 +37,9 @@ struct ApiContext {
   Authenticator& auth;
   ApiCounters counters;
   std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
+  // Runs bookkeeping (usage counters) off the model loops, one job after another. Declared
+  // last: destroyed first, finishing what was queued while the rest is still alive.
+  ThreadPool background{1};
 };
 
 // Every route: public ones (/, /api/version) and the authenticated rest.

@@ -127,13 +127,18 @@ std::string random_id(std::string_view prefix) {
 
 void record_usage(ApiContext& api, std::int64_t user_id, const std::string& model,
                   const Timings& timings) {
-  try {
-    db::ModelUsage(api.db).record(user_id, model, timings.prompt_tokens, timings.completion_tokens,
-                                  timings.eval_ns);
-  } catch (const std::exception& e) {
-    // Usage counters must never fail a request that has already been answered.
-    SPDLOG_WARN("could not record usage of {}: {}", model, e.what());
-  }
+  // Called from a model's loop: the database write happens on the background thread so that no
+  // running sequence waits for it.
+  db::Database database = api.db;
+  api.background.submit([database, user_id, model, timings] {
+    try {
+      db::ModelUsage(database).record(user_id, model, timings.prompt_tokens,
+                                      timings.completion_tokens, timings.eval_ns);
+    } catch (const std::exception& e) {
+      // Usage counters must never fail a request that has already been answered.
+      SPDLOG_WARN("could not record usage of {}: {}", model, e.what());
+    }
+  });
 }
 
 Response run_generation(ApiContext& api, const Request& http_request, GenerationRequest request,

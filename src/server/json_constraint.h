@@ -16,7 +16,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace hearth::server {
 
@@ -65,7 +64,8 @@ class JsonPrefix {
   int space_run_ = 0;         // whitespace bytes in a row between tokens
   int digits_ = 0;            // digits so far in the number's integer part or exponent
   std::string_view literal_;  // remaining letters of true/false/null (static storage)
-  std::vector<char> stack_;   // '{' or '[' per open container
+  std::string stack_;         // '{' or '[' per open container (a string: copies of shallow states
+                              // stay in the small-string buffer, and the sampler copies many)
 };
 
 }  // namespace hearth::server

@@ -105,8 +105,11 @@ class Library {
   // Runs `work` on a tracked thread; `work` gets a predicate that turns true at shutdown().
   // Error(unavailable) once shutdown() has begun.
   void run_in_background(std::function<void(const std::function<bool()>& stopping)> work);
-  // Cancels pulls running in the background (started by the server) and waits for them to stop;
-  // their partial downloads stay for a later resume. Safe to call more than once.
+  // Tells pulls running in the background (started by the server) to stop, without waiting:
+  // safe on the I/O thread. Later starts answer Error(unavailable).
+  void stop();
+  // stop(), then waits for them; their partial downloads stay for a later resume. Safe to call
+  // more than once.
   void shutdown();
 
   store::Store& store() { return store_; }

@@ -194,6 +194,8 @@ void Library::run_in_background(std::function<void(const std::function<bool()>&)
   for (auto& w : finished) w.thread.join();
 }
 
+void Library::stop() { stopping_.store(true); }
+
 void Library::shutdown() {
   std::vector<Worker> workers;
   {

@@ -31,7 +31,8 @@ void ModelLoop::run() {
   lock.unlock();
   for (auto& seq : seqs_)
     if (seq) {
-      seq->task.fail(ErrorKind::unavailable, "the server is shutting down");
+      if (!seq->task.is_cancelled())
+        seq->task.fail(ErrorKind::unavailable, "the server is shutting down");
       seq.reset();
     }
   engine_.reset();

@@ -1,21 +1,14 @@
-// The router and the API handlers: no sockets here (see server.h).
-#include <boost/json.hpp>
-
+// The router: method + path -> handler, errors -> JSON errors; no sockets here (see server.h).
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
-#include <ctime>
 #include <exception>
 
 #include "core/log.h"
-#include "engine/gguf/gguf.h"
+#include "server/json_util.h"
 #include "server/server.h"
-#include "store/store.h"
 
 namespace hearth::server {
 namespace {
-
-namespace json = boost::json;
 
 bool is_openai_path(std::string_view path) { return path.rfind("/v1/", 0) == 0 || path == "/v1"; }
 
@@ -29,13 +22,6 @@ std::string_view openai_error_type(ErrorKind kind) {
     case ErrorKind::unauthorized: return "authentication_error";
     default: return "server_error";
   }
-}
-
-Response json_response(const json::value& value, int status = 200) {
-  Response r;
-  r.status = status;
-  r.body = json::serialize(value);
-  return r;
 }
 
 }  // namespace
@@ -65,14 +51,6 @@ Response error_response(std::string_view path, int status, ErrorKind kind, std::
                                                              {"code", error_kind_name(kind)}}}},
                          status);
   return json_response(json::object{{"error", message}}, status);
-}
-
-void check_json_object(std::string_view body) {
-  json::error_code ec;
-  json::value v = json::parse(body, ec);
-  if (ec) throw Error(ErrorKind::invalid_input, "invalid JSON in request body: " + ec.message());
-  if (!v.is_object())
-    throw Error(ErrorKind::invalid_input, "request body must be a JSON object");
 }
 
 std::string_view Request::header(std::string_view lower_name) const {

@@ -16,6 +16,14 @@ namespace {
 
 std::string now_text() { return rfc3339(std::chrono::system_clock::now()); }
 
+// "model", or the older "name"; Error(invalid_input) "field 'model' is required" without either.
+std::string model_field(const json::object& body) {
+  std::string model = opt_string(body, "model").value_or("");
+  if (model.empty()) model = opt_string(body, "name").value_or("");
+  if (model.empty()) throw Error(ErrorKind::invalid_input, "field 'model' is required");
+  return model;
+}
+
 struct OllamaCommon {
   std::string model;
   bool stream = true;
@@ -25,8 +33,7 @@ struct OllamaCommon {
 OllamaCommon read_common(ApiContext& api, const Request& http, const json::object& body,
                          GenerationRequest& r, ResolvedModel& resolved) {
   OllamaCommon c;
-  c.model = opt_string(body, "model").value_or("");
-  if (c.model.empty()) c.model = req_string(body, "name");
+  c.model = model_field(body);
   c.stream = opt_bool(body, "stream").value_or(true);
   resolved = api.library.resolve(http.caller.user_id, c.model);
   r.model = resolved.name;
@@ -182,8 +189,7 @@ Response generate(ApiContext& api, const Request& http) {
 // (one "prompt", one "embedding").
 Response embed(ApiContext& api, const Request& http, bool legacy) {
   const json::object body = parse_body_object(http.body);
-  std::string model = opt_string(body, "model").value_or("");
-  if (model.empty()) model = req_string(body, "name");
+  const std::string model = model_field(body);
   EmbeddingRequest r;
   if (legacy) {
     r.inputs = {req_string(body, "prompt")};

@@ -10,7 +10,13 @@
 //   - A model loads on its first request (in its loop thread, never on the caller's) and stays
 //     loaded for its keep_alive after the last request ends (default HEARTH_KEEP_ALIVE, 5 min;
 //     0 = unload as soon as idle; negative = forever). When loading a model would exceed the
-//     memory budget, the least recently used idle model is unloaded first.
+//     memory budget (weights file + F16 KV cache), the least recently used idle models are
+//     unloaded first; if it still does not fit, it loads anyway and a warning is logged.
+//   - Context: num_ctx per sequence (0: Options::default_num_ctx), capped at the model's
+//     training context; the KV cache holds num_ctx × num_parallel cells. A request asking for
+//     more than the loaded num_ctx waits (and the requests behind it, first in first out) until
+//     the running sequences end; the context is then rebuilt larger (the weights stay mapped).
+//     Smaller requests run in a larger context with their own limit.
 //   - Queue: at most Options::max_queue requests wait (all models together) beyond the active
 //     slots; submit() then throws Error(unavailable) (the server answers 503 with Retry-After).
 //   - Determinism: a sequence's tokens depend only on its prompt, settings and seed: greedy

@@ -67,9 +67,6 @@ using Handler = std::function<Response(const Request&)>;
 int status_for(ErrorKind kind);
 // A JSON error in the shape the path's API family uses (see above).
 Response error_response(std::string_view path, int status, ErrorKind kind, std::string_view message);
-// Parses a request body that must be one JSON object; Error(invalid_input) saying what is wrong
-// otherwise.
-void check_json_object(std::string_view body);
 
 class Router {
  public:

@@ -69,6 +69,11 @@ test('a request without a token is 401; a wrong token is an AuthenticationError'
 });
 
 test('with a token the request is served', T, async () => {
+  for (const route of ['/api/tags', '/v1/models']) {
+    const r = await request(`${server.url}${route}`, {
+      method: 'GET', headers: { Authorization: `Bearer ${tokens.alice}` } });
+    assert.equal(r.status, 200, `${route}: ${r.status} ${r.text}`);
+  }
   const models = [];
   for await (const m of openaiClient(server.url, tokens.alice).models.list()) models.push(m.id);
   assert.ok(Array.isArray(models));

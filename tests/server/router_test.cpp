@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/json_util.h"
 #include "server/server.h"
 #include "support/test_support.h"
 
@@ -122,11 +123,11 @@ TEST(ServerRouter, ObserverSeesEveryAnswer) {
 TEST(ServerRouter, HandlerErrorsBecomeJsonErrors) {
   Router router;
   router.add("POST", "/api/echo", [](const Request& req) {
-    check_json_object(req.body);
+    parse_body_object(req.body);
     return Response{200, "application/json", req.body, {}, {}};
   });
   router.add("POST", "/v1/echo", [](const Request& req) {
-    check_json_object(req.body);
+    parse_body_object(req.body);
     return Response{200, "application/json", req.body, {}, {}};
   });
   router.add("GET", "/api/boom", [](const Request&) -> Response { throw std::runtime_error("bug"); });

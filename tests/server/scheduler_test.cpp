@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -403,6 +404,52 @@ std::vector<std::vector<float>> embed(Scheduler& sched, std::vector<std::string>
   EXPECT_TRUE(got && got->ok) << (got ? got->error : "");
   EXPECT_GT(got->prompt_tokens, 0);
   return got ? got->embeddings : std::vector<std::vector<float>>{};
+}
+
+TEST(Scheduler, ChatMessagesAreRenderedWithTheTemplate) {
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  Outcome chat, raw;
+  Scheduler sched(small_options());
+  auto req = raw_request("", 6);
+  req.system = "be brief";
+  req.messages = {{"user", "hello"}};
+  sched.submit(req, chat.sink());
+  // The same prompt by hand: ChatML (the file has no template), BOS text first.
+  auto by_hand = raw_request(
+      "<s><|im_start|>system\nbe brief<|im_end|>\n<|im_start|>user\nhello<|im_end|>\n"
+      "<|im_start|>assistant\n",
+      6);
+  by_hand.prompt = by_hand.prompt.substr(3);  // the BOS rule adds "<s>" to a raw prompt
+  sched.submit(by_hand, raw.sink());
+  ASSERT_TRUE(chat.wait());
+  ASSERT_TRUE(raw.wait());
+  ASSERT_FALSE(chat.failed) << chat.error;
+  EXPECT_EQ(chat.timings.prompt_tokens, raw.timings.prompt_tokens);
+  EXPECT_EQ(chat.text, raw.text);
+}
+
+TEST(Scheduler, EmbeddingInputLongerThanTheContext) {
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  Scheduler sched(small_options());
+  EmbeddingRequest req;
+  req.model = kModel;
+  req.model_path = model_path();
+  req.inputs = {kPrompts[1]};
+  req.num_ctx = 4;
+  for (bool truncate : {true, false}) {
+    req.truncate = truncate;
+    std::promise<EmbeddingResult> got;
+    sched.submit(req, [&](EmbeddingResult&& r) { got.set_value(std::move(r)); });
+    const EmbeddingResult r = got.get_future().get();
+    if (truncate) {
+      EXPECT_TRUE(r.ok) << r.error;
+      EXPECT_EQ(r.prompt_tokens, 4);
+    } else {
+      EXPECT_FALSE(r.ok);
+      EXPECT_EQ(r.error_kind, ErrorKind::invalid_input);
+      EXPECT_NE(r.error.find("the model's context is 4 tokens"), std::string::npos) << r.error;
+    }
+  }
 }
 
 TEST(Scheduler, EmbeddingsAreNormalisedDeterministicAndDistinct) {
