@@ -16,6 +16,7 @@
 
 #include "catalog/catalog.h"
 #include "hardware/hardware.h"
+#include "core/log.h"
 #include "server/api.h"
 #include "server/json_util.h"
 #include "server/library_json.h"
@@ -54,7 +55,24 @@ json::object row_json(ApiContext& api, std::int64_t user_id, const db::PersonalM
   const std::string error = row.status == db::ModelStatus::failed
                                 ? api.library.failure_message(user_id, row.custom_name)
                                 : std::string();
-  return personal_model_json(row, error);
+  json::object o = personal_model_json(row, error);
+  // Token counts and speed from the usage totals (db::ModelUsage), kept per user and model.
+  json::object usage{{"requests", 0}, {"prompt_tokens", 0}, {"completion_tokens", 0},
+                     {"average_tokens_per_second", nullptr}};
+  try {
+    if (auto u = db::ModelUsage(api.db).get(user_id, row.custom_name)) {
+      usage["requests"] = u->requests;
+      usage["prompt_tokens"] = u->prompt_tokens;
+      usage["completion_tokens"] = u->completion_tokens;
+      if (u->eval_ns > 0)
+        usage["average_tokens_per_second"] =
+            static_cast<double>(u->completion_tokens) * 1e9 / static_cast<double>(u->eval_ns);
+    }
+  } catch (const std::exception& e) {
+    SPDLOG_WARN("usage of {} unreadable: {}", row.custom_name, e.what());
+  }
+  o["usage"] = std::move(usage);
+  return o;
 }
 
 // A query parameter's value ("" when absent); no escapes are expected in these numbers.

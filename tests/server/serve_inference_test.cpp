@@ -144,6 +144,19 @@ TEST_F(ServeInference, OllamaGenerateStreamsNdjsonWithTimings) {
   EXPECT_GT(last["total_duration"].get<long long>(), 0);
   EXPECT_GE(last["total_duration"].get<long long>(), last["eval_duration"].get<long long>());
   for (size_t i = 0; i + 1 < lines.size(); ++i) EXPECT_EQ(lines[i]["done"], false);
+
+  // The model's usage is kept for its owner (written in the background, so give it a moment).
+  json usage;
+  for (int i = 0; i < 50; ++i) {
+    const json models = json::parse(http("GET", server_->url("/api/personal-models")).body)["models"];
+    ASSERT_EQ(models.size(), 1u);
+    usage = models[0]["usage"];
+    if (usage["requests"] == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(usage["requests"], 1) << usage;
+  EXPECT_EQ(usage["completion_tokens"], 6) << usage;
+  EXPECT_GT(usage["average_tokens_per_second"].get<double>(), 0) << usage;
 }
 
 TEST_F(ServeInference, ErrorsComeInEachApisShape) {

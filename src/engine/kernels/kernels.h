@@ -11,12 +11,22 @@
 //              the conformance references)
 // n is always a multiple of the type's block size.
 //
+// Optional, for the one-token matmul path (several sequences decoding together, each with one
+// token): vec_dot_multi computes the dot products of one weight row with nx activation rows at
+// once, doing the weight-side work (unpacking, weight scales) once per block for all of them.
+// Its activation rows are in a kernel-specific prepared layout of multi_row_bytes(n) bytes each,
+// made from vec_dot_type rows by multi_prepare, once per matmul call. Every row's result is
+// bit-identical whatever nx is and wherever the row sits among the nx (each row has its own
+// accumulators and the same operation sequence), so a sequence's logits do not depend on how
+// many others share its decode step.
+//
 // Kernel sets: `reference` is the portable scalar code and stays the yardstick; `avx2` (AVX2 +
 // FMA + F16C) and `avx512` (AVX-512 F/BW/VL, VNNI where present) override the rows they speed
 // up; avx2 falls back to the reference for the rest, avx512 to the avx2 rows (simd_tables.h).
 // Tests compare every SIMD row with the reference on random blocks.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -40,7 +50,16 @@ struct TypeOps {
   void (*to_float)(const void* blocks, float* out, int64_t n) = nullptr;
   void (*from_float)(const float* in, void* blocks, int64_t n) = nullptr;
   float (*vec_dot)(int64_t n, const void* w, const void* x) = nullptr;
+  size_t (*multi_row_bytes)(int64_t n) = nullptr;
+  void (*multi_prepare)(const void* x, void* prepared, int64_t n) = nullptr;
+  // out[t] = Σ w·x_t for the rows x_t = x + t·x_stride (prepared layout), t < nx (any nx ≥ 1).
+  void (*vec_dot_multi)(int64_t n, const void* w, const void* x, size_t x_stride, int nx,
+                        float* out) = nullptr;
 };
+
+// How many activation rows a vec_dot_multi kernel handles in one pass over the weight row (larger
+// nx are done in groups of this many; results do not depend on the grouping).
+inline constexpr int kMultiDotRows = 4;
 
 // The row for `type` in `set`, or nullptr when hearth cannot compute with that type.
 const TypeOps* type_ops(TensorType type, KernelSet set);

@@ -66,7 +66,11 @@ void matmul_exact(const WeightMatrix& w, const TypeOps& ops, const TypeOps& f32,
   });
 }
 
-// Activations converted once per token to the weights' vec_dot_type, then vec_dot per row.
+// Activations converted once per token to the weights' vec_dot_type, then vec_dot per row; or,
+// where the type has a multi-row kernel, converted further to its prepared layout and every
+// weight row dotted with all tokens in one pass (kMultiDotRows at a time), the weight-side work
+// shared. Each y[t][r] is computed the same way whatever n_tokens is (vec_dot_multi is
+// bit-identical for every row count), which batch-invariant decoding relies on.
 void matmul_quantized(const WeightMatrix& w, const TypeOps& ops, KernelSet set, const float* x,
                       int64_t n_tokens, float* y, ThreadPool* pool) {
   if (!ops.vec_dot) {
@@ -79,6 +83,8 @@ void matmul_quantized(const WeightMatrix& w, const TypeOps& ops, KernelSet set, 
   // Per-thread scratch, reused: a decode step converts hundreds of activation rows.
   // (Lambdas below must use `scratch`: a thread_local name refers to the running thread's own.)
   thread_local std::vector<uint8_t> converted;
+  thread_local std::vector<uint8_t> prepared_rows;
+  const bool multi = ops.vec_dot_multi != nullptr;
   if (ops.vec_dot_type != TensorType::f32) {
     const TypeOps& dot_ops = ops_or_throw(ops.vec_dot_type, set);
     HEARTH_ASSERT(dot_ops.from_float, "vec_dot_type without from_float");
@@ -93,9 +99,37 @@ void matmul_quantized(const WeightMatrix& w, const TypeOps& ops, KernelSet set, 
     });
     xq = scratch;
   }
+  if (multi && ops.multi_prepare) {
+    HEARTH_ASSERT(ops.multi_row_bytes, "multi_prepare without multi_row_bytes");
+    const size_t p_row = ops.multi_row_bytes(w.n_in);
+    if (prepared_rows.size() < p_row * static_cast<size_t>(n_tokens))
+      prepared_rows.resize(p_row * static_cast<size_t>(n_tokens));
+    uint8_t* prepared = prepared_rows.data();
+    const auto* from = static_cast<const uint8_t*>(xq);
+    for (int64_t t = 0; t < n_tokens; ++t) {  // O(n_in) per token: not worth the pool
+      ops.multi_prepare(from + static_cast<size_t>(t) * x_row,
+                        prepared + static_cast<size_t>(t) * p_row, w.n_in);
+    }
+    xq = prepared;
+    x_row = p_row;
+  }
   const size_t w_row = row_bytes(w.type, w.n_in);
   const auto* wbase = static_cast<const uint8_t*>(w.data);
   const auto* xbase = static_cast<const uint8_t*>(xq);
+  if (multi) {
+    for_chunks(pool, w.n_out, 4, [&](int64_t begin, int64_t end) {
+      float out[kMultiDotRows];
+      for (int64_t r = begin; r < end; ++r) {
+        const void* row = wbase + static_cast<size_t>(r) * w_row;
+        for (int64_t t0 = 0; t0 < n_tokens; t0 += kMultiDotRows) {
+          const int nx = static_cast<int>(std::min<int64_t>(kMultiDotRows, n_tokens - t0));
+          ops.vec_dot_multi(w.n_in, row, xbase + static_cast<size_t>(t0) * x_row, x_row, nx, out);
+          for (int k = 0; k < nx; ++k) y[(t0 + k) * w.n_out + r] = out[k];
+        }
+      }
+    });
+    return;
+  }
   for_chunks(pool, w.n_out, 4, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const void* row = wbase + static_cast<size_t>(r) * w_row;
