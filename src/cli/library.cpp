@@ -361,7 +361,15 @@ void show_running() {
   curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  // A server with users wants a key: HEARTH_API_KEY (from `hearth token create`).
+  curl_slist* headers = nullptr;
+  const std::string key = config::get("HEARTH_API_KEY");
+  if (!key.empty()) {
+    headers = curl_slist_append(headers, ("Authorization: Bearer " + key).c_str());
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  }
   const CURLcode rc = curl_easy_perform(curl);
+  curl_slist_free_all(headers);
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_cleanup(curl);
@@ -371,6 +379,10 @@ void show_running() {
     return;
   }
   if (rc != CURLE_OK) throw Error(ErrorKind::unavailable, url + ": " + curl_easy_strerror(rc));
+  if (status == 401)
+    throw Error(ErrorKind::unauthorized,
+                url + ": the server needs an API key: set HEARTH_API_KEY to a token from "
+                      "`hearth token create --user NAME`");
   if (status != 200)
     throw Error(ErrorKind::unavailable,
                 url + ": the server answered HTTP " + std::to_string(status));

@@ -11,13 +11,15 @@
 namespace hearth::config {
 namespace {
 
-constexpr std::array<Setting, 11> kSettings = {{
+constexpr std::array<Setting, 12> kSettings = {{
     {"HEARTH_HOST", "--host", "127.0.0.1:11435", "address and port the server listens on"},
     {"HEARTH_HOME", "", "", "where models, the database and datasets live "
                             "(default $XDG_DATA_HOME/hearth, else ~/.local/share/hearth)"},
     {"HEARTH_AUTH", "--auth", "auto",
      "server authentication: auto (Bearer tokens needed beyond loopback or once a user exists) "
      "or required"},
+    {"HEARTH_API_KEY", "", "",
+     "API key the CLI sends to a running server that requires one (`hearth ps`)"},
     {"HEARTH_DB", "--db", "", "database URL: empty for SQLite in HEARTH_HOME, or postgresql://..."},
     {"HEARTH_KEEP_ALIVE", "--keep-alive", "5m", "how long an idle model stays loaded"},
     {"HEARTH_NUM_PARALLEL", "--parallel", "4", "sequences decoded together per loaded model"},

@@ -1,6 +1,8 @@
 // The whole API: public routes, the route groups, authentication and /metrics (see api.h).
 #include "server/api.h"
 
+#include <cstdio>
+
 #include "server/json_util.h"
 
 namespace hearth::server {
@@ -20,7 +22,9 @@ void metric(std::string& out, std::string_view name, std::string_view type, std:
   out += '\n';
   out += name;
   out += ' ';
-  out += json::serialize(json::value(value));
+  char text[32];
+  std::snprintf(text, sizeof text, "%.15g", value);  // counters print as plain integers
+  out += text;
   out += '\n';
 }
 

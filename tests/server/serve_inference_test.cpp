@@ -244,6 +244,17 @@ TEST(ServeAuth, TokensAreRequiredOnceAUserExists) {
   EXPECT_EQ(http("POST", server.url("/api/chat"), &chat, good).status, 404);
   // Public routes stay open.
   EXPECT_EQ(http("GET", server.url("/api/version")).status, 200);
+
+  // `hearth ps` asks the server too: it needs HEARTH_API_KEY now.
+  const std::string where = server.url("").substr(std::string("http://").size());
+  auto ps = hearth::test::run_hearth({"ps"}, {{"HEARTH_HOME", home.dir.path().string()}, {"HEARTH_HOST", where}});
+  EXPECT_NE(ps.exit_code, 0);
+  EXPECT_NE(ps.err.find("HEARTH_API_KEY"), std::string::npos) << ps.err;
+  ps = hearth::test::run_hearth({"ps"}, {{"HEARTH_HOME", home.dir.path().string()},
+                                         {"HEARTH_HOST", where},
+                                         {"HEARTH_API_KEY", token}});
+  EXPECT_EQ(ps.exit_code, 0) << ps.err;
+  EXPECT_NE(ps.out.find("NAME"), std::string::npos) << ps.out;
 }
 
 }  // namespace
