@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   hearth::cli::register_user(app);
   hearth::cli::register_token(app);
   hearth::cli::register_audit(app);
+  hearth::cli::register_data(app);
   try {
     hearth::log::init_from_config();
     app.parse(argc, argv);

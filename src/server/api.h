@@ -51,5 +51,6 @@ void add_ollama_routes(Router& router, ApiContext& api);     // /api/chat, /api/
 void add_library_routes(Router& router, ApiContext& api);    // /api/tags, /v1/models, /api/show, /api/ps, /api/pull, /api/delete, /api/copy
 void add_personal_routes(Router& router, ApiContext& api);   // /api/personal-models*, /api/catalog, /api/hardware, /api/desktop/*
 void add_metrics_route(Router& router, ApiContext& api);     // /metrics
+void add_conversation_routes(Router& router, ApiContext& api);  // /api/conversations*, /api/settings, /api/training/*
 
 }  // namespace hearth::server

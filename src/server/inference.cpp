@@ -8,6 +8,7 @@
 #include <random>
 
 #include "core/log.h"
+#include "server/conversation_capture.h"
 #include "server/response_stream.h"
 
 namespace hearth::server {
@@ -141,40 +142,67 @@ void record_usage(ApiContext& api, std::int64_t user_id, const std::string& mode
   });
 }
 
+std::shared_ptr<ConversationCapture> capture_chat(ApiContext& api, const Request& http_request,
+                                                  const GenerationRequest& request,
+                                                  const std::string& source) {
+  const auto& s = request.sampling;
+  json::object parameters{{"temperature", s.temperature}, {"top_p", s.top_p}, {"top_k", s.top_k},
+                          {"seed", s.seed},               {"max_tokens", request.max_tokens}};
+  if (!request.stop.empty()) {
+    json::array stop;
+    for (const auto& x : request.stop) stop.emplace_back(json::string(x));
+    parameters["stop"] = std::move(stop);
+  }
+  if (request.json_object) parameters["json_object"] = true;
+  return ConversationCapture::begin(api.db, http_request, request.model, source, request.messages,
+                                    json::serialize(parameters));
+}
+
 Response run_generation(ApiContext& api, const Request& http_request, GenerationRequest request,
-                        std::shared_ptr<GenerationWriter> writer) {
+                        std::shared_ptr<GenerationWriter> writer,
+                        std::shared_ptr<ConversationCapture> capture) {
   auto out = std::make_shared<ResponseStream>();
   request.cancelled = out->cancel_flag();
   struct State {
-    std::string text;  // everything generated, for a whole (non-streamed) answer
+    std::string text;  // everything generated (whole answers, and kept conversations)
   };
   auto state = std::make_shared<State>();
   const std::string path = http_request.path();
   const std::int64_t user_id = http_request.caller.user_id;
   const std::string model = request.model;
   ApiContext* ctx = &api;
-  GenerationSink sink = [out, writer, state, path, user_id, model, ctx](GenerationEvent&& e) {
+  ResponseStream::Headers head;
+  if (capture) head.emplace_back("X-Hearth-Conversation-Id", std::to_string(capture->conversation_id()));
+  GenerationSink sink = [out, writer, state, path, user_id, model, ctx, capture,
+                         head](GenerationEvent&& e) {
     switch (e.kind) {
       case GenerationEvent::Kind::token:
-        if (!writer->streaming()) {
-          state->text += e.text;
-          return;
-        }
-        if (!out->started()) out->start(200, writer->content_type());
+        if (!writer->streaming() || capture) state->text += e.text;
+        if (!writer->streaming()) return;
+        if (!out->started()) out->start(200, writer->content_type(), head);
         out->write(writer->piece(e.text));
         return;
-      case GenerationEvent::Kind::done:
+      case GenerationEvent::Kind::done: {
         record_usage(*ctx, user_id, model, e.timings);
+        ResponseStream::Headers headers = head;
+        if (capture) {
+          const std::int64_t message_id = capture->finish(state->text, e.timings);
+          writer->hearth = json::object{{"conversation_id", capture->conversation_id()},
+                                        {"message_id", message_id}};
+          headers.emplace_back("X-Hearth-Message-Id", std::to_string(message_id));
+        }
         if (!writer->streaming()) {
           Response r;
           r.body = writer->done(state->text, e);
+          r.headers = std::move(headers);
           out->respond(r);
           return;
         }
-        if (!out->started()) out->start(200, writer->content_type());
+        if (!out->started()) out->start(200, writer->content_type(), head);
         out->write(writer->done({}, e));
         out->finish();
         return;
+      }
       case GenerationEvent::Kind::error:
         if (!out->started()) {
           out->respond(error_response(path, status_for(e.error_kind), e.error_kind, e.error));

@@ -28,10 +28,15 @@ void apply_ollama_options(const json::object& options, GenerationRequest& reques
 // A fresh random seed when the request gave none.
 std::uint64_t random_seed();
 
+class ConversationCapture;
+
 // How one API family writes a generation (see routes_openai.cpp, routes_ollama.cpp).
 class GenerationWriter {
  public:
   virtual ~GenerationWriter() = default;
+  // Where the chat was kept: {"conversation_id": N, "message_id": M}, set before done() when
+  // the conversation is stored; writers put it into their final JSON as "hearth".
+  json::value hearth = nullptr;
   virtual bool streaming() const = 0;
   virtual std::string content_type() const = 0;  // of a streamed answer
   // Streaming: the bytes to send for a piece of text ("" sends nothing).
@@ -47,8 +52,15 @@ class GenerationWriter {
 // head is sent with the first token (or the end), so an error found before any output (model
 // cannot load, prompt too long) still gets its proper status and the API family's error shape.
 // Counts usage for the caller when the generation ends.
+// With a capture (conversation_capture.h) the answer is kept when the generation ends.
 Response run_generation(ApiContext& api, const Request& http_request, GenerationRequest request,
-                        std::shared_ptr<GenerationWriter> writer);
+                        std::shared_ptr<GenerationWriter> writer,
+                        std::shared_ptr<ConversationCapture> capture = nullptr);
+
+// Starts keeping a chat request (see conversation_capture.h); nullptr when not stored.
+std::shared_ptr<ConversationCapture> capture_chat(ApiContext& api, const Request& http_request,
+                                                  const GenerationRequest& request,
+                                                  const std::string& source);
 
 // Records a finished request's token counts and speed for the caller's model (database).
 void record_usage(ApiContext& api, std::int64_t user_id, const std::string& model,

@@ -59,6 +59,22 @@ std::string_view Request::header(std::string_view lower_name) const {
   return {};
 }
 
+std::string Request::query(std::string_view key) const {
+  const auto q = target.find('?');
+  if (q == std::string::npos) return {};
+  std::string_view rest = std::string_view(target).substr(q + 1);
+  if (const auto hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) == key) return eq == std::string_view::npos ? "" : std::string(pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
 std::string_view Request::param(std::string_view name) const {
   for (const auto& [key, value] : params)
     if (key == name) return value;

@@ -95,6 +95,7 @@ class OllamaWriter : public GenerationWriter {
     json::object o = head();
     put_text(o, text);
     for (auto& [k, v] : done_fields(e)) o[k] = v;
+    if (!hearth.is_null()) o["hearth"] = hearth;
     return json::serialize(o) + (stream_ ? "\n" : "");
   }
   std::string midstream_error(const std::string& message) override {
@@ -157,15 +158,16 @@ std::vector<chat::ChatMessage> read_messages(const json::object& body) {
   return messages;
 }
 
-Response chat(ApiContext& api, const Request& http) {
+Response chat(ApiContext& api, const Request& http, const char* source) {
   const json::object body = parse_body_object(http.body);
   GenerationRequest r;
   ResolvedModel m;
   OllamaCommon c = read_common(api, http, body, r, m);
   r.messages = read_messages(body);
   if (r.messages.empty()) return load_or_unload(api, http, r, true);
+  auto capture = capture_chat(api, http, r, source);
   return run_generation(api, http, std::move(r),
-                        std::make_shared<OllamaWriter>(c.model, c.stream, true));
+                        std::make_shared<OllamaWriter>(c.model, c.stream, true), std::move(capture));
 }
 
 Response generate(ApiContext& api, const Request& http) {
@@ -250,11 +252,12 @@ Response embed(ApiContext& api, const Request& http, bool legacy) {
 }  // namespace
 
 void add_ollama_routes(Router& router, ApiContext& api) {
-  router.add("POST", "/api/chat", [&api](const Request& r) { return chat(api, r); });
+  router.add("POST", "/api/chat", [&api](const Request& r) { return chat(api, r, "ollama"); });
   router.add("POST", "/api/generate", [&api](const Request& r) { return generate(api, r); });
   router.add("POST", "/api/embed", [&api](const Request& r) { return embed(api, r, false); });
   router.add("POST", "/api/embeddings", [&api](const Request& r) { return embed(api, r, true); });
-  router.add("POST", "/api/desktop/inference", [&api](const Request& r) { return chat(api, r); });
+  router.add("POST", "/api/desktop/inference",
+             [&api](const Request& r) { return chat(api, r, "desktop"); });
 }
 
 }  // namespace hearth::server

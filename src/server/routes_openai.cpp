@@ -152,10 +152,14 @@ class ChatWriter : public GenerationWriter {
       json::object body = base(chat_ ? "chat.completion" : "text_completion");
       body["choices"] = json::array{std::move(choice)};
       body["usage"] = usage_json(e.timings);
+      if (!hearth.is_null()) body["hearth"] = hearth;
       return json::serialize(body);
     }
     std::string out = piece({});
-    out += sse(chat_ ? chunk(json::object{}, e.finish_reason.c_str()) : chunk(json::string(), e.finish_reason.c_str()));
+    json::object last = chat_ ? chunk(json::object{}, e.finish_reason.c_str())
+                              : chunk(json::string(), e.finish_reason.c_str());
+    if (!hearth.is_null()) last["hearth"] = hearth;
+    out += sse(last);
     if (c_.include_usage) {
       json::object last = base(chat_ ? "chat.completion.chunk" : "text_completion");
       last["choices"] = json::array{};
@@ -201,7 +205,9 @@ Response chat_completions(ApiContext& api, const Request& http) {
   const ResolvedModel m = api.library.resolve(http.caller.user_id, c.model);
   r.model = m.name;
   r.model_path = m.model_path.string();
-  return run_generation(api, http, std::move(r), std::make_shared<ChatWriter>(std::move(c), true));
+  auto capture = capture_chat(api, http, r, "openai");
+  return run_generation(api, http, std::move(r), std::make_shared<ChatWriter>(std::move(c), true),
+                        std::move(capture));
 }
 
 Response completions(ApiContext& api, const Request& http) {

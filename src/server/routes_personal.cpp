@@ -75,22 +75,6 @@ json::object row_json(ApiContext& api, std::int64_t user_id, const db::PersonalM
   return o;
 }
 
-// A query parameter's value ("" when absent); no escapes are expected in these numbers.
-std::string query_value(const Request& request, std::string_view key) {
-  const auto q = request.target.find('?');
-  if (q == std::string::npos) return "";
-  std::string_view rest = std::string_view(request.target).substr(q + 1);
-  while (!rest.empty()) {
-    const auto amp = rest.find('&');
-    const std::string_view pair = rest.substr(0, amp);
-    const auto eq = pair.find('=');
-    if (pair.substr(0, eq) == key) return eq == std::string_view::npos ? "" : std::string(pair.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    rest.remove_prefix(amp + 1);
-  }
-  return "";
-}
-
 Response list_rows(ApiContext& api, const Request& request) {
   const std::int64_t user = request.caller.user_id;
   json::array models;
@@ -178,7 +162,7 @@ json::object fit_json(const catalog::ModelFit& f, bool installed) {
 
 Response catalog_route(ApiContext& api, const Request& request) {
   uint32_t n_ctx = catalog::kDefaultContext;
-  if (const std::string text = query_value(request, "ctx"); !text.empty()) {
+  if (const std::string text = request.query("ctx"); !text.empty()) {
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n_ctx);
     if (ec != std::errc() || end != text.data() + text.size() || n_ctx < 256 || n_ctx > (1u << 20))
       throw Error(ErrorKind::invalid_input, "ctx must be a number from 256 to 1048576");

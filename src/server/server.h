@@ -47,6 +47,9 @@ struct Request {
   std::string_view header(std::string_view lower_name) const;
   // A path parameter; "" when absent.
   std::string_view param(std::string_view name) const;
+  // A query parameter's raw value ("?limit=5" -> "5"); "" when absent. Not percent-decoded:
+  // the API's query parameters are numbers.
+  std::string query(std::string_view key) const;
 };
 
 struct Response {

@@ -1,0 +1,190 @@
+// Conversations, their messages, feedback on answers, per-user settings and exported dataset
+// versions (the tables behind the data/ module; see db.h for representation, errors, threads).
+//
+// Every row belongs to a user and every read is scoped: a conversation or message of another
+// user is not found (nullopt / Error(not_found)), exactly like a missing one.
+//
+//   db::Conversations conversations(db);
+//   auto c = conversations.create({.user_id = u, .model = "tiny:latest", .source = "openai"});
+//   auto m = conversations.add_message(u, c.id, {.role = "user", .content = "Hi"});
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "db/db.h"
+
+namespace hearth::db {
+
+// ---- per-user settings -----------------------------------------------------------------------
+
+struct UserSettings {
+  std::int64_t user_id = 0;
+  bool store_conversations = true;  // keep chats that pass through the server
+  bool training_opt_in = false;     // may kept chats become training data (per-conversation override)
+};
+
+class UserSettingsStore {
+ public:
+  explicit UserSettingsStore(const Database& db) : db_(db.impl()) {}
+  UserSettings get(std::int64_t user_id);  // the defaults above when never set
+  void set(const UserSettings& settings);  // Error(not_found) for no such user
+
+ private:
+  std::shared_ptr<Database::Impl> db_;
+};
+
+// ---- conversations and messages --------------------------------------------------------------
+
+struct Conversation {
+  std::int64_t id = 0;
+  std::int64_t user_id = 0;
+  std::string model{};       // name:tag of the model that answered
+  std::string source{};      // "openai", "ollama" or "desktop": the API it came through
+  std::string title{};       // the first user message, cut to 80 characters
+  std::string parameters{};  // JSON object text: the request's sampling settings
+  std::optional<bool> training_opt_in{};  // nullopt: the user's setting decides
+  std::int64_t message_count = 0;
+  Timestamp created_at{};
+  Timestamp updated_at{};
+};
+
+struct NewConversation {
+  std::int64_t user_id = 0;
+  std::string model{};
+  std::string source{};
+  std::string title{};
+  std::string parameters = "{}";
+};
+
+struct Message {
+  std::int64_t id = 0;
+  std::int64_t conversation_id = 0;
+  int position = 0;       // order within the conversation, from 0; alternatives share none
+  std::string role{};     // "system", "user" or "assistant"
+  std::string content{};
+  std::string model{};    // assistant messages: the model that wrote it
+  std::int64_t prompt_tokens = 0;      // assistant messages: the request's counts and time
+  std::int64_t completion_tokens = 0;
+  std::int64_t duration_ms = 0;
+  bool regenerated = false;  // the user asked for another answer instead of this one
+  bool continued = false;    // the user went on with the conversation after this answer
+  std::optional<double> quality_score{};  // assistant messages, in [0, 1] (data/quality.h)
+  Timestamp created_at{};
+};
+
+struct NewMessage {
+  std::string role{};
+  std::string content{};
+  std::string model{};
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  std::int64_t duration_ms = 0;
+};
+
+class Conversations {
+ public:
+  explicit Conversations(const Database& db) : db_(db.impl()) {}
+
+  Conversation create(const NewConversation& c);  // Error(not_found) for no such user
+  std::optional<Conversation> find(std::int64_t user_id, std::int64_t id);
+  // Newest (by updated_at) first.
+  std::vector<Conversation> list(std::int64_t user_id, std::size_t limit = 100, std::size_t offset = 0);
+  // The user's conversations with this model updated since `since`, newest first (for finding
+  // the one a request continues).
+  std::vector<Conversation> recent(std::int64_t user_id, const std::string& model, std::size_t limit);
+  // Every conversation of the user, oldest first, optionally only one model's and only those
+  // updated at or after `since` (export).
+  std::vector<Conversation> all(std::int64_t user_id, const std::string& model = {},
+                                std::optional<Timestamp> since = {});
+  bool remove(std::int64_t user_id, std::int64_t id);  // with its messages and feedback
+  void set_training_opt_in(std::int64_t user_id, std::int64_t id, std::optional<bool> opt_in);
+
+  // Appends at the next position and updates the conversation's updated_at and message_count.
+  // Error(not_found) when the conversation is not the user's; Error(invalid_input) for a role
+  // other than system/user/assistant.
+  Message add_message(std::int64_t user_id, std::int64_t conversation_id, const NewMessage& m);
+  // The live history (position >= 0) in position order; retired messages are left out (they
+  // are still found by find_message).
+  std::vector<Message> messages(std::int64_t user_id, std::int64_t conversation_id);
+  std::optional<Message> find_message(std::int64_t user_id, std::int64_t conversation_id,
+                                      std::int64_t message_id);
+  // The same without knowing the conversation (feedback and rescoring name only the message).
+  std::optional<Message> find_message(std::int64_t user_id, std::int64_t message_id);
+  void mark_regenerated(std::int64_t user_id, std::int64_t message_id);
+  void mark_continued(std::int64_t user_id, std::int64_t message_id);
+  void set_quality(std::int64_t user_id, std::int64_t message_id, double score);  // [0, 1]
+  // Removes a message that was replaced by a regeneration from the live history: its position
+  // is freed (set to -1) so that the new answer takes it; the row and its feedback stay.
+  void retire(std::int64_t user_id, std::int64_t message_id);
+
+ private:
+  std::shared_ptr<Database::Impl> db_;
+};
+
+// ---- feedback --------------------------------------------------------------------------------
+
+struct Feedback {
+  std::int64_t id = 0;
+  std::int64_t message_id = 0;
+  std::int64_t user_id = 0;
+  std::optional<int> thumbs{};  // +1 up, -1 down
+  std::optional<int> rating{};  // 1..5
+  std::string reason{};
+  std::string comment{};
+  std::string corrected_answer{};  // the answer the user would have wanted; "" when none
+  Timestamp created_at{};
+  Timestamp updated_at{};
+};
+
+struct NewFeedback {
+  std::optional<int> thumbs{};
+  std::optional<int> rating{};
+  std::string reason{};
+  std::string comment{};
+  std::string corrected_answer{};
+};
+
+class FeedbackStore {
+ public:
+  explicit FeedbackStore(const Database& db) : db_(db.impl()) {}
+  // One feedback per message and user: a second call replaces the first. Error(not_found) when
+  // the message is not the user's or not an assistant message; Error(invalid_input) for thumbs
+  // other than ±1, a rating outside 1..5, or neither thumbs, rating nor correction.
+  Feedback upsert(std::int64_t user_id, std::int64_t message_id, const NewFeedback& f);
+  std::optional<Feedback> find(std::int64_t user_id, std::int64_t message_id);
+  // Every feedback on the conversation's messages.
+  std::vector<Feedback> for_conversation(std::int64_t user_id, std::int64_t conversation_id);
+
+ private:
+  std::shared_ptr<Database::Impl> db_;
+};
+
+// ---- dataset versions ------------------------------------------------------------------------
+
+struct DatasetVersion {
+  std::int64_t id = 0;
+  std::int64_t user_id = 0;
+  std::string content_hash{};  // sha256 hex of train file + validation file
+  std::int64_t train_examples = 0;
+  std::int64_t validation_examples = 0;
+  std::string filter{};  // JSON object text: the export's options
+  std::string train_path{};
+  std::string validation_path{};
+  Timestamp created_at{};
+};
+
+class DatasetVersions {
+ public:
+  explicit DatasetVersions(const Database& db) : db_(db.impl()) {}
+  DatasetVersion create(const DatasetVersion& v);  // id and created_at are set here
+  std::optional<DatasetVersion> find(std::int64_t user_id, std::int64_t id);
+  std::vector<DatasetVersion> list(std::int64_t user_id);  // newest first
+
+ private:
+  std::shared_ptr<Database::Impl> db_;
+};
+
+}  // namespace hearth::db

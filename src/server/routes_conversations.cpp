@@ -1,0 +1,292 @@
+// Kept conversations, feedback and training data (see conversation_capture.h for how chats are
+// kept, data/data.h for scores and export):
+//   GET    /api/conversations[?limit=N&offset=M]         the caller's, newest first
+//   GET    /api/conversations/{id}                       with its messages and their feedback
+//   PATCH  /api/conversations/{id}                       {"training_opt_in": true|false|null}
+//   DELETE /api/conversations/{id}
+//   POST   /api/conversations/{id}/messages/{message_id}/feedback
+//          {"thumbs": "up"|"down" (or 1 / -1), "rating": 1..5, "reason", "comment", "corrected_answer"}
+//   GET    /api/settings, PUT /api/settings              {"store_conversations", "training_opt_in"}
+//   POST   /api/training/export-data                     {"min_score", "min_examples", "allow_small",
+//          "model", "since", "validation", "redact_pii"} -> the files written and their counts
+//   GET    /api/training/readiness[?min_score=0.7]       qualifying examples per model
+// Everything is scoped to the caller: another user's conversation or message is 404.
+#include <charconv>
+
+#include "core/log.h"
+#include "core/paths.h"
+#include "data/data.h"
+#include "server/api.h"
+#include "server/json_util.h"
+#include "server/response_stream.h"
+
+namespace hearth::server {
+namespace {
+
+std::int64_t id_param(const Request& r, std::string_view name, std::string_view what) {
+  const std::string_view text = r.param(name);
+  std::int64_t id = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || end != text.data() + text.size() || id <= 0)
+    throw Error(ErrorKind::invalid_input, std::string(what) + " id '" + std::string(text) + "' must be a positive integer");
+  return id;
+}
+
+std::int64_t query_int(const Request& r, std::string_view key, std::int64_t fallback, std::int64_t lo,
+                       std::int64_t hi) {
+  const std::string text = r.query(key);
+  if (text.empty()) return fallback;
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi)
+    throw Error(ErrorKind::invalid_input, "query parameter '" + std::string(key) + "' must be a number from " +
+                                              std::to_string(lo) + " to " + std::to_string(hi));
+  return v;
+}
+
+json::value opt_json(const std::optional<double>& v) { return v ? json::value(*v) : json::value(nullptr); }
+json::value opt_json(const std::optional<int>& v) { return v ? json::value(*v) : json::value(nullptr); }
+json::value opt_json(const std::optional<bool>& v) { return v ? json::value(*v) : json::value(nullptr); }
+
+json::object conversation_json(const db::Conversation& c) {
+  json::value params = nullptr;
+  json::error_code ec;
+  params = json::parse(c.parameters, ec);
+  if (ec) params = json::object{};
+  return {{"id", c.id},
+          {"model", c.model},
+          {"source", c.source},
+          {"title", c.title},
+          {"parameters", params},
+          {"training_opt_in", opt_json(c.training_opt_in)},
+          {"message_count", c.message_count},
+          {"created_at", db::format_time(c.created_at)},
+          {"updated_at", db::format_time(c.updated_at)}};
+}
+
+json::object feedback_json(const db::Feedback& f) {
+  json::value thumbs = nullptr;
+  if (f.thumbs) thumbs = *f.thumbs > 0 ? "up" : "down";
+  return {{"thumbs", thumbs},
+          {"rating", opt_json(f.rating)},
+          {"reason", f.reason},
+          {"comment", f.comment},
+          {"corrected_answer", f.corrected_answer.empty() ? json::value(nullptr) : json::value(json::string(f.corrected_answer))},
+          {"updated_at", db::format_time(f.updated_at)}};
+}
+
+json::object message_json(const db::Message& m, const db::Feedback* f) {
+  json::object o{{"id", m.id},
+                 {"role", m.role},
+                 {"content", m.content},
+                 {"position", m.position},
+                 {"created_at", db::format_time(m.created_at)}};
+  if (m.role == "assistant") {
+    o["model"] = m.model;
+    o["prompt_tokens"] = m.prompt_tokens;
+    o["completion_tokens"] = m.completion_tokens;
+    o["duration_ms"] = m.duration_ms;
+    o["regenerated"] = m.regenerated;
+    o["continued"] = m.continued;
+    o["quality_score"] = opt_json(m.quality_score);
+    o["feedback"] = f ? json::value(feedback_json(*f)) : json::value(nullptr);
+  }
+  return o;
+}
+
+db::Conversation owned(ApiContext& api, const Request& r, std::int64_t id) {
+  auto c = db::Conversations(api.db).find(r.caller.user_id, id);
+  if (!c) throw Error(ErrorKind::not_found, "conversation " + std::to_string(id) + " not found");
+  return *c;
+}
+
+Response list(ApiContext& api, const Request& r) {
+  const auto limit = query_int(r, "limit", 50, 1, 1000);
+  const auto offset = query_int(r, "offset", 0, 0, 1'000'000'000);
+  json::array out;
+  for (const auto& c : db::Conversations(api.db).list(r.caller.user_id, static_cast<std::size_t>(limit),
+                                                      static_cast<std::size_t>(offset)))
+    out.emplace_back(conversation_json(c));
+  return json_response(json::object{{"conversations", std::move(out)}});
+}
+
+Response get_one(ApiContext& api, const Request& r) {
+  const auto c = owned(api, r, id_param(r, "id", "conversation"));
+  const auto feedback = db::FeedbackStore(api.db).for_conversation(r.caller.user_id, c.id);
+  json::array messages;
+  for (const auto& m : db::Conversations(api.db).messages(r.caller.user_id, c.id)) {
+    const db::Feedback* f = nullptr;
+    for (const auto& x : feedback)
+      if (x.message_id == m.id) f = &x;
+    messages.emplace_back(message_json(m, f));
+  }
+  json::object o = conversation_json(c);
+  o["messages"] = std::move(messages);
+  return json_response(o);
+}
+
+Response patch(ApiContext& api, const Request& r) {
+  const auto c = owned(api, r, id_param(r, "id", "conversation"));
+  const json::object body = parse_body_object(r.body);
+  if (!body.contains("training_opt_in"))
+    throw Error(ErrorKind::invalid_input, "field 'training_opt_in' is required (true, false or null)");
+  db::Conversations(api.db).set_training_opt_in(r.caller.user_id, c.id, opt_bool(body, "training_opt_in"));
+  return json_response(conversation_json(owned(api, r, c.id)));
+}
+
+Response remove(ApiContext& api, const Request& r) {
+  const auto id = id_param(r, "id", "conversation");
+  if (!db::Conversations(api.db).remove(r.caller.user_id, id))
+    throw Error(ErrorKind::not_found, "conversation " + std::to_string(id) + " not found");
+  return json_response(json::object{{"deleted", id}});
+}
+
+Response feedback(ApiContext& api, const Request& r) {
+  const auto conversation = id_param(r, "id", "conversation");
+  const auto message = id_param(r, "message_id", "message");
+  const std::int64_t user = r.caller.user_id;
+  if (!db::Conversations(api.db).find_message(user, conversation, message))
+    throw Error(ErrorKind::not_found, "message " + std::to_string(message) + " not found in conversation " +
+                                          std::to_string(conversation));
+  const json::object body = parse_body_object(r.body);
+  db::NewFeedback f;
+  if (const auto it = body.find("thumbs"); it != body.end() && !it->value().is_null()) {
+    const auto& v = it->value();
+    if (v.is_string() && (v.as_string() == "up" || v.as_string() == "down")) f.thumbs = v.as_string() == "up" ? 1 : -1;
+    else if (v.is_int64() && (v.as_int64() == 1 || v.as_int64() == -1)) f.thumbs = static_cast<int>(v.as_int64());
+    else throw Error(ErrorKind::invalid_input, "field 'thumbs' must be \"up\" or \"down\"");
+  }
+  if (auto rating = opt_int(body, "rating")) {
+    if (*rating < 1 || *rating > 5) throw Error(ErrorKind::invalid_input, "field 'rating' must be from 1 to 5");
+    f.rating = static_cast<int>(*rating);
+  }
+  f.reason = opt_string(body, "reason").value_or("");
+  f.comment = opt_string(body, "comment").value_or("");
+  f.corrected_answer = opt_string(body, "corrected_answer").value_or("");
+  if (!f.thumbs && !f.rating && f.corrected_answer.empty())
+    throw Error(ErrorKind::invalid_input, "give 'thumbs', 'rating' or 'corrected_answer'");
+  const db::Feedback stored = db::FeedbackStore(api.db).upsert(user, message, f);
+  const double score = data::rescore_message(api.db, user, message);
+  json::object o = feedback_json(stored);
+  o["message_id"] = message;
+  o["quality_score"] = score;
+  return json_response(o);
+}
+
+json::object settings_json(const db::UserSettings& s) {
+  return {{"store_conversations", s.store_conversations}, {"training_opt_in", s.training_opt_in}};
+}
+
+Response get_settings(ApiContext& api, const Request& r) {
+  return json_response(settings_json(db::UserSettingsStore(api.db).get(r.caller.user_id)));
+}
+
+Response put_settings(ApiContext& api, const Request& r) {
+  const json::object body = parse_body_object(r.body);
+  db::UserSettingsStore store(api.db);
+  db::UserSettings s = store.get(r.caller.user_id);
+  if (auto v = opt_bool(body, "store_conversations")) s.store_conversations = *v;
+  if (auto v = opt_bool(body, "training_opt_in")) s.training_opt_in = *v;
+  s.user_id = r.caller.user_id;
+  store.set(s);
+  try {
+    db::AuditLog(api.db).record(r.caller.user_id, "settings.update", "settings",
+                                json::serialize(settings_json(s)));
+  } catch (const std::exception& e) {
+    SPDLOG_WARN("audit: {}", e.what());
+  }
+  return json_response(settings_json(s));
+}
+
+data::ExportOptions export_options(const json::object& body) {
+  data::ExportOptions o;
+  if (auto v = opt_number(body, "min_score")) {
+    if (*v < 0 || *v > 1) throw Error(ErrorKind::invalid_input, "field 'min_score' must be from 0 to 1");
+    o.min_score = *v;
+  }
+  if (auto v = opt_int(body, "min_examples")) {
+    if (*v < 1) throw Error(ErrorKind::invalid_input, "field 'min_examples' must be at least 1");
+    o.min_examples = *v;
+  }
+  o.allow_small = opt_bool(body, "allow_small").value_or(false);
+  o.model = opt_string(body, "model").value_or("");
+  if (auto since = opt_string(body, "since")) {
+    std::string text = *since;
+    if (text.size() == 10) text += "T00:00:00.000Z";  // a date alone: from its start (UTC)
+    try {
+      o.since = db::parse_time(text);
+    } catch (const Error&) {
+      throw Error(ErrorKind::invalid_input, "field 'since' must be a date (YYYY-MM-DD) or YYYY-MM-DDTHH:MM:SS.mmmZ");
+    }
+  }
+  if (auto v = opt_number(body, "validation")) {
+    if (*v < 0 || *v >= 1) throw Error(ErrorKind::invalid_input, "field 'validation' must be from 0 to below 1");
+    o.validation = *v;
+  }
+  o.redact_pii = opt_bool(body, "redact_pii").value_or(false);
+  return o;
+}
+
+Response export_data(ApiContext& api, const Request& r) {
+  const data::ExportOptions options = export_options(parse_body_object(r.body));
+  const std::int64_t user = r.caller.user_id;
+  auto out = std::make_shared<ResponseStream>();
+  const std::string path = r.path();
+  const db::Database database = api.db;
+  // Reading every conversation and writing files is no work for the I/O thread.
+  api.background.submit([out, options, user, path, database] {
+    try {
+      const auto dir = paths::home() / "datasets" / std::to_string(user);
+      const data::ExportResult e = data::export_dataset(database, user, options, dir);
+      out->respond(json_response(json::object{{"dataset_version_id", e.dataset_version_id},
+                                              {"train_file", e.train_path.string()},
+                                              {"validation_file", e.validation_path.string()},
+                                              {"train_examples", e.train_examples},
+                                              {"validation_examples", e.validation_examples},
+                                              {"duplicates_removed", e.duplicates_removed},
+                                              {"weighted_turns", e.weighted_turns},
+                                              {"content_hash", e.content_hash}},
+                                 201));
+    } catch (const Error& e) {
+      out->respond(error_response(path, status_for(e.kind()), e.kind(), e.what()));
+    } catch (const std::exception& e) {
+      out->respond(error_response(path, 500, ErrorKind::internal, e.what()));
+    }
+  });
+  Response resp;
+  resp.stream = std::move(out);
+  return resp;
+}
+
+Response readiness(ApiContext& api, const Request& r) {
+  double min_score = 0.7;
+  if (const std::string text = r.query("min_score"); !text.empty()) {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), min_score);
+    if (ec != std::errc() || end != text.data() + text.size() || min_score < 0 || min_score > 1)
+      throw Error(ErrorKind::invalid_input, "query parameter 'min_score' must be from 0 to 1");
+  }
+  json::array models;
+  for (const auto& x : data::readiness(api.db, r.caller.user_id, min_score))
+    models.emplace_back(json::object{{"model", x.model},
+                                     {"qualifying_examples", x.qualifying},
+                                     {"needed", x.needed},
+                                     {"ready", x.qualifying >= x.needed}});
+  return json_response(json::object{{"min_score", min_score}, {"models", std::move(models)}});
+}
+
+}  // namespace
+
+void add_conversation_routes(Router& router, ApiContext& api) {
+  router.add("GET", "/api/conversations", [&api](const Request& r) { return list(api, r); });
+  router.add("GET", "/api/conversations/{id}", [&api](const Request& r) { return get_one(api, r); });
+  router.add("PATCH", "/api/conversations/{id}", [&api](const Request& r) { return patch(api, r); });
+  router.add("DELETE", "/api/conversations/{id}", [&api](const Request& r) { return remove(api, r); });
+  router.add("POST", "/api/conversations/{id}/messages/{message_id}/feedback",
+             [&api](const Request& r) { return feedback(api, r); });
+  router.add("GET", "/api/settings", [&api](const Request& r) { return get_settings(api, r); });
+  router.add("PUT", "/api/settings", [&api](const Request& r) { return put_settings(api, r); });
+  router.add("POST", "/api/training/export-data", [&api](const Request& r) { return export_data(api, r); });
+  router.add("GET", "/api/training/readiness", [&api](const Request& r) { return readiness(api, r); });
+}
+
+}  // namespace hearth::server

@@ -1,0 +1,308 @@
+// Conversations, messages, feedback, user settings and dataset versions on both backends: every
+// read and write is scoped by user, positions stay dense, retired answers leave the history.
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "db/conversations.h"
+#include "db_test_support.h"
+
+namespace hearth::db {
+namespace {
+
+using test::BackendTest;
+
+class ConversationsTest : public BackendTest {};
+HEARTH_DB_BACKENDS(ConversationsTest);
+
+std::vector<int> positions(const std::vector<Message>& messages) {
+  std::vector<int> out;
+  for (const auto& m : messages) out.push_back(m.position);
+  return out;
+}
+
+TEST_P(ConversationsTest, CreatesAndAppendsInPositionOrder) {
+  std::int64_t ada = make_user("ada");
+  Database db = open();
+  Conversations conversations(db);
+  Conversation c = conversations.create({.user_id = ada,
+                                         .model = "tiny:latest",
+                                         .source = "openai",
+                                         .parameters = R"({"temperature": 0.5})"});
+  EXPECT_GT(c.id, 0);
+  EXPECT_EQ(c.user_id, ada);
+  EXPECT_EQ(c.model, "tiny:latest");
+  EXPECT_EQ(c.source, "openai");
+  EXPECT_EQ(nlohmann::json::parse(c.parameters), nlohmann::json({{"temperature", 0.5}}));
+  EXPECT_FALSE(c.training_opt_in.has_value());
+  EXPECT_EQ(c.message_count, 0);
+
+  Message sys = conversations.add_message(ada, c.id, {.role = "system", .content = "Be brief."});
+  Message user = conversations.add_message(
+      ada, c.id, {.role = "user", .content = std::string(100, 'q') + "\nsecond line"});
+  Message answer = conversations.add_message(ada, c.id,
+                                             {.role = "assistant",
+                                              .content = "A.",
+                                              .model = "tiny:latest",
+                                              .prompt_tokens = 12,
+                                              .completion_tokens = 3,
+                                              .duration_ms = 40});
+  EXPECT_EQ(sys.position, 0);
+  EXPECT_EQ(user.position, 1);
+  EXPECT_EQ(answer.position, 2);
+  EXPECT_EQ(answer.prompt_tokens, 12);
+  EXPECT_EQ(answer.completion_tokens, 3);
+  EXPECT_EQ(answer.duration_ms, 40);
+  EXPECT_FALSE(answer.quality_score.has_value());
+
+  auto found = conversations.find(ada, c.id);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->message_count, 3);
+  EXPECT_EQ(found->title, std::string(80, 'q'));  // the first user message, first line, cut
+  EXPECT_GE(found->updated_at, c.updated_at);
+  EXPECT_EQ(positions(conversations.messages(ada, c.id)), (std::vector<int>{0, 1, 2}));
+
+  EXPECT_DB_ERROR(conversations.add_message(ada, c.id, {.role = "robot", .content = "x"}),
+                  ErrorKind::invalid_input);
+  EXPECT_DB_ERROR(conversations.add_message(ada, c.id + 1000, {.role = "user", .content = "x"}),
+                  ErrorKind::not_found);
+  EXPECT_DB_ERROR(conversations.create({.user_id = ada + 1000, .model = "m"}),
+                  ErrorKind::not_found);
+  EXPECT_DB_ERROR(conversations.create({.user_id = ada, .parameters = "{bad"}),
+                  ErrorKind::invalid_input);
+}
+
+TEST_P(ConversationsTest, RetiredAnswerLeavesHistoryAndFreesItsPosition) {
+  std::int64_t ada = make_user("ada");
+  Database db = open();
+  Conversations conversations(db);
+  Conversation c = conversations.create({.user_id = ada, .model = "m", .source = "ollama"});
+  conversations.add_message(ada, c.id, {.role = "user", .content = "Hi"});
+  Message first = conversations.add_message(ada, c.id, {.role = "assistant", .content = "Hello"});
+  conversations.mark_regenerated(ada, first.id);
+  conversations.retire(ada, first.id);
+  conversations.retire(ada, first.id);  // twice changes nothing
+  EXPECT_EQ(conversations.find(ada, c.id)->message_count, 1);
+  Message second = conversations.add_message(ada, c.id, {.role = "assistant", .content = "Hey"});
+  EXPECT_EQ(second.position, 1);  // takes the retired answer's place
+
+  auto live = conversations.messages(ada, c.id);
+  ASSERT_EQ(live.size(), 2u);
+  EXPECT_EQ(live[1].id, second.id);
+  auto retired = conversations.find_message(ada, c.id, first.id);
+  ASSERT_TRUE(retired);
+  EXPECT_EQ(retired->position, -1);
+  EXPECT_TRUE(retired->regenerated);
+  EXPECT_EQ(conversations.find(ada, c.id)->message_count, 2);
+
+  conversations.mark_continued(ada, second.id);
+  conversations.set_quality(ada, second.id, 0.65);
+  auto m = conversations.find_message(ada, second.id);
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(m->continued);
+  EXPECT_DOUBLE_EQ(*m->quality_score, 0.65);
+  EXPECT_DB_ERROR(conversations.set_quality(ada, second.id, 1.5), ErrorKind::invalid_input);
+  EXPECT_FALSE(conversations.find_message(ada, c.id + 1, second.id));  // wrong conversation
+}
+
+TEST_P(ConversationsTest, AnotherUsersRowsAreNotFoundAndUnchanged) {
+  std::int64_t ada = make_user("ada");
+  std::int64_t eve = make_user("eve");
+  Database db = open();
+  Conversations conversations(db);
+  FeedbackStore feedback(db);
+  Conversation c = conversations.create({.user_id = ada, .model = "m"});
+  conversations.add_message(ada, c.id, {.role = "user", .content = "secret plans"});
+  Message a = conversations.add_message(ada, c.id, {.role = "assistant", .content = "ok"});
+
+  EXPECT_FALSE(conversations.find(eve, c.id));
+  EXPECT_TRUE(conversations.messages(eve, c.id).empty());
+  EXPECT_FALSE(conversations.find_message(eve, c.id, a.id));
+  EXPECT_FALSE(conversations.find_message(eve, a.id));
+  EXPECT_TRUE(conversations.list(eve).empty());
+  EXPECT_TRUE(conversations.all(eve).empty());
+  EXPECT_DB_ERROR(conversations.add_message(eve, c.id, {.role = "user", .content = "x"}),
+                  ErrorKind::not_found);
+  EXPECT_DB_ERROR(conversations.mark_regenerated(eve, a.id), ErrorKind::not_found);
+  EXPECT_DB_ERROR(conversations.mark_continued(eve, a.id), ErrorKind::not_found);
+  EXPECT_DB_ERROR(conversations.set_quality(eve, a.id, 1.0), ErrorKind::not_found);
+  EXPECT_DB_ERROR(conversations.retire(eve, a.id), ErrorKind::not_found);
+  EXPECT_DB_ERROR(conversations.set_training_opt_in(eve, c.id, true), ErrorKind::not_found);
+  EXPECT_DB_ERROR(feedback.upsert(eve, a.id, {.thumbs = -1}), ErrorKind::not_found);
+  EXPECT_FALSE(conversations.remove(eve, c.id));
+
+  auto still = conversations.find(ada, c.id);
+  ASSERT_TRUE(still);
+  EXPECT_EQ(still->message_count, 2);
+  EXPECT_FALSE(still->training_opt_in.has_value());
+  auto answer = conversations.find_message(ada, c.id, a.id);
+  EXPECT_FALSE(answer->regenerated);
+  EXPECT_FALSE(answer->continued);
+  EXPECT_FALSE(answer->quality_score.has_value());
+  EXPECT_EQ(answer->position, 1);
+  EXPECT_FALSE(feedback.find(ada, a.id));
+  EXPECT_FALSE(feedback.find(eve, a.id));
+}
+
+TEST_P(ConversationsTest, ListsNewestFirstAndFiltersForExport) {
+  std::int64_t ada = make_user("ada");
+  Database db = open();
+  Conversations conversations(db);
+  Conversation one = conversations.create({.user_id = ada, .model = "a"});
+  Conversation two = conversations.create({.user_id = ada, .model = "b"});
+  Conversation three = conversations.create({.user_id = ada, .model = "a"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));  // a later updated_at for sure
+  conversations.add_message(ada, one.id, {.role = "user", .content = "bump"});  // now newest
+
+  auto listed = conversations.list(ada);
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_EQ(listed[0].id, one.id);
+  EXPECT_EQ(conversations.list(ada, 1, 1).size(), 1u);
+  EXPECT_EQ(conversations.list(ada, 10, 3).size(), 0u);
+  auto recent = conversations.recent(ada, "a", 10);
+  ASSERT_EQ(recent.size(), 2u);
+  EXPECT_EQ(recent[0].id, one.id);
+
+  auto all = conversations.all(ada);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].id, one.id);  // oldest first
+  EXPECT_EQ(all[2].id, three.id);
+  auto only_b = conversations.all(ada, "b");
+  ASSERT_EQ(only_b.size(), 1u);
+  EXPECT_EQ(only_b[0].id, two.id);
+  EXPECT_EQ(conversations.all(ada, "", now() + std::chrono::hours(1)).size(), 0u);
+  EXPECT_EQ(conversations.all(ada, "a", Timestamp{}).size(), 2u);
+
+  conversations.set_training_opt_in(ada, two.id, true);
+  EXPECT_EQ(conversations.find(ada, two.id)->training_opt_in, std::optional<bool>(true));
+  conversations.set_training_opt_in(ada, two.id, std::nullopt);
+  EXPECT_FALSE(conversations.find(ada, two.id)->training_opt_in.has_value());
+}
+
+TEST_P(ConversationsTest, RemoveTakesMessagesAndFeedbackAlong) {
+  std::int64_t ada = make_user("ada");
+  Database db = open();
+  Conversations conversations(db);
+  FeedbackStore feedback(db);
+  Conversation c = conversations.create({.user_id = ada, .model = "m"});
+  conversations.add_message(ada, c.id, {.role = "user", .content = "q"});
+  Message a = conversations.add_message(ada, c.id, {.role = "assistant", .content = "a"});
+  feedback.upsert(ada, a.id, {.rating = 4});
+  EXPECT_TRUE(conversations.remove(ada, c.id));
+  EXPECT_FALSE(conversations.remove(ada, c.id));
+  EXPECT_FALSE(conversations.find(ada, c.id));
+  EXPECT_FALSE(conversations.find_message(ada, a.id));
+  EXPECT_FALSE(feedback.find(ada, a.id));
+
+  // Removing the user takes everything of theirs.
+  Conversation d = conversations.create({.user_id = ada, .model = "m"});
+  Message b = conversations.add_message(ada, d.id, {.role = "assistant", .content = "b"});
+  feedback.upsert(ada, b.id, {.thumbs = 1});
+  UserSettingsStore(db).set({.user_id = ada, .store_conversations = false});
+  DatasetVersions(db).create({.user_id = ada, .content_hash = "abc"});
+  EXPECT_TRUE(Users(db).remove(ada));
+  EXPECT_FALSE(conversations.find(ada, d.id));
+  EXPECT_TRUE(DatasetVersions(db).list(ada).empty());
+  EXPECT_TRUE(UserSettingsStore(db).get(ada).store_conversations);  // defaults again
+}
+
+TEST_P(ConversationsTest, SettingsDefaultAndPersist) {
+  std::int64_t ada = make_user("ada");
+  Database db = open();
+  UserSettingsStore settings(db);
+  UserSettings s = settings.get(ada);
+  EXPECT_EQ(s.user_id, ada);
+  EXPECT_TRUE(s.store_conversations);
+  EXPECT_FALSE(s.training_opt_in);
+  settings.set({.user_id = ada, .store_conversations = false, .training_opt_in = true});
+  s = settings.get(ada);
+  EXPECT_FALSE(s.store_conversations);
+  EXPECT_TRUE(s.training_opt_in);
+  settings.set({.user_id = ada, .store_conversations = true, .training_opt_in = false});
+  EXPECT_TRUE(settings.get(ada).store_conversations);
+  EXPECT_FALSE(settings.get(ada).training_opt_in);
+  EXPECT_DB_ERROR(settings.set({.user_id = ada + 1000}), ErrorKind::not_found);
+}
+
+TEST_P(ConversationsTest, FeedbackIsOnePerMessageAndValidated) {
+  std::int64_t ada = make_user("ada");
+  Database db = open();
+  Conversations conversations(db);
+  FeedbackStore feedback(db);
+  Conversation c = conversations.create({.user_id = ada, .model = "m"});
+  Message q = conversations.add_message(ada, c.id, {.role = "user", .content = "q"});
+  Message a = conversations.add_message(ada, c.id, {.role = "assistant", .content = "a"});
+
+  Feedback first = feedback.upsert(ada, a.id, {.thumbs = -1, .reason = "wrong"});
+  EXPECT_EQ(first.thumbs, std::optional<int>(-1));
+  EXPECT_FALSE(first.rating.has_value());
+  EXPECT_EQ(first.reason, "wrong");
+  Feedback second =
+      feedback.upsert(ada, a.id, {.rating = 5, .comment = "fixed", .corrected_answer = "b"});
+  EXPECT_EQ(second.id, first.id);  // replaced, not added
+  EXPECT_FALSE(second.thumbs.has_value());
+  EXPECT_EQ(second.rating, std::optional<int>(5));
+  EXPECT_EQ(second.reason, "");
+  EXPECT_EQ(second.comment, "fixed");
+  EXPECT_EQ(second.corrected_answer, "b");
+  EXPECT_EQ(second.created_at, first.created_at);
+  EXPECT_GE(second.updated_at, first.updated_at);
+  ASSERT_EQ(feedback.for_conversation(ada, c.id).size(), 1u);
+  EXPECT_TRUE(feedback.for_conversation(ada, c.id + 1).empty());
+
+  EXPECT_DB_ERROR(feedback.upsert(ada, a.id, {.thumbs = 2}), ErrorKind::invalid_input);
+  EXPECT_DB_ERROR(feedback.upsert(ada, a.id, {.rating = 0}), ErrorKind::invalid_input);
+  EXPECT_DB_ERROR(feedback.upsert(ada, a.id, {.rating = 6}), ErrorKind::invalid_input);
+  EXPECT_DB_ERROR(feedback.upsert(ada, a.id, {.comment = "only words"}), ErrorKind::invalid_input);
+  EXPECT_DB_ERROR(feedback.upsert(ada, q.id, {.thumbs = 1}),
+                  ErrorKind::not_found);  // not an answer
+  EXPECT_DB_ERROR(feedback.upsert(ada, a.id + 1000, {.thumbs = 1}), ErrorKind::not_found);
+  EXPECT_EQ(feedback.find(ada, a.id)->rating, std::optional<int>(5));  // unchanged by the refusals
+}
+
+TEST_P(ConversationsTest, ConcurrentAppendsGetDistinctPositions) {
+  std::int64_t ada = make_user("ada");
+  Database db = open();
+  Conversations conversations(db);
+  Conversation c = conversations.create({.user_id = ada, .model = "m"});
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10; ++i)
+        conversations.add_message(ada, c.id, {.role = "user", .content = "x"});
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::vector<int> expected(40);
+  for (int i = 0; i < 40; ++i) expected[i] = i;
+  EXPECT_EQ(positions(conversations.messages(ada, c.id)), expected);
+  EXPECT_EQ(conversations.find(ada, c.id)->message_count, 40);
+}
+
+TEST_P(ConversationsTest, DatasetVersionsAreScoped) {
+  std::int64_t ada = make_user("ada");
+  std::int64_t eve = make_user("eve");
+  Database db = open();
+  DatasetVersions versions(db);
+  DatasetVersion v = versions.create({.user_id = ada,
+                                      .content_hash = "h1",
+                                      .train_examples = 90,
+                                      .validation_examples = 10,
+                                      .filter = R"({"min_score": 0.7})",
+                                      .train_path = "/t",
+                                      .validation_path = "/v"});
+  EXPECT_GT(v.id, 0);
+  EXPECT_EQ(v.train_examples, 90);
+  EXPECT_EQ(nlohmann::json::parse(v.filter), nlohmann::json({{"min_score", 0.7}}));
+  versions.create({.user_id = ada, .content_hash = "h2"});
+  auto list = versions.list(ada);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].content_hash, "h2");
+  EXPECT_FALSE(versions.find(eve, v.id));
+  EXPECT_TRUE(versions.list(eve).empty());
+  EXPECT_DB_ERROR(versions.create({.user_id = ada, .filter = "nope"}), ErrorKind::invalid_input);
+  EXPECT_DB_ERROR(versions.create({.user_id = 99999, .content_hash = "x"}), ErrorKind::not_found);
+}
+
+}  // namespace
+}  // namespace hearth::db

@@ -1,0 +1,242 @@
+// End to end: conversations kept by the real `hearth serve`, rated through the feedback API,
+// exported as training data and validated by `hearth data validate` (issue: conversations,
+// feedback and training data). Runs as two users with tokens, so isolation is checked too.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "server/server_process.h"
+#include "store/http_file_server.h"
+#include "support/test_support.h"
+
+namespace {
+
+using hearth::test::http;
+using hearth::test::HttpOptions;
+using hearth::test::HttpResult;
+using hearth::test::ServerProcess;
+using nlohmann::json;
+
+std::vector<json> jsonl(const std::string& path) {
+  std::vector<json> lines;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(json::parse(line));
+  return lines;
+}
+
+std::string token_for(const std::vector<std::pair<std::string, std::string>>& env, const std::string& user) {
+  EXPECT_EQ(hearth::test::run_hearth({"user", "add", user}, env).exit_code, 0);
+  const auto created = hearth::test::run_hearth({"token", "create", "--user", user}, env);
+  const auto at = created.out.find("hearth_");
+  if (at == std::string::npos) return {};
+  return created.out.substr(at, created.out.find_first_of(" \n", at) - at);
+}
+
+class Client {
+ public:
+  Client(const ServerProcess& server, std::string token) : server_(server) {
+    options_.headers = {"Authorization: Bearer " + token};
+  }
+  HttpResult call(const std::string& method, const std::string& path, const json* body = nullptr) const {
+    if (body == nullptr) return http(method, server_.url(path), nullptr, options_);
+    const std::string text = body->dump();
+    return http(method, server_.url(path), &text, options_);
+  }
+  // A non-streamed chat; the parsed answer.
+  json chat(const json& messages) const {
+    const json body{{"model", "llama3-f16"}, {"messages", messages}, {"max_tokens", 4}, {"temperature", 0}};
+    const HttpResult r = call("POST", "/v1/chat/completions", &body);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body);
+  }
+
+ private:
+  const ServerProcess& server_;
+  HttpOptions options_;
+};
+
+TEST(ConversationsEndToEnd, KeptRatedExportedAndValidated) {
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  hearth::test::TempDir home;
+  const std::vector<std::pair<std::string, std::string>> env{{"HEARTH_HOME", home.path().string()}};
+  const std::string alice_token = token_for(env, "alice");
+  const std::string bob_token = token_for(env, "bob");
+  ASSERT_FALSE(alice_token.empty());
+  ASSERT_FALSE(bob_token.empty());
+  ServerProcess server(home.path());
+  ASSERT_TRUE(server.wait_listening(std::chrono::seconds(20))) << server.output();
+  const Client alice(server, alice_token), bob(server, bob_token);
+  // alice pulls the model over loopback HTTP (a file of the server's own disk is the local
+  // user's only).
+  hearth::test::HttpFileServer files(dir / "models");
+  const json pull{{"model", files.url("llama3-f16.gguf")}, {"stream", false}};  // installs "llama3-f16"
+  HttpResult r = alice.call("POST", "/api/pull", &pull);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json opt_in{{"training_opt_in", true}};
+  ASSERT_EQ(alice.call("PUT", "/api/settings", &opt_in).status, 200);
+
+  // 260 conversations. Every 10th is continued with a second question, every 13th has its
+  // answer regenerated first; ratings follow i % 5.
+  constexpr int kConversations = 260;
+  std::map<int, std::int64_t> conversation_of;  // i -> conversation id
+  std::map<std::string, int> index_of_question;  // first question -> i
+  std::map<std::int64_t, double> score_of;       // message id -> quality score
+  std::set<std::int64_t> replaced;               // answers that were regenerated
+  int rated = 0;
+  for (int i = 0; i < kConversations; ++i) {
+    const std::string question = "question number " + std::to_string(i);
+    index_of_question[question] = i;
+    json messages = json::array({{{"role", "system"}, {"content", "Be brief."}},
+                                 {{"role", "user"}, {"content", question}}});
+    json answer = alice.chat(messages);
+    ASSERT_TRUE(answer.contains("hearth")) << answer;
+    std::int64_t conversation = answer["hearth"]["conversation_id"];
+    std::int64_t message = answer["hearth"]["message_id"];
+    if (i % 13 == 0) {  // ask again for the same turn: the first answer counts as regenerated
+      const json again = alice.chat(messages);
+      ASSERT_EQ(again["hearth"]["conversation_id"], conversation) << again;
+      const std::int64_t first = message;
+      message = again["hearth"]["message_id"];
+      EXPECT_NE(message, first);
+      answer = again;
+      replaced.insert(first);
+    }
+    conversation_of[i] = conversation;
+    // Feedback: 5 / thumbs up / correction / thumbs down / 2.
+    json feedback;
+    switch (i % 5) {
+      case 0: feedback = {{"rating", 5}}; break;
+      case 1: feedback = {{"thumbs", "up"}, {"reason", "helpful"}}; break;
+      case 2: feedback = {{"corrected_answer", "The right answer to " + question}}; break;
+      case 3: feedback = {{"thumbs", "down"}, {"comment", "wrong"}}; break;
+      default: feedback = {{"rating", 2}}; break;
+    }
+    r = alice.call("POST", "/api/conversations/" + std::to_string(conversation) + "/messages/" +
+                               std::to_string(message) + "/feedback", &feedback);
+    ASSERT_EQ(r.status, 200) << r.body;
+    score_of[message] = json::parse(r.body)["quality_score"];
+    ++rated;
+    if (i % 10 == 0) {  // continue: the rated answer was followed by another question
+      messages.push_back({{"role", "assistant"}, {"content", answer["choices"][0]["message"]["content"]}});
+      messages.push_back({{"role", "user"}, {"content", "and then?"}});
+      const json next = alice.chat(messages);
+      EXPECT_EQ(next["hearth"]["conversation_id"], conversation) << next;
+    }
+  }
+  EXPECT_EQ(rated, kConversations);
+
+  // What the API says about one continued and one regenerated conversation.
+  r = alice.call("GET", "/api/conversations/" + std::to_string(conversation_of[0]));
+  ASSERT_EQ(r.status, 200);
+  const json c0 = json::parse(r.body);
+  int live_answers = 0;
+  for (const auto& m : c0["messages"]) {
+    if (m["role"] != "assistant") continue;
+    ++live_answers;
+    EXPECT_EQ(replaced.count(m["id"].get<std::int64_t>()), 0u) << "a regenerated answer is still live: " << c0;
+  }
+  EXPECT_EQ(live_answers, 2) << c0;  // 0 % 10 == 0: two answers in the live history
+  EXPECT_EQ(c0["messages"][2]["continued"], true) << c0;
+
+  // Bad input changes nothing.
+  const json bad_rating{{"rating", 9}};
+  const std::string fb0 = "/api/conversations/" + std::to_string(conversation_of[1]) + "/messages/";
+  EXPECT_EQ(alice.call("POST", fb0 + "999999/feedback", &bad_rating).status, 404);
+  r = alice.call("GET", "/api/conversations/" + std::to_string(conversation_of[1]));
+  const std::int64_t answer1 = json::parse(r.body)["messages"].back()["id"];
+  EXPECT_EQ(alice.call("POST", fb0 + std::to_string(answer1) + "/feedback", &bad_rating).status, 400);
+  const json thumbs_up{{"thumbs", "up"}};
+  EXPECT_EQ(bob.call("POST", fb0 + std::to_string(answer1) + "/feedback", &thumbs_up).status, 404);
+  EXPECT_EQ(bob.call("GET", "/api/conversations/" + std::to_string(conversation_of[1])).status, 404);
+  EXPECT_EQ(bob.call("DELETE", "/api/conversations/" + std::to_string(conversation_of[1])).status, 404);
+  r = alice.call("GET", "/api/conversations/" + std::to_string(conversation_of[1]));
+  EXPECT_EQ(json::parse(r.body)["messages"].back()["feedback"]["thumbs"], "up");  // unchanged
+
+  // Readiness, then the 100-example minimum at a threshold few answers pass.
+  r = alice.call("GET", "/api/training/readiness");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json ready = json::parse(r.body)["models"];
+  ASSERT_EQ(ready.size(), 1u) << r.body;
+  EXPECT_GE(ready[0]["qualifying_examples"].get<int>(), 100) << r.body;
+  const json strict{{"min_score", 0.99}};
+  r = alice.call("POST", "/api/training/export-data", &strict);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("52"), std::string::npos) << r.body;  // the 52 rated 5 (i % 5 == 0)
+
+  // The export itself.
+  const json request{{"min_score", 0.7}, {"validation", 0.1}};
+  r = alice.call("POST", "/api/training/export-data", &request);
+  ASSERT_EQ(r.status, 201) << r.body;
+  const json result = json::parse(r.body);
+  const auto train = jsonl(result["train_file"]);
+  const auto validation = jsonl(result["validation_file"]);
+  EXPECT_EQ(train.size(), result["train_examples"].get<size_t>());
+  EXPECT_EQ(validation.size(), result["validation_examples"].get<size_t>());
+  EXPECT_GT(validation.size(), 0u);
+  // Rated 5, thumbs up and corrected qualify (3 of every 5); thumbs down and 2 do not.
+  EXPECT_EQ(train.size() + validation.size(), static_cast<size_t>(kConversations / 5 * 3));
+  std::set<int> in_train, in_validation;
+  for (const auto* split : {&train, &validation}) {
+    for (const auto& example : *split) {
+      const auto& messages = example["messages"];
+      ASSERT_GE(messages.size(), 3u);
+      EXPECT_EQ(messages[0]["role"], "system");
+      const int i = index_of_question.at(messages[1]["content"].get<std::string>());
+      (split == &train ? in_train : in_validation).insert(i);
+      int weighted = 0;
+      for (const auto& m : messages) {
+        if (m["role"] != "assistant") {
+          EXPECT_FALSE(m.contains("weight")) << m;
+          continue;
+        }
+        weighted += m["weight"].get<int>();
+      }
+      // Exactly the rated answer carries weight 1 (a continuation's second answer is unrated).
+      EXPECT_EQ(weighted, 1) << example;
+      EXPECT_NE(i % 5, 3) << "a thumbs-down answer was exported: " << example;
+      EXPECT_NE(i % 5, 4) << "an answer rated 2 was exported: " << example;
+      if (i % 5 == 2) {  // the correction is the target
+        EXPECT_EQ(messages[2]["content"], "The right answer to " + messages[1]["content"].get<std::string>());
+      }
+    }
+  }
+  for (int i : in_train) {
+    EXPECT_EQ(in_validation.count(i), 0u) << "conversation " << i << " in both files";
+  }
+  for (const auto& [id, score] : score_of) EXPECT_TRUE(score >= 0 && score <= 1) << id;
+
+  // Every line passes `hearth data validate`.
+  for (const char* file : {"train_file", "validation_file"}) {
+    const auto v = hearth::test::run_hearth({"data", "validate", result[file].get<std::string>()}, env);
+    EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  }
+
+  // bob's export never holds alice's data: he has none that qualifies.
+  const json small{{"allow_small", true}};
+  r = bob.call("POST", "/api/training/export-data", &small);
+  if (r.status == 201) {
+    const json b = json::parse(r.body);
+    EXPECT_EQ(b["train_examples"], 0) << r.body;
+    EXPECT_EQ(b["validation_examples"], 0) << r.body;
+  } else {
+    EXPECT_EQ(r.status, 400) << r.body;
+  }
+  r = bob.call("GET", "/api/conversations");
+  EXPECT_EQ(json::parse(r.body)["conversations"].size(), 0u) << r.body;
+
+  // Storing can be refused per request.
+  HttpOptions no_store;
+  no_store.headers = {"Authorization: Bearer " + alice_token, "X-Hearth-Store: false"};
+  const std::string body = json{{"model", "llama3-f16"}, {"messages", {{{"role", "user"}, {"content", "secret"}}}},
+                                {"max_tokens", 2}}.dump();
+  r = http("POST", server.url("/v1/chat/completions"), &body, no_store);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_FALSE(json::parse(r.body).contains("hearth")) << r.body;
+}
+
+}  // namespace
