@@ -109,6 +109,10 @@ TEST_F(ServeInference, OpenAiChatStreamsServerSentEvents) {
   EXPECT_EQ(usage["completion_tokens"], 8);
   EXPECT_GT(usage["prompt_tokens"].get<int>(), 0);
   EXPECT_EQ(events[events.size() - 2]["choices"][0]["finish_reason"], "length");
+  // The chat was kept: the last chunk names the conversation and the answer.
+  const json& kept = events[events.size() - 2]["hearth"];
+  EXPECT_GT(kept["conversation_id"].get<long long>(), 0) << events[events.size() - 2];
+  EXPECT_GT(kept["message_id"].get<long long>(), 0) << events[events.size() - 2];
 
   // The same request without streaming gives the same text (greedy).
   std::string streamed;
