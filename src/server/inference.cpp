@@ -142,6 +142,30 @@ void record_usage(ApiContext& api, std::int64_t user_id, const std::string& mode
   });
 }
 
+Response run_embeddings(ApiContext& api, const Request& http_request, const std::string& model,
+                        EmbeddingRequest request,
+                        std::function<Response(const EmbeddingResult&)> answer) {
+  const ResolvedModel m = api.library.resolve(http_request.caller.user_id, model);
+  request.model = m.name;
+  request.model_path = m.model_path.string();
+  auto out = std::make_shared<ResponseStream>();
+  request.cancelled = out->cancel_flag();
+  ApiContext* ctx = &api;
+  api.scheduler.submit(std::move(request), [out, ctx, path = http_request.path(),
+                                            user_id = http_request.caller.user_id, name = m.name,
+                                            answer = std::move(answer)](EmbeddingResult&& result) {
+    if (!result.ok) {
+      out->respond(error_response(path, status_for(result.error_kind), result.error_kind, result.error));
+      return;
+    }
+    record_usage(*ctx, user_id, name, result.timings);
+    out->respond(answer(result));
+  });
+  Response r;
+  r.stream = std::move(out);
+  return r;
+}
+
 std::shared_ptr<ConversationCapture> capture_chat(ApiContext& api, const Request& http_request,
                                                   const GenerationRequest& request,
                                                   const std::string& source) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,6 +62,13 @@ Response run_generation(ApiContext& api, const Request& http_request, Generation
 std::shared_ptr<ConversationCapture> capture_chat(ApiContext& api, const Request& http_request,
                                                   const GenerationRequest& request,
                                                   const std::string& source);
+
+// Resolves the model for the caller, queues the embeddings and returns the Response that
+// `answer` (called on the model's thread with a successful result) fills; errors come back in
+// the path's API shape. Counts usage.
+Response run_embeddings(ApiContext& api, const Request& http_request, const std::string& model,
+                        EmbeddingRequest request,
+                        std::function<Response(const EmbeddingResult&)> answer);
 
 // Records a finished request's token counts and speed for the caller's model (database).
 void record_usage(ApiContext& api, std::int64_t user_id, const std::string& model,

@@ -210,43 +210,24 @@ Response embed(ApiContext& api, const Request& http, bool legacy) {
       if (*n < 1) throw Error(ErrorKind::invalid_input, "field 'num_ctx' must be at least 1");
       r.num_ctx = static_cast<int>(std::min<std::int64_t>(*n, 1 << 24));
     }
-  const ResolvedModel m = api.library.resolve(http.caller.user_id, model);
-  r.model = m.name;
-  r.model_path = m.model_path.string();
-  auto out = std::make_shared<ResponseStream>();
-  r.cancelled = out->cancel_flag();
-  const std::string path = http.path();
-  const std::int64_t user_id = http.caller.user_id;
-  ApiContext* ctx = &api;
-  api.scheduler.submit(std::move(r), [out, path, model, legacy, user_id, ctx,
-                                      name = m.name](EmbeddingResult&& result) {
-    if (!result.ok) {
-      out->respond(error_response(path, status_for(result.error_kind), result.error_kind, result.error));
-      return;
-    }
-    record_usage(*ctx, user_id, name, result.timings);
+  return run_embeddings(api, http, model, std::move(r), [model, legacy](const EmbeddingResult& result) {
     auto to_json = [](const std::vector<float>& v) {
       json::array a;
       a.reserve(v.size());
       for (float f : v) a.emplace_back(static_cast<double>(f));
       return a;
     };
-    if (legacy) {
-      out->respond(json_response(json::object{
-          {"embedding", result.embeddings.empty() ? json::array{} : to_json(result.embeddings[0])}}));
-      return;
-    }
+    if (legacy)
+      return json_response(json::object{
+          {"embedding", result.embeddings.empty() ? json::array{} : to_json(result.embeddings[0])}});
     json::array all;
     for (const auto& e : result.embeddings) all.emplace_back(to_json(e));
-    out->respond(json_response(json::object{{"model", model},
-                                            {"embeddings", std::move(all)},
-                                            {"total_duration", result.timings.total_ns},
-                                            {"load_duration", result.timings.load_ns},
-                                            {"prompt_eval_count", result.prompt_tokens}}));
+    return json_response(json::object{{"model", model},
+                                      {"embeddings", std::move(all)},
+                                      {"total_duration", result.timings.total_ns},
+                                      {"load_duration", result.timings.load_ns},
+                                      {"prompt_eval_count", result.prompt_tokens}});
   });
-  Response resp;
-  resp.stream = std::move(out);
-  return resp;
 }
 
 }  // namespace

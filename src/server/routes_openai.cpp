@@ -254,21 +254,7 @@ Response embeddings(ApiContext& api, const Request& http) {
   r.inputs = *inputs;
   r.truncate = false;
   r.keep_alive = opt_keep_alive(body);
-  const ResolvedModel m = api.library.resolve(http.caller.user_id, model);
-  r.model = m.name;
-  r.model_path = m.model_path.string();
-  auto out = std::make_shared<ResponseStream>();
-  r.cancelled = out->cancel_flag();
-  const std::string path = http.path();
-  const std::int64_t user_id = http.caller.user_id;
-  ApiContext* ctx = &api;
-  api.scheduler.submit(std::move(r), [out, path, model, format, user_id, ctx,
-                                      name = m.name](EmbeddingResult&& result) {
-    if (!result.ok) {
-      out->respond(error_response(path, status_for(result.error_kind), result.error_kind, result.error));
-      return;
-    }
-    record_usage(*ctx, user_id, name, result.timings);
+  return run_embeddings(api, http, model, std::move(r), [model, format](const EmbeddingResult& result) {
     json::array data;
     for (size_t i = 0; i < result.embeddings.size(); ++i) {
       json::object item{{"object", "embedding"}, {"index", i}};
@@ -282,17 +268,13 @@ Response embeddings(ApiContext& api, const Request& http) {
       }
       data.emplace_back(std::move(item));
     }
-    Response resp = json_response(json::object{
+    return json_response(json::object{
         {"object", "list"},
         {"data", std::move(data)},
         {"model", model},
         {"usage", json::object{{"prompt_tokens", result.prompt_tokens},
                                {"total_tokens", result.prompt_tokens}}}});
-    out->respond(resp);
   });
-  Response resp;
-  resp.stream = std::move(out);
-  return resp;
 }
 
 }  // namespace
