@@ -163,16 +163,28 @@ ResolvedModel Library::resolve(std::int64_t user_id, std::string_view name) {
   return r;
 }
 
+namespace {
+PullOptions pull_options(const PullSettings& settings) {
+  PullOptions options;
+  options.name = settings.name;
+  options.force = settings.force;
+  return options;
+}
+}  // namespace
+
+PullPlan Library::checked_plan(std::int64_t user_id, std::string_view ref,
+                               const PullSettings& settings) {
+  refuse_server_files(user_id, ref);
+  PullPlan plan = make_pull_plan(ref, pull_options(settings), catalog::Catalog::load(), nullptr);
+  check_name_free(user_id, plan);
+  return plan;
+}
+
 std::optional<store::Manifest> Library::pull(
     std::int64_t user_id, std::string_view ref,
     const std::function<void(const PullProgressEvent&)>& progress,
     const std::function<bool()>& cancelled, const PullSettings& settings) {
-  refuse_server_files(user_id, ref);
-  PullOptions options;
-  options.name = settings.name;
-  options.force = settings.force;
-  const PullPlan plan = make_pull_plan(ref, options, catalog::Catalog::load(), nullptr);
-  check_name_free(user_id, plan);
+  const PullPlan plan = checked_plan(user_id, ref, settings);
   ActivePull active(mutex_, active_pulls_, pull_key(user_id, plan.full_name));
 
   // The downloader watches a CancelToken; this thread turns the caller's predicate into one.
@@ -190,7 +202,7 @@ std::optional<store::Manifest> Library::pull(
   };
   hooks.cancel = &token;
   LibraryDb rows = user_rows(user_id);
-  PullResult result = pull_model(store_, rows, ref, options, hooks);
+  PullResult result = pull_model(store_, rows, ref, pull_options(settings), hooks);
   if (result.outcome == PullResult::Outcome::cancelled) return std::nullopt;
   if (result.outcome == PullResult::Outcome::installed)
     audit(user_id, "pull", result.full_name,

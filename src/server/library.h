@@ -122,6 +122,8 @@ class Library {
   void refuse_server_files(std::int64_t user_id, std::string_view ref);
   // Error(conflict) when the plan's name holds another user's model from another source.
   void check_name_free(std::int64_t user_id, const PullPlan& plan);
+  // The pull's plan after the cheap checks (server files, reference, name ownership).
+  PullPlan checked_plan(std::int64_t user_id, std::string_view ref, const PullSettings& settings);
   std::vector<std::string> visible_names(std::int64_t user_id);
   void audit(std::int64_t user_id, const std::string& action, const std::string& target,
              const std::string& detail_json);

@@ -31,12 +31,7 @@ db::PersonalModel Library::start_download(std::int64_t user_id, std::string_view
                                           const PullSettings& settings) {
   // The cheap checks of pull() (reference, name, ownership) answer the request itself; the
   // download, the fit check and everything after run on the background thread.
-  refuse_server_files(user_id, ref);
-  PullOptions options;
-  options.name = settings.name;
-  options.force = settings.force;
-  const PullPlan plan = make_pull_plan(ref, options, catalog::Catalog::load(), nullptr);
-  check_name_free(user_id, plan);
+  const PullPlan plan = checked_plan(user_id, ref, settings);
   LibraryDb rows = user_rows(user_id);
   if (auto existing = rows.find(plan.full_name);
       existing && existing->status == db::ModelStatus::installed && store_.find(plan.full_name))
