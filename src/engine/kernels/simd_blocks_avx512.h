@@ -33,9 +33,9 @@ inline __m128 field4(const void* p) {
   constexpr auto at = [](int w) { return w < 32 ? w : 32 + (w - second / 2); };
   constexpr auto loaded = [](int w) { return w < 32 || (w >= second / 2 && w - second / 2 < 32); };
   static_assert(loaded(o) && loaded(o + s) && loaded(o + 2 * s) && loaded(o + 3 * s));
-  const __m512i idx = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                       0, 0, 0, 0, 0, 0, 0, 0, at(o + 3 * s), at(o + 2 * s),
-                                       at(o + s), at(o));
+  const __m512i idx =
+      _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                       0, 0, at(o + 3 * s), at(o + 2 * s), at(o + s), at(o));
   const auto* b = static_cast<const uint8_t*>(p);
   const __m512i h =
       _mm512_permutex2var_epi16(_mm512_loadu_si512(b), idx, _mm512_loadu_si512(b + second));
@@ -51,8 +51,10 @@ inline void spread4(__m128 s, __m512& s01, __m512& s23) {
 
 // The 64 codes of two Q4_0-style nibble arrays (16 bytes each) as bytes 0..15 in value order.
 inline __m512i nibbles64(const uint8_t* qs0, const uint8_t* qs1) {
-  const __m256i a = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs0)));
-  const __m256i b = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs1)));
+  const __m256i a =
+      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs0)));
+  const __m256i b =
+      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs1)));
   const __m512i t = _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);  // [A, A, B, B]
   const __m512i shifted = _mm512_srlv_epi64(t, _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0));
   return _mm512_and_si512(shifted, _mm512_set1_epi8(0x0f));

@@ -5,7 +5,8 @@
 //   simd_float_avx2.cpp / simd_float_avx512.cpp   F32, F16, BF16
 //   simd_quant_avx2.cpp                           Q8_0/Q8_1/Q8_K quantizers, integer dot products
 //   simd_quant_avx512.cpp                         the same, built for AVX-512 VL + VNNI
-//   simd_quant_multi_avx512.cpp                   multi-row dots (vec_dot_multi), VNNI
+//   simd_quant_multi_avx2.cpp                     multi-row dots (vec_dot_multi): Q4_0
+//   simd_quant_multi_avx512.cpp                   multi-row dots, VNNI: Q4_0 Q8_0 Q4_K Q6_K
 #include "core/cpu_features.h"
 #include "engine/kernels/simd_tables.h"
 
@@ -56,14 +57,21 @@ HEARTH_DECLARE_SIMD_KERNELS
 }
 #undef HEARTH_DECLARE_SIMD_KERNELS
 
+namespace avx2 {
+size_t multi_row_bytes_q4_0(int64_t n);
+void multi_prepare_q4_0(const void* x, void* prepared, int64_t n);
+void vec_dot_multi_q4_0(int64_t n, const void* w, const void* x, size_t stride, int nx, float* out);
+}  // namespace avx2
+
 namespace avx512 {
+size_t multi_row_bytes_q4_0(int64_t n);
+void multi_prepare_q4_0(const void* x, void* prepared, int64_t n);
 size_t multi_row_bytes_q8_0(int64_t n);
 void multi_prepare_q8_0(const void* x, void* prepared, int64_t n);
-size_t multi_row_bytes_q8_k(int64_t n);
-void multi_prepare_q8_k(const void* x, void* prepared, int64_t n);
 void vec_dot_multi_q4_0(int64_t n, const void* w, const void* x, size_t stride, int nx, float* out);
 void vec_dot_multi_q8_0(int64_t n, const void* w, const void* x, size_t stride, int nx, float* out);
 void vec_dot_multi_q6_k(int64_t n, const void* w, const void* x, size_t stride, int nx, float* out);
+void vec_dot_multi_q4_k(int64_t n, const void* w, const void* x, size_t stride, int nx, float* out);
 }  // namespace avx512
 
 namespace {
@@ -103,6 +111,9 @@ void install_avx2_kernels(TypeOpsTable& table) {
   row(table, T::q4_k).vec_dot = avx2::vec_dot_q4_k_q8_k;
   row(table, T::q5_k).vec_dot = avx2::vec_dot_q5_k_q8_k;
   row(table, T::q6_k).vec_dot = avx2::vec_dot_q6_k_q8_k;
+  row(table, T::q4_0).multi_row_bytes = avx2::multi_row_bytes_q4_0;
+  row(table, T::q4_0).multi_prepare = avx2::multi_prepare_q4_0;
+  row(table, T::q4_0).vec_dot_multi = avx2::vec_dot_multi_q4_0;
 }
 
 void install_avx512_kernels(TypeOpsTable& table) {
@@ -127,16 +138,15 @@ void install_avx512_kernels(TypeOpsTable& table) {
   row(table, T::q4_k).vec_dot = avx512::vec_dot_q4_k_q8_k;
   row(table, T::q5_k).vec_dot = avx512::vec_dot_q5_k_q8_k;
   row(table, T::q6_k).vec_dot = avx512::vec_dot_q6_k_q8_k;
-  // Multi-row dots, each with the prepared activation layout it reads.
-  row(table, T::q4_0).multi_row_bytes = avx512::multi_row_bytes_q8_0;
-  row(table, T::q4_0).multi_prepare = avx512::multi_prepare_q8_0;
+  // Multi-row dots; Q4_0 / Q8_0 read their own prepared activation layout, the K-quants Q8_K.
+  row(table, T::q4_0).multi_row_bytes = avx512::multi_row_bytes_q4_0;
+  row(table, T::q4_0).multi_prepare = avx512::multi_prepare_q4_0;
   row(table, T::q8_0).multi_row_bytes = avx512::multi_row_bytes_q8_0;
   row(table, T::q8_0).multi_prepare = avx512::multi_prepare_q8_0;
   row(table, T::q4_0).vec_dot_multi = avx512::vec_dot_multi_q4_0;
   row(table, T::q8_0).vec_dot_multi = avx512::vec_dot_multi_q8_0;
-  row(table, T::q6_k).multi_row_bytes = avx512::multi_row_bytes_q8_k;
-  row(table, T::q6_k).multi_prepare = avx512::multi_prepare_q8_k;
   row(table, T::q6_k).vec_dot_multi = avx512::vec_dot_multi_q6_k;
+  row(table, T::q4_k).vec_dot_multi = avx512::vec_dot_multi_q4_k;
 }
 
 }  // namespace hearth::kernels

@@ -79,7 +79,7 @@ class MultiDot : public testing::TestWithParam<Param> {
     }
     ops_ = type_ops(GetParam().type, GetParam().set);
     ASSERT_NE(ops_, nullptr);
-    if (!ops_->vec_dot_multi) GTEST_SKIP() << "no multi-row kernel for this type in this set";
+    ASSERT_NE(ops_->vec_dot_multi, nullptr) << "the kernel set lost its multi-row kernel";
   }
   const TypeOps* ops_ = nullptr;
 };
@@ -98,8 +98,8 @@ TEST_P(MultiDot, MatchesTheReferenceVecDot) {
         ops_->vec_dot_multi(n, w.data(), x.prepared.data(), x.stride, nx, out);
         for (int t = 0; t < nx; ++t) {
           const float want = ref->vec_dot(n, w.data(), x.converted[t].data());
-          const std::vector<float> xf = test::dequantize(ref->vec_dot_type,
-                                                         x.converted[t].data(), n);
+          const std::vector<float> xf =
+              test::dequantize(ref->vec_dot_type, x.converted[t].data(), n);
           double magnitude = 0;
           for (int64_t i = 0; i < n; ++i) magnitude += std::fabs(double(wf[i]) * xf[i]);
           ASSERT_NEAR(out[t], want, 1e-5 * magnitude + 1e-30)
@@ -133,34 +133,30 @@ TEST_P(MultiDot, EveryRowIsBitIdenticalToItselfAlone) {
   }
 }
 
-// Q4_0 and Q8_0 follow the single-row kernels' float sequence (simd_quant_multi_avx512.cpp), so
-// one row gives vec_dot's bits and switching the one-token path over changed no results.
-TEST_P(MultiDot, OneRowGivesVecDotBitsWhereDocumented) {
-  const T type = GetParam().type;
-  if (GetParam().set != KernelSet::avx512 || (type != T::q4_0 && type != T::q8_0)) {
-    GTEST_SKIP() << "not promised for this type";
-  }
-  std::mt19937 rng(300 + static_cast<uint32_t>(type));
-  for (int64_t n : lengths(type)) {
-    const std::vector<uint8_t> w = test::random_row(type, n, rng);
-    const Rows x = make_rows(*ops_, GetParam().set, n, rng);
-    for (int t = 0; t < kMaxRows; ++t) {
-      float got;
-      ops_->vec_dot_multi(n, w.data(), x.prepared.data() + t * x.stride, x.stride, 1, &got);
-      ASSERT_EQ(bits(got), bits(ops_->vec_dot(n, w.data(), x.converted[t].data()))) << "n=" << n;
+// The types each SIMD set has a multi-row kernel for (the others loop vec_dot in matmul).
+const std::vector<Param>& multi_kernels() {
+  static const std::vector<Param> list = {
+      {KernelSet::avx2, T::q4_0},   {KernelSet::avx512, T::q4_0}, {KernelSet::avx512, T::q8_0},
+      {KernelSet::avx512, T::q6_k}, {KernelSet::avx512, T::q4_k}};
+  return list;
+}
+
+INSTANTIATE_TEST_SUITE_P(Rows, MultiDot, testing::ValuesIn(multi_kernels()), param_name);
+
+// The list above is the whole truth: a kernel added or lost shows up here.
+TEST(MultiDotCoverage, ExactlyTheListedTypesHaveMultiRowKernels) {
+  for (KernelSet set : {KernelSet::avx2, KernelSet::avx512}) {
+    if (!kernel_set_available(set)) continue;
+    for (T type : test::kWeightTypes) {
+      const TypeOps* ops = type_ops(type, set);
+      ASSERT_NE(ops, nullptr);
+      bool listed = false;
+      for (const auto& p : multi_kernels()) listed |= p.set == set && p.type == type;
+      EXPECT_EQ(ops->vec_dot_multi != nullptr, listed)
+          << kernel_set_name(set) << " " << gguf::tensor_type_name(type);
     }
   }
 }
-
-std::vector<Param> params() {
-  std::vector<Param> out;
-  for (KernelSet set : {KernelSet::reference, KernelSet::avx2, KernelSet::avx512}) {
-    for (T type : test::kWeightTypes) out.push_back({set, type});
-  }
-  return out;
-}
-
-INSTANTIATE_TEST_SUITE_P(Rows, MultiDot, testing::ValuesIn(params()), param_name);
 
 // ---- matmul, one-token path ----
 
@@ -199,8 +195,8 @@ TEST(MultiDotMatmul, OneTokenPathGivesATokenTheSameBitsAloneOrWithOthers) {
         alone.push_back(one_token_matmul(w, x.data() + t * n_in, 1, set, nullptr));
       for (int64_t count = 1; count <= kTokens; ++count) {
         for (int64_t first = 0; first + count <= kTokens; ++first) {
-          const auto y = one_token_matmul(w, x.data() + first * n_in, count, set,
-                                          count % 2 ? &pool : nullptr);
+          const auto y =
+              one_token_matmul(w, x.data() + first * n_in, count, set, count % 2 ? &pool : nullptr);
           for (int64_t k = 0; k < count; ++k) {
             for (int64_t r = 0; r < n_out; ++r) {
               ASSERT_EQ(bits(y[k * n_out + r]), bits(alone[first + k][r]))
