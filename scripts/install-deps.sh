@@ -18,7 +18,7 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # end-to-end tests: real clients and a real browser
-  nodejs chromium   # nodejs ships npm
+  nodejs chromium curl openssl   # nodejs ships npm; curl and openssl: the server tests use their CLIs
 )
 
 missing=()

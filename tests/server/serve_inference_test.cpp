@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <nlohmann/json.hpp>
+#include <cstdio>
 #include <sstream>
 #include <thread>
 
@@ -130,6 +131,33 @@ TEST_F(ServeInference, OpenAiChatStreamsServerSentEvents) {
   EXPECT_EQ(body["choices"][0]["message"]["content"], streamed);
   EXPECT_EQ(body["usage"]["total_tokens"],
             body["usage"]["prompt_tokens"].get<int>() + body["usage"]["completion_tokens"].get<int>());
+}
+
+// The curl command line, as a user would type it (the libcurl calls above use the same library).
+std::string run_curl(const std::string& args) {
+  const std::string command = "curl -sS -N --noproxy '*' " + args + " 2>&1";
+  std::string out;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return out;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
+  ::pclose(pipe);
+  return out;
+}
+
+TEST_F(ServeInference, TheCurlCommandLineStreamsAndLists) {
+  const std::string chat = run_curl(
+      server_->url("/v1/chat/completions") +
+      " -H 'Content-Type: application/json' -d '{\"model\":\"tiny\",\"stream\":true,"
+      "\"max_tokens\":4,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}'");
+  bool done = false;
+  const auto events = sse_events(chat, &done);
+  EXPECT_TRUE(done) << chat;
+  EXPECT_GE(events.size(), 2u) << chat;
+  const std::string tags = run_curl(server_->url("/api/tags"));
+  EXPECT_EQ(json::parse(tags)["models"][0]["name"], "tiny:latest") << tags;
+  const std::string head = run_curl("-I " + server_->url("/"));
+  EXPECT_NE(head.find("200"), std::string::npos) << head;
 }
 
 TEST_F(ServeInference, OllamaGenerateStreamsNdjsonWithTimings) {
