@@ -1,12 +1,11 @@
 // See inference.h.
 #include "server/inference.h"
 
-#include <cctype>
-#include <charconv>
 #include <cmath>
 #include <mutex>
 #include <random>
 
+#include "core/duration.h"
 #include "core/log.h"
 #include "server/conversation_capture.h"
 #include "server/response_stream.h"
@@ -20,37 +19,6 @@ namespace {
               "\"1h\", \"30s\" or \"-1\" (got '" + std::string(text) + "')");
 }
 
-std::chrono::milliseconds parse_duration_text(std::string_view text) {
-  std::string_view s = text;
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  if (s.empty()) bad_keep_alive(text);
-  bool negative = false;
-  if (s.front() == '-') {
-    negative = true;
-    s.remove_prefix(1);
-  }
-  double total_ms = 0;
-  bool any = false;
-  while (!s.empty()) {
-    double value = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-    if (ec != std::errc() || !std::isfinite(value)) bad_keep_alive(text);
-    s.remove_prefix(static_cast<size_t>(end - s.data()));
-    double unit = 1000;  // a bare number is seconds
-    if (s.rfind("ms", 0) == 0) unit = 1, s.remove_prefix(2);
-    else if (s.rfind("h", 0) == 0) unit = 3'600'000, s.remove_prefix(1);
-    else if (s.rfind("m", 0) == 0) unit = 60'000, s.remove_prefix(1);
-    else if (s.rfind("s", 0) == 0) unit = 1000, s.remove_prefix(1);
-    else if (!s.empty()) bad_keep_alive(text);
-    total_ms += value * unit;
-    any = true;
-  }
-  if (!any || total_ms > 1e15) bad_keep_alive(text);
-  const auto ms = std::chrono::milliseconds(static_cast<std::int64_t>(total_ms));
-  return negative ? -ms - std::chrono::milliseconds(ms.count() == 0 ? 1 : 0) : ms;
-}
-
 float checked_float(const json::object& o, std::string_view field, double lo, double hi) {
   const double v = *opt_number(o, field);
   if (!std::isfinite(v) || v < lo || v > hi)
@@ -62,7 +30,11 @@ float checked_float(const json::object& o, std::string_view field, double lo, do
 }  // namespace
 
 std::chrono::milliseconds parse_keep_alive(const json::value& value) {
-  if (value.is_string()) return parse_duration_text(value.as_string());
+  if (value.is_string()) {
+    const auto d = parse_duration(value.as_string());
+    if (!d) bad_keep_alive(value.as_string());
+    return *d;
+  }
   if (value.is_number()) {
     const double seconds = value.to_number<double>();
     if (!std::isfinite(seconds) || std::abs(seconds) > 1e12) bad_keep_alive(json::serialize(value));

@@ -110,6 +110,13 @@ std::optional<std::vector<std::string>> opt_string_list(const json::object& o,
   return out;
 }
 
+json::array float_array(std::span<const float> values) {
+  json::array a;
+  a.reserve(values.size());
+  for (float f : values) a.emplace_back(static_cast<double>(f));
+  return a;
+}
+
 std::string rfc3339(std::chrono::system_clock::time_point t) {
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
   const std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);

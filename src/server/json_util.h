@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,9 @@ const json::array* opt_array(const json::object& o, std::string_view field);
 std::string req_string(const json::object& o, std::string_view field);
 // A string or an array of strings ("stop"); nullopt when absent or null.
 std::optional<std::vector<std::string>> opt_string_list(const json::object& o, std::string_view field);
+
+// Floats as a JSON array of numbers (embeddings).
+json::array float_array(std::span<const float> values);
 
 // Seconds since the epoch as Ollama's RFC 3339 text with nanoseconds: "2024-06-01T12:00:00.123456789Z".
 std::string rfc3339(std::chrono::system_clock::time_point t);

@@ -211,17 +211,11 @@ Response embed(ApiContext& api, const Request& http, bool legacy) {
       r.num_ctx = static_cast<int>(std::min<std::int64_t>(*n, 1 << 24));
     }
   return run_embeddings(api, http, model, std::move(r), [model, legacy](const EmbeddingResult& result) {
-    auto to_json = [](const std::vector<float>& v) {
-      json::array a;
-      a.reserve(v.size());
-      for (float f : v) a.emplace_back(static_cast<double>(f));
-      return a;
-    };
     if (legacy)
       return json_response(json::object{
-          {"embedding", result.embeddings.empty() ? json::array{} : to_json(result.embeddings[0])}});
+          {"embedding", result.embeddings.empty() ? json::array{} : float_array(result.embeddings[0])}});
     json::array all;
-    for (const auto& e : result.embeddings) all.emplace_back(to_json(e));
+    for (const auto& e : result.embeddings) all.emplace_back(float_array(e));
     return json_response(json::object{{"model", model},
                                       {"embeddings", std::move(all)},
                                       {"total_duration", result.timings.total_ns},

@@ -261,10 +261,7 @@ Response embeddings(ApiContext& api, const Request& http) {
       if (format == "base64") {
         item["embedding"] = base64_floats(result.embeddings[i]);
       } else {
-        json::array values;
-        values.reserve(result.embeddings[i].size());
-        for (float f : result.embeddings[i]) values.emplace_back(static_cast<double>(f));
-        item["embedding"] = std::move(values);
+        item["embedding"] = float_array(result.embeddings[i]);
       }
       data.emplace_back(std::move(item));
     }

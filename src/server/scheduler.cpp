@@ -4,9 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cctype>
 
 #include "core/config.h"
+#include "core/duration.h"
 #include "hardware/hardware.h"
 #include "server/scheduler_impl.h"
 
@@ -19,47 +19,13 @@ using detail::Task;
 
 namespace {
 
-// HEARTH_KEEP_ALIVE: "5m", "30s", "1h", "250ms", "1h30m"; a bare number is seconds; a negative
-// value keeps models loaded forever.
+// HEARTH_KEEP_ALIVE (core/duration.h); negative keeps models loaded forever.
 std::chrono::milliseconds parse_keep_alive(const std::string& text) {
-  auto bad = [&] {
-    return Error(ErrorKind::invalid_input,
-                 "HEARTH_KEEP_ALIVE: '" + text + "' is not a duration (examples: 5m, 30s, 0, -1)");
-  };
-  size_t i = 0;
-  bool negative = false;
-  if (i < text.size() && (text[i] == '-' || text[i] == '+')) negative = text[i++] == '-';
-  if (i == text.size()) throw bad();
-  double total_ms = 0;
-  while (i < text.size()) {
-    size_t start = i;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
-      ++i;
-    if (start == i) throw bad();
-    double value = 0;
-    try {
-      value = std::stod(text.substr(start, i - start));
-    } catch (...) {
-      throw bad();
-    }
-    size_t unit_start = i;
-    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
-    const std::string unit = text.substr(unit_start, i - unit_start);
-    double scale = 0;
-    if (unit.empty() || unit == "s")
-      scale = 1000;
-    else if (unit == "ms")
-      scale = 1;
-    else if (unit == "m")
-      scale = 60'000;
-    else if (unit == "h")
-      scale = 3'600'000;
-    else
-      throw bad();
-    total_ms += value * scale;
-  }
-  const auto ms = std::chrono::milliseconds(static_cast<std::int64_t>(total_ms));
-  return negative ? (ms.count() == 0 ? ms : std::chrono::milliseconds(-1)) : ms;
+  const auto d = parse_duration(text);
+  if (!d)
+    throw Error(ErrorKind::invalid_input,
+                "HEARTH_KEEP_ALIVE: '" + text + "' is not a duration (examples: 5m, 30s, 0, -1)");
+  return *d;
 }
 
 }  // namespace
