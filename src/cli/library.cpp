@@ -1,6 +1,8 @@
 // The installed models: `hearth list`, `hearth show NAME [--json]`, `hearth rm NAME...`,
 // `hearth cp SRC DST` and `hearth ps` (what a running server has loaded).
 //
+// Each acts on the names of the machine's owner, or of the server's user given by `--user NAME`
+// (names are each user's own: store/store.h); `list --all` shows every user's.
 // list prints NAME, ID (the first 12 hex digits of the weights' digest), SIZE and MODIFIED like
 // Ollama's, then a note for every model whose post-pull check failed. show takes an installed
 // name or a GGUF path. rm removes the manifests, every blob no other manifest uses and the
@@ -87,7 +89,28 @@ std::string human_count(uint64_t n) {
 
 // --- list ----------------------------------------------------------------------------------
 
-void list_models() {
+// `hearth list --all`: every user's names, with whose they are (the owner's first).
+void list_every_user() {
+  store::Store store = open_store();
+  std::map<std::string, std::string> owners{{"", "local"}};
+  try {
+    const db::Database db = db::Database::open(config::get("HEARTH_DB"));
+    for (const auto& user : db::Users(db).list()) owners[std::to_string(user.id)] = user.username;
+  } catch (const std::exception& e) {
+    spdlog::warn("database: cannot read user names: {}", e.what());
+  }
+  std::printf("%-16s %-40s %-14s %-10s %s\n", "USER", "NAME", "ID", "SIZE", "MODIFIED");
+  for (const auto& [space, m] : store.list_every_space()) {
+    const auto owner = owners.find(space);
+    const std::string who = owner != owners.end() ? owner->second : "user " + space;
+    std::printf("%-16s %-40s %-14s %-10s %s\n", who.c_str(), m.full_name().c_str(),
+                short_id(m).c_str(), store::format_bytes(m.total_size()).c_str(),
+                ago(m.created_at).c_str());
+  }
+}
+
+void list_models(bool every_user) {
+  if (every_user) return list_every_user();
   store::Store store = open_store();
   auto models = store.list();
   std::printf("%-40s %-14s %-10s %s\n", "NAME", "ID", "SIZE", "MODIFIED");
@@ -420,25 +443,32 @@ void show_running() {
 }  // namespace
 
 void register_library(CLI::App& app) {
-  app.add_subcommand("list", "list the installed models")->alias("ls")->callback(list_models);
+  static bool list_all = false;
+  auto* list = app.add_subcommand("list", "list the installed models")->alias("ls");
+  list->add_flag("--all", list_all, "every user's models, with whose they are");
+  add_user_option(list);
+  list->callback([] { list_models(list_all); });
 
   static std::string show_name;
   static bool show_json = false;
   auto* show = app.add_subcommand("show", "show an installed model (or a GGUF file)");
   show->add_option("model", show_name, "installed model name[:tag] or GGUF file")->required();
   show->add_flag("--json", show_json, "print one JSON object");
+  add_user_option(show);
   show->callback([] { show_model(show_name, show_json); });
 
   static std::vector<std::string> rm_names;
   auto* rm =
       app.add_subcommand("rm", "remove installed models (and the files no other model uses)");
   rm->add_option("model", rm_names, "installed model names")->required();
+  add_user_option(rm);
   rm->callback([] { remove_models(rm_names); });
 
   static std::string cp_src, cp_dst;
   auto* cp = app.add_subcommand("cp", "install a model under another name (the files are shared)");
   cp->add_option("source", cp_src, "installed model name[:tag]")->required();
   cp->add_option("destination", cp_dst, "new name[:tag]")->required();
+  add_user_option(cp);
   cp->callback([] { copy_model(cp_src, cp_dst); });
 
   app.add_subcommand("ps", "list the models a running hearth server has loaded")

@@ -26,7 +26,15 @@ bool looks_like_path(const std::string& text) {
 }  // namespace
 
 store::Store open_store() {
-  return store::Store(paths::home());
+  return store::Store(paths::home(), {}, server::cli_space());
+}
+
+void add_user_option(CLI::App* command) {
+  command
+      ->add_option_function<std::string>(
+          "--user", [](const std::string& name) { server::set_cli_user(name); },
+          "act on this user's models (default: the machine's owner, 'local')")
+      ->type_name("NAME");
 }
 
 std::string installed_models_hint(const store::Store& store) {

@@ -7,6 +7,8 @@
 // './', '../' or '~') but names no file says so instead.
 #pragma once
 
+#include <CLI/CLI.hpp>
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -21,8 +23,11 @@ struct ResolvedModel {
   std::string display_name;                 // "name:tag", or the path as given
 };
 
-// The store at paths::home().
+// The store at paths::home(), seen through the names of the user the CLI acts for (the
+// machine's owner unless `--user NAME`; server/library_db.h).
 store::Store open_store();
+// Adds `--user NAME` to a command that works on installed models.
+void add_user_option(CLI::App* command);
 
 // See above. Error(not_found) / Error(invalid_input). With record_use, an installed model's use
 // is counted in the database (usage_count; best effort: a database problem is only logged).

@@ -10,6 +10,7 @@ namespace hearth::cli {
 
 void ModelOptions::add_to(CLI::App* command) {
   command->add_option("model", model, "installed model name[:tag] or GGUF file")->required();
+  add_user_option(command);
   command->add_option("--ctx", n_ctx, "context length in tokens (default: model's, at most 4096)")
       ->check(CLI::Range(0, 1 << 20));
   command->add_option("--threads", threads, "compute threads (default: HEARTH_THREADS or cores)")

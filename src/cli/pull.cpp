@@ -138,6 +138,7 @@ void register_pull(CLI::App& app) {
                   "NAME[:TAG] from `hearth catalog`, hf://OWNER/REPO/FILE.gguf, an http(s) URL, "
                   "or a .gguf file")
       ->required();
+  add_user_option(cmd);
   cmd->add_option("--name", args.name, "install under this name[:tag]");
   cmd->add_flag("--force", args.force, "pull even when the model will not fit this machine");
   cmd->add_option("--ctx", args.n_ctx, "context length the fit check assumes")

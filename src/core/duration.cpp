@@ -21,7 +21,16 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) {
   while (!s.empty()) {
     double value = 0;
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-    if (ec != std::errc() || !std::isfinite(value) || value < 0) return std::nullopt;
+    if (ec == std::errc::result_out_of_range) {
+      // Too large (or too small) for a double: "1e400" is forever, "1e-400" nothing.
+      const std::string_view number(s.data(), static_cast<size_t>(end - s.data()));
+      const auto e = number.find_first_of("eE");
+      value = e != std::string_view::npos && e + 1 < number.size() && number[e + 1] == '-'
+                  ? 0
+                  : HUGE_VAL;
+    } else if (ec != std::errc() || std::isnan(value) || value < 0) {
+      return std::nullopt;
+    }
     s.remove_prefix(static_cast<size_t>(end - s.data()));
     double unit = 1000;  // a bare number is seconds
     if (s.rfind("ms", 0) == 0) unit = 1, s.remove_prefix(2);
@@ -31,7 +40,8 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) {
     else if (!s.empty()) return std::nullopt;
     total_ms += value * unit;
   }
-  if (total_ms > 1e15) return std::nullopt;
+  // Beyond what a clock can add without overflowing (see duration.h): forever.
+  if (!(total_ms <= static_cast<double>(kLongestDuration.count()))) return std::chrono::milliseconds(-1);
   const auto ms = std::chrono::milliseconds(static_cast<std::int64_t>(total_ms));
   if (negative && ms.count() != 0) return std::chrono::milliseconds(-1);
   return ms;

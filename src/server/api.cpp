@@ -2,6 +2,7 @@
 #include "server/api.h"
 
 #include <cstdio>
+#include <filesystem>
 
 #include "server/json_util.h"
 
@@ -63,9 +64,14 @@ Response metrics(ApiContext& api) {
          s.tokens_per_second);
   out += "# HELP hearth_model_loaded_bytes Memory held by a loaded model (weights and KV cache).\n";
   out += "# TYPE hearth_model_loaded_bytes gauge\n";
-  for (const auto& m : api.scheduler.loaded())
-    out += "hearth_model_loaded_bytes{model=\"" + label_escape(m.model) + "\"} " +
+  // Labelled by the weights' digest, not a name: names belong to users, and every caller of
+  // /metrics may read this.
+  for (const auto& m : api.scheduler.loaded()) {
+    std::string digest = std::filesystem::path(m.model_path).filename().string();
+    if (digest.rfind("sha256-", 0) == 0) digest = digest.substr(7, 12);
+    out += "hearth_model_loaded_bytes{digest=\"" + label_escape(digest) + "\"} " +
            std::to_string(m.size_bytes) + "\n";
+  }
   Response r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = std::move(out);

@@ -37,8 +37,10 @@ std::chrono::milliseconds parse_keep_alive(const json::value& value) {
   }
   if (value.is_number()) {
     const double seconds = value.to_number<double>();
-    if (!std::isfinite(seconds) || std::abs(seconds) > 1e12) bad_keep_alive(json::serialize(value));
-    if (seconds < 0) return std::chrono::milliseconds(-1);
+    if (std::isnan(seconds)) bad_keep_alive(json::serialize(value));
+    // Negative, or longer than a clock can hold: forever (core/duration.h).
+    if (seconds < 0 || seconds * 1000 > static_cast<double>(kLongestDuration.count()))
+      return std::chrono::milliseconds(-1);
     return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
   }
   bad_keep_alive(json::serialize(value));

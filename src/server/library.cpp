@@ -55,7 +55,9 @@ class ActivePull {
 
 }  // namespace
 
-Library::Library(store::Store& store, db::Database db) : store_(store), db_(std::move(db)) {}
+Library::Library(store::Store& store, db::Database db) : store_(store), db_(std::move(db)) {
+  adopt_shared_manifests();
+}
 
 Library::~Library() { shutdown(); }
 
@@ -66,18 +68,39 @@ std::int64_t Library::local_user_id() {
 }
 
 LibraryDb Library::user_rows(std::int64_t user_id) {
-  const fs::path home = store_.blobs_dir().parent_path();
-  fs::path failures = is_local(user_id)
-                          ? home / "failures"
-                          : home / "failures-by-user" / std::to_string(user_id);
-  return LibraryDb(db_, user_id, std::move(failures));
+  return LibraryDb(db_, user_id, failures_dir_for(store_.home(), user_id, is_local(user_id)));
 }
 
-bool Library::held_by_others(std::int64_t user_id, const std::string& full_name) {
-  db::PersonalModels models(db_);
-  for (const auto& user : db::Users(db_).list())
-    if (user.id != user_id && models.find_by_name(user.id, full_name)) return true;
-  return false;
+store::Store& Library::names(std::int64_t user_id) {
+  if (is_local(user_id)) return store_;
+  std::lock_guard lock(mutex_);
+  auto& space = spaces_[user_id];
+  if (!space) space = store_.in_space(std::to_string(user_id));
+  return *space;
+}
+
+void Library::adopt_shared_manifests() {
+  // Before names were kept per user, every user's models were manifests of the owner's space,
+  // with a database row saying whose they were. Each such row's manifest is copied into its
+  // user's own space once (the owner's copy stays: the owner saw them all before too).
+  try {
+    const std::int64_t local = local_user_id();
+    db::PersonalModels models(db_);
+    for (const auto& user : db::Users(db_).list()) {
+      if (user.id == local) continue;
+      for (const auto& row : models.list_for_user(user.id)) {
+        if (row.status != db::ModelStatus::installed) continue;
+        store::Store& mine = names(user.id);
+        if (mine.find(row.custom_name)) continue;
+        if (auto shared = store_.find(row.custom_name)) {
+          mine.write(*shared);
+          spdlog::info("model library: {} is now {}'s own name", row.custom_name, user.username);
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("model library: cannot move users' names into their own spaces: {}", e.what());
+  }
 }
 
 // A reference naming a file of the server's own disk (catalog.h: anything with '/' that is not
@@ -94,67 +117,21 @@ void Library::refuse_server_files(std::int64_t user_id, std::string_view ref) {
                 "server's disk; pull a catalog name, hf:// reference or URL instead");
 }
 
-void Library::check_name_free(std::int64_t user_id, const PullPlan& plan) {
-  const std::string source =
-      plan.is_local_file() ? plan.local_file.lexically_normal().string() : plan.url;
-  if (auto existing = store_.find(plan.full_name);
-      existing && existing->source != source && held_by_others(user_id, plan.full_name))
-    throw Error(ErrorKind::conflict, "the name " + plan.full_name +
-                                         " is taken by another model; pull it under another name");
-}
-
-std::vector<std::string> Library::visible_names(std::int64_t user_id) {
-  std::vector<std::string> names;
-  if (is_local(user_id)) {
-    for (const auto& m : store_.list()) names.push_back(m.full_name());
-    return names;
-  }
-  for (const auto& row : db::PersonalModels(db_).list_for_user(user_id))
-    if (row.status == db::ModelStatus::installed) names.push_back(row.custom_name);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 void Library::audit(std::int64_t user_id, const std::string& action, const std::string& target,
                     const std::string& detail_json) {
   user_rows(user_id).audit(action, target, detail_json);
 }
 
-std::vector<store::Manifest> Library::list(std::int64_t user_id) {
-  std::vector<store::Manifest> all = store_.list();
-  if (is_local(user_id)) return all;
-  const std::vector<std::string> mine = visible_names(user_id);
-  std::erase_if(all, [&](const store::Manifest& m) {
-    return !std::binary_search(mine.begin(), mine.end(), m.full_name());
-  });
-  return all;
-}
+std::vector<store::Manifest> Library::list(std::int64_t user_id) { return names(user_id).list(); }
 
 ResolvedModel Library::resolve(std::int64_t user_id, std::string_view name) {
-  const store::ModelName wanted = store::parse_model_name(name);  // invalid_input
-  std::optional<store::Manifest> manifest;
-  if (is_local(user_id)) {
-    manifest = store_.find(name);
-  } else {
-    // The rule of store.h (no tag: "latest", else the only tag), among the caller's own names.
-    const std::vector<std::string> mine = visible_names(user_id);
-    std::string full;
-    if (!wanted.tag.empty() || std::binary_search(mine.begin(), mine.end(), wanted.full())) {
-      full = wanted.full();
-    } else {
-      std::vector<std::string> tags;
-      for (const auto& n : mine)
-        if (n.rfind(wanted.name + ":", 0) == 0) tags.push_back(n);
-      if (tags.size() == 1) full = tags.front();
-    }
-    if (!full.empty() && std::binary_search(mine.begin(), mine.end(), full))
-      manifest = store_.find(full);
-  }
+  store::Store& mine = names(user_id);
+  std::optional<store::Manifest> manifest = mine.find(name);  // invalid_input for a bad name
   if (!manifest) throw model_not_found(name);
   ResolvedModel r;
   r.name = manifest->full_name();
   for (const auto& blob : manifest->blobs)
-    if (blob.media_type == "model" && r.model_path.empty()) r.model_path = store_.blob_path(blob.digest);
+    if (blob.media_type == "model" && r.model_path.empty()) r.model_path = mine.blob_path(blob.digest);
   std::error_code ec;
   if (r.model_path.empty() || !fs::is_regular_file(r.model_path, ec))
     throw Error(ErrorKind::corrupt_file,
@@ -175,9 +152,7 @@ PullOptions pull_options(const PullSettings& settings) {
 PullPlan Library::checked_plan(std::int64_t user_id, std::string_view ref,
                                const PullSettings& settings) {
   refuse_server_files(user_id, ref);
-  PullPlan plan = make_pull_plan(ref, pull_options(settings), catalog::Catalog::load(), nullptr);
-  check_name_free(user_id, plan);
-  return plan;
+  return make_pull_plan(ref, pull_options(settings), catalog::Catalog::load(), nullptr);
 }
 
 std::optional<store::Manifest> Library::pull(
@@ -202,7 +177,7 @@ std::optional<store::Manifest> Library::pull(
   };
   hooks.cancel = &token;
   LibraryDb rows = user_rows(user_id);
-  PullResult result = pull_model(store_, rows, ref, pull_options(settings), hooks);
+  PullResult result = pull_model(names(user_id), rows, ref, pull_options(settings), hooks);
   if (result.outcome == PullResult::Outcome::cancelled) return std::nullopt;
   if (result.outcome == PullResult::Outcome::installed)
     audit(user_id, "pull", result.full_name,
@@ -218,28 +193,26 @@ void Library::remove(std::int64_t user_id, std::string_view name) {
     if (auto it = row_cancels_.find(row->id); it != row_cancels_.end()) it->second->store(true);
   }
   rows.remove(r.name);
-  const bool kept = held_by_others(user_id, r.name);
-  if (!kept) store_.remove(r.name);
-  audit(user_id, "delete", r.name, nlohmann::json{{"files_removed", !kept}}.dump());
+  names(user_id).remove(r.name);  // its blobs go when no user's name still uses them
+  audit(user_id, "delete", r.name, "{}");
 }
 
 void Library::copy(std::int64_t user_id, std::string_view src, std::string_view dst) {
   const ResolvedModel from = resolve(user_id, src);
   const std::string to = store::parse_model_name(dst).full();
   if (to == from.name) return;
-  if (auto existing = store_.find(to)) {
-    // Ollama's /api/copy replaces the destination; only the caller's own (or nobody's) though.
-    if (held_by_others(user_id, to))
-      throw Error(ErrorKind::conflict, "the name " + to + " is taken; choose another");
+  store::Store& mine = names(user_id);
+  if (auto existing = mine.find(to)) {
+    // Ollama's /api/copy replaces the destination (always the caller's own name).
     store::Manifest m = from.manifest;
     const store::ModelName n = store::parse_model_name(to);
     m.name = n.name;
     m.tag = n.tag;
     m.created_at.clear();
-    store_.write(m);
-    for (const auto& b : existing->blobs) drop_unused_blob(store_, b.digest);
+    mine.write(m);
+    for (const auto& b : existing->blobs) mine.drop_blob_if_unused(b.digest);
   } else {
-    store_.copy(from.name, to);
+    mine.copy(from.name, to);
   }
   user_rows(user_id).copy(from.name, to, from.model_path.string());
   audit(user_id, "copy", to, nlohmann::json{{"source", from.name}}.dump());

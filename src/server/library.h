@@ -1,15 +1,13 @@
 // The model library as each user sees it: the machine-wide store (blobs + manifests) plus the
 // database's user_personal_models rows that say which user installed what.
 //
-// Ownership: a named user sees and uses only the models they have a row for (custom_name =
-// "name:tag"); another user's model answers not_found, exactly as a missing one. The implicit
-// local user (auth.h) is the machine's owner and sees every installed manifest. Removing a
-// model removes the caller's row, and the manifest (and unused blobs) only when no other user
-// still has a row for it. Audit entries are written for pull, delete and copy.
-//
-// Names are machine-wide (one manifest per name:tag): a pull or copy onto a name another user
-// holds is refused with Error(conflict) rather than replacing their model; a copy onto the
-// caller's own name replaces it, as Ollama's /api/copy does.
+// Ownership: every user has their own names (store.h: a space of manifests per user; blobs are
+// shared and content-addressed). A user sees, uses, replaces and deletes only their own names;
+// another user's model answers not_found exactly as a missing one, and taking a name another
+// user also has changes nothing of theirs. The implicit local user (auth.h), the machine's
+// owner, has the plain manifests/ space that the CLI uses too. Each user's database rows
+// (user_personal_models) follow their manifests (reconciled when listed). Audit entries are
+// written for pull, delete, copy and rename.
 //
 // Background pulls (start_download, and the pull threads of POST /api/pull) are tracked here:
 // shutdown() cancels them and joins their threads; the destructor calls it.
@@ -57,6 +55,8 @@ struct PullSettings {  // optional parts of a pull request
 
 class Library {
  public:
+  // `store`: the owner's space. Users' names still kept in the owner's space from before names
+  // were per user are copied into their own spaces here.
   Library(store::Store& store, db::Database db);
   ~Library();
   Library(const Library&) = delete;
@@ -93,9 +93,8 @@ class Library {
   // row as it is now (pending). Errors about the reference come back at once.
   db::PersonalModel start_download(std::int64_t user_id, std::string_view ref,
                                    const PullSettings& settings = {});
-  // Renames the row and its model (the row keeps its id; the old manifest goes unless another
-  // user still has it) and/or sets the default options stored in its manifest's "parameters"
-  // (replacing them; conflict when another user shares that manifest).
+  // Renames the row and its model (the row keeps its id; the old name goes) and/or sets the default options stored in its manifest's "parameters"
+  // (replacing them).
   db::PersonalModel update(std::int64_t user_id, std::int64_t id,
                            const std::optional<std::string>& custom_name,
                            const std::optional<nlohmann::json>& parameters);
@@ -113,18 +112,18 @@ class Library {
   void shutdown();
 
   store::Store& store() { return store_; }
+  // The user's own names (the owner's store for the local user).
+  store::Store& names(std::int64_t user_id);
   const db::Database& database() const { return db_; }
 
  private:
   LibraryDb user_rows(std::int64_t user_id);
-  bool held_by_others(std::int64_t user_id, const std::string& full_name);
   // Error(invalid_input) when a user other than the local one names a file of this machine.
   void refuse_server_files(std::int64_t user_id, std::string_view ref);
-  // Error(conflict) when the plan's name holds another user's model from another source.
-  void check_name_free(std::int64_t user_id, const PullPlan& plan);
   // The pull's plan after the cheap checks (server files, reference, name ownership).
   PullPlan checked_plan(std::int64_t user_id, std::string_view ref, const PullSettings& settings);
-  std::vector<std::string> visible_names(std::int64_t user_id);
+  void adopt_shared_manifests();
+  void reconcile_rows(std::int64_t user_id);
   void audit(std::int64_t user_id, const std::string& action, const std::string& target,
              const std::string& detail_json);
 
@@ -132,6 +131,7 @@ class Library {
   db::Database db_;
   std::mutex mutex_;
   std::int64_t local_id_ = 0;
+  std::map<std::int64_t, std::unique_ptr<store::Store>> spaces_;  // users' own names, by user id
   std::atomic<bool> stopping_{false};
   struct Worker {
     std::thread thread;

@@ -43,13 +43,43 @@ void remove_failure(const std::filesystem::path& dir, const std::string& full_na
   }
 }
 
+std::string& cli_user_storage() {
+  static std::string name;
+  return name;
+}
+
+bool cli_acts_for_owner() {
+  const std::string& name = cli_user_storage();
+  return name.empty() || name == kLocalUser;
+}
+
+// The CLI's user's id: the local user's unless set_cli_user named another.
+std::int64_t cli_user_id(const db::Database& db) {
+  if (cli_acts_for_owner()) return local_user_id(db);
+  const std::string& name = cli_user_storage();
+  auto user = db::Users(db).find_by_name(name);
+  if (!user) throw Error(ErrorKind::not_found, "no user named '" + name + "' (see `hearth user list`)");
+  return user->id;
+}
+
 }  // namespace
 
-LibraryDb::LibraryDb()
-    : db_(db::Database::open(config::get("HEARTH_DB"))),
-      models_(db_),
-      user_id_(local_user_id(db_)),
-      failures_dir_(paths::home() / "failures") {}
+void set_cli_user(std::string name) { cli_user_storage() = std::move(name); }
+
+std::filesystem::path failures_dir_for(const std::filesystem::path& home, std::int64_t user_id,
+                                       bool is_local) {
+  return is_local ? home / "failures" : home / "failures-by-user" / std::to_string(user_id);
+}
+
+std::string cli_space() {
+  if (cli_acts_for_owner()) return "";
+  return std::to_string(cli_user_id(db::Database::open(config::get("HEARTH_DB"))));
+}
+
+LibraryDb::LibraryDb() : db_(db::Database::open(config::get("HEARTH_DB"))), models_(db_) {
+  user_id_ = cli_user_id(db_);
+  failures_dir_ = failures_dir_for(paths::home(), user_id_, cli_acts_for_owner());
+}
 
 LibraryDb::LibraryDb(db::Database db, std::int64_t user_id, std::filesystem::path failures_dir)
     : db_(std::move(db)), models_(db_), user_id_(user_id), failures_dir_(std::move(failures_dir)) {}
@@ -162,6 +192,15 @@ void LibraryDb::copy(const std::string& src, const std::string& dst,
   if (from && from->performance_score) set_performance_score(row.id, *from->performance_score);
 }
 
+void LibraryDb::record_installed(const std::string& full_name, std::uint64_t size_bytes) {
+  db::NewPersonalModel m;
+  m.user_id = user_id_;
+  m.model_id = full_name;
+  m.custom_name = full_name;
+  m.model_size_gb = static_cast<double>(size_bytes) / (1024.0 * 1024.0 * 1024.0);
+  advance(models_.add(m).id, db::ModelStatus::installed);
+}
+
 void LibraryDb::audit(const std::string& action, const std::string& target,
                       const std::string& detail_json) {
   try {
@@ -181,6 +220,7 @@ void LibraryDb::clear_failure(const std::string& full_name) const {
 
 std::string local_failure_message(const std::string& full_name) {
   try {
+    if (!cli_acts_for_owner()) return LibraryDb().failure_message(full_name);
     return read_failure(paths::home() / "failures", full_name);
   } catch (const std::exception&) {
     return "";
@@ -189,6 +229,7 @@ std::string local_failure_message(const std::string& full_name) {
 
 void clear_local_failure(const std::string& full_name) {
   try {
+    if (!cli_acts_for_owner()) return LibraryDb().clear_failure(full_name);
     remove_failure(paths::home() / "failures", full_name);
   } catch (const std::exception&) {
   }

@@ -20,7 +20,8 @@ namespace hearth::server {
 
 class LibraryDb {
  public:
-  // The CLI's: opens HEARTH_DB (empty: SQLite in HEARTH_HOME) as the user "local".
+  // The CLI's: opens HEARTH_DB (empty: SQLite in HEARTH_HOME) as the user the CLI acts for
+  // (set_cli_user; the owner, "local", by default). Error(not_found) for an unknown user.
   LibraryDb();
   // `failures_dir`: where this user's failure messages live (see above).
   LibraryDb(db::Database db, std::int64_t user_id, std::filesystem::path failures_dir);
@@ -48,6 +49,9 @@ class LibraryDb {
   // existing `dst` row is replaced.
   void copy(const std::string& src, const std::string& dst, const std::string& local_path);
 
+  // A row for a model that is installed without one (its status installed).
+  void record_installed(const std::string& full_name, std::uint64_t size_bytes);
+
   // Records an audit entry for this user (db::AuditLog); best effort: a failure is only logged.
   void audit(const std::string& action, const std::string& target,
              const std::string& detail_json = "{}");
@@ -64,12 +68,22 @@ class LibraryDb {
   std::filesystem::path failures_dir_;
 };
 
-// The local user's failure message for a name ("" when none) and its removal, without opening
-// the database.
+// The CLI acts for the machine's owner (the implicit user "local") unless `--user NAME` names
+// another user of the server; then its pulls, lists and removals use that user's names.
+void set_cli_user(std::string name);
+// That user's space of names in the store (store.h): "" for the owner, else the user's id.
+// Error(not_found) for an unknown user.
+std::string cli_space();
+// Where a user's failure messages are kept (see above).
+std::filesystem::path failures_dir_for(const std::filesystem::path& home, std::int64_t user_id,
+                                       bool is_local);
+
+// The CLI's user's failure message for a name ("" when none) and its removal (for the owner,
+// without opening the database).
 std::string local_failure_message(const std::string& full_name);
 void clear_local_failure(const std::string& full_name);
 
-// The local user's row for a name; nullopt when there is none or the database cannot be read
+// The CLI's user's row for a name; nullopt when there is none or the database cannot be read
 // (the error goes to the log: listing models must not depend on the database).
 std::optional<db::PersonalModel> try_find_row(const std::string& full_name);
 

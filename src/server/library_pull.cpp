@@ -222,11 +222,7 @@ std::optional<store::DownloadResult> download(const PullPlan& plan, const store:
 }  // namespace
 
 void drop_unused_blob(const store::Store& store, const std::string& digest) {
-  for (const auto& m : store.list())
-    for (const auto& b : m.blobs)
-      if (b.digest == digest) return;
-  std::error_code ec;
-  fs::remove(store.blob_path(digest), ec);
+  store.drop_blob_if_unused(digest);  // looks through every user's names
 }
 
 PullPlan make_pull_plan(std::string_view text, const PullOptions& options,
@@ -262,13 +258,14 @@ PullPlan make_pull_plan(std::string_view text, const PullOptions& options,
     default_name = name_from_file(url->url) + ":latest";
   } else {
     plan.local_file = std::get<catalog::LocalFileRef>(ref).path;
-    plan.model_id = plan.local_file.string();
     plan.size = fs::file_size(plan.local_file);
     default_name = name_from_file(plan.local_file.filename().string()) + ":latest";
   }
   plan.full_name =
       options.name.empty() ? default_name : store::parse_model_name(options.name).full();
   store::parse_model_name(plan.full_name);  // a derived name is valid by construction; check
+  // An import is known by its name: the API never shows where on the server's disk it came from.
+  if (plan.is_local_file()) plan.model_id = plan.full_name;
   return plan;
 }
 

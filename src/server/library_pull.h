@@ -45,7 +45,7 @@ struct PullPlan {
   std::string sha256;               // expected digest (hex); empty when unknown
   std::uint64_t size = 0;           // bytes; 0 when unknown
   std::string full_name;            // "name:tag"
-  std::string model_id;             // the database's model_id: the catalog id, else the reference
+  std::string model_id;             // the database's model_id: catalog id, URL or import's name
   std::optional<catalog::ModelFit> fit;  // when the model's shape is known before downloading
   bool is_local_file() const { return url.empty(); }
 };

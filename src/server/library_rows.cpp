@@ -2,6 +2,8 @@
 // (see library.h).
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "catalog/catalog.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -12,7 +14,26 @@
 namespace hearth::server {
 
 std::vector<db::PersonalModel> Library::rows(std::int64_t user_id) {
+  reconcile_rows(user_id);
   return db::PersonalModels(db_).list_for_user(user_id);
+}
+
+// Rows follow the user's manifests: a model installed without a row (pulled by the CLI before
+// the database existed, copied by hand) gets one, and an installed row whose manifest is gone
+// (removed by `hearth rm`, or by hand) goes. Rows of unfinished or failed pulls stay: their
+// manifest does not exist yet.
+void Library::reconcile_rows(std::int64_t user_id) {
+  LibraryDb rows = user_rows(user_id);
+  const std::vector<store::Manifest> installed = names(user_id).list();
+  for (const auto& row : db::PersonalModels(db_).list_for_user(user_id)) {
+    if (row.status != db::ModelStatus::installed) continue;
+    const bool has_manifest = std::any_of(installed.begin(), installed.end(), [&](const store::Manifest& m) {
+      return m.full_name() == row.custom_name;
+    });
+    if (!has_manifest) rows.remove(row.custom_name);
+  }
+  for (const auto& m : installed)
+    if (!rows.find(m.full_name())) rows.record_installed(m.full_name(), m.total_size());
 }
 
 db::PersonalModel Library::row(std::int64_t user_id, std::int64_t id) {
@@ -34,7 +55,7 @@ db::PersonalModel Library::start_download(std::int64_t user_id, std::string_view
   const PullPlan plan = checked_plan(user_id, ref, settings);
   LibraryDb rows = user_rows(user_id);
   if (auto existing = rows.find(plan.full_name);
-      existing && existing->status == db::ModelStatus::installed && store_.find(plan.full_name))
+      existing && existing->status == db::ModelStatus::installed && names(user_id).find(plan.full_name))
     return *existing;  // nothing to do
   {
     std::lock_guard lock(mutex_);
@@ -59,7 +80,13 @@ db::PersonalModel Library::start_download(std::int64_t user_id, std::string_view
         row_cancels_.erase(id);
       };
       try {
-        pull(user_id, reference, {}, [&] { return cancel->load() || stopping(); }, settings);
+        auto installed =
+            pull(user_id, reference, {}, [&] { return cancel->load() || stopping(); }, settings);
+        if (installed && cancel->load() && !user_rows(user_id).find(full_name)) {
+          // Deleted while its last step ran: the delete wins, so it never answered 200 in vain.
+          store::Store& mine = names(user_id);
+          if (mine.find(full_name)) mine.remove(full_name);
+        }
       } catch (const std::exception& e) {
         // pull() marks the row failed once it made it; errors before that (fit, an unreachable
         // host) must still end the row made above. A conflict (the same pull started twice at
@@ -92,7 +119,7 @@ db::PersonalModel Library::update(std::int64_t user_id, std::int64_t id,
   db::PersonalModel current = row(user_id, id);
   LibraryDb rows = user_rows(user_id);
   const std::string old_name = current.custom_name;
-  std::optional<store::Manifest> manifest = store_.find(old_name);
+  std::optional<store::Manifest> manifest = names(user_id).find(old_name);
   // A pull still running writes under the old name; once the row is installed (or failed) its
   // thread has nothing left to write.
   const bool unfinished = current.status != db::ModelStatus::installed &&
@@ -102,37 +129,35 @@ db::PersonalModel Library::update(std::int64_t user_id, std::int64_t id,
     if (row_cancels_.count(id) != 0)
       throw Error(ErrorKind::conflict, old_name + " is still downloading; rename it later");
   }
+  store::Store& mine = names(user_id);
   if (parameters) {
     if (!parameters->is_object())
       throw Error(ErrorKind::invalid_input, "field 'parameters' must be an object");
     if (!manifest || current.status != db::ModelStatus::installed)
       throw Error(ErrorKind::conflict, old_name + " is not installed yet; set its parameters "
                                                   "once its download has finished");
-    // The manifest is machine-wide: changing one another user also has would change theirs.
-    if (held_by_others(user_id, old_name))
-      throw Error(ErrorKind::conflict, old_name + " is shared with another user; copy it under "
-                                                  "a new name first and change that one");
     manifest->parameters = *parameters;
-    store_.write(*manifest);
+    mine.write(*manifest);
   }
   if (custom_name) {
     const std::string new_name = store::parse_model_name(*custom_name).full();
     if (new_name != old_name) {
       if (manifest) {
-        if (store_.find(new_name) && (held_by_others(user_id, new_name) || rows.find(new_name)))
-          throw Error(ErrorKind::conflict, "the name " + new_name + " is taken; choose another");
+        if (mine.find(new_name) || rows.find(new_name))
+          throw Error(ErrorKind::conflict, "you already have a model named " + new_name +
+                                               "; choose another name");
         rows.models().rename(id, new_name);  // conflict when the caller already has that name
         store::Manifest moved = *manifest;
         const store::ModelName n = store::parse_model_name(new_name);
         moved.name = n.name;
         moved.tag = n.tag;
         try {
-          store_.write(moved);
+          mine.write(moved);
         } catch (...) {
           rows.models().rename(id, old_name);
           throw;
         }
-        if (!held_by_others(user_id, old_name)) store_.remove(old_name);
+        mine.remove(old_name);
       } else {
         rows.models().rename(id, new_name);
       }
@@ -151,13 +176,9 @@ void Library::remove_row(std::int64_t user_id, std::int64_t id) {
   }
   LibraryDb rows = user_rows(user_id);
   rows.remove(current.custom_name);
-  bool files_removed = false;
-  if (store_.find(current.custom_name) && !held_by_others(user_id, current.custom_name)) {
-    store_.remove(current.custom_name);
-    files_removed = true;
-  }
-  audit(user_id, "delete", current.custom_name,
-        nlohmann::json{{"files_removed", files_removed}}.dump());
+  store::Store& mine = names(user_id);
+  if (mine.find(current.custom_name)) mine.remove(current.custom_name);
+  audit(user_id, "delete", current.custom_name, "{}");
 }
 
 void Library::run_in_background(std::function<void(const std::function<bool()>&)> work) {

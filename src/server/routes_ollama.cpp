@@ -120,7 +120,7 @@ Response load_or_unload(ApiContext& api, const Request& http, GenerationRequest&
   else o["response"] = "";
   o["done"] = true;
   if (r.keep_alive && r.keep_alive->count() == 0) {
-    api.scheduler.unload(r.model);
+    api.scheduler.unload(r.model_path);
     o["done_reason"] = "unload";
     return json_response(o);
   }

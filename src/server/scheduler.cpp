@@ -34,12 +34,13 @@ struct Scheduler::Impl {
   Shared shared;
 
   // The loop for a model, created (and its thread started) on first use. Called with mu held.
+  // Loops are keyed by the weights file: names belong to users (two users may give one name to
+  // different weights, or two names to the same weights), the file is what gets loaded.
   ModelLoop& loop_for(const std::string& model, const std::string& path) {
-    auto it = shared.loops.find(model);
+    const std::string& key = path.empty() ? model : path;
+    auto it = shared.loops.find(key);
     if (it == shared.loops.end())
-      it = shared.loops.emplace(model, std::make_unique<ModelLoop>(shared, model, path)).first;
-    else if (it->second->path != path && !path.empty())
-      it->second->path = path;  // re-pulled under the same name: the next load uses the new file
+      it = shared.loops.emplace(key, std::make_unique<ModelLoop>(shared, model, path)).first;
     return *it->second;
   }
 
@@ -130,9 +131,9 @@ void Scheduler::preload(const std::string& model, const std::string& model_path,
   impl_->enqueue(std::move(task), model, model_path);
 }
 
-bool Scheduler::unload(const std::string& model) {
+bool Scheduler::unload(const std::string& model_path) {
   std::lock_guard lock(impl_->shared.mu);
-  auto it = impl_->shared.loops.find(model);
+  auto it = impl_->shared.loops.find(model_path);
   if (it == impl_->shared.loops.end() || !it->second->loaded) return false;
   it->second->keep_alive = std::chrono::milliseconds(0);
   it->second->cv.notify_all();
@@ -146,7 +147,7 @@ std::vector<LoadedModel> Scheduler::loaded() const {
   for (const auto& [name, loop] : impl_->shared.loops) {
     if (!loop->loaded) continue;
     LoadedModel m;
-    m.model = name;
+    m.model = loop->name;
     m.model_path = loop->path;
     m.size_bytes = loop->size_bytes;
     m.num_ctx = loop->num_ctx;

@@ -164,8 +164,9 @@ class Scheduler {
   // Loads the model now (keep_alive as given) without generating; the sink gets done or error.
   void preload(const std::string& model, const std::string& model_path,
                std::optional<std::chrono::milliseconds> keep_alive, GenerationSink sink);
-  // Unloads the model once its running sequences end (keep_alive 0). False when not loaded.
-  bool unload(const std::string& model);
+  // Unloads the weights file once its running sequences end (keep_alive 0). False when not
+  // loaded.
+  bool unload(const std::string& model_path);
 
   std::vector<LoadedModel> loaded() const;
   SchedulerStats stats() const;

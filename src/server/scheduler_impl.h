@@ -72,7 +72,7 @@ struct Shared {
   std::mutex mu;
   bool stopping = false;
   int queued = 0;                                           // tasks waiting in every loop's queue
-  std::map<std::string, std::unique_ptr<ModelLoop>> loops;  // by model name
+  std::map<std::string, std::unique_ptr<ModelLoop>> loops;  // by weights file (see loop_for)
   // Counters for stats().
   std::uint64_t requests_total = 0, requests_rejected = 0;
   std::uint64_t prompt_tokens_total = 0, completion_tokens_total = 0;

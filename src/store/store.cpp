@@ -45,14 +45,89 @@ Manifest read_manifest(const std::filesystem::path& path, const ModelName& name)
 
 }  // namespace
 
-Store::Store(std::filesystem::path home, DownloadOptions download_options)
+namespace {
+
+std::filesystem::path space_manifests(const std::filesystem::path& home, const std::string& space) {
+  if (space.empty()) return home / "manifests";
+  const bool digits = std::all_of(space.begin(), space.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits) throw Error(ErrorKind::invalid_input, "a user's space must be a user id, not '" + space + "'");
+  return home / "users" / space / "manifests";
+}
+
+// Every manifest file under one space's folder, read (unreadable ones counted, not returned).
+std::vector<Manifest> read_space(const std::filesystem::path& dir, size_t* unreadable) {
+  std::vector<Manifest> out;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return out;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) {
+      ++*unreadable;
+      break;
+    }
+    if (!is_manifest_file(*it)) continue;
+    auto relative = it->path().lexically_relative(dir);
+    ModelName name{relative.parent_path().generic_string(), relative.filename().string()};
+    try {
+      out.push_back(read_manifest(it->path(), name));
+    } catch (const Error& e) {
+      spdlog::warn("skipping a model: {}", e.what());
+      ++*unreadable;
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Manifest& a, const Manifest& b) { return a.full_name() < b.full_name(); });
+  return out;
+}
+
+}  // namespace
+
+Store::Store(std::filesystem::path home, DownloadOptions download_options, std::string space)
     : home_(std::move(home)),
+      space_(std::move(space)),
       blobs_(home_ / "blobs"),
-      manifests_(home_ / "manifests"),
+      manifests_(space_manifests(home_, space_)),
       downloader_(blobs_, std::move(download_options)) {}
 
 Store Store::open_default(DownloadOptions download_options) {
   return Store(paths::home(), std::move(download_options));
+}
+
+std::unique_ptr<Store> Store::in_space(const std::string& space) const {
+  return std::make_unique<Store>(home_, downloader_.options(), space);
+}
+
+std::vector<SpacedManifest> Store::list_every_space(bool* complete) const {
+  size_t unreadable = 0;
+  std::vector<SpacedManifest> out;
+  for (auto& m : read_space(space_manifests(home_, ""), &unreadable)) out.push_back({"", std::move(m)});
+  std::vector<std::pair<long long, std::string>> users;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(home_ / "users", ec)) {
+    const std::string id = entry.path().filename().string();
+    if (!id.empty() && id.size() < 19 &&
+        std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      users.emplace_back(std::stoll(id), id);
+  }
+  std::sort(users.begin(), users.end());
+  for (const auto& [number, id] : users)
+    for (auto& m : read_space(space_manifests(home_, id), &unreadable)) out.push_back({id, std::move(m)});
+  if (complete != nullptr) *complete = unreadable == 0;
+  return out;
+}
+
+void Store::drop_blob_if_unused(std::string_view digest) const {
+  const std::string hex = digest_hex(digest);
+  bool complete = true;
+  for (const auto& m : list_every_space(&complete))
+    for (const auto& b : m.manifest.blobs)
+      if (digest_hex(b.digest) == hex) return;
+  if (!complete) {
+    spdlog::warn("not deleting blob {}: some manifests cannot be read", hex.substr(0, 12));
+    return;
+  }
+  std::error_code ec;
+  std::filesystem::remove(blob_path(hex), ec);
 }
 
 std::filesystem::path Store::blob_path(std::string_view digest) const {
@@ -78,24 +153,8 @@ std::optional<ModelName> Store::resolve(const ModelName& name) const {
 }
 
 std::vector<Manifest> Store::list() const {
-  std::vector<Manifest> out;
-  std::error_code ec;
-  if (!std::filesystem::is_directory(manifests_, ec)) return out;
-  for (auto it = std::filesystem::recursive_directory_iterator(manifests_, ec);
-       it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec) break;
-    if (!is_manifest_file(*it)) continue;
-    auto relative = it->path().lexically_relative(manifests_);
-    ModelName name{relative.parent_path().generic_string(), relative.filename().string()};
-    try {
-      out.push_back(read_manifest(it->path(), name));
-    } catch (const Error& e) {
-      spdlog::warn("skipping a model: {}", e.what());
-    }
-  }
-  std::sort(out.begin(), out.end(),
-            [](const Manifest& a, const Manifest& b) { return a.full_name() < b.full_name(); });
-  return out;
+  size_t unreadable = 0;
+  return read_space(manifests_, &unreadable);
 }
 
 std::optional<Manifest> Store::find(std::string_view ref) const {
@@ -134,22 +193,9 @@ void Store::remove(std::string_view ref) {
        dir = dir.parent_path())
     if (::rmdir(dir.c_str()) != 0) break;  // stops at the first folder that is not empty
 
-  // A blob is deleted only when every remaining manifest could be read and none names it.
-  std::vector<Manifest> remaining = list();
-  size_t files = 0;
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(manifests_, ec);
-       it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
-    if (!ec && is_manifest_file(*it)) ++files;
-  std::set<std::string> used;
-  for (const auto& m : remaining)
-    for (const auto& b : m.blobs) used.insert(digest_hex(b.digest));
-  if (remaining.size() != files) {
-    spdlog::warn("not deleting blobs of {}: some manifests cannot be read", name->full());
-    return;
-  }
-  for (const auto& b : removed.blobs)
-    if (!used.contains(digest_hex(b.digest))) std::filesystem::remove(blob_path(b.digest), ec);
+  // A blob is deleted only when every remaining manifest, of every user's space, could be read
+  // and none names it.
+  for (const auto& b : removed.blobs) drop_blob_if_unused(b.digest);
 }
 
 void Store::copy(std::string_view src, std::string_view dst) {

@@ -2,7 +2,12 @@
 //
 // Content-addressed blobs plus manifests that give them names:
 //   HEARTH_HOME/blobs/sha256-<hex>           model weights and adapters, named by their SHA-256
-//   HEARTH_HOME/manifests/<name>/<tag>       what `name:tag` points to (JSON below)
+//   HEARTH_HOME/manifests/<name>/<tag>       what `name:tag` points to for the machine's owner
+//   HEARTH_HOME/users/<id>/manifests/<name>/<tag>   the same for the server's user <id>
+// Names belong to one user: each user has a space of manifests of their own (the owner's, the
+// implicit local user of the server and the CLI's default, is the plain manifests/ folder), so
+// nobody can replace, delete or even see another user's name. Blobs are shared by every space
+// and removed only when no manifest of any space names them.
 // Partial downloads live beside the blobs (see store/download.h for their files) and are never
 // listed: a blob appears under its digest name only after its digest was verified, and a
 // manifest is written only after every blob it names is in place. So `list()` never shows a
@@ -34,6 +39,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -92,12 +98,30 @@ struct PullRequest {
   std::string base_model;
 };
 
+// One manifest of some user's space (Store::list_every_space).
+struct SpacedManifest {
+  std::string space;  // "" for the owner's, else the user id as text
+  Manifest manifest;
+};
+
 class Store {
  public:
-  // The store under `home` (blobs/ and manifests/ below it); folders are made when first needed.
-  explicit Store(std::filesystem::path home, DownloadOptions download_options = {});
+  // The owner's names in the store under `home` (blobs/ and manifests/ below it); folders are
+  // made when first needed. `space` non-empty: that user's names instead (see above); it must
+  // be a decimal user id.
+  explicit Store(std::filesystem::path home, DownloadOptions download_options = {},
+                 std::string space = {});
   // The store under paths::home().
   static Store open_default(DownloadOptions download_options = {});
+  // The same blobs seen through another space's names ("" for the owner's).
+  std::unique_ptr<Store> in_space(const std::string& space) const;
+  const std::string& space() const { return space_; }
+  const std::filesystem::path& home() const { return home_; }
+  // Every space's manifests, the owner's first, then by user id; unreadable ones are skipped
+  // with a warning. `complete` (optional) is set false when some manifest could not be read.
+  std::vector<SpacedManifest> list_every_space(bool* complete = nullptr) const;
+  // Deletes the blob when no manifest of any space names it (and every manifest could be read).
+  void drop_blob_if_unused(std::string_view digest) const;
 
   const std::filesystem::path& blobs_dir() const { return blobs_; }
   const std::filesystem::path& manifests_dir() const { return manifests_; }
@@ -133,6 +157,7 @@ class Store {
   std::optional<ModelName> resolve(const ModelName& name) const;
 
   std::filesystem::path home_;
+  std::string space_;
   std::filesystem::path blobs_;
   std::filesystem::path manifests_;
   Downloader downloader_;

@@ -1,4 +1,4 @@
-// server::Library called directly: who sees which model, shared manifests, pulls and their rows.
+// server::Library called directly: who sees which model, names per user, pulls and their rows.
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -14,16 +14,18 @@ using hearth::ErrorKind;
 
 class ServerLibrary : public test::LibraryFixture {};
 
-TEST_F(ServerLibrary, NamedUsersSeeOnlyTheirOwnModelsAndTheLocalUserSeesAll) {
+TEST_F(ServerLibrary, EveryUserSeesOnlyTheirOwnNames) {
   const std::string a = pull_served(alice, "Alice-Model.gguf");
   ASSERT_EQ(a, "alice-model:latest");
 
   EXPECT_EQ(names(alice), std::vector<std::string>{a});
   EXPECT_TRUE(names(bob).empty());
-  EXPECT_EQ(names(local), std::vector<std::string>{a});
+  EXPECT_TRUE(names(local).empty());  // the owner's names are the owner's too
+  EXPECT_FALSE(store->find(a).has_value());
 
   EXPECT_EQ(library->resolve(alice, "alice-model").name, a);
-  EXPECT_TRUE(fs::exists(library->resolve(local, a).model_path));
+  EXPECT_TRUE(fs::exists(library->resolve(alice, a).model_path));
+  EXPECT_EQ(error_kind_of([&] { library->resolve(local, a); }), ErrorKind::not_found);
   // Bob is told exactly what a missing model says.
   EXPECT_EQ(error_kind_of([&] { library->resolve(bob, "alice-model"); }), ErrorKind::not_found);
   EXPECT_EQ(error_kind_of([&] { library->resolve(bob, "nothing-here"); }), ErrorKind::not_found);
@@ -48,7 +50,7 @@ TEST_F(ServerLibrary, NamedUsersSeeOnlyTheirOwnModelsAndTheLocalUserSeesAll) {
   EXPECT_EQ(entries.front().target, a);
 }
 
-TEST_F(ServerLibrary, RemoveKeepsAManifestAnotherUserStillHas) {
+TEST_F(ServerLibrary, RemoveKeepsBlobsAnotherUserStillUses) {
   const std::string a = pull_served(alice, "shared.gguf");
   const std::string b = pull_served(bob, "shared.gguf");
   ASSERT_EQ(a, b);
@@ -60,32 +62,37 @@ TEST_F(ServerLibrary, RemoveKeepsAManifestAnotherUserStillHas) {
   EXPECT_TRUE(fs::exists(library->resolve(bob, b).model_path));
 
   library->remove(bob, b);
-  EXPECT_TRUE(names(local).empty());
-  EXPECT_FALSE(store->find(b).has_value());
+  EXPECT_TRUE(names(bob).empty());
   EXPECT_TRUE(test::blob_names(blobs()).empty());
 }
 
-TEST_F(ServerLibrary, CopyFollowsOllamaAndRefusesOtherUsersNames) {
+TEST_F(ServerLibrary, CopyFollowsOllamaAndNeverTouchesOtherUsersNames) {
   const std::string a = pull_served(alice, "base.gguf");
   library->copy(alice, a, "mine:v1");
   EXPECT_EQ(names(alice), (std::vector<std::string>{"base:latest", "mine:v1"}));
   EXPECT_TRUE(names(bob).empty());
+  store::Store& alices = library->names(alice);
 
   // Onto the caller's own name: replaced (Ollama's /api/copy).
   const std::string other = pull_served(alice, "other.gguf", 0.25f);
   library->copy(alice, other, "mine:v1");
-  EXPECT_EQ(store->find("mine:v1")->blobs.at(0).digest, store->find(other)->blobs.at(0).digest);
+  EXPECT_EQ(alices.find("mine:v1")->blobs.at(0).digest, alices.find(other)->blobs.at(0).digest);
 
-  // Onto a name Bob holds: conflict, Bob's model untouched.
+  // Onto a name Bob has: Alice gets a name of her own; Bob's still points at his weights.
   const std::string bobs = pull_served(bob, "bobs.gguf", 0.75f);
-  EXPECT_EQ(error_kind_of([&] { library->copy(alice, a, bobs); }), ErrorKind::conflict);
+  const std::string bobs_digest = library->names(bob).find(bobs)->blobs.at(0).digest;
+  library->copy(alice, a, bobs);
+  EXPECT_EQ(alices.find(bobs)->blobs.at(0).digest, alices.find(a)->blobs.at(0).digest);
   EXPECT_EQ(names(bob), std::vector<std::string>{bobs});
-  // Pulling something else under Bob's name is refused too.
+  EXPECT_EQ(library->names(bob).find(bobs)->blobs.at(0).digest, bobs_digest);
+  // Pulling something else under that name, or deleting it, is Alice's own business too.
   test::write_tiny_gguf(served() / "x.gguf", 128);
   server::PullSettings settings;
   settings.name = bobs;
-  EXPECT_EQ(error_kind_of([&] { library->pull(alice, server->url("x.gguf"), {}, {}, settings); }),
-            ErrorKind::conflict);
+  ASSERT_TRUE(library->pull(alice, server->url("x.gguf"), {}, {}, settings));
+  library->remove(alice, bobs);
+  EXPECT_EQ(library->names(bob).find(bobs)->blobs.at(0).digest, bobs_digest);
+  EXPECT_TRUE(fs::exists(library->resolve(bob, bobs).model_path));
 }
 
 TEST_F(ServerLibrary, PullReportsOllamaStatusesAndOnlyTheOwnerImportsFiles) {
@@ -121,7 +128,7 @@ TEST_F(ServerLibrary, PullReportsOllamaStatusesAndOnlyTheOwnerImportsFiles) {
   // Cancelled before anything: nullopt, nothing installed.
   test::write_tiny_gguf(served() / "cancelled.gguf", 64);
   EXPECT_FALSE(library->pull(alice, server->url("cancelled.gguf"), {}, [] { return true; }));
-  EXPECT_FALSE(store->find("cancelled").has_value());
+  EXPECT_FALSE(library->names(alice).find("cancelled").has_value());
 }
 
 TEST_F(ServerLibrary, BackgroundDownloadUpdateAndRemoveByRow) {
@@ -148,11 +155,11 @@ TEST_F(ServerLibrary, BackgroundDownloadUpdateAndRemoveByRow) {
       library->update(alice, row.id, "renamed:v2", nlohmann::json{{"temperature", 0.2}});
   EXPECT_EQ(renamed.id, row.id);
   EXPECT_EQ(renamed.custom_name, "renamed:v2");
-  EXPECT_FALSE(store->find("background:v1").has_value());
-  EXPECT_EQ(store->find("renamed:v2")->parameters["temperature"], 0.2);
+  EXPECT_FALSE(library->names(alice).find("background:v1").has_value());
+  EXPECT_EQ(library->names(alice).find("renamed:v2")->parameters["temperature"], 0.2);
 
   library->remove_row(alice, row.id);
-  EXPECT_FALSE(store->find("renamed:v2").has_value());
+  EXPECT_FALSE(library->names(alice).find("renamed:v2").has_value());
   EXPECT_EQ(error_kind_of([&] { library->row(alice, row.id); }), ErrorKind::not_found);
 
   library->shutdown();

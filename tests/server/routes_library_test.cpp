@@ -29,6 +29,7 @@ class LibraryRoutes : public test::LibraryFixture {
     api.reset(new server::ApiContext{*store, *database, *library, *scheduler, *auth, {}, {}});
     server::add_library_routes(router, *api);
     server::add_personal_routes(router, *api);
+    server::add_ollama_routes(router, *api);  // /api/generate loads with a keep_alive
   }
   void TearDown() override {
     library->shutdown();  // pull threads use the context: stop them before it goes
@@ -125,7 +126,8 @@ TEST_F(LibraryRoutes, TagsModelsShowDeleteAndCopyAreScopedToTheCaller) {
   EXPECT_EQ(tags["models"][0]["details"]["format"], "gguf");
   EXPECT_EQ(tags["models"][0]["digest"].get<std::string>().size(), 64u);
   EXPECT_TRUE(body_of(call(bob, "GET", "/api/tags"))["models"].empty());
-  EXPECT_EQ(body_of(call(local, "GET", "/api/tags"))["models"].size(), 1u);
+  // Names are each user's own: not even the machine's owner lists Alice's among theirs.
+  EXPECT_TRUE(body_of(call(local, "GET", "/api/tags"))["models"].empty());
 
   json models = body_of(call(alice, "GET", "/v1/models"));
   EXPECT_EQ(models["object"], "list");
@@ -144,7 +146,11 @@ TEST_F(LibraryRoutes, TagsModelsShowDeleteAndCopyAreScopedToTheCaller) {
   EXPECT_EQ(show["model_info"]["general.parameter_count"], 256);
   EXPECT_EQ(show["details"]["family"], "llama");
   EXPECT_EQ(show["capabilities"], json::array({"completion"}));
-  EXPECT_TRUE(show["modelfile"].get<std::string>().find("FROM ") != std::string::npos);
+  // The Modelfile names the model, never a file of the server.
+  const std::string modelfile = show["modelfile"].get<std::string>();
+  EXPECT_NE(modelfile.find("FROM scoped:latest"), std::string::npos) << modelfile;
+  EXPECT_EQ(modelfile.find(home().string()), std::string::npos) << modelfile;
+  EXPECT_EQ(modelfile.find("sha256-"), std::string::npos) << modelfile;
   r = call(bob, "POST", "/api/show", json{{"model", "scoped"}}.dump());
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(body_of(r)["error"].get<std::string>().rfind("model 'scoped' not found", 0), 0u);
@@ -213,14 +219,14 @@ TEST_F(LibraryRoutes, PersonalModelsDownloadStatusUpdateAndDelete) {
            json{{"custom_name", "renamed:v2"}, {"parameters", {{"temperature", 0.3}}}}.dump());
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(body_of(r)["custom_name"], "renamed:v2");
-  EXPECT_EQ(store->find("renamed:v2")->parameters["temperature"], 0.3);
+  EXPECT_EQ(library->names(alice).find("renamed:v2")->parameters["temperature"], 0.3);
   EXPECT_EQ(call(alice, "PUT", "/api/personal-models/" + id, "{}").status, 400);
   EXPECT_EQ(body_of(call(alice, "PUT", "/api/personal-models/" + id, R"({"parameters": 3})"))["error"],
             "field 'parameters' must be an object");
 
   r = call(alice, "DELETE", "/api/personal-models/" + id);
   EXPECT_EQ(r.status, 200) << r.body;
-  EXPECT_FALSE(store->find("renamed:v2").has_value());
+  EXPECT_FALSE(library->names(alice).find("renamed:v2").has_value());
   EXPECT_EQ(call(alice, "GET", "/api/personal-models/" + id + "/status").status, 404);
 }
 
@@ -256,6 +262,24 @@ TEST_F(LibraryRoutes, PsShowsOnlyTheCallersModels) {
   EXPECT_EQ(ps["models"][0]["details"]["family"], "llama");
   EXPECT_TRUE(ps["models"][0]["expires_at"].get<std::string>().find('T') != std::string::npos);
   EXPECT_TRUE(body_of(call(bob, "GET", "/api/ps"))["models"].empty());
+  // A keep_alive beyond what a clock holds keeps it loaded for good (a date a century away),
+  // rather than overflowing into "unload now" or a date before 1970.
+  for (const json& huge : {json(1e12), json(1e300), json("1e13h")}) {
+    const auto loaded = drain(call(alice, "POST", "/api/generate", json{{"model", a}, {"keep_alive", huge}}.dump()));
+    ASSERT_EQ(loaded.status, 200) << loaded.body;
+    std::this_thread::sleep_for(50ms);
+    ps = body_of(call(alice, "GET", "/api/ps"));
+    ASSERT_EQ(ps["models"].size(), 1u) << huge.dump();
+    EXPECT_GE(std::stoi(ps["models"][0]["expires_at"].get<std::string>().substr(0, 4)), 2100) << ps.dump();
+  }
+  // Bob's own name for the same weights: he sees the loaded model under his name, not Alice's.
+  server::PullSettings settings;
+  settings.name = "bobs-name";
+  ASSERT_TRUE(library->pull(bob, server->url("gqa.gguf"), {}, {}, settings));
+  ps = body_of(call(bob, "GET", "/api/ps"));
+  ASSERT_EQ(ps["models"].size(), 1u) << ps.dump();
+  EXPECT_EQ(ps["models"][0]["name"], "bobs-name:latest");
+  EXPECT_EQ(ps.dump().find(a), std::string::npos) << ps.dump();
 }
 
 }  // namespace

@@ -313,13 +313,13 @@ TEST(Scheduler, PreloadAndUnload) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
   Outcome out, missing;
   Scheduler sched(small_options());
-  EXPECT_FALSE(sched.unload(kModel));
+  EXPECT_FALSE(sched.unload(model_path()));
   sched.preload(kModel, model_path(), std::nullopt, out.sink());
   ASSERT_TRUE(out.wait());
   ASSERT_FALSE(out.failed) << out.error;
   ASSERT_EQ(sched.loaded().size(), 1u);
   EXPECT_GT(sched.loaded()[0].size_bytes, 624096u);
-  EXPECT_TRUE(sched.unload(kModel));
+  EXPECT_TRUE(sched.unload(model_path()));
   for (int i = 0; i < 200 && !sched.loaded().empty(); ++i) std::this_thread::sleep_for(5ms);
   EXPECT_TRUE(sched.loaded().empty());
   sched.preload("nope", "/nonexistent/model.gguf", std::nullopt, missing.sink());
