@@ -129,6 +129,11 @@ TEST_F(BrowserGuard, LocalPagesAndAppsGetCorsHeaders) {
   a = curl("-H 'Origin: vscode-webview://abc' " + url("/v1/models"));
   EXPECT_EQ(a.status, 200) << a.raw;
   EXPECT_NE(a.headers.find("access-control-allow-origin: vscode-webview://abc"), std::string::npos) << a.raw;
+  // Streamed answers (a pull's progress, here its error) carry them too.
+  a = curl("-H 'Origin: http://localhost:3000' " + url("/api/pull") +
+           " -d '{\"model\":\"/nonexistent/model.gguf\"}'");
+  EXPECT_NE(a.status, 0) << a.raw;
+  EXPECT_NE(a.headers.find("access-control-allow-origin: http://localhost:3000"), std::string::npos) << a.raw;
   // The server's own origin: the web app served from this server.
   a = curl("-H 'Origin: http://" + own_host() + "' " + url("/api/version"));
   EXPECT_EQ(a.status, 200) << a.raw;
