@@ -150,7 +150,7 @@ TEST_F(BrowserGuard, LocalPagesAndAppsGetCorsHeaders) {
 }
 
 TEST_F(BrowserGuard, OwnerAllowsMoreOriginsAndHosts) {
-  start({"--origins", "https://app.example, null"}, {{"HEARTH_ALLOWED_HOSTS", "myhost"}});
+  start({"--allowed-hosts", "myhost"}, {{"HEARTH_ORIGINS", "https://app.example, null"}});
   CurlAnswer a = curl("-H 'Origin: https://app.example' " + url("/api/tags"));
   EXPECT_EQ(a.status, 200) << a.raw;
   EXPECT_NE(a.headers.find("access-control-allow-origin: https://app.example"), std::string::npos) << a.raw;
