@@ -74,6 +74,7 @@ void run_export(ExportCli& o) {
       o.user.empty() ? server::local_user_id(db) : require_user(db, o.user).id;
   if (!o.since.empty()) o.options.since = parse_since(o.since);
   o.options.seed = static_cast<std::uint64_t>(o.seed);
+  o.options.allow_small_name = "--allow-small";
   const std::filesystem::path out =
       o.out.empty() ? paths::datasets() : std::filesystem::path(o.out);
   data::ExportResult r = data::export_dataset(db, user, o.options, out);

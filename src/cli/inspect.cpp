@@ -1,4 +1,4 @@
-// `hearth inspect FILE.gguf [--json]`: what a GGUF file holds — header facts, file type, parameter
+// `hearth inspect MODEL [--json]` (an installed name or a GGUF file): what a GGUF file holds — header facts, file type, parameter
 // count, every metadata key (long values shortened) and every tensor. --json prints the same data
 // as one JSON object. A damaged file fails with the reader's message (corrupt_file, exit code 1).
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/model_resolve.h"
 #include "engine/gguf/gguf.h"
 
 namespace hearth::cli {
@@ -281,11 +282,11 @@ struct InspectOptions {
 
 void register_inspect(CLI::App& app) {
   auto options = std::make_shared<InspectOptions>();
-  auto* cmd = app.add_subcommand("inspect", "show the metadata and tensors of a GGUF file");
-  cmd->add_option("file", options->path, "the GGUF file")->required();
+  auto* cmd = app.add_subcommand("inspect", "show the metadata and tensors of a model's GGUF file");
+  cmd->add_option("model", options->path, "installed model name[:tag] or GGUF file")->required();
   cmd->add_flag("--json", options->json, "print one JSON object instead of tables");
   cmd->callback([options] {
-    const gguf::File file = gguf::File::open(options->path);
+    const gguf::File file = gguf::File::open(resolve_model(options->path).path);
     const Summary summary = summarize(file);
     if (options->json)
       print_json(file, summary);

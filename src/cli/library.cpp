@@ -398,8 +398,9 @@ void show_running() {
   curl_easy_cleanup(curl);
   if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
       rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_GOT_NOTHING) {
-    std::printf("no hearth server is running at %s\n", host.c_str());
-    return;
+    throw Error(ErrorKind::unavailable, "no hearth server is running at " + host +
+                                            " (start one with `hearth serve`, or point HEARTH_HOST "
+                                            "at the one you run)");
   }
   if (rc != CURLE_OK) throw Error(ErrorKind::unavailable, url + ": " + curl_easy_strerror(rc));
   if (status == 401)

@@ -1,12 +1,17 @@
-// `hearth serve [--host H:P] [--tls-cert F --tls-key F] [--auth auto|required]`: the HTTP API on
-// HEARTH_HOST (default 127.0.0.1:11435) until SIGINT or SIGTERM (see server/server.h).
+// `hearth serve [--host H:P] [--tls-cert F --tls-key F] [--auth auto|required] [--db URL] ...`:
+// the HTTP API on HEARTH_HOST (default 127.0.0.1:11435) until SIGINT or SIGTERM (see
+// server/server.h). Every setting of the configuration table that has a flag is a flag here.
 #include <boost/asio/ip/address.hpp>
 
 #include <cstdio>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "cli/commands.h"
 #include "core/config.h"
+#include "core/log.h"
 #include "server/api.h"
 #include "server/auth.h"
 #include "server/library.h"
@@ -17,10 +22,11 @@ namespace hearth::cli {
 namespace {
 
 struct ServeArgs {
-  std::string host;
   std::string tls_cert;
   std::string tls_key;
-  std::string auth;  // empty: HEARTH_AUTH
+  // One value per flagged setting of the configuration table (env name -> flag value); empty
+  // when the flag was not given, so that the environment or the default applies.
+  std::vector<std::pair<std::string, std::string>> settings;
 };
 
 bool is_loopback(const std::string& host) {
@@ -31,9 +37,10 @@ bool is_loopback(const std::string& host) {
 }
 
 void serve(const ServeArgs& args) {
-  if (!args.host.empty()) config::set_override("HEARTH_HOST", args.host);
+  for (const auto& [env, value] : args.settings)
+    if (!value.empty()) config::set_override(env, value);
+  log::init_from_config();  // --log
   const auto [address, port] = server::parse_host_port(config::get("HEARTH_HOST"));
-  if (!args.auth.empty()) config::set_override("HEARTH_AUTH", args.auth);
   const server::AuthMode mode = server::auth_mode_from(config::get("HEARTH_AUTH"));
   store::Store store = store::Store::open_default();
   db::Database database = db::Database::open(config::get("HEARTH_DB"));
@@ -58,6 +65,8 @@ void serve(const ServeArgs& args) {
   options.port = port;
   options.tls_cert = args.tls_cert;
   options.tls_key = args.tls_key;
+  options.allowed_hosts = config::get("HEARTH_ALLOWED_HOSTS");
+  options.origins = config::get("HEARTH_ORIGINS");
   options.on_listening = [&](uint16_t bound) {
     const bool v6 = address.find(':') != std::string::npos;
     const std::string base = std::string(args.tls_cert.empty() ? "http" : "https") + "://" +
@@ -82,13 +91,19 @@ void register_serve(CLI::App& app) {
       "Serve the OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/embeddings, "
       "/v1/models) and the Ollama-compatible API (/api/chat, /api/generate, /api/pull, ...)");
   auto args = std::make_shared<ServeArgs>();
-  cmd->add_option("--host", args->host, "address:port to listen on (HEARTH_HOST, default 127.0.0.1:11435)");
+  // Reserve first: add_option keeps pointers into the vector.
+  args->settings.reserve(config::settings().size());
+  for (const auto& s : config::settings()) {
+    if (s.flag.empty()) continue;
+    auto& [env, value] = args->settings.emplace_back(std::string(s.env), std::string());
+    auto* option = cmd->add_option(std::string(s.flag), value,
+                                   std::string(s.description) + " (" + env +
+                                       (s.default_value.empty() ? "" : ", default " + std::string(s.default_value)) +
+                                       ")");
+    if (s.env == "HEARTH_AUTH") option->check(CLI::IsMember({"auto", "required"}));
+  }
   cmd->add_option("--tls-cert", args->tls_cert, "PEM certificate chain: serve HTTPS (with --tls-key)");
   cmd->add_option("--tls-key", args->tls_key, "PEM private key for --tls-cert");
-  cmd->add_option("--auth", args->auth,
-                  "auto (HEARTH_AUTH default): Bearer tokens required beyond loopback or once a user "
-                  "exists; required: always")
-      ->check(CLI::IsMember({"auto", "required"}));
   cmd->callback([args] { serve(*args); });
 }
 

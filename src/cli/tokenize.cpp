@@ -1,5 +1,6 @@
-// `hearth tokenize` and `hearth detokenize`: a model file's tokenizer from the command line, for
-// checking what a prompt becomes and for comparing with llama.cpp's llama-tokenize.
+// `hearth tokenize` and `hearth detokenize`: a model's tokenizer from the command line, for
+// checking what a prompt becomes and for comparing with llama.cpp's llama-tokenize. MODEL is an
+// installed name[:tag] or a GGUF file (a model or a vocabulary-only file).
 //
 //   hearth tokenize MODEL.gguf --text "Hello world" [--special] [--no-add-special]
 //       ids separated by spaces on one line. Like llama-tokenize, BOS/EOS are added as the model
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/model_resolve.h"
 #include "core/error.h"
 #include "engine/gguf/gguf.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -27,7 +29,7 @@ namespace {
 constexpr std::string_view kSeparator = "\n__ggml_vocab_test__\n";
 
 tokenizer::Tokenizer load(const std::string& model) {
-  return tokenizer::Tokenizer::from_gguf(gguf::File::open(model));
+  return tokenizer::Tokenizer::from_gguf(gguf::File::open(resolve_model(model).path));
 }
 
 std::string read_all(const std::string& path) {
@@ -87,7 +89,8 @@ void register_tokenize(CLI::App& app) {
 
   auto* tok =
       app.add_subcommand("tokenize", "print the token ids a model's tokenizer gives a text");
-  tok->add_option("model", opts->model, "GGUF model or vocabulary file")->required();
+  tok->add_option("model", opts->model, "installed model name[:tag], or a GGUF model or vocabulary file")
+      ->required();
   auto* text = tok->add_option("--text", opts->text,
                                "text to tokenize; BOS/EOS are added as the model asks");
   auto* file = tok->add_option("--file", opts->file,
@@ -117,7 +120,8 @@ void register_tokenize(CLI::App& app) {
   });
 
   auto* detok = app.add_subcommand("detokenize", "print the text of token ids");
-  detok->add_option("model", opts->model, "GGUF model or vocabulary file")->required();
+  detok->add_option("model", opts->model, "installed model name[:tag], or a GGUF model or vocabulary file")
+      ->required();
   detok->add_option("--ids", opts->ids, "token ids separated by spaces, e.g. \"1 15043 3186\"")
       ->required();
   detok->add_flag("--special", opts->special, "show control tokens such as <s> as text");

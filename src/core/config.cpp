@@ -11,13 +11,20 @@
 namespace hearth::config {
 namespace {
 
-constexpr std::array<Setting, 12> kSettings = {{
+constexpr std::array<Setting, 14> kSettings = {{
     {"HEARTH_HOST", "--host", "127.0.0.1:11435", "address and port the server listens on"},
     {"HEARTH_HOME", "", "", "where models, the database and datasets live "
                             "(default $XDG_DATA_HOME/hearth, else ~/.local/share/hearth)"},
     {"HEARTH_AUTH", "--auth", "auto",
      "server authentication: auto (Bearer tokens needed beyond loopback or once a user exists) "
      "or required"},
+    {"HEARTH_ALLOWED_HOSTS", "--allowed-hosts", "",
+     "extra Host names a loopback server answers to besides localhost and its IPs, comma-separated "
+     "(e.g. a name for 127.0.0.1 in /etc/hosts; * for any); guards against DNS rebinding"},
+    {"HEARTH_ORIGINS", "--origins", "",
+     "extra origins whose web pages may call the API, comma-separated (e.g. https://app.example, "
+     "http://*.lan:*, null; * for any); localhost pages and app://, file://, tauri://, "
+     "vscode-webview:// are always allowed"},
     {"HEARTH_API_KEY", "", "",
      "API key the CLI sends to a running server that requires one (`hearth ps`)"},
     {"HEARTH_DB", "--db", "", "database URL: empty for SQLite in HEARTH_HOME, or postgresql://..."},

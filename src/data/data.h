@@ -56,6 +56,9 @@ struct ExportOptions {
   double validation = 0.1;  // fraction of examples (by conversation) for the validation file
   bool redact_pii = false;  // e-mail addresses, phone numbers, secrets → [EMAIL], [PHONE], [SECRET]
   std::uint64_t seed = 0;  // the split is a pure function of (seed, conversation id)
+  // How the caller lets users override the minimum, named in the "too few" error: the API's
+  // field by default, "--allow-small" on the command line.
+  std::string allow_small_name = "allow_small";
 };
 
 struct ExportResult {
@@ -74,7 +77,7 @@ struct ExportResult {
 // it has examples, validation_path is empty otherwise; at least one validation example whenever
 // validation > 0 and there are two or more examples)
 // and records a db::DatasetVersion. Error(invalid_input) "only N qualifying examples; at least M
-// are needed (allow_small to export anyway)" when there are too few, and for none at all even
+// are needed (<allow_small_name> to export anyway)" when there are too few, and for none at all even
 // with allow_small; nothing is written then.
 ExportResult export_dataset(const db::Database& db, std::int64_t user_id,
                             const ExportOptions& options, const std::filesystem::path& out_dir);

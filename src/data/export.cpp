@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -25,6 +26,12 @@
 namespace hearth::data {
 namespace fs = std::filesystem;
 namespace {
+
+// 0.7 as "0.7" (std::to_string would say 0.700000).
+std::string plain_number(double value) {
+  char buf[32];
+  return std::string(buf, std::to_chars(buf, buf + sizeof buf, value).ptr);
+}
 
 // SplitMix64's finaliser: a well-mixed 64-bit value from (seed, conversation id), so the split
 // is stable across exports and independent of conversation order.
@@ -123,12 +130,13 @@ ExportResult export_dataset(const db::Database& db, std::int64_t user_id,
     throw Error(ErrorKind::invalid_input, "only " + std::to_string(count) +
                                               " qualifying examples; at least " +
                                               std::to_string(options.min_examples) +
-                                              " are needed (allow_small to export anyway)");
+                                              " are needed (" + options.allow_small_name +
+                                              " to export anyway)");
   if (count == 0)
     throw Error(ErrorKind::invalid_input,
                 "no qualifying examples: no conversation allowed for training has an answer "
                 "scoring at least " +
-                    std::to_string(options.min_score));
+                    plain_number(options.min_score));
 
   // Whole conversations go to one side, by their hash; the smallest hashes form validation.
   std::vector<std::pair<std::uint64_t, const detail::Example*>> order;

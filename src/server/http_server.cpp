@@ -21,6 +21,7 @@
 #include <optional>
 
 #include "core/log.h"
+#include "server/origin_guard.h"
 #include "server/response_stream.h"
 #include "server/server.h"
 
@@ -60,6 +61,7 @@ struct Wakeup {
 struct ServerState {
   const Router& router;
   const ServeOptions& options;
+  OriginPolicy origins;
   bool stopping = false;
   struct Session {
     beast::tcp_stream* stream = nullptr;
@@ -133,7 +135,8 @@ net::awaitable<void> watch_client(tcp::socket& socket, ResponseStream& response)
 // arrived already) or chunks as they come. False when the connection must close.
 template <class Stream>
 net::awaitable<bool> write_stream(Stream& stream, ServerState::Session& session,
-                                  unsigned version, bool head_only, bool keep_alive) {
+                                  unsigned version, bool head_only, bool keep_alive,
+                                  const ResponseStream::Headers& extra_headers) {
   ResponseStream& response = *session.response;
   net::steady_timer& timer = *session.wakeup->timer;
   auto wait = [&]() -> net::awaitable<void> {
@@ -151,6 +154,7 @@ net::awaitable<bool> write_stream(Stream& stream, ServerState::Session& session,
   }
   body = std::move(head.data);
   finished = head.finished;
+  head.headers.insert(head.headers.end(), extra_headers.begin(), extra_headers.end());
   auto& tcp = tcp_layer(stream);
   tcp.expires_never();  // a stream may be quiet for long (a model loading); the watcher guards it
   if (finished || head_only) {
@@ -242,7 +246,12 @@ net::awaitable<void> session(Stream& stream, ServerState& state) {
       for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
       request.headers.emplace_back(std::move(name), std::string(field.value()));
     }
-    Response r = state.router.handle(request);
+    // Every request passes these checks before anything acts on it: the routes, and any
+    // WebSocket upgrade handled here later, must be just as unreachable for a foreign page.
+    std::optional<Response> early = screen_request(state.origins, request);
+    const auto cors = early ? ResponseStream::Headers{} : cors_headers(state.origins, request);
+    Response r = early ? std::move(*early) : state.router.handle(request);
+    if (!r.stream) r.headers.insert(r.headers.end(), cors.begin(), cors.end());
     const bool head_only = req.method() == http::verb::head;
     const bool keep_alive = req.keep_alive() && !state.stopping;
     bool keep = false;
@@ -253,7 +262,7 @@ net::awaitable<void> session(Stream& stream, ServerState& state) {
       self->response = r.stream;
       self->wakeup = wakeup;
       r.stream->set_waker([wakeup] { wakeup->wake(); });
-      auto outcome = co_await (write_stream(stream, *self, req.version(), head_only, keep_alive) ||
+      auto outcome = co_await (write_stream(stream, *self, req.version(), head_only, keep_alive, cors) ||
                                watch_client(tcp.socket(), *r.stream));
       keep = outcome.index() == 0 && std::get<0>(outcome);
       if (outcome.index() == 1 || !keep) r.stream->cancel();
@@ -346,8 +355,10 @@ std::unique_ptr<ssl::context> make_tls_context(const ServeOptions& options) {
 
 void serve(const Router& router, const ServeOptions& options) {
   net::io_context io{1};
-  ServerState state{router, options, false, {}};
   const auto tls = make_tls_context(options);
+  ServerState state{router, options,
+                    make_origin_policy(options.host, tls != nullptr, options.allowed_hosts, options.origins),
+                    false, {}};
 
   beast::error_code ec;
   const auto address = net::ip::make_address(options.host == "localhost" ? "127.0.0.1" : options.host, ec);

@@ -23,11 +23,18 @@ float checked_float(const json::object& o, std::string_view field, double lo, do
   const double v = *opt_number(o, field);
   if (!std::isfinite(v) || v < lo || v > hi)
     throw Error(ErrorKind::invalid_input, "field '" + std::string(field) + "' must be between " +
-                                              std::to_string(lo) + " and " + std::to_string(hi));
+                                              number_text(lo) + " and " + number_text(hi));
   return static_cast<float>(v);
 }
 
 }  // namespace
+
+void refuse_tools(const json::object& body) {
+  const auto it = body.find("tools");
+  if (it == body.end() || it->value().is_null()) return;
+  if (it->value().is_array() && it->value().get_array().empty()) return;
+  throw Error(ErrorKind::unsupported, "field 'tools': tools are not supported yet");
+}
 
 std::chrono::milliseconds parse_keep_alive(const json::value& value) {
   if (value.is_string()) {
@@ -37,13 +44,13 @@ std::chrono::milliseconds parse_keep_alive(const json::value& value) {
   }
   if (value.is_number()) {
     const double seconds = value.to_number<double>();
-    if (std::isnan(seconds)) bad_keep_alive(json::serialize(value));
+    if (std::isnan(seconds)) bad_keep_alive(json_text(value));
     // Negative, or longer than a clock can hold: forever (core/duration.h).
     if (seconds < 0 || seconds * 1000 > static_cast<double>(kLongestDuration.count()))
       return std::chrono::milliseconds(-1);
     return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
   }
-  bad_keep_alive(json::serialize(value));
+  bad_keep_alive(json_text(value));
 }
 
 std::optional<std::chrono::milliseconds> opt_keep_alive(const json::object& body) {
@@ -153,7 +160,7 @@ std::shared_ptr<ConversationCapture> capture_chat(ApiContext& api, const Request
   }
   if (request.json_object) parameters["json_object"] = true;
   return ConversationCapture::begin(api.db, http_request, request.model, source, request.messages,
-                                    json::serialize(parameters));
+                                    json_text(parameters));
 }
 
 Response run_generation(ApiContext& api, const Request& http_request, GenerationRequest request,

@@ -26,6 +26,10 @@ std::optional<std::chrono::milliseconds> opt_keep_alive(const json::object& body
 // num_ctx, num_predict) and then Ollama-style `options` from a request, both checked.
 void apply_ollama_options(const json::object& options, GenerationRequest& request);
 
+// Error(unsupported) "tools are not supported yet" when a chat request lists tools: answering
+// as if they were not there would leave a client waiting for tool calls that never come.
+void refuse_tools(const json::object& body);
+
 // A fresh random seed when the request gave none.
 std::uint64_t random_seed();
 

@@ -1,6 +1,8 @@
 // JSON helpers for the route handlers (see json_util.h).
 #include "server/json_util.h"
 
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 
@@ -20,12 +22,61 @@ const json::value* present(const json::object& o, std::string_view field) {
   return &it->value();
 }
 
+void append_json(std::string& out, const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_: {
+      const double d = v.get_double();
+      if (!std::isfinite(d)) {
+        out += "null";
+        return;
+      }
+      char buf[32];
+      const auto end = std::to_chars(buf, buf + sizeof buf, d).ptr;
+      out.append(buf, end);
+      return;
+    }
+    case json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& item : v.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        append_json(out, item);
+      }
+      out += ']';
+      return;
+    }
+    case json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [key, item] : v.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        out += json::serialize(key);
+        out += ':';
+        append_json(out, item);
+      }
+      out += '}';
+      return;
+    }
+    default: out += json::serialize(v);  // null, bool, integers and strings are fine as they are
+  }
+}
+
 }  // namespace
+
+std::string json_text(const json::value& value) {
+  std::string out;
+  append_json(out, value);
+  return out;
+}
+
+std::string number_text(double value) { return json_text(json::value(value)); }
 
 Response json_response(const json::value& value, int status) {
   Response r;
   r.status = status;
-  r.body = json::serialize(value);
+  r.body = json_text(value);
   return r;
 }
 

@@ -18,6 +18,14 @@ namespace hearth::server {
 
 namespace json = boost::json;
 
+// JSON text for an answer, with numbers as people write them: Boost.JSON's own serializer prints
+// every double in exponent form (100.0 as 1E2, 0.7 as 7E-1); this one prints the shortest text
+// that reads back as the same double (100, 0.7, 1e-07, 1e+21), and null for NaN and infinities.
+// Every JSON the server writes goes through here (json_response, streamed lines and events).
+std::string json_text(const json::value& value);
+// A number for a message: json_text's form ("between 0 and 2", "at least 0.7").
+std::string number_text(double value);
+
 Response json_response(const json::value& value, int status = 200);
 
 // The body as one JSON object. Error(invalid_input): "invalid JSON in request body: ..." or

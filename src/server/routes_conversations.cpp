@@ -271,7 +271,15 @@ Response readiness(ApiContext& api, const Request& r) {
                                      {"qualifying_examples", x.qualifying},
                                      {"needed", x.needed},
                                      {"ready", x.qualifying >= x.needed}});
-  return json_response(json::object{{"min_score", min_score}, {"models", std::move(models)}});
+  json::object answer{{"min_score", min_score}, {"models", std::move(models)}};
+  // Without the opt-in nothing qualifies, whatever the conversations: say so instead of zeros.
+  const bool opted_in = db::UserSettingsStore(api.db).get(r.caller.user_id).training_opt_in;
+  answer["opted_in"] = opted_in;
+  if (!opted_in)
+    answer["message"] =
+        "you have not opted in to training, so no conversation counts yet; opt in with "
+        "PUT /api/settings {\"training_opt_in\": true}";
+  return json_response(answer);
 }
 
 }  // namespace

@@ -89,17 +89,17 @@ class OllamaWriter : public GenerationWriter {
     json::object o = head();
     put_text(o, text);
     o["done"] = false;
-    return json::serialize(o) + "\n";
+    return json_text(o) + "\n";
   }
   std::string done(const std::string& text, const GenerationEvent& e) override {
     json::object o = head();
     put_text(o, text);
     for (auto& [k, v] : done_fields(e)) o[k] = v;
     if (!hearth.is_null()) o["hearth"] = hearth;
-    return json::serialize(o) + (stream_ ? "\n" : "");
+    return json_text(o) + (stream_ ? "\n" : "");
   }
   std::string midstream_error(const std::string& message) override {
-    return json::serialize(json::object{{"error", message}}) + "\n";
+    return json_text(json::object{{"error", message}}) + "\n";
   }
 
  private:
@@ -160,6 +160,7 @@ std::vector<chat::ChatMessage> read_messages(const json::object& body) {
 
 Response chat(ApiContext& api, const Request& http, const char* source) {
   const json::object body = parse_body_object(http.body);
+  refuse_tools(body);
   GenerationRequest r;
   ResolvedModel m;
   OllamaCommon c = read_common(api, http, body, r, m);

@@ -25,7 +25,7 @@ json::object usage_json(const Timings& t) {
           {"total_tokens", t.prompt_tokens + t.completion_tokens}};
 }
 
-std::string sse(const json::value& v) { return "data: " + json::serialize(v) + "\n\n"; }
+std::string sse(const json::value& v) { return "data: " + json_text(v) + "\n\n"; }
 
 // The settings every OpenAI generation route reads.
 struct OpenAiCommon {
@@ -53,8 +53,8 @@ OpenAiCommon read_common(const json::object& body, GenerationRequest& r) {
     if (!v) return std::nullopt;
     if (!std::isfinite(*v) || *v < lo || *v > hi)
       throw Error(ErrorKind::invalid_input, "field '" + std::string(field) + "' must be between " +
-                                                json::serialize(json::value(lo)) + " and " +
-                                                json::serialize(json::value(hi)));
+                                                number_text(lo) + " and " +
+                                                number_text(hi));
     return static_cast<float>(*v);
   };
   if (auto v = number("temperature", 0, 2)) s.temperature = *v;
@@ -153,7 +153,7 @@ class ChatWriter : public GenerationWriter {
       body["choices"] = json::array{std::move(choice)};
       body["usage"] = usage_json(e.timings);
       if (!hearth.is_null()) body["hearth"] = hearth;
-      return json::serialize(body);
+      return json_text(body);
     }
     std::string out = piece({});
     json::object last = chat_ ? chunk(json::object{}, e.finish_reason.c_str())
@@ -199,6 +199,7 @@ class ChatWriter : public GenerationWriter {
 
 Response chat_completions(ApiContext& api, const Request& http) {
   const json::object body = parse_body_object(http.body);
+  refuse_tools(body);
   GenerationRequest r;
   OpenAiCommon c = read_common(body, r);
   r.messages = read_messages(body);

@@ -107,6 +107,10 @@ struct ServeOptions {
   std::chrono::seconds read_timeout{30};
   std::string tls_cert;  // PEM certificate chain and key: HTTPS when both are set
   std::string tls_key;
+  // Comma-separated extra Host names accepted on a loopback listener (HEARTH_ALLOWED_HOSTS) and
+  // extra origins whose pages may call the API (HEARTH_ORIGINS); see origin_guard.h.
+  std::string allowed_hosts;
+  std::string origins;
   // Called once listening, with the bound port (useful when port is 0).
   std::function<void(uint16_t)> on_listening;
   // Called on the I/O thread when SIGINT/SIGTERM arrives (e.g. to cancel pulls and sequences).

@@ -79,6 +79,8 @@ TEST_F(AccountsCliTest, TokensAreShownOnceListedByPrefixAndRevoked) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string second = r.out.substr(0, r.out.size() - 1);
   EXPECT_EQ(r.out, second + "\n");
+  EXPECT_EQ(second.find('\n'), std::string::npos) << "more than the token: " << r.out;
+  EXPECT_EQ(second.size(), 50u) << r.out;
   EXPECT_TRUE(second.starts_with("hearth_")) << r.out;
 
   db::Database db = db::Database::open(db_url());
@@ -109,6 +111,16 @@ TEST_F(AccountsCliTest, TokensAreShownOnceListedByPrefixAndRevoked) {
   r = hearth({"token", "create", "--user", "nobody"});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_TRUE(contains(r.err, "hearth user add nobody")) << r.err;
+}
+
+TEST_F(AccountsCliTest, QuietTokenForTheLocalUserInAFreshHomeIsOneLine) {
+  // Nothing has run yet: the database is created and the local user with it, all silently.
+  CommandResult r = hearth({"token", "create", "--user", "local", "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_FALSE(r.out.empty());
+  EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "more than one line: " << r.out;
+  EXPECT_TRUE(r.out.starts_with("hearth_")) << r.out;
+  EXPECT_EQ(r.out.size(), 51u) << r.out;
 }
 
 TEST_F(AccountsCliTest, AuditRecordsEveryChangeNewestFirst) {

@@ -93,10 +93,13 @@ TEST_F(DataCliTest, RefusesTooFewExamplesUnlessAllowed) {
   CommandResult r = hearth({"data", "export", "--user", "ada"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.err, "only 7 qualifying examples; at least 100")) << r.err;
+  // The command line names its own flag, not the API's field.
+  EXPECT_TRUE(contains(r.err, "(--allow-small to export anyway)")) << r.err;
 
   r = hearth({"data", "export", "--user", "ada", "--min-score", "0.8", "--allow-small"});
   EXPECT_EQ(r.exit_code, 2);  // rating 4 scores 0.75: nothing qualifies
   EXPECT_TRUE(contains(r.err, "no qualifying examples")) << r.err;
+  EXPECT_TRUE(contains(r.err, "scoring at least 0.8\n")) << r.err;  // not 0.800000
 
   std::string out = (temp.path() / "elsewhere").string();
   r = hearth({"data", "export", "--user", "ada", "--allow-small", "--since", "2020-01-01", "--out",

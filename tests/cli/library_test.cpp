@@ -69,6 +69,21 @@ TEST_F(InstalledModelsTest, InstalledNamesWorkEverywhere) {
   r = hearth({"run", "other", "hello"});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_TRUE(contains(r.err, "installed models: chat-model:v1")) << r.err;
+
+  // The GGUF tools take installed names too.
+  r = hearth({"inspect", "chat-model:v1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "Q8_0")) << r.out;
+  r = hearth({"tokenize", "chat-model", "--text", "hello"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string ids = r.out.substr(0, r.out.find('\n'));
+  ASSERT_FALSE(ids.empty()) << r.out;
+  r = hearth({"detokenize", "chat-model:v1", "--ids", ids});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(r.out.empty());
+  r = hearth({"inspect", "other"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_TRUE(contains(r.err, "installed models: chat-model:v1")) << r.err;
 }
 
 TEST_F(InstalledModelsTest, CopyAndRemoveKeepSharedBlobs) {
@@ -106,8 +121,10 @@ TEST_F(InstalledModelsTest, CopyAndRemoveKeepSharedBlobs) {
 
 TEST_F(InstalledModelsTest, PsWithoutAServer) {
   CommandResult r = hearth({"ps"});  // HEARTH_HOST is 127.0.0.1:1: nothing listens
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(contains(r.out, "no hearth server is running at 127.0.0.1:1")) << r.out;
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;  // a script can tell
+  EXPECT_EQ(r.out, "");
+  EXPECT_TRUE(contains(r.err, "no hearth server is running at 127.0.0.1:1")) << r.err;
+  EXPECT_TRUE(contains(r.err, "hearth serve")) << r.err;
 }
 
 }  // namespace

@@ -1,0 +1,44 @@
+// json_text: the server's JSON with numbers as people write them (Boost.JSON's own serializer
+// writes 100.0 as 1E2 and 0.7 as 7E-1).
+#include <gtest/gtest.h>
+
+#include <limits>
+
+#include "server/json_util.h"
+
+namespace {
+
+using hearth::server::json_text;
+using hearth::server::number_text;
+namespace json = boost::json;
+
+TEST(JsonText, DoublesArePlainAndReadBackExactly) {
+  EXPECT_EQ(json_text(json::value(100.0)), "100");
+  EXPECT_EQ(json_text(json::value(0.7)), "0.7");
+  EXPECT_EQ(json_text(json::value(-2.5)), "-2.5");
+  EXPECT_EQ(json_text(json::value(0.0)), "0");
+  EXPECT_EQ(json_text(json::value(1e-7)), "1e-07");
+  EXPECT_EQ(json_text(json::value(1e21)), "1e+21");
+  for (double d : {0.1, 1.0 / 3, 123456.789, 0.699999988079071, 1e300, -4.9e-324}) {
+    const std::string text = json_text(json::value(d));
+    EXPECT_EQ(json::parse(text).as_double(), d) << text;
+  }
+  EXPECT_EQ(json_text(json::value(std::numeric_limits<double>::infinity())), "null");
+  EXPECT_EQ(json_text(json::value(std::numeric_limits<double>::quiet_NaN())), "null");
+}
+
+TEST(JsonText, EverythingElseIsWhatBoostWrites) {
+  const json::value v = json::parse(
+      R"({"a":[1,-2,18446744073709551615,true,false,null],"s":"q\"\n\u0001é","o":{},"e":[],"k\"":{"x":0.5}})");
+  EXPECT_EQ(json_text(v),
+            R"({"a":[1,-2,18446744073709551615,true,false,null],"s":"q\"\n\u0001é","o":{},"e":[],"k\"":{"x":0.5}})");
+  EXPECT_EQ(json::parse(json_text(v)), v);
+}
+
+TEST(JsonText, NumbersInMessages) {
+  EXPECT_EQ(number_text(2), "2");
+  EXPECT_EQ(number_text(0.7), "0.7");
+  EXPECT_EQ(number_text(1e-6), "1e-06");
+}
+
+}  // namespace
