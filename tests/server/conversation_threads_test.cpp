@@ -150,6 +150,23 @@ TEST_P(ConversationThreads, ChatsStaySeparateAndContinueByExchangeOrId) {
   for (std::size_t i = 1; i < messages.size(); ++i) EXPECT_EQ(messages[i]["parent_id"], messages[i - 1]["id"]);
   EXPECT_EQ(messages[1]["continued"], true);
   EXPECT_EQ(messages[4]["content"], "Bye");
+
+  // Streamed, the chat is stored once output begins, with its whole answer at the end.
+  const json streamed{{"model", "llama3-f16"},
+                      {"messages", json::array({user("Hi"), assistant(answer_of(b1)), user("And you?"),
+                                                assistant(answer_of(b2)), user("Streamed")})},
+                      {"max_tokens", 3},
+                      {"temperature", 0},
+                      {"stream", true},
+                      {"conversation_id", b}};
+  const HttpResult s = alice->call("POST", "/v1/chat/completions", &streamed);
+  ASSERT_EQ(s.status, 200) << s.body;
+  EXPECT_NE(s.body.find("\"conversation_id\":" + std::to_string(b)), std::string::npos) << s.body;
+  const json stored = alice->get("/api/conversations/" + std::to_string(b));
+  ASSERT_EQ(stored["messages"].size(), 6u) << stored;
+  EXPECT_EQ(stored["messages"][4]["content"], "Streamed");
+  EXPECT_EQ(stored["messages"][5]["role"], "assistant");
+  EXPECT_EQ(count(*alice), 3u);
 }
 
 TEST_P(ConversationThreads, RegeneratedAnswersAreKeptAndExportUsesTheCurrentBranch) {
