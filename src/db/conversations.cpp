@@ -66,8 +66,8 @@ struct ConversationRow {
 std::string conversation_select(const Database::Impl& db) {
   using detail::time_column;
   return "SELECT id, user_id, model, source, title, " + detail::json_column(db, "parameters") +
-         ", training_opt_in, message_count, current_message_id, " + time_column(db, "created_at") + ", " +
-         time_column(db, "updated_at") + " FROM conversations ";
+         ", training_opt_in, message_count, current_message_id, " + time_column(db, "created_at") +
+         ", " + time_column(db, "updated_at") + " FROM conversations ";
 }
 
 struct MessageRow {

@@ -51,7 +51,7 @@ struct Conversation {
   std::string title{};       // the first user message, cut to 80 characters
   std::string parameters{};  // JSON object text: the request's sampling settings
   std::optional<bool> training_opt_in{};  // nullopt: the user's setting decides
-  std::int64_t message_count = 0;  // messages on the current branch
+  std::int64_t message_count = 0;         // messages on the current branch
   std::optional<std::int64_t> current_message_id{};  // the current branch's leaf; none when empty
   Timestamp created_at{};
   Timestamp updated_at{};

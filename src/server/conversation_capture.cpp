@@ -23,15 +23,16 @@ bool same(const db::Message& stored, const chat::ChatMessage& m) {
 }
 
 // Whether stored[0, n) equals messages[0, n) (n <= both sizes).
-bool same_prefix(const std::vector<db::Message>& stored, const std::vector<chat::ChatMessage>& messages,
-                 std::size_t n) {
+bool same_prefix(const std::vector<db::Message>& stored,
+                 const std::vector<chat::ChatMessage>& messages, std::size_t n) {
   if (n > stored.size() || n > messages.size()) return false;
   for (std::size_t i = 0; i < n; ++i)
     if (!same(stored[i], messages[i])) return false;
   return true;
 }
 
-bool has_role(const std::vector<chat::ChatMessage>& messages, std::size_t from, std::string_view role) {
+bool has_role(const std::vector<chat::ChatMessage>& messages, std::size_t from,
+              std::string_view role) {
   for (std::size_t i = from; i < messages.size(); ++i)
     if (messages[i].role == role) return true;
   return false;
@@ -60,19 +61,24 @@ std::int64_t parse_id(std::string_view text, std::string_view where) {
   std::int64_t n = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   if (ec != std::errc() || end != text.data() + text.size() || n <= 0)
-    throw Error(ErrorKind::invalid_input, std::string(where) + " must be a conversation id (a positive integer)");
+    throw Error(ErrorKind::invalid_input,
+                std::string(where) + " must be a conversation id (a positive integer)");
   return n;
 }
 
-std::optional<std::int64_t> body_id(const json::object& o, std::string_view field, std::string_view where) {
+std::optional<std::int64_t> body_id(const json::object& o, std::string_view field,
+                                    std::string_view where) {
   const auto it = o.find(field);
   if (it == o.end() || it->value().is_null()) return std::nullopt;
   const auto& v = it->value();
   if (v.is_int64() && v.as_int64() > 0) return v.as_int64();
-  if (v.is_uint64() && v.as_uint64() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) && v.as_uint64() > 0)
+  if (v.is_uint64() &&
+      v.as_uint64() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) &&
+      v.as_uint64() > 0)
     return static_cast<std::int64_t>(v.as_uint64());
   if (v.is_string()) return parse_id(v.as_string(), where);
-  throw Error(ErrorKind::invalid_input, std::string(where) + " must be a conversation id (a positive integer)");
+  throw Error(ErrorKind::invalid_input,
+              std::string(where) + " must be a conversation id (a positive integer)");
 }
 
 // The conversation id the request names (header or body; see the rule), nullopt when none.
@@ -82,7 +88,8 @@ std::optional<std::int64_t> requested_id(const Request& request, const json::obj
     if (!given) return;
     if (id && *id != *given)
       throw Error(ErrorKind::invalid_input, "the request names two different conversations (" +
-                                                std::to_string(*id) + " and " + std::to_string(*given) + ")");
+                                                std::to_string(*id) + " and " +
+                                                std::to_string(*given) + ")");
     id = given;
   };
   if (const std::string_view header = request.header("x-hearth-conversation-id"); !header.empty())
@@ -101,7 +108,8 @@ Plan plan_in(db::Conversations& conversations, std::int64_t user, std::int64_t i
   const auto tree = conversations.every_message(user, id);
   std::set<std::int64_t> on_branch;
   for (const auto& m : conversations.messages(user, id)) on_branch.insert(m.id);
-  std::map<std::optional<std::int64_t>, std::vector<const db::Message*>> children;  // by id: oldest first
+  std::map<std::optional<std::int64_t>, std::vector<const db::Message*>>
+      children;  // by id: oldest first
   for (const auto& m : tree) children[m.parent_id].push_back(&m);
   // The child equal to `m`: the one on the current branch, else the newest.
   auto child = [&](std::optional<std::int64_t> parent, auto&& fits) -> const db::Message* {
@@ -124,7 +132,8 @@ Plan plan_in(db::Conversations& conversations, std::int64_t user, std::int64_t i
   if (at) plan.anchor = at->id;
   if (found == messages.size()) {
     // Everything is stored already: another answer to the last message.
-    if (const db::Message* old = child(at->id, [](const db::Message& c) { return c.role == "assistant"; }))
+    if (const db::Message* old =
+            child(at->id, [](const db::Message& c) { return c.role == "assistant"; }))
       plan.regenerated_id = old->id;
     return plan;
   }
@@ -134,7 +143,8 @@ Plan plan_in(db::Conversations& conversations, std::int64_t user, std::int64_t i
 }
 
 // Rules 2 and 3: the caller's recent conversations with this model; nullopt when none fits.
-std::optional<Plan> plan_by_content(db::Conversations& conversations, std::int64_t user, const std::string& model,
+std::optional<Plan> plan_by_content(db::Conversations& conversations, std::int64_t user,
+                                    const std::string& model,
                                     const std::vector<chat::ChatMessage>& messages) {
   for (const auto& c : conversations.recent(user, model, kSearched)) {
     const auto branch = conversations.messages(user, c.id);
@@ -170,8 +180,9 @@ bool store_refused(const Request& request) {
 }
 
 std::shared_ptr<ConversationCapture> ConversationCapture::begin(
-    const db::Database& db, const Request& request, const json::object& body, const std::string& model,
-    const std::string& source, const std::vector<chat::ChatMessage>& messages, const std::string& parameters_json) {
+    const db::Database& db, const Request& request, const json::object& body,
+    const std::string& model, const std::string& source,
+    const std::vector<chat::ChatMessage>& messages, const std::string& parameters_json) {
   const std::int64_t user = request.caller.user_id;
   if (user == 0 || messages.empty() || store_refused(request)) return nullptr;
   // A malformed id is refused even when storing is off for this user: the request is wrong.
@@ -188,8 +199,11 @@ std::shared_ptr<ConversationCapture> ConversationCapture::begin(
   } else {
     plan.to_add = messages;  // rule 4: a new conversation
   }
-  db::NewConversation fresh{
-      .user_id = user, .model = model, .source = source, .title = title_of(messages), .parameters = parameters_json};
+  db::NewConversation fresh{.user_id = user,
+                            .model = model,
+                            .source = source,
+                            .title = title_of(messages),
+                            .parameters = parameters_json};
   return std::shared_ptr<ConversationCapture>(
       new ConversationCapture(db, user, model, std::move(fresh), std::move(plan)));
 }
@@ -208,8 +222,9 @@ std::int64_t ConversationCapture::commit() {
     std::optional<std::int64_t> parent = plan_.anchor;
     for (const auto& m : plan_.to_add)
       parent = conversations
-                   .add_message(user_id_, id,
-                                {.parent_id = parent, .root = !parent, .role = m.role, .content = m.content})
+                   .add_message(
+                       user_id_, id,
+                       {.parent_id = parent, .root = !parent, .role = m.role, .content = m.content})
                    .id;
     if (plan_.continued_id != 0) {
       conversations.mark_continued(user_id_, plan_.continued_id);
@@ -237,16 +252,15 @@ std::int64_t ConversationCapture::finish(const std::string& answer, const Timing
   if (commit() == 0) return 0;
   try {
     db::Conversations conversations(db_);
-    const db::Message m = conversations.add_message(
-        user_id_, conversation_id_,
-        {.parent_id = answer_parent_,
-         .root = !answer_parent_,
-         .role = "assistant",
-         .content = answer,
-         .model = model_,
-         .prompt_tokens = timings.prompt_tokens,
-         .completion_tokens = timings.completion_tokens,
-         .duration_ms = timings.total_ns / 1'000'000});
+    const db::Message m = conversations.add_message(user_id_, conversation_id_,
+                                                    {.parent_id = answer_parent_,
+                                                     .root = !answer_parent_,
+                                                     .role = "assistant",
+                                                     .content = answer,
+                                                     .model = model_,
+                                                     .prompt_tokens = timings.prompt_tokens,
+                                                     .completion_tokens = timings.completion_tokens,
+                                                     .duration_ms = timings.total_ns / 1'000'000});
     rescore(db_, user_id_, m.id);
     return m.id;
   } catch (const std::exception& e) {

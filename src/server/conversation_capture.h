@@ -64,7 +64,8 @@ class ConversationCapture {
   // nothing is to be stored. Error(not_found) for a conversation id that is not the caller's;
   // Error(invalid_input) for one that is not a positive integer or two ids that differ.
   static std::shared_ptr<ConversationCapture> begin(const db::Database& db, const Request& request,
-                                                    const json::object& body, const std::string& model,
+                                                    const json::object& body,
+                                                    const std::string& model,
                                                     const std::string& source,
                                                     const std::vector<chat::ChatMessage>& messages,
                                                     const std::string& parameters_json);
@@ -80,17 +81,20 @@ class ConversationCapture {
 
   // What begin() decided; the write side of it is commit().
   struct Plan {
-    std::int64_t conversation_id = 0;        // 0: a new conversation
-    std::optional<std::int64_t> anchor{};    // the first new message's parent; none: a root
+    std::int64_t conversation_id = 0;         // 0: a new conversation
+    std::optional<std::int64_t> anchor{};     // the first new message's parent; none: a root
     std::vector<chat::ChatMessage> to_add{};  // the request's messages not stored yet
-    std::int64_t continued_id = 0;           // an answer to mark continued (0: none)
-    std::int64_t regenerated_id = 0;         // an answer to mark regenerated (0: none)
+    std::int64_t continued_id = 0;            // an answer to mark continued (0: none)
+    std::int64_t regenerated_id = 0;          // an answer to mark regenerated (0: none)
   };
 
  private:
-  ConversationCapture(db::Database db, std::int64_t user_id, std::string model, db::NewConversation fresh,
-                      Plan plan)
-      : db_(std::move(db)), user_id_(user_id), model_(std::move(model)), fresh_(std::move(fresh)),
+  ConversationCapture(db::Database db, std::int64_t user_id, std::string model,
+                      db::NewConversation fresh, Plan plan)
+      : db_(std::move(db)),
+        user_id_(user_id),
+        model_(std::move(model)),
+        fresh_(std::move(fresh)),
         plan_(std::move(plan)) {}
 
   db::Database db_;

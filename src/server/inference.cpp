@@ -151,8 +151,8 @@ std::shared_ptr<ConversationCapture> capture_chat(ApiContext& api, const Request
     parameters["stop"] = std::move(stop);
   }
   if (request.json_object) parameters["json_object"] = true;
-  return ConversationCapture::begin(api.db, http_request, body, request.model, source, request.messages,
-                                    json::serialize(parameters));
+  return ConversationCapture::begin(api.db, http_request, body, request.model, source,
+                                    request.messages, json::serialize(parameters));
 }
 
 Response run_generation(ApiContext& api, const Request& http_request, GenerationRequest request,

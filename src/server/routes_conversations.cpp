@@ -7,12 +7,13 @@
 //   PATCH  /api/conversations/{id}                       {"training_opt_in": true|false|null}
 //   DELETE /api/conversations/{id}
 //   POST   /api/conversations/{id}/messages/{message_id}/feedback
-//          {"thumbs": "up"|"down" (or 1 / -1), "rating": 1..5, "reason", "comment", "corrected_answer"}
+//          {"thumbs": "up"|"down" (or 1 / -1), "rating": 1..5, "reason", "comment",
+//           "corrected_answer"}
 //   GET    /api/settings, PUT /api/settings              {"store_conversations", "training_opt_in"}
-//   POST   /api/training/export-data                     {"min_score", "min_examples", "allow_small",
-//          "model", "since", "validation", "redact_pii"} -> the dataset version, its counts and
-//          the URLs it downloads from (never a path on the server)
-//   GET    /api/training/datasets                        the caller's dataset versions, newest first
+//   POST   /api/training/export-data                     {"min_score", "min_examples",
+//          "allow_small", "model", "since", "validation", "redact_pii"} -> the dataset version,
+//          its counts and the URLs it downloads from (never a path on the server)
+//   GET    /api/training/datasets                        the caller's dataset versions
 //   GET    /api/training/datasets/{id}/train.jsonl       an exported file (application/x-ndjson)
 //   GET    /api/training/datasets/{id}/validation.jsonl
 //   GET    /api/training/readiness[?min_score=0.7]       qualifying examples per model
@@ -69,7 +70,8 @@ json::object conversation_json(const db::Conversation& c) {
           {"parameters", params},
           {"training_opt_in", opt_json(c.training_opt_in)},
           {"message_count", c.message_count},
-          {"current_message_id", c.current_message_id ? json::value(*c.current_message_id) : json::value(nullptr)},
+          {"current_message_id",
+           c.current_message_id ? json::value(*c.current_message_id) : json::value(nullptr)},
           {"created_at", db::format_time(c.created_at)},
           {"updated_at", db::format_time(c.updated_at)}};
 }
@@ -222,7 +224,8 @@ Response put_settings(ApiContext& api, const Request& r) {
 void add_urls(json::object& o, std::int64_t id, bool has_validation) {
   const std::string base = "/api/training/datasets/" + std::to_string(id) + "/";
   o["train_url"] = base + "train.jsonl";
-  o["validation_url"] = has_validation ? json::value(json::string(base + "validation.jsonl")) : json::value(nullptr);
+  o["validation_url"] =
+      has_validation ? json::value(json::string(base + "validation.jsonl")) : json::value(nullptr);
 }
 
 json::object dataset_json(const db::DatasetVersion& v) {
@@ -241,7 +244,8 @@ json::object dataset_json(const db::DatasetVersion& v) {
 
 Response list_datasets(ApiContext& api, const Request& r) {
   json::array out;
-  for (const auto& v : db::DatasetVersions(api.db).list(r.caller.user_id)) out.emplace_back(dataset_json(v));
+  for (const auto& v : db::DatasetVersions(api.db).list(r.caller.user_id))
+    out.emplace_back(dataset_json(v));
   return json_response(json::object{{"datasets", std::move(out)}});
 }
 
@@ -251,11 +255,13 @@ Response download_dataset(ApiContext& api, const Request& r) {
   const auto id = id_param(r, "id", "dataset");
   const std::string file(r.param("file"));
   if (file != "train.jsonl" && file != "validation.jsonl")
-    throw Error(ErrorKind::not_found, "a dataset has train.jsonl and validation.jsonl, not '" + file + "'");
+    throw Error(ErrorKind::not_found,
+                "a dataset has train.jsonl and validation.jsonl, not '" + file + "'");
   const auto v = db::DatasetVersions(api.db).find(r.caller.user_id, id);
   if (!v) throw Error(ErrorKind::not_found, "dataset " + std::to_string(id) + " not found");
   const std::string path = file == "train.jsonl" ? v->train_path : v->validation_path;
-  if (path.empty()) throw Error(ErrorKind::not_found, "dataset " + std::to_string(id) + " has no validation file");
+  if (path.empty())
+    throw Error(ErrorKind::not_found, "dataset " + std::to_string(id) + " has no validation file");
   auto out = std::make_shared<ResponseStream>();
   const std::string route = r.path();
   const std::string name = "dataset-" + std::to_string(id) + "-" + file;
@@ -263,8 +269,9 @@ Response download_dataset(ApiContext& api, const Request& r) {
     std::ifstream in(path, std::ios::binary);
     if (!in.is_open()) {
       // Never the path itself: the client only knows the dataset version.
-      out->respond(error_response(route, 404, ErrorKind::not_found,
-                                  "the file of dataset " + std::to_string(id) + " is no longer on the server"));
+      out->respond(error_response(
+          route, 404, ErrorKind::not_found,
+          "the file of dataset " + std::to_string(id) + " is no longer on the server"));
       return;
     }
     Response resp;
@@ -367,7 +374,8 @@ void add_conversation_routes(Router& router, ApiContext& api) {
   router.add("GET", "/api/settings", [&api](const Request& r) { return get_settings(api, r); });
   router.add("PUT", "/api/settings", [&api](const Request& r) { return put_settings(api, r); });
   router.add("POST", "/api/training/export-data", [&api](const Request& r) { return export_data(api, r); });
-  router.add("GET", "/api/training/datasets", [&api](const Request& r) { return list_datasets(api, r); });
+  router.add("GET", "/api/training/datasets",
+             [&api](const Request& r) { return list_datasets(api, r); });
   router.add("GET", "/api/training/datasets/{id}/{file}",
              [&api](const Request& r) { return download_dataset(api, r); });
   router.add("GET", "/api/training/readiness", [&api](const Request& r) { return readiness(api, r); });

@@ -88,7 +88,8 @@ TEST_P(ConversationsTest, RegeneratedAnswerStaysBesideItsReplacement) {
       ada, c.id, {.parent_id = hi.id, .role = "assistant", .content = "Hey"});
   EXPECT_EQ(second.position, 1);  // the same depth as the answer it replaces
   EXPECT_EQ(second.parent_id, std::optional<std::int64_t>(hi.id));
-  EXPECT_EQ(conversations.find(ada, c.id)->current_message_id, std::optional<std::int64_t>(second.id));
+  EXPECT_EQ(conversations.find(ada, c.id)->current_message_id,
+            std::optional<std::int64_t>(second.id));
 
   auto branch = conversations.messages(ada, c.id);
   ASSERT_EQ(branch.size(), 2u);
@@ -109,9 +110,11 @@ TEST_P(ConversationsTest, RegeneratedAnswerStaysBesideItsReplacement) {
   EXPECT_EQ(conversations.find(ada, c.id)->message_count, 3);
   // A parent of another conversation is not found; a second root starts a new branch.
   Conversation other = conversations.create({.user_id = ada, .model = "m"});
-  EXPECT_DB_ERROR(conversations.add_message(ada, other.id, {.parent_id = hi.id, .role = "user", .content = "x"}),
+  EXPECT_DB_ERROR(conversations.add_message(ada, other.id,
+                                            {.parent_id = hi.id, .role = "user", .content = "x"}),
                   ErrorKind::not_found);
-  Message root = conversations.add_message(ada, c.id, {.root = true, .role = "user", .content = "Hi again"});
+  Message root =
+      conversations.add_message(ada, c.id, {.root = true, .role = "user", .content = "Hi again"});
   EXPECT_FALSE(root.parent_id.has_value());
   EXPECT_EQ(root.position, 0);
   ASSERT_EQ(conversations.messages(ada, c.id).size(), 1u);
@@ -137,19 +140,28 @@ TEST_P(ConversationsTest, MigrationBuildsTheTreeFromStoredHistories) {
     ASSERT_EQ(v5.schema_version(), 5);
     const std::string t = "'2026-01-01T00:00:00.000Z'";
     test::raw_sql(v5, "INSERT INTO users (id, username, created_at) VALUES (1, 'ada', " + t + ")");
-    test::raw_sql(v5, "INSERT INTO conversations (id, user_id, model, source, title, parameters, message_count, "
-                      "created_at, updated_at) VALUES (7, " + std::to_string(ada) + ", 'm', 'openai', 'Hi', '{}', 4, " +
-                      t + ", " + t + ")");
-    test::raw_sql(v5, "INSERT INTO conversations (id, user_id, model, source, title, parameters, message_count, "
-                      "created_at, updated_at) VALUES (8, " + std::to_string(ada) + ", 'm', 'openai', '', '{}', 0, " +
-                      t + ", " + t + ")");
+    test::raw_sql(
+        v5,
+        "INSERT INTO conversations (id, user_id, model, source, title, parameters, message_count, "
+        "created_at, updated_at) VALUES (7, " +
+            std::to_string(ada) + ", 'm', 'openai', 'Hi', '{}', 4, " + t + ", " + t + ")");
+    test::raw_sql(
+        v5,
+        "INSERT INTO conversations (id, user_id, model, source, title, parameters, message_count, "
+        "created_at, updated_at) VALUES (8, " +
+            std::to_string(ada) + ", 'm', 'openai', '', '{}', 0, " + t + ", " + t + ")");
     // 11 Hi, 12 first answer (retired), 13 second answer, 14 follow-up, 15 its answer.
-    const char* rows[][3] = {{"11", "0", "user"}, {"12", "-1", "assistant"}, {"13", "1", "assistant"},
-                             {"14", "2", "user"}, {"15", "3", "assistant"}};
+    const char* rows[][3] = {{"11", "0", "user"},
+                             {"12", "-1", "assistant"},
+                             {"13", "1", "assistant"},
+                             {"14", "2", "user"},
+                             {"15", "3", "assistant"}};
     for (const auto& r : rows)
-      test::raw_sql(v5, std::string("INSERT INTO messages (id, conversation_id, position, role, content, "
-                                    "regenerated, created_at) VALUES (") + r[0] + ", 7, " + r[1] + ", '" + r[2] +
-                            "', 'm" + r[0] + "', " + (std::string(r[0]) == "12" ? "1" : "0") + ", " + t + ")");
+      test::raw_sql(
+          v5, std::string("INSERT INTO messages (id, conversation_id, position, role, content, "
+                          "regenerated, created_at) VALUES (") +
+                  r[0] + ", 7, " + r[1] + ", '" + r[2] + "', 'm" + r[0] + "', " +
+                  (std::string(r[0]) == "12" ? "1" : "0") + ", " + t + ")");
   }
   Database db = open();
   Conversations conversations(db);

@@ -25,10 +25,12 @@ inline std::string token_for(const Env& env, const std::string& user) {
 
 class ChatClient {
  public:
-  ChatClient(const ServerProcess& server, std::string token) : server_(server), token_(std::move(token)) {}
+  ChatClient(const ServerProcess& server, std::string token)
+      : server_(server), token_(std::move(token)) {}
 
   // `extra` are more request headers ("X-Hearth-Conversation-Id: 7").
-  HttpResult call(const std::string& method, const std::string& path, const nlohmann::json* body = nullptr,
+  HttpResult call(const std::string& method, const std::string& path,
+                  const nlohmann::json* body = nullptr,
                   const std::vector<std::string>& extra = {}) const {
     HttpOptions options;
     options.headers = {"Authorization: Bearer " + token_};
@@ -41,7 +43,8 @@ class ChatClient {
   // answer. `more` is merged into the body.
   nlohmann::json chat(const nlohmann::json& messages, const std::vector<std::string>& extra = {},
                       const nlohmann::json& more = nlohmann::json::object()) const {
-    nlohmann::json body{{"model", "llama3-f16"}, {"messages", messages}, {"max_tokens", 4}, {"temperature", 0}};
+    nlohmann::json body{
+        {"model", "llama3-f16"}, {"messages", messages}, {"max_tokens", 4}, {"temperature", 0}};
     body.update(more);
     const HttpResult r = call("POST", "/v1/chat/completions", &body, extra);
     EXPECT_EQ(r.status, 200) << r.body;

@@ -26,12 +26,24 @@ using hearth::test::HttpResult;
 using hearth::test::ServerProcess;
 using nlohmann::json;
 
-json user(const std::string& text) { return {{"role", "user"}, {"content", text}}; }
-json assistant(const std::string& text) { return {{"role", "assistant"}, {"content", text}}; }
-std::string answer_of(const json& chat) { return chat["choices"][0]["message"]["content"]; }
-std::int64_t conversation_of(const json& chat) { return chat["hearth"]["conversation_id"]; }
-std::int64_t message_of(const json& chat) { return chat["hearth"]["message_id"]; }
-std::string id_header(std::int64_t id) { return "X-Hearth-Conversation-Id: " + std::to_string(id); }
+json user(const std::string& text) {
+  return {{"role", "user"}, {"content", text}};
+}
+json assistant(const std::string& text) {
+  return {{"role", "assistant"}, {"content", text}};
+}
+std::string answer_of(const json& chat) {
+  return chat["choices"][0]["message"]["content"];
+}
+std::int64_t conversation_of(const json& chat) {
+  return chat["hearth"]["conversation_id"];
+}
+std::int64_t message_of(const json& chat) {
+  return chat["hearth"]["message_id"];
+}
+std::string id_header(std::int64_t id) {
+  return "X-Hearth-Conversation-Id: " + std::to_string(id);
+}
 
 // One server per test on the backend under test, with users alice and bob and llama3-f16.
 class ConversationThreads : public ::testing::TestWithParam<hearth::db::Backend> {
@@ -62,7 +74,9 @@ class ConversationThreads : public ::testing::TestWithParam<hearth::db::Backend>
     server.reset();  // before its database goes
     database.reset();
   }
-  std::size_t count(const ChatClient& who) { return who.get("/api/conversations")["conversations"].size(); }
+  std::size_t count(const ChatClient& who) {
+    return who.get("/api/conversations")["conversations"].size();
+  }
 
   hearth::test::TempDir home;
   std::unique_ptr<hearth::db::test::ScratchDatabase> database;
@@ -76,16 +90,18 @@ TEST_P(ConversationThreads, RefusedRequestsStoreNothing) {
   // Far longer than any context the model allows.
   std::string essay;
   for (int i = 0; i < 6000; ++i) essay += "word" + std::to_string(i) + " ";
-  const json too_long{{"model", "llama3-f16"}, {"messages", json::array({user(essay)})}, {"max_tokens", 2}};
+  const json too_long{
+      {"model", "llama3-f16"}, {"messages", json::array({user(essay)})}, {"max_tokens", 2}};
   HttpResult r = alice->call("POST", "/v1/chat/completions", &too_long);
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_NE(r.body.find("context"), std::string::npos) << r.body;
   // Ollama's API, streamed and not, with a small num_ctx.
   for (const bool stream : {false, true}) {
-    const json small{{"model", "llama3-f16"},
-                     {"messages", json::array({user("Tell me everything about the history of the world")})},
-                     {"options", {{"num_ctx", 4}}},
-                     {"stream", stream}};
+    const json small{
+        {"model", "llama3-f16"},
+        {"messages", json::array({user("Tell me everything about the history of the world")})},
+        {"options", {{"num_ctx", 4}}},
+        {"stream", stream}};
     r = alice->call("POST", "/api/chat", &small);
     EXPECT_EQ(r.status, 400) << r.body;
   }
@@ -95,9 +111,10 @@ TEST_P(ConversationThreads, RefusedRequestsStoreNothing) {
   const json first = alice->chat(json::array({user("Hi")}));
   const std::int64_t id = conversation_of(first);
   const json before = alice->get("/api/conversations/" + std::to_string(id));
-  const json longer{{"model", "llama3-f16"},
-                    {"messages", json::array({user("Hi"), assistant(answer_of(first)), user(essay)})},
-                    {"max_tokens", 2}};
+  const json longer{
+      {"model", "llama3-f16"},
+      {"messages", json::array({user("Hi"), assistant(answer_of(first)), user(essay)})},
+      {"max_tokens", 2}};
   r = alice->call("POST", "/v1/chat/completions", &longer, {id_header(id)});
   EXPECT_EQ(r.status, 400) << r.body;
   const json after = alice->get("/api/conversations/" + std::to_string(id));
@@ -121,23 +138,27 @@ TEST_P(ConversationThreads, ChatsStaySeparateAndContinueByExchangeOrId) {
   ASSERT_NE(answer_of(a1), answer_of(b1));
 
   // The full previous exchange continues the older chat, not the newest.
-  const json a2 = alice->chat(json::array({user("Hi"), assistant(answer_of(a1)), user("How are you?")}));
+  const json a2 =
+      alice->chat(json::array({user("Hi"), assistant(answer_of(a1)), user("How are you?")}));
   EXPECT_EQ(conversation_of(a2), a);
   // Only the first message shared: a new chat.
-  const json c1 = alice->chat(json::array({user("Hi"), assistant("something else"), user("How are you?")}));
+  const json c1 =
+      alice->chat(json::array({user("Hi"), assistant("something else"), user("How are you?")}));
   EXPECT_NE(conversation_of(c1), a);
   EXPECT_NE(conversation_of(c1), b);
   EXPECT_EQ(count(*alice), 3u);
 
   // The id continues too: the header on OpenAI's API, "hearth.conversation_id" on Ollama's.
-  const json b2 = alice->chat(json::array({user("Hi"), assistant(answer_of(b1)), user("And you?")}), {id_header(b)});
+  const json b2 = alice->chat(json::array({user("Hi"), assistant(answer_of(b1)), user("And you?")}),
+                              {id_header(b)});
   EXPECT_EQ(conversation_of(b2), b);
-  const json by_body{{"model", "llama3-f16"},
-                     {"messages", json::array({user("Hi"), assistant(answer_of(a1)), user("How are you?"),
-                                               assistant(answer_of(a2)), user("Bye")})},
-                     {"options", {{"temperature", 0}, {"num_predict", 3}}},
-                     {"stream", false},
-                     {"hearth", {{"conversation_id", a}}}};
+  const json by_body{
+      {"model", "llama3-f16"},
+      {"messages", json::array({user("Hi"), assistant(answer_of(a1)), user("How are you?"),
+                                assistant(answer_of(a2)), user("Bye")})},
+      {"options", {{"temperature", 0}, {"num_predict", 3}}},
+      {"stream", false},
+      {"hearth", {{"conversation_id", a}}}};
   const HttpResult r = alice->call("POST", "/api/chat", &by_body);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(json::parse(r.body)["hearth"]["conversation_id"], a) << r.body;
@@ -147,18 +168,20 @@ TEST_P(ConversationThreads, ChatsStaySeparateAndContinueByExchangeOrId) {
   const auto& messages = conversation["messages"];
   ASSERT_EQ(messages.size(), 6u) << conversation;
   EXPECT_EQ(messages[0]["parent_id"], nullptr);
-  for (std::size_t i = 1; i < messages.size(); ++i) EXPECT_EQ(messages[i]["parent_id"], messages[i - 1]["id"]);
+  for (std::size_t i = 1; i < messages.size(); ++i)
+    EXPECT_EQ(messages[i]["parent_id"], messages[i - 1]["id"]);
   EXPECT_EQ(messages[1]["continued"], true);
   EXPECT_EQ(messages[4]["content"], "Bye");
 
   // Streamed, the chat is stored once output begins, with its whole answer at the end.
-  const json streamed{{"model", "llama3-f16"},
-                      {"messages", json::array({user("Hi"), assistant(answer_of(b1)), user("And you?"),
-                                                assistant(answer_of(b2)), user("Streamed")})},
-                      {"max_tokens", 3},
-                      {"temperature", 0},
-                      {"stream", true},
-                      {"conversation_id", b}};
+  const json streamed{
+      {"model", "llama3-f16"},
+      {"messages", json::array({user("Hi"), assistant(answer_of(b1)), user("And you?"),
+                                assistant(answer_of(b2)), user("Streamed")})},
+      {"max_tokens", 3},
+      {"temperature", 0},
+      {"stream", true},
+      {"conversation_id", b}};
   const HttpResult s = alice->call("POST", "/v1/chat/completions", &streamed);
   ASSERT_EQ(s.status, 200) << s.body;
   EXPECT_NE(s.body.find("\"conversation_id\":" + std::to_string(b)), std::string::npos) << s.body;
@@ -172,7 +195,8 @@ TEST_P(ConversationThreads, ChatsStaySeparateAndContinueByExchangeOrId) {
 TEST_P(ConversationThreads, RegeneratedAnswersAreKeptAndExportUsesTheCurrentBranch) {
   const json opt_in{{"training_opt_in", true}};
   ASSERT_EQ(alice->call("PUT", "/api/settings", &opt_in).status, 200);
-  const json question = json::array({{{"role", "system"}, {"content", "Be brief."}}, user("Name a colour")});
+  const json question =
+      json::array({{{"role", "system"}, {"content", "Be brief."}}, user("Name a colour")});
   const json first = alice->chat(question);
   const std::int64_t id = conversation_of(first);
   // The same request again without the id is a new chat ...
@@ -211,10 +235,13 @@ TEST_P(ConversationThreads, RegeneratedAnswersAreKeptAndExportUsesTheCurrentBran
   EXPECT_EQ(c["alternatives"][1]["regenerated"], true);
 
   // Rate every answer 5: the export still holds only the current branch.
-  for (const std::int64_t message : {message_of(first), message_of(second), message_of(third), message_of(fourth)}) {
+  for (const std::int64_t message :
+       {message_of(first), message_of(second), message_of(third), message_of(fourth)}) {
     const json five{{"rating", 5}};
-    const HttpResult r = alice->call("POST", "/api/conversations/" + std::to_string(id) + "/messages/" +
-                                                 std::to_string(message) + "/feedback", &five);
+    const HttpResult r = alice->call("POST",
+                                     "/api/conversations/" + std::to_string(id) + "/messages/" +
+                                         std::to_string(message) + "/feedback",
+                                     &five);
     ASSERT_EQ(r.status, 200) << r.body;
   }
   const json request{{"allow_small", true}, {"validation", 0}};
@@ -238,7 +265,8 @@ TEST_P(ConversationThreads, RegeneratedAnswersAreKeptAndExportUsesTheCurrentBran
     found = true;
     EXPECT_EQ(example["messages"], expected);
   }
-  EXPECT_TRUE(found) << "conversation " << id << " is not exported as its current branch:\n" << r.body;
+  EXPECT_TRUE(found) << "conversation " << id << " is not exported as its current branch:\n"
+                     << r.body;
 }
 
 TEST_P(ConversationThreads, DatasetsDownloadThroughTheApiWithoutServerPaths) {
@@ -247,8 +275,11 @@ TEST_P(ConversationThreads, DatasetsDownloadThroughTheApiWithoutServerPaths) {
   for (int i = 0; i < 4; ++i) {
     const json answer = alice->chat(json::array({user("question " + std::to_string(i))}));
     const json five{{"rating", 5}};
-    ASSERT_EQ(alice->call("POST", "/api/conversations/" + std::to_string(conversation_of(answer)) + "/messages/" +
-                                      std::to_string(message_of(answer)) + "/feedback", &five)
+    ASSERT_EQ(alice
+                  ->call("POST",
+                         "/api/conversations/" + std::to_string(conversation_of(answer)) +
+                             "/messages/" + std::to_string(message_of(answer)) + "/feedback",
+                         &five)
                   .status,
               200);
   }
@@ -269,10 +300,12 @@ TEST_P(ConversationThreads, DatasetsDownloadThroughTheApiWithoutServerPaths) {
 
   // The files the export wrote (the test knows HEARTH_HOME; clients do not).
   std::map<std::string, std::string> written;  // "train" / "validation" -> bytes
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(home.path() / "datasets")) {
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(home.path() / "datasets")) {
     const std::string name = entry.path().filename().string();
     if (name.ends_with("-train.jsonl")) written["train"] = hearth::test::read_file(entry.path());
-    if (name.ends_with("-validation.jsonl")) written["validation"] = hearth::test::read_file(entry.path());
+    if (name.ends_with("-validation.jsonl"))
+      written["validation"] = hearth::test::read_file(entry.path());
   }
   ASSERT_EQ(written.size(), 2u);
   for (const std::string file : {"train", "validation"}) {
@@ -281,7 +314,8 @@ TEST_P(ConversationThreads, DatasetsDownloadThroughTheApiWithoutServerPaths) {
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(r.content_type, "application/x-ndjson");
     EXPECT_EQ(r.body, written[file]) << file;
-    EXPECT_EQ(std::count(r.body.begin(), r.body.end(), '\n'), result[file + "_examples"].get<int>());
+    EXPECT_EQ(std::count(r.body.begin(), r.body.end(), '\n'),
+              result[file + "_examples"].get<int>());
     // Another user's dataset is not found; nor is a file a dataset does not have.
     r = bob->call("GET", url);
     EXPECT_EQ(r.status, 404) << r.body;
@@ -297,7 +331,8 @@ TEST_P(ConversationThreads, DatasetsDownloadThroughTheApiWithoutServerPaths) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ConversationThreads,
-                         ::testing::Values(hearth::db::Backend::sqlite, hearth::db::Backend::postgresql),
+                         ::testing::Values(hearth::db::Backend::sqlite,
+                                           hearth::db::Backend::postgresql),
                          hearth::db::test::backend_test_name);
 
 }  // namespace

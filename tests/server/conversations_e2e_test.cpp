@@ -72,7 +72,8 @@ TEST(ConversationsEndToEnd, KeptRatedExportedAndValidated) {
     std::int64_t message = answer["hearth"]["message_id"];
     if (i % 13 == 0) {  // ask again for the same turn: the first answer counts as regenerated
       // (a first answer is regenerated only with the conversation's id: conversation_capture.h)
-      const json again = alice.chat(messages, {"X-Hearth-Conversation-Id: " + std::to_string(conversation)});
+      const json again =
+          alice.chat(messages, {"X-Hearth-Conversation-Id: " + std::to_string(conversation)});
       ASSERT_EQ(again["hearth"]["conversation_id"], conversation) << again;
       const std::int64_t first = message;
       message = again["hearth"]["message_id"];
