@@ -336,9 +336,20 @@ Response export_data(ApiContext& api, const Request& r) {
       add_urls(o, e.dataset_version_id, !e.validation_path.empty());
       out->respond(json_response(o, 201));
     } catch (const Error& e) {
-      out->respond(error_response(path, status_for(e.kind()), e.kind(), e.what()));
+      if (status_for(e.kind()) < 500) {  // the request's fault: too few examples, bad options
+        out->respond(error_response(path, status_for(e.kind()), e.kind(), e.what()));
+        return;
+      }
+      // File errors name files on the server: those stay in its log.
+      SPDLOG_WARN("export for user {}: {}", user, e.what());
+      out->respond(error_response(path, 500, e.kind(),
+                                  "the dataset could not be written on the server (its log says "
+                                  "why)"));
     } catch (const std::exception& e) {
-      out->respond(error_response(path, 500, ErrorKind::internal, e.what()));
+      SPDLOG_WARN("export for user {}: {}", user, e.what());
+      out->respond(error_response(path, 500, ErrorKind::internal,
+                                  "the dataset could not be written on the server (its log says "
+                                  "why)"));
     }
   });
   Response resp;

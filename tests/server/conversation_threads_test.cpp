@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -328,6 +329,15 @@ TEST_P(ConversationThreads, DatasetsDownloadThroughTheApiWithoutServerPaths) {
   EXPECT_EQ(listed["datasets"][0]["train_url"], result["train_url"]);
   EXPECT_EQ(listed.dump().find(home.path().string()), std::string::npos) << listed;
   EXPECT_EQ(bob->get("/api/training/datasets")["datasets"].size(), 0u);
+
+  // A failure to write names no file either: the user's dataset folder is now a plain file.
+  for (const auto& entry : std::filesystem::directory_iterator(home.path() / "datasets")) {
+    std::filesystem::rename(entry.path(), entry.path().string() + ".moved");
+    std::ofstream(entry.path()) << "not a folder";
+  }
+  r = alice->call("POST", "/api/training/export-data", &request);
+  EXPECT_EQ(r.status, 500) << r.body;
+  EXPECT_EQ(r.body.find(home.path().string()), std::string::npos) << r.body;
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ConversationThreads,
