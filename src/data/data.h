@@ -14,7 +14,8 @@
 //   An explicit rating or thumbs always wins over implicit signals (a regenerated answer the
 //   user still rated 5 scores 1.0).
 //
-// An example is one conversation: its live messages in order (a system message first when the
+// An example is one conversation: the messages of its current branch in order (answers that
+// were regenerated are off that branch and never exported) (a system message first when the
 // conversation had one), each assistant turn with "weight": 1 when its score is at least the
 // threshold, else 0. A conversation qualifies when at least one of its assistant turns has
 // weight 1; only qualifying conversations are written. Conversations count only when training

@@ -1,11 +1,14 @@
 // Conversations and their messages (conversations.h). Every statement carries the user id, so a
 // caller can never reach another user's rows by guessing ids: such rows read as missing.
 //
-// Positions: live messages have positions 0, 1, 2, ... (unique per conversation, enforced by a
-// partial index); a retired message (replaced by a regeneration) has position -1 and keeps its
-// row and feedback. add_message appends at max(live position) + 1, so the answer that replaces a
-// retired last answer takes its place.
+// The tree: every message has its parent_id (NULL for a root) and its position = the parent's
+// + 1 (its depth). conversations.current_message_id names the leaf of the branch the
+// conversation shows; add_message moves it to the new message, so regenerating an answer (a
+// second child of the same question) switches the branch to the new answer while the old one
+// keeps its row, flags and feedback. message_count is the current branch's length.
+#include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "db/conversations.h"
 #include "db/internal.h"
@@ -25,9 +28,9 @@ std::string cut_title(const std::string& text) {
 }
 
 struct ConversationRow {
-  long long id = 0, user_id = 0, message_count = 0;
+  long long id = 0, user_id = 0, message_count = 0, current = 0;
   int opt_in = 0;
-  soci::indicator opt_in_ind = soci::i_ok;
+  soci::indicator opt_in_ind = soci::i_ok, current_ind = soci::i_ok;
   std::string model, source, title, parameters, created_at, updated_at;
 
   void bind(soci::statement& st) {
@@ -39,6 +42,7 @@ struct ConversationRow {
     st.exchange(soci::into(parameters));
     st.exchange(soci::into(opt_in, opt_in_ind));
     st.exchange(soci::into(message_count));
+    st.exchange(soci::into(current, current_ind));
     st.exchange(soci::into(created_at));
     st.exchange(soci::into(updated_at));
   }
@@ -52,6 +56,7 @@ struct ConversationRow {
     c.parameters = parameters;
     if (opt_in_ind != soci::i_null) c.training_opt_in = opt_in != 0;
     c.message_count = message_count;
+    if (current_ind != soci::i_null) c.current_message_id = current;
     c.created_at = detail::read_time(created_at, "conversations.created_at");
     c.updated_at = detail::read_time(updated_at, "conversations.updated_at");
     return c;
@@ -61,20 +66,21 @@ struct ConversationRow {
 std::string conversation_select(const Database::Impl& db) {
   using detail::time_column;
   return "SELECT id, user_id, model, source, title, " + detail::json_column(db, "parameters") +
-         ", training_opt_in, message_count, " + time_column(db, "created_at") + ", " +
-         time_column(db, "updated_at") + " FROM conversations ";
+         ", training_opt_in, message_count, current_message_id, " + time_column(db, "created_at") +
+         ", " + time_column(db, "updated_at") + " FROM conversations ";
 }
 
 struct MessageRow {
-  long long id = 0, conversation_id = 0, prompt = 0, completion = 0, duration = 0;
+  long long id = 0, conversation_id = 0, parent = 0, prompt = 0, completion = 0, duration = 0;
   int position = 0, regenerated = 0, continued = 0;
   double score = 0;
-  soci::indicator score_ind = soci::i_ok;
+  soci::indicator score_ind = soci::i_ok, parent_ind = soci::i_ok;
   std::string role, content, model, created_at;
 
   void bind(soci::statement& st) {
     st.exchange(soci::into(id));
     st.exchange(soci::into(conversation_id));
+    st.exchange(soci::into(parent, parent_ind));
     st.exchange(soci::into(position));
     st.exchange(soci::into(role));
     st.exchange(soci::into(content));
@@ -91,6 +97,7 @@ struct MessageRow {
     Message m;
     m.id = id;
     m.conversation_id = conversation_id;
+    if (parent_ind != soci::i_null) m.parent_id = parent;
     m.position = position;
     m.role = role;
     m.content = content;
@@ -108,7 +115,7 @@ struct MessageRow {
 
 // Messages joined with their conversation so that every query can require its owner.
 std::string message_select(const Database::Impl& db) {
-  return "SELECT m.id, m.conversation_id, m.position, m.role, m.content, m.model, "
+  return "SELECT m.id, m.conversation_id, m.parent_id, m.position, m.role, m.content, m.model, "
          "m.prompt_tokens, m.completion_tokens, m.duration_ms, m.regenerated, m.continued, "
          "m.quality_score, " +
          detail::time_column(db, "m.created_at") +
@@ -237,25 +244,48 @@ Message Conversations::add_message(std::int64_t user_id, std::int64_t conversati
   std::string title = m.role == "user" ? cut_title(m.content) : std::string();
   long long id = detail::in_transaction(*db_, "adding a message", [&](soci::session& sql) {
     // Updating the conversation first checks its owner and, on PostgreSQL, locks its row, so two
-    // concurrent appends cannot pick the same position (SQLite's write lock already serialises).
+    // concurrent appends to the current leaf form a chain (SQLite's write lock already
+    // serialises).
     long long owned = detail::execute(
         sql,
-        "UPDATE conversations SET updated_at = :t, message_count = message_count + 1, "
+        "UPDATE conversations SET updated_at = :t, "
         "title = CASE WHEN title = '' THEN :title ELSE title END WHERE id = :c AND user_id = :u",
         soci::use(stamp), soci::use(title), soci::use(conversation), soci::use(user));
     if (owned == 0)
       throw Error(ErrorKind::not_found, "no conversation " + std::to_string(conversation_id));
+    long long parent = 0;
+    soci::indicator parent_ind = soci::i_null;
+    if (m.parent_id) {
+      parent = *m.parent_id;
+      parent_ind = soci::i_ok;
+    } else if (!m.root) {
+      sql << "SELECT current_message_id FROM conversations WHERE id = :c", soci::use(conversation),
+          soci::into(parent, parent_ind);
+    }
     int position = 0;
-    sql << "SELECT COALESCE(MAX(position), -1) + 1 FROM messages "
-           "WHERE conversation_id = :c AND position >= 0",
-        soci::use(conversation), soci::into(position);
+    if (parent_ind != soci::i_null) {
+      soci::indicator found = soci::i_null;
+      int parent_position = 0;
+      sql << "SELECT position FROM messages WHERE id = :p AND conversation_id = :c",
+          soci::use(parent), soci::use(conversation), soci::into(parent_position, found);
+      if (!sql.got_data() || found == soci::i_null)
+        throw Error(ErrorKind::not_found, "no message " + std::to_string(parent) +
+                                              " in conversation " +
+                                              std::to_string(conversation_id));
+      position = parent_position + 1;
+    }
     long long new_id = 0;
-    sql << "INSERT INTO messages (conversation_id, position, role, content, model, prompt_tokens, "
-           "completion_tokens, duration_ms, created_at) "
-           "VALUES (:c, :p, :r, :x, :m, :pt, :ct, :d, :t) RETURNING id",
-        soci::use(conversation), soci::use(position), soci::use(m.role), soci::use(m.content),
-        soci::use(m.model), soci::use(prompt), soci::use(completion), soci::use(duration),
-        soci::use(stamp), soci::into(new_id);
+    sql << "INSERT INTO messages (conversation_id, parent_id, position, role, content, model, "
+           "prompt_tokens, completion_tokens, duration_ms, created_at) "
+           "VALUES (:c, :pa, :p, :r, :x, :m, :pt, :ct, :d, :t) RETURNING id",
+        soci::use(conversation), soci::use(parent, parent_ind), soci::use(position),
+        soci::use(m.role), soci::use(m.content), soci::use(m.model), soci::use(prompt),
+        soci::use(completion), soci::use(duration), soci::use(stamp), soci::into(new_id);
+    const long long count = position + 1;
+    detail::execute(sql,
+                    "UPDATE conversations SET current_message_id = :m, message_count = :n "
+                    "WHERE id = :c",
+                    soci::use(new_id), soci::use(count), soci::use(conversation));
     return new_id;
   });
   auto found = find_message(user_id, conversation_id, id);
@@ -264,13 +294,31 @@ Message Conversations::add_message(std::int64_t user_id, std::int64_t conversati
 }
 
 std::vector<Message> Conversations::messages(std::int64_t user_id, std::int64_t conversation_id) {
+  const auto c = find(user_id, conversation_id);
+  if (!c || !c->current_message_id) return {};
+  const std::vector<Message> tree = every_message(user_id, conversation_id);
+  std::map<std::int64_t, const Message*> by_id;
+  for (const auto& m : tree) by_id[m.id] = &m;
+  // From the leaf up to its root; a parent is always older, so the walk ends (the step bound
+  // only guards against a corrupted table).
+  std::vector<Message> branch;
+  std::optional<std::int64_t> at = c->current_message_id;
+  while (at && branch.size() <= tree.size()) {
+    const auto it = by_id.find(*at);
+    if (it == by_id.end()) break;
+    branch.push_back(*it->second);
+    at = it->second->parent_id;
+  }
+  std::reverse(branch.begin(), branch.end());
+  return branch;
+}
+
+std::vector<Message> Conversations::every_message(std::int64_t user_id,
+                                                  std::int64_t conversation_id) {
   long long user = user_id, conversation = conversation_id;
   return detail::with_session(*db_, "reading messages", [&](soci::session& sql) {
     return detail::query_rows<MessageRow>(
-        sql,
-        message_select(*db_) +
-            "WHERE m.conversation_id = :c AND c.user_id = :u AND m.position >= 0 "
-            "ORDER BY m.position",
+        sql, message_select(*db_) + "WHERE m.conversation_id = :c AND c.user_id = :u ORDER BY m.id",
         soci::use(conversation), soci::use(user));
   });
 }
@@ -313,27 +361,6 @@ void Conversations::set_quality(std::int64_t user_id, std::int64_t message_id, d
             soci::use(score), soci::use(message), soci::use(user));
       });
   if (changed == 0) throw Error(ErrorKind::not_found, "no message " + std::to_string(message_id));
-}
-
-void Conversations::retire(std::int64_t user_id, std::int64_t message_id) {
-  long long user = user_id, message = message_id;
-  detail::in_transaction(*db_, "retiring a message", [&](soci::session& sql) {
-    long long conversation = 0;
-    int position = 0;
-    soci::indicator found = soci::i_null;
-    sql << "SELECT m.conversation_id, m.position FROM messages m "
-           "JOIN conversations c ON c.id = m.conversation_id WHERE m.id = :m AND c.user_id = :u",
-        soci::use(message), soci::use(user), soci::into(conversation, found), soci::into(position);
-    if (!sql.got_data() || found == soci::i_null)
-      throw Error(ErrorKind::not_found, "no message " + std::to_string(message_id));
-    if (position < 0) return;  // already retired
-    detail::execute(sql, "UPDATE messages SET position = -1 WHERE id = :m", soci::use(message));
-    std::string stamp = format_time(now());
-    detail::execute(sql,
-                    "UPDATE conversations SET message_count = message_count - 1, updated_at = :t "
-                    "WHERE id = :c",
-                    soci::use(stamp), soci::use(conversation));
-  });
 }
 
 }  // namespace hearth::db

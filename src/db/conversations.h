@@ -7,6 +7,11 @@
 //   db::Conversations conversations(db);
 //   auto c = conversations.create({.user_id = u, .model = "tiny:latest", .source = "openai"});
 //   auto m = conversations.add_message(u, c.id, {.role = "user", .content = "Hi"});
+//
+// Messages form a tree: each has a parent (the message it answers or follows; none for the
+// first), so an answer that was regenerated stays beside the one that replaced it. A
+// conversation shows one branch, from a root to its current leaf (current_message_id): every
+// add_message makes the new message that leaf.
 #pragma once
 
 #include <cstdint>
@@ -46,7 +51,8 @@ struct Conversation {
   std::string title{};       // the first user message, cut to 80 characters
   std::string parameters{};  // JSON object text: the request's sampling settings
   std::optional<bool> training_opt_in{};  // nullopt: the user's setting decides
-  std::int64_t message_count = 0;
+  std::int64_t message_count = 0;         // messages on the current branch
+  std::optional<std::int64_t> current_message_id{};  // the current branch's leaf; none when empty
   Timestamp created_at{};
   Timestamp updated_at{};
 };
@@ -62,7 +68,8 @@ struct NewConversation {
 struct Message {
   std::int64_t id = 0;
   std::int64_t conversation_id = 0;
-  int position = 0;       // order within the conversation, from 0; alternatives share none
+  std::optional<std::int64_t> parent_id{};  // the message before it; none for a first message
+  int position = 0;       // depth in the tree, from 0 (alternatives share their position)
   std::string role{};     // "system", "user" or "assistant"
   std::string content{};
   std::string model{};    // assistant messages: the model that wrote it
@@ -76,6 +83,10 @@ struct Message {
 };
 
 struct NewMessage {
+  // Where it goes: under this message of the same conversation; nullopt: under the current
+  // leaf (appending to the current branch). `root` starts a new branch at the top instead.
+  std::optional<std::int64_t> parent_id{};
+  bool root = false;
   std::string role{};
   std::string content{};
   std::string model{};
@@ -102,13 +113,16 @@ class Conversations {
   bool remove(std::int64_t user_id, std::int64_t id);  // with its messages and feedback
   void set_training_opt_in(std::int64_t user_id, std::int64_t id, std::optional<bool> opt_in);
 
-  // Appends at the next position and updates the conversation's updated_at and message_count.
-  // Error(not_found) when the conversation is not the user's; Error(invalid_input) for a role
-  // other than system/user/assistant.
+  // Adds a message under its parent (see NewMessage) and makes it the current leaf; updates the
+  // conversation's updated_at and message_count (the new branch's length). Error(not_found)
+  // when the conversation is not the user's or the parent is not one of its messages;
+  // Error(invalid_input) for a role other than system/user/assistant.
   Message add_message(std::int64_t user_id, std::int64_t conversation_id, const NewMessage& m);
-  // The live history (position >= 0) in position order; retired messages are left out (they
-  // are still found by find_message).
+  // The current branch, root first. Messages off it (replaced answers, older branches) are
+  // left out; every_message and find_message still reach them.
   std::vector<Message> messages(std::int64_t user_id, std::int64_t conversation_id);
+  // Every message of the conversation (the whole tree), oldest first.
+  std::vector<Message> every_message(std::int64_t user_id, std::int64_t conversation_id);
   std::optional<Message> find_message(std::int64_t user_id, std::int64_t conversation_id,
                                       std::int64_t message_id);
   // The same without knowing the conversation (feedback and rescoring name only the message).
@@ -116,9 +130,6 @@ class Conversations {
   void mark_regenerated(std::int64_t user_id, std::int64_t message_id);
   void mark_continued(std::int64_t user_id, std::int64_t message_id);
   void set_quality(std::int64_t user_id, std::int64_t message_id, double score);  // [0, 1]
-  // Removes a message that was replaced by a regeneration from the live history: its position
-  // is freed (set to -1) so that the new answer takes it; the row and its feedback stay.
-  void retire(std::int64_t user_id, std::int64_t message_id);
 
  private:
   std::shared_ptr<Database::Impl> db_;

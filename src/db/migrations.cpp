@@ -317,6 +317,41 @@ const std::vector<Migration>& migrations() {
                 created_at TIMESTAMPTZ NOT NULL))"},
            {"CREATE INDEX dataset_versions_user ON dataset_versions (user_id, created_at)"},
        }},
+      {6,
+       "messages form a tree: parent_id, and each conversation's current branch",
+       {
+           // A regenerated answer is kept beside the one that replaces it: both have the same
+           // parent. position becomes the depth in that tree (siblings share it), so live
+           // positions are no longer unique. current_message_id is the leaf of the branch the
+           // conversation shows (NULL: no messages yet); no foreign key, so deleting a
+           // conversation with its messages needs no ordering.
+           {"ALTER TABLE messages ADD COLUMN parent_id INTEGER REFERENCES messages(id) "
+            "ON DELETE CASCADE",
+            "ALTER TABLE messages ADD COLUMN parent_id BIGINT REFERENCES messages(id) "
+            "ON DELETE CASCADE"},
+           {"ALTER TABLE conversations ADD COLUMN current_message_id INTEGER",
+            "ALTER TABLE conversations ADD COLUMN current_message_id BIGINT"},
+           {"DROP INDEX messages_live_position"},
+           {"CREATE INDEX messages_parent ON messages (parent_id)"},
+           // Existing rows: the live history (position >= 0) is the current branch, each live
+           // message the child of the one before it ...
+           {R"(UPDATE conversations SET current_message_id = (
+                SELECT m.id FROM messages m WHERE m.conversation_id = conversations.id
+                AND m.position >= 0 ORDER BY m.position DESC LIMIT 1))"},
+           {R"(UPDATE messages SET parent_id = (
+                SELECT p.id FROM messages p WHERE p.conversation_id = messages.conversation_id
+                AND p.position >= 0 AND p.position = messages.position - 1)
+              WHERE position > 0)"},
+           // ... and a retired answer (position -1) hangs where it was written: under the newest
+           // live message written before it (its question), at that message's depth + 1.
+           {R"(UPDATE messages SET parent_id = (
+                SELECT MAX(p.id) FROM messages p WHERE p.conversation_id = messages.conversation_id
+                AND p.position >= 0 AND p.id < messages.id)
+              WHERE position < 0)"},
+           {R"(UPDATE messages SET position = COALESCE((
+                SELECT p.position + 1 FROM messages p WHERE p.id = messages.parent_id), 0)
+              WHERE position < 0)"},
+       }},
   };
   return list;
 }

@@ -148,6 +148,7 @@ Response run_embeddings(ApiContext& api, const Request& http_request, const std:
 }
 
 std::shared_ptr<ConversationCapture> capture_chat(ApiContext& api, const Request& http_request,
+                                                  const json::object& body,
                                                   const GenerationRequest& request,
                                                   const std::string& source) {
   const auto& s = request.sampling;
@@ -159,8 +160,8 @@ std::shared_ptr<ConversationCapture> capture_chat(ApiContext& api, const Request
     parameters["stop"] = std::move(stop);
   }
   if (request.json_object) parameters["json_object"] = true;
-  return ConversationCapture::begin(api.db, http_request, request.model, source, request.messages,
-                                    json_text(parameters));
+  return ConversationCapture::begin(api.db, http_request, body, request.model, source,
+                                    request.messages, json_text(parameters));
 }
 
 Response run_generation(ApiContext& api, const Request& http_request, GenerationRequest request,
@@ -176,21 +177,27 @@ Response run_generation(ApiContext& api, const Request& http_request, Generation
   const std::int64_t user_id = http_request.caller.user_id;
   const std::string model = request.model;
   ApiContext* ctx = &api;
-  ResponseStream::Headers head;
-  if (capture) head.emplace_back("X-Hearth-Conversation-Id", std::to_string(capture->conversation_id()));
+  // The conversation is stored only when output begins (conversation_capture.h): its id goes
+  // into the head, so the head is made then.
+  auto head = [capture] {
+    ResponseStream::Headers h;
+    if (capture && capture->commit() > 0)
+      h.emplace_back("X-Hearth-Conversation-Id", std::to_string(capture->conversation_id()));
+    return h;
+  };
   GenerationSink sink = [out, writer, state, path, user_id, model, ctx, capture,
                          head](GenerationEvent&& e) {
     switch (e.kind) {
       case GenerationEvent::Kind::token:
         if (!writer->streaming() || capture) state->text += e.text;
         if (!writer->streaming()) return;
-        if (!out->started()) out->start(200, writer->content_type(), head);
+        if (!out->started()) out->start(200, writer->content_type(), head());
         out->write(writer->piece(e.text));
         return;
       case GenerationEvent::Kind::done: {
         record_usage(*ctx, user_id, model, e.timings);
-        ResponseStream::Headers headers = head;
-        if (capture) {
+        ResponseStream::Headers headers = head();
+        if (capture && capture->conversation_id() > 0) {
           const std::int64_t message_id = capture->finish(state->text, e.timings);
           writer->hearth = json::object{{"conversation_id", capture->conversation_id()},
                                         {"message_id", message_id}};
@@ -203,7 +210,7 @@ Response run_generation(ApiContext& api, const Request& http_request, Generation
           out->respond(r);
           return;
         }
-        if (!out->started()) out->start(200, writer->content_type(), head);
+        if (!out->started()) out->start(200, writer->content_type(), headers);
         out->write(writer->done({}, e));
         out->finish();
         return;

@@ -57,13 +57,17 @@ class GenerationWriter {
 // head is sent with the first token (or the end), so an error found before any output (model
 // cannot load, prompt too long) still gets its proper status and the API family's error shape.
 // Counts usage for the caller when the generation ends.
-// With a capture (conversation_capture.h) the answer is kept when the generation ends.
+// With a capture (conversation_capture.h) the chat is stored only once output begins (the
+// first token or the end): a request the scheduler refuses (prompt longer than the context,
+// model that cannot load) stores nothing; the answer is kept when the generation ends.
 Response run_generation(ApiContext& api, const Request& http_request, GenerationRequest request,
                         std::shared_ptr<GenerationWriter> writer,
                         std::shared_ptr<ConversationCapture> capture = nullptr);
 
 // Starts keeping a chat request (see conversation_capture.h); nullptr when not stored.
+// `body` is the request's JSON (it may name the conversation: "hearth": {"conversation_id"}).
 std::shared_ptr<ConversationCapture> capture_chat(ApiContext& api, const Request& http_request,
+                                                  const json::object& body,
                                                   const GenerationRequest& request,
                                                   const std::string& source);
 

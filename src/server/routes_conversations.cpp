@@ -1,17 +1,27 @@
 // Kept conversations, feedback and training data (see conversation_capture.h for how chats are
 // kept, data/data.h for scores and export):
 //   GET    /api/conversations[?limit=N&offset=M]         the caller's, newest first
-//   GET    /api/conversations/{id}                       with its messages and their feedback
+//   GET    /api/conversations/{id}                       with its current branch ("messages", root
+//          first) and every message off it ("alternatives": replaced answers, older branches);
+//          each message names its "parent_id", so the whole tree can be drawn
 //   PATCH  /api/conversations/{id}                       {"training_opt_in": true|false|null}
 //   DELETE /api/conversations/{id}
 //   POST   /api/conversations/{id}/messages/{message_id}/feedback
-//          {"thumbs": "up"|"down" (or 1 / -1), "rating": 1..5, "reason", "comment", "corrected_answer"}
+//          {"thumbs": "up"|"down" (or 1 / -1), "rating": 1..5, "reason", "comment",
+//           "corrected_answer"}
 //   GET    /api/settings, PUT /api/settings              {"store_conversations", "training_opt_in"}
-//   POST   /api/training/export-data                     {"min_score", "min_examples", "allow_small",
-//          "model", "since", "validation", "redact_pii"} -> the files written and their counts
+//   POST   /api/training/export-data                     {"min_score", "min_examples",
+//          "allow_small", "model", "since", "validation", "redact_pii"} -> the dataset version,
+//          its counts and the URLs it downloads from (never a path on the server)
+//   GET    /api/training/datasets                        the caller's dataset versions
+//   GET    /api/training/datasets/{id}/train.jsonl       an exported file (application/x-ndjson)
+//   GET    /api/training/datasets/{id}/validation.jsonl
 //   GET    /api/training/readiness[?min_score=0.7]       qualifying examples per model
 // Everything is scoped to the caller: another user's conversation or message is 404.
 #include <charconv>
+#include <fstream>
+#include <iterator>
+#include <set>
 
 #include "core/log.h"
 #include "core/paths.h"
@@ -60,6 +70,8 @@ json::object conversation_json(const db::Conversation& c) {
           {"parameters", params},
           {"training_opt_in", opt_json(c.training_opt_in)},
           {"message_count", c.message_count},
+          {"current_message_id",
+           c.current_message_id ? json::value(*c.current_message_id) : json::value(nullptr)},
           {"created_at", db::format_time(c.created_at)},
           {"updated_at", db::format_time(c.updated_at)}};
 }
@@ -77,6 +89,7 @@ json::object feedback_json(const db::Feedback& f) {
 
 json::object message_json(const db::Message& m, const db::Feedback* f) {
   json::object o{{"id", m.id},
+                 {"parent_id", m.parent_id ? json::value(*m.parent_id) : json::value(nullptr)},
                  {"role", m.role},
                  {"content", m.content},
                  {"position", m.position},
@@ -113,15 +126,24 @@ Response list(ApiContext& api, const Request& r) {
 Response get_one(ApiContext& api, const Request& r) {
   const auto c = owned(api, r, id_param(r, "id", "conversation"));
   const auto feedback = db::FeedbackStore(api.db).for_conversation(r.caller.user_id, c.id);
-  json::array messages;
-  for (const auto& m : db::Conversations(api.db).messages(r.caller.user_id, c.id)) {
+  db::Conversations conversations(api.db);
+  auto with_feedback = [&](const db::Message& m) {
     const db::Feedback* f = nullptr;
     for (const auto& x : feedback)
       if (x.message_id == m.id) f = &x;
-    messages.emplace_back(message_json(m, f));
+    return message_json(m, f);
+  };
+  json::array messages, alternatives;
+  std::set<std::int64_t> on_branch;
+  for (const auto& m : conversations.messages(r.caller.user_id, c.id)) {
+    on_branch.insert(m.id);
+    messages.emplace_back(with_feedback(m));
   }
+  for (const auto& m : conversations.every_message(r.caller.user_id, c.id))
+    if (!on_branch.count(m.id)) alternatives.emplace_back(with_feedback(m));
   json::object o = conversation_json(c);
   o["messages"] = std::move(messages);
+  o["alternatives"] = std::move(alternatives);
   return json_response(o);
 }
 
@@ -198,6 +220,71 @@ Response put_settings(ApiContext& api, const Request& r) {
   return json_response(settings_json(s));
 }
 
+// "train_url" and "validation_url" (null when the version has no validation file).
+void add_urls(json::object& o, std::int64_t id, bool has_validation) {
+  const std::string base = "/api/training/datasets/" + std::to_string(id) + "/";
+  o["train_url"] = base + "train.jsonl";
+  o["validation_url"] =
+      has_validation ? json::value(json::string(base + "validation.jsonl")) : json::value(nullptr);
+}
+
+json::object dataset_json(const db::DatasetVersion& v) {
+  json::error_code ec;
+  json::value filter = json::parse(v.filter, ec);
+  if (ec) filter = json::object{};
+  json::object o{{"id", v.id},
+                 {"content_hash", v.content_hash},
+                 {"train_examples", v.train_examples},
+                 {"validation_examples", v.validation_examples},
+                 {"filter", filter},
+                 {"created_at", db::format_time(v.created_at)}};
+  add_urls(o, v.id, !v.validation_path.empty());
+  return o;
+}
+
+Response list_datasets(ApiContext& api, const Request& r) {
+  json::array out;
+  for (const auto& v : db::DatasetVersions(api.db).list(r.caller.user_id))
+    out.emplace_back(dataset_json(v));
+  return json_response(json::object{{"datasets", std::move(out)}});
+}
+
+// GET /api/training/datasets/{id}/{file}: one file of the caller's dataset version, read on the
+// background thread (a dataset can be large).
+Response download_dataset(ApiContext& api, const Request& r) {
+  const auto id = id_param(r, "id", "dataset");
+  const std::string file(r.param("file"));
+  if (file != "train.jsonl" && file != "validation.jsonl")
+    throw Error(ErrorKind::not_found,
+                "a dataset has train.jsonl and validation.jsonl, not '" + file + "'");
+  const auto v = db::DatasetVersions(api.db).find(r.caller.user_id, id);
+  if (!v) throw Error(ErrorKind::not_found, "dataset " + std::to_string(id) + " not found");
+  const std::string path = file == "train.jsonl" ? v->train_path : v->validation_path;
+  if (path.empty())
+    throw Error(ErrorKind::not_found, "dataset " + std::to_string(id) + " has no validation file");
+  auto out = std::make_shared<ResponseStream>();
+  const std::string route = r.path();
+  const std::string name = "dataset-" + std::to_string(id) + "-" + file;
+  api.background.submit([out, path, route, name, id] {
+    std::ifstream in(path, std::ios::binary);
+    if (!in.is_open()) {
+      // Never the path itself: the client only knows the dataset version.
+      out->respond(error_response(
+          route, 404, ErrorKind::not_found,
+          "the file of dataset " + std::to_string(id) + " is no longer on the server"));
+      return;
+    }
+    Response resp;
+    resp.content_type = "application/x-ndjson";
+    resp.body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    resp.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
+    out->respond(resp);
+  });
+  Response resp;
+  resp.stream = std::move(out);
+  return resp;
+}
+
 data::ExportOptions export_options(const json::object& body) {
   data::ExportOptions o;
   if (auto v = opt_number(body, "min_score")) {
@@ -238,19 +325,31 @@ Response export_data(ApiContext& api, const Request& r) {
     try {
       const auto dir = paths::home() / "datasets" / std::to_string(user);
       const data::ExportResult e = data::export_dataset(database, user, options, dir);
-      out->respond(json_response(json::object{{"dataset_version_id", e.dataset_version_id},
-                                              {"train_file", e.train_path.string()},
-                                              {"validation_file", e.validation_path.string()},
-                                              {"train_examples", e.train_examples},
-                                              {"validation_examples", e.validation_examples},
-                                              {"duplicates_removed", e.duplicates_removed},
-                                              {"weighted_turns", e.weighted_turns},
-                                              {"content_hash", e.content_hash}},
-                                 201));
+      // The files are named by the dataset version and its URLs: where they lie on the server is
+      // the server's business (the owner's CLI prints the paths).
+      json::object o{{"dataset_version_id", e.dataset_version_id},
+                     {"train_examples", e.train_examples},
+                     {"validation_examples", e.validation_examples},
+                     {"duplicates_removed", e.duplicates_removed},
+                     {"weighted_turns", e.weighted_turns},
+                     {"content_hash", e.content_hash}};
+      add_urls(o, e.dataset_version_id, !e.validation_path.empty());
+      out->respond(json_response(o, 201));
     } catch (const Error& e) {
-      out->respond(error_response(path, status_for(e.kind()), e.kind(), e.what()));
+      if (status_for(e.kind()) < 500) {  // the request's fault: too few examples, bad options
+        out->respond(error_response(path, status_for(e.kind()), e.kind(), e.what()));
+        return;
+      }
+      // File errors name files on the server: those stay in its log.
+      SPDLOG_WARN("export for user {}: {}", user, e.what());
+      out->respond(error_response(path, 500, e.kind(),
+                                  "the dataset could not be written on the server (its log says "
+                                  "why)"));
     } catch (const std::exception& e) {
-      out->respond(error_response(path, 500, ErrorKind::internal, e.what()));
+      SPDLOG_WARN("export for user {}: {}", user, e.what());
+      out->respond(error_response(path, 500, ErrorKind::internal,
+                                  "the dataset could not be written on the server (its log says "
+                                  "why)"));
     }
   });
   Response resp;
@@ -294,6 +393,10 @@ void add_conversation_routes(Router& router, ApiContext& api) {
   router.add("GET", "/api/settings", [&api](const Request& r) { return get_settings(api, r); });
   router.add("PUT", "/api/settings", [&api](const Request& r) { return put_settings(api, r); });
   router.add("POST", "/api/training/export-data", [&api](const Request& r) { return export_data(api, r); });
+  router.add("GET", "/api/training/datasets",
+             [&api](const Request& r) { return list_datasets(api, r); });
+  router.add("GET", "/api/training/datasets/{id}/{file}",
+             [&api](const Request& r) { return download_dataset(api, r); });
   router.add("GET", "/api/training/readiness", [&api](const Request& r) { return readiness(api, r); });
 }
 

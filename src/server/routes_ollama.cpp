@@ -166,7 +166,7 @@ Response chat(ApiContext& api, const Request& http, const char* source) {
   OllamaCommon c = read_common(api, http, body, r, m);
   r.messages = read_messages(body);
   if (r.messages.empty()) return load_or_unload(api, http, r, true);
-  auto capture = capture_chat(api, http, r, source);
+  auto capture = capture_chat(api, http, body, r, source);
   return run_generation(api, http, std::move(r),
                         std::make_shared<OllamaWriter>(c.model, c.stream, true), std::move(capture));
 }

@@ -206,7 +206,7 @@ Response chat_completions(ApiContext& api, const Request& http) {
   const ResolvedModel m = api.library.resolve(http.caller.user_id, c.model);
   r.model = m.name;
   r.model_path = m.model_path.string();
-  auto capture = capture_chat(api, http, r, "openai");
+  auto capture = capture_chat(api, http, body, r, "openai");
   return run_generation(api, http, std::move(r), std::make_shared<ChatWriter>(std::move(c), true),
                         std::move(capture));
 }

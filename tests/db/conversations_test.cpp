@@ -1,5 +1,6 @@
 // Conversations, messages, feedback, user settings and dataset versions on both backends: every
-// read and write is scoped by user, positions stay dense, retired answers leave the history.
+// read and write is scoped by user, messages form a tree whose current branch is the history,
+// regenerated answers stay beside their replacements.
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -72,28 +73,52 @@ TEST_P(ConversationsTest, CreatesAndAppendsInPositionOrder) {
                   ErrorKind::invalid_input);
 }
 
-TEST_P(ConversationsTest, RetiredAnswerLeavesHistoryAndFreesItsPosition) {
+TEST_P(ConversationsTest, RegeneratedAnswerStaysBesideItsReplacement) {
   std::int64_t ada = make_user("ada");
   Database db = open();
   Conversations conversations(db);
   Conversation c = conversations.create({.user_id = ada, .model = "m", .source = "ollama"});
-  conversations.add_message(ada, c.id, {.role = "user", .content = "Hi"});
+  Message hi = conversations.add_message(ada, c.id, {.role = "user", .content = "Hi"});
+  EXPECT_FALSE(hi.parent_id.has_value());
   Message first = conversations.add_message(ada, c.id, {.role = "assistant", .content = "Hello"});
+  EXPECT_EQ(first.parent_id, std::optional<std::int64_t>(hi.id));
   conversations.mark_regenerated(ada, first.id);
-  conversations.retire(ada, first.id);
-  conversations.retire(ada, first.id);  // twice changes nothing
-  EXPECT_EQ(conversations.find(ada, c.id)->message_count, 1);
-  Message second = conversations.add_message(ada, c.id, {.role = "assistant", .content = "Hey"});
-  EXPECT_EQ(second.position, 1);  // takes the retired answer's place
+  // The new answer is a second child of the question and becomes the current leaf.
+  Message second = conversations.add_message(
+      ada, c.id, {.parent_id = hi.id, .role = "assistant", .content = "Hey"});
+  EXPECT_EQ(second.position, 1);  // the same depth as the answer it replaces
+  EXPECT_EQ(second.parent_id, std::optional<std::int64_t>(hi.id));
+  EXPECT_EQ(conversations.find(ada, c.id)->current_message_id,
+            std::optional<std::int64_t>(second.id));
 
-  auto live = conversations.messages(ada, c.id);
-  ASSERT_EQ(live.size(), 2u);
-  EXPECT_EQ(live[1].id, second.id);
-  auto retired = conversations.find_message(ada, c.id, first.id);
-  ASSERT_TRUE(retired);
-  EXPECT_EQ(retired->position, -1);
-  EXPECT_TRUE(retired->regenerated);
+  auto branch = conversations.messages(ada, c.id);
+  ASSERT_EQ(branch.size(), 2u);
+  EXPECT_EQ(branch[0].id, hi.id);
+  EXPECT_EQ(branch[1].id, second.id);
+  auto tree = conversations.every_message(ada, c.id);
+  ASSERT_EQ(tree.size(), 3u);  // the replaced answer is still there
+  auto replaced = conversations.find_message(ada, c.id, first.id);
+  ASSERT_TRUE(replaced);
+  EXPECT_TRUE(replaced->regenerated);
+  EXPECT_EQ(replaced->content, "Hello");
   EXPECT_EQ(conversations.find(ada, c.id)->message_count, 2);
+
+  // Appending without a parent continues the current branch.
+  Message next = conversations.add_message(ada, c.id, {.role = "user", .content = "More"});
+  EXPECT_EQ(next.parent_id, std::optional<std::int64_t>(second.id));
+  EXPECT_EQ(next.position, 2);
+  EXPECT_EQ(conversations.find(ada, c.id)->message_count, 3);
+  // A parent of another conversation is not found; a second root starts a new branch.
+  Conversation other = conversations.create({.user_id = ada, .model = "m"});
+  EXPECT_DB_ERROR(conversations.add_message(ada, other.id,
+                                            {.parent_id = hi.id, .role = "user", .content = "x"}),
+                  ErrorKind::not_found);
+  Message root =
+      conversations.add_message(ada, c.id, {.root = true, .role = "user", .content = "Hi again"});
+  EXPECT_FALSE(root.parent_id.has_value());
+  EXPECT_EQ(root.position, 0);
+  ASSERT_EQ(conversations.messages(ada, c.id).size(), 1u);
+  EXPECT_EQ(conversations.find(ada, c.id)->message_count, 1);
 
   conversations.mark_continued(ada, second.id);
   conversations.set_quality(ada, second.id, 0.65);
@@ -103,6 +128,60 @@ TEST_P(ConversationsTest, RetiredAnswerLeavesHistoryAndFreesItsPosition) {
   EXPECT_DOUBLE_EQ(*m->quality_score, 0.65);
   EXPECT_DB_ERROR(conversations.set_quality(ada, second.id, 1.5), ErrorKind::invalid_input);
   EXPECT_FALSE(conversations.find_message(ada, c.id + 1, second.id));  // wrong conversation
+}
+
+// Migration 6 turns the old live history (positions 0, 1, ...) and retired answers (position
+// -1) into the tree: the history becomes the current branch, a retired answer a sibling of the
+// answer that took its place.
+TEST_P(ConversationsTest, MigrationBuildsTheTreeFromStoredHistories) {
+  const std::int64_t ada = 1;  // planted at version 5 (make_user would migrate to the latest)
+  {
+    Database v5 = open({.migrate_to = 5});
+    ASSERT_EQ(v5.schema_version(), 5);
+    const std::string t = "'2026-01-01T00:00:00.000Z'";
+    test::raw_sql(v5, "INSERT INTO users (id, username, created_at) VALUES (1, 'ada', " + t + ")");
+    test::raw_sql(
+        v5,
+        "INSERT INTO conversations (id, user_id, model, source, title, parameters, message_count, "
+        "created_at, updated_at) VALUES (7, " +
+            std::to_string(ada) + ", 'm', 'openai', 'Hi', '{}', 4, " + t + ", " + t + ")");
+    test::raw_sql(
+        v5,
+        "INSERT INTO conversations (id, user_id, model, source, title, parameters, message_count, "
+        "created_at, updated_at) VALUES (8, " +
+            std::to_string(ada) + ", 'm', 'openai', '', '{}', 0, " + t + ", " + t + ")");
+    // 11 Hi, 12 first answer (retired), 13 second answer, 14 follow-up, 15 its answer.
+    const char* rows[][3] = {{"11", "0", "user"},
+                             {"12", "-1", "assistant"},
+                             {"13", "1", "assistant"},
+                             {"14", "2", "user"},
+                             {"15", "3", "assistant"}};
+    for (const auto& r : rows)
+      test::raw_sql(
+          v5, std::string("INSERT INTO messages (id, conversation_id, position, role, content, "
+                          "regenerated, created_at) VALUES (") +
+                  r[0] + ", 7, " + r[1] + ", '" + r[2] + "', 'm" + r[0] + "', " +
+                  (std::string(r[0]) == "12" ? "1" : "0") + ", " + t + ")");
+  }
+  Database db = open();
+  Conversations conversations(db);
+  auto c = conversations.find(ada, 7);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->current_message_id, std::optional<std::int64_t>(15));
+  std::vector<std::int64_t> branch;
+  for (const auto& m : conversations.messages(ada, 7)) branch.push_back(m.id);
+  EXPECT_EQ(branch, (std::vector<std::int64_t>{11, 13, 14, 15}));
+  auto replaced = conversations.find_message(ada, 12);
+  ASSERT_TRUE(replaced);
+  EXPECT_EQ(replaced->parent_id, std::optional<std::int64_t>(11));
+  EXPECT_EQ(replaced->position, 1);
+  EXPECT_TRUE(replaced->regenerated);
+  EXPECT_EQ(conversations.find_message(ada, 14)->parent_id, std::optional<std::int64_t>(13));
+  EXPECT_FALSE(conversations.find(ada, 8)->current_message_id.has_value());
+  EXPECT_TRUE(conversations.messages(ada, 8).empty());
+  // New messages go on from the current leaf.
+  Message more = conversations.add_message(ada, 7, {.role = "user", .content = "again"});
+  EXPECT_EQ(more.parent_id, std::optional<std::int64_t>(15));
 }
 
 TEST_P(ConversationsTest, AnotherUsersRowsAreNotFoundAndUnchanged) {
@@ -126,7 +205,6 @@ TEST_P(ConversationsTest, AnotherUsersRowsAreNotFoundAndUnchanged) {
   EXPECT_DB_ERROR(conversations.mark_regenerated(eve, a.id), ErrorKind::not_found);
   EXPECT_DB_ERROR(conversations.mark_continued(eve, a.id), ErrorKind::not_found);
   EXPECT_DB_ERROR(conversations.set_quality(eve, a.id, 1.0), ErrorKind::not_found);
-  EXPECT_DB_ERROR(conversations.retire(eve, a.id), ErrorKind::not_found);
   EXPECT_DB_ERROR(conversations.set_training_opt_in(eve, c.id, true), ErrorKind::not_found);
   EXPECT_DB_ERROR(feedback.upsert(eve, a.id, {.thumbs = -1}), ErrorKind::not_found);
   EXPECT_FALSE(conversations.remove(eve, c.id));

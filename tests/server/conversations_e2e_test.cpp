@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "server/chat_client.h"
 #include "server/server_process.h"
 #include "store/http_file_server.h"
 #include "support/test_support.h"
@@ -19,46 +20,18 @@ using hearth::test::http;
 using hearth::test::HttpOptions;
 using hearth::test::HttpResult;
 using hearth::test::ServerProcess;
+using hearth::test::token_for;
+using Client = hearth::test::ChatClient;
 using nlohmann::json;
 
-std::vector<json> jsonl(const std::string& path) {
+// The lines of a JSONL text.
+std::vector<json> jsonl(const std::string& text) {
   std::vector<json> lines;
-  std::ifstream in(path);
+  std::istringstream in(text);
   for (std::string line; std::getline(in, line);)
     if (!line.empty()) lines.push_back(json::parse(line));
   return lines;
 }
-
-std::string token_for(const std::vector<std::pair<std::string, std::string>>& env, const std::string& user) {
-  EXPECT_EQ(hearth::test::run_hearth({"user", "add", user}, env).exit_code, 0);
-  const auto created = hearth::test::run_hearth({"token", "create", "--user", user}, env);
-  const auto at = created.out.find("hearth_");
-  if (at == std::string::npos) return {};
-  return created.out.substr(at, created.out.find_first_of(" \n", at) - at);
-}
-
-class Client {
- public:
-  Client(const ServerProcess& server, std::string token) : server_(server) {
-    options_.headers = {"Authorization: Bearer " + token};
-  }
-  HttpResult call(const std::string& method, const std::string& path, const json* body = nullptr) const {
-    if (body == nullptr) return http(method, server_.url(path), nullptr, options_);
-    const std::string text = body->dump();
-    return http(method, server_.url(path), &text, options_);
-  }
-  // A non-streamed chat; the parsed answer.
-  json chat(const json& messages) const {
-    const json body{{"model", "llama3-f16"}, {"messages", messages}, {"max_tokens", 4}, {"temperature", 0}};
-    const HttpResult r = call("POST", "/v1/chat/completions", &body);
-    EXPECT_EQ(r.status, 200) << r.body;
-    return json::parse(r.body);
-  }
-
- private:
-  const ServerProcess& server_;
-  HttpOptions options_;
-};
 
 TEST(ConversationsEndToEnd, KeptRatedExportedAndValidated) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
@@ -98,7 +71,9 @@ TEST(ConversationsEndToEnd, KeptRatedExportedAndValidated) {
     std::int64_t conversation = answer["hearth"]["conversation_id"];
     std::int64_t message = answer["hearth"]["message_id"];
     if (i % 13 == 0) {  // ask again for the same turn: the first answer counts as regenerated
-      const json again = alice.chat(messages);
+      // (a first answer is regenerated only with the conversation's id: conversation_capture.h)
+      const json again =
+          alice.chat(messages, {"X-Hearth-Conversation-Id: " + std::to_string(conversation)});
       ASSERT_EQ(again["hearth"]["conversation_id"], conversation) << again;
       const std::int64_t first = message;
       message = again["hearth"]["message_id"];
@@ -173,8 +148,15 @@ TEST(ConversationsEndToEnd, KeptRatedExportedAndValidated) {
   r = alice.call("POST", "/api/training/export-data", &request);
   ASSERT_EQ(r.status, 201) << r.body;
   const json result = json::parse(r.body);
-  const auto train = jsonl(result["train_file"]);
-  const auto validation = jsonl(result["validation_file"]);
+  // Named by URLs, downloaded through the API.
+  EXPECT_FALSE(result.contains("train_file")) << r.body;
+  EXPECT_EQ(r.body.find(home.path().string()), std::string::npos) << r.body;
+  const HttpResult train_text = alice.call("GET", result["train_url"].get<std::string>());
+  const HttpResult validation_text = alice.call("GET", result["validation_url"].get<std::string>());
+  ASSERT_EQ(train_text.status, 200) << train_text.body;
+  ASSERT_EQ(validation_text.status, 200) << validation_text.body;
+  const auto train = jsonl(train_text.body);
+  const auto validation = jsonl(validation_text.body);
   EXPECT_EQ(train.size(), result["train_examples"].get<size_t>());
   EXPECT_EQ(validation.size(), result["validation_examples"].get<size_t>());
   EXPECT_GT(validation.size(), 0u);
@@ -211,8 +193,10 @@ TEST(ConversationsEndToEnd, KeptRatedExportedAndValidated) {
   for (const auto& [id, score] : score_of) EXPECT_TRUE(score >= 0 && score <= 1) << id;
 
   // Every line passes `hearth data validate`.
-  for (const char* file : {"train_file", "validation_file"}) {
-    const auto v = hearth::test::run_hearth({"data", "validate", result[file].get<std::string>()}, env);
+  for (const HttpResult* file : {&train_text, &validation_text}) {
+    const auto path = home.path() / "downloaded.jsonl";
+    std::ofstream(path, std::ios::binary) << file->body;
+    const auto v = hearth::test::run_hearth({"data", "validate", path.string()}, env);
     EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
   }
 

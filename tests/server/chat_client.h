@@ -1,0 +1,64 @@
+// For the conversation tests: users with API tokens, and a client that calls the real server as
+// one of them (chats, conversation reads, feedback, exports).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "server/server_process.h"
+#include "support/test_support.h"
+
+namespace hearth::test {
+
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+// Adds `user` and creates a token for them with the CLI; "" when that failed (the test fails).
+inline std::string token_for(const Env& env, const std::string& user) {
+  EXPECT_EQ(run_hearth({"user", "add", user}, env).exit_code, 0);
+  const auto created = run_hearth({"token", "create", "--user", user}, env);
+  const auto at = created.out.find("hearth_");
+  if (at == std::string::npos) return {};
+  return created.out.substr(at, created.out.find_first_of(" \n", at) - at);
+}
+
+class ChatClient {
+ public:
+  ChatClient(const ServerProcess& server, std::string token)
+      : server_(server), token_(std::move(token)) {}
+
+  // `extra` are more request headers ("X-Hearth-Conversation-Id: 7").
+  HttpResult call(const std::string& method, const std::string& path,
+                  const nlohmann::json* body = nullptr,
+                  const std::vector<std::string>& extra = {}) const {
+    HttpOptions options;
+    options.headers = {"Authorization: Bearer " + token_};
+    options.headers.insert(options.headers.end(), extra.begin(), extra.end());
+    if (body == nullptr) return http(method, server_.url(path), nullptr, options);
+    const std::string text = body->dump();
+    return http(method, server_.url(path), &text, options);
+  }
+  // A non-streamed OpenAI chat with llama3-f16 (greedy unless `more` says otherwise); the parsed
+  // answer. `more` is merged into the body.
+  nlohmann::json chat(const nlohmann::json& messages, const std::vector<std::string>& extra = {},
+                      const nlohmann::json& more = nlohmann::json::object()) const {
+    nlohmann::json body{
+        {"model", "llama3-f16"}, {"messages", messages}, {"max_tokens", 4}, {"temperature", 0}};
+    body.update(more);
+    const HttpResult r = call("POST", "/v1/chat/completions", &body, extra);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.status == 200 ? nlohmann::json::parse(r.body) : nlohmann::json::object();
+  }
+  nlohmann::json get(const std::string& path) const {
+    const HttpResult r = call("GET", path);
+    EXPECT_EQ(r.status, 200) << path << ": " << r.body;
+    return r.status == 200 ? nlohmann::json::parse(r.body) : nlohmann::json::object();
+  }
+
+ private:
+  const ServerProcess& server_;
+  std::string token_;
+};
+
+}  // namespace hearth::test
