@@ -219,7 +219,7 @@ Response run_generation(ApiContext& api, const Request& http_request, Generation
         if (!out->started()) {
           out->respond(error_response(path, status_for(e.error_kind), e.error_kind, e.error));
         } else {
-          out->write(writer->midstream_error(e.error));
+          out->write(writer->midstream_error(public_message(e.error)));
           out->finish();
         }
         return;

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "core/error.h"
+#include "core/paths.h"
 
 namespace hearth::server {
 namespace {
@@ -178,6 +179,40 @@ std::string rfc3339(std::chrono::system_clock::time_point t) {
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<long long>(ns % 1'000'000'000));
   return buf;
+}
+
+std::string public_message(std::string_view message) {
+  std::string home;
+  try {
+    home = paths::home().lexically_normal().string();
+  } catch (const std::exception&) {
+    return std::string(message);
+  }
+  while (home.size() > 1 && home.back() == '/') home.pop_back();
+  if (home.size() <= 1) return std::string(message);
+  std::string out;
+  for (size_t at = 0;;) {
+    const size_t found = message.find(home, at);
+    if (found == std::string_view::npos) {
+      out.append(message.substr(at));
+      return out;
+    }
+    out.append(message.substr(at, found - at));
+    // A path ends at white space, a quote, a comma or ": " (how messages join a path and a reason).
+    size_t end = found + home.size();
+    while (end < message.size()) {
+      const char c = message[end];
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\'' || c == '"' || c == '`' || c == ',' ||
+          c == ')' || (c == ':' && (end + 1 == message.size() || message[end + 1] == ' ')))
+        break;
+      ++end;
+    }
+    const std::string_view path = message.substr(found, end - found);
+    if (path.find("/blobs/") != std::string_view::npos) out += "the model's weights";
+    else if (path.find("/datasets/") != std::string_view::npos) out += "a dataset file";
+    else out += "a file of the model library";
+    at = end;
+  }
 }
 
 }  // namespace hearth::server

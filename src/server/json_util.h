@@ -26,6 +26,11 @@ std::string json_text(const json::value& value);
 // A number for a message: json_text's form ("between 0 and 2", "at least 0.7").
 std::string number_text(double value);
 
+// Error text as a client may see it: every path under HEARTH_HOME becomes what it is ("the
+// model's weights", "a dataset file", "a file of the model library"), so that no answer says
+// where the server keeps its files. Everything else is kept.
+std::string public_message(std::string_view message);
+
 Response json_response(const json::value& value, int status = 200);
 
 // The body as one JSON object. Error(invalid_input): "invalid JSON in request body: ..." or

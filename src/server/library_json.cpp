@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "engine/gguf/gguf.h"
 #include "engine/quantize/recipe.h"
+#include "server/json_util.h"
 
 namespace hearth::server {
 namespace {
@@ -95,7 +96,7 @@ json::object personal_model_json(const db::PersonalModel& row, const std::string
   o["model_size_gb"] = row.model_size_gb;
   o["created_at"] = db::format_time(row.created_at);
   o["updated_at"] = db::format_time(row.updated_at);
-  o["error"] = error.empty() ? json::value(nullptr) : json::value(json::string(error));
+  o["error"] = error.empty() ? json::value(nullptr) : json::value(json::string(public_message(error)));
   return o;
 }
 

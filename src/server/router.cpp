@@ -44,7 +44,8 @@ int status_for(ErrorKind kind) {
   }
 }
 
-Response error_response(std::string_view path, int status, ErrorKind kind, std::string_view message) {
+Response error_response(std::string_view path, int status, ErrorKind kind, std::string_view text) {
+  const std::string message = public_message(text);  // never where the server keeps its files
   if (is_openai_path(path))
     return json_response(json::object{{"error", json::object{{"message", message},
                                                              {"type", openai_error_type(kind)},

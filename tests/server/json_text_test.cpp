@@ -4,7 +4,9 @@
 
 #include <limits>
 
+#include "core/paths.h"
 #include "server/json_util.h"
+#include "support/test_support.h"
 
 namespace {
 
@@ -39,6 +41,23 @@ TEST(JsonText, NumbersInMessages) {
   EXPECT_EQ(number_text(2), "2");
   EXPECT_EQ(number_text(0.7), "0.7");
   EXPECT_EQ(number_text(1e-6), "1e-06");
+}
+
+// Error text for clients never says where the server keeps its files.
+TEST(PublicMessage, PathsUnderHomeBecomeWhatTheyAre) {
+  hearth::test::TempDir home;
+  ::setenv("HEARTH_HOME", home.path().c_str(), 1);
+  const std::string h = hearth::paths::home().string();
+  using hearth::server::public_message;
+  EXPECT_EQ(public_message(h + "/blobs/sha256-abc: not a GGUF file (no GGUF magic)"),
+            "the model's weights: not a GGUF file (no GGUF magic)");
+  EXPECT_EQ(public_message("cannot write '" + h + "/datasets/7/train.jsonl': disk full"),
+            "cannot write 'a dataset file': disk full");
+  EXPECT_EQ(public_message(h + "/users/2/manifests/x/latest: manifest is not JSON"),
+            "a file of the model library: manifest is not JSON");
+  EXPECT_EQ(public_message("model 'x' not found; pull it first"), "model 'x' not found; pull it first");
+  EXPECT_EQ(public_message("/etc/hosts stays (not ours)"), "/etc/hosts stays (not ours)");
+  ::unsetenv("HEARTH_HOME");
 }
 
 }  // namespace

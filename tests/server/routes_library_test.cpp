@@ -172,6 +172,14 @@ TEST_F(LibraryRoutes, TagsModelsShowDeleteAndCopyAreScopedToTheCaller) {
   EXPECT_EQ(call(alice, "DELETE", "/api/delete", json{{"model", a}}.dump()).status, 404);
   EXPECT_EQ(body_of(call(alice, "GET", "/api/tags"))["models"][0]["name"], "copy:v1");
 
+  // A broken manifest is a server error that names no file of the server.
+  const fs::path manifest = home() / "users" / std::to_string(alice) / "manifests" / "copy" / "v1";
+  ASSERT_TRUE(fs::exists(manifest));
+  std::ofstream(manifest, std::ios::trunc) << "{ not json";
+  r = call(alice, "POST", "/api/show", json{{"model", "copy:v1"}}.dump());
+  EXPECT_EQ(r.status, 500) << r.body;
+  EXPECT_EQ(r.body.find(home().string()), std::string::npos) << r.body;
+
   // ps lists nothing loaded (loading needs a real model: see PsShowsOnlyTheCallersModels).
   EXPECT_TRUE(body_of(call(alice, "GET", "/api/ps"))["models"].empty());
 }
