@@ -84,4 +84,10 @@ ResolvedModel resolve_model(const std::string& text, bool record_use) {
                                         installed_models_hint(store));
 }
 
+std::filesystem::path model_file_to_load(const std::string& text) {
+  ResolvedModel r = resolve_model(text, /*record_use=*/true);
+  if (r.manifest) store::check_blob_unchanged(r.path, r.display_name);
+  return r.path;
+}
+
 }  // namespace hearth::cli

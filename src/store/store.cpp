@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/paths.h"
+#include "store/blob_stamp.h"
 #include "store/file_util.h"
 
 namespace hearth::store {
@@ -113,6 +114,7 @@ void Store::write(Manifest m) {
     if (!std::filesystem::is_regular_file(path, ec))
       throw Error(ErrorKind::not_found, m.full_name() + ": blob " + blob.digest +
                                             " is not in the store (" + path.string() + ")");
+    ensure_blob_stamp(path);  // installs record one; a blob from an older hearth gets it here
   }
   if (m.created_at.empty()) m.created_at = utc_now();
   std::lock_guard lock(mutex_);
@@ -149,7 +151,10 @@ void Store::remove(std::string_view ref) {
     return;
   }
   for (const auto& b : removed.blobs)
-    if (!used.contains(digest_hex(b.digest))) std::filesystem::remove(blob_path(b.digest), ec);
+    if (!used.contains(digest_hex(b.digest))) {
+      std::filesystem::remove(blob_path(b.digest), ec);
+      remove_blob_stamp(blob_path(b.digest));
+    }
 }
 
 void Store::copy(std::string_view src, std::string_view dst) {
