@@ -80,12 +80,11 @@ bool Library::held_by_others(std::int64_t user_id, const std::string& full_name)
   return false;
 }
 
-// A reference naming a file of the server's own disk (catalog.h: anything with '/' that is not
-// a URL, or ending in .gguf). Only the machine's owner may import those: for anyone else even
-// "no such file" would tell them about the server's disk.
+// A reference naming a file of the server's own disk (catalog::names_local_file, the parser's
+// own rule, so ".hidden" or "X.GGUF" cannot slip past; file:// and other schemes the parser
+// refuses for everyone). Only the machine's owner may import those: for anyone else even "no
+// such file" would tell them about the server's disk.
 void Library::refuse_server_files(std::int64_t user_id, std::string_view ref) {
-  // The parser's own rule (so ".hidden" or "X.GGUF" cannot slip past); file:// and other
-  // schemes are refused by the parser for everyone.
   if (catalog::names_local_file(ref) && !is_local(user_id))
     throw Error(ErrorKind::invalid_input,
                 "'" + std::string(ref) + "': only the machine's owner may import a file from the "

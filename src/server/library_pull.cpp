@@ -431,6 +431,9 @@ PullResult pull_model(store::Store& store, LibraryDb& library, std::string_view 
   } catch (const Error& e) {
     if (!options.through_api) throw;
     throw shown_pull_error(e, options, store);
+  } catch (const std::exception& e) {  // e.g. a filesystem_error, which names paths
+    if (!options.through_api) throw;
+    throw shown_pull_error(Error(ErrorKind::internal, e.what()), options, store);
   }
 }
 

@@ -27,11 +27,14 @@ Error shown_pull_error(const Error& error, const PullOptions& options, const sto
   if (!options.through_api) return error;
   switch (error.kind()) {
     case ErrorKind::io:
-    case ErrorKind::internal:
       spdlog::warn("pull: {}", error.what());
       return Error(error.kind(),
                    "the server could not store the model (an I/O error; the details are in the "
                    "server's log)");
+    case ErrorKind::internal:
+      spdlog::error("pull: {}", error.what());
+      return Error(error.kind(), "the pull failed inside the server (the details are in the "
+                                 "server's log)");
     default: {
       std::string message = error.what();
       const auto home = store.blobs_dir().parent_path();

@@ -71,7 +71,7 @@ class PullGuard : public ::testing::Test {
   // What a pull answers must not leak the server's files or internals.
   void expect_nothing_leaked(const std::string& body) const {
     EXPECT_FALSE(contains(body, kSecret)) << body;
-    EXPECT_FALSE(contains(body, "root:x")) << body;
+    EXPECT_FALSE(contains(body, "root")) << body;  // not even the 4 bytes a GGUF error quotes
     EXPECT_FALSE(contains(body, home().string())) << body;
     EXPECT_FALSE(contains(body, "sha256-")) << body;  // a blob's file name
   }
@@ -174,7 +174,7 @@ TEST(PullGuardLocal, ImportErrorsQuoteNoBytes) {
   const HttpResult r = http("POST", server.url("/api/pull"), &body);
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_TRUE(contains(r.body, "not a usable GGUF")) << r.body;
-  EXPECT_FALSE(contains(r.body, kSecret)) << r.body;
+  EXPECT_FALSE(contains(r.body, std::string(kSecret).substr(0, 4))) << r.body;  // "SECR"
 }
 
 }  // namespace
