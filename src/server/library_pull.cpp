@@ -285,6 +285,9 @@ PullResult pull_model_as_asked(store::Store& store, LibraryDb& library, std::str
   const hardware::MachineInfo machine = hardware::probe();
   PullPlan plan = make_pull_plan(ref, options, cat, &machine);
   const std::shared_ptr<const store::AddressPolicy> policy = pull_address_policy(plan, options);
+  if (policy)  // before anything else, a model already installed from that URL included
+    if (std::string why = store::host_refusal(plan.url, *policy); !why.empty())
+      throw Error(ErrorKind::invalid_input, store::refused_message(plan.url, why));
   PullResult result;
   result.full_name = plan.full_name;
 

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -129,6 +130,36 @@ std::string AddressPolicy::refusal(const sockaddr* address, socklen_t length) co
   for (const auto& [allowed_ip, allowed_port] : allowed_)
     if (allowed_port == port && allowed_ip == ip) return "";
   return ip + " is not a public address (" + what + ")";
+}
+
+std::string host_refusal(const std::string& url, const AddressPolicy& policy) {
+  CURLU* parsed = curl_url();
+  if (parsed == nullptr) return "out of memory";
+  char* host = nullptr;
+  char* port = nullptr;
+  std::string why;
+  if (curl_url_set(parsed, CURLUPART_URL, url.c_str(), 0) != CURLUE_OK ||
+      curl_url_get(parsed, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+      curl_url_get(parsed, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+    why = "the URL cannot be parsed";
+  } else {
+    std::string name = host;
+    if (name.size() > 2 && name.front() == '[' && name.back() == ']')
+      name = name.substr(1, name.size() - 2);
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (::getaddrinfo(name.c_str(), port, &hints, &found) == 0) {
+      for (addrinfo* a = found; a != nullptr && why.empty(); a = a->ai_next)
+        why = policy.refusal(a->ai_addr, a->ai_addrlen);
+      ::freeaddrinfo(found);
+    }
+  }
+  curl_free(host);
+  curl_free(port);
+  curl_url_cleanup(parsed);
+  return why;
 }
 
 void guard_transfer(void* curl, TransferGuard& guard) {

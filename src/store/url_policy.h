@@ -55,6 +55,12 @@ class AddressPolicy {
 // "private network", ...), or "" for a public one. "not an IP address" when it does not parse.
 std::string address_class(const std::string& numeric_ip);
 
+// Resolves the URL's host (DNS only, no connection) and returns why `policy` refuses it, "" when
+// every address it resolves to is allowed or it does not resolve (the connect-time check still
+// runs: this is for decisions made before any transfer, e.g. a model already installed from that
+// URL). A URL that does not parse is refused.
+std::string host_refusal(const std::string& url, const AddressPolicy& policy);
+
 // Installs the guard on a libcurl easy handle (`curl` is a CURL*): http/https only, and with a
 // policy the socket-open check and no proxy. The guard must outlive the transfer; after it,
 // `refused` holds the reason when a connection was refused (curl then reports "couldn't

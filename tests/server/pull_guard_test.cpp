@@ -123,6 +123,23 @@ TEST_F(PullGuard, UrlsOfEveryNonPublicAddressClassAreRefusedWithoutAConnection) 
   EXPECT_EQ(files->connections(), 0);
 }
 
+// The owner's own `hearth pull` may fetch from loopback; the same URL asked for through the API
+// is still refused (not answered from the installed copy).
+TEST_F(PullGuard, AUrlTheOwnerPulledIsStillRefusedThroughTheApi) {
+  const auto made = hearth::test::run_hearth({"synth", "--shape", "tiny", "--type", "Q8_0", "-o",
+                                              (served() / "owned.gguf").string()});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const auto pulled = hearth::test::run_hearth({"pull", files->url("owned.gguf")}, env());
+  ASSERT_EQ(pulled.exit_code, 0) << pulled.out << pulled.err;
+  start("0");
+  files->reset_counters();
+  const HttpResult r = post("/api/pull", {{"model", files->url("owned.gguf")}, {"stream", false}});
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_TRUE(contains(r.body, "is not a public address")) << r.body;
+  EXPECT_EQ(files->connections(), 0);
+  EXPECT_TRUE(json::parse(get("/api/tags").body)["models"].empty());
+}
+
 TEST_F(PullGuard, ServerFilesAndOtherSchemesAreRefused) {
   const fs::path secret_file = temp.path() / "private" / "notes.gguf";
   fs::create_directories(secret_file.parent_path());
