@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/paths.h"
+#include "store/blob_stamp.h"
 
 namespace hearth::cli {
 namespace {

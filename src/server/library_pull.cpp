@@ -14,6 +14,7 @@
 #include "core/paths.h"
 #include "engine/gguf/gguf.h"
 #include "server/pull_guard.h"
+#include "store/blob_stamp.h"
 #include "store/download.h"
 #include "store/url_policy.h"
 

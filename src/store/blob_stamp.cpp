@@ -87,8 +87,12 @@ void check_blob_unchanged(const std::filesystem::path& blob, std::string_view mo
   }
   const std::optional<BlobStamp> installed = read_blob_stamp(blob);
   if (!installed) {  // installed before stamps existed: from now on, changes are noticed
-    spdlog::info("recording the size and modification time of {}", name);
-    record_blob_stamp(blob);
+    try {
+      record_blob_stamp(blob);
+      spdlog::info("recorded the size and modification time of {}", name);
+    } catch (const Error& e) {  // a read-only store still loads its models
+      spdlog::warn("cannot record the size and modification time of {}: {}", name, e.what());
+    }
     return;
   }
   if (now == *installed) return;

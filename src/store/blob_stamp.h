@@ -42,9 +42,10 @@ void remove_blob_stamp(const std::filesystem::path& blob);
 
 // Before a model is loaded. Error(corrupt_file) when the blob is gone, or its size or mtime
 // differ from its stamp: "model 'NAME' changed on disk since it was installed (...); run
-// `hearth pull --verify NAME` to check it, or pull it again". A blob without a stamp gets one.
-// A file that is not a blob of a store (not named sha256-<64 hex>, e.g. a GGUF path given to
-// `hearth run`) is not checked.
+// `hearth pull --verify NAME` to check it, or remove it and pull it again". A blob without a
+// stamp gets one (best effort: a store that cannot be written to is only logged). A file that is
+// not a blob of a store (not named sha256-<64 hex>, e.g. a GGUF path given to `hearth run`) is
+// not checked.
 void check_blob_unchanged(const std::filesystem::path& blob, std::string_view model_name);
 
 }  // namespace hearth::store

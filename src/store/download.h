@@ -52,9 +52,10 @@
 #include <string>
 
 #include "store/progress.h"
-#include "store/url_policy.h"
 
 namespace hearth::store {
+
+class AddressPolicy;  // store/url_policy.h
 
 // Set from any thread (or a signal handler: cancel() is a lock-free atomic store).
 class CancelToken {

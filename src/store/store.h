@@ -43,7 +43,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "store/blob_stamp.h"
 #include "store/download.h"
 #include "store/progress.h"
 

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "store/blob_stamp.h"
 #include "store/file_util.h"
 #include "store_test_util.h"
 
