@@ -88,8 +88,8 @@ bool names_local_file(std::string_view text) {
   if (low.rfind("hf://", 0) == 0 || low.rfind("https://", 0) == 0 || low.rfind("http://", 0) == 0)
     return false;
   if (text.find("://") != std::string_view::npos) return false;  // another scheme: refused
-  return text.find('/') != std::string_view::npos || ends_with_gguf(text) ||
-         text.front() == '~' || text.front() == '.';
+  return text.find('/') != std::string_view::npos || ends_with_gguf(text) || text.front() == '~' ||
+         text.front() == '.';
 }
 
 ModelReference parse_reference(std::string_view text) {

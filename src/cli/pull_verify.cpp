@@ -16,8 +16,8 @@ void verify_installed_model(const std::string& name) {
   store::Store store = open_store();
   const std::optional<store::Manifest> manifest = store.find(name);
   if (!manifest)
-    throw Error(ErrorKind::not_found, "model '" + name + "' is not installed; " +
-                                          installed_models_hint(store));
+    throw Error(ErrorKind::not_found,
+                "model '" + name + "' is not installed; " + installed_models_hint(store));
   const std::string full = manifest->full_name();
   std::fprintf(stderr, "verifying %s: hashing %s\n", full.c_str(),
                store::format_bytes(manifest->total_size()).c_str());

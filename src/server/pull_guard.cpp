@@ -33,8 +33,9 @@ Error shown_pull_error(const Error& error, const PullOptions& options, const sto
                    "server's log)");
     case ErrorKind::internal:
       spdlog::error("pull: {}", error.what());
-      return Error(error.kind(), "the pull failed inside the server (the details are in the "
-                                 "server's log)");
+      return Error(error.kind(),
+                   "the pull failed inside the server (the details are in the "
+                   "server's log)");
     default: {
       std::string message = error.what();
       const auto home = store.blobs_dir().parent_path();

@@ -61,8 +61,8 @@ std::optional<BlobStamp> read_blob_stamp(const std::filesystem::path& blob) {
     const auto json = nlohmann::json::parse(read_small_file(path));
     const int schema = json.at("schema").get<int>();
     if (schema > kBlobStampSchema)
-      throw Error(ErrorKind::unsupported, path.string() + ": stamp schema " +
-                                              std::to_string(schema) + "; update hearth");
+      throw Error(ErrorKind::unsupported,
+                  path.string() + ": stamp schema " + std::to_string(schema) + "; update hearth");
     return BlobStamp{json.at("size").get<uint64_t>(), json.at("mtime_ns").get<int64_t>()};
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorKind::corrupt_file, path.string() + ": unreadable blob stamp: " + e.what());
@@ -77,8 +77,8 @@ void remove_blob_stamp(const std::filesystem::path& blob) {
 void check_blob_unchanged(const std::filesystem::path& blob, std::string_view model_name) {
   if (!is_blob_name(blob.filename().string())) return;
   const std::string name(model_name);
-  const std::string advice = "; run `hearth pull --verify " + name +
-                             "` to check it, or remove it and pull it again";
+  const std::string advice =
+      "; run `hearth pull --verify " + name + "` to check it, or remove it and pull it again";
   BlobStamp now;
   try {
     now = stat_blob(blob);
@@ -96,14 +96,13 @@ void check_blob_unchanged(const std::filesystem::path& blob, std::string_view mo
     return;
   }
   if (now == *installed) return;
-  const std::string what =
-      now.size != installed->size
-          ? "size " + std::to_string(now.size) + " bytes, installed with " +
-                std::to_string(installed->size)
-          : std::string("size unchanged, modification time changed");
-  throw Error(ErrorKind::corrupt_file, "model '" + name +
-                                           "' changed on disk since it was installed (" + what +
-                                           ")" + advice);
+  const std::string what = now.size != installed->size
+                               ? "size " + std::to_string(now.size) + " bytes, installed with " +
+                                     std::to_string(installed->size)
+                               : std::string("size unchanged, modification time changed");
+  throw Error(
+      ErrorKind::corrupt_file,
+      "model '" + name + "' changed on disk since it was installed (" + what + ")" + advice);
 }
 
 }  // namespace hearth::store

@@ -134,8 +134,8 @@ DownloadResult Downloader::fetch(const DownloadRequest& request, const ProgressC
   std::filesystem::path blob = blobs_ / ("sha256-" + hex);
   // A download under an address policy never joins one without (it would take in what the
   // policy refuses); the flock still serialises them.
-  std::string registry_key = (blobs_ / key).lexically_normal().string() +
-                             (options_.address_policy ? "#guarded" : "");
+  std::string registry_key =
+      (blobs_ / key).lexically_normal().string() + (options_.address_policy ? "#guarded" : "");
 
   for (;;) {
     if (!hex.empty() && std::filesystem::exists(blob)) return present_blob(blob, hex);

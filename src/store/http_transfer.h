@@ -20,10 +20,10 @@ struct TransferLimits {
 };
 
 struct ProbeResult {
-  long status = 0;    // final HTTP status; 0 when no answer came (network error)
-  std::string error;  // curl's message when status is 0
+  long status = 0;      // final HTTP status; 0 when no answer came (network error)
+  std::string error;    // curl's message when status is 0
   std::string refused;  // set (status 0) when the address policy refused a connection: why
-  int64_t size = -1;  // Content-Length; -1 when not given
+  int64_t size = -1;    // Content-Length; -1 when not given
   bool accepts_ranges = false;
   std::string etag;
   std::string last_modified;

@@ -39,9 +39,7 @@ class AddressPolicy {
 
   // Lets one otherwise refused address and port through (tests: one loopback server stands in
   // for a public one). `ip` is numeric ("127.0.0.1", "::1").
-  void allow_endpoint(std::string ip, uint16_t port) {
-    allowed_.emplace_back(std::move(ip), port);
-  }
+  void allow_endpoint(std::string ip, uint16_t port) { allowed_.emplace_back(std::move(ip), port); }
 
   // Empty when `address` may be connected to; else why not, e.g. "10.0.0.1 is not a public
   // address (private network)". Only AF_INET and AF_INET6 are ever allowed.

@@ -21,8 +21,10 @@ TEST(ChangedBlob, ChatIsRefusedUntilVerifyFindsTheBytesIntact) {
   const std::vector<std::pair<std::string, std::string>> env{
       {"HEARTH_HOME", (temp.path() / "home").string()}, {"HEARTH_THREADS", "1"}};
   const fs::path file = temp.path() / "tiny.gguf";
-  ASSERT_EQ(run_hearth({"synth", "--shape", "tiny", "--type", "Q8_0", "--seed", "1", "-o", file.string()}).exit_code,
-            0);
+  ASSERT_EQ(
+      run_hearth({"synth", "--shape", "tiny", "--type", "Q8_0", "--seed", "1", "-o", file.string()})
+          .exit_code,
+      0);
   auto r = run_hearth({"pull", file.string()}, env);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   fs::path blob;
@@ -34,21 +36,21 @@ TEST(ChangedBlob, ChatIsRefusedUntilVerifyFindsTheBytesIntact) {
 
   hearth::test::ServerProcess server(temp.path() / "home", {}, {{"HEARTH_THREADS", "1"}});
   ASSERT_TRUE(server.wait_listening(std::chrono::seconds(20))) << server.output();
-  const std::string chat =
-      json{{"model", "tiny"},
-           {"messages", {{{"role", "user"}, {"content", "hi"}}}},
-           {"stream", false},
-           {"options", {{"num_predict", 2}}}}
-          .dump();
+  const std::string chat = json{
+      {"model", "tiny"},
+      {"messages", {{{"role", "user"}, {"content", "hi"}}}},
+      {"stream", false},
+      {"options",
+       {{"num_predict", 2}}}}.dump();
   hearth::test::HttpResult answer = http("POST", server.url("/api/chat"), &chat);
   EXPECT_NE(answer.status, 200) << answer.body;
   EXPECT_NE(answer.body.find("model 'tiny:latest' changed on disk since it was installed"),
             std::string::npos)
       << answer.body;
-  const std::string openai =
-      json{{"model", "tiny"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}},
-           {"max_tokens", 2}}
-          .dump();
+  const std::string openai = json{
+      {"model", "tiny"},
+      {"messages", {{{"role", "user"}, {"content", "hi"}}}},
+      {"max_tokens", 2}}.dump();
   answer = http("POST", server.url("/v1/chat/completions"), &openai);
   EXPECT_NE(answer.status, 200) << answer.body;
   EXPECT_NE(answer.body.find("changed on disk"), std::string::npos) << answer.body;

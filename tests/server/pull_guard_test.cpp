@@ -53,8 +53,8 @@ class PullGuard : public ::testing::Test {
   void start(const std::string& allow_private) {
     token = token_for(env(), "mallory");
     ASSERT_FALSE(token.empty());
-    server = std::make_unique<ServerProcess>(
-        home(), std::vector<std::string>{}, Env{{"HEARTH_ALLOW_PRIVATE_URLS", allow_private}});
+    server = std::make_unique<ServerProcess>(home(), std::vector<std::string>{},
+                                             Env{{"HEARTH_ALLOW_PRIVATE_URLS", allow_private}});
     ASSERT_TRUE(server->wait_listening(std::chrono::seconds(20))) << server->output();
   }
   HttpResult post(const std::string& path, const json& body) const {
@@ -97,14 +97,20 @@ class PullGuard : public ::testing::Test {
 
 TEST_F(PullGuard, UrlsOfEveryNonPublicAddressClassAreRefusedWithoutAConnection) {
   start("0");
-  std::vector<std::string> urls = {
-      "http://10.0.0.1/m.gguf",          "http://172.16.0.1/m.gguf",
-      "http://192.168.1.1/m.gguf",       "http://169.254.169.254/latest/meta-data/x.gguf",
-      "http://100.64.0.1/m.gguf",        "http://0.0.0.0/m.gguf",
-      "http://224.0.0.1/m.gguf",         "http://[fd00::1]/m.gguf",
-      "http://[::ffff:10.0.0.1]/m.gguf", "https://[fe80::1]/m.gguf",
-      on_files("127.0.0.1", "secret.gguf"), on_files("localhost", "secret.gguf"),
-      on_files("[::ffff:127.0.0.1]", "secret.gguf"), on_files("[::1]", "secret.gguf")};
+  std::vector<std::string> urls = {"http://10.0.0.1/m.gguf",
+                                   "http://172.16.0.1/m.gguf",
+                                   "http://192.168.1.1/m.gguf",
+                                   "http://169.254.169.254/latest/meta-data/x.gguf",
+                                   "http://100.64.0.1/m.gguf",
+                                   "http://0.0.0.0/m.gguf",
+                                   "http://224.0.0.1/m.gguf",
+                                   "http://[fd00::1]/m.gguf",
+                                   "http://[::ffff:10.0.0.1]/m.gguf",
+                                   "https://[fe80::1]/m.gguf",
+                                   on_files("127.0.0.1", "secret.gguf"),
+                                   on_files("localhost", "secret.gguf"),
+                                   on_files("[::ffff:127.0.0.1]", "secret.gguf"),
+                                   on_files("[::1]", "secret.gguf")};
   for (const auto& url : urls) {
     for (bool stream : {false, true}) {
       const HttpResult r = post("/api/pull", {{"model", url}, {"stream", stream}});
@@ -114,8 +120,8 @@ TEST_F(PullGuard, UrlsOfEveryNonPublicAddressClassAreRefusedWithoutAConnection) 
     }
   }
   // The dashboard's download route runs the pull in the background: its row fails the same way.
-  const HttpResult r = post("/api/personal-models/download",
-                            {{"model_id", on_files("localhost", "secret.gguf")}});
+  const HttpResult r =
+      post("/api/personal-models/download", {{"model_id", on_files("localhost", "secret.gguf")}});
   ASSERT_EQ(r.status, 202) << r.body;
   const json status = wait_row(std::to_string(json::parse(r.body)["id"].get<std::int64_t>()));
   EXPECT_EQ(status["status"], "failed") << status.dump();
@@ -126,8 +132,8 @@ TEST_F(PullGuard, UrlsOfEveryNonPublicAddressClassAreRefusedWithoutAConnection) 
 // The owner's own `hearth pull` may fetch from loopback; the same URL asked for through the API
 // is still refused (not answered from the installed copy).
 TEST_F(PullGuard, AUrlTheOwnerPulledIsStillRefusedThroughTheApi) {
-  const auto made = hearth::test::run_hearth({"synth", "--shape", "tiny", "--type", "Q8_0", "-o",
-                                              (served() / "owned.gguf").string()});
+  const auto made = hearth::test::run_hearth(
+      {"synth", "--shape", "tiny", "--type", "Q8_0", "-o", (served() / "owned.gguf").string()});
   ASSERT_EQ(made.exit_code, 0) << made.err;
   const auto pulled = hearth::test::run_hearth({"pull", files->url("owned.gguf")}, env());
   ASSERT_EQ(pulled.exit_code, 0) << pulled.out << pulled.err;

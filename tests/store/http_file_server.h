@@ -43,7 +43,7 @@ class HttpFileServer {
 
   std::string url(std::string_view file) const;  // http://127.0.0.1:<port>/<file>
   int port() const { return port_; }
-  void set_faults(const ServerFaults& faults);   // applies to responses that start afterwards
+  void set_faults(const ServerFaults& faults);  // applies to responses that start afterwards
   // GET/HEAD of /<file> answers "302 Found" with this Location.
   void redirect(const std::string& file, const std::string& location);
 

@@ -46,9 +46,9 @@ TEST(AddressClass, RefusedClassesAndPublicAddresses) {
       {"64:ff9b::a00:1", "private network"},
   };
   for (const auto& [ip, what] : refused) EXPECT_EQ(store::address_class(ip), what) << ip;
-  for (const char* ip : {"8.8.8.8", "1.1.1.1", "172.32.0.1", "172.15.255.255", "100.128.0.1",
-                         "192.169.0.1", "169.253.0.1", "2606:4700:4700::1111",
-                         "2a00:1450:4001::200e", "::ffff:8.8.8.8"})
+  for (const char* ip :
+       {"8.8.8.8", "1.1.1.1", "172.32.0.1", "172.15.255.255", "100.128.0.1", "192.169.0.1",
+        "169.253.0.1", "2606:4700:4700::1111", "2a00:1450:4001::200e", "::ffff:8.8.8.8"})
     EXPECT_EQ(store::address_class(ip), "") << ip;
   EXPECT_EQ(store::address_class("localhost"), "not an IP address");
 }
@@ -84,8 +84,7 @@ TEST_F(UrlPolicyTest, EveryRefusedClassIsRefusedBeforeConnecting) {
         "http://[::ffff:10.0.0.1]/m.gguf", "http://[fe80::1]/m.gguf"}) {
     Error e = refusal(url, AddressPolicy::public_only());
     EXPECT_EQ(e.kind(), ErrorKind::invalid_input) << url;
-    EXPECT_NE(std::string(e.what()).find("is not a public address"), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find("is not a public address"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("HEARTH_ALLOW_PRIVATE_URLS"), std::string::npos)
         << e.what();
   }
@@ -125,20 +124,18 @@ TEST_F(UrlPolicyTest, EveryRedirectHopIsChecked) {
   for (const char* file : {"away.gguf", "private.gguf", "mapped.gguf", "named.gguf"}) {
     Error e = refusal(server->url(file), policy);
     EXPECT_EQ(e.kind(), ErrorKind::invalid_input) << file;
-    EXPECT_NE(std::string(e.what()).find("is not a public address"), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find("is not a public address"), std::string::npos) << e.what();
   }
   server->redirect("file.gguf", "file:///etc/hostname");
   Error e = refusal(server->url("file.gguf"), policy);
   EXPECT_EQ(e.kind(), ErrorKind::invalid_input);
-  EXPECT_NE(std::string(e.what()).find("only http:// and https://"), std::string::npos)
-      << e.what();
+  EXPECT_NE(std::string(e.what()).find("only http:// and https://"), std::string::npos) << e.what();
   EXPECT_EQ(other.connections(), 0);
 }
 
 TEST_F(UrlPolicyTest, OnlyHttpAndHttpsAreDownloaded) {
-  for (const char* url : {"file:///etc/hostname", "ftp://127.0.0.1/m.gguf", "gopher://x/y",
-                          "/etc/hostname"}) {
+  for (const char* url :
+       {"file:///etc/hostname", "ftp://127.0.0.1/m.gguf", "gopher://x/y", "/etc/hostname"}) {
     Error e = refusal(url, nullptr);  // even the owner's own downloads
     EXPECT_EQ(e.kind(), ErrorKind::invalid_input) << url;
     EXPECT_NE(std::string(e.what()).find("only http:// and https://"), std::string::npos)
