@@ -172,6 +172,8 @@ void guard_transfer(void* curl, TransferGuard& guard) {
 }
 
 std::string refused_message(const std::string& url, const std::string& reason) {
+  if (reason.find("is not a public address") == std::string::npos)
+    return url + ": refused: " + reason;  // a scheme, not an address
   return url + ": refused: " + reason +
          "; a pull requested through the server's API may only download from public "
          "addresses (the machine's owner can allow private ones with "

@@ -69,8 +69,8 @@ struct TransferGuard {
 };
 void guard_transfer(void* curl, TransferGuard& guard);
 
-// The message for a refused connection: "<url>: refused: <reason>; ...", naming the setting the
-// owner can change.
+// The message for a refused connection: "<url>: refused: <reason>", and for a refused address
+// the setting the owner can change.
 std::string refused_message(const std::string& url, const std::string& reason);
 
 }  // namespace hearth::store
