@@ -6,7 +6,9 @@
 // address. The check runs in libcurl's socket-open callback, that is on the very address the
 // next connect() will use, after DNS resolution and after each redirect, and before any socket
 // exists. Because the address checked is the address connected to, a DNS answer that changes
-// between a check and the connection (rebinding) cannot slip through.
+// between a check and the connection (rebinding) cannot slip through. A transfer that had any
+// address refused fails as a whole, even if curl could have reached another of the host's
+// addresses: a host that resolves to an internal address is not one to download from.
 //
 // Refused (AddressPolicy::public_only): loopback (127/8, ::1), unspecified (0/8, ::), private
 // (10/8, 172.16/12, 192.168/16), shared (100.64/10), link-local (169.254/16, fe80::/10),
