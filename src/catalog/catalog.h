@@ -126,6 +126,10 @@ using ModelReference = std::variant<NamedRef, HuggingFaceRef, UrlRef, LocalFileR
 // Error(invalid_input) saying what was expected for malformed text; Error(not_found) for a path
 // that does not exist or is not a regular file.
 ModelReference parse_reference(std::string_view text);
+// Whether parse_reference reads `text` as a path of this machine (it has a '/', ends in .gguf
+// in any case, or starts with '~' or '.'), decided on the text alone: nothing on disk is looked
+// at. False for hf://, http(s):// and other schemes (which parse_reference refuses).
+bool names_local_file(std::string_view text);
 
 // Back to text: "fast-assistant:q8_0", "hf://owner/repo/file.gguf", the URL or the path.
 std::string to_string(const ModelReference& reference);

@@ -82,6 +82,16 @@ UrlRef parse_url(std::string_view text) {
 
 }  // namespace
 
+bool names_local_file(std::string_view text) {
+  if (text.empty()) return false;
+  const std::string low = lower(text.substr(0, std::min<size_t>(text.size(), 8)));
+  if (low.rfind("hf://", 0) == 0 || low.rfind("https://", 0) == 0 || low.rfind("http://", 0) == 0)
+    return false;
+  if (text.find("://") != std::string_view::npos) return false;  // another scheme: refused
+  return text.find('/') != std::string_view::npos || ends_with_gguf(text) || text.front() == '~' ||
+         text.front() == '.';
+}
+
 ModelReference parse_reference(std::string_view text) {
   if (text.empty()) bad(text, "it is empty");
   const std::string low = lower(text.substr(0, std::min<size_t>(text.size(), 8)));
@@ -90,8 +100,7 @@ ModelReference parse_reference(std::string_view text) {
   if (text.find("://") != std::string_view::npos)
     bad(text, "only hf://, https:// and http:// addresses are understood");
 
-  if (text.find('/') != std::string_view::npos || ends_with_gguf(text) || text.front() == '~' ||
-      text.front() == '.') {
+  if (names_local_file(text)) {
     std::filesystem::path path(text);
     std::error_code ec;
     if (!std::filesystem::exists(path, ec))

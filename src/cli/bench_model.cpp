@@ -113,7 +113,7 @@ std::vector<model::BatchEntry> prompt_batch(const std::vector<int32_t>& tokens) 
 void run_model_bench(const ModelBenchOptions& o) {
   if (o.n_prompt < 0 || o.n_gen < 0 || (o.n_prompt == 0 && o.n_gen == 0))
     throw Error(ErrorKind::invalid_input, "bench: -p and -n must not be negative, nor both 0");
-  const auto model = model::Model::load(resolve_model(o.model, true).path);
+  const auto model = model::Model::load(model_file_to_load(o.model));
   const model::Hparams& hp = model->hparams();
   int threads = o.threads;
   if (threads == 0) threads = static_cast<int>(config::get_int("HEARTH_THREADS", 0, 1024));

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/paths.h"
+#include "store/blob_stamp.h"
 
 namespace hearth::cli {
 namespace {
@@ -90,6 +91,12 @@ ResolvedModel resolve_model(const std::string& text, bool record_use) {
     throw Error(ErrorKind::not_found, "model file '" + text + "' does not exist");
   throw Error(ErrorKind::not_found, "model '" + text + "' is not installed (and is not a file); " +
                                         installed_models_hint(store));
+}
+
+std::filesystem::path model_file_to_load(const std::string& text) {
+  ResolvedModel r = resolve_model(text, /*record_use=*/true);
+  if (r.manifest) store::check_blob_unchanged(r.path, r.display_name);
+  return r.path;
 }
 
 }  // namespace hearth::cli

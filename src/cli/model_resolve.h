@@ -33,6 +33,11 @@ void add_user_option(CLI::App* command);
 // is counted in the database (usage_count; best effort: a database problem is only logged).
 ResolvedModel resolve_model(const std::string& text, bool record_use = false);
 
+// What `hearth run`, `generate`, `bench` ... load: resolve_model(text, record_use = true), and
+// for an installed model the check that its blob is as installed (store/blob_stamp.h):
+// Error(corrupt_file) "model 'x:latest' changed on disk since it was installed (...)".
+std::filesystem::path model_file_to_load(const std::string& text);
+
 // The "model" blob of an installed model (its first blob of media type "model").
 // Error(corrupt_file) when the manifest has none or the blob file is missing.
 std::filesystem::path model_blob_path(const store::Store& store, const store::Manifest& manifest);

@@ -18,7 +18,7 @@ void ModelOptions::add_to(CLI::App* command) {
 }
 
 ModelSession::ModelSession(const ModelOptions& options) {
-  model_ = model::Model::load(resolve_model(options.model, /*record_use=*/true).path);
+  model_ = model::Model::load(model_file_to_load(options.model));
   int threads = options.threads;
   if (threads == 0) threads = static_cast<int>(config::get_int("HEARTH_THREADS", 0, 1024));
   pool_ = std::make_unique<ThreadPool>(static_cast<size_t>(threads));

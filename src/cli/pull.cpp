@@ -1,7 +1,8 @@
 // `hearth pull REF [--name NAME] [--force] [--ctx N]`: installs a model.
+// `hearth pull --verify NAME`: re-hashes an installed model (pull_verify.h).
 //
 // REF is a catalog name (`id[:tag]`), `hf://owner/repo/file.gguf`, an http(s) URL, or a local GGUF
-// file (imported: hard-linked into the store when on the same file system, else copied). The
+// file (imported: copied into the store, a reflink where the file system offers one). The
 // installed name is the catalog's `id:tag`, else the file's stem (lower-cased, sanitized) with the
 // tag `latest`; --name chooses another.
 //
@@ -26,6 +27,7 @@
 #include "cli/commands.h"
 #include "cli/model_resolve.h"
 #include "cli/pull_check.h"
+#include "cli/pull_verify.h"
 #include "core/error.h"
 #include "server/library_db.h"
 #include "server/library_pull.h"
@@ -40,6 +42,7 @@ struct PullArgs {
   std::string ref;
   std::string name;
   bool force = false;
+  bool verify = false;
   uint32_t n_ctx = catalog::kDefaultContext;
 };
 
@@ -141,9 +144,17 @@ void register_pull(CLI::App& app) {
   add_user_option(cmd);
   cmd->add_option("--name", args.name, "install under this name[:tag]");
   cmd->add_flag("--force", args.force, "pull even when the model will not fit this machine");
+  cmd->add_flag("--verify", args.verify,
+                "re-hash the installed model MODEL and report whether it is intact (nothing is "
+                "downloaded)");
   cmd->add_option("--ctx", args.n_ctx, "context length the fit check assumes")
       ->check(CLI::Range(1u, 1u << 24));
-  cmd->callback([] { pull(args); });
+  cmd->callback([] {
+    if (args.verify)
+      verify_installed_model(args.ref);
+    else
+      pull(args);
+  });
 }
 
 }  // namespace hearth::cli

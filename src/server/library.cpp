@@ -103,15 +103,12 @@ void Library::adopt_shared_manifests() {
   }
 }
 
-// A reference naming a file of the server's own disk (catalog.h: anything with '/' that is not
-// a URL, or ending in .gguf). Only the machine's owner may import those: for anyone else even
-// "no such file" would tell them about the server's disk.
+// A reference naming a file of the server's own disk (catalog::names_local_file, the parser's
+// own rule, so ".hidden" or "X.GGUF" cannot slip past; file:// and other schemes the parser
+// refuses for everyone). Only the machine's owner may import those: for anyone else even "no
+// such file" would tell them about the server's disk.
 void Library::refuse_server_files(std::int64_t user_id, std::string_view ref) {
-  if (ref.rfind("hf://", 0) == 0 || ref.rfind("http://", 0) == 0 || ref.rfind("https://", 0) == 0)
-    return;
-  const bool gguf = ref.size() >= 5 && ref.substr(ref.size() - 5) == ".gguf";
-  if ((gguf || ref.find('/') != std::string_view::npos || ref.rfind('~', 0) == 0) &&
-      !is_local(user_id))
+  if (catalog::names_local_file(ref) && !is_local(user_id))
     throw Error(ErrorKind::invalid_input,
                 "'" + std::string(ref) + "': only the machine's owner may import a file from the "
                 "server's disk; pull a catalog name, hf:// reference or URL instead");
@@ -145,6 +142,7 @@ PullOptions pull_options(const PullSettings& settings) {
   PullOptions options;
   options.name = settings.name;
   options.force = settings.force;
+  options.through_api = true;  // URL addresses checked, errors name no server file
   return options;
 }
 }  // namespace

@@ -3,7 +3,6 @@
 #include "server/library_pull.h"
 
 #include <curl/curl.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
@@ -14,7 +13,10 @@
 #include "core/log.h"
 #include "core/paths.h"
 #include "engine/gguf/gguf.h"
+#include "server/pull_guard.h"
+#include "store/blob_stamp.h"
 #include "store/download.h"
+#include "store/url_policy.h"
 
 namespace hearth::server {
 namespace {
@@ -67,8 +69,9 @@ size_t discard(char*, size_t size, size_t n, void*) { return size * n; }
 // A quick HEAD (redirects followed): the size when the server gives one. A host that cannot be
 // reached fails fast with Error(unavailable) instead of waiting out the downloader's retries, and
 // a 404/410 with Error(not_found), both before a database row is made; every other answer is
-// left for the downloader to judge.
-std::optional<uint64_t> probe_url(const std::string& url) {
+// left for the downloader to judge. An address `policy` refuses is Error(invalid_input).
+std::optional<uint64_t> probe_url(const std::string& url,
+                                  const std::shared_ptr<const store::AddressPolicy>& policy) {
   static const bool initialised = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
   if (!initialised) return std::nullopt;
   CURL* curl = curl_easy_init();
@@ -81,12 +84,16 @@ std::optional<uint64_t> probe_url(const std::string& url) {
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "hearth/" HEARTH_VERSION);
+  store::TransferGuard guard{policy, {}};
+  store::guard_transfer(curl, guard);
   const CURLcode rc = curl_easy_perform(curl);
   long status = 0;
   curl_off_t length = -1;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo(curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
   curl_easy_cleanup(curl);
+  if (!guard.refused.empty())
+    throw Error(ErrorKind::invalid_input, store::refused_message(url, guard.refused));
   if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY ||
       rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT)
     throw Error(ErrorKind::unavailable, "cannot reach " + host_of(url) + ": " +
@@ -121,14 +128,6 @@ std::optional<hardware::FitResult> fit_of_file(const hardware::MachineInfo& mach
   options.n_ctx = n_ctx;
   options.already_on_disk = on_disk;
   return hardware::assess_fit(machine, shape, {}, options);
-}
-
-bool same_file_system(const fs::path& a, fs::path b) {
-  std::error_code ec;
-  while (!b.empty() && !fs::exists(b, ec)) b = b.parent_path();
-  struct stat sa {
-  }, sb{};
-  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev;
 }
 
 std::string join_reasons(const std::vector<std::string>& reasons) {
@@ -175,9 +174,12 @@ void check_fit(const PullPlan& plan, const std::optional<hardware::FitResult>& f
 // Downloads the blob with progress and database updates; nullopt when cancelled.
 std::optional<store::DownloadResult> download(const PullPlan& plan, const store::Store& store,
                                               LibraryDb& library, std::int64_t row_id,
-                                              const PullHooks& hooks) {
+                                              const PullHooks& hooks,
+                                              std::shared_ptr<const store::AddressPolicy> policy) {
   paths::ensure_directory(store.blobs_dir());
-  store::Downloader downloader(store.blobs_dir());
+  store::DownloadOptions download_options;
+  download_options.address_policy = std::move(policy);
+  store::Downloader downloader(store.blobs_dir(), download_options);
   using Clock = std::chrono::steady_clock;
   Clock::time_point last_db{};
   double last_percent = -1;
@@ -254,6 +256,7 @@ PullPlan make_pull_plan(std::string_view text, const PullOptions& options,
         }
   } else if (auto* url = std::get_if<catalog::UrlRef>(&ref)) {
     plan.url = url->url;
+    plan.user_url = true;
     plan.model_id = url->url;
     default_name = name_from_file(url->url) + ":latest";
   } else {
@@ -269,12 +272,19 @@ PullPlan make_pull_plan(std::string_view text, const PullOptions& options,
   return plan;
 }
 
-PullResult pull_model(store::Store& store, LibraryDb& library, std::string_view ref,
-                      const PullOptions& options, const PullHooks& hooks) {
+namespace {
+
+// pull_model without the last translation of its errors (pull_guard.h).
+PullResult pull_model_as_asked(store::Store& store, LibraryDb& library, std::string_view ref,
+                               const PullOptions& options, const PullHooks& hooks) {
   emit(hooks, "pulling manifest");
   const catalog::Catalog cat = catalog::Catalog::load();
   const hardware::MachineInfo machine = hardware::probe();
   PullPlan plan = make_pull_plan(ref, options, cat, &machine);
+  const std::shared_ptr<const store::AddressPolicy> policy = pull_address_policy(plan, options);
+  if (policy)  // before anything else, a model already installed from that URL included
+    if (std::string why = store::host_refusal(plan.url, *policy); !why.empty())
+      throw Error(ErrorKind::invalid_input, store::refused_message(plan.url, why));
   PullResult result;
   result.full_name = plan.full_name;
 
@@ -311,15 +321,17 @@ PullResult pull_model(store::Store& store, LibraryDb& library, std::string_view 
     try {
       local_gguf.emplace(gguf::File::open(plan.local_file));
     } catch (const Error& e) {
-      throw Error(e.kind() == ErrorKind::not_found || e.kind() == ErrorKind::io
-                      ? e.kind()
-                      : ErrorKind::invalid_input,
-                  plan.local_file.string() + ": not a usable GGUF file: " + e.what());
+      const ErrorKind kind = e.kind() == ErrorKind::not_found || e.kind() == ErrorKind::io
+                                 ? e.kind()
+                                 : ErrorKind::invalid_input;
+      // The reader's message may quote the file's bytes: only the owner's own command sees it.
+      throw Error(kind, plan.local_file.string() + ": not a usable GGUF file" +
+                            (options.through_api ? "" : std::string(": ") + e.what()));
     }
-    needs_disk = !same_file_system(plan.local_file, store.blobs_dir());
+    needs_disk = true;  // an import is a copy (a reflink shares blocks, but cannot be promised)
     fit = fit_of_file(machine, *local_gguf, options.n_ctx, !needs_disk);
   } else if (plan.sha256.empty() || !fs::exists(store.blob_path(plan.sha256))) {
-    if (auto size = probe_url(plan.url); size && plan.size == 0) plan.size = *size;
+    if (auto size = probe_url(plan.url, policy); size && plan.size == 0) plan.size = *size;
   }
   if (!same_source) check_fit(plan, fit, machine, options.force, needs_disk, hooks);
 
@@ -345,7 +357,7 @@ PullResult pull_model(store::Store& store, LibraryDb& library, std::string_view 
       manifest = store.import_file(plan.local_file, plan.full_name);
     } else {
       say(hooks, "pulling " + plan.full_name + " from " + plan.url);
-      auto fetched = download(plan, store, library, row.id, hooks);
+      auto fetched = download(plan, store, library, row.id, hooks, policy);
       if (!fetched) {
         result.outcome = PullResult::Outcome::cancelled;
         return result;  // the row stays downloading: the next pull resumes
@@ -355,8 +367,12 @@ PullResult pull_model(store::Store& store, LibraryDb& library, std::string_view 
         gguf::File::open(fetched->blob_path);
       } catch (const Error& e) {
         drop_unused_blob(store, fetched->digest);
-        throw Error(ErrorKind::corrupt_file,
-                    plan.url + ": the download is not a usable GGUF file: " + e.what());
+        // The reader's message names the blob and may quote its bytes (whatever the URL
+        // answered): an API caller gets neither.
+        spdlog::warn("pull of {}: the download is not a usable GGUF file: {}", plan.url, e.what());
+        throw Error(ErrorKind::invalid_input,
+                    plan.url + ": the download is not a usable GGUF model file" +
+                        (options.through_api ? "" : std::string(": ") + e.what()));
       }
       emit(hooks, "writing manifest");
       store::Manifest m;
@@ -369,7 +385,7 @@ PullResult pull_model(store::Store& store, LibraryDb& library, std::string_view 
       manifest = *store.find(plan.full_name);
     }
   } catch (const Error& e) {
-    library.fail(row.id, plan.full_name, e.what());
+    library.fail(row.id, plan.full_name, shown_pull_error(e, options, store).what());
     throw;
   }
   if (existing && !same_source)  // the name now points elsewhere: drop what only it used
@@ -404,6 +420,21 @@ PullResult pull_model(store::Store& store, LibraryDb& library, std::string_view 
     spdlog::warn("database: cannot read the row of {}: {}", plan.full_name, e.what());
   }
   return result;
+}
+
+}  // namespace
+
+PullResult pull_model(store::Store& store, LibraryDb& library, std::string_view ref,
+                      const PullOptions& options, const PullHooks& hooks) {
+  try {
+    return pull_model_as_asked(store, library, ref, options, hooks);
+  } catch (const Error& e) {
+    if (!options.through_api) throw;
+    throw shown_pull_error(e, options, store);
+  } catch (const std::exception& e) {  // e.g. a filesystem_error, which names paths
+    if (!options.through_api) throw;
+    throw shown_pull_error(Error(ErrorKind::internal, e.what()), options, store);
+  }
 }
 
 }  // namespace hearth::server

@@ -1,15 +1,18 @@
 // Installing a model: the steps `hearth pull` and the server's POST /api/pull share.
 //
 // A reference is a catalog name (`id[:tag]`), `hf://owner/repo/file.gguf`, an http(s) URL, or a
-// local GGUF file (imported: hard-linked into the store when on the same file system, else
-// copied). The installed name is the catalog's `id:tag`, else the file's stem (lower-cased,
+// local GGUF file (imported: copied into the store, as a reflink where the file system offers
+// one, so that later changes to the file cannot change the installed model). The installed name is the catalog's `id:tag`, else the file's stem (lower-cased,
 // sanitized) with the tag `latest`; PullOptions::name chooses another.
 //
 // Before anything is fetched the fit (memory at n_ctx tokens; catalog models and local files) and
 // the free disk are checked; a model that will not fit is refused (Error(out_of_memory)) with the
 // reasons unless `force`. An unreachable host fails fast (unavailable) and a missing file with
 // not_found, both before a database row is made. A download must be a readable GGUF before a
-// manifest is written.
+// manifest is written (else Error(invalid_input), the blob deleted).
+//
+// A pull asked for through the HTTP API (PullOptions::through_api) is limited as pull_guard.h
+// says: a URL may reach only public addresses, and errors name no file of the server.
 //
 // The user's database row (library_db.h) goes pending → downloading (progress kept current, at
 // most once a second) → verifying → installed, or failed with the error's message.
@@ -36,6 +39,7 @@ struct PullOptions {
   std::string name;  // install under this name[:tag]; empty: derived from the reference
   bool force = false;
   uint32_t n_ctx = catalog::kDefaultContext;  // the context the fit check assumes
+  bool through_api = false;  // asked for through the HTTP API, not by the owner (pull_guard.h)
 };
 
 // What to install and where from.
@@ -47,6 +51,7 @@ struct PullPlan {
   std::string full_name;            // "name:tag"
   std::string model_id;             // the database's model_id: catalog id, URL or import's name
   std::optional<catalog::ModelFit> fit;  // when the model's shape is known before downloading
+  bool user_url = false;            // the reference was an http(s) URL (not catalog or hf://)
   bool is_local_file() const { return url.empty(); }
 };
 

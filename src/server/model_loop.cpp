@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "server/scheduler_loop_parts.h"
+#include "store/blob_stamp.h"
 
 namespace hearth::server::detail {
 
@@ -105,6 +106,7 @@ void ModelLoop::serve(std::unique_lock<std::mutex>& lock) {
 void ModelLoop::load(std::unique_lock<std::mutex>& lock, int wanted_ctx) {
   const auto t0 = Clock::now();
   const std::string file = path;
+  const std::string model_name = name;
   const int n_par = shared_.options.num_parallel;
   lock.unlock();
   std::string error;
@@ -112,6 +114,8 @@ void ModelLoop::load(std::unique_lock<std::mutex>& lock, int wanted_ctx) {
   std::uint64_t bytes = 0;
   int ctx_len = 0;
   try {
+    // A blob changed since its install (size or mtime) is refused before anything is read.
+    store::check_blob_unchanged(file, model_name);
     // A bigger context for the same file keeps the weights; a different file starts over.
     std::unique_ptr<Engine> old = std::move(engine_);
     auto e = std::make_unique<Engine>();

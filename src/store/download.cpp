@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -121,10 +122,20 @@ Downloader::Downloader(std::filesystem::path blobs_dir, DownloadOptions options)
 DownloadResult Downloader::fetch(const DownloadRequest& request, const ProgressCallback& progress,
                                  const CancelToken* cancel) {
   if (request.url.empty()) throw Error(ErrorKind::invalid_input, "no URL to download");
+  {
+    std::string scheme = request.url.substr(0, request.url.find("://") + 1);
+    for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (scheme != "http:" && scheme != "https:")
+      throw Error(ErrorKind::invalid_input,
+                  request.url + ": only http:// and https:// addresses can be downloaded");
+  }
   std::string hex = request.expected_digest.empty() ? "" : digest_hex(request.expected_digest);
   std::string key = hex.empty() ? "url-" + sha256_hex(request.url).substr(0, 32) : "sha256-" + hex;
   std::filesystem::path blob = blobs_ / ("sha256-" + hex);
-  std::string registry_key = (blobs_ / key).lexically_normal().string();
+  // A download under an address policy never joins one without (it would take in what the
+  // policy refuses); the flock still serialises them.
+  std::string registry_key =
+      (blobs_ / key).lexically_normal().string() + (options_.address_policy ? "#guarded" : "");
 
   for (;;) {
     if (!hex.empty() && std::filesystem::exists(blob)) return present_blob(blob, hex);

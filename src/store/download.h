@@ -48,11 +48,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "store/progress.h"
 
 namespace hearth::store {
+
+class AddressPolicy;  // store/url_policy.h
 
 // Set from any thread (or a signal handler: cancel() is a lock-free atomic store).
 class CancelToken {
@@ -77,6 +80,10 @@ struct DownloadOptions {
   std::chrono::milliseconds state_flush_interval{1'000};
   std::chrono::milliseconds progress_interval{250};
   WriteFunction write;  // empty: ::pwrite
+  // Which addresses the download may connect to (url_policy.h); null: any. A refused address
+  // (the URL's host, a redirect's, at any attempt) ends the download at once with
+  // Error(invalid_input), before a connection is made.
+  std::shared_ptr<const AddressPolicy> address_policy;
 };
 
 struct DownloadRequest {

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/sha256.h"
+#include "store/blob_stamp.h"
 #include "store/download_job.h"
 
 namespace hearth::store {
@@ -59,9 +60,12 @@ DownloadResult DownloadJob::install(UniqueFd fd, const std::string& digest, uint
   std::error_code ec;
   if (std::filesystem::exists(blob, ec)) {
     ::unlink(partial_.c_str());  // another download (keyed by URL) brought the same content
+    ensure_blob_stamp(blob);
   } else if (::rename(partial_.c_str(), blob.c_str()) != 0) {
     throw Error(ErrorKind::io,
                 blob.string() + ": cannot move the download into place: " + errno_text(errno));
+  } else {
+    record_blob_stamp(blob);  // what was just hashed: the size and mtime to check at load
   }
   sync_directory(blobs_);
   ::unlink(state_path_.c_str());

@@ -69,7 +69,7 @@ DownloadJob::DownloadJob(std::string url, std::string expected_hex, std::filesys
       partial_(blobs_ / (key + "-partial")),
       state_path_(blobs_ / (key + "-partial.json")),
       options_(options),
-      limits_{options.connect_timeout, options.stall_timeout},
+      limits_{options.connect_timeout, options.stall_timeout, options.address_policy},
       report_(std::move(report)),
       cancel_(cancel) {}
 
@@ -95,6 +95,8 @@ std::optional<ProbeResult> DownloadJob::probe_with_retries() {
   for (int failures = 1;; ++failures) {
     if (cancelled()) return std::nullopt;
     ProbeResult probe = probe_url(url_, limits_);
+    if (!probe.refused.empty())
+      throw Error(ErrorKind::invalid_input, refused_message(url_, probe.refused));
     long s = probe.status;
     if (s >= 200 && s < 300) return probe;
     if (s == 404 || s == 410)
@@ -306,6 +308,8 @@ void DownloadJob::run_part(Attempt& attempt, size_t index) {
       case TransferEnd::stopped:
       case TransferEnd::sink_refused:
         return;
+      case TransferEnd::refused:  // e.g. a redirect, or DNS, that changed since the probe
+        throw Error(ErrorKind::invalid_input, refused_message(url_, outcome.error));
       case TransferEnd::http_error: {
         long s = outcome.status;
         if (s == 404 || s == 410)

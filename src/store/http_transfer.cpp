@@ -12,6 +12,8 @@
 namespace hearth::store {
 namespace {
 
+constexpr const char* kSchemeRefused = "only http:// and https:// addresses can be downloaded";
+
 void global_init_once() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -25,7 +27,8 @@ struct EasyDeleter {
 };
 using Easy = std::unique_ptr<CURL, EasyDeleter>;
 
-Easy new_handle(const std::string& url, const TransferLimits& limits) {
+// `guard` must outlive the handle's transfers (url_policy.h).
+Easy new_handle(const std::string& url, const TransferLimits& limits, TransferGuard& guard) {
   global_init_once();
   Easy curl(curl_easy_init());
   if (!curl) throw Error(ErrorKind::out_of_memory, "libcurl could not make a transfer handle");
@@ -37,6 +40,8 @@ Easy new_handle(const std::string& url, const TransferLimits& limits) {
   curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(limits.connect_timeout.count()));
   curl_easy_setopt(h, CURLOPT_USERAGENT, "hearth/" HEARTH_VERSION);
+  guard.policy = limits.address_policy;
+  guard_transfer(h, guard);
   return curl;
 }
 
@@ -125,7 +130,8 @@ int check_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 
 ProbeResult probe_url(const std::string& url, const TransferLimits& limits) {
   ProbeResult probe;
-  Easy curl = new_handle(url, limits);
+  TransferGuard guard;
+  Easy curl = new_handle(url, limits, guard);
   CURL* h = curl.get();
   char error[CURL_ERROR_SIZE] = {};
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
@@ -137,8 +143,11 @@ ProbeResult probe_url(const std::string& url, const TransferLimits& limits) {
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_body);
   CURLcode rc = curl_easy_perform(h);
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &probe.status);
+  if (rc == CURLE_UNSUPPORTED_PROTOCOL && guard.refused.empty())
+    guard.refused = kSchemeRefused;  // a redirect to ftp://, file:// ...
   if (rc != CURLE_OK && rc != CURLE_HTTP_RETURNED_ERROR) {
     probe.status = 0;
+    probe.refused = guard.refused;
     probe.error = error[0] != '\0' ? error : curl_easy_strerror(rc);
     return probe;
   }
@@ -149,7 +158,8 @@ ProbeResult probe_url(const std::string& url, const TransferLimits& limits) {
 }
 
 TransferOutcome run_transfer(const RangeRequest& request, const TransferLimits& limits) {
-  Easy curl = new_handle(request.url, limits);
+  TransferGuard guard;
+  Easy curl = new_handle(request.url, limits, guard);
   CURL* h = curl.get();
   TransferContext ctx;
   ctx.request = &request;
@@ -172,7 +182,11 @@ TransferOutcome run_transfer(const RangeRequest& request, const TransferLimits& 
   CURLcode rc = curl_easy_perform(h);
   TransferOutcome& out = ctx.outcome;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out.status);
-  if (ctx.abort_reason) {
+  if (rc == CURLE_UNSUPPORTED_PROTOCOL && guard.refused.empty()) guard.refused = kSchemeRefused;
+  if (!guard.refused.empty()) {
+    out.end = TransferEnd::refused;
+    out.error = guard.refused;
+  } else if (ctx.abort_reason) {
     out.end = *ctx.abort_reason;
   } else if (rc == CURLE_OK) {
     out.end = TransferEnd::complete;

@@ -5,20 +5,25 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+
+#include "store/url_policy.h"
 
 namespace hearth::store {
 
 struct TransferLimits {
   std::chrono::milliseconds connect_timeout{15'000};
   std::chrono::milliseconds stall_timeout{30'000};
+  std::shared_ptr<const AddressPolicy> address_policy;  // null: any address (url_policy.h)
 };
 
 struct ProbeResult {
-  long status = 0;    // final HTTP status; 0 when no answer came (network error)
-  std::string error;  // curl's message when status is 0
-  int64_t size = -1;  // Content-Length; -1 when not given
+  long status = 0;      // final HTTP status; 0 when no answer came (network error)
+  std::string error;    // curl's message when status is 0
+  std::string refused;  // set (status 0) when the address policy refused a connection: why
+  int64_t size = -1;    // Content-Length; -1 when not given
   bool accepts_ranges = false;
   std::string etag;
   std::string last_modified;
@@ -47,6 +52,7 @@ enum class TransferEnd {
   stopped,        // should_stop said so
   sink_refused,   // the sink returned false
   network_error,  // connection refused, reset, closed early ... (message in `error`)
+  refused,        // the address policy refused the address (why in `error`); never retried
 };
 
 struct TransferOutcome {

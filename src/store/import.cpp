@@ -1,5 +1,12 @@
-// Store::import_file: an existing GGUF file becomes a blob (hard link, else copy) and a manifest.
+// Store::import_file: an existing GGUF file becomes a blob (a copy of its own) and a manifest.
+//
+// Never a hard link: the blob would be the user's file, and editing that file later would change
+// the installed model behind its digest. A reflink (FICLONE) shares the blocks copy-on-write
+// where the file system offers it (btrfs, XFS), so the copy is instant and still independent;
+// elsewhere the bytes are copied. Either way the digest is computed from the blob's own bytes.
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -9,6 +16,7 @@
 #include "core/error.h"
 #include "core/paths.h"
 #include "core/sha256.h"
+#include "store/blob_stamp.h"
 #include "store/file_util.h"
 #include "store/store.h"
 
@@ -20,12 +28,17 @@ namespace {
                                  (error == ENOSPC ? " (disk full)" : ""));
 }
 
-// Copies `from` into a new file `to`, hashing the bytes on the way; returns the hex digest.
+// Copies `from` into a new file `to` (a reflink when possible) and returns the hex digest of what
+// `to` holds.
 std::string copy_and_hash(const std::filesystem::path& from, const std::filesystem::path& to) {
   UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
   if (!in) throw_io(from, "open", errno);
-  UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  UniqueFd out(::open(to.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!out) throw_io(to, "create", errno);
+  if (::ioctl(out.get(), FICLONE, in.get()) == 0) {
+    if (::fsync(out.get()) != 0) throw_io(to, "sync", errno);
+    return sha256_file_hex(to);  // read back from the clone itself
+  }
   Sha256 hash;
   std::vector<char> buffer(1 << 20);
   for (;;) {
@@ -65,18 +78,15 @@ Manifest Store::import_file(const std::filesystem::path& file, std::string_view 
       blobs_ / ("import-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".tmp");
   std::string hex;
   try {
-    if (::link(file.c_str(), tmp.c_str()) == 0) {
-      hex = sha256_file_hex(tmp);  // same inode as the source: nothing is written to it
-    } else if (errno == EXDEV || errno == EPERM || errno == EMLINK || errno == EOPNOTSUPP) {
-      hex = copy_and_hash(file, tmp);
-    } else {
-      throw_io(file, "link into the store", errno);
-    }
+    hex = copy_and_hash(file, tmp);
     auto blob = blobs_ / ("sha256-" + hex);
     if (std::filesystem::exists(blob, ec)) {
       ::unlink(tmp.c_str());
+      ensure_blob_stamp(blob);
     } else if (::rename(tmp.c_str(), blob.c_str()) != 0) {
       throw_io(blob, "move into place", errno);
+    } else {
+      record_blob_stamp(blob);
     }
     sync_directory(blobs_);
   } catch (...) {

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/paths.h"
+#include "store/blob_stamp.h"
 #include "store/file_util.h"
 
 namespace hearth::store {
@@ -128,6 +129,7 @@ void Store::drop_blob_if_unused(std::string_view digest) const {
   }
   std::error_code ec;
   std::filesystem::remove(blob_path(hex), ec);
+  remove_blob_stamp(blob_path(hex));
 }
 
 std::filesystem::path Store::blob_path(std::string_view digest) const {
@@ -172,6 +174,7 @@ void Store::write(Manifest m) {
     if (!std::filesystem::is_regular_file(path, ec))
       throw Error(ErrorKind::not_found, m.full_name() + ": blob " + blob.digest +
                                             " is not in the store (" + path.string() + ")");
+    ensure_blob_stamp(path);  // installs record one; a blob from an older hearth gets it here
   }
   if (m.created_at.empty()) m.created_at = utc_now();
   std::lock_guard lock(mutex_);

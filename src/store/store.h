@@ -2,6 +2,7 @@
 //
 // Content-addressed blobs plus manifests that give them names:
 //   HEARTH_HOME/blobs/sha256-<hex>           model weights and adapters, named by their SHA-256
+//   HEARTH_HOME/blob-stamps/sha256-<hex>     each blob's size and mtime at install (blob_stamp.h)
 //   HEARTH_HOME/manifests/<name>/<tag>       what `name:tag` points to for the machine's owner
 //   HEARTH_HOME/users/<id>/manifests/<name>/<tag>   the same for the server's user <id>
 // Names belong to one user: each user has a space of manifests of their own (the owner's, the
@@ -134,7 +135,7 @@ class Store {
   // nullopt when not installed; Error(corrupt_file / unsupported) when its manifest is bad.
   std::optional<Manifest> find(std::string_view ref) const;
   // Writes the manifest atomically, replacing one of the same name:tag. Error(not_found) when a
-  // blob it names is not in the store.
+  // blob it names is not in the store. A blob without a stamp (blob_stamp.h) gets one.
   void write(Manifest manifest);
   // Deletes the manifest, then every blob no remaining manifest uses. Error(not_found).
   void remove(std::string_view ref);
@@ -142,9 +143,10 @@ class Store {
   // Error(conflict) when dst exists.
   void copy(std::string_view src, std::string_view dst);
 
-  // Adds an existing GGUF file: hard-linked into blobs/ when on the same file system, else
-  // copied; its digest is computed; the source file is never modified. Error(not_found / io),
-  // Error(invalid_input) when it is not a GGUF file.
+  // Adds an existing GGUF file: copied into blobs/ (a reflink where the file system offers one,
+  // never a hard link, so later changes to the file cannot reach the blob); its digest is
+  // computed from the copy and its stamp recorded (blob_stamp.h); the source file is never
+  // modified. Error(not_found / io), Error(invalid_input) when it is not a GGUF file.
   Manifest import_file(const std::filesystem::path& file, std::string_view ref);
 
   // Downloads (or resumes) the file, verifies it and writes the manifest. nullopt when cancelled

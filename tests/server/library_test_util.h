@@ -56,6 +56,8 @@ class LibraryFixture : public ::testing::Test {
     std::filesystem::create_directories(served());
     // The catalog and paths::home() read HEARTH_HOME: keep them inside the test's folder.
     ::setenv("HEARTH_HOME", home().c_str(), 1);
+    // Pulls through the Library are the API's: they come from a loopback server here.
+    ::setenv("HEARTH_ALLOW_PRIVATE_URLS", "1", 1);
     server = std::make_unique<HttpFileServer>(served());
     store = std::make_unique<store::Store>(home());
     database.emplace(db::Database::open("sqlite://" + (temp.path() / "library.db").string()));
@@ -67,6 +69,7 @@ class LibraryFixture : public ::testing::Test {
   void TearDown() override {
     library.reset();
     ::unsetenv("HEARTH_HOME");
+    ::unsetenv("HEARTH_ALLOW_PRIVATE_URLS");
   }
 
   std::filesystem::path home() const { return temp.path() / "home"; }

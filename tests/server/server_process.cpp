@@ -50,11 +50,16 @@ ServerProcess::ServerProcess(const std::filesystem::path& home, std::vector<std:
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::vector<std::string> env_strings{"HEARTH_HOME=" + home.string(), "HEARTH_LOG=warn"};
+  // Tests pull from loopback file servers through the API (see server_process.h).
+  bool private_urls_given = false;
+  for (const auto& [k, v] : extra_env) private_urls_given |= k == "HEARTH_ALLOW_PRIVATE_URLS";
+  if (!private_urls_given) env_strings.push_back("HEARTH_ALLOW_PRIVATE_URLS=1");
   for (const auto& [k, v] : extra_env) env_strings.push_back(k + "=" + v);
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string s(*e);
     bool overridden = s.rfind("HEARTH_HOME=", 0) == 0 || s.rfind("HEARTH_LOG=", 0) == 0 ||
-                      s.rfind("HEARTH_HOST=", 0) == 0;
+                      s.rfind("HEARTH_HOST=", 0) == 0 ||
+                      s.rfind("HEARTH_ALLOW_PRIVATE_URLS=", 0) == 0;
     for (const auto& [k, v] : extra_env) overridden |= s.rfind(k + "=", 0) == 0;
     if (!overridden) env_strings.push_back(s);
   }

@@ -17,6 +17,8 @@ namespace hearth::test {
 int free_port();
 
 // `hearth serve` with HEARTH_HOME in a temp dir; killed (if still running) when destroyed.
+// HEARTH_ALLOW_PRIVATE_URLS=1 unless `extra_env` names it: tests pull models through the API
+// from loopback file servers, which a server otherwise refuses (store/url_policy.h).
 class ServerProcess {
  public:
   explicit ServerProcess(const std::filesystem::path& home, std::vector<std::string> extra_args = {},

@@ -98,8 +98,14 @@ void HttpFileServer::set_faults(const ServerFaults& faults) {
   failures_left_ = faults.fail_first_requests;
 }
 
+void HttpFileServer::redirect(const std::string& file, const std::string& location) {
+  std::lock_guard lock(mutex_);
+  redirects_.emplace_back("/" + file, location);
+}
+
 void HttpFileServer::reset_counters() {
   body_bytes_sent_ = 0;
+  connections_accepted_ = 0;
   requests_ = 0;
   ranged_requests_ = 0;
 }
@@ -119,6 +125,7 @@ void HttpFileServer::accept_loop() {
     if (::poll(&p, 1, 20) <= 0) continue;
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
+    ++connections_accepted_;
     ++active_;
     connections_.emplace_back([this, fd] {
       serve(fd);
@@ -152,6 +159,16 @@ void HttpFileServer::serve(int fd) {
   };
   if (fail_now) {
     reply("503 Service Unavailable", "", 0);
+    return;
+  }
+  std::string location;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [from, to] : redirects_)
+      if (from == target) location = to;
+  }
+  if (!location.empty()) {
+    reply("302 Found", "Location: " + location + "\r\n", 0);
     return;
   }
   auto file = root_ / target.substr(1);

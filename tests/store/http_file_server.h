@@ -2,7 +2,9 @@
 // one folder (GET and HEAD, Range → 206 with Content-Range), one thread per connection, one
 // request per connection (Connection: close). Faults can be switched on to test the downloader:
 // no Range support, stalls, dropped connections, a corrupted byte, 503s. It counts requests and
-// body bytes sent so tests can assert how much was fetched.
+// body bytes sent so tests can assert how much was fetched, and the connections it accepted (a
+// test that must see no connection at all asserts connections() == 0). A path can be made a
+// redirect (302 with a Location) for the tests of the downloader's address checks.
 #pragma once
 
 #include <atomic>
@@ -14,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace hearth::test {
@@ -39,10 +42,14 @@ class HttpFileServer {
   HttpFileServer& operator=(const HttpFileServer&) = delete;
 
   std::string url(std::string_view file) const;  // http://127.0.0.1:<port>/<file>
-  void set_faults(const ServerFaults& faults);   // applies to responses that start afterwards
+  int port() const { return port_; }
+  void set_faults(const ServerFaults& faults);  // applies to responses that start afterwards
+  // GET/HEAD of /<file> answers "302 Found" with this Location.
+  void redirect(const std::string& file, const std::string& location);
 
   uint64_t body_bytes_sent() const { return body_bytes_sent_; }
   int requests() const { return requests_; }
+  int connections() const { return connections_accepted_; }
   int ranged_requests() const { return ranged_requests_; }
   void reset_counters();
   // Waits until no response is being sent (e.g. to a client that was just killed), so that
@@ -60,10 +67,12 @@ class HttpFileServer {
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> body_bytes_sent_{0};
   std::atomic<int> requests_{0};
+  std::atomic<int> connections_accepted_{0};
   std::atomic<int> ranged_requests_{0};
   std::atomic<int> active_{0};
   std::mutex mutex_;
   ServerFaults faults_;
+  std::vector<std::pair<std::string, std::string>> redirects_;  // ("/file", location)
   int failures_left_ = 0;
   std::vector<std::thread> connections_;
   std::thread acceptor_;

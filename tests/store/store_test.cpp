@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "store/blob_stamp.h"
 #include "store/file_util.h"
 #include "store_test_util.h"
 
@@ -130,7 +131,7 @@ TEST_F(StoreTest, CopyMakesANewNameAndRefusesToOverwrite) {
   EXPECT_EQ(error_kind_of([&] { store.copy("nope", "x"); }), ErrorKind::not_found);
 }
 
-TEST_F(StoreTest, ImportOnTheSameFileSystemHardLinksAndLeavesTheSourceAlone) {
+TEST_F(StoreTest, ImportCopiesSoChangingTheSourceLaterCannotChangeTheBlob) {
   auto model = local("a.gguf", 64 << 10, 1);
   struct stat before {};
   ASSERT_EQ(::stat(model.path.c_str(), &before), 0);
@@ -139,13 +140,26 @@ TEST_F(StoreTest, ImportOnTheSameFileSystemHardLinksAndLeavesTheSourceAlone) {
   }, blob{};
   ASSERT_EQ(::stat(model.path.c_str(), &source), 0);
   ASSERT_EQ(::stat(store.blob_path(model.digest).c_str(), &blob), 0);
-  EXPECT_EQ(source.st_dev, blob.st_dev);
-  EXPECT_EQ(source.st_ino, blob.st_ino);  // a hard link, not a copy
-  EXPECT_EQ(source.st_mtim.tv_sec, before.st_mtim.tv_sec);
+  EXPECT_NE(source.st_ino, blob.st_ino);  // a copy (or reflink) of its own, never a hard link
+  EXPECT_EQ(blob.st_nlink, 1u);
+  EXPECT_EQ(source.st_mtim.tv_sec, before.st_mtim.tv_sec);  // the source is left alone
   EXPECT_EQ(source.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
   EXPECT_EQ(sha256_file_hex(model.path), store::digest_hex(model.digest));
   EXPECT_EQ(m.blobs[0].size, model.size);
   EXPECT_EQ(m.source, model.path.string());
+  EXPECT_EQ(store::read_blob_stamp(store.blob_path(model.digest)),
+            store::stat_blob(store.blob_path(model.digest)));
+
+  // The user edits the file in place and appends to it: the installed model is unchanged.
+  {
+    std::fstream f(model.path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    f << "EDITED";
+  }
+  std::ofstream(model.path, std::ios::app | std::ios::binary) << "more";
+  ASSERT_NE(sha256_file_hex(model.path), store::digest_hex(model.digest));
+  EXPECT_EQ(sha256_file_hex(store.blob_path(model.digest)), store::digest_hex(model.digest));
+  EXPECT_NO_THROW(store::check_blob_unchanged(store.blob_path(model.digest), "imported:latest"));
 }
 
 TEST_F(StoreTest, ImportFromAnotherFileSystemCopies) {

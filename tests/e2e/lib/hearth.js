@@ -134,8 +134,10 @@ process.on('exit', () => {
 export async function startServer({ home, env = {}, args = [], timeoutMs = 30_000 } = {}) {
   const ownsHome = !home;
   home = home ?? await makeTempDir('hearth-e2e-home-');
+  // Tests pull models through the API from loopback file servers, which a server refuses
+  // unless HEARTH_ALLOW_PRIVATE_URLS=1 (a test may pass its own value in `env`).
   const child = spawn(hearthBin(), ['serve', '--host', '127.0.0.1:0', ...args], {
-    env: childEnv(home, env),
+    env: childEnv(home, { HEARTH_ALLOW_PRIVATE_URLS: '1', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const server = new HearthServer(child, home, ownsHome);
