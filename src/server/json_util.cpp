@@ -197,18 +197,24 @@ std::string public_message(std::string_view message) {
       out.append(message.substr(at));
       return out;
     }
-    out.append(message.substr(at, found - at));
     // A path ends at white space, a quote, a comma or ": " (how messages join a path and a reason).
+    auto ends_path = [&](size_t i) {
+      const char c = message[i];
+      return c == ' ' || c == '\t' || c == '\n' || c == '\'' || c == '"' || c == '`' || c == ',' ||
+             c == ')' || (c == ':' && (i + 1 == message.size() || message[i + 1] == ' '));
+    };
     size_t end = found + home.size();
-    while (end < message.size()) {
-      const char c = message[end];
-      if (c == ' ' || c == '\t' || c == '\n' || c == '\'' || c == '"' || c == '`' || c == ',' ||
-          c == ')' || (c == ':' && (end + 1 == message.size() || message[end + 1] == ' ')))
-        break;
-      ++end;
+    if (end < message.size() && message[end] != '/' && !ends_path(end)) {
+      // Only a whole path component: "/data" is not inside "/database".
+      out.append(message.substr(at, end - at));
+      at = end;
+      continue;
     }
+    out.append(message.substr(at, found - at));
+    while (end < message.size() && !ends_path(end)) ++end;
     const std::string_view path = message.substr(found, end - found);
-    if (path.find("/blobs/") != std::string_view::npos) out += "the model's weights";
+    if (path.size() <= home.size() + 1) out += "the model library's folder";
+    else if (path.find("/blobs/") != std::string_view::npos) out += "the model's weights";
     else if (path.find("/datasets/") != std::string_view::npos) out += "a dataset file";
     else out += "a file of the model library";
     at = end;

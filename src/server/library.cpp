@@ -90,11 +90,16 @@ void Library::adopt_shared_manifests() {
       if (user.id == local) continue;
       for (const auto& row : models.list_for_user(user.id)) {
         if (row.status != db::ModelStatus::installed) continue;
-        store::Store& mine = names(user.id);
-        if (mine.find(row.custom_name)) continue;
-        if (auto shared = store_.find(row.custom_name)) {
-          mine.write(*shared);
-          spdlog::info("model library: {} is now {}'s own name", row.custom_name, user.username);
+        try {  // one broken row must not keep everyone else's models from moving
+          store::Store& mine = names(user.id);
+          if (mine.find(row.custom_name)) continue;
+          if (auto shared = store_.find(row.custom_name)) {
+            mine.write(*shared);
+            spdlog::info("model library: {} is now {}'s own name", row.custom_name, user.username);
+          }
+        } catch (const std::exception& e) {
+          spdlog::warn("model library: cannot move {} into {}'s names: {}", row.custom_name,
+                       user.username, e.what());
         }
       }
     }

@@ -132,6 +132,7 @@ class Library {
   std::mutex mutex_;
   std::int64_t local_id_ = 0;
   std::map<std::int64_t, std::unique_ptr<store::Store>> spaces_;  // users' own names, by user id
+  std::mutex rows_mutex_;  // renames and the reconciling of rows with manifests, one at a time
   std::atomic<bool> stopping_{false};
   struct Worker {
     std::thread thread;

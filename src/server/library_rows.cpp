@@ -24,9 +24,12 @@ std::vector<db::PersonalModel> Library::rows(std::int64_t user_id) {
 // manifest does not exist yet.
 void Library::reconcile_rows(std::int64_t user_id) {
   LibraryDb rows = user_rows(user_id);
-  const std::vector<store::Manifest> installed = names(user_id).list();
+  std::lock_guard lock(rows_mutex_);  // not halfway through a rename
+  bool complete = true;
+  const std::vector<store::Manifest> installed = names(user_id).list(&complete);
   for (const auto& row : db::PersonalModels(db_).list_for_user(user_id)) {
-    if (row.status != db::ModelStatus::installed) continue;
+    // A manifest that could not be read is not a missing one: its row stays.
+    if (row.status != db::ModelStatus::installed || !complete) continue;
     const bool has_manifest = std::any_of(installed.begin(), installed.end(), [&](const store::Manifest& m) {
       return m.full_name() == row.custom_name;
     });
@@ -116,6 +119,7 @@ db::PersonalModel Library::start_download(std::int64_t user_id, std::string_view
 db::PersonalModel Library::update(std::int64_t user_id, std::int64_t id,
                                   const std::optional<std::string>& custom_name,
                                   const std::optional<nlohmann::json>& parameters) {
+  std::lock_guard lock(rows_mutex_);
   db::PersonalModel current = row(user_id, id);
   LibraryDb rows = user_rows(user_id);
   const std::string old_name = current.custom_name;

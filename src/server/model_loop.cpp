@@ -204,8 +204,17 @@ void ModelLoop::fail_queue(std::unique_lock<std::mutex>& lock, ErrorKind kind,
   queue.clear();
   shared_.queued -= static_cast<int>(failed.size());
   lock.unlock();
-  for (Task& t : failed)
-    if (!t.is_cancelled()) t.fail(kind, message);
+  for (Task& t : failed) {
+    if (t.is_cancelled()) continue;
+    // The loop is named after whichever user's name loaded these weights first; each caller
+    // hears its own name for them, never another user's.
+    const std::string& own = t.kind == Task::Kind::embed ? t.emb.model : t.gen.model;
+    std::string text = message;
+    if (!own.empty() && own != name && !name.empty())
+      for (size_t at = text.find(name); at != std::string::npos; at = text.find(name, at + own.size()))
+        text.replace(at, name.size(), own);
+    t.fail(kind, text);
+  }
   lock.lock();
 }
 

@@ -274,11 +274,19 @@ Response download_dataset(ApiContext& api, const Request& r) {
           "the file of dataset " + std::to_string(id) + " is no longer on the server"));
       return;
     }
-    Response resp;
-    resp.content_type = "application/x-ndjson";
-    resp.body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    resp.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
-    out->respond(resp);
+    try {
+      Response resp;
+      resp.content_type = "application/x-ndjson";
+      resp.body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      // A read error half-way is an error, never a short file answered 200.
+      if (in.bad()) throw Error(ErrorKind::io, "reading " + path + " failed");
+      resp.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
+      out->respond(resp);
+    } catch (const std::exception& e) {
+      SPDLOG_ERROR("dataset {}: {}", id, e.what());
+      out->respond(error_response(route, 500, ErrorKind::io,
+                                  "the file of dataset " + std::to_string(id) + " could not be read"));
+    }
   });
   Response resp;
   resp.stream = std::move(out);

@@ -254,7 +254,7 @@ void run_pull(ApiContext& api, std::int64_t user_id, const std::string& model, b
     out->finish();
   } catch (const Error& e) {
     if (out->started()) {
-      out->write(json::serialize(json::object{{"error", e.what()}}) + "\n");
+      out->write(json_text(json::object{{"error", public_message(e.what())}}) + "\n");
       out->finish();
     } else {
       out->respond(error_response("/api/pull", status_for(e.kind()), e.kind(), e.what()));
@@ -263,7 +263,7 @@ void run_pull(ApiContext& api, std::int64_t user_id, const std::string& model, b
     SPDLOG_ERROR("pull of {}: {}", model, e.what());
     const std::string message = std::string("internal error: ") + e.what();
     if (out->started()) {
-      out->write(json::serialize(json::object{{"error", message}}) + "\n");
+      out->write(json_text(json::object{{"error", public_message(message)}}) + "\n");
       out->finish();
     } else {
       out->respond(error_response("/api/pull", 500, ErrorKind::internal, message));

@@ -122,12 +122,20 @@ Response status(ApiContext& api, const Request& request) {
                                     {"error", full.at("error")}});
 }
 
+// The machine as the API shows it: without the folder whose free space was measured (a path
+// of the server's disk).
+json::value machine_json(const hardware::MachineInfo& m) {
+  json::value v = from_text(hardware::to_json(m));
+  if (v.is_object()) v.as_object().erase("disk_path");
+  return v;
+}
+
 json::object fit_json(const catalog::ModelFit& f, bool installed) {
   const auto& m = *f.model;
   json::array use_cases;
   for (const auto& u : m.use_cases) use_cases.emplace_back(u);
   json::array reasons;
-  for (const auto& r : f.fit.reasons) reasons.emplace_back(r);
+  for (const auto& r : f.fit.reasons) reasons.emplace_back(public_message(r));
   json::array tags;
   for (const auto& v : m.variants)
     tags.emplace_back(json::object{{"tag", v.tag},
@@ -185,7 +193,7 @@ Response catalog_route(ApiContext& api, const Request& request) {
         {"use_case", r.use_case},
         {"model", r.choice ? json::value(json::string(r.choice->model->id)) : json::value(nullptr)}});
   return json_response(json::object{{"context_length", n_ctx},
-                                    {"machine", from_text(hardware::to_json(m))},
+                                    {"machine", machine_json(m)},
                                     {"models", std::move(models)},
                                     {"recommendations", std::move(recommendations)}});
 }
@@ -216,7 +224,7 @@ void add_personal_routes(Router& router, ApiContext& api) {
              [&api](const Request& r) { return status(api, r); });
   router.add("GET", "/api/catalog", [&api](const Request& r) { return catalog_route(api, r); });
   router.add("GET", "/api/hardware",
-             [](const Request&) { return json_response(from_text(hardware::to_json(machine()))); });
+             [](const Request&) { return json_response(machine_json(machine())); });
   router.add("GET", "/api/desktop/models",
              [&api](const Request& r) { return desktop_models(api, r); });
 }

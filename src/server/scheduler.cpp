@@ -127,6 +127,7 @@ void Scheduler::preload(const std::string& model, const std::string& model_path,
   Task task;
   task.kind = Task::Kind::preload;
   task.keep_alive = keep_alive;
+  task.gen.model = model;  // the caller's name for the weights, for its error messages
   task.gen_sink = std::move(sink);
   impl_->enqueue(std::move(task), model, model_path);
 }

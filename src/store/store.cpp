@@ -59,8 +59,13 @@ std::filesystem::path space_manifests(const std::filesystem::path& home, const s
 std::vector<Manifest> read_space(const std::filesystem::path& dir, size_t* unreadable) {
   std::vector<Manifest> out;
   std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) return out;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+  if (!std::filesystem::is_directory(dir, ec)) {
+    if (ec && ec != std::errc::no_such_file_or_directory) ++*unreadable;
+    return out;
+  }
+  auto start = std::filesystem::recursive_directory_iterator(dir, ec);
+  if (ec) ++*unreadable;  // could not be listed: not "nothing there"
+  for (auto it = std::move(start);
        it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) {
       ++*unreadable;
@@ -95,7 +100,9 @@ Store Store::open_default(DownloadOptions download_options) {
 }
 
 std::unique_ptr<Store> Store::in_space(const std::string& space) const {
-  return std::make_unique<Store>(home_, downloader_.options(), space);
+  auto view = std::make_unique<Store>(home_, downloader_.options(), space);
+  view->names_mutex_ = names_mutex_;  // one lock for every space: they share the blobs
+  return view;
 }
 
 std::vector<SpacedManifest> Store::list_every_space(bool* complete) const {
@@ -104,7 +111,9 @@ std::vector<SpacedManifest> Store::list_every_space(bool* complete) const {
   for (auto& m : read_space(space_manifests(home_, ""), &unreadable)) out.push_back({"", std::move(m)});
   std::vector<std::pair<long long, std::string>> users;
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(home_ / "users", ec)) {
+  auto users_dir = std::filesystem::directory_iterator(home_ / "users", ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) ++unreadable;
+  for (const auto& entry : users_dir) {
     const std::string id = entry.path().filename().string();
     if (!id.empty() && id.size() < 19 &&
         std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; }))
@@ -119,6 +128,7 @@ std::vector<SpacedManifest> Store::list_every_space(bool* complete) const {
 
 void Store::drop_blob_if_unused(std::string_view digest) const {
   const std::string hex = digest_hex(digest);
+  std::lock_guard lock(*names_mutex_);  // every space's writes and removals wait
   bool complete = true;
   for (const auto& m : list_every_space(&complete))
     for (const auto& b : m.manifest.blobs)
@@ -154,9 +164,11 @@ std::optional<ModelName> Store::resolve(const ModelName& name) const {
   return std::nullopt;
 }
 
-std::vector<Manifest> Store::list() const {
+std::vector<Manifest> Store::list(bool* complete) const {
   size_t unreadable = 0;
-  return read_space(manifests_, &unreadable);
+  std::vector<Manifest> out = read_space(manifests_, &unreadable);
+  if (complete != nullptr) *complete = unreadable == 0;
+  return out;
 }
 
 std::optional<Manifest> Store::find(std::string_view ref) const {
@@ -168,6 +180,9 @@ std::optional<Manifest> Store::find(std::string_view ref) const {
 void Store::write(Manifest m) {
   if (m.tag.empty()) m.tag = "latest";
   ModelName name = parse_model_name(m.name + ":" + m.tag);
+  // Held from the blob check to the rename: a removal in another user's space cannot delete a
+  // blob between "it is there" and "a manifest names it".
+  std::lock_guard lock(*names_mutex_);
   for (const auto& blob : m.blobs) {
     std::error_code ec;
     auto path = blob_path(blob.digest);
@@ -177,14 +192,13 @@ void Store::write(Manifest m) {
     ensure_blob_stamp(path);  // installs record one; a blob from an older hearth gets it here
   }
   if (m.created_at.empty()) m.created_at = utc_now();
-  std::lock_guard lock(mutex_);
   auto path = manifest_path(name);
   paths::ensure_directory(path.parent_path());
   write_file_atomically(path, manifest_to_json(m).dump(2) + "\n");
 }
 
 void Store::remove(std::string_view ref) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(*names_mutex_);
   auto name = resolve(parse_model_name(ref));
   if (!name) throw Error(ErrorKind::not_found, "model '" + std::string(ref) + "' is not installed");
   auto path = manifest_path(*name);

@@ -131,7 +131,8 @@ class Store {
 
   // Every installed model, sorted by name:tag. A manifest that cannot be read is skipped with a
   // warning in the log (find() names its error).
-  std::vector<Manifest> list() const;
+  // `complete` (optional) is set false when some manifest could not be read or listed.
+  std::vector<Manifest> list(bool* complete = nullptr) const;
   // nullopt when not installed; Error(corrupt_file / unsupported) when its manifest is bad.
   std::optional<Manifest> find(std::string_view ref) const;
   // Writes the manifest atomically, replacing one of the same name:tag. Error(not_found) when a
@@ -163,7 +164,9 @@ class Store {
   std::filesystem::path blobs_;
   std::filesystem::path manifests_;
   Downloader downloader_;
-  std::mutex mutex_;  // serialises manifest writes and removals within this process
+  // Serialises manifest writes, removals and blob deletions within this process, across every
+  // user's space (in_space views share it).
+  std::shared_ptr<std::recursive_mutex> names_mutex_ = std::make_shared<std::recursive_mutex>();
 };
 
 }  // namespace hearth::store

@@ -57,6 +57,9 @@ TEST(PublicMessage, PathsUnderHomeBecomeWhatTheyAre) {
             "a file of the model library: manifest is not JSON");
   EXPECT_EQ(public_message("model 'x' not found; pull it first"), "model 'x' not found; pull it first");
   EXPECT_EQ(public_message("/etc/hosts stays (not ours)"), "/etc/hosts stays (not ours)");
+  EXPECT_EQ(public_message("needs 4 GB of disk, 1 GB free at " + h),
+            "needs 4 GB of disk, 1 GB free at the model library's folder");
+  EXPECT_EQ(public_message(h + "x/other"), h + "x/other");  // another folder that starts alike
   ::unsetenv("HEARTH_HOME");
 }
 

@@ -139,14 +139,15 @@ TEST_F(BrowserGuard, LocalPagesAndAppsGetCorsHeaders) {
   EXPECT_EQ(a.status, 200) << a.raw;
   // A preflight from an allowed page answers 204 and names what the page may send.
   a = curl("-X OPTIONS -H 'Origin: https://127.0.0.1:5173' -H 'Access-Control-Request-Method: POST' "
-           "-H 'Access-Control-Request-Headers: content-type, x-hearth-store, x-evil' " +
+           "-H 'Access-Control-Request-Headers: content-type, x-hearth-store, user-agent, cookie' " +
            url("/v1/chat/completions"));
   EXPECT_EQ(a.status, 204) << a.raw;
   EXPECT_NE(a.headers.find("access-control-allow-origin: https://127.0.0.1:5173"), std::string::npos) << a.raw;
   EXPECT_NE(a.headers.find("access-control-allow-methods: "), std::string::npos) << a.raw;
-  EXPECT_NE(a.headers.find("access-control-allow-headers: authorization, content-type, x-hearth-store"),
+  // What the (allowed) page's client asks for, never cookies.
+  EXPECT_NE(a.headers.find("access-control-allow-headers: authorization, content-type, x-hearth-store, user-agent\r"),
             std::string::npos) << a.raw;
-  EXPECT_EQ(a.headers.find("x-evil"), std::string::npos) << a.raw;
+  EXPECT_EQ(a.headers.find("cookie"), std::string::npos) << a.raw;
 }
 
 TEST_F(BrowserGuard, OwnerAllowsMoreOriginsAndHosts) {

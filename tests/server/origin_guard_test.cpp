@@ -99,7 +99,9 @@ TEST(OriginGuard, PreflightsAndCorsHeaders) {
   const OriginPolicy p = make_origin_policy("127.0.0.1", false, "", "");
   Request pre = req("127.0.0.1:1", "http://localhost:3000", "OPTIONS");
   pre.headers.emplace_back("access-control-request-method", "POST");
-  pre.headers.emplace_back("access-control-request-headers", "Authorization,X-Hearth-Store, X-Stainless-OS, Cookie");
+  pre.headers.emplace_back("access-control-request-headers",
+                           "Authorization,X-Hearth-Store, X-Stainless-OS, Cookie, User-Agent, "
+                           "OpenAI-Organization, Bad(Name");
   const auto answer = screen_request(p, pre);
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->status, 204);
@@ -109,7 +111,9 @@ TEST(OriginGuard, PreflightsAndCorsHeaders) {
     if (k == "Access-Control-Allow-Origin") allow_origin = v;
   }
   EXPECT_EQ(allow_origin, "http://localhost:3000");
-  EXPECT_EQ(allow_headers, "Authorization, Content-Type, X-Hearth-Store, X-Stainless-OS");
+  // Every well-formed name a client asks for (clients add their own), never cookies.
+  EXPECT_EQ(allow_headers,
+            "Authorization, Content-Type, X-Hearth-Store, X-Stainless-OS, User-Agent, OpenAI-Organization");
   // OPTIONS that is not a preflight goes to the routes (405 there).
   EXPECT_EQ(status(p, req("127.0.0.1:1", "http://localhost:3000", "OPTIONS")), 0);
   EXPECT_EQ(hearth::server::cors_headers(p, req("127.0.0.1:1")).size(), 0u);
