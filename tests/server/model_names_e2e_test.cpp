@@ -1,7 +1,8 @@
 // End to end, on SQLite and PostgreSQL: model names belong to their user. A second user of the
 // real `hearth serve` copies, pulls and deletes under a name the machine's owner uses, and the
 // owner's `hearth generate NAME` still runs the owner's weights; the owner's CLI sees and
-// deletes any user's models with --user / list --all; rows follow their manifests.
+// deletes any user's models with --user / list --all; rows follow their manifests; a keep_alive
+// too long for a clock means forever.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -77,6 +78,15 @@ TEST_P(ModelNamesEndToEnd, AnotherUserCannotReplaceOrDeleteTheOwnersName) {
   test::HttpFileServer files(dir / "models");
   HttpResult h = bob("POST", "/api/pull", {{"model", files.url("llama3-f16.gguf")}, {"stream", false}});
   ASSERT_EQ(h.status, 200) << h.body;
+
+  // A keep_alive beyond what a clock holds means forever: /api/ps shows a date a century away,
+  // not "unload now" or a date before 1970.
+  h = bob("POST", "/api/generate", {{"model", "llama3-f16"}, {"keep_alive", 1e300}});
+  ASSERT_EQ(h.status, 200) << h.body;
+  const json ps = json::parse(bob("GET", "/api/ps", nullptr).body);
+  ASSERT_EQ(ps["models"].size(), 1u) << ps.dump();
+  EXPECT_EQ(ps["models"][0]["name"], "llama3-f16:latest");
+  EXPECT_GE(std::stoi(ps["models"][0]["expires_at"].get<std::string>().substr(0, 4)), 2100) << ps.dump();
 
   // The attack: Bob copies his weights onto the owner's name. It becomes Bob's own name.
   h = bob("POST", "/api/copy", {{"source", "llama3-f16"}, {"destination", "fast-assistant:q4_k_m"}});
