@@ -170,27 +170,25 @@ Response ps(ApiContext& api, const Request& request) {
   store::Store& names = api.library.names(request.caller.user_id);
   json::array models;
   for (const auto& loaded : api.scheduler.loaded()) {
-    // Loaded weights are shown under the caller's own name for them; weights only other users
-    // name stay hidden.
-    const auto it = std::find_if(visible.begin(), visible.end(), [&](const store::Manifest& m) {
-      const store::BlobRef* b = model_blob(m);
-      return b != nullptr && names.blob_path(b->digest).string() == loaded.model_path;
-    });
-    if (it == visible.end()) continue;
-    const store::BlobRef* blob = model_blob(*it);
-    // Busy or kept forever: Ollama shows a time far in the future.
-    const auto expires = loaded.expires_at.value_or(std::chrono::system_clock::now() +
-                                                    std::chrono::hours(24 * 365 * 100));
-    json::object o;
-    o["name"] = it->full_name();
-    o["model"] = it->full_name();
-    o["size"] = loaded.size_bytes;
-    o["digest"] = blob ? std::string(digest_hex(blob->digest)) : std::string();
-    o["details"] = model_details(api.store, *it);
-    o["expires_at"] = rfc3339(expires);
-    o["size_vram"] = 0;
-    o["context_length"] = loaded.num_ctx;
-    models.emplace_back(std::move(o));
+    // Loaded weights are shown under each of the caller's own names for them (one entry per
+    // name, as Ollama lists names); weights only other users name stay hidden.
+    for (const auto& m : visible) {
+      const store::BlobRef* blob = model_blob(m);
+      if (blob == nullptr || names.blob_path(blob->digest).string() != loaded.model_path) continue;
+      // Busy or kept forever: Ollama shows a time far in the future.
+      const auto expires = loaded.expires_at.value_or(std::chrono::system_clock::now() +
+                                                      std::chrono::hours(24 * 365 * 100));
+      json::object o;
+      o["name"] = m.full_name();
+      o["model"] = m.full_name();
+      o["size"] = loaded.size_bytes;
+      o["digest"] = std::string(digest_hex(blob->digest));
+      o["details"] = model_details(api.store, m);
+      o["expires_at"] = rfc3339(expires);
+      o["size_vram"] = 0;
+      o["context_length"] = loaded.num_ctx;
+      models.emplace_back(std::move(o));
+    }
   }
   return json_response(json::object{{"models", std::move(models)}});
 }
