@@ -1,5 +1,9 @@
+#include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "core/error.h"
@@ -15,6 +19,42 @@ int exit_code_for(hearth::ErrorKind kind) {
     case hearth::ErrorKind::not_found: return 3;
     default: return 1;
   }
+}
+
+// Edit distance, for "did you mean" (names are short).
+size_t distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The first argument when it is neither an option nor a command: CLI11 would only say "A
+// subcommand is required", which hides the typo.
+std::optional<std::string> unknown_command(const CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return std::nullopt;
+  const std::string given = argv[1];
+  std::string closest;
+  size_t best = 3;  // suggest only near misses
+  for (const CLI::App* command : app.get_subcommands({})) {
+    std::vector<std::string> names{command->get_name()};  // on a tie the name beats an alias
+    for (const auto& alias : command->get_aliases()) names.push_back(alias);
+    for (const auto& name : names) {
+      if (name == given) return std::nullopt;
+      if (const size_t d = distance(given, name); d < best) best = d, closest = name;
+    }
+  }
+  std::string message = "unknown command '" + given + "'";
+  if (!closest.empty()) message += "; did you mean '" + closest + "'?";
+  return message + " (hearth --help lists the commands)";
 }
 
 }  // namespace
@@ -40,6 +80,10 @@ int main(int argc, char** argv) {
   hearth::cli::register_token(app);
   hearth::cli::register_audit(app);
   hearth::cli::register_data(app);
+  if (const auto unknown = unknown_command(app, argc, argv)) {
+    std::fprintf(stderr, "hearth: %s\n", unknown->c_str());
+    return 2;
+  }
   try {
     hearth::log::init_from_config();
     app.parse(argc, argv);
