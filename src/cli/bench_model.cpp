@@ -11,6 +11,7 @@
 // buffer is allocated, so it is the model's).
 #include "cli/bench_model.h"
 #include "cli/model_resolve.h"
+#include "hardware/hardware.h"
 
 #include <sys/resource.h>
 
@@ -122,8 +123,10 @@ void run_model_bench(const ModelBenchOptions& o) {
   model::ContextOptions ctx;
   ctx.n_ctx = std::max({o.n_prompt, o.n_gen, 1});
   ctx.matmul = kernels::default_matmul_options(&pool);
-  const double kv_bytes = 2.0 * hp.n_layer * ctx.n_ctx * hp.n_kv_dim() *
-                          (ctx.kv_type == model::KvType::f16 ? 2.0 : 4.0);
+  const double kv_bytes = static_cast<double>(hardware::kv_cache_bytes(
+      {0, static_cast<uint32_t>(hp.n_layer), static_cast<uint32_t>(hp.n_head_kv),
+       static_cast<uint32_t>(hp.head_dim)},
+      static_cast<uint64_t>(ctx.n_ctx), ctx.kv_type == model::KvType::f16 ? 2 : 4));
 
   std::mt19937 rng(1234);
   std::uniform_int_distribution<int32_t> any_token(0, model->n_vocab() - 1);

@@ -81,8 +81,8 @@ std::string format_bytes(uint64_t bytes) {
   return buf;
 }
 
-uint64_t kv_cache_bytes(const ModelShape& shape, uint32_t n_ctx) {
-  return uint64_t{2} * shape.n_layer * n_ctx * shape.n_head_kv * shape.head_dim * 2;
+uint64_t kv_cache_bytes(const ModelShape& shape, uint64_t n_cells, uint32_t bytes_per_value) {
+  return uint64_t{2} * shape.n_layer * n_cells * shape.n_head_kv * shape.head_dim * bytes_per_value;
 }
 
 MemoryEstimate estimate_memory(const ModelShape& shape, uint32_t n_ctx) {

@@ -139,8 +139,11 @@ struct MemoryEstimate {
   uint64_t overhead = 0;
   uint64_t total = 0;
 };
-// 2 × n_layer × n_ctx × n_head_kv × head_dim × 2 bytes.
-uint64_t kv_cache_bytes(const ModelShape& shape, uint32_t n_ctx);
+// The one KV-cache size rule (the fit check, the server's memory budget and `hearth bench` all
+// use it): K and V, for every layer and cell, n_head_kv × head_dim values of
+// `bytes_per_value` bytes (2: F16, the server's cache; 4: F32).
+// 2 × n_layer × n_cells × n_head_kv × head_dim × bytes_per_value.
+uint64_t kv_cache_bytes(const ModelShape& shape, uint64_t n_cells, uint32_t bytes_per_value = 2);
 MemoryEstimate estimate_memory(const ModelShape& shape, uint32_t n_ctx);
 
 struct FitResult {

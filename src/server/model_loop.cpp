@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "hardware/hardware.h"
 #include "server/scheduler_loop_parts.h"
 #include "store/blob_stamp.h"
 
@@ -131,10 +132,12 @@ void ModelLoop::load(std::unique_lock<std::mutex>& lock, int wanted_ctx) {
       e->pool = std::make_unique<ThreadPool>(static_cast<size_t>(shared_.options.threads));
     const auto& hp = e->model->hparams();
     ctx_len = hp.n_ctx_train > 0 ? std::min(wanted_ctx, hp.n_ctx_train) : wanted_ctx;
-    const std::uint64_t kv = 2ull * 2ull * static_cast<std::uint64_t>(hp.n_layer) *
-                             static_cast<std::uint64_t>(hp.n_kv_dim()) *
-                             static_cast<std::uint64_t>(ctx_len) *
-                             static_cast<std::uint64_t>(n_par);
+    // The F16 cache below: n_ctx × num_parallel cells.
+    const hardware::ModelShape shape{0, static_cast<std::uint32_t>(hp.n_layer),
+                                     static_cast<std::uint32_t>(hp.n_head_kv),
+                                     static_cast<std::uint32_t>(hp.head_dim)};
+    const std::uint64_t kv = hardware::kv_cache_bytes(
+        shape, static_cast<std::uint64_t>(ctx_len) * static_cast<std::uint64_t>(n_par));
     bytes = std::filesystem::file_size(file) + kv;
     {
       lock.lock();

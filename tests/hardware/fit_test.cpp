@@ -52,6 +52,9 @@ TEST(KvCache, FollowsTheFormula) {
   // 2 × 28 layers × 8192 × 4 heads × 128 × 2 bytes = 448 MiB.
   EXPECT_EQ(kv_cache_bytes(seven_b(), 8192), uint64_t{2} * 28 * 8192 * 4 * 128 * 2);
   EXPECT_EQ(kv_cache_bytes(seven_b(), 8192), 448 * kMiB);
+  // F32 values (hearth bench's F32 cache) and many sequences' cells (the server's n_ctx × parallel).
+  EXPECT_EQ(kv_cache_bytes(seven_b(), 8192, 4), 896 * kMiB);
+  EXPECT_EQ(kv_cache_bytes(seven_b(), uint64_t{8192} * 4), 4 * 448 * kMiB);
   MemoryEstimate e = estimate_memory(seven_b(), 8192);
   EXPECT_EQ(e.weights, 4'680'000'000u);
   EXPECT_EQ(e.total, e.weights + e.kv_cache + e.overhead);
