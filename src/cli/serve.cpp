@@ -1,8 +1,6 @@
 // `hearth serve [--host H:P] [--tls-cert F --tls-key F] [--auth auto|required] [--db URL] ...`:
 // the HTTP API on HEARTH_HOST (default 127.0.0.1:11435) until SIGINT or SIGTERM (see
 // server/server.h). Every setting of the configuration table that has a flag is a flag here.
-#include <boost/asio/ip/address.hpp>
-
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -29,13 +27,6 @@ struct ServeArgs {
   std::vector<std::pair<std::string, std::string>> settings;
 };
 
-bool is_loopback(const std::string& host) {
-  if (host == "localhost") return true;
-  boost::system::error_code ec;
-  const auto address = boost::asio::ip::make_address(host, ec);
-  return !ec && address.is_loopback();
-}
-
 void serve(const ServeArgs& args) {
   for (const auto& [env, value] : args.settings)
     if (!value.empty()) config::set_override(env, value);
@@ -48,7 +39,7 @@ void serve(const ServeArgs& args) {
   // Held by pointer so that it stops (its loops call into the API's sinks) before the API
   // context below goes away, whichever way this function ends.
   auto scheduler = std::make_unique<server::Scheduler>(server::Scheduler::options_from_config());
-  server::Authenticator auth(database, mode, !is_loopback(address));
+  server::Authenticator auth(database, mode, !server::is_loopback_host(address));
   server::ApiContext api{store, database, library, *scheduler, auth, {}, std::chrono::system_clock::now()};
   struct StopFirst {
     server::Library& library;

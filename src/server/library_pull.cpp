@@ -385,7 +385,7 @@ PullResult pull_model_as_asked(store::Store& store, LibraryDb& library, std::str
       manifest = *store.find(plan.full_name);
     }
   } catch (const Error& e) {
-    library.fail(row.id, plan.full_name, shown_pull_error(e, options, store).what());
+    library.fail(row.id, plan.full_name, shown_pull_error(e, options).what());
     throw;
   }
   if (existing && !same_source)  // the name now points elsewhere: drop what only it used
@@ -430,10 +430,10 @@ PullResult pull_model(store::Store& store, LibraryDb& library, std::string_view 
     return pull_model_as_asked(store, library, ref, options, hooks);
   } catch (const Error& e) {
     if (!options.through_api) throw;
-    throw shown_pull_error(e, options, store);
+    throw shown_pull_error(e, options);
   } catch (const std::exception& e) {  // e.g. a filesystem_error, which names paths
     if (!options.through_api) throw;
-    throw shown_pull_error(Error(ErrorKind::internal, e.what()), options, store);
+    throw shown_pull_error(Error(ErrorKind::internal, e.what()), options);
   }
 }
 

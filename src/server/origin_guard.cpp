@@ -189,13 +189,18 @@ Response forbidden(const Request& request, std::string message) {
 
 }  // namespace
 
+bool is_loopback_host(std::string_view host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(std::string(host), ec);
+  return !ec && address.is_loopback();
+}
+
 OriginPolicy make_origin_policy(std::string_view bind_host, bool tls, std::string_view allowed_hosts,
                                 std::string_view origins) {
   OriginPolicy policy;
   policy.scheme = tls ? "https" : "http";
-  boost::system::error_code ec;
-  const auto address = boost::asio::ip::make_address(std::string(bind_host), ec);
-  policy.check_host = bind_host == "localhost" || (!ec && address.is_loopback());
+  policy.check_host = is_loopback_host(bind_host);
   policy.hosts = {"localhost", "127.0.0.1", "::1"};
   if (const auto bound = host_name(bind_host.find(':') != std::string_view::npos
                                        ? "[" + std::string(bind_host) + "]"

@@ -6,15 +6,6 @@
 #include "server/library_pull.h"
 
 namespace hearth::server {
-namespace {
-
-void replace_all(std::string& text, const std::string& what, const std::string& with) {
-  if (what.empty()) return;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + with.size()))
-    text.replace(at, what.size(), with);
-}
-
-}  // namespace
 
 std::shared_ptr<const store::AddressPolicy> pull_address_policy(const PullPlan& plan,
                                                                 const PullOptions& options) {
@@ -23,7 +14,7 @@ std::shared_ptr<const store::AddressPolicy> pull_address_policy(const PullPlan& 
   return store::AddressPolicy::public_only();
 }
 
-Error shown_pull_error(const Error& error, const PullOptions& options, const store::Store& store) {
+Error shown_pull_error(const Error& error, const PullOptions& options) {
   if (!options.through_api) return error;
   switch (error.kind()) {
     case ErrorKind::io:
@@ -36,13 +27,10 @@ Error shown_pull_error(const Error& error, const PullOptions& options, const sto
       return Error(error.kind(),
                    "the pull failed inside the server (the details are in the "
                    "server's log)");
-    default: {
-      std::string message = error.what();
-      const auto home = store.blobs_dir().parent_path();
-      replace_all(message, store.blobs_dir().string(), "the model store");
-      replace_all(message, home.string(), "the model store");
-      return Error(error.kind(), message);
-    }
+    default:
+      // Paths of the server's files are taken out where every error is answered
+      // (public_message, json_util.h).
+      return error;
   }
 }
 

@@ -6,15 +6,14 @@
 //   - an http(s) URL the caller gave may only reach public addresses (store/url_policy.h),
 //     redirects included, unless the owner sets HEARTH_ALLOW_PRIVATE_URLS=1. The catalog's and
 //     hf:// downloads go to HEARTH_HF_ENDPOINT, which the owner chose, and are not limited.
-//   - its errors never carry a path of the server's files (blob paths, HEARTH_HOME) nor bytes of
-//     what was read: I/O failures become a short message (the details go to the server's log),
-//     and any mention of HEARTH_HOME is replaced by "the model store".
+//   - its errors never carry bytes of what was read: I/O and internal failures become a short
+//     message (the details go to the server's log). Paths of the server's files are taken out
+//     of every answer by public_message (json_util.h).
 #pragma once
 
 #include <memory>
 
 #include "core/error.h"
-#include "store/store.h"
 #include "store/url_policy.h"
 
 namespace hearth::server {
@@ -27,6 +26,6 @@ std::shared_ptr<const store::AddressPolicy> pull_address_policy(const PullPlan& 
                                                                 const PullOptions& options);
 
 // `error` as the caller may see it (see above); unchanged for the owner's own pulls.
-Error shown_pull_error(const Error& error, const PullOptions& options, const store::Store& store);
+Error shown_pull_error(const Error& error, const PullOptions& options);
 
 }  // namespace hearth::server

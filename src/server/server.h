@@ -120,6 +120,8 @@ struct ServeOptions {
 // Splits "host:port", "http://host:port/" or "host" (port 11435); "[::1]:80" for IPv6.
 // Error(invalid_input) for a bad port.
 std::pair<std::string, uint16_t> parse_host_port(std::string_view text);
+// Whether a listening address ("localhost", "127.0.0.2", "::1", ...) is loopback only.
+bool is_loopback_host(std::string_view host);
 
 // Serves until SIGINT or SIGTERM, then stops accepting, lets requests in flight finish and
 // returns. Error(io) when the address cannot be bound.

@@ -15,9 +15,7 @@ namespace {
 
 using test::CommandResult;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using test::contains;
 
 class AccountsCliTest : public ::testing::Test {
  protected:

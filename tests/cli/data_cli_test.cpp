@@ -16,9 +16,7 @@ namespace {
 
 using test::CommandResult;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using test::contains;
 
 // The path printed after `label` on its own line of `hearth data export`'s output.
 std::string printed_path(const std::string& out, const std::string& label) {

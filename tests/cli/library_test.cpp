@@ -10,9 +10,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::CommandResult;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using test::contains;
 
 class InstalledModelsTest : public test::LibraryTest {
  protected:

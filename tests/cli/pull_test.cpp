@@ -25,9 +25,7 @@ using test::CommandResult;
 
 class PullTest : public test::LibraryTest {};
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using test::contains;
 
 TEST_F(PullTest, FullPullFromServerIsListedShownAndScored) {
   const std::string hex = synth_tiny(served() / "Tiny_Chat-Q8_0.gguf");

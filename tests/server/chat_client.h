@@ -12,17 +12,6 @@
 
 namespace hearth::test {
 
-using Env = std::vector<std::pair<std::string, std::string>>;
-
-// Adds `user` and creates a token for them with the CLI; "" when that failed (the test fails).
-inline std::string token_for(const Env& env, const std::string& user) {
-  EXPECT_EQ(run_hearth({"user", "add", user}, env).exit_code, 0);
-  const auto created = run_hearth({"token", "create", "--user", user}, env);
-  const auto at = created.out.find("hearth_");
-  if (at == std::string::npos) return {};
-  return created.out.substr(at, created.out.find_first_of(" \n", at) - at);
-}
-
 class ChatClient {
  public:
   ChatClient(const ServerProcess& server, std::string token)

@@ -23,17 +23,11 @@ using test::http;
 using test::HttpOptions;
 using test::HttpResult;
 
-using Env = std::vector<std::pair<std::string, std::string>>;
+using test::Env;
 
 class ModelNamesEndToEnd : public db::test::BackendTest {};
 
-std::string token_for(const Env& env, const std::string& user) {
-  EXPECT_EQ(test::run_hearth({"user", "add", user}, env).exit_code, 0);
-  const auto created = test::run_hearth({"token", "create", "--user", user}, env);
-  const auto at = created.out.find("hearth_");
-  if (at == std::string::npos) return {};
-  return created.out.substr(at, created.out.find_first_of(" \n", at) - at);
-}
+using test::token_for;
 
 std::vector<std::string> names_in(const HttpResult& tags) {
   EXPECT_EQ(tags.status, 200) << tags.body;

@@ -22,21 +22,13 @@ using hearth::test::HttpOptions;
 using hearth::test::HttpResult;
 using hearth::test::ServerProcess;
 using nlohmann::json;
-using Env = std::vector<std::pair<std::string, std::string>>;
+using hearth::test::Env;
 
 constexpr const char* kSecret = "SECRET-MARKER-7c1d0e";
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using hearth::test::contains;
 
-std::string token_for(const Env& env, const std::string& user) {
-  EXPECT_EQ(hearth::test::run_hearth({"user", "add", user}, env).exit_code, 0);
-  const auto created = hearth::test::run_hearth({"token", "create", "--user", user}, env);
-  const auto at = created.out.find("hearth_");
-  if (at == std::string::npos) return {};
-  return created.out.substr(at, created.out.find_first_of(" \n", at) - at);
-}
+using hearth::test::token_for;
 
 class PullGuard : public ::testing::Test {
  protected:

@@ -1,6 +1,8 @@
 // See server_process.h.
 #include "server/server_process.h"
 
+#include <gtest/gtest.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -169,6 +171,14 @@ HttpResult http(const std::string& method, const std::string& url, const std::st
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
   return result;
+}
+
+std::string token_for(const Env& env, const std::string& user) {
+  EXPECT_EQ(run_hearth({"user", "add", user}, env).exit_code, 0);
+  const auto created = run_hearth({"token", "create", "--user", user}, env);
+  const auto at = created.out.find("hearth_");
+  if (at == std::string::npos) return {};
+  return created.out.substr(at, created.out.find_first_of(" \n", at) - at);
 }
 
 }  // namespace hearth::test

@@ -62,4 +62,9 @@ struct HttpOptions {
 HttpResult http(const std::string& method, const std::string& url, const std::string* body = nullptr,
                 const HttpOptions& options = {});
 
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+// Adds `user` with the CLI and creates a token for them; "" when that failed (the test fails).
+std::string token_for(const Env& env, const std::string& user);
+
 }  // namespace hearth::test

@@ -55,4 +55,9 @@ CommandResult run_hearth(const std::vector<std::string>& args,
 // Reads a whole file as bytes (fails the test via exception when it cannot).
 std::string read_file(const std::filesystem::path& path);
 
+// Whether `text` holds `part` (for assertions on messages and command output).
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 }  // namespace hearth::test
