@@ -25,7 +25,7 @@
 #include "data/data.h"
 #include "engine/gguf/gguf.h"
 #include "engine/tokenizer/tokenizer.h"
-#include "server/auth.h"
+#include "library/local_user.h"
 
 namespace hearth::cli {
 namespace {
@@ -71,7 +71,7 @@ db::Timestamp parse_since(const std::string& text) {
 void run_export(ExportCli& o) {
   db::Database db = open_accounts_database();
   const std::int64_t user =
-      o.user.empty() ? server::local_user_id(db) : require_user(db, o.user).id;
+      o.user.empty() ? library::local_user_id(db) : require_user(db, o.user).id;
   if (!o.since.empty()) o.options.since = parse_since(o.since);
   o.options.seed = static_cast<std::uint64_t>(o.seed);
   o.options.allow_small_name = "--allow-small";

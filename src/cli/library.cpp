@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/library_db.h"
+#include "library/library_db.h"
 #include "cli/model_resolve.h"
 #include "core/config.h"
 #include "core/error.h"
@@ -115,7 +115,7 @@ void list_models(bool every_user) {
   auto models = store.list();
   std::printf("%-40s %-14s %-10s %s\n", "NAME", "ID", "SIZE", "MODIFIED");
   std::vector<std::string> notes;
-  std::optional<LibraryDb> library;
+  std::optional<library::LibraryDb> library;
   try {
     if (!models.empty()) library.emplace();
   } catch (const std::exception& e) {
@@ -128,7 +128,7 @@ void list_models(bool every_user) {
     try {
       auto row = library->find(m.full_name());
       if (row && row->status != db::ModelStatus::installed) {
-        std::string why = server::local_failure_message(m.full_name());
+        std::string why = library::local_failure_message(m.full_name());
         notes.push_back(m.full_name() + " is " + std::string(db::to_string(row->status)) +
                         (why.empty() ? "" : ": " + why));
       }
@@ -231,7 +231,7 @@ json row_json(const db::PersonalModel& row, const std::string& full_name) {
       {"fine_tuned", row.fine_tuned},
       {"created_at", db::format_time(row.created_at)},
       {"updated_at", db::format_time(row.updated_at)}};
-  std::string why = server::local_failure_message(full_name);
+  std::string why = library::local_failure_message(full_name);
   if (!why.empty()) j["error"] = why;
   return j;
 }
@@ -240,7 +240,7 @@ void show_model(const std::string& text, bool as_json) {
   ResolvedModel r = resolve_model(text);
   ModelFacts facts = read_facts(r.path);
   std::optional<db::PersonalModel> row;
-  if (r.manifest) row = try_find_row(r.manifest->full_name());
+  if (r.manifest) row = library::try_find_row(r.manifest->full_name());
 
   if (as_json) {
     json out = {{"name", r.display_name}, {"path", r.path.string()}, {"model", facts_json(facts)}};
@@ -287,7 +287,7 @@ void show_model(const std::string& text, bool as_json) {
         line("performance", buf);
       }
       line("used", std::to_string(row->usage_count) + " times");
-      if (auto why = server::local_failure_message(m.full_name()); !why.empty()) line("error", why);
+      if (auto why = library::local_failure_message(m.full_name()); !why.empty()) line("error", why);
     }
   }
 }
@@ -308,7 +308,7 @@ void remove_models(const std::vector<std::string>& names) {
         full = store::parse_model_name(text).full();
         bool had_row = false;
         try {
-          LibraryDb library;
+          library::LibraryDb library;
           had_row = library.remove(full);
         } catch (const Error& e) {
           spdlog::warn("database: {}", e.what());
@@ -320,13 +320,13 @@ void remove_models(const std::vector<std::string>& names) {
         continue;
       }
       try {
-        LibraryDb library;
+        library::LibraryDb library;
         library.remove(full);
         library.audit("delete", full);
       } catch (const Error& e) {
         spdlog::warn("database: cannot remove the record of {}: {}", full, e.what());
       }
-      server::clear_local_failure(full);
+      library::clear_local_failure(full);
       std::printf("deleted '%s'\n", full.c_str());
     } catch (const Error& e) {
       std::fprintf(stderr, "hearth: %s\n", e.what());
@@ -345,7 +345,7 @@ void copy_model(const std::string& src, const std::string& dst) {
   const std::string dst_full = store::parse_model_name(dst).full();
   store.copy(from->full_name(), dst_full);
   try {
-    LibraryDb library;
+    library::LibraryDb library;
     library.copy(from->full_name(), dst_full, model_blob_path(store, *from).string());
     library.audit("copy", dst_full, json{{"source", from->full_name()}}.dump());
   } catch (const Error& e) {

@@ -2,7 +2,7 @@
 
 #include <cctype>
 
-#include "cli/library_db.h"
+#include "library/library_db.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/paths.h"
@@ -27,13 +27,13 @@ bool looks_like_path(const std::string& text) {
 }  // namespace
 
 store::Store open_store() {
-  return store::Store(paths::home(), {}, server::cli_space());
+  return store::Store(paths::home(), {}, library::cli_space());
 }
 
 void add_user_option(CLI::App* command) {
   command
       ->add_option_function<std::string>(
-          "--user", [](const std::string& name) { server::set_cli_user(name); },
+          "--user", [](const std::string& name) { library::set_cli_user(name); },
           "act on this user's models (default: the machine's owner, 'local')")
       ->type_name("NAME");
 }
@@ -79,7 +79,7 @@ ResolvedModel resolve_model(const std::string& text, bool record_use) {
     r.manifest = std::move(manifest);
     if (record_use) {
       try {
-        LibraryDb library;
+        library::LibraryDb library;
         if (auto row = library.find(r.display_name)) library.models().record_usage(row->id);
       } catch (const std::exception& e) {
         spdlog::warn("database: cannot count a use of {}: {}", r.display_name, e.what());

@@ -24,7 +24,7 @@ struct ResolvedModel {
 };
 
 // The store at paths::home(), seen through the names of the user the CLI acts for (the
-// machine's owner unless `--user NAME`; server/library_db.h).
+// machine's owner unless `--user NAME`; library/library_db.h).
 store::Store open_store();
 // Adds `--user NAME` to a command that works on installed models.
 void add_user_option(CLI::App* command);

@@ -14,23 +14,21 @@
 // as its performance score. A model that fails that check is marked failed (its files stay so that
 // `hearth rm` can clean up) and the command fails.
 //
-// The steps live in server/library_pull.h (shared with POST /api/pull); this file adds the
-// terminal: the progress bar, Ctrl-C and the post-pull check. The database row goes pending →
-// downloading (progress kept current, at most once a second) → verifying → installed, or failed
-// with the error.
+// The steps, the post-pull check included, live in library/library_pull.h (shared with POST
+// /api/pull); this file adds the terminal: the progress bar and Ctrl-C. The database row goes
+// pending → downloading (progress kept current, at most once a second) → verifying → installed,
+// or failed with the error.
 #include <csignal>
 #include <cstdio>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "cli/model_resolve.h"
-#include "cli/pull_check.h"
 #include "cli/pull_verify.h"
 #include "core/error.h"
-#include "server/library_db.h"
-#include "server/library_pull.h"
+#include "library/library_db.h"
+#include "library/library_pull.h"
 #include "store/download.h"
 #include "store/progress.h"
 #include "store/store.h"
@@ -87,31 +85,26 @@ class InterruptGuard {
 
 void pull(const PullArgs& args) {
   store::Store store = open_store();
-  server::LibraryDb library;
-  server::PullOptions options;
+  library::LibraryDb library;
+  library::PullOptions options;
   options.name = args.name;
   options.force = args.force;
   options.n_ctx = args.n_ctx;
 
   store::ProgressPrinter printer = store::ProgressPrinter::for_stream(stderr);
   store::CancelToken cancel;
-  server::PullHooks hooks;
+  library::PullHooks hooks;
   hooks.note = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
   hooks.progress = [&printer](const store::Progress& p) { printer.show(p); };
   hooks.cancel = &cancel;
-  hooks.check = [](const std::string& full_name, const std::filesystem::path& blob) {
-    g_cancel = nullptr;  // nothing to pause any more
-    std::fprintf(stderr, "checking %s: loading it and generating a few tokens\n",
-                 full_name.c_str());
-    return check_pulled_model(blob).tokens_per_second;
-  };
+  hooks.checking = [] { g_cancel = nullptr; };  // nothing to pause any more
 
-  server::PullResult result;
+  library::PullResult result;
   {
     InterruptGuard guard(cancel);
-    result = server::pull_model(store, library, args.ref, options, hooks);
+    result = library::pull_model(store, library, args.ref, options, hooks);
   }
-  using Outcome = server::PullResult::Outcome;
+  using Outcome = library::PullResult::Outcome;
   if (result.outcome == Outcome::cancelled) {
     std::fprintf(stderr, "\ndownload paused; run the same command to resume\n");
     throw ExitStatus{130};
@@ -124,8 +117,6 @@ void pull(const PullArgs& args) {
     return;
   }
   const auto& m = result.manifest;
-  library.audit("pull", result.full_name,
-                nlohmann::json{{"reference", args.ref}, {"source", m.source}}.dump());
   std::printf("%s installed (%s, %s): %.1f tokens/s on this machine\n", result.full_name.c_str(),
               m.blobs.front().digest.substr(7, 12).c_str(),
               store::format_bytes(m.total_size()).c_str(), result.performance_score.value_or(0));

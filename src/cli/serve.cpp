@@ -10,9 +10,9 @@
 #include "cli/commands.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "library/library.h"
 #include "server/api.h"
 #include "server/auth.h"
-#include "server/library.h"
 #include "server/scheduler.h"
 #include "store/store.h"
 
@@ -35,14 +35,14 @@ void serve(const ServeArgs& args) {
   const server::AuthMode mode = server::auth_mode_from(config::get("HEARTH_AUTH"));
   store::Store store = store::Store::open_default();
   db::Database database = db::Database::open(config::get("HEARTH_DB"));
-  server::Library library(store, database);
+  library::Library library(store, database);
   // Held by pointer so that it stops (its loops call into the API's sinks) before the API
   // context below goes away, whichever way this function ends.
   auto scheduler = std::make_unique<server::Scheduler>(server::Scheduler::options_from_config());
   server::Authenticator auth(database, mode, !server::is_loopback_host(address));
   server::ApiContext api{store, database, library, *scheduler, auth, {}, std::chrono::system_clock::now()};
   struct StopFirst {
-    server::Library& library;
+    library::Library& library;
     std::unique_ptr<server::Scheduler>& scheduler;
     ~StopFirst() {
       library.shutdown();

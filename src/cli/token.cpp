@@ -11,7 +11,7 @@
 
 #include "cli/accounts.h"
 #include "cli/commands.h"
-#include "server/auth.h"
+#include "library/local_user.h"
 
 namespace hearth::cli {
 namespace {
@@ -33,7 +33,7 @@ void create_token(const TokenOptions& o) {
   db::Database db = open_accounts_database();
   // The implicit local user exists once anything ran as it; asking for its token creates it
   // too, so its own clients keep working after a named user turns authentication on.
-  if (o.user == server::kLocalUser) server::local_user_id(db);
+  if (o.user == library::kLocalUser) library::local_user_id(db);
   db::User user = require_user(db, o.user);
   db::CreatedApiToken made = db::ApiTokens(db).create(user.id, o.label);
   db::AuditLog(db).record(user.id, "token.create", made.token.prefix,

@@ -11,7 +11,7 @@
 
 #include "cli/accounts.h"
 #include "cli/commands.h"
-#include "server/auth.h"
+#include "library/local_user.h"
 
 namespace hearth::cli {
 namespace {
@@ -26,7 +26,7 @@ void check_name(const std::string& name) {
   std::string lower = name;
   std::transform(lower.begin(), lower.end(), lower.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (lower == server::kLocalUser)
+  if (lower == library::kLocalUser)
     throw Error(ErrorKind::invalid_input,
                 "'" + name +
                     "' is reserved for the machine's owner (requests without a token); "

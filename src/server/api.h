@@ -1,6 +1,6 @@
 // The API's shared state and how its route groups are put together (see server.h for the
-// router, scheduler.h for inference, library.h for the per-user model library, auth.h for
-// callers).
+// router, scheduler.h for inference, library/library.h for the per-user model library, auth.h
+// for callers).
 #pragma once
 
 #include <atomic>
@@ -11,8 +11,8 @@
 
 #include "core/thread_pool.h"
 #include "db/db.h"
+#include "library/library.h"
 #include "server/auth.h"
-#include "server/library.h"
 #include "server/scheduler.h"
 #include "server/server.h"
 
@@ -32,7 +32,7 @@ struct ApiCounters {
 struct ApiContext {
   store::Store& store;
   db::Database db;
-  Library& library;
+  library::Library& library;
   Scheduler& scheduler;
   Authenticator& auth;
   ApiCounters counters;

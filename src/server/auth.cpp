@@ -58,25 +58,11 @@ AuthMode auth_mode_from(std::string_view text) {
               "authentication mode '" + std::string(text) + "' is not one of: auto, required");
 }
 
-std::int64_t local_user_id(const db::Database& db) {
-  db::Users users(db);
-  const std::string name(kLocalUser);
-  if (auto user = users.find_by_name(name)) return user->id;
-  try {
-    return users.create(name, "", "").id;
-  } catch (const Error& e) {
-    if (e.kind() != ErrorKind::conflict) throw;
-    // Another process (a CLI command beside the server) created it just now.
-    if (auto user = users.find_by_name(name)) return user->id;
-    throw;
-  }
-}
-
 Authenticator::Authenticator(db::Database db, AuthMode mode, bool listens_beyond_loopback)
     : db_(std::move(db)),
       mode_(mode),
       beyond_loopback_(listens_beyond_loopback),
-      local_id_(local_user_id(db_)) {}
+      local_id_(library::local_user_id(db_)) {}
 
 bool Authenticator::required() {
   if (mode_ == AuthMode::required || beyond_loopback_) return true;
@@ -98,12 +84,12 @@ Caller Authenticator::authenticate(std::string_view authorization_header) {
   const bool needed = required();
   if (header.empty()) {
     if (needed) throw Error(ErrorKind::unauthorized, std::string(kMissing));
-    return {local_id_, std::string(kLocalUser)};
+    return {local_id_, std::string(library::kLocalUser)};
   }
   std::string_view token = bearer_token(header);
   if (token.empty()) {
     if (needed) throw Error(ErrorKind::unauthorized, std::string(kMalformed));
-    return {local_id_, std::string(kLocalUser)};
+    return {local_id_, std::string(library::kLocalUser)};
   }
 
   db::ApiTokens tokens(db_);
@@ -112,7 +98,7 @@ Caller Authenticator::authenticate(std::string_view authorization_header) {
   if (found) user = db::Users(db_).find(found->user_id);
   if (!found || !user) {
     if (needed) throw Error(ErrorKind::unauthorized, std::string(kInvalid));
-    return {local_id_, std::string(kLocalUser)};
+    return {local_id_, std::string(library::kLocalUser)};
   }
   if (!found->last_used_at || db::now() - *found->last_used_at >= kTouchInterval) {
     try {

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "db/db.h"
+#include "library/local_user.h"
 #include "server/server.h"
 
 namespace hearth::server {
@@ -24,11 +25,6 @@ namespace hearth::server {
 enum class AuthMode { automatic, required };
 // "auto" / "required"; Error(invalid_input) otherwise.
 AuthMode auth_mode_from(std::string_view text);
-
-inline constexpr std::string_view kLocalUser = "local";
-
-// The implicit local user's id (created when missing).
-std::int64_t local_user_id(const db::Database& db);
 
 class Authenticator {
  public:

@@ -126,7 +126,7 @@ void record_usage(ApiContext& api, std::int64_t user_id, const std::string& mode
 Response run_embeddings(ApiContext& api, const Request& http_request, const std::string& model,
                         EmbeddingRequest request,
                         std::function<Response(const EmbeddingResult&)> answer) {
-  const ResolvedModel m = api.library.resolve(http_request.caller.user_id, model);
+  const library::ResolvedModel m = api.library.resolve(http_request.caller.user_id, model);
   request.model = m.name;
   request.model_path = m.model_path.string();
   auto out = std::make_shared<ResponseStream>();

@@ -1,11 +1,12 @@
-// Ollama's and OpenAI's model-library routes, each scoped to the caller (library.h):
+// Ollama's and OpenAI's model-library routes, each scoped to the caller (library/library.h):
 // GET /api/tags, GET /v1/models, GET /v1/models/{model}, POST /api/show, GET /api/ps,
 // POST /api/pull, DELETE /api/delete, POST /api/copy.
 //
 // /api/copy follows Ollama: a destination the caller already has is replaced (names are each
-// user's own: library.h). /api/pull streams NDJSON progress from its own thread; the response starts
-// only once the reference, the name and the fit have been checked, so those errors still come
-// back as a plain {"error"} with a 4xx/5xx status.
+// user's own: library/library.h). /api/pull streams NDJSON progress from its own thread, the
+// post-pull check ("checking the model") included; the response starts only once the reference,
+// the name and the fit have been checked, so those errors still come back as a plain {"error"}
+// with a 4xx/5xx status.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -128,7 +129,7 @@ std::string parameters_text(const nlohmann::json& parameters) {
 
 Response show(ApiContext& api, const Request& request) {
   const json::object body = parse_body_object(request.body);
-  const ResolvedModel r = api.library.resolve(request.caller.user_id, model_field(body));
+  const library::ResolvedModel r = api.library.resolve(request.caller.user_id, model_field(body));
   const gguf::File file = gguf::File::open(r.model_path);
   json::object info;
   std::uint64_t parameters = 0;
@@ -193,7 +194,7 @@ Response ps(ApiContext& api, const Request& request) {
   return json_response(json::object{{"models", std::move(models)}});
 }
 
-json::object event_json(const PullProgressEvent& e) {
+json::object event_json(const library::PullProgressEvent& e) {
   json::object o{{"status", e.status}};
   if (!e.digest.empty()) o["digest"] = e.digest;
   if (e.total > 0 || !e.digest.empty()) {
@@ -205,16 +206,16 @@ json::object event_json(const PullProgressEvent& e) {
 
 // Runs on its own thread (never the I/O thread); answers through `out`.
 void run_pull(ApiContext& api, std::int64_t user_id, const std::string& model, bool stream,
-              PullSettings settings, const std::shared_ptr<ResponseStream>& out,
+              library::PullSettings settings, const std::shared_ptr<ResponseStream>& out,
               const std::function<bool()>& stopping) {
   bool held_manifest_event = false;  // "pulling manifest" waits until the checks have passed
   std::string last_status;
   auto last_sent = std::chrono::steady_clock::time_point{};
-  auto send = [&](const PullProgressEvent& e) {
+  auto send = [&](const library::PullProgressEvent& e) {
     if (!out->started()) out->start(200, "application/x-ndjson");
     out->write(json::serialize(event_json(e)) + "\n");
   };
-  auto progress = [&](const PullProgressEvent& e) {
+  auto progress = [&](const library::PullProgressEvent& e) {
     if (!stream) return;
     if (e.status == "pulling manifest" && !out->started()) {
       held_manifest_event = true;
@@ -273,7 +274,7 @@ Response pull(ApiContext& api, const Request& request) {
   const json::object body = parse_body_object(request.body);
   const std::string model = model_field(body);
   const bool stream = opt_bool(body, "stream").value_or(true);
-  PullSettings settings;
+  library::PullSettings settings;
   settings.force = opt_bool(body, "force").value_or(false);
   auto out = std::make_shared<ResponseStream>();
   const std::int64_t user_id = request.caller.user_id;
@@ -289,7 +290,7 @@ Response pull(ApiContext& api, const Request& request) {
 Response remove(ApiContext& api, const Request& request) {
   const json::object body = parse_body_object(request.body);
   const std::int64_t user = request.caller.user_id;
-  const ResolvedModel m = api.library.resolve(user, model_field(body));
+  const library::ResolvedModel m = api.library.resolve(user, model_field(body));
   api.library.remove(user, m.name);
   // Gone from disk: let its memory go too (as Ollama does). Weights another name still uses stay
   // loaded.
@@ -315,7 +316,8 @@ void add_library_routes(Router& router, ApiContext& api) {
   router.add("GET", "/api/tags", [&api](const Request& r) { return tags(api, r); });
   router.add("GET", "/v1/models", [&api](const Request& r) { return openai_models(api, r); });
   router.add("GET", "/v1/models/{model}", [&api](const Request& r) {
-    const ResolvedModel m = api.library.resolve(r.caller.user_id, decoded_param(r, "model"));
+    const library::ResolvedModel m =
+        api.library.resolve(r.caller.user_id, decoded_param(r, "model"));
     return json_response(openai_model(m.manifest));
   });
   router.add("POST", "/api/show", [&api](const Request& r) { return show(api, r); });

@@ -31,7 +31,7 @@ struct OllamaCommon {
 
 // The fields /api/chat and /api/generate share.
 OllamaCommon read_common(ApiContext& api, const Request& http, const json::object& body,
-                         GenerationRequest& r, ResolvedModel& resolved) {
+                         GenerationRequest& r, library::ResolvedModel& resolved) {
   OllamaCommon c;
   c.model = model_field(body);
   c.stream = opt_bool(body, "stream").value_or(true);
@@ -162,7 +162,7 @@ Response chat(ApiContext& api, const Request& http, const char* source) {
   const json::object body = parse_body_object(http.body);
   refuse_tools(body);
   GenerationRequest r;
-  ResolvedModel m;
+  library::ResolvedModel m;
   OllamaCommon c = read_common(api, http, body, r, m);
   r.messages = read_messages(body);
   if (r.messages.empty()) return load_or_unload(api, http, r, true);
@@ -174,7 +174,7 @@ Response chat(ApiContext& api, const Request& http, const char* source) {
 Response generate(ApiContext& api, const Request& http) {
   const json::object body = parse_body_object(http.body);
   GenerationRequest r;
-  ResolvedModel m;
+  library::ResolvedModel m;
   OllamaCommon c = read_common(api, http, body, r, m);
   r.prompt = opt_string(body, "prompt").value_or("");
   r.system = opt_string(body, "system").value_or("");

@@ -203,7 +203,7 @@ Response chat_completions(ApiContext& api, const Request& http) {
   GenerationRequest r;
   OpenAiCommon c = read_common(body, r);
   r.messages = read_messages(body);
-  const ResolvedModel m = api.library.resolve(http.caller.user_id, c.model);
+  const library::ResolvedModel m = api.library.resolve(http.caller.user_id, c.model);
   r.model = m.name;
   r.model_path = m.model_path.string();
   auto capture = capture_chat(api, http, body, r, "openai");
@@ -225,7 +225,7 @@ Response completions(ApiContext& api, const Request& http) {
     throw Error(ErrorKind::unsupported, "field 'echo' is not supported");
   r.prompt = prompts->front();
   r.apply_template = false;
-  const ResolvedModel m = api.library.resolve(http.caller.user_id, c.model);
+  const library::ResolvedModel m = api.library.resolve(http.caller.user_id, c.model);
   r.model = m.name;
   r.model_path = m.model_path.string();
   return run_generation(api, http, std::move(r), std::make_shared<ChatWriter>(std::move(c), false));

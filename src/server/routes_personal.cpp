@@ -84,7 +84,7 @@ Response list_rows(ApiContext& api, const Request& request) {
 
 Response download(ApiContext& api, const Request& request) {
   const json::object body = parse_body_object(request.body);
-  PullSettings settings;
+  library::PullSettings settings;
   settings.name = opt_string(body, "custom_name").value_or("");
   settings.force = opt_bool(body, "force").value_or(false);
   const std::int64_t user = request.caller.user_id;

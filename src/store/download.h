@@ -49,6 +49,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "store/progress.h"
@@ -117,6 +118,14 @@ class Downloader {
   std::filesystem::path blobs_;
   DownloadOptions options_;
 };
+
+// A quick HEAD request (redirects followed, `policy` applied; null: any address) before a pull
+// makes anything, through the same transfer path as the downloader. Returns the size when the
+// server gives one. A host that cannot be reached fails fast with Error(unavailable) instead of
+// waiting out the downloader's retries, a 404/410 is Error(not_found), and an address the policy
+// refuses Error(invalid_input); every other answer is left for the download to judge (nullopt).
+std::optional<uint64_t> check_url(const std::string& url,
+                                  std::shared_ptr<const AddressPolicy> policy = nullptr);
 
 // "sha256:<hex>" / "<hex>" → "<hex>" (lower case); Error(invalid_input) for anything else.
 std::string digest_hex(std::string_view digest);

@@ -148,6 +148,8 @@ ProbeResult probe_url(const std::string& url, const TransferLimits& limits) {
   if (rc != CURLE_OK && rc != CURLE_HTTP_RETURNED_ERROR) {
     probe.status = 0;
     probe.refused = guard.refused;
+    probe.unreachable = rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY ||
+                        rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT;
     probe.error = error[0] != '\0' ? error : curl_easy_strerror(rc);
     return probe;
   }

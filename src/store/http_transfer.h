@@ -23,6 +23,7 @@ struct ProbeResult {
   long status = 0;      // final HTTP status; 0 when no answer came (network error)
   std::string error;    // curl's message when status is 0
   std::string refused;  // set (status 0) when the address policy refused a connection: why
+  bool unreachable = false;  // status 0 because the host could not be resolved, reached or timed out
   int64_t size = -1;    // Content-Length; -1 when not given
   bool accepts_ranges = false;
   std::string etag;

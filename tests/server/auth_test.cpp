@@ -49,9 +49,9 @@ TEST_F(AuthTest, ModesParse) {
 }
 
 TEST_F(AuthTest, LocalUserIsCreatedOnceAndReused) {
-  std::int64_t id = local_user_id(db);
+  std::int64_t id = library::local_user_id(db);
   EXPECT_GT(id, 0);
-  EXPECT_EQ(local_user_id(db), id);
+  EXPECT_EQ(library::local_user_id(db), id);
   EXPECT_EQ(db::Users(db).find_by_name("local")->id, id);
   EXPECT_EQ(db::Users(db).count_named(), 0);
 }
@@ -59,7 +59,7 @@ TEST_F(AuthTest, LocalUserIsCreatedOnceAndReused) {
 TEST_F(AuthTest, OnLoopbackWithoutUsersEveryoneIsLocal) {
   Authenticator auth(db, AuthMode::automatic, false);
   EXPECT_FALSE(auth.required());
-  std::int64_t local = local_user_id(db);
+  std::int64_t local = library::local_user_id(db);
   for (const char* header :
        {"", "Bearer sk-anything", "Basic dXNlcjpwYXNz", "Bearer hearth_nope"}) {
     Caller c = auth.authenticate(header);

@@ -4,8 +4,9 @@
 #include <fstream>
 #include <thread>
 
+#include "db/db_test_support.h"
+#include "library/library_test_util.h"
 #include "server/api.h"
-#include "server/library_test_util.h"
 #include "server/response_stream.h"
 
 namespace hearth {
@@ -83,7 +84,7 @@ class LibraryRoutes : public test::LibraryFixture {
 };
 
 TEST_F(LibraryRoutes, PullStreamsOllamaProgressAndErrorsComeBeforeTheStream) {
-  test::write_tiny_gguf(served() / "streamed.gguf");
+  test::write_tiny_model(served() / "streamed.gguf");
   auto r = drain(call(alice, "POST", "/api/pull",
                       json{{"model", server->url("streamed.gguf")}}.dump()));
   ASSERT_EQ(r.status, 200) << r.body;
@@ -98,7 +99,7 @@ TEST_F(LibraryRoutes, PullStreamsOllamaProgressAndErrorsComeBeforeTheStream) {
   EXPECT_TRUE(saw_bytes) << r.body;
 
   // stream:false: one answer at the end ("name" is the older spelling of "model").
-  test::write_tiny_gguf(served() / "quiet.gguf", 64);
+  test::write_tiny_model(served() / "quiet.gguf", 64);
   r = drain(call(alice, "POST", "/api/pull",
                  json{{"name", server->url("quiet.gguf")}, {"stream", false}}.dump()));
   EXPECT_EQ(r.status, 200);
@@ -143,7 +144,7 @@ TEST_F(LibraryRoutes, TagsModelsShowDeleteAndCopyAreScopedToTheCaller) {
   ASSERT_EQ(r.status, 200) << r.body;
   json show = body_of(r);
   EXPECT_EQ(show["model_info"]["general.architecture"], "llama");
-  EXPECT_EQ(show["model_info"]["general.parameter_count"], 256);
+  EXPECT_EQ(show["model_info"]["general.parameter_count"], test::tiny_model_parameters());
   EXPECT_EQ(show["details"]["family"], "llama");
   EXPECT_EQ(show["capabilities"], json::array({"completion"}));
   // The Modelfile names the model, never a file of the server.
@@ -185,7 +186,7 @@ TEST_F(LibraryRoutes, TagsModelsShowDeleteAndCopyAreScopedToTheCaller) {
 }
 
 TEST_F(LibraryRoutes, PersonalModelsDownloadStatusUpdateAndDelete) {
-  test::write_tiny_gguf(served() / "personal.gguf");
+  test::write_tiny_model(served() / "personal.gguf");
   server::Response r = call(alice, "POST", "/api/personal-models/download",
                             json{{"model_id", server->url("personal.gguf")},
                                  {"custom_name", "mine:v1"}}.dump());
@@ -256,7 +257,7 @@ TEST_F(LibraryRoutes, PsShowsOnlyTheCallersModels) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
   fs::copy_file(dir / "models" / "llama-gqa-f32.gguf", served() / "gqa.gguf");
   const std::string a = pull_served(alice, "gqa.gguf");
-  const server::ResolvedModel m = library->resolve(alice, a);
+  const library::ResolvedModel m = library->resolve(alice, a);
   std::atomic<bool> done{false};
   scheduler->preload(m.name, m.model_path.string(), std::nullopt,
                      [&](server::GenerationEvent&&) { done = true; });
@@ -281,7 +282,7 @@ TEST_F(LibraryRoutes, PsShowsOnlyTheCallersModels) {
     EXPECT_GE(std::stoi(ps["models"][0]["expires_at"].get<std::string>().substr(0, 4)), 2100) << ps.dump();
   }
   // Bob's own name for the same weights: he sees the loaded model under his name, not Alice's.
-  server::PullSettings settings;
+  library::PullSettings settings;
   settings.name = "bobs-name";
   ASSERT_TRUE(library->pull(bob, server->url("gqa.gguf"), {}, {}, settings));
   ps = body_of(call(bob, "GET", "/api/ps"));
@@ -289,6 +290,107 @@ TEST_F(LibraryRoutes, PsShowsOnlyTheCallersModels) {
   EXPECT_EQ(ps["models"][0]["name"], "bobs-name:latest");
   EXPECT_EQ(ps.dump().find(a), std::string::npos) << ps.dump();
 }
+
+// The library's routes on each database backend (PostgreSQL when HEARTH_TEST_POSTGRES_URL is set).
+class LibraryRoutesOnEachBackend : public LibraryRoutes,
+                                   public ::testing::WithParamInterface<db::Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == db::Backend::postgresql && !db::test::postgres_url())
+      GTEST_SKIP() << "HEARTH_TEST_POSTGRES_URL is not set (scripts/postgres.sh start prints one)";
+    scratch = std::make_unique<db::test::ScratchDatabase>(GetParam());
+    LibraryRoutes::SetUp();
+  }
+  void TearDown() override {
+    if (!scratch) return;  // skipped
+    LibraryRoutes::TearDown();
+    library.reset();
+    auth.reset();
+    database.reset();  // before its database goes
+    scratch.reset();
+  }
+  std::string database_url() const override { return scratch->url(); }
+
+  std::optional<db::PersonalModel> row_of(std::int64_t user, const std::string& name) {
+    for (auto& row : db::PersonalModels(*database).list_for_user(user))
+      if (row.custom_name == name) return row;
+    return std::nullopt;
+  }
+
+  std::unique_ptr<db::test::ScratchDatabase> scratch;
+};
+
+// An API pull runs the check `hearth pull` runs (load, a few tokens) and stores its speed as the
+// row's performance score, reporting the check as a status of its own.
+TEST_P(LibraryRoutesOnEachBackend, ApiPullsCheckTheModelAndStoreItsScore) {
+  test::write_tiny_model(served() / "scored.gguf");
+  auto r = drain(call(alice, "POST", "/api/pull", json{{"model", server->url("scored.gguf")}}.dump()));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto events = lines(r.body);
+  ASSERT_GE(events.size(), 2u) << r.body;
+  EXPECT_EQ(events[events.size() - 2]["status"], "checking the model") << r.body;
+  EXPECT_EQ(events.back()["status"], "success") << r.body;
+  auto row = row_of(alice, "scored:latest");
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->status, db::ModelStatus::installed);
+  ASSERT_TRUE(row->performance_score);
+  EXPECT_GT(*row->performance_score, 0.0);
+
+  // The dashboard's download route pulls on a background thread: the same check, the same score.
+  test::write_tiny_model(served() / "dashboard.gguf", 256, 0.25f);
+  const server::Response started = call(alice, "POST", "/api/personal-models/download",
+                                        json{{"model_id", server->url("dashboard.gguf")}}.dump());
+  ASSERT_EQ(started.status, 202) << started.body;
+  for (int i = 0; i < 1000; ++i) {
+    row = row_of(alice, "dashboard:latest");
+    if (row && (row->status == db::ModelStatus::installed || row->status == db::ModelStatus::failed))
+      break;
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(row);
+  ASSERT_EQ(row->status, db::ModelStatus::installed)
+      << library->failure_message(alice, "dashboard:latest");
+  ASSERT_TRUE(row->performance_score);
+  EXPECT_GT(*row->performance_score, 0.0);
+  const json listed = body_of(call(alice, "GET", "/api/personal-models"));
+  for (const auto& m : listed["models"]) EXPECT_GT(m["performance_score"].get<double>(), 0.0) << m;
+}
+
+// A download that is GGUF but no model fails the check: as after `hearth pull`, the row is failed
+// with "the model does not load", the error says how to remove it, and its files stay for that.
+TEST_P(LibraryRoutesOnEachBackend, AFileThatFailsTheCheckEndsAsTheCliPullDoes) {
+  test::write_plain_gguf(served() / "plain.gguf", 1000);
+  auto r = drain(call(alice, "POST", "/api/pull", json{{"model", server->url("plain.gguf")}}.dump()));
+  ASSERT_EQ(r.status, 200) << r.body;  // the stream had begun when the check failed
+  const auto events = lines(r.body);
+  ASSERT_GE(events.size(), 2u) << r.body;
+  EXPECT_EQ(events[events.size() - 2]["status"], "checking the model") << r.body;
+  const std::string streamed = events.back()["error"].get<std::string>();
+  EXPECT_NE(streamed.find("does not load"), std::string::npos) << streamed;
+  EXPECT_NE(streamed.find("hearth rm plain:latest"), std::string::npos) << streamed;
+
+  // Pulled again with stream:false: checked again, the same error as the answer itself.
+  r = drain(call(alice, "POST", "/api/pull",
+                 json{{"model", server->url("plain.gguf")}, {"stream", false}}.dump()));
+  EXPECT_GE(r.status, 400) << r.body;
+  EXPECT_EQ(json::parse(r.body)["error"], streamed);
+
+  auto row = row_of(alice, "plain:latest");
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->status, db::ModelStatus::failed);
+  EXPECT_FALSE(row->performance_score);
+  EXPECT_EQ(library->failure_message(alice, "plain:latest").rfind("the model does not load", 0),
+            0u)
+      << library->failure_message(alice, "plain:latest");
+  EXPECT_TRUE(library->names(alice).find("plain:latest").has_value());
+  EXPECT_EQ(test::blob_names(blobs()).size(), 1u);
+
+  ASSERT_EQ(call(alice, "DELETE", "/api/delete", json{{"model", "plain"}}.dump()).status, 200);
+  EXPECT_TRUE(test::blob_names(blobs()).empty());
+  EXPECT_FALSE(row_of(alice, "plain:latest"));
+}
+
+HEARTH_DB_BACKENDS(LibraryRoutesOnEachBackend);
 
 }  // namespace
 }  // namespace hearth

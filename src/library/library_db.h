@@ -16,7 +16,7 @@
 
 #include "db/db.h"
 
-namespace hearth::server {
+namespace hearth::library {
 
 class LibraryDb {
  public:
@@ -87,4 +87,4 @@ void clear_local_failure(const std::string& full_name);
 // (the error goes to the log: listing models must not depend on the database).
 std::optional<db::PersonalModel> try_find_row(const std::string& full_name);
 
-}  // namespace hearth::server
+}  // namespace hearth::library

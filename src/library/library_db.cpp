@@ -1,5 +1,5 @@
 // See library_db.h. Moved here from the CLI so that the server keeps rows the same way.
-#include "server/library_db.h"
+#include "library/library_db.h"
 
 #include <cmath>
 #include <fstream>
@@ -10,10 +10,10 @@
 #include "core/log.h"
 #include "core/paths.h"
 #include "db/db.h"
-#include "server/auth.h"
+#include "library/local_user.h"
 #include "store/store.h"
 
-namespace hearth::server {
+namespace hearth::library {
 namespace {
 
 std::filesystem::path failure_path(const std::filesystem::path& dir, const std::string& full_name) {
@@ -245,4 +245,4 @@ std::optional<db::PersonalModel> try_find_row(const std::string& full_name) {
   }
 }
 
-}  // namespace hearth::server
+}  // namespace hearth::library

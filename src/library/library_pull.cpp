@@ -1,8 +1,8 @@
 // The shared pull (see library_pull.h): planning, fit and disk checks, download through the
 // store's Downloader, and the database row's life.
-#include "server/library_pull.h"
+#include "library/library_pull.h"
 
-#include <curl/curl.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -13,12 +13,13 @@
 #include "core/log.h"
 #include "core/paths.h"
 #include "engine/gguf/gguf.h"
-#include "server/pull_guard.h"
+#include "library/pull_check.h"
+#include "library/pull_guard.h"
 #include "store/blob_stamp.h"
 #include "store/download.h"
 #include "store/url_policy.h"
 
-namespace hearth::server {
+namespace hearth::library {
 namespace {
 
 namespace fs = std::filesystem;
@@ -56,52 +57,6 @@ std::string hf_url(std::string_view repo, std::string_view file) {
   if (!endpoint.empty() && endpoint != kDefault && url.rfind(kDefault, 0) == 0)
     url = endpoint + url.substr(kDefault.size());
   return url;
-}
-
-std::string host_of(const std::string& url) {
-  auto start = url.find("://");
-  start = start == std::string::npos ? 0 : start + 3;
-  return url.substr(start, url.find_first_of("/?#", start) - start);
-}
-
-size_t discard(char*, size_t size, size_t n, void*) { return size * n; }
-
-// A quick HEAD (redirects followed): the size when the server gives one. A host that cannot be
-// reached fails fast with Error(unavailable) instead of waiting out the downloader's retries, and
-// a 404/410 with Error(not_found), both before a database row is made; every other answer is
-// left for the downloader to judge. An address `policy` refuses is Error(invalid_input).
-std::optional<uint64_t> probe_url(const std::string& url,
-                                  const std::shared_ptr<const store::AddressPolicy>& policy) {
-  static const bool initialised = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-  if (!initialised) return std::nullopt;
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) return std::nullopt;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10'000L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 20'000L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "hearth/" HEARTH_VERSION);
-  store::TransferGuard guard{policy, {}};
-  store::guard_transfer(curl, guard);
-  const CURLcode rc = curl_easy_perform(curl);
-  long status = 0;
-  curl_off_t length = -1;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_getinfo(curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
-  curl_easy_cleanup(curl);
-  if (!guard.refused.empty())
-    throw Error(ErrorKind::invalid_input, store::refused_message(url, guard.refused));
-  if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY ||
-      rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT)
-    throw Error(ErrorKind::unavailable, "cannot reach " + host_of(url) + ": " +
-                                            curl_easy_strerror(rc) + " (is this machine offline?)");
-  if (rc == CURLE_OK && (status == 404 || status == 410))
-    throw Error(ErrorKind::not_found, url + ": not found (HTTP " + std::to_string(status) + ")");
-  if (rc != CURLE_OK || status < 200 || status >= 300 || length <= 0) return std::nullopt;
-  return static_cast<uint64_t>(length);
 }
 
 // The fit of a GGUF file on this machine, from its own hyperparameters; nullopt when they are
@@ -331,7 +286,7 @@ PullResult pull_model_as_asked(store::Store& store, LibraryDb& library, std::str
     needs_disk = true;  // an import is a copy (a reflink shares blocks, but cannot be promised)
     fit = fit_of_file(machine, *local_gguf, options.n_ctx, !needs_disk);
   } else if (plan.sha256.empty() || !fs::exists(store.blob_path(plan.sha256))) {
-    if (auto size = probe_url(plan.url, policy); size && plan.size == 0) plan.size = *size;
+    if (auto size = store::check_url(plan.url, policy); size && plan.size == 0) plan.size = *size;
   }
   if (!same_source) check_fit(plan, fit, machine, options.force, needs_disk, hooks);
 
@@ -399,9 +354,12 @@ PullResult pull_model_as_asked(store::Store& store, LibraryDb& library, std::str
   } catch (const Error& e) {
     spdlog::warn("database: cannot record where {} lives: {}", plan.full_name, e.what());
   }
-  if (hooks.check) {
+  {
+    if (hooks.checking) hooks.checking();
+    say(hooks, "checking " + plan.full_name + ": loading it and generating a few tokens");
+    emit(hooks, "checking the model");
     try {
-      result.performance_score = hooks.check(plan.full_name, blob);
+      result.performance_score = check_pulled_model(blob).tokens_per_second;
     } catch (const Error& e) {
       const std::string message = std::string("the model does not load: ") + e.what();
       library.fail(row.id, plan.full_name, message);
@@ -411,6 +369,8 @@ PullResult pull_model_as_asked(store::Store& store, LibraryDb& library, std::str
   }
   library.advance(row.id, db::ModelStatus::installed);
   if (result.performance_score) library.set_performance_score(row.id, *result.performance_score);
+  library.audit("pull", plan.full_name,
+                nlohmann::json{{"reference", std::string(ref)}, {"source", manifest.source}}.dump());
   emit(hooks, "success");
   result.outcome = PullResult::Outcome::installed;
   result.manifest = std::move(manifest);
@@ -437,4 +397,4 @@ PullResult pull_model(store::Store& store, LibraryDb& library, std::string_view 
   }
 }
 
-}  // namespace hearth::server
+}  // namespace hearth::library

@@ -8,7 +8,7 @@
 //     hf:// downloads go to HEARTH_HF_ENDPOINT, which the owner chose, and are not limited.
 //   - its errors never carry bytes of what was read: I/O and internal failures become a short
 //     message (the details go to the server's log). Paths of the server's files are taken out
-//     of every answer by public_message (json_util.h).
+//     of every answer by public_message (server/json_util.h).
 #pragma once
 
 #include <memory>
@@ -16,7 +16,7 @@
 #include "core/error.h"
 #include "store/url_policy.h"
 
-namespace hearth::server {
+namespace hearth::library {
 
 struct PullOptions;
 struct PullPlan;
@@ -28,4 +28,4 @@ std::shared_ptr<const store::AddressPolicy> pull_address_policy(const PullPlan& 
 // `error` as the caller may see it (see above); unchanged for the owner's own pulls.
 Error shown_pull_error(const Error& error, const PullOptions& options);
 
-}  // namespace hearth::server
+}  // namespace hearth::library

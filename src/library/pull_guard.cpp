@@ -1,11 +1,11 @@
 // See pull_guard.h.
-#include "server/pull_guard.h"
+#include "library/pull_guard.h"
 
 #include "core/config.h"
 #include "core/log.h"
-#include "server/library_pull.h"
+#include "library/library_pull.h"
 
-namespace hearth::server {
+namespace hearth::library {
 
 std::shared_ptr<const store::AddressPolicy> pull_address_policy(const PullPlan& plan,
                                                                 const PullOptions& options) {
@@ -34,4 +34,4 @@ Error shown_pull_error(const Error& error, const PullOptions& options) {
   }
 }
 
-}  // namespace hearth::server
+}  // namespace hearth::library

@@ -1,6 +1,6 @@
 // The per-user model library (see library.h): who sees which manifest, pulls for a user, and
 // the background threads that run them.
-#include "server/library.h"
+#include "library/library.h"
 
 #include <nlohmann/json.hpp>
 
@@ -10,11 +10,11 @@
 #include "catalog/catalog.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "server/auth.h"
-#include "server/library_db.h"
-#include "server/library_pull.h"
+#include "library/local_user.h"
+#include "library/library_db.h"
+#include "library/library_pull.h"
 
-namespace hearth::server {
+namespace hearth::library {
 namespace {
 
 namespace fs = std::filesystem;
@@ -63,7 +63,7 @@ Library::~Library() { shutdown(); }
 
 std::int64_t Library::local_user_id() {
   std::lock_guard lock(mutex_);
-  if (local_id_ == 0) local_id_ = server::local_user_id(db_);
+  if (local_id_ == 0) local_id_ = library::local_user_id(db_);
   return local_id_;
 }
 
@@ -182,9 +182,6 @@ std::optional<store::Manifest> Library::pull(
   LibraryDb rows = user_rows(user_id);
   PullResult result = pull_model(names(user_id), rows, ref, pull_options(settings), hooks);
   if (result.outcome == PullResult::Outcome::cancelled) return std::nullopt;
-  if (result.outcome == PullResult::Outcome::installed)
-    audit(user_id, "pull", result.full_name,
-          nlohmann::json{{"reference", std::string(ref)}, {"source", result.manifest.source}}.dump());
   return result.manifest;
 }
 
@@ -221,4 +218,4 @@ void Library::copy(std::int64_t user_id, std::string_view src, std::string_view 
   audit(user_id, "copy", to, nlohmann::json{{"source", from.name}}.dump());
 }
 
-}  // namespace hearth::server
+}  // namespace hearth::library

@@ -14,8 +14,14 @@
 // A pull asked for through the HTTP API (PullOptions::through_api) is limited as pull_guard.h
 // says: a URL may reach only public addresses, and errors name no file of the server.
 //
+// Once the manifest is written, the model is checked (pull_check.h: loaded, a few tokens
+// generated; the "checking the model" status) and its speed stored as the row's performance
+// score. A model that fails the check keeps its files (so that `hearth rm` can clean up), its row
+// is marked failed, and the error says how to remove it.
+//
 // The user's database row (library_db.h) goes pending → downloading (progress kept current, at
-// most once a second) → verifying → installed, or failed with the error's message.
+// most once a second) → verifying → installed, or failed with the error's message. An install
+// is written to the user's audit log ("pull", with the reference and the source).
 #pragma once
 
 #include <cstdint>
@@ -28,12 +34,12 @@
 #include "catalog/catalog.h"
 #include "db/db.h"
 #include "hardware/hardware.h"
-#include "server/library.h"
-#include "server/library_db.h"
+#include "library/library.h"
+#include "library/library_db.h"
 #include "store/progress.h"
 #include "store/store.h"
 
-namespace hearth::server {
+namespace hearth::library {
 
 struct PullOptions {
   std::string name;  // install under this name[:tag]; empty: derived from the reference
@@ -67,10 +73,9 @@ struct PullHooks {
   std::function<void(const PullProgressEvent&)> event;      // Ollama's /api/pull statuses
   std::function<void(const db::PersonalModel&)> row_ready;  // the row exists (before fetching)
   const store::CancelToken* cancel = nullptr;
-  // The check after the manifest is written (CLI: load the model, generate a few tokens):
-  // returns the performance score (tokens/s). When it throws, the row is marked failed and the
-  // error says how to remove the model.
-  std::function<double(const std::string& full_name, const std::filesystem::path& blob)> check;
+  // Called as the check after the download begins (pull_check.h); from then on the pull can no
+  // longer be cancelled (CLI: Ctrl-C ends the process again).
+  std::function<void()> checking;
 };
 
 struct PullResult {
@@ -91,4 +96,4 @@ PullResult pull_model(store::Store& store, LibraryDb& library, std::string_view 
 // re-pulled name no longer uses).
 void drop_unused_blob(const store::Store& store, const std::string& digest);
 
-}  // namespace hearth::server
+}  // namespace hearth::library

@@ -7,11 +7,11 @@
 #include "catalog/catalog.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "server/library.h"
-#include "server/library_db.h"
-#include "server/library_pull.h"
+#include "library/library.h"
+#include "library/library_db.h"
+#include "library/library_pull.h"
 
-namespace hearth::server {
+namespace hearth::library {
 
 std::vector<db::PersonalModel> Library::rows(std::int64_t user_id) {
   reconcile_rows(user_id);
@@ -227,4 +227,4 @@ void Library::shutdown() {
     if (w.thread.joinable()) w.thread.join();
 }
 
-}  // namespace hearth::server
+}  // namespace hearth::library

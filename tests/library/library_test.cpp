@@ -1,9 +1,9 @@
-// server::Library called directly: who sees which model, names per user, pulls and their rows.
+// library::Library called directly: who sees which model, names per user, pulls and their rows.
 #include <algorithm>
 #include <chrono>
 #include <thread>
 
-#include "server/library_test_util.h"
+#include "library/library_test_util.h"
 
 namespace hearth {
 namespace {
@@ -12,9 +12,9 @@ namespace fs = std::filesystem;
 using test::error_kind_of;
 using hearth::ErrorKind;
 
-class ServerLibrary : public test::LibraryFixture {};
+class ModelLibrary : public test::LibraryFixture {};
 
-TEST_F(ServerLibrary, EveryUserSeesOnlyTheirOwnNames) {
+TEST_F(ModelLibrary, EveryUserSeesOnlyTheirOwnNames) {
   const std::string a = pull_served(alice, "Alice-Model.gguf");
   ASSERT_EQ(a, "alice-model:latest");
 
@@ -50,7 +50,7 @@ TEST_F(ServerLibrary, EveryUserSeesOnlyTheirOwnNames) {
   EXPECT_EQ(entries.front().target, a);
 }
 
-TEST_F(ServerLibrary, RemoveKeepsBlobsAnotherUserStillUses) {
+TEST_F(ModelLibrary, RemoveKeepsBlobsAnotherUserStillUses) {
   const std::string a = pull_served(alice, "shared.gguf");
   const std::string b = pull_served(bob, "shared.gguf");
   ASSERT_EQ(a, b);
@@ -66,7 +66,7 @@ TEST_F(ServerLibrary, RemoveKeepsBlobsAnotherUserStillUses) {
   EXPECT_TRUE(test::blob_names(blobs()).empty());
 }
 
-TEST_F(ServerLibrary, CopyFollowsOllamaAndNeverTouchesOtherUsersNames) {
+TEST_F(ModelLibrary, CopyFollowsOllamaAndNeverTouchesOtherUsersNames) {
   const std::string a = pull_served(alice, "base.gguf");
   library->copy(alice, a, "mine:v1");
   EXPECT_EQ(names(alice), (std::vector<std::string>{"base:latest", "mine:v1"}));
@@ -86,8 +86,8 @@ TEST_F(ServerLibrary, CopyFollowsOllamaAndNeverTouchesOtherUsersNames) {
   EXPECT_EQ(names(bob), std::vector<std::string>{bobs});
   EXPECT_EQ(library->names(bob).find(bobs)->blobs.at(0).digest, bobs_digest);
   // Pulling something else under that name, or deleting it, is Alice's own business too.
-  test::write_tiny_gguf(served() / "x.gguf", 128);
-  server::PullSettings settings;
+  test::write_tiny_model(served() / "x.gguf", 128);
+  library::PullSettings settings;
   settings.name = bobs;
   ASSERT_TRUE(library->pull(alice, server->url("x.gguf"), {}, {}, settings));
   library->remove(alice, bobs);
@@ -95,13 +95,13 @@ TEST_F(ServerLibrary, CopyFollowsOllamaAndNeverTouchesOtherUsersNames) {
   EXPECT_TRUE(fs::exists(library->resolve(bob, bobs).model_path));
 }
 
-TEST_F(ServerLibrary, PullReportsOllamaStatusesAndOnlyTheOwnerImportsFiles) {
-  test::write_tiny_gguf(served() / "events.gguf");
+TEST_F(ModelLibrary, PullReportsOllamaStatusesAndOnlyTheOwnerImportsFiles) {
+  test::write_tiny_model(served() / "events.gguf");
   std::vector<std::string> statuses;
   std::uint64_t total = 0;
   auto m = library->pull(
       alice, server->url("events.gguf"),
-      [&](const server::PullProgressEvent& e) {
+      [&](const library::PullProgressEvent& e) {
         if (statuses.empty() || statuses.back() != e.status) statuses.push_back(e.status);
         total = std::max(total, e.total);
       },
@@ -112,12 +112,14 @@ TEST_F(ServerLibrary, PullReportsOllamaStatusesAndOnlyTheOwnerImportsFiles) {
   EXPECT_EQ(statuses[1].rfind("pulling ", 0), 0u);
   EXPECT_NE(std::find(statuses.begin(), statuses.end(), "verifying sha256 digest"), statuses.end());
   EXPECT_NE(std::find(statuses.begin(), statuses.end(), "writing manifest"), statuses.end());
+  ASSERT_GE(statuses.size(), 2u);
+  EXPECT_EQ(statuses[statuses.size() - 2], "checking the model");  // the post-pull check
   EXPECT_EQ(statuses.back(), "success");
   EXPECT_EQ(total, fs::file_size(served() / "events.gguf"));
 
   // A file on the server's disk: the local user may import it, a named user may not.
   const fs::path file = temp.path() / "local" / "Owner.gguf";
-  test::write_tiny_gguf(file, 64);
+  test::write_tiny_model(file, 64);
   EXPECT_EQ(error_kind_of([&] { library->pull(bob, file.string(), {}, {}); }),
             ErrorKind::invalid_input);
   EXPECT_EQ(error_kind_of([&] { library->pull(bob, "/etc/hostname", {}, {}); }),
@@ -126,14 +128,14 @@ TEST_F(ServerLibrary, PullReportsOllamaStatusesAndOnlyTheOwnerImportsFiles) {
   EXPECT_EQ(library->resolve(local, "owner").name, "owner:latest");
 
   // Cancelled before anything: nullopt, nothing installed.
-  test::write_tiny_gguf(served() / "cancelled.gguf", 64);
+  test::write_tiny_model(served() / "cancelled.gguf", 64);
   EXPECT_FALSE(library->pull(alice, server->url("cancelled.gguf"), {}, [] { return true; }));
   EXPECT_FALSE(library->names(alice).find("cancelled").has_value());
 }
 
-TEST_F(ServerLibrary, BackgroundDownloadUpdateAndRemoveByRow) {
-  test::write_tiny_gguf(served() / "bg.gguf");
-  server::PullSettings settings;
+TEST_F(ModelLibrary, BackgroundDownloadUpdateAndRemoveByRow) {
+  test::write_tiny_model(served() / "bg.gguf");
+  library::PullSettings settings;
   settings.name = "background:v1";
   db::PersonalModel row = library->start_download(alice, server->url("bg.gguf"), settings);
   EXPECT_EQ(row.custom_name, "background:v1");

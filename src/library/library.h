@@ -4,7 +4,7 @@
 // Ownership: every user has their own names (store.h: a space of manifests per user; blobs are
 // shared and content-addressed). A user sees, uses, replaces and deletes only their own names;
 // another user's model answers not_found exactly as a missing one, and taking a name another
-// user also has changes nothing of theirs. The implicit local user (auth.h), the machine's
+// user also has changes nothing of theirs. The implicit local user (local_user.h), the machine's
 // owner, has the plain manifests/ space that the CLI uses too. Each user's database rows
 // (user_personal_models) follow their manifests (reconciled when listed). Audit entries are
 // written for pull, delete, copy and rename.
@@ -30,7 +30,7 @@
 #include "db/db.h"
 #include "store/store.h"
 
-namespace hearth::server {
+namespace hearth::library {
 
 class LibraryDb;
 struct PullPlan;
@@ -42,7 +42,9 @@ struct ResolvedModel {
 };
 
 struct PullProgressEvent {  // Ollama's /api/pull NDJSON fields
-  std::string status;       // "pulling manifest", "pulling <digest12>", "verifying sha256 digest", "writing manifest", "success"
+  // "pulling manifest", "pulling <digest12>", "verifying sha256 digest", "writing manifest",
+  // "checking the model" (pull_check.h), "success"
+  std::string status;
   std::string digest;       // "sha256:..." while a blob downloads
   std::uint64_t total = 0;
   std::uint64_t completed = 0;
@@ -62,7 +64,7 @@ class Library {
   Library(const Library&) = delete;
   Library& operator=(const Library&) = delete;
 
-  // The implicit local user (auth.h), who sees every installed model.
+  // The implicit local user (local_user.h).
   std::int64_t local_user_id();
   bool is_local(std::int64_t user_id) { return user_id == local_user_id(); }
 
@@ -72,7 +74,8 @@ class Library {
   // `hearth pull x` or POST /api/pull". Error(invalid_input) for a malformed name.
   ResolvedModel resolve(std::int64_t user_id, std::string_view name);
   // Pulls a catalog model or reference for the caller (resumable; see store.h), recording the
-  // personal-model row's status and progress as it goes. Blocking: run it off the I/O thread.
+  // personal-model row's status and progress as it goes, then checks it and stores its
+  // performance score as `hearth pull` does (library_pull.h). Blocking: run it off the I/O thread.
   // nullopt when cancelled.
   // Only the local user may import a file of the server's own disk (invalid_input otherwise);
   // a second pull of the same name by the same user while one runs is Error(conflict).
@@ -143,4 +146,4 @@ class Library {
   std::map<std::int64_t, std::shared_ptr<std::atomic<bool>>> row_cancels_;  // row id -> cancel
 };
 
-}  // namespace hearth::server
+}  // namespace hearth::library
