@@ -19,7 +19,6 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "library/library_db.h"
 #include "cli/model_resolve.h"
 #include "core/config.h"
 #include "core/error.h"
@@ -28,6 +27,8 @@
 #include "engine/gguf/gguf.h"
 #include "engine/gguf/tensor_type.h"
 #include "engine/quantize/recipe.h"
+#include "library/installed.h"
+#include "library/library_db.h"
 #include "store/progress.h"
 #include "store/store.h"
 
@@ -91,7 +92,7 @@ std::string human_count(uint64_t n) {
 
 // `hearth list --all`: every user's names, with whose they are (the owner's first).
 void list_every_user() {
-  store::Store store = open_store();
+  store::Store store = library::open_cli_store();
   std::map<std::string, std::string> owners{{"", "local"}};
   try {
     const db::Database db = db::Database::open(config::get("HEARTH_DB"));
@@ -111,7 +112,7 @@ void list_every_user() {
 
 void list_models(bool every_user) {
   if (every_user) return list_every_user();
-  store::Store store = open_store();
+  store::Store store = library::open_cli_store();
   auto models = store.list();
   std::printf("%-40s %-14s %-10s %s\n", "NAME", "ID", "SIZE", "MODIFIED");
   std::vector<std::string> notes;
@@ -295,39 +296,15 @@ void show_model(const std::string& text, bool as_json) {
 // --- rm and cp -----------------------------------------------------------------------------
 
 void remove_models(const std::vector<std::string>& names) {
-  store::Store store = open_store();
+  store::Store store = library::open_cli_store();
   std::optional<Error> first_error;
   for (const auto& text : names) {
     try {
-      std::string full;
-      if (auto m = store.find(text)) {
-        full = m->full_name();
-        store.remove(full);
-      } else {
-        // No manifest, but perhaps a row from a pull that never finished.
-        full = store::parse_model_name(text).full();
-        bool had_row = false;
-        try {
-          library::LibraryDb library;
-          had_row = library.remove(full);
-        } catch (const Error& e) {
-          spdlog::warn("database: {}", e.what());
-        }
-        if (!had_row)
-          throw Error(ErrorKind::not_found,
-                      "model '" + text + "' is not installed; " + installed_models_hint(store));
-        std::printf("deleted '%s' (its pull had not finished)\n", full.c_str());
-        continue;
-      }
-      try {
-        library::LibraryDb library;
-        library.remove(full);
-        library.audit("delete", full);
-      } catch (const Error& e) {
-        spdlog::warn("database: cannot remove the record of {}: {}", full, e.what());
-      }
-      library::clear_local_failure(full);
-      std::printf("deleted '%s'\n", full.c_str());
+      const library::Removal removed = library::remove_installed(store, text);
+      if (removed.unfinished)
+        std::printf("deleted '%s' (its pull had not finished)\n", removed.full_name.c_str());
+      else
+        std::printf("deleted '%s'\n", removed.full_name.c_str());
     } catch (const Error& e) {
       std::fprintf(stderr, "hearth: %s\n", e.what());
       if (!first_error) first_error = e;
@@ -337,21 +314,9 @@ void remove_models(const std::vector<std::string>& names) {
 }
 
 void copy_model(const std::string& src, const std::string& dst) {
-  store::Store store = open_store();
-  auto from = store.find(src);
-  if (!from)
-    throw Error(ErrorKind::not_found,
-                "model '" + src + "' is not installed; " + installed_models_hint(store));
-  const std::string dst_full = store::parse_model_name(dst).full();
-  store.copy(from->full_name(), dst_full);
-  try {
-    library::LibraryDb library;
-    library.copy(from->full_name(), dst_full, model_blob_path(store, *from).string());
-    library.audit("copy", dst_full, json{{"source", from->full_name()}}.dump());
-  } catch (const Error& e) {
-    spdlog::warn("database: cannot record the copy {}: {}", dst_full, e.what());
-  }
-  std::printf("copied '%s' to '%s'\n", from->full_name().c_str(), dst_full.c_str());
+  store::Store store = library::open_cli_store();
+  const library::Copied copied = library::copy_installed(store, src, dst);
+  std::printf("copied '%s' to '%s'\n", copied.from.c_str(), copied.to.c_str());
 }
 
 // --- ps ------------------------------------------------------------------------------------

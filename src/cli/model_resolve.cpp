@@ -2,10 +2,9 @@
 
 #include <cctype>
 
-#include "library/library_db.h"
 #include "core/error.h"
-#include "core/log.h"
-#include "core/paths.h"
+#include "library/installed.h"
+#include "library/library_db.h"
 #include "store/blob_stamp.h"
 
 namespace hearth::cli {
@@ -26,10 +25,6 @@ bool looks_like_path(const std::string& text) {
 
 }  // namespace
 
-store::Store open_store() {
-  return store::Store(paths::home(), {}, library::cli_space());
-}
-
 void add_user_option(CLI::App* command) {
   command
       ->add_option_function<std::string>(
@@ -38,32 +33,12 @@ void add_user_option(CLI::App* command) {
       ->type_name("NAME");
 }
 
-std::string installed_models_hint(const store::Store& store) {
-  std::string names;
-  for (const auto& m : store.list()) names += (names.empty() ? "" : ", ") + m.full_name();
-  if (names.empty()) return "no models installed; try hearth pull fast-assistant";
-  return "installed models: " + names;
-}
-
-std::filesystem::path model_blob_path(const store::Store& store, const store::Manifest& manifest) {
-  for (const auto& blob : manifest.blobs) {
-    if (blob.media_type != "model") continue;
-    auto path = store.blob_path(blob.digest);
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec))
-      throw Error(ErrorKind::corrupt_file, manifest.full_name() + ": its weights " + path.string() +
-                                               " are missing; pull it again or hearth rm it");
-    return path;
-  }
-  throw Error(ErrorKind::corrupt_file, manifest.full_name() + ": its manifest names no model file");
-}
-
 ResolvedModel resolve_model(const std::string& text, bool record_use) {
   if (text.empty()) throw Error(ErrorKind::invalid_input, "no model given");
   std::error_code ec;
   if (std::filesystem::is_regular_file(text, ec)) return {text, std::nullopt, text};
 
-  store::Store store = open_store();
+  store::Store store = library::open_cli_store();
   std::optional<store::Manifest> manifest;
   bool valid_name = true;
   try {
@@ -74,23 +49,16 @@ ResolvedModel resolve_model(const std::string& text, bool record_use) {
   }
   if (manifest) {
     ResolvedModel r;
-    r.path = model_blob_path(store, *manifest);
+    r.path = library::model_blob_path(store, *manifest);
     r.display_name = manifest->full_name();
     r.manifest = std::move(manifest);
-    if (record_use) {
-      try {
-        library::LibraryDb library;
-        if (auto row = library.find(r.display_name)) library.models().record_usage(row->id);
-      } catch (const std::exception& e) {
-        spdlog::warn("database: cannot count a use of {}: {}", r.display_name, e.what());
-      }
-    }
+    if (record_use) library::record_use(r.display_name);
     return r;
   }
   if (looks_like_path(text) || (!valid_name && text.find('/') != std::string::npos))
     throw Error(ErrorKind::not_found, "model file '" + text + "' does not exist");
   throw Error(ErrorKind::not_found, "model '" + text + "' is not installed (and is not a file); " +
-                                        installed_models_hint(store));
+                                        library::installed_models_hint(store));
 }
 
 std::filesystem::path model_file_to_load(const std::string& text) {

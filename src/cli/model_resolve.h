@@ -23,10 +23,8 @@ struct ResolvedModel {
   std::string display_name;                 // "name:tag", or the path as given
 };
 
-// The store at paths::home(), seen through the names of the user the CLI acts for (the
-// machine's owner unless `--user NAME`; library/library_db.h).
-store::Store open_store();
-// Adds `--user NAME` to a command that works on installed models.
+// Adds `--user NAME` to a command that works on installed models (the machine's owner unless
+// given; library/library_db.h). Their store is library::open_cli_store() (library/installed.h).
 void add_user_option(CLI::App* command);
 
 // See above. Error(not_found) / Error(invalid_input). With record_use, an installed model's use
@@ -37,12 +35,5 @@ ResolvedModel resolve_model(const std::string& text, bool record_use = false);
 // for an installed model the check that its blob is as installed (store/blob_stamp.h):
 // Error(corrupt_file) "model 'x:latest' changed on disk since it was installed (...)".
 std::filesystem::path model_file_to_load(const std::string& text);
-
-// The "model" blob of an installed model (its first blob of media type "model").
-// Error(corrupt_file) when the manifest has none or the blob file is missing.
-std::filesystem::path model_blob_path(const store::Store& store, const store::Manifest& manifest);
-
-// "no models installed; try hearth pull fast-assistant" or "installed models: a:b, c:d".
-std::string installed_models_hint(const store::Store& store);
 
 }  // namespace hearth::cli

@@ -27,6 +27,7 @@
 #include "cli/model_resolve.h"
 #include "cli/pull_verify.h"
 #include "core/error.h"
+#include "library/installed.h"
 #include "library/library_db.h"
 #include "library/library_pull.h"
 #include "store/download.h"
@@ -84,7 +85,7 @@ class InterruptGuard {
 // --- the pull ------------------------------------------------------------------------------
 
 void pull(const PullArgs& args) {
-  store::Store store = open_store();
+  store::Store store = library::open_cli_store();
   library::LibraryDb library;
   library::PullOptions options;
   options.name = args.name;

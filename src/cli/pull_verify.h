@@ -1,4 +1,5 @@
-// `hearth pull --verify NAME`: re-hashes an installed model's blobs against their digests.
+// `hearth pull --verify NAME`: re-hashes an installed model's blobs against their digests
+// (library::verify_blobs, library/installed.h).
 //
 // Prints one line per blob ("ok" or "corrupt: ... hashes to sha256:..."), then the verdict. When
 // every blob is intact their stamps (store/blob_stamp.h) are recorded afresh, so a model refused
