@@ -354,18 +354,17 @@ PullResult pull_model_as_asked(store::Store& store, LibraryDb& library, std::str
   } catch (const Error& e) {
     spdlog::warn("database: cannot record where {} lives: {}", plan.full_name, e.what());
   }
-  {
-    if (hooks.checking) hooks.checking();
-    say(hooks, "checking " + plan.full_name + ": loading it and generating a few tokens");
-    emit(hooks, "checking the model");
-    try {
-      result.performance_score = check_pulled_model(blob).tokens_per_second;
-    } catch (const Error& e) {
-      const std::string message = std::string("the model does not load: ") + e.what();
-      library.fail(row.id, plan.full_name, message);
-      throw Error(e.kind(), plan.full_name + " was downloaded but " + message +
-                                "; remove it with `hearth rm " + plan.full_name + "`");
-    }
+  // The post-pull check, for every caller: its speed becomes the row's performance score.
+  if (hooks.checking) hooks.checking();
+  say(hooks, "checking " + plan.full_name + ": loading it and generating a few tokens");
+  emit(hooks, "checking the model");
+  try {
+    result.performance_score = check_pulled_model(blob).tokens_per_second;
+  } catch (const Error& e) {
+    const std::string message = std::string("the model does not load: ") + e.what();
+    library.fail(row.id, plan.full_name, message);
+    throw Error(e.kind(), plan.full_name + " was downloaded but " + message +
+                              "; remove it with `hearth rm " + plan.full_name + "`");
   }
   library.advance(row.id, db::ModelStatus::installed);
   if (result.performance_score) library.set_performance_score(row.id, *result.performance_score);
