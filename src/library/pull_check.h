@@ -18,7 +18,7 @@ struct PullCheck {
 
 // Throws the engine's Error when the model cannot be loaded or run (corrupt_file, unsupported,
 // out_of_memory, ...). A small context (256 tokens) keeps the check's memory low; it computes
-// on HEARTH_THREADS threads (0: one per core).
+// on HEARTH_THREADS threads (unset: one per core).
 PullCheck check_pulled_model(const std::filesystem::path& gguf, int n_tokens = 8);
 
 }  // namespace hearth::library

@@ -11,16 +11,28 @@
 
 namespace hearth::test {
 
+namespace {
+
+// A folder counts as the data pack when it has the pack's README: an empty or unrelated folder
+// makes the conformance tests skip (and say why) rather than fail on missing files.
+bool is_conformance_pack(const std::filesystem::path& p) {
+  return std::filesystem::is_regular_file(p / "README.md");
+}
+
+}  // namespace
+
 std::optional<std::filesystem::path> conformance_dir() {
   if (const char* env = std::getenv("HEARTH_CONFORMANCE_DIR"); env != nullptr && *env != '\0') {
     std::filesystem::path p(env);
-    if (std::filesystem::is_directory(p)) return p;
+    if (is_conformance_pack(p)) return p;
     return std::nullopt;
   }
   auto p = std::filesystem::path(HEARTH_SOURCE_DIR) / ".." / "shared" / "conformance";
-  if (std::filesystem::is_directory(p)) return std::filesystem::weakly_canonical(p);
+  if (is_conformance_pack(p)) return std::filesystem::weakly_canonical(p);
   return std::nullopt;
 }
+
+std::filesystem::path source_dir() { return std::filesystem::path(HEARTH_SOURCE_DIR); }
 
 TempDir::TempDir() {
   std::random_device rd;

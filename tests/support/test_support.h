@@ -9,9 +9,13 @@
 
 namespace hearth::test {
 
-// The conformance data pack: $HEARTH_CONFORMANCE_DIR, else ../shared/conformance beside the
-// source tree. nullopt when neither exists (tests then GTEST_SKIP and say why).
+// The conformance data pack (a folder with its README.md): $HEARTH_CONFORMANCE_DIR, else
+// ../shared/conformance beside the source tree. nullopt when neither is one (tests then
+// GTEST_SKIP and say why).
 std::optional<std::filesystem::path> conformance_dir();
+
+// The project's source tree (the folder holding src/ and tests/).
+std::filesystem::path source_dir();
 
 // Skips the current test with a clear reason when the conformance data is missing.
 #define HEARTH_REQUIRE_CONFORMANCE(var)                                                       \
