@@ -218,8 +218,9 @@ long long insert_message(soci::session& sql, std::int64_t user_id, std::int64_t 
 }  // namespace
 
 Conversation Conversations::create(const NewConversation& c) {
-  long long id = detail::with_session(*db_, "creating a conversation",
-                                      [&](soci::session& sql) { return insert_conversation(sql, c); });
+  long long id = detail::with_session(*db_, "creating a conversation", [&](soci::session& sql) {
+    return insert_conversation(sql, c);
+  });
   auto found = find(c.user_id, id);
   HEARTH_ASSERT(found.has_value(), "a conversation vanished right after it was created");
   return *found;

@@ -97,8 +97,8 @@ struct NewMessage {
 
 // A chat request's side, as the server keeps it (see Conversations::store_request).
 struct RequestSide {
-  std::int64_t conversation_id = 0;  // 0: a new conversation made from `fresh`
-  NewConversation fresh{};           // its user_id is the caller's
+  std::int64_t conversation_id = 0;      // 0: a new conversation made from `fresh`
+  NewConversation fresh{};               // its user_id is the caller's
   std::optional<std::int64_t> anchor{};  // the first message's parent; none: a new root
   std::vector<NewMessage> messages{};    // in order, each under the one before (parents ignored)
   std::int64_t continued_id = 0;         // an answer to mark continued (0: none)

@@ -238,12 +238,12 @@ std::int64_t ConversationCapture::commit() {
                        .messages = {},
                        .continued_id = plan_.continued_id,
                        .regenerated_id = plan_.regenerated_id};
-  for (const auto& m : plan_.to_add) side.messages.push_back({.role = m.role, .content = m.content});
+  for (const auto& m : plan_.to_add)
+    side.messages.push_back({.role = m.role, .content = m.content});
   try {
     // One transaction: a failure leaves nothing of the request behind.
-    const db::StoredRequest stored = while_busy(db_, [&] {
-      return db::Conversations(db_).store_request(user_id_, side);
-    });
+    const db::StoredRequest stored =
+        while_busy(db_, [&] { return db::Conversations(db_).store_request(user_id_, side); });
     answer_parent_ = stored.leaf;
     conversation_id_ = stored.conversation_id;
   } catch (const std::exception& e) {
@@ -261,16 +261,15 @@ std::int64_t ConversationCapture::finish(const std::string& answer, const Timing
   if (commit() == 0) return 0;
   try {
     const db::Message m = while_busy(db_, [&] {
-      return db::Conversations(db_).add_message(
-          user_id_, conversation_id_,
-          {.parent_id = answer_parent_,
-           .root = !answer_parent_,
-           .role = "assistant",
-           .content = answer,
-           .model = model_,
-           .prompt_tokens = timings.prompt_tokens,
-           .completion_tokens = timings.completion_tokens,
-           .duration_ms = timings.total_ns / 1'000'000});
+      return db::Conversations(db_).add_message(user_id_, conversation_id_,
+                                                {.parent_id = answer_parent_,
+                                                 .root = !answer_parent_,
+                                                 .role = "assistant",
+                                                 .content = answer,
+                                                 .model = model_,
+                                                 .prompt_tokens = timings.prompt_tokens,
+                                                 .completion_tokens = timings.completion_tokens,
+                                                 .duration_ms = timings.total_ns / 1'000'000});
     });
     rescore(db_, user_id_, m.id);
     return m.id;

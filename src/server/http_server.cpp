@@ -378,9 +378,13 @@ void serve(const Router& router, const ServeOptions& options) {
   // Declared after io: destroyed (its threads joined) before the io_context it resumes on.
   net::thread_pool handlers{handler_threads};
   const auto tls = make_tls_context(options);
-  ServerState state{router, options, handlers,
-                    make_origin_policy(options.host, tls != nullptr, options.allowed_hosts, options.origins),
-                    false, {}};
+  ServerState state{
+      router,
+      options,
+      handlers,
+      make_origin_policy(options.host, tls != nullptr, options.allowed_hosts, options.origins),
+      false,
+      {}};
 
   beast::error_code ec;
   const auto address = net::ip::make_address(options.host == "localhost" ? "127.0.0.1" : options.host, ec);

@@ -49,7 +49,8 @@ class DatabaseHold {
     }
     // Every table of the test's schema, reads included, until this transaction ends.
     std::vector<std::string> tables(64);
-    sql << "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()", soci::into(tables);
+    sql << "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()",
+        soci::into(tables);
     std::string list;
     for (const auto& t : tables) list += (list.empty() ? "" : ", ") + t;
     EXPECT_NE(list.find("conversations"), std::string::npos) << list;
@@ -76,7 +77,8 @@ class BusyDatabase : public ::testing::TestWithParam<Backend> {
     if (GetParam() == Backend::postgresql && !hearth::db::test::postgres_url())
       GTEST_SKIP() << "HEARTH_TEST_POSTGRES_URL is not set (scripts/postgres.sh start prints one)";
     database = std::make_unique<hearth::db::test::ScratchDatabase>(GetParam());
-    const hearth::test::Env env{{"HEARTH_HOME", home.path().string()}, {"HEARTH_DB", database->url()}};
+    const hearth::test::Env env{{"HEARTH_HOME", home.path().string()},
+                                {"HEARTH_DB", database->url()}};
     server = std::make_unique<ServerProcess>(home.path(), std::vector<std::string>{}, env);
     ASSERT_TRUE(server->wait_listening(std::chrono::seconds(20))) << server->output();
     files = std::make_unique<hearth::test::HttpFileServer>(*dir / "models");
@@ -93,12 +95,12 @@ class BusyDatabase : public ::testing::TestWithParam<Backend> {
   // An OpenAI chat of a few greedy tokens; `headers` are extra request headers.
   HttpResult chat(const std::string& question, bool stream, std::vector<std::string> headers,
                   long timeout_ms) const {
-    const std::string body = json{{"model", "llama3-f16"},
-                                  {"messages", json::array({{{"role", "user"}, {"content", question}}})},
-                                  {"max_tokens", 4},
-                                  {"temperature", 0},
-                                  {"stream", stream}}
-                                 .dump();
+    const std::string body = json{
+        {"model", "llama3-f16"},
+        {"messages", json::array({{{"role", "user"}, {"content", question}}})},
+        {"max_tokens", 4},
+        {"temperature", 0},
+        {"stream", stream}}.dump();
     HttpOptions options;
     options.headers = std::move(headers);
     options.timeout_ms = timeout_ms;
@@ -122,7 +124,8 @@ TEST_P(BusyDatabase, OnlyTheStoredChatWaits) {
   ASSERT_EQ(warm.status, 200) << warm.body;
 
   DatabaseHold hold(database->url(), GetParam());
-  auto stored = std::async(std::launch::async, [&] { return chat("Keep this one", false, {}, 90'000); });
+  auto stored =
+      std::async(std::launch::async, [&] { return chat("Keep this one", false, {}, 90'000); });
   // Long enough for the kept chat to reach the database (and, on SQLite, to generate its answer).
   std::this_thread::sleep_for(1500ms);
 
