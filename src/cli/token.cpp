@@ -27,8 +27,8 @@ struct TokenOptions {
 };
 
 std::string audit_detail(const db::ApiToken& t, const std::string& username) {
-  return format_json(
-      boost::json::object{{"token_id", t.id}, {"name", t.name}, {"user", username}, {"via", "cli"}});
+  return format_json(boost::json::object{
+      {"token_id", t.id}, {"name", t.name}, {"user", username}, {"via", "cli"}});
 }
 
 void create_token(const TokenOptions& o) {

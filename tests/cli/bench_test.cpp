@@ -43,7 +43,8 @@ TEST(BenchModelCommand, PrintsEveryFieldAsJson) {
   EXPECT_EQ(j.at("read_bandwidth").at("bytes"), 16 << 20);
   EXPECT_EQ(j.at("read_bandwidth").at("threads"), 2);
   EXPECT_GT(j.at("weight_bytes_per_token").to_number<double>(), 0.0);
-  EXPECT_LT(j.at("weight_bytes_per_token").to_number<double>(), j.at("file_size").to_number<double>());
+  EXPECT_LT(j.at("weight_bytes_per_token").to_number<double>(),
+            j.at("file_size").to_number<double>());
   EXPECT_GT(j.at("tg_effective_gbps").to_number<double>(), 0.0);
   EXPECT_GT(j.at("tg_bandwidth_ratio").to_number<double>(), 0.0);
   EXPECT_GT(j.at("kv_cache_bytes").to_number<double>(), 0.0);
