@@ -1,21 +1,23 @@
 // Reading, checking and merging catalog files (format in catalog.h).
 #include "catalog/catalog.h"
 
+#include <boost/json.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "catalog/catalog_data.h"  // generated: kBuiltinCatalogJson
 #include "core/error.h"
+#include "core/json_text.h"
 #include "core/paths.h"
 
 namespace hearth::catalog {
 namespace {
 
-using nlohmann::json;
+namespace json = boost::json;
 
 bool valid_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
@@ -28,50 +30,58 @@ bool valid_id(std::string_view id) {
 // Reads the fields of one JSON object, naming the place of any problem.
 class Fields {
  public:
-  Fields(const json& object, std::string where) : object_(object), where_(std::move(where)) {
-    if (!object_.is_object()) fail("must be a JSON object");
+  Fields(const json::value& object, std::string where) : where_(std::move(where)) {
+    if (!object.is_object()) fail("must be a JSON object");
+    object_ = &object.get_object();
   }
   [[noreturn]] void fail(const std::string& what) const {
     throw Error(ErrorKind::corrupt_file, where_ + ": " + what);
   }
-  bool has(const char* key) const { return object_.contains(key) && !object_[key].is_null(); }
+  bool has(const char* key) const {
+    const json::value* v = object_->if_contains(key);
+    return v != nullptr && !v->is_null();
+  }
   std::string text(const char* key, std::string fallback = {}, bool required = false) const {
     if (!has(key)) {
       if (required) fail(std::string("missing \"") + key + "\"");
       return fallback;
     }
-    if (!object_[key].is_string()) fail(std::string("\"") + key + "\" must be a string");
-    return object_[key].get<std::string>();
+    if (!at(key).is_string()) fail(std::string("\"") + key + "\" must be a string");
+    return std::string(at(key).get_string());
   }
   uint64_t number(const char* key, uint64_t fallback = 0, bool required = false) const {
     if (!has(key)) {
       if (required) fail(std::string("missing \"") + key + "\"");
       return fallback;
     }
-    const json& v = object_[key];
-    if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0))
+    const json::value& v = at(key);
+    if (v.is_uint64()) return v.get_uint64();
+    if (!v.is_int64() || v.get_int64() < 0)
       fail(std::string("\"") + key + "\" must be a whole number of at least 0");
-    return v.get<uint64_t>();
+    return static_cast<uint64_t>(v.get_int64());
   }
   bool flag(const char* key, bool fallback = false) const {
     if (!has(key)) return fallback;
-    if (!object_[key].is_boolean()) fail(std::string("\"") + key + "\" must be true or false");
-    return object_[key].get<bool>();
+    if (!at(key).is_bool()) fail(std::string("\"") + key + "\" must be true or false");
+    return at(key).get_bool();
   }
   std::vector<std::string> texts(const char* key) const {
     std::vector<std::string> out;
     if (!has(key)) return out;
-    if (!object_[key].is_array()) fail(std::string("\"") + key + "\" must be a list of strings");
-    for (const auto& v : object_[key]) {
+    if (!at(key).is_array()) fail(std::string("\"") + key + "\" must be a list of strings");
+    for (const auto& v : at(key).get_array()) {
       if (!v.is_string()) fail(std::string("\"") + key + "\" must be a list of strings");
-      out.push_back(v.get<std::string>());
+      out.emplace_back(v.get_string());
     }
     return out;
   }
-  const json& at(const char* key) const { return object_[key]; }
+  // The value of a key that has() says is there.
+  const json::value& at(const char* key) const { return object_->at(key); }
+  // The list under a key that has() says is there and that is an array.
+  const json::array& list(const char* key) const { return at(key).get_array(); }
 
  private:
-  const json& object_;
+  const json::object* object_ = nullptr;
   std::string where_;
 };
 
@@ -94,7 +104,7 @@ uint32_t small(const Fields& f, const char* key, uint64_t value, uint64_t min, u
   return static_cast<uint32_t>(value);
 }
 
-Variant parse_variant(const json& j, const std::string& where) {
+Variant parse_variant(const json::value& j, const std::string& where) {
   Fields f(j, where);
   Variant v;
   v.tag = lower(f.text("tag", {}, true));
@@ -117,7 +127,7 @@ Variant parse_variant(const json& j, const std::string& where) {
   return v;
 }
 
-Model parse_model(const json& j, const std::string& where) {
+Model parse_model(const json::value& j, const std::string& where) {
   Fields f(j, where);
   Model m;
   m.id = lower(f.text("id", {}, true));
@@ -153,11 +163,11 @@ Model parse_model(const json& j, const std::string& where) {
   if (m.group != "system" && m.group != "starter" && m.group != "user")
     g.fail("\"group\" must be system, starter or user");
   m.starter = g.flag("starter");
-  if (!g.has("variants") || !g.at("variants").is_array() || g.at("variants").empty())
+  if (!g.has("variants") || !g.at("variants").is_array() || g.list("variants").empty())
     g.fail("needs \"variants\": a list with at least one downloadable file");
   std::set<std::string> tags;
-  for (size_t i = 0; i < g.at("variants").size(); ++i) {
-    Variant v = parse_variant(g.at("variants")[i], here + " variant " + std::to_string(i + 1));
+  for (size_t i = 0; i < g.list("variants").size(); ++i) {
+    Variant v = parse_variant(g.list("variants")[i], here + " variant " + std::to_string(i + 1));
     if (!tags.insert(v.tag).second) g.fail("tag \"" + v.tag + "\" appears twice");
     m.variants.push_back(std::move(v));
   }
@@ -191,13 +201,10 @@ hardware::ModelShape Model::shape(const Variant& variant) const {
 }
 
 Catalog Catalog::parse(std::string_view json_text, const std::string& source) {
-  json doc;
-  try {
-    doc = json::parse(json_text);
-  } catch (const json::exception& e) {
-    throw Error(ErrorKind::corrupt_file, source + ": not valid JSON (" + e.what() + ")");
-  }
-  Fields top(doc, source);
+  std::string error;
+  const std::optional<json::value> doc = parse_json(json_text, &error);
+  if (!doc) throw Error(ErrorKind::corrupt_file, source + ": not valid JSON (" + error + ")");
+  Fields top(*doc, source);
   const uint64_t version = top.number("version", 1);
   if (version != 1)
     top.fail("catalog version " + std::to_string(version) + " is newer than this hearth reads (1)");
@@ -205,8 +212,8 @@ Catalog Catalog::parse(std::string_view json_text, const std::string& source) {
     top.fail("needs \"models\": a list of models");
   Catalog catalog;
   std::set<std::string> ids;
-  for (size_t i = 0; i < top.at("models").size(); ++i) {
-    Model m = parse_model(top.at("models")[i], source + ": model " + std::to_string(i + 1));
+  for (size_t i = 0; i < top.list("models").size(); ++i) {
+    Model m = parse_model(top.list("models")[i], source + ": model " + std::to_string(i + 1));
     if (!ids.insert(m.id).second) top.fail("model id \"" + m.id + "\" appears twice");
     catalog.models_.push_back(std::move(m));
   }

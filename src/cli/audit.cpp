@@ -1,18 +1,20 @@
 // `hearth audit [--user NAME] [--limit N] [--json]`: the audit log, newest first (users added,
 // tokens created and revoked, and what the server records).
+#include <boost/json.hpp>
+
 #include <cstdio>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
 #include "cli/accounts.h"
 #include "cli/commands.h"
+#include "core/json_text.h"
 
 namespace hearth::cli {
 namespace {
 
-using nlohmann::json;
+namespace json = boost::json;
 
 struct AuditOptions {
   std::string user;
@@ -21,16 +23,19 @@ struct AuditOptions {
 };
 
 void print_json(const std::vector<db::AuditEntry>& entries) {
-  json out = json::array();
-  for (const auto& e : entries)
-    out.push_back({{"id", e.id},
-                   {"time", db::format_time(e.created_at)},
-                   {"user_id", e.user_id ? json(*e.user_id) : json(nullptr)},
-                   {"user", e.username},
-                   {"action", e.action},
-                   {"target", e.target},
-                   {"detail", json::parse(e.detail)}});
-  std::printf("%s\n", out.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+  json::array out;
+  for (const auto& e : entries) {
+    // The database only stores JSON details; should one not parse, it is shown as its text.
+    std::optional<json::value> detail = parse_json(e.detail);
+    out.push_back(json::object{{"id", e.id},
+                               {"time", db::format_time(e.created_at)},
+                               {"user_id", e.user_id ? json::value(*e.user_id) : json::value()},
+                               {"user", e.username},
+                               {"action", e.action},
+                               {"target", e.target},
+                               {"detail", detail ? std::move(*detail) : json::value(e.detail)}});
+  }
+  std::printf("%s\n", format_json(out, 2).c_str());
 }
 
 void print_text(const std::vector<db::AuditEntry>& entries) {

@@ -2,12 +2,13 @@
 // `hearth bench tokenizer`: tokenization throughput per vocabulary on a mixed 1 MiB text.
 // Prints one JSON object. The machine's memory copy bandwidth is measured in the same run so
 // figures from noisy machines can be compared as ratios.
+#include <boost/json.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "cli/bench_text.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/json_text.h"
 #include "engine/gguf/gguf.h"
 #include "engine/tokenizer/tokenizer.h"
 
@@ -52,7 +54,8 @@ std::vector<std::filesystem::path> vocab_files(const std::string& dir) {
   return files;
 }
 
-nlohmann::json bench_one(const std::filesystem::path& path, const std::string& text, int repeats) {
+boost::json::object bench_one(const std::filesystem::path& path, const std::string& text,
+                              int repeats) {
   auto file = gguf::File::open(path);
   auto tokenizer = tokenizer::Tokenizer::from_gguf(file);
   size_t n_tokens = 0;
@@ -112,14 +115,14 @@ void register_bench(CLI::App& app) {
     if (files.empty())
       throw Error(ErrorKind::invalid_input, "name vocabulary files or a --vocab-dir to measure");
     std::string text = mixed_bench_text(static_cast<size_t>(size_mib * 1024 * 1024));
-    nlohmann::json results = nlohmann::json::array();
+    boost::json::array results;
     for (const auto& f : files) results.push_back(bench_one(f, text, repeats));
-    nlohmann::json out = {{"benchmark", "tokenizer"},
-                          {"text_bytes", text.size()},
-                          {"repeats", repeats},
-                          {"memory_copy_gbps", memory_copy_gbps()},
-                          {"results", results}};
-    std::printf("%s\n", out.dump(2).c_str());
+    const boost::json::object out = {{"benchmark", "tokenizer"},
+                                     {"text_bytes", text.size()},
+                                     {"repeats", repeats},
+                                     {"memory_copy_gbps", memory_copy_gbps()},
+                                     {"results", std::move(results)}};
+    std::printf("%s\n", format_json(out, 2).c_str());
   });
   bench->callback([bench] {
     if (!bench->get_subcommands().empty()) return;  // bench tokenizer

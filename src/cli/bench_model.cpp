@@ -14,19 +14,21 @@
 
 #include <sys/resource.h>
 
+#include <boost/json.hpp>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/json_text.h"
 #include "core/memory_bandwidth.h"
 #include "core/thread_pool.h"
 #include "engine/generate/runner.h"
@@ -163,10 +165,12 @@ void run_model_bench(const ModelBenchOptions& o) {
   const std::string load = load_average();
 
   if (o.json) {
+    namespace json = boost::json;
     auto stat_json = [](const Stats& s) {
-      return nlohmann::json{{"tokens_per_s", s.mean}, {"sd", s.sd}, {"samples", s.samples}};
+      json::array samples(s.samples.begin(), s.samples.end());
+      return json::object{{"tokens_per_s", s.mean}, {"sd", s.sd}, {"samples", std::move(samples)}};
     };
-    nlohmann::json out = {
+    const json::object out = {
         {"benchmark", "model"},
         {"model", o.model},
         {"arch", hp.arch},
@@ -181,8 +185,11 @@ void run_model_bench(const ModelBenchOptions& o) {
         {"pp", stat_json(pp_s)},
         {"tg", stat_json(tg_s)},
         {"read_bandwidth_gbps", bw.best_gbps},
-        {"read_bandwidth", {{"best_gbps", bw.best_gbps}, {"mean_gbps", bw.mean_gbps},
-                            {"bytes", bw.bytes}, {"passes", bw.passes}, {"threads", bw.threads}}},
+        {"read_bandwidth", json::object{{"best_gbps", bw.best_gbps},
+                                        {"mean_gbps", bw.mean_gbps},
+                                        {"bytes", bw.bytes},
+                                        {"passes", bw.passes},
+                                        {"threads", bw.threads}}},
         {"weight_bytes_per_token", bytes_token},
         {"tg_effective_gbps", tg_gbps},
         {"tg_bandwidth_ratio", ratio},
@@ -191,7 +198,7 @@ void run_model_bench(const ModelBenchOptions& o) {
         {"rss_over_file_and_kv", rss / (file_size + kv_bytes)},
         {"load_average", load},
     };
-    std::printf("%s\n", out.dump(2).c_str());
+    std::printf("%s\n", format_json(out, 2).c_str());
     return;
   }
   std::printf("model      %s\n", o.model.c_str());

@@ -3,21 +3,23 @@
 // (fits_gpu, fits_partial_gpu, fits_cpu, tight, will_not_fit) with the reasons, then the best
 // fitting model per use case. --fits lists only models that fit; --json prints the same as one
 // JSON object: {context_length, machine, models: [...], recommendations: [...]}.
+#include <boost/json.hpp>
+
 #include <cinttypes>
 #include <cstdio>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "catalog/catalog.h"
 #include "cli/commands.h"
+#include "core/json_text.h"
 #include "hardware/hardware.h"
 
 namespace hearth::cli {
 namespace {
 
 using hardware::format_bytes;
-using nlohmann::json;
+namespace json = boost::json;
 
 struct CatalogOptions {
   bool fits_only = false;
@@ -77,7 +79,13 @@ void print_text(const hardware::MachineInfo& machine, const std::vector<catalog:
   std::printf("\nPull one with `hearth pull NAME[:TAG]`; sizes marked ~ are approximate.\n");
 }
 
-json variant_json(const catalog::Variant& v) {
+json::array strings(const std::vector<std::string>& list) {
+  json::array out;
+  for (const auto& s : list) out.emplace_back(s);
+  return out;
+}
+
+json::object variant_json(const catalog::Variant& v) {
   return {{"tag", v.tag},
           {"quantization", v.quantization},
           {"repo", v.repo},
@@ -85,34 +93,33 @@ json variant_json(const catalog::Variant& v) {
           {"url", catalog::huggingface_url(v.repo, v.file)},
           {"size_bytes", v.size_bytes},
           {"size_estimated", v.size_estimated},
-          {"sha256", v.sha256.empty() ? json(nullptr) : json(v.sha256)}};
+          {"sha256", v.sha256.empty() ? json::value() : json::value(v.sha256)}};
 }
 
 void print_json(const hardware::MachineInfo& machine, const std::vector<catalog::ModelFit>& fits,
                 const CatalogOptions& options) {
-  json models = json::array();
+  json::array models;
   for (const auto& f : fits) {
     if (options.fits_only && !hardware::fits(f.fit.verdict)) continue;
     const auto& m = *f.model;
-    json variants = json::array();
+    json::array variants;
     for (const auto& v : m.variants) variants.push_back(variant_json(v));
     const auto& req = m.requirements;
-    models.push_back({
+    models.push_back(json::object{
         {"id", m.id},
         {"name", m.name},
         {"source_model", m.source_model},
         {"description", m.description},
         {"specialty", m.specialty},
-        {"use_cases", m.use_cases},
+        {"use_cases", strings(m.use_cases)},
         {"parameters", m.parameters},
         {"architecture", m.architecture},
         {"context_length", m.context_length},
         {"license", m.license},
-        {"requirements",
-         {{"ram_bytes", req.min_ram},
-          {"vram_bytes", req.min_vram},
-          {"disk_bytes", req.min_disk},
-          {"gpu", hardware::gpu_need_name(req.gpu)}}},
+        {"requirements", json::object{{"ram_bytes", req.min_ram},
+                                      {"vram_bytes", req.min_vram},
+                                      {"disk_bytes", req.min_disk},
+                                      {"gpu", hardware::gpu_need_name(req.gpu)}}},
         {"quality", m.quality},
         {"speed", m.speed},
         {"group", m.group},
@@ -123,28 +130,28 @@ void print_json(const hardware::MachineInfo& machine, const std::vector<catalog:
         {"size_estimated", f.variant->size_estimated},
         {"context_assumed", f.n_ctx},
         {"verdict", hardware::verdict_name(f.fit.verdict)},
-        {"reasons", f.fit.reasons},
+        {"reasons", strings(f.fit.reasons)},
         {"gpu_layers", f.fit.gpu_layers},
-        {"memory",
-         {{"weights_bytes", f.fit.memory.weights},
-          {"kv_cache_bytes", f.fit.memory.kv_cache},
-          {"overhead_bytes", f.fit.memory.overhead},
-          {"total_bytes", f.fit.memory.total}}},
-        {"variants", variants},
+        {"memory", json::object{{"weights_bytes", f.fit.memory.weights},
+                                {"kv_cache_bytes", f.fit.memory.kv_cache},
+                                {"overhead_bytes", f.fit.memory.overhead},
+                                {"total_bytes", f.fit.memory.total}}},
+        {"variants", std::move(variants)},
     });
   }
-  json recommendations = json::array();
+  json::array recommendations;
   for (const auto& r : catalog::recommend(fits))
-    recommendations.push_back(
-        {{"use_case", r.use_case},
-         {"model", r.choice == nullptr ? json(nullptr) : json(r.choice->model->id)},
-         {"verdict", r.choice == nullptr ? json(nullptr)
-                                         : json(hardware::verdict_name(r.choice->fit.verdict))}});
-  json out = {{"context_length", options.n_ctx},
-              {"machine", json::parse(hardware::to_json(machine))},
-              {"models", models},
-              {"recommendations", recommendations}};
-  std::printf("%s\n", out.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+    recommendations.push_back(json::object{
+        {"use_case", r.use_case},
+        {"model", r.choice == nullptr ? json::value() : json::value(r.choice->model->id)},
+        {"verdict", r.choice == nullptr
+                        ? json::value()
+                        : json::value(hardware::verdict_name(r.choice->fit.verdict))}});
+  const json::object out = {{"context_length", options.n_ctx},
+                            {"machine", json::parse(hardware::to_json(machine))},
+                            {"models", std::move(models)},
+                            {"recommendations", std::move(recommendations)}};
+  std::printf("%s\n", format_json(out, 2).c_str());
 }
 
 }  // namespace

@@ -2,15 +2,17 @@
 // and `hearth token revoke ID_OR_PREFIX`: the API keys a user sends to the server as
 // Authorization: Bearer <token> (server/auth.h). A token is printed once, when created: only its
 // hash is stored.
+#include <boost/json.hpp>
+
 #include <cstdio>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
 #include "cli/accounts.h"
 #include "cli/commands.h"
+#include "core/json_text.h"
 #include "library/local_user.h"
 
 namespace hearth::cli {
@@ -25,8 +27,8 @@ struct TokenOptions {
 };
 
 std::string audit_detail(const db::ApiToken& t, const std::string& username) {
-  return nlohmann::json{{"token_id", t.id}, {"name", t.name}, {"user", username}, {"via", "cli"}}
-      .dump();
+  return format_json(boost::json::object{
+      {"token_id", t.id}, {"name", t.name}, {"user", username}, {"via", "cli"}});
 }
 
 void create_token(const TokenOptions& o) {

@@ -1,16 +1,18 @@
 // `hearth user add NAME [--email E]` and `hearth user list`: the accounts that call the server
 // with API tokens of their own (server/auth.h). Once any user other than the implicit "local"
 // one exists, the server asks every request for a token.
+#include <boost/json.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli/accounts.h"
 #include "cli/commands.h"
+#include "core/json_text.h"
 #include "library/local_user.h"
 
 namespace hearth::cli {
@@ -51,8 +53,8 @@ void add_user(const UserOptions& o) {
     throw Error(ErrorKind::conflict,
                 "user '" + o.name + "' already exists (see `hearth user list`)");
   }
-  nlohmann::json detail = {{"email", o.email}, {"via", "cli"}};
-  db::AuditLog(db).record(user.id, "user.add", user.username, detail.dump());
+  const boost::json::object detail = {{"email", o.email}, {"via", "cli"}};
+  db::AuditLog(db).record(user.id, "user.add", user.username, format_json(detail));
   std::printf("Added user %s (id %lld).\n", user.username.c_str(), static_cast<long long>(user.id));
   std::printf(
       "A running hearth server now asks every request for an API key; create one with\n"

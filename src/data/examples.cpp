@@ -1,14 +1,18 @@
 // Conversations → examples in OpenAI's chat fine-tuning format (the rules are in data.h).
 #include "data/examples.h"
 
+#include <boost/json.hpp>
+
 #include <map>
-#include <nlohmann/json.hpp>
 #include <unordered_set>
 
+#include "core/json_text.h"
 #include "data/data.h"
 
 namespace hearth::data::detail {
 namespace {
+
+namespace json = boost::json;
 
 // One conversation as an example; nullopt when no assistant turn reaches the threshold.
 std::optional<Example> to_example(const db::Conversation& c,
@@ -18,12 +22,12 @@ std::optional<Example> to_example(const db::Conversation& c,
   std::map<std::int64_t, const db::Feedback*> by_message;
   for (const auto& fb : feedback) by_message[fb.message_id] = &fb;
 
-  nlohmann::json list = nlohmann::json::array();
+  json::array list;
   std::int64_t weighted = 0;
   std::size_t last_assistant = 0;  // entries up to and including the last answer
   for (const db::Message& m : messages) {
     std::string content = m.content;
-    nlohmann::json entry = {{"role", m.role}};
+    json::object entry{{"role", m.role}};
     if (m.role == "assistant") {
       // The score is computed from the feedback now rather than read from the stored column, so
       // an export can never disagree with the formula (the column is a cache for the API).
@@ -59,7 +63,8 @@ std::optional<Example> to_example(const db::Conversation& c,
   Example e;
   e.conversation_id = c.id;
   e.model = c.model;
-  e.line = nlohmann::json{{"messages", std::move(list)}}.dump();
+  // One line of the training file: keys in byte order ("content", "role", "weight").
+  e.line = format_json(json::object{{"messages", std::move(list)}});
   e.weighted_turns = weighted;
   return e;
 }

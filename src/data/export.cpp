@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -15,9 +17,9 @@
 #include <cmath>
 #include <cstring>
 #include <map>
-#include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_text.h"
 #include "core/paths.h"
 #include "core/sha256.h"
 #include "data/data.h"
@@ -107,15 +109,16 @@ void check(const ExportOptions& o) {
 }
 
 std::string filter_json(const ExportOptions& o) {
-  nlohmann::json j = {{"min_score", o.min_score},
-                      {"min_examples", o.min_examples},
-                      {"allow_small", o.allow_small},
-                      {"model", o.model},
-                      {"validation", o.validation},
-                      {"redact_pii", o.redact_pii},
-                      {"seed", o.seed}};
-  j["since"] = o.since ? nlohmann::json(db::format_time(*o.since)) : nlohmann::json(nullptr);
-  return j.dump();
+  namespace json = boost::json;
+  json::object j = {{"min_score", o.min_score},
+                    {"min_examples", o.min_examples},
+                    {"allow_small", o.allow_small},
+                    {"model", o.model},
+                    {"validation", o.validation},
+                    {"redact_pii", o.redact_pii},
+                    {"seed", o.seed}};
+  j["since"] = o.since ? json::value(db::format_time(*o.since)) : json::value(nullptr);
+  return format_json(j);
 }
 
 }  // namespace

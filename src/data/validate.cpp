@@ -2,15 +2,20 @@
 // same check names, plus invalid_json (a line that is not JSON at all) and invalid_weight.
 // A line gets each kind of issue at most once (the message names the first message at fault),
 // so one broken conversation does not flood the report.
+#include <boost/json.hpp>
+
+#include <algorithm>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/error.h"
+#include "core/json_text.h"
 #include "data/data.h"
 
 namespace hearth::data {
 namespace {
+
+namespace json = boost::json;
 
 const std::set<std::string> kRoles = {"system", "user", "assistant", "tool"};
 const std::set<std::string> kKeys = {"role",   "content",    "name",
@@ -26,53 +31,74 @@ struct LineChecker {
   }
 };
 
+// A value's JSON type as the messages name it ("the line is a JSON array, not an object").
+std::string type_name(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null: return "null";
+    case json::kind::bool_: return "boolean";
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_: return "number";
+    case json::kind::string: return "string";
+    case json::kind::array: return "array";
+    case json::kind::object: return "object";
+  }
+  return "value";
+}
+
 // Checks one parsed line; returns the (role, content) pairs when it has no issue.
 std::optional<std::vector<std::pair<std::string, std::string>>> check_example(
-    const nlohmann::json& example, LineChecker& c) {
+    const json::value& example, LineChecker& c) {
   if (!example.is_object()) {
-    c.add("data_type",
-          "the line is a JSON " + std::string(example.type_name()) + ", not an object");
+    c.add("data_type", "the line is a JSON " + type_name(example) + ", not an object");
     return std::nullopt;
   }
-  auto it = example.find("messages");
-  if (it == example.end() || !it->is_array() || it->empty()) {
+  const json::value* list = example.get_object().if_contains("messages");
+  if (list == nullptr || !list->is_array() || list->get_array().empty()) {
     c.add("missing_messages_list", "the example has no non-empty \"messages\" list");
     return std::nullopt;
   }
   std::vector<std::pair<std::string, std::string>> out;
   bool has_assistant = false;
   std::size_t index = 0;
-  for (const auto& m : *it) {
+  for (const auto& item : list->get_array()) {
     const std::string where = "message " + std::to_string(index++);
-    if (!m.is_object()) {
-      c.add("data_type", where + " is a JSON " + std::string(m.type_name()) + ", not an object");
+    if (!item.is_object()) {
+      c.add("data_type", where + " is a JSON " + type_name(item) + ", not an object");
       continue;
     }
+    const json::object& m = item.get_object();
     if (!m.contains("role") || !m.contains("content")) {
       c.add("message_missing_key",
             where + " lacks \"" + std::string(m.contains("role") ? "content" : "role") + "\"");
     }
-    for (const auto& [key, value] : m.items()) {
-      if (!kKeys.count(key)) c.add("message_unrecognized_key", where + " has key \"" + key + "\"");
+    // In byte order, so that the unknown key named is the same whatever order the line has.
+    std::vector<std::string_view> keys;
+    for (const auto& member : m) keys.push_back(member.key());
+    std::sort(keys.begin(), keys.end());
+    for (std::string_view key : keys) {
+      if (!kKeys.count(std::string(key)))
+        c.add("message_unrecognized_key", where + " has key \"" + std::string(key) + "\"");
     }
     std::string role;
-    if (auto r = m.find("role"); r != m.end()) {
-      role = r->is_string() ? r->get<std::string>() : r->dump();
+    if (const json::value* r = m.if_contains("role")) {
+      role = r->is_string() ? std::string(r->get_string()) : format_json(*r);
       if (!r->is_string() || !kRoles.count(role))
-        c.add("unrecognized_role", where + " has role " + r->dump());
+        c.add("unrecognized_role", where + " has role " + format_json(*r));
     }
     if (role == "assistant") has_assistant = true;
-    if (auto x = m.find("content"); x != m.end()) {
-      if (!x->is_string() || x->get_ref<const std::string&>().empty())
+    if (const json::value* x = m.if_contains("content")) {
+      if (!x->is_string() || x->get_string().empty())
         c.add("missing_content",
               where + " has " + (x->is_string() ? "empty" : "non-text") + " content");
       else
-        out.emplace_back(role, x->get<std::string>());
+        out.emplace_back(role, std::string(x->get_string()));
     }
-    if (auto w = m.find("weight"); w != m.end()) {
-      const bool zero_or_one = w->is_number() && (*w == 0 || *w == 1);
+    if (const json::value* w = m.if_contains("weight")) {
+      const bool zero_or_one =
+          w->is_number() && (w->to_number<double>() == 0 || w->to_number<double>() == 1);
       if (!zero_or_one)
-        c.add("invalid_weight", where + " has weight " + w->dump() + " (must be 0 or 1)");
+        c.add("invalid_weight", where + " has weight " + format_json(*w) + " (must be 0 or 1)");
       else if (role != "assistant")
         c.add("invalid_weight", where + " is not an assistant message but has a weight");
     }
@@ -99,12 +125,12 @@ ValidationReport validate_jsonl(const std::filesystem::path& file) {
     ++report.lines;
     LineChecker c{line, report.issues};
     // Without exceptions: a bad line (including invalid UTF-8) is an issue, not a failure.
-    nlohmann::json example = nlohmann::json::parse(text, nullptr, false);
-    if (example.is_discarded()) {
+    const std::optional<json::value> example = parse_json(text);
+    if (!example) {
       c.add("invalid_json", "the line is not valid JSON");
       continue;
     }
-    if (auto messages = check_example(example, c))
+    if (auto messages = check_example(*example, c))
       report.examples.push_back({line, std::move(*messages)});
   }
   if (in.bad()) throw Error(ErrorKind::io, "error while reading " + file.string());

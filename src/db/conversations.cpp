@@ -126,30 +126,100 @@ std::string message_select(const Database::Impl& db) {
 constexpr const char* kOwnedMessage =
     " WHERE id = :m AND conversation_id IN (SELECT id FROM conversations WHERE user_id = :u)";
 
+// Sets `set` on one of the user's messages; Error(not_found) when it is not theirs.
+void update_message(soci::session& sql, std::int64_t user_id, std::int64_t message_id,
+                    const std::string& set) {
+  long long user = user_id, message = message_id;
+  long long changed = detail::execute(sql, "UPDATE messages SET " + set + kOwnedMessage,
+                                      soci::use(message), soci::use(user));
+  if (changed == 0) throw Error(ErrorKind::not_found, "no message " + std::to_string(message_id));
+}
+
 void update_message(Database::Impl& db, std::int64_t user_id, std::int64_t message_id,
                     const std::string& set, std::string_view doing) {
-  long long user = user_id, message = message_id;
-  long long changed = detail::with_session(db, doing, [&](soci::session& sql) {
-    return detail::execute(sql, "UPDATE messages SET " + set + kOwnedMessage, soci::use(message),
-                           soci::use(user));
-  });
-  if (changed == 0) throw Error(ErrorKind::not_found, "no message " + std::to_string(message_id));
+  detail::with_session(db, doing,
+                       [&](soci::session& sql) { update_message(sql, user_id, message_id, set); });
+}
+
+long long insert_conversation(soci::session& sql, const NewConversation& c) {
+  long long user = c.user_id;
+  std::string stamp = format_time(now());
+  std::string title = cut_title(c.title);
+  std::string parameters = c.parameters.empty() ? "{}" : c.parameters;
+  long long new_id = 0;
+  sql << "INSERT INTO conversations (user_id, model, source, title, parameters, created_at, "
+         "updated_at) VALUES (:u, :m, :s, :t, :p, :c, :c2) RETURNING id",
+      soci::use(user), soci::use(c.model), soci::use(c.source), soci::use(title),
+      soci::use(parameters), soci::use(stamp), soci::use(stamp), soci::into(new_id);
+  return new_id;
+}
+
+void check_message(const NewMessage& m) {
+  if (m.role != "system" && m.role != "user" && m.role != "assistant")
+    throw Error(ErrorKind::invalid_input,
+                "message role '" + m.role + "' is not one of system, user, assistant");
+  if (m.prompt_tokens < 0 || m.completion_tokens < 0 || m.duration_ms < 0)
+    throw Error(ErrorKind::invalid_input, "message token counts and time cannot be negative");
+}
+
+// Inside the caller's transaction (see add_message); returns the new message's id.
+long long insert_message(soci::session& sql, std::int64_t user_id, std::int64_t conversation_id,
+                         const NewMessage& m) {
+  check_message(m);
+  long long user = user_id, conversation = conversation_id;
+  long long prompt = m.prompt_tokens, completion = m.completion_tokens, duration = m.duration_ms;
+  std::string stamp = format_time(now());
+  std::string title = m.role == "user" ? cut_title(m.content) : std::string();
+  // Updating the conversation first checks its owner and, on PostgreSQL, locks its row, so two
+  // concurrent appends to the current leaf form a chain (SQLite's write lock already
+  // serialises).
+  long long owned = detail::execute(
+      sql,
+      "UPDATE conversations SET updated_at = :t, "
+      "title = CASE WHEN title = '' THEN :title ELSE title END WHERE id = :c AND user_id = :u",
+      soci::use(stamp), soci::use(title), soci::use(conversation), soci::use(user));
+  if (owned == 0)
+    throw Error(ErrorKind::not_found, "no conversation " + std::to_string(conversation_id));
+  long long parent = 0;
+  soci::indicator parent_ind = soci::i_null;
+  if (m.parent_id) {
+    parent = *m.parent_id;
+    parent_ind = soci::i_ok;
+  } else if (!m.root) {
+    sql << "SELECT current_message_id FROM conversations WHERE id = :c", soci::use(conversation),
+        soci::into(parent, parent_ind);
+  }
+  int position = 0;
+  if (parent_ind != soci::i_null) {
+    soci::indicator found = soci::i_null;
+    int parent_position = 0;
+    sql << "SELECT position FROM messages WHERE id = :p AND conversation_id = :c",
+        soci::use(parent), soci::use(conversation), soci::into(parent_position, found);
+    if (!sql.got_data() || found == soci::i_null)
+      throw Error(ErrorKind::not_found, "no message " + std::to_string(parent) +
+                                            " in conversation " + std::to_string(conversation_id));
+    position = parent_position + 1;
+  }
+  long long new_id = 0;
+  sql << "INSERT INTO messages (conversation_id, parent_id, position, role, content, model, "
+         "prompt_tokens, completion_tokens, duration_ms, created_at) "
+         "VALUES (:c, :pa, :p, :r, :x, :m, :pt, :ct, :d, :t) RETURNING id",
+      soci::use(conversation), soci::use(parent, parent_ind), soci::use(position),
+      soci::use(m.role), soci::use(m.content), soci::use(m.model), soci::use(prompt),
+      soci::use(completion), soci::use(duration), soci::use(stamp), soci::into(new_id);
+  const long long count = position + 1;
+  detail::execute(sql,
+                  "UPDATE conversations SET current_message_id = :m, message_count = :n "
+                  "WHERE id = :c",
+                  soci::use(new_id), soci::use(count), soci::use(conversation));
+  return new_id;
 }
 
 }  // namespace
 
 Conversation Conversations::create(const NewConversation& c) {
-  long long user = c.user_id;
-  std::string stamp = format_time(now());
-  std::string title = cut_title(c.title);
-  std::string parameters = c.parameters.empty() ? "{}" : c.parameters;
   long long id = detail::with_session(*db_, "creating a conversation", [&](soci::session& sql) {
-    long long new_id = 0;
-    sql << "INSERT INTO conversations (user_id, model, source, title, parameters, created_at, "
-           "updated_at) VALUES (:u, :m, :s, :t, :p, :c, :c2) RETURNING id",
-        soci::use(user), soci::use(c.model), soci::use(c.source), soci::use(title),
-        soci::use(parameters), soci::use(stamp), soci::use(stamp), soci::into(new_id);
-    return new_id;
+    return insert_conversation(sql, c);
   });
   auto found = find(c.user_id, id);
   HEARTH_ASSERT(found.has_value(), "a conversation vanished right after it was created");
@@ -233,64 +303,36 @@ void Conversations::set_training_opt_in(std::int64_t user_id, std::int64_t id,
 
 Message Conversations::add_message(std::int64_t user_id, std::int64_t conversation_id,
                                    const NewMessage& m) {
-  if (m.role != "system" && m.role != "user" && m.role != "assistant")
-    throw Error(ErrorKind::invalid_input,
-                "message role '" + m.role + "' is not one of system, user, assistant");
-  if (m.prompt_tokens < 0 || m.completion_tokens < 0 || m.duration_ms < 0)
-    throw Error(ErrorKind::invalid_input, "message token counts and time cannot be negative");
-  long long user = user_id, conversation = conversation_id;
-  long long prompt = m.prompt_tokens, completion = m.completion_tokens, duration = m.duration_ms;
-  std::string stamp = format_time(now());
-  std::string title = m.role == "user" ? cut_title(m.content) : std::string();
+  check_message(m);  // before taking SQLite's write lock
   long long id = detail::in_transaction(*db_, "adding a message", [&](soci::session& sql) {
-    // Updating the conversation first checks its owner and, on PostgreSQL, locks its row, so two
-    // concurrent appends to the current leaf form a chain (SQLite's write lock already
-    // serialises).
-    long long owned = detail::execute(
-        sql,
-        "UPDATE conversations SET updated_at = :t, "
-        "title = CASE WHEN title = '' THEN :title ELSE title END WHERE id = :c AND user_id = :u",
-        soci::use(stamp), soci::use(title), soci::use(conversation), soci::use(user));
-    if (owned == 0)
-      throw Error(ErrorKind::not_found, "no conversation " + std::to_string(conversation_id));
-    long long parent = 0;
-    soci::indicator parent_ind = soci::i_null;
-    if (m.parent_id) {
-      parent = *m.parent_id;
-      parent_ind = soci::i_ok;
-    } else if (!m.root) {
-      sql << "SELECT current_message_id FROM conversations WHERE id = :c", soci::use(conversation),
-          soci::into(parent, parent_ind);
-    }
-    int position = 0;
-    if (parent_ind != soci::i_null) {
-      soci::indicator found = soci::i_null;
-      int parent_position = 0;
-      sql << "SELECT position FROM messages WHERE id = :p AND conversation_id = :c",
-          soci::use(parent), soci::use(conversation), soci::into(parent_position, found);
-      if (!sql.got_data() || found == soci::i_null)
-        throw Error(ErrorKind::not_found, "no message " + std::to_string(parent) +
-                                              " in conversation " +
-                                              std::to_string(conversation_id));
-      position = parent_position + 1;
-    }
-    long long new_id = 0;
-    sql << "INSERT INTO messages (conversation_id, parent_id, position, role, content, model, "
-           "prompt_tokens, completion_tokens, duration_ms, created_at) "
-           "VALUES (:c, :pa, :p, :r, :x, :m, :pt, :ct, :d, :t) RETURNING id",
-        soci::use(conversation), soci::use(parent, parent_ind), soci::use(position),
-        soci::use(m.role), soci::use(m.content), soci::use(m.model), soci::use(prompt),
-        soci::use(completion), soci::use(duration), soci::use(stamp), soci::into(new_id);
-    const long long count = position + 1;
-    detail::execute(sql,
-                    "UPDATE conversations SET current_message_id = :m, message_count = :n "
-                    "WHERE id = :c",
-                    soci::use(new_id), soci::use(count), soci::use(conversation));
-    return new_id;
+    return insert_message(sql, user_id, conversation_id, m);
   });
   auto found = find_message(user_id, conversation_id, id);
   HEARTH_ASSERT(found.has_value(), "a message vanished right after it was added");
   return *found;
+}
+
+StoredRequest Conversations::store_request(std::int64_t user_id, const RequestSide& side) {
+  for (const auto& m : side.messages) check_message(m);
+  return detail::in_transaction(*db_, "keeping a request", [&](soci::session& sql) {
+    StoredRequest stored;
+    stored.conversation_id = side.conversation_id;
+    if (stored.conversation_id == 0) {
+      NewConversation fresh = side.fresh;
+      fresh.user_id = user_id;
+      stored.conversation_id = insert_conversation(sql, fresh);
+    }
+    stored.leaf = side.anchor;
+    for (NewMessage m : side.messages) {
+      m.parent_id = stored.leaf;
+      m.root = !stored.leaf;
+      stored.leaf = insert_message(sql, user_id, stored.conversation_id, m);
+    }
+    if (side.continued_id != 0) update_message(sql, user_id, side.continued_id, "continued = 1");
+    if (side.regenerated_id != 0)
+      update_message(sql, user_id, side.regenerated_id, "regenerated = 1");
+    return stored;
+  });
 }
 
 std::vector<Message> Conversations::messages(std::int64_t user_id, std::int64_t conversation_id) {

@@ -95,6 +95,21 @@ struct NewMessage {
   std::int64_t duration_ms = 0;
 };
 
+// A chat request's side, as the server keeps it (see Conversations::store_request).
+struct RequestSide {
+  std::int64_t conversation_id = 0;      // 0: a new conversation made from `fresh`
+  NewConversation fresh{};               // its user_id is the caller's
+  std::optional<std::int64_t> anchor{};  // the first message's parent; none: a new root
+  std::vector<NewMessage> messages{};    // in order, each under the one before (parents ignored)
+  std::int64_t continued_id = 0;         // an answer to mark continued (0: none)
+  std::int64_t regenerated_id = 0;       // an answer to mark regenerated (0: none)
+};
+
+struct StoredRequest {
+  std::int64_t conversation_id = 0;
+  std::optional<std::int64_t> leaf{};  // the last message stored (the anchor when none were)
+};
+
 class Conversations {
  public:
   explicit Conversations(const Database& db) : db_(db.impl()) {}
@@ -118,6 +133,9 @@ class Conversations {
   // when the conversation is not the user's or the parent is not one of its messages;
   // Error(invalid_input) for a role other than system/user/assistant.
   Message add_message(std::int64_t user_id, std::int64_t conversation_id, const NewMessage& m);
+  // Stores a request's side in one transaction, so that a failure leaves nothing of it: the
+  // conversation when new, the messages, then the marks. Error(not_found) as add_message.
+  StoredRequest store_request(std::int64_t user_id, const RequestSide& side);
   // The current branch, root first. Messages off it (replaced answers, older branches) are
   // left out; every_message and find_message still reach them.
   std::vector<Message> messages(std::int64_t user_id, std::int64_t conversation_id);

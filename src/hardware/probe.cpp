@@ -2,9 +2,10 @@
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
 
+#include <boost/json.hpp>
+
 #include <charconv>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -12,6 +13,7 @@
 
 #include "core/cpu_features.h"
 #include "core/error.h"
+#include "core/json_text.h"
 #include "core/paths.h"
 #include "hardware/hardware.h"
 
@@ -191,17 +193,20 @@ MachineInfo probe() {
 }
 
 std::string to_json(const MachineInfo& m) {
-  nlohmann::json gpus = nlohmann::json::array();
+  namespace json = boost::json;
+  json::array gpus;
   for (const auto& g : m.gpus)
-    gpus.push_back({{"index", g.index},
-                    {"name", g.name},
-                    {"vram_total_bytes", g.vram_total},
-                    {"vram_free_bytes", g.vram_free}});
-  nlohmann::json j = {
+    gpus.push_back(json::object{{"index", g.index},
+                                {"name", g.name},
+                                {"vram_total_bytes", g.vram_total},
+                                {"vram_free_bytes", g.vram_free}});
+  json::array simd;
+  for (const auto& feature : m.simd) simd.push_back(json::string(feature));
+  const json::object j = {
       {"cpu_model", m.cpu_model},
       {"logical_cores", m.logical_cores},
       {"physical_cores", m.physical_cores},
-      {"simd", m.simd},
+      {"simd", std::move(simd)},
       {"ram_total_bytes", m.ram_total},
       {"ram_available_bytes", m.ram_available},
       {"disk_path", m.disk_path.string()},
@@ -209,11 +214,11 @@ std::string to_json(const MachineInfo& m) {
       {"os", m.os_name},
       {"kernel", m.kernel},
       {"arch", m.arch},
-      {"gpus", gpus},
+      {"gpus", std::move(gpus)},
       {"gpu_driver", m.gpu_driver},
       {"gpu_note", m.gpu_note},
   };
-  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  return format_json(j, 2);
 }
 
 }  // namespace hearth::hardware

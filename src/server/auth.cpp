@@ -1,5 +1,7 @@
 // See auth.h for the rules. The database is asked at most once a second whether named users
-// exist, so a busy server does not pay a query per request for a fact that rarely changes.
+// exist, so a busy server does not pay a query per request for a fact that rarely changes. That
+// question, and the write of a token's last use, run on a background thread: a request never
+// waits long on a database that another process holds locked.
 #include "server/auth.h"
 
 #include <cctype>
@@ -8,6 +10,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/log.h"
 
 namespace hearth::server {
 namespace {
@@ -62,18 +65,45 @@ Authenticator::Authenticator(db::Database db, AuthMode mode, bool listens_beyond
     : db_(std::move(db)),
       mode_(mode),
       beyond_loopback_(listens_beyond_loopback),
-      local_id_(library::local_user_id(db_)) {}
+      local_id_(library::local_user_id(db_)) {
+  // Asked once before serving, so the first requests never go on a guess.
+  if (mode_ == AuthMode::automatic && !beyond_loopback_) {
+    users_exist_ = db::Users(db_).count_named() > 0;
+    checked_at_ = std::chrono::steady_clock::now();
+  }
+}
+
+void Authenticator::refresh() {
+  std::optional<bool> exist;
+  try {
+    exist = db::Users(db_).count_named() > 0;
+  } catch (const std::exception& e) {
+    SPDLOG_WARN("could not check whether the server has users: {}", e.what());
+  }
+  std::lock_guard lock(mutex_);
+  if (exist) users_exist_ = *exist;
+  // A failed check is not repeated for a second either: the last answer stands meanwhile.
+  checked_at_ = std::chrono::steady_clock::now();
+  refreshing_ = false;
+  refreshed_.notify_all();
+}
 
 bool Authenticator::required() {
   if (mode_ == AuthMode::required || beyond_loopback_) return true;
-  std::lock_guard lock(mutex_);
-  auto now = std::chrono::steady_clock::now();
-  // The lock is held through the query: one request refreshes, the others wait for its answer.
-  if (checked_at_ == std::chrono::steady_clock::time_point{} ||
-      now - checked_at_ >= std::chrono::seconds(1)) {
-    users_exist_ = db::Users(db_).count_named() > 0;
-    checked_at_ = now;
+  std::unique_lock lock(mutex_);
+  const auto stale = [&] {
+    return checked_at_ == std::chrono::steady_clock::time_point{} ||
+           std::chrono::steady_clock::now() - checked_at_ >= std::chrono::seconds(1);
+  };
+  if (!stale()) return users_exist_;
+  // One re-check at a time; requests that find the answer stale wait for it, but only until
+  // kFreshWait after the check began (a check stuck behind a lock delays no one for longer).
+  if (!refreshing_) {
+    refreshing_ = true;
+    refresh_started_ = std::chrono::steady_clock::now();
+    background_.submit([this] { refresh(); });
   }
+  refreshed_.wait_until(lock, refresh_started_ + kFreshWait, [&] { return !refreshing_; });
   return users_exist_;
 }
 
@@ -101,12 +131,14 @@ Caller Authenticator::authenticate(std::string_view authorization_header) {
     return {local_id_, std::string(library::kLocalUser)};
   }
   if (!found->last_used_at || db::now() - *found->last_used_at >= kTouchInterval) {
-    try {
-      tokens.touch(found->id);
-    } catch (const Error&) {
-      // Revoked and removed between the lookup and now, or the database is briefly busy: the
-      // request was authenticated when it arrived, and the last-use time is only informational.
-    }
+    background_.submit([db = db_, id = found->id] {
+      try {
+        db::ApiTokens(db).touch(id);
+      } catch (const Error&) {
+        // Revoked and removed between the lookup and now, or the database stayed busy: the
+        // request was authenticated when it arrived, and the last-use time is only informational.
+      }
+    });
   }
   return {user->id, user->username};
 }

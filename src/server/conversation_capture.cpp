@@ -57,6 +57,27 @@ void rescore(const db::Database& db, std::int64_t user_id, std::int64_t message_
   }
 }
 
+// Runs one write (a single transaction), again while SQLite stays locked past its busy timeout
+// (another process writing for long), up to kBusyTries times: a kept chat waits for the
+// database rather than losing its conversation. A failed transaction left nothing, so trying
+// again is safe. PostgreSQL waits for its locks by itself; its `unavailable` means a lost
+// connection, which waiting does not mend.
+constexpr int kBusyTries = 6;
+
+template <class F>
+auto while_busy(const db::Database& db, F&& write) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return write();
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::unavailable || db.backend() != db::Backend::sqlite ||
+          attempt == kBusyTries)
+        throw;
+      SPDLOG_INFO("the database is busy; keeping the chat waits ({})", e.what());
+    }
+  }
+}
+
 std::int64_t parse_id(std::string_view text, std::string_view where) {
   std::int64_t n = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
@@ -211,56 +232,45 @@ std::shared_ptr<ConversationCapture> ConversationCapture::begin(
 std::int64_t ConversationCapture::commit() {
   if (committed_) return conversation_id_;
   committed_ = true;
-  db::Conversations conversations(db_);
-  bool created = false;
-  std::int64_t id = plan_.conversation_id;
+  db::RequestSide side{.conversation_id = plan_.conversation_id,
+                       .fresh = fresh_,
+                       .anchor = plan_.anchor,
+                       .messages = {},
+                       .continued_id = plan_.continued_id,
+                       .regenerated_id = plan_.regenerated_id};
+  for (const auto& m : plan_.to_add)
+    side.messages.push_back({.role = m.role, .content = m.content});
   try {
-    if (id == 0) {
-      id = conversations.create(fresh_).id;
-      created = true;
-    }
-    std::optional<std::int64_t> parent = plan_.anchor;
-    for (const auto& m : plan_.to_add)
-      parent = conversations
-                   .add_message(
-                       user_id_, id,
-                       {.parent_id = parent, .root = !parent, .role = m.role, .content = m.content})
-                   .id;
-    if (plan_.continued_id != 0) {
-      conversations.mark_continued(user_id_, plan_.continued_id);
-      rescore(db_, user_id_, plan_.continued_id);
-    }
-    if (plan_.regenerated_id != 0) {  // the replaced answer keeps its row, feedback and low score
-      conversations.mark_regenerated(user_id_, plan_.regenerated_id);
-      rescore(db_, user_id_, plan_.regenerated_id);
-    }
-    answer_parent_ = parent;
-    conversation_id_ = id;
+    // One transaction: a failure leaves nothing of the request behind.
+    const db::StoredRequest stored =
+        while_busy(db_, [&] { return db::Conversations(db_).store_request(user_id_, side); });
+    answer_parent_ = stored.leaf;
+    conversation_id_ = stored.conversation_id;
   } catch (const std::exception& e) {
     SPDLOG_WARN("could not keep the request in a conversation: {}", e.what());
-    if (created) {
-      try {
-        conversations.remove(user_id_, id);  // no half-stored new conversation
-      } catch (const std::exception&) {
-      }
-    }
+    return 0;
   }
+  // The replaced or continued answer's score follows its new mark (it keeps its row and
+  // feedback either way).
+  if (plan_.continued_id != 0) rescore(db_, user_id_, plan_.continued_id);
+  if (plan_.regenerated_id != 0) rescore(db_, user_id_, plan_.regenerated_id);
   return conversation_id_;
 }
 
 std::int64_t ConversationCapture::finish(const std::string& answer, const Timings& timings) {
   if (commit() == 0) return 0;
   try {
-    db::Conversations conversations(db_);
-    const db::Message m = conversations.add_message(user_id_, conversation_id_,
-                                                    {.parent_id = answer_parent_,
-                                                     .root = !answer_parent_,
-                                                     .role = "assistant",
-                                                     .content = answer,
-                                                     .model = model_,
-                                                     .prompt_tokens = timings.prompt_tokens,
-                                                     .completion_tokens = timings.completion_tokens,
-                                                     .duration_ms = timings.total_ns / 1'000'000});
+    const db::Message m = while_busy(db_, [&] {
+      return db::Conversations(db_).add_message(user_id_, conversation_id_,
+                                                {.parent_id = answer_parent_,
+                                                 .root = !answer_parent_,
+                                                 .role = "assistant",
+                                                 .content = answer,
+                                                 .model = model_,
+                                                 .prompt_tokens = timings.prompt_tokens,
+                                                 .completion_tokens = timings.completion_tokens,
+                                                 .duration_ms = timings.total_ns / 1'000'000});
+    });
     rescore(db_, user_id_, m.id);
     return m.id;
   } catch (const std::exception& e) {

@@ -38,6 +38,15 @@
 // ends, with its token counts and time. An error after output began leaves the request's
 // messages without an answer.
 //
+// Where: begin() runs in the route's handler, on the server's handler pool (never the I/O
+// thread). commit() and finish() may wait on the database, so run_generation (inference.h)
+// calls them on the API's background thread, never on a model's loop: a kept chat's events
+// pass through that thread in order, and its head (with the conversation id) and final JSON
+// (with the message id) go out once the write is done. A chat that is not kept goes straight
+// from the model's loop to its connection and never waits on the database. The request's side
+// is stored in one transaction (nothing half-written), and a write that SQLite refuses because
+// another process kept it locked past its busy timeout is tried again: a kept chat waits.
+//
 // Nothing is stored when the caller's settings turn storing off or the request carries
 // `X-Hearth-Store: false` (or 0 / no / off). The ids go back to the client in
 // `X-Hearth-Conversation-Id` (and, for whole answers, `X-Hearth-Message-Id`) and in a "hearth"

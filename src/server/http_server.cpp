@@ -6,6 +6,11 @@
 // (response_stream.h). For a stream the connection waits on a timer that the producer's wake-up
 // cancels (posted to this thread), and meanwhile watches the socket: a client that closes its end
 // cancels the stream at once, so its sequence stops within one decode step.
+//
+// The I/O thread never runs a handler: handlers may wait on the database (a query, a lock held
+// by another process), so every routed request runs on the handler pool and its connection's
+// coroutine resumes on the I/O thread to write the answer. A request that waits for the
+// database holds one pool thread and nothing else; other connections keep being answered.
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ssl.hpp>
@@ -37,6 +42,10 @@ using namespace net::experimental::awaitable_operators;
 constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
 // A client that reads nothing for this long while we write is given up.
 constexpr std::chrono::seconds session_write_timeout{60};
+// Threads that run handlers. Most of a handler's time is spent waiting (the database, files),
+// not computing, so there are more of them than cores: a few requests stuck behind a busy
+// database leave plenty for everyone else.
+constexpr int handler_threads = 16;
 
 // Lets a producer thread wake the connection's coroutine, and stops doing so once the
 // connection is gone (the io_context may be destroyed while a producer still runs).
@@ -61,6 +70,7 @@ struct Wakeup {
 struct ServerState {
   const Router& router;
   const ServeOptions& options;
+  net::thread_pool& handlers;  // runs Router::handle, off the I/O thread
   OriginPolicy origins;
   bool stopping = false;
   struct Session {
@@ -250,7 +260,17 @@ net::awaitable<void> session(Stream& stream, ServerState& state) {
     // WebSocket upgrade handled here later, must be just as unreachable for a foreign page.
     std::optional<Response> early = screen_request(state.origins, request);
     const auto cors = early ? ResponseStream::Headers{} : cors_headers(state.origins, request);
-    Response r = early ? std::move(*early) : state.router.handle(request);
+    Response r;
+    if (early) {
+      r = std::move(*early);
+    } else {
+      // (A plain statement, not inside ?: — g++ 12 mishandles temporaries around a co_await
+      // in a conditional expression.)
+      r = co_await net::co_spawn(
+          state.handlers,
+          [&]() -> net::awaitable<Response> { co_return state.router.handle(request); },
+          net::use_awaitable);
+    }
     if (!r.stream) r.headers.insert(r.headers.end(), cors.begin(), cors.end());
     const bool head_only = req.method() == http::verb::head;
     const bool keep_alive = req.keep_alive() && !state.stopping;
@@ -355,10 +375,16 @@ std::unique_ptr<ssl::context> make_tls_context(const ServeOptions& options) {
 
 void serve(const Router& router, const ServeOptions& options) {
   net::io_context io{1};
+  // Declared after io: destroyed (its threads joined) before the io_context it resumes on.
+  net::thread_pool handlers{handler_threads};
   const auto tls = make_tls_context(options);
-  ServerState state{router, options,
-                    make_origin_policy(options.host, tls != nullptr, options.allowed_hosts, options.origins),
-                    false, {}};
+  ServerState state{
+      router,
+      options,
+      handlers,
+      make_origin_policy(options.host, tls != nullptr, options.allowed_hosts, options.origins),
+      false,
+      {}};
 
   beast::error_code ec;
   const auto address = net::ip::make_address(options.host == "localhost" ? "127.0.0.1" : options.host, ec);

@@ -185,8 +185,8 @@ Response run_generation(ApiContext& api, const Request& http_request, Generation
       h.emplace_back("X-Hearth-Conversation-Id", std::to_string(capture->conversation_id()));
     return h;
   };
-  GenerationSink sink = [out, writer, state, path, user_id, model, ctx, capture,
-                         head](GenerationEvent&& e) {
+  auto deliver = [out, writer, state, path, user_id, model, ctx, capture,
+                  head](GenerationEvent&& e) {
     switch (e.kind) {
       case GenerationEvent::Kind::token:
         if (!writer->streaming() || capture) state->text += e.text;
@@ -225,6 +225,18 @@ Response run_generation(ApiContext& api, const Request& http_request, Generation
         return;
     }
   };
+  GenerationSink sink;
+  if (!capture) {
+    sink = std::move(deliver);
+  } else {
+    // A kept chat's events go through the background thread, in order: storing the request
+    // (at the first output) and the answer (at the end) may wait on the database, which the
+    // model's loop must never do. The head and the final JSON carry the ids, so they wait too.
+    auto shared = std::make_shared<decltype(deliver)>(std::move(deliver));
+    sink = [shared, ctx](GenerationEvent&& e) {
+      ctx->background.submit([shared, e = std::move(e)]() mutable { (*shared)(std::move(e)); });
+    };
+  }
   api.scheduler.submit(std::move(request), std::move(sink));
   Response r;
   r.stream = std::move(out);

@@ -59,7 +59,8 @@ class GenerationWriter {
 // Counts usage for the caller when the generation ends.
 // With a capture (conversation_capture.h) the chat is stored only once output begins (the
 // first token or the end): a request the scheduler refuses (prompt longer than the context,
-// model that cannot load) stores nothing; the answer is kept when the generation ends.
+// model that cannot load) stores nothing; the answer is kept when the generation ends. Those
+// writes, and the output that carries their ids, run on api.background, off the model's loop.
 Response run_generation(ApiContext& api, const Request& http_request, GenerationRequest request,
                         std::shared_ptr<GenerationWriter> writer,
                         std::shared_ptr<ConversationCapture> capture = nullptr);

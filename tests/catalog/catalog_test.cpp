@@ -122,6 +122,17 @@ TEST(UserCatalog, AddsAndReplacesEntries) {
   EXPECT_EQ(c.find("fast-assistant")->variants.front().repo, "me/fast");
 }
 
+TEST(UserCatalog, AByteOrderMarkIsFine) {
+  // Windows editors may start the file with one; the catalog reads it all the same.
+  test::TempDir tmp;
+  write(tmp.path() / "catalog.json", "\xEF\xBB\xBF" R"({"models": [
+    {"id": "bom-model", "context_length": 4096, "layers": 16, "kv_heads": 8, "head_dim": 64,
+     "variants": [{"tag": "q8_0", "repo": "me/bom", "file": "bom.gguf", "size_bytes": 1000}]}]})");
+  const Catalog c = Catalog::load(tmp.path() / "catalog.json");
+  ASSERT_NE(c.find("bom-model"), nullptr);
+  EXPECT_EQ(c.find("bom-model")->default_variant().size_bytes, 1000u);
+}
+
 TEST(UserCatalog, MissingFileMeansBuiltinOnly) {
   test::TempDir tmp;
   EXPECT_EQ(Catalog::load(tmp.path() / "catalog.json").models().size(),
@@ -145,6 +156,13 @@ void expect_broken(const std::string& text, const std::string& mention) {
 
 TEST(UserCatalog, BrokenFileGivesAClearErrorNamingIt) {
   expect_broken("{\"models\": [", "not valid JSON");
+  expect_broken("{\n  \"models\": [1,]\n}", "not valid JSON (syntax error at line 2, column 16)");
+  expect_broken(R"({"models": [{"id": "x", "context_length": -1, "layers": 1, "kv_heads": 1,
+                   "head_dim": 1, "variants": []}]})",
+                "\"context_length\" must be a whole number of at least 0");
+  expect_broken(R"({"models": [{"id": "x", "context_length": 4096.0, "layers": 1, "kv_heads": 1,
+                   "head_dim": 1, "variants": []}]})",
+                "\"context_length\" must be a whole number of at least 0");
   expect_broken("{\"version\": 1}", "\"models\"");
   expect_broken(R"({"models": [{"id": "x", "layers": 1, "kv_heads": 1, "head_dim": 1}]})",
                 "context_length");

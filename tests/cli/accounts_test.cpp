@@ -2,12 +2,12 @@
 // in a temporary HEARTH_HOME; the rows they leave are read back through the db module.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "db/db.h"
+#include "support/json_test_util.h"
 #include "support/test_support.h"
 
 namespace hearth {
@@ -132,22 +132,30 @@ TEST_F(AccountsCliTest, AuditRecordsEveryChangeNewestFirst) {
 
   r = hearth({"audit", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  auto all = nlohmann::json::parse(r.out);
+  const auto all = test::json_from(r.out).as_array();
   ASSERT_EQ(all.size(), 4u) << r.out;
-  EXPECT_EQ(all[0]["action"], "token.revoke");
-  EXPECT_EQ(all[0]["target"], prefix);
-  EXPECT_EQ(all[0]["user"], "ada");
-  EXPECT_EQ(all[1]["action"], "token.create");
-  EXPECT_EQ(all[1]["detail"]["user"], "ada");
-  EXPECT_EQ(all[2]["action"], "user.add");
-  EXPECT_EQ(all[2]["target"], "grace");
-  EXPECT_EQ(all[3]["target"], "ada");
+  EXPECT_EQ(all[0].at("action"), "token.revoke");
+  EXPECT_EQ(all[0].at("target").as_string(), prefix);
+  EXPECT_EQ(all[0].at("user"), "ada");
+  EXPECT_EQ(all[1].at("action"), "token.create");
+  EXPECT_EQ(all[1].at("detail").at("user"), "ada");
+  EXPECT_EQ(all[2].at("action"), "user.add");
+  EXPECT_EQ(all[2].at("target"), "grace");
+  EXPECT_EQ(all[3].at("target"), "ada");
+  // An entry as it is printed: its keys in order, the detail's too, two spaces per level.
+  EXPECT_TRUE(contains(r.out, R"(    "action": "user.add",
+    "detail": {
+      "email": "",
+      "via": "cli"
+    },
+    "id": )"))
+      << r.out;
 
   r = hearth({"audit", "--user", "grace", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(nlohmann::json::parse(r.out).size(), 1u);
+  EXPECT_EQ(test::json_from(r.out).as_array().size(), 1u);
   r = hearth({"audit", "--limit", "2", "--json"});
-  EXPECT_EQ(nlohmann::json::parse(r.out).size(), 2u);
+  EXPECT_EQ(test::json_from(r.out).as_array().size(), 2u);
 
   r = hearth({"audit"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
+#include "support/json_test_util.h"
 #include "support/test_support.h"
 
 namespace hearth {
@@ -19,33 +19,38 @@ TEST(BenchModelCommand, PrintsEveryFieldAsJson) {
   auto r = run_hearth({"bench", model.string(), "-p", "6", "-n", "3", "-t", "2", "-r", "2",
                        "--bandwidth-mib", "16", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto j = nlohmann::json::parse(r.out);
+  const auto j = test::json_from(r.out);
+  // Each number as it always was: a whole number of bytes as an integer, a double with a point.
+  EXPECT_TRUE(j.at("threads").is_int64());
+  EXPECT_TRUE(j.at("file_size").is_double());
+  EXPECT_TRUE(test::contains(r.out, "\n  \"benchmark\": \"model\",\n")) << r.out;
   EXPECT_EQ(j.at("benchmark"), "model");
-  EXPECT_EQ(j.at("model"), model.string());
+  EXPECT_EQ(j.at("model").as_string(), model.string());
   EXPECT_EQ(j.at("arch"), "llama");
   EXPECT_EQ(j.at("type"), "F32");
-  EXPECT_EQ(j.at("file_size").get<double>(), static_cast<double>(fs::file_size(model)));
+  EXPECT_EQ(j.at("file_size").to_number<double>(), static_cast<double>(fs::file_size(model)));
   EXPECT_EQ(j.at("threads"), 2);
   EXPECT_EQ(j.at("n_prompt"), 6);
   EXPECT_EQ(j.at("n_gen"), 3);
   EXPECT_EQ(j.at("repetitions"), 2);
   for (const char* test : {"pp", "tg"}) {
     const auto& t = j.at(test);
-    EXPECT_EQ(t.at("samples").size(), 2u) << test;
-    EXPECT_GT(t.at("tokens_per_s").get<double>(), 0.0) << test;
-    EXPECT_GE(t.at("sd").get<double>(), 0.0) << test;
+    EXPECT_EQ(t.at("samples").as_array().size(), 2u) << test;
+    EXPECT_GT(t.at("tokens_per_s").to_number<double>(), 0.0) << test;
+    EXPECT_GE(t.at("sd").to_number<double>(), 0.0) << test;
   }
-  EXPECT_GT(j.at("read_bandwidth_gbps").get<double>(), 0.0);
+  EXPECT_GT(j.at("read_bandwidth_gbps").to_number<double>(), 0.0);
   EXPECT_EQ(j.at("read_bandwidth").at("bytes"), 16 << 20);
   EXPECT_EQ(j.at("read_bandwidth").at("threads"), 2);
-  EXPECT_GT(j.at("weight_bytes_per_token").get<double>(), 0.0);
-  EXPECT_LT(j.at("weight_bytes_per_token").get<double>(), j.at("file_size").get<double>());
-  EXPECT_GT(j.at("tg_effective_gbps").get<double>(), 0.0);
-  EXPECT_GT(j.at("tg_bandwidth_ratio").get<double>(), 0.0);
-  EXPECT_GT(j.at("kv_cache_bytes").get<double>(), 0.0);
-  EXPECT_GT(j.at("peak_rss_bytes").get<double>(), 0.0);
-  EXPECT_TRUE(j.contains("load_average"));
-  EXPECT_EQ(j.at("kernels").get<std::string>().empty(), false);
+  EXPECT_GT(j.at("weight_bytes_per_token").to_number<double>(), 0.0);
+  EXPECT_LT(j.at("weight_bytes_per_token").to_number<double>(),
+            j.at("file_size").to_number<double>());
+  EXPECT_GT(j.at("tg_effective_gbps").to_number<double>(), 0.0);
+  EXPECT_GT(j.at("tg_bandwidth_ratio").to_number<double>(), 0.0);
+  EXPECT_GT(j.at("kv_cache_bytes").to_number<double>(), 0.0);
+  EXPECT_GT(j.at("peak_rss_bytes").to_number<double>(), 0.0);
+  EXPECT_TRUE(test::has_key(j, "load_average"));
+  EXPECT_EQ(j.at("kernels").as_string().empty(), false);
 }
 
 TEST(BenchModelCommand, PrintsATable) {

@@ -3,16 +3,17 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <optional>
 
+#include "support/json_test_util.h"
 #include "support/test_support.h"
 
 namespace hearth {
 namespace {
 
-using nlohmann::json;
+namespace json = boost::json;
 using test::CommandResult;
+using test::json_from;
 
 // Sets an environment variable for the hearth processes this test starts; restores it after.
 class ScopedEnv {
@@ -35,21 +36,21 @@ class ScopedEnv {
   std::optional<std::string> old_;
 };
 
-const json* find_model(const json& catalog, const std::string& id) {
-  for (const auto& m : catalog["models"])
-    if (m["id"] == id) return &m;
+const json::value* find_model(const json::value& catalog, const std::string& id) {
+  for (const auto& m : catalog.at("models").as_array())
+    if (m.at("id") == json::value(id)) return &m;
   return nullptr;
 }
 
 TEST(HwCommand, JsonDescribesThisMachine) {
   const CommandResult run = test::run_hearth({"hw", "--json"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  const json j = json::parse(run.out);
-  EXPECT_GT(j["logical_cores"].get<int>(), 0);
-  EXPECT_GT(j["physical_cores"].get<int>(), 0);
-  EXPECT_GT(j["ram_total_bytes"].get<uint64_t>(), 0u);
-  EXPECT_TRUE(j["gpus"].is_array());
-  EXPECT_FALSE(j["os"].get<std::string>().empty());
+  const json::value j = json_from(run.out);
+  EXPECT_GT(j.at("logical_cores").to_number<int>(), 0);
+  EXPECT_GT(j.at("physical_cores").to_number<int>(), 0);
+  EXPECT_GT(j.at("ram_total_bytes").to_number<uint64_t>(), 0u);
+  EXPECT_TRUE(j.at("gpus").is_array());
+  EXPECT_FALSE(j.at("os").as_string().empty());
 }
 
 TEST(HwCommand, TextNamesEachPart) {
@@ -62,35 +63,38 @@ TEST(HwCommand, TextNamesEachPart) {
 TEST(CatalogCommand, JsonListsTheModelsWithVerdicts) {
   const CommandResult run = test::run_hearth({"catalog", "--json"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  const json j = json::parse(run.out);
-  ASSERT_GE(j["models"].size(), 6u);
+  const json::value j = json_from(run.out);
+  ASSERT_GE(j.at("models").as_array().size(), 6u);
   for (const char* id : {"code-agent-pro", "reasoning-master", "code-specialist", "fast-assistant",
                          "creative-writer", "research-assistant"}) {
-    const json* m = find_model(j, id);
+    const json::value* m = find_model(j, id);
     ASSERT_NE(m, nullptr) << id;
-    EXPECT_FALSE((*m)["reasons"].empty()) << id;
-    EXPECT_GT((*m)["size_bytes"].get<uint64_t>(), 0u) << id;
+    EXPECT_FALSE(m->at("reasons").as_array().empty()) << id;
+    EXPECT_GT(m->at("size_bytes").to_number<uint64_t>(), 0u) << id;
   }
   // This machine: the models that need 64 GB of RAM and a big GPU do not fit, with reasons.
-  const uint64_t ram = j["machine"]["ram_total_bytes"].get<uint64_t>();
+  const uint64_t ram = j.at("machine").at("ram_total_bytes").to_number<uint64_t>();
   const uint64_t gib = uint64_t{1} << 30;
   if (ram >= 57 * gib) GTEST_SKIP() << "this machine has 64 GB of RAM; the big models may fit";
   for (const char* id : {"code-specialist", "creative-writer"}) {
-    const json& m = *find_model(j, id);
-    EXPECT_EQ(m["verdict"], "will_not_fit") << id;
-    EXPECT_NE(m["reasons"].dump().find("catalog minimum"), std::string::npos) << m["reasons"];
+    const json::value& m = *find_model(j, id);
+    EXPECT_EQ(m.at("verdict"), "will_not_fit") << id;
+    EXPECT_NE(format_json(m.at("reasons")).find("catalog minimum"), std::string::npos)
+        << m.at("reasons");
   }
   // Something fits and is recommended.
   bool recommended = false;
-  for (const auto& r : j["recommendations"]) recommended = recommended || !r["model"].is_null();
-  EXPECT_TRUE(recommended) << j["recommendations"];
+  for (const auto& r : j.at("recommendations").as_array())
+    recommended = recommended || !r.at("model").is_null();
+  EXPECT_TRUE(recommended) << j.at("recommendations");
 }
 
 TEST(CatalogCommand, FitsOnlyLeavesOutModelsThatDoNotFit) {
   const CommandResult run = test::run_hearth({"catalog", "--fits", "--json"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  const json j = json::parse(run.out);
-  for (const auto& m : j["models"]) EXPECT_NE(m["verdict"], "will_not_fit") << m["id"];
+  const json::value j = json_from(run.out);
+  for (const auto& m : j.at("models").as_array())
+    EXPECT_NE(m.at("verdict"), "will_not_fit") << m.at("id");
 }
 
 TEST(CatalogCommand, TextShowsVerdictsAndRecommendations) {
@@ -110,10 +114,10 @@ TEST(CatalogCommand, UserCatalogAddsModelsAndABrokenOneIsNamed) {
   ]})";
   CommandResult run = test::run_hearth({"catalog", "--json"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  const json listing = json::parse(run.out);
-  const json* mine = find_model(listing, "my-tiny-model");
+  const json::value listing = json_from(run.out);
+  const json::value* mine = find_model(listing, "my-tiny-model");
   ASSERT_NE(mine, nullptr);
-  EXPECT_NE((*mine)["verdict"], "will_not_fit");
+  EXPECT_NE(mine->at("verdict"), "will_not_fit");
 
   std::ofstream(home.path() / "catalog.json") << R"({"models": [{"id": 5}]})";
   run = test::run_hearth({"catalog"});

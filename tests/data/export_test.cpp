@@ -4,26 +4,34 @@
 
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "core/sha256.h"
 #include "data/data.h"
 #include "db/db_test_support.h"
+#include "support/json_test_util.h"
 
 namespace hearth::data {
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
+namespace json = boost::json;
 
-std::vector<json> read_lines(const fs::path& file) {
-  std::vector<json> out;
+std::vector<json::value> read_lines(const fs::path& file) {
+  std::vector<json::value> out;
   if (file.empty()) return out;
   std::ifstream in(file);
-  for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
+  for (std::string line; std::getline(in, line);) out.push_back(hearth::test::json_from(line));
   return out;
+}
+
+std::string text(const json::value& v) { return std::string(v.as_string()); }
+
+// The messages of one exported line, and the question it starts with (after any system prompt).
+const json::array& messages(const json::value& line) { return line.at("messages").as_array(); }
+std::string question(const json::array& m) {
+  return text(m[0].at("role") == "system" ? m[1].at("content") : m[0].at("content"));
 }
 
 std::string read_file(const fs::path& file) {
@@ -52,7 +60,7 @@ class ExportTest : public db::test::BackendTest {
   ExportResult run(const db::Database& db, std::int64_t user, ExportOptions o) {
     return export_dataset(db, user, o, out.path() / "datasets");
   }
-  std::vector<json> everything(const ExportResult& r) {
+  std::vector<json::value> everything(const ExportResult& r) {
     auto lines = read_lines(r.train_path);
     for (auto& j : read_lines(r.validation_path)) lines.push_back(j);
     return lines;
@@ -104,38 +112,32 @@ TEST_P(ExportTest, WeightsOnlyQualifyingTurnsAndSplitsByConversation) {
   EXPECT_EQ(r.duplicates_removed, 0);
 
   std::set<std::string> train_q, validation_q;
-  for (auto& j : read_lines(r.validation_path)) {
-    auto& m = j["messages"];
-    validation_q.insert(m[0]["role"] == "system" ? m[1]["content"] : m[0]["content"]);
-  }
-  for (auto& j : read_lines(r.train_path)) {
-    auto& m = j["messages"];
-    train_q.insert(m[0]["role"] == "system" ? m[1]["content"] : m[0]["content"]);
-  }
+  for (auto& j : read_lines(r.validation_path)) validation_q.insert(question(messages(j)));
+  for (auto& j : read_lines(r.train_path)) train_q.insert(question(messages(j)));
   for (const auto& q : validation_q) EXPECT_FALSE(train_q.count(q)) << q << " is in both files";
   std::set<std::string> exported = train_q;
   exported.insert(validation_q.begin(), validation_q.end());
   EXPECT_EQ(exported, qualifying);
 
-  for (const json& j : everything(r)) {
-    const auto& m = j["messages"];
+  for (const json::value& j : everything(r)) {
+    const json::array& m = messages(j);
     for (const auto& msg : m) {
-      if (msg["role"] != "assistant") {
-        EXPECT_FALSE(msg.contains("weight"));
+      if (msg.at("role") != "assistant") {
+        EXPECT_FALSE(hearth::test::has_key(msg, "weight"));
         continue;
       }
-      const std::string content = msg["content"];
+      const std::string content = text(msg.at("content"));
       if (content == "bad")
-        EXPECT_EQ(msg["weight"], 0);
+        EXPECT_EQ(msg.at("weight"), 0);
       else
-        EXPECT_EQ(msg["weight"], 1) << content;
+        EXPECT_EQ(msg.at("weight"), 1) << content;
       // Corrected answers (conversations 2, 6, 10, ...) are exported as the correction.
-      const std::string q = m[0]["role"] == "system" ? m[1]["content"] : m[0]["content"];
+      const std::string q = question(m);
       if (q != "qmulti" && std::stoi(q.substr(1)) % 4 == 2) {
         EXPECT_EQ(content, "fixed" + q.substr(1));
       }
     }
-    EXPECT_EQ(m.back()["role"], "assistant");  // the unanswered question is dropped
+    EXPECT_EQ(m.back().at("role"), "assistant");  // the unanswered question is dropped
   }
   for (const fs::path& f : {r.train_path, r.validation_path}) {
     ValidationReport v = validate_jsonl(f);
@@ -152,7 +154,19 @@ TEST_P(ExportTest, WeightsOnlyQualifyingTurnsAndSplitsByConversation) {
   EXPECT_EQ(v->train_examples, r.train_examples);
   EXPECT_EQ(v->validation_examples, r.validation_examples);
   EXPECT_EQ(v->train_path, r.train_path.string());
-  EXPECT_DOUBLE_EQ(json::parse(v->filter)["min_score"].get<double>(), 0.7);
+  EXPECT_DOUBLE_EQ(hearth::test::json_from(v->filter).at("min_score").as_double(), 0.7);
+  EXPECT_EQ(hearth::test::json_from(v->filter),
+            hearth::test::json_from(R"({"allow_small": false, "min_examples": 20, "min_score": 0.7,
+                "model": "", "redact_pii": false, "seed": 0, "since": null, "validation": 0.2})"));
+  // Each line is written in one fixed form: no spaces, keys in byte order, whole-number weights.
+  const std::string written = read_file(r.train_path) + read_file(r.validation_path);
+  EXPECT_TRUE(hearth::test::contains(
+      written,
+      R"({"messages":[{"content":"qmulti","role":"user"},{"content":"bad","role":"assistant",)"
+      R"("weight":0},{"content":"again","role":"user"},{"content":"good","role":"assistant",)"
+      R"("weight":1}]})"
+      "\n"))
+      << written;
 
   // The same seed gives the same split; the threshold moves what qualifies.
   ExportResult again = run(db, ada, {.min_score = 0.7, .min_examples = 20, .validation = 0.2});

@@ -86,6 +86,38 @@ TEST_F(ValidateTest, ReportsSeveralKindsOnOneLineOnceEach) {
                                       "missing_content", "example_missing_assistant_message"}));
 }
 
+TEST_F(ValidateTest, MessagesNameTheTypeAndTheValue) {
+  const std::pair<std::string, std::string> rows[] = {
+      {R"(["not", "an", "object"])", "the line is a JSON array, not an object"},
+      {R"({"messages":[true,{"role":"assistant","content":"a"}]})",
+       "message 0 is a JSON boolean, not an object"},
+      {R"({"messages":[{"role":5,"content":"q"},{"role":"assistant","content":"a"}]})",
+       "message 0 has role 5"},
+      {R"({"messages":[{"role":"bot\n","content":"q"},{"role":"assistant","content":"a"}]})",
+       "message 0 has role \"bot\\n\""},
+      {R"({"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a","weight":0.5}]})",
+       "message 1 has weight 0.5 (must be 0 or 1)"},
+      {R"({"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a","weight":[1]}]})",
+       "message 1 has weight [1] (must be 0 or 1)"},
+      // The first unknown key in byte order, whatever the order in the line.
+      {R"({"messages":[{"zeta":1,"role":"user","content":"q","mood":2},{"role":"assistant","content":"a"}]})",
+       "message 0 has key \"mood\""},
+  };
+  for (const auto& [line, message] : rows) {
+    ValidationReport report = check(line);
+    ASSERT_EQ(report.issues.size(), 1u) << line;
+    EXPECT_EQ(report.issues[0].message, message) << line;
+  }
+}
+
+TEST_F(ValidateTest, WeightsMayBeWrittenAsFloatsAndALineMayStartWithAByteOrderMark) {
+  ValidationReport r = check(
+      "\xEF\xBB\xBF" R"({"messages":[{"role":"user","content":"q"},)"
+      R"({"role":"assistant","content":"a","weight":1.0},{"role":"assistant","content":"b","weight":0.0}]})");
+  EXPECT_TRUE(r.issues.empty()) << r.issues.front().message;
+  EXPECT_EQ(r.examples.size(), 3u);
+}
+
 TEST_F(ValidateTest, MissingFileIsAnError) {
   try {
     validate_jsonl(dir.path() / "nope.jsonl");

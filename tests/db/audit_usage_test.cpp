@@ -1,12 +1,15 @@
 // The audit log, per-model usage and the migration that added them, on both backends.
 #include <chrono>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "db_test_support.h"
+#include "support/json_test_util.h"
 
 namespace hearth::db {
 namespace {
+
+namespace json = boost::json;
+using hearth::test::json_from;
 
 using test::BackendTest;
 
@@ -28,7 +31,7 @@ TEST_P(AuditLogTest, RecordsNewestFirstAndScopesByUser) {
   EXPECT_EQ(first.username, "ada");
   EXPECT_EQ(first.action, "user.add");
   EXPECT_EQ(first.target, "ada");
-  EXPECT_EQ(nlohmann::json::parse(first.detail), nlohmann::json({{"email", "ada@example.com"}}));
+  EXPECT_EQ(json_from(first.detail), json::value(json::object{{"email", "ada@example.com"}}));
   EXPECT_GE(first.created_at, before);
   log.record(grace, "token.create", "hearth_abcde");
   log.record(std::nullopt, "server.start", "");

@@ -2,14 +2,17 @@
 // read and write is scoped by user, messages form a tree whose current branch is the history,
 // regenerated answers stay beside their replacements.
 #include <chrono>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "db/conversations.h"
 #include "db_test_support.h"
+#include "support/json_test_util.h"
 
 namespace hearth::db {
 namespace {
+
+namespace json = boost::json;
+using hearth::test::json_from;
 
 using test::BackendTest;
 
@@ -34,7 +37,7 @@ TEST_P(ConversationsTest, CreatesAndAppendsInPositionOrder) {
   EXPECT_EQ(c.user_id, ada);
   EXPECT_EQ(c.model, "tiny:latest");
   EXPECT_EQ(c.source, "openai");
-  EXPECT_EQ(nlohmann::json::parse(c.parameters), nlohmann::json({{"temperature", 0.5}}));
+  EXPECT_EQ(json_from(c.parameters), json::value(json::object{{"temperature", 0.5}}));
   EXPECT_FALSE(c.training_opt_in.has_value());
   EXPECT_EQ(c.message_count, 0);
 
@@ -371,7 +374,7 @@ TEST_P(ConversationsTest, DatasetVersionsAreScoped) {
                                       .validation_path = "/v"});
   EXPECT_GT(v.id, 0);
   EXPECT_EQ(v.train_examples, 90);
-  EXPECT_EQ(nlohmann::json::parse(v.filter), nlohmann::json({{"min_score", 0.7}}));
+  EXPECT_EQ(json_from(v.filter), json::value(json::object{{"min_score", 0.7}}));
   versions.create({.user_id = ada, .content_hash = "h2"});
   auto list = versions.list(ada);
   ASSERT_EQ(list.size(), 2u);

@@ -1,11 +1,14 @@
 // DesktopConnections on both backends.
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "db_test_support.h"
+#include "support/json_test_util.h"
 
 namespace hearth::db {
 namespace {
+
+namespace json = boost::json;
+using hearth::test::json_from;
 
 class DesktopConnectionsTest : public test::BackendTest {};
 HEARTH_DB_BACKENDS(DesktopConnectionsTest);
@@ -27,8 +30,8 @@ TEST_P(DesktopConnectionsTest, UpsertRegistersThenRefreshesTheSameRow) {
   EXPECT_EQ(c.status, ConnectionStatus::connected);
   EXPECT_EQ(c.app_version, "0.1.0");
   EXPECT_EQ(c.os_info, "Debian 12");
-  EXPECT_EQ(nlohmann::json::parse(c.hardware_info), nlohmann::json::parse(kHardware));
-  EXPECT_EQ(nlohmann::json::parse(c.local_models), nlohmann::json::parse(R"(["qwen2:0.5b"])"));
+  EXPECT_EQ(json_from(c.hardware_info), json_from(kHardware));
+  EXPECT_EQ(json_from(c.local_models), json_from(R"(["qwen2:0.5b"])"));
   EXPECT_EQ(c.connected_at, c.last_seen);
 
   desktops.mark_disconnected("desk-1");
@@ -39,8 +42,8 @@ TEST_P(DesktopConnectionsTest, UpsertRegistersThenRefreshesTheSameRow) {
   EXPECT_EQ(again.app_version, "0.2.0");
   EXPECT_EQ(again.status, ConnectionStatus::connected);
   EXPECT_GT(again.connected_at, c.connected_at);
-  EXPECT_EQ(nlohmann::json::parse(again.hardware_info), nlohmann::json::object());
-  EXPECT_EQ(nlohmann::json::parse(again.local_models), nlohmann::json::array());
+  EXPECT_EQ(json_from(again.hardware_info), json::value(json::object{}));
+  EXPECT_EQ(json_from(again.local_models), json::value(json::array{}));
   EXPECT_EQ(desktops.list(user).size(), 1u);
 }
 
@@ -69,11 +72,11 @@ TEST_P(DesktopConnectionsTest, TouchAndDisconnect) {
   auto touched = *desktops.find("desk-1");
   EXPECT_GT(touched.last_seen, c.last_seen);
   EXPECT_EQ(touched.connected_at, c.connected_at);
-  EXPECT_EQ(nlohmann::json::parse(touched.local_models), nlohmann::json::array());
+  EXPECT_EQ(json_from(touched.local_models), json::value(json::array{}));
 
   desktops.touch("desk-1", R"(["a", {"name": "b", "size": 3}])");
-  EXPECT_EQ(nlohmann::json::parse(desktops.find("desk-1")->local_models),
-            nlohmann::json::parse(R"(["a", {"size": 3, "name": "b"}])"));
+  EXPECT_EQ(json_from(desktops.find("desk-1")->local_models),
+            json_from(R"(["a", {"size": 3, "name": "b"}])"));
   EXPECT_DB_ERROR(desktops.touch("desk-1", "[unterminated"), ErrorKind::invalid_input);
 
   desktops.mark_disconnected("desk-1");

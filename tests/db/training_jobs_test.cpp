@@ -1,10 +1,13 @@
 // TrainingJobs on both backends.
-#include <nlohmann/json.hpp>
 
 #include "db_test_support.h"
+#include "support/json_test_util.h"
 
 namespace hearth::db {
 namespace {
+
+namespace json = boost::json;
+using hearth::test::json_from;
 
 class TrainingJobsTest : public test::BackendTest {
  protected:
@@ -30,7 +33,7 @@ TEST_P(TrainingJobsTest, CreateStartsQueuedWithEmptyMetrics) {
   EXPECT_EQ(j.training_progress, 0);
   EXPECT_FALSE(j.estimated_completion.has_value());
   EXPECT_EQ(j.error_message, "");
-  EXPECT_EQ(nlohmann::json::parse(j.training_metrics), nlohmann::json::object());
+  EXPECT_EQ(json_from(j.training_metrics), json::value(json::object{}));
   EXPECT_FALSE(j.completed_at.has_value());
   EXPECT_EQ(jobs.find(j.id)->created_at, j.created_at);
   EXPECT_FALSE(jobs.find(j.id + 1000).has_value());
@@ -60,21 +63,22 @@ TEST_P(TrainingJobsTest, ProgressMetricsAndFinishRoundTrip) {
   ASSERT_TRUE(running.estimated_completion.has_value());
   EXPECT_EQ(*running.estimated_completion, eta);
   // JSONB may respace and reorder; the value is what must survive.
-  EXPECT_EQ(nlohmann::json::parse(running.training_metrics),
-            nlohmann::json::parse(R"({"step": 10, "lr": [0.001, 0.0005], "loss": 1.25})"));
+  EXPECT_EQ(json_from(running.training_metrics),
+            json_from(R"({"step": 10, "lr": [0.001, 0.0005], "loss": 1.25})"));
 
   jobs.update_progress(j.id, 50, std::nullopt);  // metrics untouched, estimate cleared
   auto half = *jobs.find(j.id);
   EXPECT_FALSE(half.estimated_completion.has_value());
-  EXPECT_EQ(nlohmann::json::parse(half.training_metrics)["step"], 10);
+  EXPECT_EQ(json_from(half.training_metrics).at("step"), 10);
 
-  nlohmann::json final_metrics = {{"eval_loss", 0.5}, {"name", "naïve \"quoted\" ✓"}};
-  jobs.finish(j.id, final_metrics.dump());
+  const json::value final_metrics =
+      json::object{{"eval_loss", 0.5}, {"name", "naïve \"quoted\" ✓"}};
+  jobs.finish(j.id, format_json(final_metrics));
   auto done = *jobs.find(j.id);
   EXPECT_EQ(done.status, JobStatus::completed);
   EXPECT_DOUBLE_EQ(done.training_progress, 100);
   EXPECT_TRUE(done.completed_at.has_value());
-  EXPECT_EQ(nlohmann::json::parse(done.training_metrics), final_metrics);
+  EXPECT_EQ(json_from(done.training_metrics), final_metrics);
 }
 
 TEST_P(TrainingJobsTest, InvalidJsonIsRefused) {

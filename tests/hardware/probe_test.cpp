@@ -1,14 +1,15 @@
 // The machine probe's parsers on sample /proc and /etc text, and the live probe's sanity.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include "core/error.h"
 #include "hardware/hardware.h"
+#include "support/json_test_util.h"
 #include "support/test_support.h"
 
 namespace hearth::hardware {
 namespace {
+
+namespace json = boost::json;
 
 constexpr const char* kMeminfo =
     "MemTotal:       24684092 kB\n"
@@ -122,17 +123,21 @@ TEST(Probe, JsonHasEveryField) {
   m.simd = {"avx2", "fma"};
   m.ram_total = 16 * kGiB;
   m.gpus.push_back({0, "NVIDIA Test", 24 * kGiB, 20 * kGiB});
-  auto j = nlohmann::json::parse(to_json(m));
-  EXPECT_EQ(j["logical_cores"], 8);
-  EXPECT_EQ(j["physical_cores"], 4);
-  EXPECT_EQ(j["simd"].size(), 2u);
-  EXPECT_EQ(j["ram_total_bytes"], 16 * kGiB);
-  ASSERT_EQ(j["gpus"].size(), 1u);
-  EXPECT_EQ(j["gpus"][0]["name"], "NVIDIA Test");
-  EXPECT_EQ(j["gpus"][0]["vram_total_bytes"], 24 * kGiB);
+  const std::string text = to_json(m);
+  const json::value j = test::json_from(text);
+  EXPECT_EQ(j.at("logical_cores"), 8);
+  EXPECT_EQ(j.at("physical_cores"), 4);
+  EXPECT_EQ(j.at("simd").as_array().size(), 2u);
+  EXPECT_EQ(j.at("ram_total_bytes"), 16 * kGiB);
+  ASSERT_EQ(j.at("gpus").as_array().size(), 1u);
+  EXPECT_EQ(j.at("gpus").at(0).at("name"), "NVIDIA Test");
+  EXPECT_EQ(j.at("gpus").at(0).at("vram_total_bytes"), 24 * kGiB);
   for (const char* key : {"cpu_model", "ram_available_bytes", "disk_path", "disk_free_bytes", "os",
                           "kernel", "arch", "gpu_driver", "gpu_note"})
-    EXPECT_TRUE(j.contains(key)) << key;
+    EXPECT_TRUE(test::has_key(j, key)) << key;
+  // `hearth hw --json` prints this text: keys in order, two spaces deeper per level.
+  EXPECT_TRUE(text.starts_with("{\n  \"arch\": \"\",\n  \"cpu_model\": \"Test CPU\",\n")) << text;
+  EXPECT_TRUE(test::contains(text, "\"gpus\": [\n    {\n      \"index\": 0,\n")) << text;
 }
 
 }  // namespace
