@@ -147,19 +147,21 @@ void LibraryDb::set_performance_score(std::int64_t id, double score) {
 }
 
 void LibraryDb::fail(std::int64_t id, const std::string& full_name, const std::string& message) {
-  try {
-    auto row = models_.find(id);
-    if (row && row->status != db::ModelStatus::failed && row->status != db::ModelStatus::installed)
-      models_.set_status(id, db::ModelStatus::failed);
-  } catch (const Error& e) {
-    spdlog::warn("cannot mark {} failed in the database: {}", full_name, e.what());
-  }
+  // The message first: whoever sees the row failed (a dashboard polling its status on another
+  // thread) finds why.
   try {
     auto file = failure_file(full_name);
     paths::ensure_directory(file.parent_path());
     std::ofstream(file, std::ios::trunc) << message << "\n";
   } catch (const std::exception& e) {
     spdlog::warn("cannot record why {} failed: {}", full_name, e.what());
+  }
+  try {
+    auto row = models_.find(id);
+    if (row && row->status != db::ModelStatus::failed && row->status != db::ModelStatus::installed)
+      models_.set_status(id, db::ModelStatus::failed);
+  } catch (const Error& e) {
+    spdlog::warn("cannot mark {} failed in the database: {}", full_name, e.what());
   }
 }
 

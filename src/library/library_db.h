@@ -41,7 +41,7 @@ class LibraryDb {
   // state).
   void advance(std::int64_t id, db::ModelStatus status);
   void set_performance_score(std::int64_t id, double score);
-  // Marks the row failed (from any unfinished state) and records the message.
+  // Records the message, then marks the row failed (from any unfinished state).
   void fail(std::int64_t id, const std::string& full_name, const std::string& message);
   // Removes the row (and any failure message); false when there was none.
   bool remove(const std::string& full_name);
