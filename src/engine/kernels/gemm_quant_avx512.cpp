@@ -272,38 +272,23 @@ void job(Unpack unpack, const void* w, size_t row_bytes, int64_t n_in, int64_t r
 
 }  // namespace
 
-// One job of the integer GEMM: y[t][r] for r < rows (y at column r0 of token 0, rows of n_out),
-// every token. w: the job's first weight row. Activations (gemm.cpp packs them): xc [n_in/4][n_tv]
-// [16] int32 codes; xd, xi, xm [blocks][n_tv][16] (xi unused for Q4_K/Q5_K, xm only for them).
-// scratch: kJobRows·(kKci + 8·kMaxBlocks) bytes + kJobRows·n_tv·16 floats. Returns false for a
-// type it does not handle.
-bool gemm_quant_job(TensorType type, const void* w, size_t row_bytes, int64_t n_in, int64_t rows,
-                    const int32_t* xc, const float* xd, const int32_t* xi, const float* xm,
-                    int64_t n_tv, float* y, int64_t n_out, int64_t n_tokens, void* scratch) {
-  switch (type) {
-    case TensorType::q8_0:
-      job<32, true, false>(unpack_q8_0, w, row_bytes, n_in, rows, xc, xd, xi, xm, n_tv, y, n_out,
-                           n_tokens, scratch);
-      return true;
-    case TensorType::q4_0:
-      job<32, true, false>(unpack_q4_0, w, row_bytes, n_in, rows, xc, xd, xi, xm, n_tv, y, n_out,
-                           n_tokens, scratch);
-      return true;
-    case TensorType::q4_k:
-      job<32, false, true>(unpack_q4_k, w, row_bytes, n_in, rows, xc, xd, xi, xm, n_tv, y, n_out,
-                           n_tokens, scratch);
-      return true;
-    case TensorType::q5_k:
-      job<32, false, true>(unpack_q5_k, w, row_bytes, n_in, rows, xc, xd, xi, xm, n_tv, y, n_out,
-                           n_tokens, scratch);
-      return true;
-    case TensorType::q6_k:
-      job<16, true, false>(unpack_q6_k, w, row_bytes, n_in, rows, xc, xd, xi, xm, n_tv, y, n_out,
-                           n_tokens, scratch);
-      return true;
-    default:
-      return false;
+// One job of the integer GEMM per type (TypeOps::gemm_quant_job, installed by simd_install.cpp
+// with each type's GemmQuantLayout): y[t][r] for r < rows (y at column r0 of token 0, rows of
+// n_out), every token. w: the job's first weight row. Activations (gemm.cpp packs them): xc
+// [n_in/4][n_tv][16] int32 codes; xd, xi, xm [blocks][n_tv][16] (xi unused for Q4_K/Q5_K, xm only
+// for them). scratch: kJobRows·(kKci + 8·kMaxBlocks) bytes + kJobRows·n_tv·16 floats.
+#define HEARTH_GEMM_QUANT_JOB(name, BK, TINIT, MIN, unpack)                                      \
+  void name(const void* w, size_t row_bytes, int64_t n_in, int64_t rows, const int32_t* xc,      \
+            const float* xd, const int32_t* xi, const float* xm, int64_t n_tv, float* y,         \
+            int64_t n_out, int64_t n_tokens, void* scratch) {                                    \
+    job<BK, TINIT, MIN>(unpack, w, row_bytes, n_in, rows, xc, xd, xi, xm, n_tv, y, n_out,        \
+                        n_tokens, scratch);                                                      \
   }
-}
+HEARTH_GEMM_QUANT_JOB(gemm_job_q8_0, 32, true, false, unpack_q8_0)
+HEARTH_GEMM_QUANT_JOB(gemm_job_q4_0, 32, true, false, unpack_q4_0)
+HEARTH_GEMM_QUANT_JOB(gemm_job_q4_k, 32, false, true, unpack_q4_k)
+HEARTH_GEMM_QUANT_JOB(gemm_job_q5_k, 32, false, true, unpack_q5_k)
+HEARTH_GEMM_QUANT_JOB(gemm_job_q6_k, 16, true, false, unpack_q6_k)
+#undef HEARTH_GEMM_QUANT_JOB
 
 }  // namespace hearth::kernels::avx512

@@ -5,6 +5,7 @@
 #include <numbers>
 
 #include "core/error.h"
+#include "engine/model/arch.h"
 
 namespace hearth::quantize {
 namespace {
@@ -144,7 +145,10 @@ SynthPlan plan_synth(const SynthOptions& o) {
                 "unknown shape '" + o.shape + "'; known shapes: " + synth_shape_names());
   const SynthShape& s = *plan.shape;
   plan.arch = o.arch.empty() ? std::string(s.arch) : o.arch;
-  if (plan.arch != "llama" && plan.arch != "qwen2")
+  // synth writes separate Q/K/V projections and a gated FFN: the llama and qwen2 rows.
+  const model::ArchSpec* spec = model::find_arch(plan.arch);
+  if (spec == nullptr || spec->qkv != model::QkvLayout::separate ||
+      spec->ffn != model::FfnLayout::gated)
     throw Error(ErrorKind::invalid_input,
                 "unknown architecture '" + plan.arch + "'; synth writes llama or qwen2");
   plan.preset = find_preset(o.preset);
@@ -185,28 +189,30 @@ SynthPlan plan_synth(const SynthOptions& o) {
     return SynthTensor{std::move(name), {n}, TensorType::f32, init, sd};
   };
 
+  namespace tn = model::tensors;
   std::vector<SynthTensor> t;
-  if (a == "llama" && s.llama3_rope) t.push_back(vec("rope_freqs.weight", head_dim / 2, SynthInit::rope_freqs, 0));
-  t.push_back({"token_embd.weight", {E, plan.n_vocab}, TensorType::f32, SynthInit::normal,
+  if (spec->rope_freqs && s.llama3_rope)
+    t.push_back(vec(std::string(tn::kRopeFreqs), head_dim / 2, SynthInit::rope_freqs, 0));
+  t.push_back({std::string(tn::kTokenEmbd), {E, plan.n_vocab}, TensorType::f32, SynthInit::normal,
                2.4f / std::sqrt(static_cast<float>(E))});
   for (int il = 0; il < s.n_layer; ++il) {
-    const std::string p = "blk." + std::to_string(il) + ".";
-    t.push_back(vec(p + "attn_norm.weight", E, SynthInit::norm, 0.1f));
-    t.push_back(matrix(p + "attn_q.weight", E, n_q));
-    t.push_back(matrix(p + "attn_k.weight", E, n_kv));
-    t.push_back(matrix(p + "attn_v.weight", E, n_kv));
-    if (a == "qwen2") {
-      t.push_back(vec(p + "attn_q.bias", n_q, SynthInit::normal, 0.1f));
-      t.push_back(vec(p + "attn_k.bias", n_kv, SynthInit::normal, 0.1f));
-      t.push_back(vec(p + "attn_v.bias", n_kv, SynthInit::normal, 0.1f));
+    auto name = [il](std::string_view suffix) { return model::layer_tensor(il, suffix); };
+    t.push_back(vec(name(tn::kAttnNorm), E, SynthInit::norm, 0.1f));
+    t.push_back(matrix(name(tn::kAttnQ), E, n_q));
+    t.push_back(matrix(name(tn::kAttnK), E, n_kv));
+    t.push_back(matrix(name(tn::kAttnV), E, n_kv));
+    if (spec->qkv_bias) {
+      t.push_back(vec(name(tn::kAttnQBias), n_q, SynthInit::normal, 0.1f));
+      t.push_back(vec(name(tn::kAttnKBias), n_kv, SynthInit::normal, 0.1f));
+      t.push_back(vec(name(tn::kAttnVBias), n_kv, SynthInit::normal, 0.1f));
     }
-    t.push_back(matrix(p + "attn_output.weight", n_q, E));
-    t.push_back(vec(p + "ffn_norm.weight", E, SynthInit::norm, 0.1f));
-    t.push_back(matrix(p + "ffn_gate.weight", E, F));
-    t.push_back(matrix(p + "ffn_up.weight", E, F));
-    t.push_back(matrix(p + "ffn_down.weight", F, E));
+    t.push_back(matrix(name(tn::kAttnOutput), n_q, E));
+    t.push_back(vec(name(tn::kFfnNorm), E, SynthInit::norm, 0.1f));
+    t.push_back(matrix(name(tn::kFfnGate), E, F));
+    t.push_back(matrix(name(tn::kFfnUp), E, F));
+    t.push_back(matrix(name(tn::kFfnDown), F, E));
   }
-  t.push_back(vec("output_norm.weight", E, SynthInit::norm, 0.1f));
+  t.push_back(vec(std::string(tn::kOutputNorm), E, SynthInit::norm, 0.1f));
 
   // Types by the preset's rules, in llama.cpp's order (which is also the file order).
   std::vector<TensorDesc> descs;
@@ -215,10 +221,10 @@ SynthPlan plan_synth(const SynthOptions& o) {
   std::vector<TensorDesc> ordered;
   for (size_t i : order) ordered.push_back(descs[i]);
   ModelFacts facts;
-  facts.arch = a;
-  facts.n_layer = s.n_layer;
-  facts.n_head = s.n_head;
-  facts.n_head_kv = s.n_head_kv;
+  facts.shape.arch = a;
+  facts.shape.n_layer = s.n_layer;
+  facts.shape.n_head = s.n_head;
+  facts.shape.n_head_kv = s.n_head_kv;
   facts.has_output = false;
   const std::vector<TensorType> types = plan_tensor_types(*plan.preset, facts, ordered);
   for (size_t k = 0; k < order.size(); ++k) {
@@ -230,20 +236,23 @@ SynthPlan plan_synth(const SynthOptions& o) {
   }
 
   auto& md = plan.metadata;
-  md.emplace_back("general.architecture", Value::of_string(a));
+  namespace k = model::keys;
+  auto u32 = [](int v) { return Value::of_u32(static_cast<uint32_t>(v)); };
+  auto key = [&a](std::string_view suffix) { return model::metadata_key(a, suffix); };
+  md.emplace_back(k::kArchitecture, Value::of_string(a));
   md.emplace_back("general.name", Value::of_string("RANDOM WEIGHTS (hearth synth, " + std::string(s.name) +
                                                    " shape, seed " + std::to_string(o.seed) +
                                                    ") - not a trained model"));
-  md.emplace_back(a + ".context_length", Value::of_u32(static_cast<uint32_t>(s.n_ctx)));
-  md.emplace_back(a + ".embedding_length", Value::of_u32(static_cast<uint32_t>(s.n_embd)));
-  md.emplace_back(a + ".block_count", Value::of_u32(static_cast<uint32_t>(s.n_layer)));
-  md.emplace_back(a + ".feed_forward_length", Value::of_u32(static_cast<uint32_t>(s.n_ff)));
-  md.emplace_back(a + ".attention.head_count", Value::of_u32(static_cast<uint32_t>(s.n_head)));
-  md.emplace_back(a + ".attention.head_count_kv", Value::of_u32(static_cast<uint32_t>(s.n_head_kv)));
-  md.emplace_back(a + ".rope.freq_base", Value::of_f32(s.rope_base));
-  md.emplace_back(a + ".attention.layer_norm_rms_epsilon", Value::of_f32(s.rms_eps));
-  md.emplace_back(a + ".rope.dimension_count", Value::of_u32(static_cast<uint32_t>(head_dim)));
-  md.emplace_back(a + ".vocab_size", Value::of_u32(static_cast<uint32_t>(plan.n_vocab)));
+  md.emplace_back(key(k::kContextLength), u32(s.n_ctx));
+  md.emplace_back(key(k::kEmbeddingLength), u32(s.n_embd));
+  md.emplace_back(key(k::kBlockCount), u32(s.n_layer));
+  md.emplace_back(key(k::kFeedForwardLength), u32(s.n_ff));
+  md.emplace_back(key(k::kHeadCount), u32(s.n_head));
+  md.emplace_back(key(k::kHeadCountKv), u32(s.n_head_kv));
+  md.emplace_back(key(k::kRopeFreqBase), Value::of_f32(s.rope_base));
+  md.emplace_back(key(k::kRmsEps), Value::of_f32(s.rms_eps));
+  md.emplace_back(key(k::kRopeDimensionCount), u32(head_dim));
+  md.emplace_back(key(k::kVocabSize), u32(plan.n_vocab));
   for (auto& kv : tokenizer_md) md.push_back(std::move(kv));
   md.emplace_back("general.quantization_version", Value::of_u32(2));
   md.emplace_back("general.file_type", Value::of_u32(plan.preset->file_type));
