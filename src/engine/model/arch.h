@@ -14,6 +14,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "engine/gguf/gguf.h"
 
@@ -131,5 +133,10 @@ enum class DescribeMode {
 
 // The shape of the model in `file`, from its metadata.
 Hparams describe(const gguf::File& file, DescribeMode mode = DescribeMode::runnable);
+
+// The inverse, for writers (hearth synth): the "<arch>.*" keys from which describe() reads `hp`
+// back, in the order llama.cpp's converters write them (general.architecture and the tokenizer
+// are the writer's). Expert counts only when n_expert > 0, vocab_size only when n_vocab > 0.
+std::vector<std::pair<std::string, gguf::Value>> shape_metadata(const Hparams& hp);
 
 }  // namespace hearth::model

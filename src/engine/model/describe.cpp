@@ -1,5 +1,5 @@
 // describe(): a GGUF file's metadata -> the model's shape (arch.h), in the engine's strict reading
-// or as the file states it.
+// or as the file states it; and shape_metadata(), the keys a writer stores for a shape.
 #include <optional>
 
 #include "core/error.h"
@@ -138,6 +138,29 @@ Hparams describe_as_stored(const gguf::File& file) {
 
 Hparams describe(const gguf::File& file, DescribeMode mode) {
   return mode == DescribeMode::runnable ? describe_runnable(file) : describe_as_stored(file);
+}
+
+std::vector<std::pair<std::string, gguf::Value>> shape_metadata(const Hparams& hp) {
+  using gguf::Value;
+  std::vector<std::pair<std::string, Value>> md;
+  auto count = [&](std::string_view suffix, int v) {
+    md.emplace_back(metadata_key(hp.arch, suffix), Value::of_u32(static_cast<uint32_t>(v)));
+  };
+  count(keys::kContextLength, hp.n_ctx_train);
+  count(keys::kEmbeddingLength, hp.n_embd);
+  count(keys::kBlockCount, hp.n_layer);
+  count(keys::kFeedForwardLength, hp.n_ff);
+  count(keys::kHeadCount, hp.n_head);
+  count(keys::kHeadCountKv, hp.n_head_kv);
+  md.emplace_back(metadata_key(hp.arch, keys::kRopeFreqBase), Value::of_f32(hp.rope_base));
+  md.emplace_back(metadata_key(hp.arch, keys::kRmsEps), Value::of_f32(hp.rms_eps));
+  count(keys::kRopeDimensionCount, hp.head_dim);
+  if (hp.n_expert > 0) {
+    count(keys::kExpertCount, hp.n_expert);
+    count(keys::kExpertUsedCount, hp.n_expert_used);
+  }
+  if (hp.n_vocab > 0) count(keys::kVocabSize, hp.n_vocab);
+  return md;
 }
 
 }  // namespace hearth::model

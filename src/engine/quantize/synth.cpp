@@ -121,6 +121,24 @@ void synthetic_vocab(int n, std::vector<std::pair<std::string, Value>>& md) {
   md.emplace_back("tokenizer.ggml.add_eos_token", Value::of_bool(false));
 }
 
+// The model::Hparams a shape is written with (describe() reads them back).
+model::Hparams hparams_of(const SynthShape& s, const model::ArchSpec& spec, int n_vocab) {
+  model::Hparams hp;
+  hp.arch = std::string(spec.name);
+  hp.rope_style = spec.rope_style;
+  hp.n_vocab = n_vocab;
+  hp.n_ctx_train = s.n_ctx;
+  hp.n_embd = s.n_embd;
+  hp.n_layer = s.n_layer;
+  hp.n_ff = s.n_ff;
+  hp.n_head = s.n_head;
+  hp.n_head_kv = s.n_head_kv;
+  hp.head_dim = s.n_embd / s.n_head;
+  hp.rms_eps = s.rms_eps;
+  hp.rope_base = s.rope_base;
+  return hp;
+}
+
 }  // namespace
 
 std::span<const SynthShape> synth_shapes() { return kShapes; }
@@ -176,11 +194,12 @@ SynthPlan plan_synth(const SynthOptions& o) {
     synthetic_vocab(plan.n_vocab, tokenizer_md);
   }
 
-  const std::string a = plan.arch;
-  const int head_dim = s.n_embd / s.n_head;
-  const int64_t n_kv = static_cast<int64_t>(s.n_head_kv) * head_dim;
-  const int64_t n_q = static_cast<int64_t>(s.n_head) * head_dim;
-  const int64_t E = s.n_embd, F = s.n_ff;
+  plan.hparams = hparams_of(s, *spec, plan.n_vocab);
+  const model::Hparams& hp = plan.hparams;
+  const int head_dim = hp.head_dim;
+  const int64_t n_kv = hp.n_kv_dim();
+  const int64_t n_q = hp.n_q_dim();
+  const int64_t E = hp.n_embd, F = hp.n_ff;
   auto matrix = [](std::string name, int64_t n_in, int64_t n_out) {
     return SynthTensor{std::move(name), {n_in, n_out}, TensorType::f32, SynthInit::normal,
                        1.5f / std::sqrt(static_cast<float>(n_in))};
@@ -195,7 +214,7 @@ SynthPlan plan_synth(const SynthOptions& o) {
     t.push_back(vec(std::string(tn::kRopeFreqs), head_dim / 2, SynthInit::rope_freqs, 0));
   t.push_back({std::string(tn::kTokenEmbd), {E, plan.n_vocab}, TensorType::f32, SynthInit::normal,
                2.4f / std::sqrt(static_cast<float>(E))});
-  for (int il = 0; il < s.n_layer; ++il) {
+  for (int il = 0; il < hp.n_layer; ++il) {
     auto name = [il](std::string_view suffix) { return model::layer_tensor(il, suffix); };
     t.push_back(vec(name(tn::kAttnNorm), E, SynthInit::norm, 0.1f));
     t.push_back(matrix(name(tn::kAttnQ), E, n_q));
@@ -221,10 +240,7 @@ SynthPlan plan_synth(const SynthOptions& o) {
   std::vector<TensorDesc> ordered;
   for (size_t i : order) ordered.push_back(descs[i]);
   ModelFacts facts;
-  facts.shape.arch = a;
-  facts.shape.n_layer = s.n_layer;
-  facts.shape.n_head = s.n_head;
-  facts.shape.n_head_kv = s.n_head_kv;
+  facts.shape = hp;
   facts.has_output = false;
   const std::vector<TensorType> types = plan_tensor_types(*plan.preset, facts, ordered);
   for (size_t k = 0; k < order.size(); ++k) {
@@ -236,23 +252,11 @@ SynthPlan plan_synth(const SynthOptions& o) {
   }
 
   auto& md = plan.metadata;
-  namespace k = model::keys;
-  auto u32 = [](int v) { return Value::of_u32(static_cast<uint32_t>(v)); };
-  auto key = [&a](std::string_view suffix) { return model::metadata_key(a, suffix); };
-  md.emplace_back(k::kArchitecture, Value::of_string(a));
+  md.emplace_back(model::keys::kArchitecture, Value::of_string(hp.arch));
   md.emplace_back("general.name", Value::of_string("RANDOM WEIGHTS (hearth synth, " + std::string(s.name) +
                                                    " shape, seed " + std::to_string(o.seed) +
                                                    ") - not a trained model"));
-  md.emplace_back(key(k::kContextLength), u32(s.n_ctx));
-  md.emplace_back(key(k::kEmbeddingLength), u32(s.n_embd));
-  md.emplace_back(key(k::kBlockCount), u32(s.n_layer));
-  md.emplace_back(key(k::kFeedForwardLength), u32(s.n_ff));
-  md.emplace_back(key(k::kHeadCount), u32(s.n_head));
-  md.emplace_back(key(k::kHeadCountKv), u32(s.n_head_kv));
-  md.emplace_back(key(k::kRopeFreqBase), Value::of_f32(s.rope_base));
-  md.emplace_back(key(k::kRmsEps), Value::of_f32(s.rms_eps));
-  md.emplace_back(key(k::kRopeDimensionCount), u32(head_dim));
-  md.emplace_back(key(k::kVocabSize), u32(plan.n_vocab));
+  for (auto& kv : model::shape_metadata(hp)) md.push_back(std::move(kv));
   for (auto& kv : tokenizer_md) md.push_back(std::move(kv));
   md.emplace_back("general.quantization_version", Value::of_u32(2));
   md.emplace_back("general.file_type", Value::of_u32(plan.preset->file_type));
@@ -270,7 +274,7 @@ uint64_t write_synth(const SynthPlan& plan, const std::filesystem::path& out,
   for (const SynthTensor& x : plan.tensors) specs.push_back({x.name, x.type, x.ne});
   StreamWriter writer(out, plan.metadata, specs);
   RowConverter converter(n_threads);
-  const int head_dim = plan.shape->n_embd / plan.shape->n_head;
+  const int head_dim = plan.hparams.head_dim;
   for (size_t k = 0; k < plan.tensors.size(); ++k) {
     const SynthTensor& x = plan.tensors[k];
     const int64_t ne0 = x.ne[0];
@@ -278,7 +282,7 @@ uint64_t write_synth(const SynthPlan& plan, const std::filesystem::path& out,
     for (size_t d = 1; d < x.ne.size(); ++d) rows *= x.ne[d];
     const uint64_t tensor_seed = SplitMix{plan.seed ^ fnv1a(x.name)}.next();
     if (x.init == SynthInit::rope_freqs) {
-      const std::vector<float> f = llama3_rope_factors(head_dim, plan.shape->rope_base);
+      const std::vector<float> f = llama3_rope_factors(head_dim, plan.hparams.rope_base);
       converter.generate(ne0, rows, x.type,
                          [&](int64_t, int64_t, float* o) { std::copy(f.begin(), f.end(), o); },
                          writer);

@@ -117,6 +117,43 @@ TEST(Describe, UnknownArchitectureIsNamed) {
   EXPECT_EQ(stored.head_dim, 64);
 }
 
+// What a writer stores for a shape (hearth synth) is what describe() reads back.
+TEST(Describe, ShapeMetadataReadsBack) {
+  Hparams hp;
+  hp.arch = "qwen2";
+  hp.rope_style = RopeStyle::neox;
+  hp.n_vocab = 0;
+  hp.n_ctx_train = 4096;
+  hp.n_embd = 192;
+  hp.n_layer = 5;
+  hp.n_ff = 320;
+  hp.n_head = 6;
+  hp.n_head_kv = 3;
+  hp.head_dim = 32;
+  hp.n_expert = 4;
+  hp.n_expert_used = 2;
+  hp.rms_eps = 1e-6f;
+  hp.rope_base = 1e6f;
+  std::map<std::string, Value> md = {{"general.architecture", Value::of_string("qwen2")}};
+  for (const auto& [key, value] : shape_metadata(hp)) md.emplace(key, value);
+  EXPECT_EQ(md.count("qwen2.vocab_size"), 0u);
+  test::TempDir dir;
+  const Hparams back = describe(write_file(dir.path() / "m.gguf", md));
+  EXPECT_EQ(back.arch, hp.arch);
+  EXPECT_EQ(back.rope_style, hp.rope_style);
+  EXPECT_EQ(back.n_ctx_train, hp.n_ctx_train);
+  EXPECT_EQ(back.n_embd, hp.n_embd);
+  EXPECT_EQ(back.n_layer, hp.n_layer);
+  EXPECT_EQ(back.n_ff, hp.n_ff);
+  EXPECT_EQ(back.n_head, hp.n_head);
+  EXPECT_EQ(back.n_head_kv, hp.n_head_kv);
+  EXPECT_EQ(back.head_dim, hp.head_dim);
+  EXPECT_EQ(back.n_expert, hp.n_expert);
+  EXPECT_EQ(back.n_expert_used, hp.n_expert_used);
+  EXPECT_EQ(back.rms_eps, hp.rms_eps);
+  EXPECT_EQ(back.rope_base, hp.rope_base);
+}
+
 TEST(Describe, ArchitectureTableNamesKeysAndTensors) {
   EXPECT_EQ(architecture_names(), "llama, qwen2, phi3");
   ASSERT_NE(find_arch("qwen2"), nullptr);
