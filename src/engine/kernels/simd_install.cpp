@@ -78,15 +78,16 @@ void vec_dot_multi_q4_k(int64_t n, const void* w, const void* x, size_t stride, 
 void gemm_float_job(TensorType type, const void* w, size_t row_bytes, int64_t n_in, int64_t rows,
                     const float* xp, int64_t n_tv, float* y, int64_t n_out, int64_t n_tokens,
                     float* scratch);
-#define HEARTH_DECLARE_GEMM_QUANT_JOB(name)                                                        \
-  void name(const void* w, size_t row_bytes, int64_t n_in, int64_t rows, const int32_t* xc,      \
-            const float* xd, const int32_t* xi, const float* xm, int64_t n_tv, float* y,         \
-            int64_t n_out, int64_t n_tokens, void* scratch);
-HEARTH_DECLARE_GEMM_QUANT_JOB(gemm_job_q8_0)
-HEARTH_DECLARE_GEMM_QUANT_JOB(gemm_job_q4_0)
-HEARTH_DECLARE_GEMM_QUANT_JOB(gemm_job_q4_k)
-HEARTH_DECLARE_GEMM_QUANT_JOB(gemm_job_q5_k)
-HEARTH_DECLARE_GEMM_QUANT_JOB(gemm_job_q6_k)
+#define HEARTH_DECLARE_GEMM_QUANT_JOB(type)                                                      \
+  extern const GemmQuantLayout gemm_layout_##type;                                               \
+  void gemm_job_##type(const void* w, size_t row_bytes, int64_t n_in, int64_t rows,              \
+                       const int32_t* xc, const float* xd, const int32_t* xi, const float* xm,   \
+                       int64_t n_tv, float* y, int64_t n_out, int64_t n_tokens, void* scratch);
+HEARTH_DECLARE_GEMM_QUANT_JOB(q8_0)
+HEARTH_DECLARE_GEMM_QUANT_JOB(q4_0)
+HEARTH_DECLARE_GEMM_QUANT_JOB(q4_k)
+HEARTH_DECLARE_GEMM_QUANT_JOB(q5_k)
+HEARTH_DECLARE_GEMM_QUANT_JOB(q6_k)
 #undef HEARTH_DECLARE_GEMM_QUANT_JOB
 }  // namespace avx512
 
@@ -142,16 +143,16 @@ void install_avx512_kernels(TypeOpsTable& table) {
   for (TensorType t : {T::f32, T::f16, T::bf16}) row(table, t).gemm_float_job = avx512::gemm_float_job;
   // The integer kernels need VNNI too; without it the AVX2 rows stay.
   if (!cpu_features().avx512vnni) return;
-  // The integer GEMM: each type's job and activation layout (block, offset, mins).
-  auto gemm = [&](TensorType t, GemmQuantJob job, GemmQuantLayout layout) {
+  // The integer GEMM: each type's job and the activation layout it reads.
+  auto gemm = [&](TensorType t, GemmQuantJob job, const GemmQuantLayout& layout) {
     row(table, t).gemm_quant_job = job;
     row(table, t).gemm_quant = layout;
   };
-  gemm(T::q8_0, avx512::gemm_job_q8_0, {32, 128, false});
-  gemm(T::q4_0, avx512::gemm_job_q4_0, {32, 8, false});
-  gemm(T::q4_k, avx512::gemm_job_q4_k, {32, 0, true});
-  gemm(T::q5_k, avx512::gemm_job_q5_k, {32, 0, true});
-  gemm(T::q6_k, avx512::gemm_job_q6_k, {16, 32, false});
+  gemm(T::q8_0, avx512::gemm_job_q8_0, avx512::gemm_layout_q8_0);
+  gemm(T::q4_0, avx512::gemm_job_q4_0, avx512::gemm_layout_q4_0);
+  gemm(T::q4_k, avx512::gemm_job_q4_k, avx512::gemm_layout_q4_k);
+  gemm(T::q5_k, avx512::gemm_job_q5_k, avx512::gemm_layout_q5_k);
+  gemm(T::q6_k, avx512::gemm_job_q6_k, avx512::gemm_layout_q6_k);
   row(table, T::q8_0).from_float = avx512::from_float_q8_0;
   row(table, T::q8_1).from_float = avx512::from_float_q8_1;
   row(table, T::q8_k).from_float = avx512::from_float_q8_k;
