@@ -10,8 +10,7 @@
 // size and weight type, the KV cache size and the peak RSS (getrusage; read before the bandwidth
 // buffer is allocated, so it is the model's).
 #include "cli/bench_model.h"
-#include "cli/model_resolve.h"
-#include "hardware/hardware.h"
+#include "cli/model_session.h"
 
 #include <sys/resource.h>
 
@@ -30,7 +29,7 @@
 #include "core/error.h"
 #include "core/memory_bandwidth.h"
 #include "core/thread_pool.h"
-#include "engine/model/context.h"
+#include "engine/generate/runner.h"
 
 namespace hearth::cli {
 namespace {
@@ -102,31 +101,22 @@ std::string load_average() {
   return in ? a + " " + b + " " + c : "";
 }
 
-std::vector<model::BatchEntry> prompt_batch(const std::vector<int32_t>& tokens) {
-  std::vector<model::BatchEntry> batch;
-  for (size_t i = 0; i < tokens.size(); ++i)
-    batch.push_back({tokens[i], static_cast<int32_t>(i), 0, i + 1 == tokens.size()});
-  return batch;
-}
-
 }  // namespace
 
 void run_model_bench(const ModelBenchOptions& o) {
   if (o.n_prompt < 0 || o.n_gen < 0 || (o.n_prompt == 0 && o.n_gen == 0))
     throw Error(ErrorKind::invalid_input, "bench: -p and -n must not be negative, nor both 0");
-  const auto model = model::Model::load(model_file_to_load(o.model));
+  ModelOptions model_options;
+  model_options.model = o.model;
+  model_options.n_ctx = std::max({o.n_prompt, o.n_gen, 1});
+  model_options.threads = o.threads;
+  generate::RunnerOptions runner_options;
+  runner_options.max_batch = std::max(1, o.n_prompt);  // the prompt in one batch
+  const auto runner = load_model(model_options, runner_options);
+  const model::Model* model = &runner->model();
   const model::Hparams& hp = model->hparams();
-  int threads = o.threads;
-  if (threads == 0) threads = static_cast<int>(config::get_int("HEARTH_THREADS", 0, 1024));
-  ThreadPool pool(static_cast<size_t>(threads));
-
-  model::ContextOptions ctx;
-  ctx.n_ctx = std::max({o.n_prompt, o.n_gen, 1});
-  ctx.matmul = kernels::default_matmul_options(&pool);
-  const double kv_bytes = static_cast<double>(hardware::kv_cache_bytes(
-      {0, static_cast<uint32_t>(hp.n_layer), static_cast<uint32_t>(hp.n_head_kv),
-       static_cast<uint32_t>(hp.head_dim)},
-      static_cast<uint64_t>(ctx.n_ctx), ctx.kv_type == model::KvType::f16 ? 2 : 4));
+  ThreadPool& pool = runner->pool();
+  const double kv_bytes = static_cast<double>(runner->kv_cache_bytes());
 
   std::mt19937 rng(1234);
   std::uniform_int_distribution<int32_t> any_token(0, model->n_vocab() - 1);
@@ -135,21 +125,19 @@ void run_model_bench(const ModelBenchOptions& o) {
     for (auto& id : t) id = any_token(rng);
     return t;
   };
+  // Each run starts from an empty cache.
   auto run_pp = [&] {
-    model::Context c(model, ctx);
-    const auto batch = prompt_batch(random_tokens(o.n_prompt));
+    runner->clear(0);
+    const auto tokens = random_tokens(o.n_prompt);
     const auto start = Clock::now();
-    c.decode(batch);
+    runner->feed(0, tokens, false);
     return std::chrono::duration<double>(Clock::now() - start).count();
   };
   auto run_tg = [&](int n) {
-    model::Context c(model, ctx);
+    runner->clear(0);
     const auto tokens = random_tokens(n);
     const auto start = Clock::now();
-    for (int i = 0; i < n; ++i) {
-      const model::BatchEntry e{tokens[static_cast<size_t>(i)], i, 0, true};
-      c.decode(std::span<const model::BatchEntry>(&e, 1));
-    }
+    for (int i = 0; i < n; ++i) runner->feed(0, std::span(&tokens[static_cast<size_t>(i)], 1), false);
     return std::chrono::duration<double>(Clock::now() - start).count();
   };
 
@@ -171,7 +159,7 @@ void run_model_bench(const ModelBenchOptions& o) {
   const double tg_gbps = bytes_token * tg_s.mean / 1e9;
   const double ratio = bw.best_gbps > 0 ? tg_gbps / bw.best_gbps : 0;
   const std::string type = main_weight_type(*model);
-  const std::string kernels(kernels::kernel_set_name(ctx.matmul.kernels));
+  const std::string kernels(kernels::kernel_set_name(runner->kernels()));
   const std::string load = load_average();
 
   if (o.json) {

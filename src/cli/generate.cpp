@@ -13,10 +13,6 @@
 namespace hearth::cli {
 namespace {
 
-int32_t argmax(std::span<const float> row) {
-  return static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());
-}
-
 void print_top(std::span<const float> row, int n, int position) {
   std::vector<int32_t> ids(row.size());
   std::iota(ids.begin(), ids.end(), 0);
@@ -36,8 +32,8 @@ void write_floats(const std::string& path, std::span<const float> values) {
   if (!out) throw Error(ErrorKind::io, path + ": cannot write the logits");
 }
 
-std::vector<int32_t> prompt_tokens(ModelSession& session, const std::string& prompt) {
-  auto tokens = session.tokenizer().encode(prompt, /*add_special=*/true, /*parse_special=*/false);
+std::vector<int32_t> prompt_tokens(const generate::ModelRunner& model, const std::string& prompt) {
+  auto tokens = model.tokenizer().encode(prompt, /*add_special=*/true, /*parse_special=*/false);
   if (tokens.empty()) throw Error(ErrorKind::invalid_input, "the prompt gives no tokens");
   return tokens;
 }
@@ -57,10 +53,10 @@ void register_generate(CLI::App& app) {
   logits->add_option("--top", top, "also print the top N logits at every position")
       ->check(CLI::Range(0, 1 << 20));
   logits->callback([] {
-    ModelSession session(model_options);
-    auto tokens = prompt_tokens(session, prompt);
+    auto model = load_model(model_options);
+    auto tokens = prompt_tokens(*model, prompt);
     std::printf("tokens: %s\n", ids_text(tokens).c_str());
-    auto rows = session.feed(tokens, top > 0);
+    auto rows = model->feed(0, tokens, top > 0);
     if (top > 0)
       for (size_t i = 0; i < rows.size(); ++i) print_top(rows[i], top, static_cast<int>(i));
     write_floats(out_path, rows[rows.size() - 1]);
@@ -73,18 +69,18 @@ void register_generate(CLI::App& app) {
   generate->add_flag("--greedy", greedy, "pick the most likely token each step (the only mode)");
   generate->add_flag("--ids", print_ids, "print token ids instead of text");
   generate->callback([] {
-    ModelSession session(model_options);
-    auto tokens = prompt_tokens(session, prompt);
-    auto rows = session.feed(tokens, false);
+    auto model = load_model(model_options);
+    auto tokens = prompt_tokens(*model, prompt);
+    auto rows = model->feed(0, tokens, false);
     std::vector<int32_t> out;
     for (int i = 0; i < n_tokens; ++i) {
-      out.push_back(argmax(rows[0]));
-      if (i + 1 < n_tokens) rows = session.feed(std::span(&out.back(), 1), false);
+      out.push_back(generate::greedy_token(rows[0]));
+      if (i + 1 < n_tokens) rows = model->feed(0, std::span(&out.back(), 1), false);
     }
     if (print_ids)
       std::printf("%s\n", ids_text(out).c_str());
     else
-      std::printf("%s\n", session.tokenizer().decode(out, true).c_str());
+      std::printf("%s\n", model->tokenizer().decode(out, true).c_str());
   });
 }
 

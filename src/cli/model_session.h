@@ -1,5 +1,5 @@
-// What the model-running commands (run, generate, logits) share: the options that pick a model
-// file and size its context, and a loaded model with one sequence to feed.
+// What the model-running commands (run, generate, logits, bench) share: the options that pick a
+// model file and size its context, and loading it into a generation runner.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -8,8 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/thread_pool.h"
-#include "engine/model/context.h"
+#include "engine/generate/runner.h"
 
 namespace hearth::cli {
 
@@ -21,24 +20,10 @@ struct ModelOptions {
   void add_to(CLI::App* command);
 };
 
-// A model, its thread pool and a context holding sequence 0.
-class ModelSession {
- public:
-  explicit ModelSession(const ModelOptions& options);
-
-  const model::Model& model() const { return *model_; }
-  const tokenizer::Tokenizer& tokenizer() const { return model_->tokenizer(); }
-  model::Context& context() { return *context_; }
-
-  // Appends tokens to sequence 0 (in batches), returning the logits of every appended position
-  // when all_logits, else only of the last one. Error(invalid_input) when the context is full.
-  model::Logits feed(std::span<const int32_t> tokens, bool all_logits);
-
- private:
-  std::shared_ptr<const model::Model> model_;
-  std::unique_ptr<ThreadPool> pool_;
-  std::unique_ptr<model::Context> context_;
-};
+// The model with one sequence (slot 0) of options.n_ctx tokens; `runner` gives the rest
+// (keep_conversation, batch size, KV type).
+std::unique_ptr<generate::ModelRunner> load_model(const ModelOptions& options,
+                                                  generate::RunnerOptions runner = {});
 
 // Token ids as "1 2 3".
 std::string ids_text(std::span<const int32_t> ids);

@@ -18,21 +18,20 @@ PullCheck check_pulled_model(const std::filesystem::path& gguf, int n_tokens) {
   ModelOptions options;
   options.model = gguf.string();
   options.n_ctx = 256;
-  ModelSession session(options);
+  auto model = load_model(options);
   const auto t1 = Clock::now();
   check.load_seconds = seconds(t0, t1);
 
-  std::vector<int32_t> prompt = session.tokenizer().encode("The capital of France is", true, false);
+  std::vector<int32_t> prompt = model->tokenizer().encode("The capital of France is", true, false);
   if (prompt.empty()) throw Error(ErrorKind::corrupt_file, "the model's tokenizer gives no tokens");
   check.prompt_tokens = static_cast<int>(prompt.size());
-  auto logits = session.feed(prompt, false);
+  auto logits = model->feed(0, prompt, false);
 
   const auto t2 = Clock::now();
   for (int i = 0; i < n_tokens; ++i) {
-    auto row = logits[0];
-    int32_t id = static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());
+    int32_t id = generate::greedy_token(logits[0]);
     ++check.generated_tokens;
-    if (i + 1 < n_tokens) logits = session.feed(std::span(&id, 1), false);
+    if (i + 1 < n_tokens) logits = model->feed(0, std::span(&id, 1), false);
   }
   const auto t3 = Clock::now();
   check.generate_seconds = seconds(t2, t3);

@@ -9,8 +9,6 @@
 #include "cli/commands.h"
 #include "cli/model_session.h"
 #include "core/error.h"
-#include "engine/chat/chat_template.h"
-#include "engine/sampler/sampler.h"
 
 namespace hearth::cli {
 namespace {
@@ -26,71 +24,62 @@ struct RunOptions {
 
 class Chat {
  public:
-  explicit Chat(const RunOptions& options)
-      : options_(options), session_(options.model), format_(chat::format_from_gguf(session_.model().file())) {
-    std::string system = options.system;
-    if (system.empty())
-      if (auto tmpl = session_.model().file().get_string("tokenizer.chat_template"))
-        system = chat::default_system_prompt(*tmpl);
-    if (!system.empty()) messages_.push_back({"system", system});
-    auto settings = options.sampling;
-    if (!options.seed_given) settings.seed = sampler::Sampler::random_seed();
-    sampler::validate(settings);
-    sampler_ = std::make_unique<sampler::Sampler>(settings, session_.model().n_vocab());
+  explicit Chat(const RunOptions& options) : options_(options) {
+    generate::RunnerOptions runner;
+    runner.keep_conversation = true;  // each turn reuses the cached tokens of the earlier ones
+    model_ = load_model(options.model, runner);
+    if (!options.system.empty()) messages_.push_back({"system", options.system});
+    sampling_ = options.sampling;
+    if (!options.seed_given) sampling_.seed = generate::random_seed();
+    generate::Request check;
+    check.sampling = sampling_;
+    generate::validate(check);
   }
 
   // Sends one user message and streams the answer to stdout.
   void answer(const std::string& user_text) {
     messages_.push_back({"user", user_text});
-    const auto& tok = session_.tokenizer();
-    std::string prompt =
-        chat::render_chat(format_, messages_, true, chat::prompt_bos_text(tok));
-    std::vector<int32_t> tokens = tok.encode(prompt, /*add_special=*/false, /*parse_special=*/true);
-
-    // Reuse what the cache already holds; start over when the history changed shape.
-    size_t common = 0;
-    while (common < fed_.size() && common < tokens.size() && fed_[common] == tokens[common]) ++common;
-    if (common < fed_.size() || common == tokens.size()) {
-      session_.context().remove_sequence(0);
-      fed_.clear();
-      common = 0;
+    generate::Request request;
+    request.messages = messages_;  // the template's own system prompt leads when none is given
+    request.sampling = sampling_;
+    request.max_tokens = options_.max_tokens;
+    try {
+      model_->start(0, request, model_->n_ctx());
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::invalid_input) throw;
+      // Said in the terminal's words: the server's message names num_ctx.
+      throw Error(ErrorKind::invalid_input, "the conversation no longer fits the context of " +
+                                                std::to_string(model_->n_ctx()) +
+                                                " tokens; start again or pass a larger --ctx");
     }
-    auto logits = session_.feed(std::span(tokens).subspan(common), false);
-    fed_ = tokens;
-
-    tokenizer::StreamDecoder text(tok);
     std::string reply;
-    const int budget = options_.max_tokens > 0 ? options_.max_tokens
-                                               : session_.context().n_ctx() - static_cast<int>(fed_.size());
-    for (int n = 0; n < budget; ++n) {
-      int32_t id = sampler_->sample(logits[0]);
-      sampler_->accept(id);
-      if (tok.is_eog(id)) break;
-      std::string piece = text.push(id);
-      reply += piece;
-      std::fwrite(piece.data(), 1, piece.size(), stdout);
+    auto write = [&reply](const std::string& text) {
+      reply += text;
+      std::fwrite(text.data(), 1, text.size(), stdout);
       std::fflush(stdout);
-      if (session_.context().n_past(0) + 1 > session_.context().n_ctx()) {
-        std::fprintf(stderr, "\n[context full: answer cut at %d tokens]", n + 1);
-        break;
+    };
+    for (bool done = false; !done;) {
+      std::vector<generate::Output> outputs;
+      model_->step(outputs);
+      for (const auto& o : outputs) {
+        if (o.failed) throw Error(o.error_kind, o.error);
+        write(o.text);
+        if (!o.done) continue;
+        done = true;
+        if (o.context_full)
+          std::fprintf(stderr, "\n[context full: answer cut at %d tokens]", o.completion_tokens);
+        write(o.tail);
       }
-      logits = session_.feed(std::span(&id, 1), false);
-      fed_.push_back(id);
     }
-    std::string tail = text.finish();
-    reply += tail;
-    std::fwrite(tail.data(), 1, tail.size(), stdout);
     std::printf("\n");
     messages_.push_back({"assistant", reply});
   }
 
  private:
   const RunOptions& options_;
-  ModelSession session_;
-  chat::ChatFormat format_;
+  std::unique_ptr<generate::ModelRunner> model_;
+  sampler::SamplerSettings sampling_;
   std::vector<chat::ChatMessage> messages_;
-  std::vector<int32_t> fed_;  // tokens sequence 0 of the cache holds
-  std::unique_ptr<sampler::Sampler> sampler_;
 };
 
 }  // namespace

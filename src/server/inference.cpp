@@ -94,13 +94,13 @@ void apply_ollama_options(const json::object& o, GenerationRequest& r) {
   }
 }
 
-std::uint64_t random_seed() { return sampler::Sampler::random_seed(); }
+std::uint64_t random_seed() { return generate::random_seed(); }
 
 std::string random_id(std::string_view prefix) {
   static constexpr char kAlphabet[] =
       "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   static std::mutex mutex;
-  static std::mt19937_64 rng(sampler::Sampler::random_seed());
+  static std::mt19937_64 rng(generate::random_seed());
   std::string id(prefix);
   std::lock_guard lock(mutex);
   for (int i = 0; i < 24; ++i) id += kAlphabet[rng() % 62];

@@ -5,9 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "hardware/hardware.h"
-#include "server/scheduler_loop_parts.h"
-#include "store/blob_stamp.h"
+#include "server/scheduler_impl.h"
 
 namespace hearth::server::detail {
 
@@ -37,7 +35,7 @@ void ModelLoop::run() {
         seq->task.fail(ErrorKind::unavailable, "the server is shutting down");
       seq.reset();
     }
-  engine_.reset();
+  runner_.reset();
   lock.lock();
   loaded = false;
   active = 0;
@@ -47,7 +45,7 @@ void ModelLoop::run() {
 int ModelLoop::effective_ctx(const Task& task) const {
   int n = task.num_ctx > 0 ? task.num_ctx : shared_.options.default_num_ctx;
   // Beyond its training context a model's positions stop meaning anything: cap there.
-  if (engine_ && engine_->n_ctx_train() > 0) n = std::min(n, engine_->n_ctx_train());
+  if (runner_ && runner_->n_ctx_train() > 0) n = std::min(n, runner_->n_ctx_train());
   return n;
 }
 
@@ -75,7 +73,7 @@ void ModelLoop::serve(std::unique_lock<std::mutex>& lock) {
           continue;
         }
         cv.wait_until(lock, deadline);
-      } else if (!loaded && engine_) {
+      } else if (!loaded && runner_) {
         unload(lock);  // an engine left from a failed reload
       } else {
         cv.wait(lock);
@@ -85,7 +83,7 @@ void ModelLoop::serve(std::unique_lock<std::mutex>& lock) {
     evict = false;  // busy: make_room may only pick it again once idle
     if (active == 0 && !queue.empty()) {
       const int want = effective_ctx(queue.front());
-      if (!loaded || want > num_ctx || (engine_ && engine_->path != path)) {
+      if (!loaded || want > num_ctx || (runner_ && runner_path_ != path)) {
         load(lock, want);
         continue;
       }
@@ -115,30 +113,17 @@ void ModelLoop::load(std::unique_lock<std::mutex>& lock, int wanted_ctx) {
   std::uint64_t bytes = 0;
   int ctx_len = 0;
   try {
-    // A blob changed since its install (size or mtime) is refused before anything is read.
-    store::check_blob_unchanged(file, model_name);
     // A bigger context for the same file keeps the weights; a different file starts over.
-    std::unique_ptr<Engine> old = std::move(engine_);
-    auto e = std::make_unique<Engine>();
-    e->path = file;
-    if (old && old->path == file) {
-      e->model = old->model;
-      e->pool = std::move(old->pool);
-    } else {
-      e->model = model::Model::load(file);
+    if (!runner_ || runner_path_ != file) {
+      runner_.reset();
+      runner_path_.clear();
+      runner_ = shared_.loader(file, model_name, shared_.options.threads,
+                               shared_.options.max_prompt_batch);
+      runner_path_ = file;
     }
-    old.reset();  // its KV cache goes before the new one is allocated
-    if (!e->pool)
-      e->pool = std::make_unique<ThreadPool>(static_cast<size_t>(shared_.options.threads));
-    const auto& hp = e->model->hparams();
-    ctx_len = hp.n_ctx_train > 0 ? std::min(wanted_ctx, hp.n_ctx_train) : wanted_ctx;
-    // The F16 cache below: n_ctx × num_parallel cells.
-    const hardware::ModelShape shape{0, static_cast<std::uint32_t>(hp.n_layer),
-                                     static_cast<std::uint32_t>(hp.n_head_kv),
-                                     static_cast<std::uint32_t>(hp.head_dim)};
-    const std::uint64_t kv = hardware::kv_cache_bytes(
-        shape, static_cast<std::uint64_t>(ctx_len) * static_cast<std::uint64_t>(n_par));
-    bytes = std::filesystem::file_size(file) + kv;
+    const int train = runner_->n_ctx_train();
+    ctx_len = train > 0 ? std::min(wanted_ctx, train) : wanted_ctx;
+    bytes = runner_->memory_bytes(ctx_len, n_par);
     {
       lock.lock();
       const bool fits = shared_.make_room(this, bytes);
@@ -149,18 +134,7 @@ void ModelLoop::load(std::unique_lock<std::mutex>& lock, int wanted_ctx) {
             "of {} MiB; loading anyway",
             name, bytes >> 20, shared_.options.memory_budget >> 20);
     }
-    model::ContextOptions co;
-    co.n_ctx = ctx_len * n_par;
-    co.n_seq_max = n_par;
-    co.kv_type = model::KvType::f16;
-    co.matmul = kernels::default_matmul_options(e->pool.get());
-    co.batch_invariant = true;  // greedy output alone == batched (context.h, step())
-    e->ctx = std::make_unique<model::Context>(e->model, co);
-    e->format = chat::format_from_gguf(e->model->file());
-    if (auto tmpl = e->model->file().get_string("tokenizer.chat_template"))
-      e->default_system = chat::default_system_prompt(*tmpl);
-    e->bos_text = chat::prompt_bos_text(e->tokenizer());
-    engine_ = std::move(e);
+    runner_->reserve(ctx_len, n_par);
   } catch (const Error& e) {
     error = e.what();
     error_kind = e.kind();
@@ -172,7 +146,8 @@ void ModelLoop::load(std::unique_lock<std::mutex>& lock, int wanted_ctx) {
   }
   lock.lock();
   if (!error.empty()) {
-    engine_.reset();
+    runner_.reset();
+    runner_path_.clear();
     loaded = false;
     size_bytes = 0;
     num_ctx = 0;
@@ -192,7 +167,8 @@ void ModelLoop::load(std::unique_lock<std::mutex>& lock, int wanted_ctx) {
 
 void ModelLoop::unload(std::unique_lock<std::mutex>& lock) {
   lock.unlock();
-  engine_.reset();
+  runner_.reset();
+  runner_path_.clear();
   lock.lock();
   if (loaded) spdlog::info("scheduler: unloaded {}", name);
   loaded = false;
@@ -224,7 +200,7 @@ void ModelLoop::fail_queue(std::unique_lock<std::mutex>& lock, ErrorKind kind,
 void ModelLoop::admit(std::unique_lock<std::mutex>& lock) {
   std::vector<std::pair<Task, int>> admitted;  // slot -1: a preload
   std::vector<bool> taken(seqs_.size());
-  for (size_t i = 0; i < seqs_.size(); ++i) taken[i] = seqs_[i] != nullptr;
+  for (size_t i = 0; i < seqs_.size(); ++i) taken[i] = seqs_[i].has_value();
   while (!queue.empty()) {
     Task& t = queue.front();
     int slot = -1;
@@ -269,7 +245,7 @@ void ModelLoop::admit(std::unique_lock<std::mutex>& lock) {
 void ModelLoop::sync(std::unique_lock<std::mutex>&) {
   const int was = active;
   active = static_cast<int>(
-      std::count_if(seqs_.begin(), seqs_.end(), [](const auto& s) { return s != nullptr; }));
+      std::count_if(seqs_.begin(), seqs_.end(), [](const auto& s) { return s.has_value(); }));
   if (active == 0 && (was > 0 || queue.empty())) idle_since = Clock::now();
   const auto now = Clock::now();
   last_used = now;

@@ -9,6 +9,7 @@
 #include "core/duration.h"
 #include "hardware/hardware.h"
 #include "server/scheduler_impl.h"
+#include "store/blob_stamp.h"
 
 namespace hearth::server {
 
@@ -62,7 +63,7 @@ struct Scheduler::Impl {
   }
 };
 
-Scheduler::Scheduler(Options options) : impl_(std::make_unique<Impl>()) {
+Scheduler::Scheduler(Options options, RunnerLoader loader) : impl_(std::make_unique<Impl>()) {
   if (options.num_parallel < 1) options.num_parallel = 1;
   if (options.max_prompt_batch < 1) options.max_prompt_batch = 1;
   if (options.default_num_ctx < 1) options.default_num_ctx = 4096;
@@ -70,6 +71,18 @@ Scheduler::Scheduler(Options options) : impl_(std::make_unique<Impl>()) {
     options.threads = static_cast<int>(config::get_int("HEARTH_THREADS", 0, 1024));
   if (options.memory_budget == 0) options.memory_budget = hardware::probe().ram_available;
   impl_->shared.options = options;
+  if (!loader)
+    loader = [](const std::string& path, const std::string& name, int threads, int max_batch) {
+      // A blob changed since its install (size or mtime) is refused before anything is read.
+      store::check_blob_unchanged(path, name);
+      generate::RunnerOptions o;
+      o.threads = threads;
+      o.kv_type = model::KvType::f16;
+      o.batch_invariant = true;  // greedy output alone == batched (runner.h)
+      o.max_batch = max_batch;
+      return std::unique_ptr<generate::Runner>(generate::ModelRunner::load_weights(path, o));
+    };
+  impl_->shared.loader = std::move(loader);
 }
 
 Scheduler::Options Scheduler::options_from_config() {
@@ -94,7 +107,7 @@ Scheduler::~Scheduler() {
 }
 
 void Scheduler::submit(GenerationRequest request, GenerationSink sink) {
-  sampler::validate(request.sampling);
+  generate::validate(request);
   if (request.num_ctx < 0)
     throw Error(ErrorKind::invalid_input, "num_ctx must be positive (or 0 for the default)");
   Task task;

@@ -44,8 +44,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "engine/chat/chat_template.h"
-#include "engine/sampler/sampler.h"
+#include "engine/generate/runner.h"
 
 namespace hearth::server {
 
@@ -71,21 +70,12 @@ struct GenerationEvent {
 };
 using GenerationSink = std::function<void(GenerationEvent&&)>;
 
-struct GenerationRequest {
+// What to generate (generate::Request: messages or prompt, sampling, limits, stop strings, JSON
+// mode) and with which model.
+struct GenerationRequest : generate::Request {
   std::string model;      // installed name:tag, as resolved by the caller
   std::string model_path; // the GGUF file of that model
-  // Chat: rendered with the model's chat template plus a generation prompt. When `messages` is
-  // empty, `prompt` is used instead: with apply_template it becomes one user message (preceded
-  // by `system` when non-empty), without it is the raw text (the BOS rule still applies).
-  std::vector<chat::ChatMessage> messages;
-  std::string prompt;
-  std::string system;
-  bool apply_template = true;
-  sampler::SamplerSettings sampling;  // seed already chosen by the caller
-  int max_tokens = -1;                // -1: until EOS or the end of the context
-  std::vector<std::string> stop;      // stop strings (in addition to end-of-generation tokens)
-  bool json_object = false;           // constrain the output to one JSON object
-  int num_ctx = 0;                    // per-sequence context; 0: the scheduler's default
+  int num_ctx = 0;        // per-sequence context; 0: the scheduler's default
   std::optional<std::chrono::milliseconds> keep_alive;  // nullopt: the default
   std::shared_ptr<std::atomic<bool>> cancelled;         // set by the connection; may be null
 };
@@ -134,6 +124,13 @@ struct SchedulerStats {  // for /metrics (counters since start)
   double tokens_per_second = 0;         // generation, over the last few seconds, all models
 };
 
+// Makes the Runner for a weights file, without its KV cache (the loop reserves it after checking
+// the memory budget). `name` is the caller's name for it, for error messages. Errors as
+// model::Model::load. The default loads the GGUF file with generate::ModelRunner; tests pass a
+// fake so queueing, keep-alive and eviction are tested without a model.
+using RunnerLoader = std::function<std::unique_ptr<generate::Runner>(
+    const std::string& path, const std::string& name, int threads, int max_prompt_batch)>;
+
 class Scheduler {
  public:
   struct Options {
@@ -146,7 +143,7 @@ class Scheduler {
     int max_prompt_batch = 512;    // prompt tokens decoded per step (all sequences together)
   };
 
-  explicit Scheduler(Options options);
+  explicit Scheduler(Options options, RunnerLoader loader = {});
   // Options from the settings table (HEARTH_NUM_PARALLEL, HEARTH_MAX_QUEUE, HEARTH_KEEP_ALIVE,
   // HEARTH_THREADS).
   static Options options_from_config();

@@ -19,8 +19,6 @@
 #include <utility>
 #include <vector>
 
-#include "core/thread_pool.h"
-#include "engine/model/context.h"
 #include "server/scheduler.h"
 
 namespace hearth::server::detail {
@@ -69,6 +67,7 @@ class ModelLoop;
 
 struct Shared {
   Scheduler::Options options;
+  RunnerLoader loader;
   std::mutex mu;
   bool stopping = false;
   int queued = 0;                                           // tasks waiting in every loop's queue
@@ -110,8 +109,12 @@ class ModelLoop {
   bool idle() const { return active == 0 && queue.empty(); }
 
  private:
-  struct Sequence;  // model_loop.cpp
-  struct Engine;    // the loaded model, context, pool; only the loop thread touches it
+  // A request running in a sequence slot of the runner.
+  struct Running {
+    Task task;
+    Clock::time_point admitted, first_token;
+    std::int64_t prompt_ns = 0;
+  };
 
   void run();
   void serve(std::unique_lock<std::mutex>& lock);
@@ -123,15 +126,14 @@ class ModelLoop {
   void run_embedding(Task&& task, int slot);
   void sync(std::unique_lock<std::mutex>& lock);  // publishes counts and counters (mu held)
   void step();
-  void take_logits(int slot, std::span<const float> logits);
-  int32_t choose(Sequence& seq, std::span<const float> logits);
-  void emit(Sequence& seq, std::string text);
-  void finish(int slot, const std::string& reason, bool flush);
+  void take(generate::Output& output);
   void fail_queue(std::unique_lock<std::mutex>& lock, ErrorKind kind, const std::string& message);
 
   Shared& shared_;
-  std::unique_ptr<Engine> engine_;
-  std::vector<std::unique_ptr<Sequence>> seqs_;  // by sequence id (slot)
+  // Only the loop thread touches these.
+  std::unique_ptr<generate::Runner> runner_;  // the loaded model
+  std::string runner_path_;                   // its weights file
+  std::vector<std::optional<Running>> seqs_;  // by sequence slot
   std::uint64_t pending_prompt_ = 0;             // counters not yet added to Shared's
   std::uint64_t pending_completion_ = 0;
   std::thread thread_;

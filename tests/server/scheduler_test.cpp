@@ -13,7 +13,8 @@
 
 #include "core/config.h"
 #include "engine/model/context.h"
-#include "server/json_constraint.h"  // checks JSON-mode output
+#include "engine/generate/json_prefix.h"  // checks JSON-mode output
+#include "server/scheduler_outcome.h"
 #include "support/test_support.h"
 
 namespace hearth::server {
@@ -57,51 +58,6 @@ GenerationRequest raw_request(const std::string& prompt, int max_tokens,
   r.max_tokens = max_tokens;
   return r;
 }
-
-// Everything a sink received, and a wait for the final event.
-struct Outcome {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::string text;
-  int token_events = 0;
-  bool finished = false, failed = false;
-  std::string finish_reason, error;
-  ErrorKind error_kind = ErrorKind::internal;
-  Timings timings;
-  int final_events = 0;
-
-  GenerationSink sink() {
-    return [this](GenerationEvent&& e) {
-      std::lock_guard lock(mu);
-      if (e.kind == GenerationEvent::Kind::token) {
-        EXPECT_FALSE(finished) << "a token event after the final event";
-        text += e.text;
-        ++token_events;
-        return;
-      }
-      ++final_events;
-      finished = true;
-      failed = e.kind == GenerationEvent::Kind::error;
-      finish_reason = e.finish_reason;
-      error = e.error;
-      error_kind = e.error_kind;
-      timings = e.timings;
-      cv.notify_all();
-    };
-  }
-  bool wait(std::chrono::milliseconds limit = 20s) {
-    std::unique_lock lock(mu);
-    return cv.wait_for(lock, limit, [&] { return finished; });
-  }
-  bool wait_for_tokens(int n, std::chrono::milliseconds limit = 20s) {
-    for (auto until = std::chrono::steady_clock::now() + limit;
-         std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(1ms)) {
-      std::lock_guard lock(mu);
-      if (token_events >= n || finished) return token_events >= n;
-    }
-    return false;
-  }
-};
 
 // The same generation run directly on a Context, one sequence, the scheduler's numerics (F16
 // KV cache, batch-invariant decoding, the prompt cut in the same chunks): the text of up to n
@@ -481,7 +437,7 @@ TEST(Scheduler, JsonObjectOutputParses) {
     sched.submit(req, out.sink());
     ASSERT_TRUE(out.wait());
     ASSERT_FALSE(out.failed) << out.error;
-    JsonPrefix check;
+    generate::JsonPrefix check;
     EXPECT_TRUE(check.feed(out.text)) << out.text;
     if (out.finish_reason == "stop") {
       ++complete;

@@ -22,6 +22,8 @@ std::optional<std::filesystem::path> conformance_dir() {
   return std::nullopt;
 }
 
+std::filesystem::path source_dir() { return std::filesystem::path(HEARTH_SOURCE_DIR); }
+
 TempDir::TempDir() {
   std::random_device rd;
   for (int attempt = 0; attempt < 100; ++attempt) {

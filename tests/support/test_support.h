@@ -13,6 +13,9 @@ namespace hearth::test {
 // source tree. nullopt when neither exists (tests then GTEST_SKIP and say why).
 std::optional<std::filesystem::path> conformance_dir();
 
+// The project's source tree (the folder holding src/ and tests/).
+std::filesystem::path source_dir();
+
 // Skips the current test with a clear reason when the conformance data is missing.
 #define HEARTH_REQUIRE_CONFORMANCE(var)                                                       \
   auto var##_opt = ::hearth::test::conformance_dir();                                         \

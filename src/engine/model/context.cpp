@@ -140,6 +140,10 @@ void Context::remove_sequence(int seq_id) {
   kv_.remove_sequence(seq_id);
 }
 
+void Context::keep_prefix(int seq_id, int n_tokens) {
+  kv_.remove_from(seq_id, n_tokens);
+}
+
 int Context::n_past(int seq_id) const {
   return kv_.n_past(seq_id);
 }

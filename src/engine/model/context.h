@@ -96,6 +96,8 @@ class Context {
 
   // Forgets a sequence and frees its cells; an unknown or empty sequence is a no-op.
   void remove_sequence(int seq_id);
+  // Forgets the sequence's tokens after its first n_tokens (a conversation whose later part changed).
+  void keep_prefix(int seq_id, int n_tokens);
   // The highest cached position of the sequence plus one (0 when empty).
   int n_past(int seq_id) const;
 

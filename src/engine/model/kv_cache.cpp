@@ -55,6 +55,15 @@ void KvCache::remove_sequence(int seq) {
   std::sort(free_.begin(), free_.end(), std::greater<>());
 }
 
+void KvCache::remove_from(int seq, int pos) {
+  auto it = seqs_.find(seq);
+  if (it == seqs_.end()) return;
+  for (auto c = it->second.lower_bound(pos); c != it->second.end(); c = it->second.erase(c))
+    free_.push_back(c->second);
+  if (it->second.empty()) seqs_.erase(it);
+  std::sort(free_.begin(), free_.end(), std::greater<>());
+}
+
 int KvCache::n_past(int seq) const {
   auto it = seqs_.find(seq);
   if (it == seqs_.end() || it->second.empty()) return 0;

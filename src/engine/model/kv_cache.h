@@ -34,6 +34,8 @@ class KvCache {
   void release(int seq, int pos);
   // Frees every cell of `seq`; a sequence without cells is a no-op.
   void remove_sequence(int seq);
+  // Frees the sequence's cells at positions >= pos (its first pos tokens stay).
+  void remove_from(int seq, int pos);
   // The highest cached position of `seq` plus one, 0 when it has none.
   int n_past(int seq) const;
 

@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-namespace hearth::server {
+namespace hearth::generate {
 
 class JsonPrefix {
  public:
@@ -68,4 +68,4 @@ class JsonPrefix {
                               // stay in the small-string buffer, and the sampler copies many)
 };
 
-}  // namespace hearth::server
+}  // namespace hearth::generate

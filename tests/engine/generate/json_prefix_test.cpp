@@ -1,11 +1,11 @@
-// The incremental JSON-object prefix checker behind format = "json" (json_constraint.h).
-#include "server/json_constraint.h"
+// The incremental JSON-object prefix checker behind format = "json" (json_prefix.h).
+#include "engine/generate/json_prefix.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace hearth::server {
+namespace hearth::generate {
 namespace {
 
 TEST(JsonPrefix, AcceptsValidAndRefusesInvalid) {
@@ -37,4 +37,4 @@ TEST(JsonPrefix, AcceptsValidAndRefusesInvalid) {
 }
 
 }  // namespace
-}  // namespace hearth::server
+}  // namespace hearth::generate

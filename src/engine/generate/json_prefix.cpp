@@ -1,6 +1,6 @@
-#include "server/json_constraint.h"
+#include "engine/generate/json_prefix.h"
 
-namespace hearth::server {
+namespace hearth::generate {
 
 namespace {
 bool is_ws(unsigned char c) {
@@ -206,4 +206,4 @@ bool JsonPrefix::feed(std::string_view text) {
   return true;
 }
 
-}  // namespace hearth::server
+}  // namespace hearth::generate

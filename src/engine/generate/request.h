@@ -1,0 +1,55 @@
+// What one generation asks for and what each decode step gives back (engine/generate/runner.h).
+// The server's GenerationRequest (server/scheduler.h) extends Request with where the model is and
+// how long to keep it; `hearth run` fills one per turn.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "engine/chat/chat_template.h"
+#include "engine/sampler/sampler.h"
+
+namespace hearth::generate {
+
+struct Request {
+  // Chat: rendered with the model's chat template plus a generation prompt. When `messages` is
+  // empty, `prompt` is used instead: with apply_template it becomes one user message (preceded
+  // by `system` when non-empty), without it is the raw text (the BOS rule still applies).
+  std::vector<chat::ChatMessage> messages;
+  std::string prompt;
+  std::string system;
+  bool apply_template = true;
+  sampler::SamplerSettings sampling;  // seed already chosen by the caller
+  int max_tokens = -1;                // -1: until EOS or the end of the context
+  std::vector<std::string> stop;      // stop strings (in addition to end-of-generation tokens)
+  bool json_object = false;           // constrain the output to one JSON object
+};
+
+// What a decode step did for one sequence. A sequence gives one Output per step it took part in
+// once its prompt is done (a prompt chunk that is not the last gives none).
+struct Output {
+  int slot = 0;
+  std::string text;          // this token's text; may be empty while UTF-8 or a possible stop
+                             // string is held back
+  std::string tail;          // done: what was held back, let out at the end
+  bool first = false;        // the prompt finished in this step (this is the first token)
+  bool token = false;        // a token was generated (not the end-of-generation one)
+  bool done = false;         // the sequence ended; its slot is free for start() again
+  std::string finish_reason; // done: "stop" (EOS, a stop string, JSON complete) or "length"
+  bool context_full = false; // done with "length" because the context had no room left
+  int prompt_tokens = 0;     // done: the prompt's tokens
+  int completion_tokens = 0; // done: tokens generated
+  bool failed = false;       // the step failed for this sequence (nothing was added): `error`
+  ErrorKind error_kind = ErrorKind::internal;
+  std::string error;
+};
+
+struct Embedding {
+  std::vector<std::vector<float>> vectors;  // one per input: mean-pooled final hidden state
+                                            // (after the output norm), L2-normalised
+  int prompt_tokens = 0;                    // all inputs together
+};
+
+}  // namespace hearth::generate

@@ -1,0 +1,146 @@
+// The generation layer: everything between "a model file and a request" and "text out". Nothing
+// outside engine/generate/ calls the sampler or the decode step.
+//
+// Shape:
+//   - Runner: what a server's model loop drives, with no idea of tensors. A loaded model with a
+//     KV cache for n_seq sequences (slots 0..n_seq-1) of n_ctx tokens each; start() puts a
+//     request in a free slot, step() decodes one batch for every running slot and returns what
+//     each produced, stop() ends one early. Abstract so the scheduler can be tested with a fake
+//     (tests/server/fake_runner.h) on any machine.
+//   - ModelRunner: the real one. It owns the weights, the compute threads, the Context (KV
+//     cache), the chat format, the template's built-in system prompt and the BOS rule. Per
+//     sequence it renders the chat, encodes, decodes the prompt in chunks, samples (with the
+//     JSON constraint), detokenizes as a stream, cuts at stop strings and enforces the limits.
+//     `hearth run`, `hearth generate`/`logits`, `hearth bench`, the post-pull check and the
+//     server's model loops all use it.
+//
+// Determinism: with batch_invariant, a prompt is decoded in chunks of max_batch tokens counted
+// from its start, and each sequence's logits depend only on its own tokens (context.h), so greedy
+// output is the same whether a request ran alone or batched with others.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "engine/generate/request.h"
+#include "engine/model/context.h"
+
+namespace hearth::generate {
+
+class Runner {
+ public:
+  virtual ~Runner() = default;
+
+  // The model's training context (0: unknown); contexts are capped there.
+  virtual int n_ctx_train() const = 0;
+  // Bytes in memory with a KV cache of n_ctx tokens for each of n_seq sequences (weights + cache),
+  // for a memory budget; callable before reserve().
+  virtual std::uint64_t memory_bytes(int n_ctx, int n_seq) const = 0;
+  // (Re)builds the KV cache for n_seq sequences of n_ctx tokens. Running sequences end silently.
+  virtual void reserve(int n_ctx, int n_seq) = 0;
+
+  // Starts a generation in a free slot, its context limited to `limit` tokens (at most n_ctx).
+  // Error(invalid_input) when the prompt is empty or longer than the limit (the slot stays free).
+  // Returns the prompt's length in tokens.
+  virtual int start(int slot, const Request& request, int limit) = 0;
+  // One decode step over every running sequence: each generating one's next token plus prompt
+  // chunks up to the batch budget. Appends an Output for each sequence that produced something.
+  virtual void step(std::vector<Output>& out) = 0;
+  // Ends a running sequence now: its cells go and it gives no more output.
+  virtual void stop(int slot) = 0;
+
+  // Embeds each input on its own in the slot (no template; the BOS rule applies). An input longer
+  // than `limit` is cut when `truncate`, else Error(invalid_input). nullopt when `cancelled`
+  // turned true between two inputs.
+  virtual std::optional<Embedding> embed(int slot, const std::vector<std::string>& inputs,
+                                         int limit, bool truncate,
+                                         const std::function<bool()>& cancelled) = 0;
+};
+
+struct RunnerOptions {
+  int n_ctx = 0;        // tokens per sequence; 0: the model's training context, at most 4096
+  int n_seq = 1;        // sequences that run at once
+  int threads = 0;      // compute threads; 0: HEARTH_THREADS, else one per core
+  model::KvType kv_type = model::KvType::f32;
+  bool batch_invariant = false;  // see above; for servers batching several requests
+  int max_batch = 512;           // prompt tokens decoded per step (all sequences together)
+  // A slot is one conversation (`hearth run`): a finished sequence keeps its cells and sampler,
+  // and the next start() in that slot reuses the cached tokens its prompt begins with.
+  bool keep_conversation = false;
+};
+
+class ModelRunner final : public Runner {
+ public:
+  // Loads a GGUF file (model::Model::load's errors) and makes its KV cache (options.n_ctx).
+  static std::unique_ptr<ModelRunner> load(const std::string& path, RunnerOptions options);
+  // Loads the weights only; reserve() makes the KV cache (a server sizes it after checking its
+  // memory budget).
+  static std::unique_ptr<ModelRunner> load_weights(const std::string& path, RunnerOptions options);
+  ~ModelRunner() override;
+
+  int n_ctx_train() const override;
+  std::uint64_t memory_bytes(int n_ctx, int n_seq) const override;
+  void reserve(int n_ctx, int n_seq) override;
+  int start(int slot, const Request& request, int limit) override;
+  void step(std::vector<Output>& out) override;
+  void stop(int slot) override;
+  std::optional<Embedding> embed(int slot, const std::vector<std::string>& inputs, int limit,
+                                 bool truncate, const std::function<bool()>& cancelled) override;
+
+  const model::Model& model() const { return *model_; }
+  const tokenizer::Tokenizer& tokenizer() const { return model_->tokenizer(); }
+  const std::string& path() const { return path_; }
+  int n_ctx() const;  // tokens per sequence
+  ThreadPool& pool() const { return *pool_; }  // its compute threads
+  kernels::KernelSet kernels() const;
+  // Bytes of the KV cache as built now.
+  std::uint64_t kv_cache_bytes() const;
+
+  // The prompt text of a request: the chat template (or the raw prompt) with the BOS rule.
+  std::string render(const Request& request) const;
+
+  // Raw access for checking a model against reference outputs and for benchmarks: appends
+  // tokens to a slot (in batches of max_batch) and returns the logits of every appended position
+  // when all_logits, else of the last one. Error(invalid_input) when the context is full.
+  model::Logits feed(int slot, std::span<const int32_t> tokens, bool all_logits);
+  // Forgets a slot's tokens (its conversation, with keep_conversation).
+  void clear(int slot);
+
+ private:
+  struct Sequence;  // runner_step.cpp
+  ModelRunner(std::string path, std::shared_ptr<const model::Model> model, RunnerOptions options);
+
+  int32_t choose(Sequence& q, std::span<const float> logits);
+  void take(int slot, std::span<const float> logits, std::vector<Output>& out);
+  void finish(int slot, const std::string& reason, bool flush, bool context_full,
+              std::vector<Output>& out);
+  void drop(int slot);  // frees a slot's cells (or keeps them, with keep_conversation)
+
+  std::string path_;
+  std::shared_ptr<const model::Model> model_;
+  RunnerOptions options_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<model::Context> ctx_;
+  chat::ChatFormat format_ = chat::ChatFormat::chatml;
+  std::string default_system_;  // the template's built-in system message, if any
+  std::string bos_text_;        // the BOS rule (chat_template.h)
+  std::vector<std::string> pieces_;  // every token's bytes, filled on the first JSON request
+  std::vector<std::unique_ptr<Sequence>> seqs_;  // by slot
+  std::vector<std::vector<int32_t>> cached_;     // by slot: the tokens its cells hold
+};
+
+// Error(invalid_input) naming the first setting of a request that cannot work (sampler settings).
+void validate(const Request& request);
+// A seed from std::random_device, for requests that need not be repeatable.
+std::uint64_t random_seed();
+
+// The index of the largest value (the first of equals): greedy decoding for reference checks.
+int32_t greedy_token(std::span<const float> logits);
+
+}  // namespace hearth::generate

@@ -1,0 +1,192 @@
+// ModelRunner's sequences: starting one, a decode step over all of them, and what happens to
+// each sequence's logits (sampling, the JSON constraint, detokenizing, stop strings, the limits).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "engine/generate/sequence.h"
+
+namespace hearth::generate {
+
+int ModelRunner::start(int slot, const Request& request, int limit) {
+  const auto s = static_cast<size_t>(slot);
+  std::vector<int32_t> tokens =
+      tokenizer().encode(render(request), /*add_special=*/false, /*parse_special=*/true);
+  if (tokens.empty()) throw Error(ErrorKind::invalid_input, "the prompt is empty");
+  if (static_cast<int>(tokens.size()) > limit)
+    throw Error(ErrorKind::invalid_input, "the prompt is " + std::to_string(tokens.size()) +
+                                              " tokens but the model's context is " +
+                                              std::to_string(limit) +
+                                              " tokens; shorten the prompt or raise num_ctx");
+  auto q = std::make_unique<Sequence>(request, tokenizer(), model_->n_vocab());
+  if (options_.keep_conversation && seqs_[s]) q->sampler = std::move(seqs_[s]->sampler);
+  // Reuse the cached tokens the prompt begins with and forget the rest (an earlier answer often
+  // tokenizes differently once rendered into the history). At least the last prompt token is
+  // decoded again: its logits give the first new token.
+  auto& cached = cached_[s];
+  size_t common = 0;
+  while (common < cached.size() && common + 1 < tokens.size() && cached[common] == tokens[common])
+    ++common;
+  if (common < cached.size()) {
+    ctx_->keep_prefix(slot, static_cast<int>(common));
+    cached.resize(common);
+  }
+  q->prompt = std::move(tokens);
+  q->fed = common;
+  q->limit = limit;
+  q->running = true;
+  if (request.json_object) {
+    q->json.emplace();
+    if (pieces_.empty()) {
+      const auto& tok = tokenizer();
+      pieces_.reserve(static_cast<size_t>(tok.n_vocab()));
+      for (int32_t id = 0; id < tok.n_vocab(); ++id)
+        pieces_.push_back(tok.token_to_piece(id, /*render_special=*/false));
+    }
+  }
+  const int n = static_cast<int>(q->prompt.size());
+  seqs_[s] = std::move(q);
+  return n;
+}
+
+void ModelRunner::step(std::vector<Output>& out) {
+  // One batch: every generating sequence's next token, then prompt chunks up to the budget.
+  // A prompt is cut into chunks of max_batch tokens counted from its start, whatever else runs:
+  // with batch-invariant decoding (context.h) a sequence's numbers depend on how its prompt was
+  // cut, so the cut must not depend on the other sequences. Whole chunks only.
+  std::vector<model::BatchEntry> batch;
+  std::vector<int> row_slot;  // the sequence of each logits row, in batch order
+  for (size_t s = 0; s < seqs_.size(); ++s) {
+    Sequence* q = seqs_[s].get();
+    if (!q || !q->running || !q->generating) continue;
+    batch.push_back({q->next, q->pos++, static_cast<int32_t>(s), true});
+    row_slot.push_back(static_cast<int>(s));
+  }
+  const auto chunk = static_cast<size_t>(std::max(1, options_.max_batch));
+  size_t budget = chunk;
+  for (size_t s = 0; s < seqs_.size() && budget > 0; ++s) {
+    Sequence* q = seqs_[s].get();
+    if (!q || !q->running || q->generating) continue;
+    const size_t n = std::min(chunk, q->prompt.size() - q->fed);
+    if (n > budget) continue;  // its next chunk waits for the next step
+    for (size_t i = 0; i < n; ++i) {
+      const size_t at = q->fed + i;
+      const bool last = at + 1 == q->prompt.size();
+      batch.push_back({q->prompt[at], static_cast<int32_t>(at), static_cast<int32_t>(s), last});
+      if (last) row_slot.push_back(static_cast<int>(s));
+    }
+    q->fed += n;
+    budget -= n;
+  }
+  if (batch.empty()) return;
+
+  model::Logits logits;
+  try {
+    logits = ctx_->decode(batch);
+  } catch (const std::exception& err) {
+    // Nothing was added; every sequence in this batch ends with the error.
+    std::vector<bool> hit(seqs_.size());
+    for (const auto& b : batch) hit[static_cast<size_t>(b.seq_id)] = true;
+    for (size_t s = 0; s < seqs_.size(); ++s)
+      if (hit[s] && seqs_[s]) {
+        Output o;
+        o.slot = static_cast<int>(s);
+        o.done = o.failed = true;
+        o.error = std::string("decoding failed: ") + err.what();
+        out.push_back(std::move(o));
+        ctx_->remove_sequence(static_cast<int>(s));
+        cached_[s].clear();
+        seqs_[s].reset();
+      }
+    return;
+  }
+  // What the cache now holds, for keep_conversation's reuse.
+  for (const auto& b : batch) cached_[static_cast<size_t>(b.seq_id)].push_back(b.token);
+  for (size_t r = 0; r < row_slot.size(); ++r) take(row_slot[r], logits[r], out);
+}
+
+void ModelRunner::stop(int slot) {
+  if (seqs_[static_cast<size_t>(slot)]) drop(slot);
+}
+
+void ModelRunner::drop(int slot) {
+  const auto s = static_cast<size_t>(slot);
+  if (options_.keep_conversation) {
+    seqs_[s]->running = false;  // its cells and sampler stay for the next turn
+    return;
+  }
+  ctx_->remove_sequence(slot);
+  cached_[s].clear();
+  seqs_[s].reset();
+}
+
+int32_t ModelRunner::choose(Sequence& q, std::span<const float> logits) {
+  const int32_t first = q.sampler.sample(logits);
+  if (!q.json) return first;
+  const auto& tok = tokenizer();
+  auto allowed = [&](int32_t id) {
+    if (tok.is_eog(id)) return false;  // the object is not complete yet (else we stopped)
+    const std::string& piece = pieces_[static_cast<size_t>(id)];
+    if (piece.empty()) return false;
+    JsonPrefix trial = *q.json;
+    return trial.feed(piece);
+  };
+  if (allowed(first)) return first;
+  // The model's pick breaks the JSON: sample again among the tokens that keep it valid.
+  std::vector<float> masked(logits.begin(), logits.end());
+  bool any = false;
+  for (int32_t id = 0; id < static_cast<int32_t>(masked.size()); ++id) {
+    if (allowed(id)) {
+      any = true;
+    } else {
+      masked[static_cast<size_t>(id)] = -std::numeric_limits<float>::infinity();
+    }
+  }
+  return any ? q.sampler.sample(masked) : -1;
+}
+
+void ModelRunner::take(int slot, std::span<const float> logits, std::vector<Output>& out) {
+  Sequence& q = *seqs_[static_cast<size_t>(slot)];
+  Output o;
+  o.slot = slot;
+  if (!q.generating) {  // the prompt's last token: generation starts
+    q.generating = true;
+    q.pos = static_cast<int>(q.prompt.size());
+    o.first = true;
+  }
+  out.push_back(std::move(o));
+  const int32_t id = choose(q, logits);
+  if (id < 0) return finish(slot, "stop", true, false, out);  // no token can continue the JSON
+  q.sampler.accept(id);
+  if (tokenizer().is_eog(id)) return finish(slot, "stop", true, false, out);
+  ++q.n_generated;
+  out.back().token = true;
+  if (q.json) q.json->feed(pieces_[static_cast<size_t>(id)]);
+  auto piece = q.stops.push(q.decoder.push(id));
+  out.back().text = std::move(piece.text);
+  if (piece.stopped) return finish(slot, "stop", false, false, out);
+  if (q.json && q.json->complete()) return finish(slot, "stop", true, false, out);
+  if (q.request.max_tokens > 0 && q.n_generated >= q.request.max_tokens)
+    return finish(slot, "length", true, false, out);
+  if (q.pos >= q.limit) return finish(slot, "length", true, true, out);  // no room to decode it
+  q.next = id;
+}
+
+void ModelRunner::finish(int slot, const std::string& reason, bool flush, bool context_full,
+                         std::vector<Output>& out) {
+  Sequence& q = *seqs_[static_cast<size_t>(slot)];
+  Output& o = out.back();  // take() pushed this step's output for the slot
+  if (flush) {
+    auto tail = q.stops.push(q.decoder.finish());
+    o.tail = std::move(tail.text);
+    if (!tail.stopped) o.tail += q.stops.finish();
+  }
+  o.done = true;
+  o.finish_reason = reason;
+  o.context_full = context_full;
+  o.prompt_tokens = static_cast<int>(q.prompt.size());
+  o.completion_tokens = q.n_generated;
+  drop(slot);
+}
+
+}  // namespace hearth::generate
