@@ -24,6 +24,7 @@
 #include "core/paths.h"
 #include "data/data.h"
 #include "engine/gguf/gguf.h"
+#include "engine/model/arch.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "library/local_user.h"
 
@@ -100,9 +101,7 @@ void report_tokens(const data::ValidationReport& report, const std::string& mode
   ResolvedModel model = resolve_model(model_text);
   gguf::File file = gguf::File::open(model.path);
   tokenizer::Tokenizer tok = tokenizer::Tokenizer::from_gguf(file);
-  std::int64_t context = 0;
-  if (auto arch = file.get_string("general.architecture"))
-    context = file.get_int(*arch + ".context_length").value_or(0);
+  const std::int64_t context = model::describe(file, model::DescribeMode::as_stored).n_ctx_train;
   std::vector<std::pair<std::size_t, std::size_t>> counts;  // (line, tokens)
   for (const auto& example : report.examples) {
     std::size_t tokens = 0;

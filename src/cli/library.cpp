@@ -26,6 +26,7 @@
 #include "engine/chat/chat_template.h"
 #include "engine/gguf/gguf.h"
 #include "engine/gguf/tensor_type.h"
+#include "engine/model/arch.h"
 #include "engine/quantize/recipe.h"
 #include "library/installed.h"
 #include "library/library_db.h"
@@ -178,12 +179,12 @@ ModelFacts read_facts(const fs::path& path) {
   f.name = file.get_string("general.name").value_or("");
   for (const auto& t : file.tensors()) f.parameters += static_cast<uint64_t>(t.n_elements());
   f.quantization = quantization_of(file);
-  auto get = [&](const char* key) { return file.get_int(f.architecture + "." + key).value_or(0); };
-  f.context_length = get("context_length");
-  f.embedding_length = get("embedding_length");
-  f.block_count = get("block_count");
-  f.head_count = get("attention.head_count");
-  f.head_count_kv = get("attention.head_count_kv");
+  const model::Hparams shape = model::describe(file, model::DescribeMode::as_stored);
+  f.context_length = shape.n_ctx_train;
+  f.embedding_length = shape.n_embd;
+  f.block_count = shape.n_layer;
+  f.head_count = shape.n_head;
+  f.head_count_kv = shape.n_head_kv;
   f.file_size = file.file_size();
   f.gguf_version = file.version();
   f.tensor_count = file.tensors().size();

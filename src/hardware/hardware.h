@@ -117,7 +117,8 @@ inline bool fits(Verdict verdict) {
   return verdict != Verdict::will_not_fit;
 }
 
-// What the fit needs to know about a model file: from a GGUF's hyperparameters or the catalog.
+// What the fit needs to know about a model file: from a GGUF's shape (the engine's
+// model::describe, as the file states it) or the catalog.
 struct ModelShape {
   uint64_t file_bytes = 0;  // the GGUF file size (weights as stored)
   uint32_t n_layer = 0;     // <arch>.block_count

@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/paths.h"
 #include "engine/gguf/gguf.h"
+#include "engine/model/arch.h"
 #include "library/pull_check.h"
 #include "library/pull_guard.h"
 #include "store/blob_stamp.h"
@@ -64,21 +65,12 @@ std::string hf_url(std::string_view repo, std::string_view file) {
 std::optional<hardware::FitResult> fit_of_file(const hardware::MachineInfo& machine,
                                                const gguf::File& file, uint32_t n_ctx,
                                                bool on_disk) {
-  auto arch = file.get_string("general.architecture");
-  if (!arch) return std::nullopt;
-  auto get = [&](const std::string& key) { return file.get_int(*arch + "." + key).value_or(0); };
-  hardware::ModelShape shape;
-  shape.file_bytes = file.file_size();
-  shape.n_layer = static_cast<uint32_t>(get("block_count"));
-  const int64_t heads = get("attention.head_count");
-  shape.n_head_kv = static_cast<uint32_t>(get("attention.head_count_kv"));
-  if (shape.n_head_kv == 0) shape.n_head_kv = static_cast<uint32_t>(heads);
-  shape.head_dim = static_cast<uint32_t>(get("attention.key_length"));
-  if (shape.head_dim == 0 && heads > 0)
-    shape.head_dim = static_cast<uint32_t>(get("embedding_length") / heads);
+  const model::Hparams hp = model::describe(file, model::DescribeMode::as_stored);
+  const hardware::ModelShape shape{file.file_size(), static_cast<uint32_t>(hp.n_layer),
+                                   static_cast<uint32_t>(hp.n_head_kv),
+                                   static_cast<uint32_t>(hp.head_dim)};
   if (shape.n_layer == 0 || shape.n_head_kv == 0 || shape.head_dim == 0) return std::nullopt;
-  int64_t ctx_train = get("context_length");
-  if (ctx_train > 0) n_ctx = std::min<uint32_t>(n_ctx, static_cast<uint32_t>(ctx_train));
+  if (hp.n_ctx_train > 0) n_ctx = std::min<uint32_t>(n_ctx, static_cast<uint32_t>(hp.n_ctx_train));
   hardware::FitOptions options;
   options.n_ctx = n_ctx;
   options.already_on_disk = on_disk;

@@ -1,29 +1,20 @@
 // The blocked GEMM driver (see gemm.h): converts and transposes the activations once, cuts the
 // weight rows into jobs for the pool, and runs the set's job kernels (gemm_*_avx512.cpp).
 //
-// Compiled for the baseline ISA: it only calls the AVX-512 kernels after checking that the
-// options' kernel set is avx512 and available (plus VNNI for the integer types).
+// Compiled for the baseline ISA: it only calls the AVX-512 job kernels of the type's row
+// (kernels.h) after checking that the options' kernel set is avx512 and available (the integer
+// jobs are installed only on CPUs with VNNI).
 #include "engine/kernels/gemm.h"
 
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
-#include "core/cpu_features.h"
 #include "core/error.h"
 #include "engine/kernels/blocks.h"
 #include "engine/kernels/half.h"
 
 namespace hearth::kernels {
-
-namespace avx512 {
-void gemm_float_job(TensorType type, const void* w, size_t row_bytes, int64_t n_in, int64_t rows,
-                    const float* xp, int64_t n_tv, float* y, int64_t n_out, int64_t n_tokens,
-                    float* scratch);
-bool gemm_quant_job(TensorType type, const void* w, size_t row_bytes, int64_t n_in, int64_t rows,
-                    const int32_t* xc, const float* xd, const int32_t* xi, const float* xm,
-                    int64_t n_tv, float* y, int64_t n_out, int64_t n_tokens, void* scratch);
-}  // namespace avx512
 
 namespace {
 
@@ -36,25 +27,20 @@ constexpr int64_t kLanes = 16;  // tokens per token vector
 
 enum class Family { none, floating, integer };
 
+// The GEMM family of `type` from its row in the set's table (kernels.h: gemm_float_job,
+// gemm_quant_job; only the avx512 set has them, the integer ones only with VNNI).
 Family family(TensorType type, const MatmulOptions& options) {
   if (options.kernels != KernelSet::avx512 || !kernel_set_available(KernelSet::avx512)) {
     return Family::none;
   }
-  if (type == TensorType::f32) return Family::floating;  // matmul() treats F32 the same in both
-  if (options.arithmetic != Arithmetic::quantized_activations) return Family::none;
-  switch (type) {
-    case TensorType::f16:
-    case TensorType::bf16:
-      return Family::floating;
-    case TensorType::q8_0:
-    case TensorType::q4_0:
-    case TensorType::q4_k:
-    case TensorType::q5_k:
-    case TensorType::q6_k:
-      return cpu_features().avx512vnni ? Family::integer : Family::none;
-    default:
-      return Family::none;
-  }
+  const TypeOps* ops = type_ops(type, options.kernels);
+  if (ops == nullptr) return Family::none;
+  // F32 weights are computed the same in both arithmetics (their activations stay F32).
+  const bool same_in_both = ops->vec_dot_type == TensorType::f32;
+  if (!same_in_both && options.arithmetic != Arithmetic::quantized_activations) return Family::none;
+  if (ops->gemm_float_job != nullptr) return Family::floating;
+  if (ops->gemm_quant_job != nullptr) return Family::integer;
+  return Family::none;
 }
 
 // Runs fn(i) for i in [0, n) on the pool if there is one.
@@ -105,7 +91,7 @@ void gemm_float(const WeightMatrix& w, const TypeOps& ops, KernelSet set, const 
   for_each(pool, n_jobs, [&](int64_t j) {
     const int64_t r0 = j * kGemmJobRows;
     const int64_t rows = std::min(kGemmJobRows, w.n_out - r0);
-    avx512::gemm_float_job(w.type, wbase + static_cast<size_t>(r0) * w_row, w_row, n_in, rows,
+    ops.gemm_float_job(w.type, wbase + static_cast<size_t>(r0) * w_row, w_row, n_in, rows,
                            xp.data(), n_tv, y + r0, w.n_out, n_tokens,
                            static_cast<float*>(job_scratch(scratch_bytes)));
   });
@@ -121,12 +107,9 @@ void gemm_integer(const WeightMatrix& w, const TypeOps& ops, KernelSet set, cons
   const int64_t n_tv = (n_tokens + kLanes - 1) / kLanes;
   const TensorType type = w.type;
   const bool q8k = ops.vec_dot_type == TensorType::q8_k;
-  const int64_t bk = type == TensorType::q6_k ? 16 : 32;
-  const int32_t offset = type == TensorType::q8_0   ? 128
-                         : type == TensorType::q4_0 ? 8
-                         : type == TensorType::q6_k ? 32
-                                                    : 0;
-  const bool mins = type == TensorType::q4_k || type == TensorType::q5_k;
+  const int64_t bk = ops.gemm_quant.block;
+  const int32_t offset = ops.gemm_quant.offset;
+  const bool mins = ops.gemm_quant.mins;
   const int64_t n_blocks = n_in / bk;
   const size_t vs = static_cast<size_t>(n_tv * kLanes);
   std::vector<int32_t> xc(static_cast<size_t>(n_in / 4) * vs, 0);
@@ -182,11 +165,10 @@ void gemm_integer(const WeightMatrix& w, const TypeOps& ops, KernelSet set, cons
   for_each(pool, n_jobs, [&](int64_t j) {
     const int64_t r0 = j * kGemmJobRows;
     const int64_t rows = std::min(kGemmJobRows, w.n_out - r0);
-    const bool done = avx512::gemm_quant_job(
-        type, wbase + static_cast<size_t>(r0) * w_row, w_row, n_in, rows, xc.data(), xd.data(),
-        xi.empty() ? nullptr : xi.data(), xm.empty() ? nullptr : xm.data(), n_tv, y + r0, w.n_out,
-        n_tokens, job_scratch(scratch_bytes));
-    HEARTH_ASSERT(done, "gemm: integer kernel missing for this type");
+    ops.gemm_quant_job(wbase + static_cast<size_t>(r0) * w_row, w_row, n_in, rows, xc.data(),
+                       xd.data(), xi.empty() ? nullptr : xi.data(),
+                       xm.empty() ? nullptr : xm.data(), n_tv, y + r0, w.n_out, n_tokens,
+                       job_scratch(scratch_bytes));
   });
 }
 

@@ -272,38 +272,26 @@ void job(Unpack unpack, const void* w, size_t row_bytes, int64_t n_in, int64_t r
 
 }  // namespace
 
-// One job of the integer GEMM: y[t][r] for r < rows (y at column r0 of token 0, rows of n_out),
-// every token. w: the job's first weight row. Activations (gemm.cpp packs them): xc [n_in/4][n_tv]
-// [16] int32 codes; xd, xi, xm [blocks][n_tv][16] (xi unused for Q4_K/Q5_K, xm only for them).
-// scratch: kJobRows·(kKci + 8·kMaxBlocks) bytes + kJobRows·n_tv·16 floats. Returns false for a
-// type it does not handle.
-bool gemm_quant_job(TensorType type, const void* w, size_t row_bytes, int64_t n_in, int64_t rows,
-                    const int32_t* xc, const float* xd, const int32_t* xi, const float* xm,
-                    int64_t n_tv, float* y, int64_t n_out, int64_t n_tokens, void* scratch) {
-  switch (type) {
-    case TensorType::q8_0:
-      job<32, true, false>(unpack_q8_0, w, row_bytes, n_in, rows, xc, xd, xi, xm, n_tv, y, n_out,
-                           n_tokens, scratch);
-      return true;
-    case TensorType::q4_0:
-      job<32, true, false>(unpack_q4_0, w, row_bytes, n_in, rows, xc, xd, xi, xm, n_tv, y, n_out,
-                           n_tokens, scratch);
-      return true;
-    case TensorType::q4_k:
-      job<32, false, true>(unpack_q4_k, w, row_bytes, n_in, rows, xc, xd, xi, xm, n_tv, y, n_out,
-                           n_tokens, scratch);
-      return true;
-    case TensorType::q5_k:
-      job<32, false, true>(unpack_q5_k, w, row_bytes, n_in, rows, xc, xd, xi, xm, n_tv, y, n_out,
-                           n_tokens, scratch);
-      return true;
-    case TensorType::q6_k:
-      job<16, true, false>(unpack_q6_k, w, row_bytes, n_in, rows, xc, xd, xi, xm, n_tv, y, n_out,
-                           n_tokens, scratch);
-      return true;
-    default:
-      return false;
+// Per type: its activation layout (gemm_layout_<type>, kernels.h GemmQuantLayout: values per
+// weight scale, the codes' stored offset, minimum terms) and its job (gemm_job_<type>), whose
+// template parameters come from that layout so the two cannot disagree; simd_install.cpp puts
+// both into the type's row. A job: y[t][r] for r < rows (y at column r0 of token 0, rows of
+// n_out), every token. w: the job's first weight row. Activations (gemm.cpp packs them): xc
+// [n_in/4][n_tv][16] int32 codes; xd, xi, xm [blocks][n_tv][16] (xi unused for Q4_K/Q5_K, xm only
+// for them). scratch: kJobRows·(kKci + 8·kMaxBlocks) bytes + kJobRows·n_tv·16 floats.
+#define HEARTH_GEMM_QUANT_JOB(type, BLOCK, OFFSET, MINS)                                          \
+  extern const GemmQuantLayout gemm_layout_##type = {BLOCK, OFFSET, MINS};                       \
+  void gemm_job_##type(const void* w, size_t row_bytes, int64_t n_in, int64_t rows,              \
+                       const int32_t* xc, const float* xd, const int32_t* xi, const float* xm,   \
+                       int64_t n_tv, float* y, int64_t n_out, int64_t n_tokens, void* scratch) { \
+    job<BLOCK, (OFFSET) != 0, MINS>(unpack_##type, w, row_bytes, n_in, rows, xc, xd, xi, xm,     \
+                                    n_tv, y, n_out, n_tokens, scratch);                          \
   }
-}
+HEARTH_GEMM_QUANT_JOB(q8_0, 32, 128, false)
+HEARTH_GEMM_QUANT_JOB(q4_0, 32, 8, false)
+HEARTH_GEMM_QUANT_JOB(q4_k, 32, 0, true)
+HEARTH_GEMM_QUANT_JOB(q5_k, 32, 0, true)
+HEARTH_GEMM_QUANT_JOB(q6_k, 16, 32, false)
+#undef HEARTH_GEMM_QUANT_JOB
 
 }  // namespace hearth::kernels::avx512

@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "core/cpu_features.h"
 #include "core/config.h"
@@ -17,25 +18,28 @@ namespace {
 namespace ref = reference;
 using T = TensorType;
 
+namespace q = quantizer;
 // clang-format off
-// The scalar reference rows: every type hearth computes with, and its activation partner.
+// The scalar reference rows: every type hearth computes with, its activation partner, and the
+// weight quantizer of the types `hearth quantize` writes.
 const TypeOps kReferenceRows[] = {
-  {T::f32,    T::f32,  ref::to_float_f32,    ref::from_float_f32,  ref::vec_dot_f32},
-  {T::f16,    T::f16,  ref::to_float_f16,    ref::from_float_f16,  ref::vec_dot_f16},
-  {T::bf16,   T::bf16, ref::to_float_bf16,   ref::from_float_bf16, ref::vec_dot_bf16},
-  {T::q8_0,   T::q8_0, ref::to_float_q8_0,   ref::from_float_q8_0, ref::vec_dot_q8_0_q8_0},
-  {T::q8_1,   T::q8_1, ref::to_float_q8_1,   ref::from_float_q8_1, nullptr},
-  {T::q8_k,   T::q8_k, ref::to_float_q8_k,   ref::from_float_q8_k, nullptr},
-  {T::q4_0,   T::q8_0, ref::to_float_q4_0,   nullptr,              ref::vec_dot_q4_0_q8_0},
-  {T::q4_1,   T::q8_1, ref::to_float_q4_1,   nullptr,              ref::vec_dot_q4_1_q8_1},
-  {T::q5_0,   T::q8_0, ref::to_float_q5_0,   nullptr,              ref::vec_dot_q5_0_q8_0},
-  {T::q5_1,   T::q8_1, ref::to_float_q5_1,   nullptr,              ref::vec_dot_q5_1_q8_1},
-  {T::iq4_nl, T::q8_0, ref::to_float_iq4_nl, nullptr,              ref::vec_dot_iq4_nl_q8_0},
-  {T::q2_k,   T::q8_k, ref::to_float_q2_k,   nullptr,              ref::vec_dot_q2_k_q8_k},
-  {T::q3_k,   T::q8_k, ref::to_float_q3_k,   nullptr,              ref::vec_dot_q3_k_q8_k},
-  {T::q4_k,   T::q8_k, ref::to_float_q4_k,   nullptr,              ref::vec_dot_q4_k_q8_k},
-  {T::q5_k,   T::q8_k, ref::to_float_q5_k,   nullptr,              ref::vec_dot_q5_k_q8_k},
-  {T::q6_k,   T::q8_k, ref::to_float_q6_k,   nullptr,              ref::vec_dot_q6_k_q8_k},
+  // type     vec_dot  to_float               from_float            vec_dot                   quantize
+  {T::f32,    T::f32,  ref::to_float_f32,    ref::from_float_f32,  ref::vec_dot_f32,         ref::from_float_f32},
+  {T::f16,    T::f16,  ref::to_float_f16,    ref::from_float_f16,  ref::vec_dot_f16,         ref::from_float_f16},
+  {T::bf16,   T::bf16, ref::to_float_bf16,   ref::from_float_bf16, ref::vec_dot_bf16,        ref::from_float_bf16},
+  {T::q8_0,   T::q8_0, ref::to_float_q8_0,   ref::from_float_q8_0, ref::vec_dot_q8_0_q8_0,   q::q8_0},
+  {T::q8_1,   T::q8_1, ref::to_float_q8_1,   ref::from_float_q8_1, nullptr,                  nullptr},
+  {T::q8_k,   T::q8_k, ref::to_float_q8_k,   ref::from_float_q8_k, nullptr,                  nullptr},
+  {T::q4_0,   T::q8_0, ref::to_float_q4_0,   nullptr,              ref::vec_dot_q4_0_q8_0,   q::q4_0},
+  {T::q4_1,   T::q8_1, ref::to_float_q4_1,   nullptr,              ref::vec_dot_q4_1_q8_1,   q::q4_1},
+  {T::q5_0,   T::q8_0, ref::to_float_q5_0,   nullptr,              ref::vec_dot_q5_0_q8_0,   q::q5_0},
+  {T::q5_1,   T::q8_1, ref::to_float_q5_1,   nullptr,              ref::vec_dot_q5_1_q8_1,   q::q5_1},
+  {T::iq4_nl, T::q8_0, ref::to_float_iq4_nl, nullptr,              ref::vec_dot_iq4_nl_q8_0, q::iq4_nl},
+  {T::q2_k,   T::q8_k, ref::to_float_q2_k,   nullptr,              ref::vec_dot_q2_k_q8_k,   q::q2_k},
+  {T::q3_k,   T::q8_k, ref::to_float_q3_k,   nullptr,              ref::vec_dot_q3_k_q8_k,   q::q3_k},
+  {T::q4_k,   T::q8_k, ref::to_float_q4_k,   nullptr,              ref::vec_dot_q4_k_q8_k,   q::q4_k},
+  {T::q5_k,   T::q8_k, ref::to_float_q5_k,   nullptr,              ref::vec_dot_q5_k_q8_k,   q::q5_k},
+  {T::q6_k,   T::q8_k, ref::to_float_q6_k,   nullptr,              ref::vec_dot_q6_k_q8_k,   q::q6_k},
 };
 // clang-format on
 
@@ -130,6 +134,16 @@ const TypeOps* type_ops(TensorType type, KernelSet set) {
   if (id >= kTypeIdCount) return nullptr;
   const TypeOps& row = table_for(set).rows[id];
   return row.to_float ? &row : nullptr;
+}
+
+std::span<const TensorType> quantizable_types() {
+  static const std::vector<TensorType> types = [] {
+    std::vector<TensorType> out;
+    for (const TypeOps& row : table_for(KernelSet::reference).rows)
+      if (row.quantize != nullptr) out.push_back(row.type);
+    return out;
+  }();
+  return types;
 }
 
 size_t row_bytes(TensorType type, int64_t n) {

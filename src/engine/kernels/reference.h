@@ -65,3 +65,20 @@ float vec_dot_q6_k_q8_k(int64_t n, const void* w, const void* x);
 void k4_scale_min(const uint8_t* s, int j, uint8_t* scale, uint8_t* min);
 
 }  // namespace hearth::kernels::reference
+
+// The weight quantizers (quantizer_*.cpp): n floats -> blocks, as llama-quantize writes them
+// without an importance matrix (see engine/quantize/quantize.h for what they reproduce). Q8_0's is
+// kept apart from the activation quantizer from_float_q8_0 above.
+namespace hearth::kernels::quantizer {
+void q4_0(const float* x, void* y, int64_t n);
+void q4_1(const float* x, void* y, int64_t n);
+void q5_0(const float* x, void* y, int64_t n);
+void q5_1(const float* x, void* y, int64_t n);
+void q8_0(const float* x, void* y, int64_t n);
+void iq4_nl(const float* x, void* y, int64_t n);
+void q2_k(const float* x, void* y, int64_t n);
+void q3_k(const float* x, void* y, int64_t n);
+void q4_k(const float* x, void* y, int64_t n);
+void q5_k(const float* x, void* y, int64_t n);
+void q6_k(const float* x, void* y, int64_t n);
+}  // namespace hearth::kernels::quantizer

@@ -7,6 +7,8 @@
 //   simd_quant_avx512.cpp                         the same, built for AVX-512 VL + VNNI
 //   simd_quant_multi_avx2.cpp                     multi-row dots (vec_dot_multi): Q4_0
 //   simd_quant_multi_avx512.cpp                   multi-row dots, VNNI: Q4_0 Q8_0 Q4_K Q6_K
+//   gemm_float_avx512.cpp, gemm_quant_avx512.cpp   blocked GEMM jobs (F32 F16 BF16; VNNI: Q8_0
+//                                                  Q4_0 Q4_K Q5_K Q6_K)
 #include "core/cpu_features.h"
 #include "engine/kernels/simd_tables.h"
 
@@ -72,6 +74,21 @@ void vec_dot_multi_q4_0(int64_t n, const void* w, const void* x, size_t stride, 
 void vec_dot_multi_q8_0(int64_t n, const void* w, const void* x, size_t stride, int nx, float* out);
 void vec_dot_multi_q6_k(int64_t n, const void* w, const void* x, size_t stride, int nx, float* out);
 void vec_dot_multi_q4_k(int64_t n, const void* w, const void* x, size_t stride, int nx, float* out);
+// Blocked GEMM jobs (gemm_float_avx512.cpp, gemm_quant_avx512.cpp; signatures in kernels.h).
+void gemm_float_job(TensorType type, const void* w, size_t row_bytes, int64_t n_in, int64_t rows,
+                    const float* xp, int64_t n_tv, float* y, int64_t n_out, int64_t n_tokens,
+                    float* scratch);
+#define HEARTH_DECLARE_GEMM_QUANT_JOB(type)                                                      \
+  extern const GemmQuantLayout gemm_layout_##type;                                               \
+  void gemm_job_##type(const void* w, size_t row_bytes, int64_t n_in, int64_t rows,              \
+                       const int32_t* xc, const float* xd, const int32_t* xi, const float* xm,   \
+                       int64_t n_tv, float* y, int64_t n_out, int64_t n_tokens, void* scratch);
+HEARTH_DECLARE_GEMM_QUANT_JOB(q8_0)
+HEARTH_DECLARE_GEMM_QUANT_JOB(q4_0)
+HEARTH_DECLARE_GEMM_QUANT_JOB(q4_k)
+HEARTH_DECLARE_GEMM_QUANT_JOB(q5_k)
+HEARTH_DECLARE_GEMM_QUANT_JOB(q6_k)
+#undef HEARTH_DECLARE_GEMM_QUANT_JOB
 }  // namespace avx512
 
 namespace {
@@ -122,8 +139,20 @@ void install_avx512_kernels(TypeOpsTable& table) {
   install_float_rows(table, avx512::to_float_f16, avx512::from_float_f16, avx512::to_float_bf16,
                      avx512::from_float_bf16, avx512::vec_dot_f32, avx512::vec_dot_f16,
                      avx512::vec_dot_bf16);
+  // The float GEMM (gemm.h).
+  for (TensorType t : {T::f32, T::f16, T::bf16}) row(table, t).gemm_float_job = avx512::gemm_float_job;
   // The integer kernels need VNNI too; without it the AVX2 rows stay.
   if (!cpu_features().avx512vnni) return;
+  // The integer GEMM: each type's job and the activation layout it reads.
+  auto gemm = [&](TensorType t, GemmQuantJob job, const GemmQuantLayout& layout) {
+    row(table, t).gemm_quant_job = job;
+    row(table, t).gemm_quant = layout;
+  };
+  gemm(T::q8_0, avx512::gemm_job_q8_0, avx512::gemm_layout_q8_0);
+  gemm(T::q4_0, avx512::gemm_job_q4_0, avx512::gemm_layout_q4_0);
+  gemm(T::q4_k, avx512::gemm_job_q4_k, avx512::gemm_layout_q4_k);
+  gemm(T::q5_k, avx512::gemm_job_q5_k, avx512::gemm_layout_q5_k);
+  gemm(T::q6_k, avx512::gemm_job_q6_k, avx512::gemm_layout_q6_k);
   row(table, T::q8_0).from_float = avx512::from_float_q8_0;
   row(table, T::q8_1).from_float = avx512::from_float_q8_1;
   row(table, T::q8_k).from_float = avx512::from_float_q8_k;

@@ -15,10 +15,6 @@ std::string shape_text(const std::vector<int64_t>& ne) {
 
 }  // namespace
 
-std::string layer_tensor(int layer, std::string_view suffix) {
-  return "blk." + std::to_string(layer) + "." + std::string(suffix);
-}
-
 const gguf::TensorInfo& TensorLoader::require(std::string_view name,
                                               const std::vector<int64_t>& ne) const {
   const gguf::TensorInfo* t = file_.find_tensor(name);
@@ -61,32 +57,59 @@ std::vector<float> TensorLoader::vector(std::string_view name, int64_t n) const 
   return out;
 }
 
-void load_separate_qkv(const TensorLoader& l, const Hparams& hp, int il, LayerWeights& w) {
-  w.wq = l.matrix(layer_tensor(il, "attn_q.weight"), hp.n_embd, hp.n_q_dim());
-  w.wk = l.matrix(layer_tensor(il, "attn_k.weight"), hp.n_embd, hp.n_kv_dim());
-  w.wv = l.matrix(layer_tensor(il, "attn_v.weight"), hp.n_embd, hp.n_kv_dim());
+namespace {
+
+namespace t = tensors;
+
+void load_layer(const TensorLoader& l, const ArchSpec& spec, const Hparams& hp, int il,
+                LayerWeights& w) {
+  auto name = [il](std::string_view suffix) { return layer_tensor(il, suffix); };
+  w.attn_norm = l.vector(name(t::kAttnNorm), hp.n_embd);
+  w.wo = l.matrix(name(t::kAttnOutput), hp.n_q_dim(), hp.n_embd);
+  w.ffn_norm = l.vector(name(t::kFfnNorm), hp.n_embd);
+
+  if (spec.qkv == QkvLayout::fused) {
+    w.wqkv = l.matrix(name(t::kAttnQkv), hp.n_embd, hp.n_q_dim() + 2 * hp.n_kv_dim());
+  } else {
+    w.wq = l.matrix(name(t::kAttnQ), hp.n_embd, hp.n_q_dim());
+    w.wk = l.matrix(name(t::kAttnK), hp.n_embd, hp.n_kv_dim());
+    w.wv = l.matrix(name(t::kAttnV), hp.n_embd, hp.n_kv_dim());
+  }
+  if (spec.qkv_bias) {
+    w.bq = l.vector(name(t::kAttnQBias), hp.n_q_dim());
+    w.bk = l.vector(name(t::kAttnKBias), hp.n_kv_dim());
+    w.bv = l.vector(name(t::kAttnVBias), hp.n_kv_dim());
+  }
+
+  if (spec.experts && hp.n_expert > 0) {
+    w.ffn_router = l.matrix(name(t::kFfnRouter), hp.n_embd, hp.n_expert);
+    w.expert_gate = l.matrix_stack(name(t::kFfnGateExperts), hp.n_embd, hp.n_ff, hp.n_expert);
+    w.expert_up = l.matrix_stack(name(t::kFfnUpExperts), hp.n_embd, hp.n_ff, hp.n_expert);
+    w.expert_down = l.matrix_stack(name(t::kFfnDownExperts), hp.n_ff, hp.n_embd, hp.n_expert);
+  } else if (spec.ffn == FfnLayout::fused_gate_up) {
+    w.ffn_up = l.matrix(name(t::kFfnUp), hp.n_embd, 2 * int64_t{hp.n_ff});
+    w.ffn_down = l.matrix(name(t::kFfnDown), hp.n_ff, hp.n_embd);
+    w.gate_up_fused = true;
+  } else {
+    w.ffn_gate = l.matrix(name(t::kFfnGate), hp.n_embd, hp.n_ff);
+    w.ffn_up = l.matrix(name(t::kFfnUp), hp.n_embd, hp.n_ff);
+    w.ffn_down = l.matrix(name(t::kFfnDown), hp.n_ff, hp.n_embd);
+  }
 }
 
-void load_qkv_biases(const TensorLoader& l, const Hparams& hp, int il, LayerWeights& w) {
-  w.bq = l.vector(layer_tensor(il, "attn_q.bias"), hp.n_q_dim());
-  w.bk = l.vector(layer_tensor(il, "attn_k.bias"), hp.n_kv_dim());
-  w.bv = l.vector(layer_tensor(il, "attn_v.bias"), hp.n_kv_dim());
-}
+}  // namespace
 
-void load_dense_ffn(const TensorLoader& l, const Hparams& hp, int il, LayerWeights& w) {
-  w.ffn_gate = l.matrix(layer_tensor(il, "ffn_gate.weight"), hp.n_embd, hp.n_ff);
-  w.ffn_up = l.matrix(layer_tensor(il, "ffn_up.weight"), hp.n_embd, hp.n_ff);
-  w.ffn_down = l.matrix(layer_tensor(il, "ffn_down.weight"), hp.n_ff, hp.n_embd);
-}
+void load_weights(const TensorLoader& l, const ArchSpec& spec, const Hparams& hp,
+                  ModelWeights& w) {
+  w.token_embd = l.matrix(t::kTokenEmbd, hp.n_embd, hp.n_vocab);
+  w.output_norm = l.vector(t::kOutputNorm, hp.n_embd);
+  w.output = l.has(t::kOutput) ? l.matrix(t::kOutput, hp.n_embd, hp.n_vocab) : w.token_embd;
+  if (spec.rope_freqs && l.has(t::kRopeFreqs))
+    w.rope_freqs = l.vector(t::kRopeFreqs, hp.head_dim / 2);
 
-void load_moe_ffn(const TensorLoader& l, const Hparams& hp, int il, LayerWeights& w) {
-  w.ffn_router = l.matrix(layer_tensor(il, "ffn_gate_inp.weight"), hp.n_embd, hp.n_expert);
-  w.expert_gate =
-      l.matrix_stack(layer_tensor(il, "ffn_gate_exps.weight"), hp.n_embd, hp.n_ff, hp.n_expert);
-  w.expert_up =
-      l.matrix_stack(layer_tensor(il, "ffn_up_exps.weight"), hp.n_embd, hp.n_ff, hp.n_expert);
-  w.expert_down =
-      l.matrix_stack(layer_tensor(il, "ffn_down_exps.weight"), hp.n_ff, hp.n_embd, hp.n_expert);
+  w.layers.resize(static_cast<size_t>(hp.n_layer));
+  for (int il = 0; il < hp.n_layer; ++il)
+    load_layer(l, spec, hp, il, w.layers[static_cast<size_t>(il)]);
 }
 
 }  // namespace hearth::model

@@ -16,9 +16,6 @@
 
 namespace hearth::model {
 
-// "blk.<layer>.<suffix>", the name of a per-layer tensor.
-std::string layer_tensor(int layer, std::string_view suffix);
-
 class TensorLoader {
  public:
   TensorLoader(const gguf::File& file, std::string arch) : file_(file), arch_(std::move(arch)) {}
@@ -43,10 +40,10 @@ class TensorLoader {
   std::string arch_;
 };
 
-// Building blocks shared by the architecture files.
-void load_separate_qkv(const TensorLoader& l, const Hparams& hp, int il, LayerWeights& w);
-void load_qkv_biases(const TensorLoader& l, const Hparams& hp, int il, LayerWeights& w);
-void load_dense_ffn(const TensorLoader& l, const Hparams& hp, int il, LayerWeights& w);
-void load_moe_ffn(const TensorLoader& l, const Hparams& hp, int il, LayerWeights& w);
+// Binds every weight of the model that `spec` describes, in this order (the first missing or
+// misshapen tensor is the one reported): token_embd, output_norm, output (or token_embd when
+// absent), rope_freqs (where the family may have it), then per layer attn_norm, attn_output,
+// ffn_norm, the attention projections (and biases), and the FFN or the experts.
+void load_weights(const TensorLoader& l, const ArchSpec& spec, const Hparams& hp, ModelWeights& w);
 
 }  // namespace hearth::model

@@ -1,4 +1,4 @@
-// What a loaded model is made of: hyperparameters and views of its weights.
+// What a loaded model is made of: views of its weights (its shape, Hparams, is in arch.h).
 //
 // Shapes below use the GGML order of the file ([n_in, n_out] = n_out rows of n_in values).
 // Weight matrices are views into the model file's read-only mapping; small vectors (norms,
@@ -10,36 +10,13 @@
 #include <vector>
 
 #include "engine/kernels/matmul.h"
+#include "engine/model/arch.h"  // Hparams: the model's shape
 
 namespace hearth::model {
 
 using kernels::WeightMatrix;
 
-// How RoPE pairs the values of a head: llama rotates (x[2i], x[2i+1]); NEOX (qwen2, phi3)
-// rotates (x[i], x[i + head_dim/2]).
-enum class RopeStyle { normal, neox };
-
-struct Hparams {
-  std::string arch;         // general.architecture
-  int n_vocab = 0;          // rows of token_embd
-  int n_ctx_train = 0;      // <arch>.context_length
-  int n_embd = 0;           // <arch>.embedding_length
-  int n_layer = 0;          // <arch>.block_count
-  int n_ff = 0;             // <arch>.feed_forward_length (per expert for MoE)
-  int n_head = 0;           // <arch>.attention.head_count
-  int n_head_kv = 0;        // <arch>.attention.head_count_kv (n_head when absent)
-  int head_dim = 0;         // n_embd / n_head
-  int n_expert = 0;         // <arch>.expert_count (0: dense FFN)
-  int n_expert_used = 0;    // <arch>.expert_used_count
-  float rms_eps = 1e-5f;    // <arch>.attention.layer_norm_rms_epsilon
-  float rope_base = 10000;  // <arch>.rope.freq_base
-  RopeStyle rope_style = RopeStyle::normal;
-
-  int n_q_dim() const { return n_head * head_dim; }
-  int n_kv_dim() const { return n_head_kv * head_dim; }
-};
-
-// One transformer block. Which members are set depends on the architecture (arch_*.cpp):
+// One transformer block. Which members are set depends on the architecture's row (arch.cpp):
 // either wq/wk/wv or the fused wqkv; either the dense FFN or the MoE members.
 struct LayerWeights {
   std::vector<float> attn_norm;  // (n_embd)

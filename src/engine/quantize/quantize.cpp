@@ -1,12 +1,11 @@
-// Dispatch of the row quantizers by type, and decoding through the reference kernels.
+// Row quantization through the kernels' per-type table (TypeOps::quantize), and decoding through
+// the reference kernels.
 #include "engine/quantize/quantize.h"
 
-#include <array>
 #include <cstring>
 #include <string>
 
 #include "core/error.h"
-#include "engine/kernels/half.h"
 #include "engine/kernels/kernels.h"
 
 namespace hearth::quantize {
@@ -14,55 +13,15 @@ namespace {
 
 using RowFn = void (*)(const float*, void*, int64_t);
 
-void to_f32(const float* x, void* y, int64_t n) {
-  std::memcpy(y, x, static_cast<size_t>(n) * sizeof(float));
-}
-void to_f16(const float* x, void* y, int64_t n) {
-  auto* out = static_cast<uint16_t*>(y);
-  for (int64_t i = 0; i < n; ++i) out[i] = kernels::f32_to_f16(x[i]);
-}
-void to_bf16(const float* x, void* y, int64_t n) {
-  auto* out = static_cast<uint16_t*>(y);
-  for (int64_t i = 0; i < n; ++i) out[i] = kernels::f32_to_bf16(x[i]);
-}
-
-struct Entry {
-  TensorType type;
-  RowFn fn;
-};
-
-constexpr std::array<Entry, 14> kEntries = {{
-    {TensorType::q8_0, detail::q8_0},
-    {TensorType::q4_0, detail::q4_0},
-    {TensorType::q4_1, detail::q4_1},
-    {TensorType::q5_0, detail::q5_0},
-    {TensorType::q5_1, detail::q5_1},
-    {TensorType::q2_k, detail::q2_k},
-    {TensorType::q3_k, detail::q3_k},
-    {TensorType::q4_k, detail::q4_k},
-    {TensorType::q5_k, detail::q5_k},
-    {TensorType::q6_k, detail::q6_k},
-    {TensorType::iq4_nl, detail::iq4_nl},
-    {TensorType::f16, to_f16},
-    {TensorType::bf16, to_bf16},
-    {TensorType::f32, to_f32},
-}};
-
-constexpr std::array<TensorType, kEntries.size()> kTypes = [] {
-  std::array<TensorType, kEntries.size()> t{};
-  for (size_t i = 0; i < kEntries.size(); ++i) t[i] = kEntries[i].type;
-  return t;
-}();
-
+// The type's weight quantizer, from the kernels' per-type table.
 RowFn find(TensorType type) {
-  for (const Entry& e : kEntries)
-    if (e.type == type) return e.fn;
-  return nullptr;
+  const kernels::TypeOps* ops = kernels::type_ops(type, kernels::KernelSet::reference);
+  return ops == nullptr ? nullptr : ops->quantize;
 }
 
 }  // namespace
 
-std::span<const TensorType> supported_types() { return kTypes; }
+std::span<const TensorType> supported_types() { return kernels::quantizable_types(); }
 
 bool is_supported(TensorType type) { return find(type) != nullptr; }
 

@@ -19,8 +19,9 @@ namespace hearth::quantize {
 
 using gguf::TensorType;
 
-// The types quantize_rows can produce: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K,
-// Q6_K, IQ4_NL, F16, BF16, F32.
+// The types quantize_rows can produce (in type id order): F32, F16, Q4_0, Q4_1, Q5_0, Q5_1,
+// Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, BF16. The row quantizers are the kernels'
+// (kernels.h, TypeOps::quantize: adding a type is one row there).
 std::span<const TensorType> supported_types();
 bool is_supported(TensorType type);
 
@@ -36,21 +37,5 @@ size_t row_size(TensorType type, int64_t n);
 // Decodes n values of any type the kernels can read (reference kernels) into F32.
 // Error(unsupported) when the type cannot be decoded.
 void dequantize_row(TensorType type, const void* src, float* dst, int64_t n);
-
-// The per-type row quantizers (n a multiple of the block size), for tests and callers that
-// dispatch themselves.
-namespace detail {
-void q4_0(const float* x, void* y, int64_t n);
-void q4_1(const float* x, void* y, int64_t n);
-void q5_0(const float* x, void* y, int64_t n);
-void q5_1(const float* x, void* y, int64_t n);
-void q8_0(const float* x, void* y, int64_t n);
-void iq4_nl(const float* x, void* y, int64_t n);
-void q2_k(const float* x, void* y, int64_t n);
-void q3_k(const float* x, void* y, int64_t n);
-void q4_k(const float* x, void* y, int64_t n);
-void q5_k(const float* x, void* y, int64_t n);
-void q6_k(const float* x, void* y, int64_t n);
-}  // namespace detail
 
 }  // namespace hearth::quantize

@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "engine/model/arch.h"
 
 namespace hearth::quantize {
 namespace {
@@ -69,7 +70,8 @@ struct Counters {
   int i_ffn_up = 0;
 };
 
-T tensor_type(const Preset& preset, const ModelFacts& f, const TensorDesc& t, Counters& c) {
+T tensor_type(const Preset& preset, const ModelFacts& facts, const TensorDesc& t, Counters& c) {
+  const model::Hparams& f = facts.shape;
   const std::string& name = t.name;
   const uint32_t ft = preset.file_type;
   const bool falcon = f.arch == "falcon";
@@ -79,13 +81,13 @@ T tensor_type(const Preset& preset, const ModelFacts& f, const TensorDesc& t, Co
   auto layer_of = [&](int counter) { return f.n_expert > 1 ? block_index(name) : counter; };
   T type = preset.base;
 
-  if (name == "output.weight" || (!f.has_output && name == "token_embd.weight")) {
+  if (name == model::tensors::kOutput || (!facts.has_output && name == model::tensors::kTokenEmbd)) {
     if (falcon || t.ne[0] % block_size(type) != 0) {
       type = T::q8_0;
     } else if (type != T::q8_0) {
       type = T::q6_k;
     }
-  } else if (name == "token_embd.weight") {
+  } else if (name == model::tensors::kTokenEmbd) {
     // No rule for the supported presets.
   } else if (contains(name, "attn_v.weight")) {
     if (ft == kQ2_K) {
@@ -201,19 +203,18 @@ std::string preset_names() {
 }
 
 ModelFacts model_facts(const gguf::File& file) {
+  // As the file states it: llama-quantize's rules apply to architectures hearth cannot run too.
+  const model::Hparams shape = model::describe(file, model::DescribeMode::as_stored);
+  if (shape.arch.empty())
+    throw Error(ErrorKind::corrupt_file,
+                file.name() + ": " + std::string(model::keys::kArchitecture) + " is missing");
+  if (shape.n_layer == 0 || shape.n_layer > 100000)
+    throw Error(ErrorKind::corrupt_file, file.name() + ": " +
+                                             model::metadata_key(shape.arch, model::keys::kBlockCount) +
+                                             " is missing or not a positive count");
   ModelFacts f;
-  const auto arch = file.get_string("general.architecture");
-  if (!arch) throw Error(ErrorKind::corrupt_file, file.name() + ": general.architecture is missing");
-  f.arch = *arch;
-  const auto n_layer = file.get_int(f.arch + ".block_count");
-  if (!n_layer || *n_layer < 0 || *n_layer > 100000)
-    throw Error(ErrorKind::corrupt_file, file.name() + ": " + f.arch + ".block_count is missing");
-  f.n_layer = static_cast<int>(*n_layer);
-  f.n_head = static_cast<int>(file.get_int(f.arch + ".attention.head_count").value_or(0));
-  f.n_head_kv =
-      static_cast<int>(file.get_int(f.arch + ".attention.head_count_kv").value_or(f.n_head));
-  f.n_expert = static_cast<int>(file.get_int(f.arch + ".expert_count").value_or(0));
-  f.has_output = file.find_tensor("output.weight") != nullptr;
+  f.shape = shape;
+  f.has_output = file.find_tensor(model::tensors::kOutput) != nullptr;
   return f;
 }
 

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "engine/gguf/gguf.h"
+#include "engine/model/arch.h"
 
 namespace hearth::quantize {
 
@@ -40,14 +41,11 @@ const Preset* find_preset(std::string_view name);
 // "Q8_0, Q4_0, ..." for error messages.
 std::string preset_names();
 
-// What the rules need to know about the model.
+// What the rules need to know about the model: its shape (arch, n_layer, n_head, n_head_kv,
+// n_expert are used) and whether an output.weight tensor exists (else embeddings are tied).
 struct ModelFacts {
-  std::string arch;   // general.architecture
-  int n_layer = 0;
-  int n_head = 0;
-  int n_head_kv = 0;
-  int n_expert = 0;
-  bool has_output = false;  // an output.weight tensor exists (else embeddings are tied)
+  model::Hparams shape;
+  bool has_output = false;
 };
 
 struct TensorDesc {
@@ -56,8 +54,8 @@ struct TensorDesc {
   TensorType type = TensorType::f32;  // the source type
 };
 
-// Reads the facts from a file's metadata and tensor list. Error(corrupt_file) when the
-// architecture or block count is missing.
+// Reads the facts from a file's metadata (model::describe as stored: any architecture) and
+// tensor list. Error(corrupt_file) when the architecture or block count is missing.
 ModelFacts model_facts(const gguf::File& file);
 
 // llama.cpp's order of a model's tensors (its loader keeps them in a map ordered by layer number

@@ -5,6 +5,7 @@
 #include <numbers>
 
 #include "core/error.h"
+#include "engine/model/arch.h"
 
 namespace hearth::quantize {
 namespace {
@@ -120,6 +121,24 @@ void synthetic_vocab(int n, std::vector<std::pair<std::string, Value>>& md) {
   md.emplace_back("tokenizer.ggml.add_eos_token", Value::of_bool(false));
 }
 
+// The model::Hparams a shape is written with (describe() reads them back).
+model::Hparams hparams_of(const SynthShape& s, const model::ArchSpec& spec, int n_vocab) {
+  model::Hparams hp;
+  hp.arch = std::string(spec.name);
+  hp.rope_style = spec.rope_style;
+  hp.n_vocab = n_vocab;
+  hp.n_ctx_train = s.n_ctx;
+  hp.n_embd = s.n_embd;
+  hp.n_layer = s.n_layer;
+  hp.n_ff = s.n_ff;
+  hp.n_head = s.n_head;
+  hp.n_head_kv = s.n_head_kv;
+  hp.head_dim = s.n_embd / s.n_head;
+  hp.rms_eps = s.rms_eps;
+  hp.rope_base = s.rope_base;
+  return hp;
+}
+
 }  // namespace
 
 std::span<const SynthShape> synth_shapes() { return kShapes; }
@@ -144,7 +163,10 @@ SynthPlan plan_synth(const SynthOptions& o) {
                 "unknown shape '" + o.shape + "'; known shapes: " + synth_shape_names());
   const SynthShape& s = *plan.shape;
   plan.arch = o.arch.empty() ? std::string(s.arch) : o.arch;
-  if (plan.arch != "llama" && plan.arch != "qwen2")
+  // synth writes separate Q/K/V projections and a gated FFN: the llama and qwen2 rows.
+  const model::ArchSpec* spec = model::find_arch(plan.arch);
+  if (spec == nullptr || spec->qkv != model::QkvLayout::separate ||
+      spec->ffn != model::FfnLayout::gated)
     throw Error(ErrorKind::invalid_input,
                 "unknown architecture '" + plan.arch + "'; synth writes llama or qwen2");
   plan.preset = find_preset(o.preset);
@@ -172,11 +194,12 @@ SynthPlan plan_synth(const SynthOptions& o) {
     synthetic_vocab(plan.n_vocab, tokenizer_md);
   }
 
-  const std::string a = plan.arch;
-  const int head_dim = s.n_embd / s.n_head;
-  const int64_t n_kv = static_cast<int64_t>(s.n_head_kv) * head_dim;
-  const int64_t n_q = static_cast<int64_t>(s.n_head) * head_dim;
-  const int64_t E = s.n_embd, F = s.n_ff;
+  plan.hparams = hparams_of(s, *spec, plan.n_vocab);
+  const model::Hparams& hp = plan.hparams;
+  const int head_dim = hp.head_dim;
+  const int64_t n_kv = hp.n_kv_dim();
+  const int64_t n_q = hp.n_q_dim();
+  const int64_t E = hp.n_embd, F = hp.n_ff;
   auto matrix = [](std::string name, int64_t n_in, int64_t n_out) {
     return SynthTensor{std::move(name), {n_in, n_out}, TensorType::f32, SynthInit::normal,
                        1.5f / std::sqrt(static_cast<float>(n_in))};
@@ -185,28 +208,30 @@ SynthPlan plan_synth(const SynthOptions& o) {
     return SynthTensor{std::move(name), {n}, TensorType::f32, init, sd};
   };
 
+  namespace tn = model::tensors;
   std::vector<SynthTensor> t;
-  if (a == "llama" && s.llama3_rope) t.push_back(vec("rope_freqs.weight", head_dim / 2, SynthInit::rope_freqs, 0));
-  t.push_back({"token_embd.weight", {E, plan.n_vocab}, TensorType::f32, SynthInit::normal,
+  if (spec->rope_freqs && s.llama3_rope)
+    t.push_back(vec(std::string(tn::kRopeFreqs), head_dim / 2, SynthInit::rope_freqs, 0));
+  t.push_back({std::string(tn::kTokenEmbd), {E, plan.n_vocab}, TensorType::f32, SynthInit::normal,
                2.4f / std::sqrt(static_cast<float>(E))});
-  for (int il = 0; il < s.n_layer; ++il) {
-    const std::string p = "blk." + std::to_string(il) + ".";
-    t.push_back(vec(p + "attn_norm.weight", E, SynthInit::norm, 0.1f));
-    t.push_back(matrix(p + "attn_q.weight", E, n_q));
-    t.push_back(matrix(p + "attn_k.weight", E, n_kv));
-    t.push_back(matrix(p + "attn_v.weight", E, n_kv));
-    if (a == "qwen2") {
-      t.push_back(vec(p + "attn_q.bias", n_q, SynthInit::normal, 0.1f));
-      t.push_back(vec(p + "attn_k.bias", n_kv, SynthInit::normal, 0.1f));
-      t.push_back(vec(p + "attn_v.bias", n_kv, SynthInit::normal, 0.1f));
+  for (int il = 0; il < hp.n_layer; ++il) {
+    auto name = [il](std::string_view suffix) { return model::layer_tensor(il, suffix); };
+    t.push_back(vec(name(tn::kAttnNorm), E, SynthInit::norm, 0.1f));
+    t.push_back(matrix(name(tn::kAttnQ), E, n_q));
+    t.push_back(matrix(name(tn::kAttnK), E, n_kv));
+    t.push_back(matrix(name(tn::kAttnV), E, n_kv));
+    if (spec->qkv_bias) {
+      t.push_back(vec(name(tn::kAttnQBias), n_q, SynthInit::normal, 0.1f));
+      t.push_back(vec(name(tn::kAttnKBias), n_kv, SynthInit::normal, 0.1f));
+      t.push_back(vec(name(tn::kAttnVBias), n_kv, SynthInit::normal, 0.1f));
     }
-    t.push_back(matrix(p + "attn_output.weight", n_q, E));
-    t.push_back(vec(p + "ffn_norm.weight", E, SynthInit::norm, 0.1f));
-    t.push_back(matrix(p + "ffn_gate.weight", E, F));
-    t.push_back(matrix(p + "ffn_up.weight", E, F));
-    t.push_back(matrix(p + "ffn_down.weight", F, E));
+    t.push_back(matrix(name(tn::kAttnOutput), n_q, E));
+    t.push_back(vec(name(tn::kFfnNorm), E, SynthInit::norm, 0.1f));
+    t.push_back(matrix(name(tn::kFfnGate), E, F));
+    t.push_back(matrix(name(tn::kFfnUp), E, F));
+    t.push_back(matrix(name(tn::kFfnDown), F, E));
   }
-  t.push_back(vec("output_norm.weight", E, SynthInit::norm, 0.1f));
+  t.push_back(vec(std::string(tn::kOutputNorm), E, SynthInit::norm, 0.1f));
 
   // Types by the preset's rules, in llama.cpp's order (which is also the file order).
   std::vector<TensorDesc> descs;
@@ -215,10 +240,7 @@ SynthPlan plan_synth(const SynthOptions& o) {
   std::vector<TensorDesc> ordered;
   for (size_t i : order) ordered.push_back(descs[i]);
   ModelFacts facts;
-  facts.arch = a;
-  facts.n_layer = s.n_layer;
-  facts.n_head = s.n_head;
-  facts.n_head_kv = s.n_head_kv;
+  facts.shape = hp;
   facts.has_output = false;
   const std::vector<TensorType> types = plan_tensor_types(*plan.preset, facts, ordered);
   for (size_t k = 0; k < order.size(); ++k) {
@@ -230,20 +252,11 @@ SynthPlan plan_synth(const SynthOptions& o) {
   }
 
   auto& md = plan.metadata;
-  md.emplace_back("general.architecture", Value::of_string(a));
+  md.emplace_back(model::keys::kArchitecture, Value::of_string(hp.arch));
   md.emplace_back("general.name", Value::of_string("RANDOM WEIGHTS (hearth synth, " + std::string(s.name) +
                                                    " shape, seed " + std::to_string(o.seed) +
                                                    ") - not a trained model"));
-  md.emplace_back(a + ".context_length", Value::of_u32(static_cast<uint32_t>(s.n_ctx)));
-  md.emplace_back(a + ".embedding_length", Value::of_u32(static_cast<uint32_t>(s.n_embd)));
-  md.emplace_back(a + ".block_count", Value::of_u32(static_cast<uint32_t>(s.n_layer)));
-  md.emplace_back(a + ".feed_forward_length", Value::of_u32(static_cast<uint32_t>(s.n_ff)));
-  md.emplace_back(a + ".attention.head_count", Value::of_u32(static_cast<uint32_t>(s.n_head)));
-  md.emplace_back(a + ".attention.head_count_kv", Value::of_u32(static_cast<uint32_t>(s.n_head_kv)));
-  md.emplace_back(a + ".rope.freq_base", Value::of_f32(s.rope_base));
-  md.emplace_back(a + ".attention.layer_norm_rms_epsilon", Value::of_f32(s.rms_eps));
-  md.emplace_back(a + ".rope.dimension_count", Value::of_u32(static_cast<uint32_t>(head_dim)));
-  md.emplace_back(a + ".vocab_size", Value::of_u32(static_cast<uint32_t>(plan.n_vocab)));
+  for (auto& kv : model::shape_metadata(hp)) md.push_back(std::move(kv));
   for (auto& kv : tokenizer_md) md.push_back(std::move(kv));
   md.emplace_back("general.quantization_version", Value::of_u32(2));
   md.emplace_back("general.file_type", Value::of_u32(plan.preset->file_type));
@@ -261,7 +274,7 @@ uint64_t write_synth(const SynthPlan& plan, const std::filesystem::path& out,
   for (const SynthTensor& x : plan.tensors) specs.push_back({x.name, x.type, x.ne});
   StreamWriter writer(out, plan.metadata, specs);
   RowConverter converter(n_threads);
-  const int head_dim = plan.shape->n_embd / plan.shape->n_head;
+  const int head_dim = plan.hparams.head_dim;
   for (size_t k = 0; k < plan.tensors.size(); ++k) {
     const SynthTensor& x = plan.tensors[k];
     const int64_t ne0 = x.ne[0];
@@ -269,7 +282,7 @@ uint64_t write_synth(const SynthPlan& plan, const std::filesystem::path& out,
     for (size_t d = 1; d < x.ne.size(); ++d) rows *= x.ne[d];
     const uint64_t tensor_seed = SplitMix{plan.seed ^ fnv1a(x.name)}.next();
     if (x.init == SynthInit::rope_freqs) {
-      const std::vector<float> f = llama3_rope_factors(head_dim, plan.shape->rope_base);
+      const std::vector<float> f = llama3_rope_factors(head_dim, plan.hparams.rope_base);
       converter.generate(ne0, rows, x.type,
                          [&](int64_t, int64_t, float* o) { std::copy(f.begin(), f.end(), o); },
                          writer);

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "engine/gguf/gguf.h"
+#include "engine/model/arch.h"
 #include "engine/quantize/model_quantizer.h"
 #include "engine/quantize/recipe.h"
 
@@ -70,6 +71,7 @@ struct SynthTensor {
 struct SynthPlan {
   std::string arch;
   const SynthShape* shape = nullptr;
+  model::Hparams hparams;  // the shape as written (with the plan's arch and n_vocab)
   const Preset* preset = nullptr;
   uint64_t seed = 1;
   int n_vocab = 0;

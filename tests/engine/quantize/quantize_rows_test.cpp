@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <set>
 #include <vector>
 
 #include "core/error.h"
@@ -130,6 +131,15 @@ INSTANTIATE_TEST_SUITE_P(Types, RowTest, ::testing::ValuesIn(supported_types()),
                          [](const auto& info) {
                            return std::string(gguf::tensor_type_name(info.param));
                          });
+
+// The quantizer's types are the kernel table's rows with a quantize function.
+TEST(QuantizeRows, SupportedTypesComeFromTheKernelTable) {
+  std::set<T> got(supported_types().begin(), supported_types().end());
+  const std::set<T> expected = {T::q8_0, T::q4_0, T::q4_1,  T::q5_0, T::q5_1, T::q2_k,   T::q3_k,
+                                T::q4_k, T::q5_k, T::q6_k, T::iq4_nl, T::f16, T::bf16, T::f32};
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(supported_types().size(), expected.size());
+}
 
 TEST(QuantizeRows, RejectsBadWidthsAndTypes) {
   std::vector<float> x(300);

@@ -106,10 +106,10 @@ TEST(Recipe, OtherPresetRules) {
 
 TEST(Recipe, RowsThatDoNotSplitIntoSuperBlocksFallBack) {
   ModelFacts f;
-  f.arch = "llama";
-  f.n_layer = 1;
-  f.n_head = 4;
-  f.n_head_kv = 4;
+  f.shape.arch = "llama";
+  f.shape.n_layer = 1;
+  f.shape.n_head = 4;
+  f.shape.n_head_kv = 4;
   std::vector<TensorDesc> t = {{"blk.0.ffn_down.weight", {1056, 64}, T::f16},
                                {"blk.0.ffn_gate.weight", {96, 64}, T::f16},
                                {"blk.0.ffn_up.weight", {100, 64}, T::f16},
@@ -220,6 +220,38 @@ TEST(Synth, VocabularyFileDecidesTheTokenizer) {
   for (const auto& [k, v] : p.metadata) has_merges |= k == "tokenizer.ggml.merges";
   EXPECT_TRUE(has_merges);
   EXPECT_FALSE(p.notes.empty());
+}
+
+// What synth writes is what the engine reads back: describe() of a written tiny model gives the
+// shape's numbers, and the recipe's facts come from the same reading.
+TEST(Synth, WrittenFileDescribesAsItsShape) {
+  test::TempDir dir;
+  for (const char* arch : {"llama", "qwen2"}) {
+    SCOPED_TRACE(arch);
+    const SynthPlan p = plan("tiny", "Q8_0", arch);
+    const std::filesystem::path out = dir.path() / (std::string(arch) + ".gguf");
+    write_synth(p, out, {}, 1);
+    const gguf::File file = gguf::File::open(out);
+    const model::Hparams hp = model::describe(file);
+    const SynthShape& s = *find_synth_shape("tiny");
+    EXPECT_EQ(hp.arch, arch);
+    EXPECT_EQ(hp.n_layer, s.n_layer);
+    EXPECT_EQ(hp.n_embd, s.n_embd);
+    EXPECT_EQ(hp.n_head, s.n_head);
+    EXPECT_EQ(hp.n_head_kv, s.n_head_kv);
+    EXPECT_EQ(hp.head_dim, s.n_embd / s.n_head);
+    EXPECT_EQ(hp.n_ff, s.n_ff);
+    EXPECT_EQ(hp.n_vocab, s.n_vocab);
+    EXPECT_EQ(hp.n_ctx_train, s.n_ctx);
+    EXPECT_FLOAT_EQ(hp.rope_base, s.rope_base);
+    EXPECT_FLOAT_EQ(hp.rms_eps, s.rms_eps);
+    EXPECT_EQ(hp.rope_style, std::string(arch) == "qwen2" ? model::RopeStyle::neox
+                                                          : model::RopeStyle::normal);
+    const ModelFacts facts = model_facts(file);
+    EXPECT_EQ(facts.shape.n_layer, s.n_layer);
+    EXPECT_EQ(facts.shape.n_head_kv, s.n_head_kv);
+    EXPECT_FALSE(facts.has_output);
+  }
 }
 
 TEST(Synth, RejectsUnknownNames) {

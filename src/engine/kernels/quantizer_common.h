@@ -1,4 +1,4 @@
-// Helpers shared by the row quantizers (internal to the quantize folder).
+// Helpers shared by the weight quantizers, quantizer_*.cpp (internal to the kernels library).
 #pragma once
 
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include "engine/kernels/half.h"
 
-namespace hearth::quantize::detail {
+namespace hearth::kernels::quantizer {
 
 // Blocks whose largest magnitude is below this are written as zeros (llama.cpp's GROUP_MAX_EPS).
 inline constexpr float kGroupMaxEps = 1e-15f;
@@ -32,4 +32,4 @@ inline int32_t truncate_to_int(float v) {
 inline uint16_t to_f16(float v) { return kernels::f32_to_f16(v); }
 inline float from_f16(uint16_t h) { return kernels::f16_to_f32(h); }
 
-}  // namespace hearth::quantize::detail
+}  // namespace hearth::kernels::quantizer

@@ -5,10 +5,10 @@
 #include <cstring>
 
 #include "engine/kernels/blocks.h"
-#include "engine/quantize/quant_common.h"
-#include "engine/quantize/quantize.h"
+#include "engine/kernels/quantizer_common.h"
+#include "engine/kernels/reference.h"
 
-namespace hearth::quantize::detail {
+namespace hearth::kernels::quantizer {
 namespace {
 
 using namespace hearth::kernels;
@@ -209,4 +209,4 @@ void iq4_nl(const float* x, void* out, int64_t n) {
   }
 }
 
-}  // namespace hearth::quantize::detail
+}  // namespace hearth::kernels::quantizer
