@@ -358,9 +358,11 @@ void DownloadJob::report(Progress::Phase phase, uint64_t done, uint64_t total) {
   auto [t0, b0] = rate_samples_.front();
   double seconds = std::chrono::duration<double>(now - t0).count();
   if (seconds > 0.05 && done >= b0) rate = static_cast<double>(done - b0) / seconds;
-  // At most one report per progress_interval within a phase; phase changes always go out.
+  // At most one report per progress_interval within a phase; phase changes and the report that
+  // completes a phase (every byte counted) always go out, so a client sees 100 %.
   if (!report_) return;
-  if (phase == last_phase_ && now - last_report_ < options_.progress_interval) return;
+  const bool complete = total > 0 && done >= total;
+  if (phase == last_phase_ && !complete && now - last_report_ < options_.progress_interval) return;
   last_phase_ = phase;
   last_report_ = now;
   report_(Progress{phase, done, total, rate});

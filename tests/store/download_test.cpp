@@ -55,6 +55,20 @@ TEST_F(DownloadTest, FullPullInParallelPartsIsVerifiedAndInstalled) {
   ASSERT_EQ(store.list().size(), 1u);
 }
 
+TEST_F(DownloadTest, TheLastBytesAreAlwaysReportedHoweverRareTheReports) {
+  auto model = serve_model("model.gguf", 2 << 20);
+  auto options = quick_download_options();
+  options.progress_interval = std::chrono::hours(1);  // only phase changes and completions
+  Store store(home(), options);
+  std::vector<store::Progress> downloading;
+  store.pull(request_for(model, "tiny:q8_0"), [&](const store::Progress& p) {
+    if (p.phase == store::Progress::Phase::downloading) downloading.push_back(p);
+  });
+  ASSERT_FALSE(downloading.empty());
+  EXPECT_EQ(downloading.back().done_bytes, model.size) << "a client would never see 100 %";
+  EXPECT_EQ(downloading.back().total_bytes, model.size);
+}
+
 TEST_F(DownloadTest, UnknownDigestIsNamedByContentAfterHashing) {
   auto model = serve_model("model.gguf", 1 << 20);
   Store store(home(), quick_download_options());
