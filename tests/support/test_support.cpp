@@ -1,5 +1,6 @@
 #include "support/test_support.h"
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -33,6 +34,19 @@ std::optional<std::filesystem::path> conformance_dir() {
 }
 
 std::filesystem::path source_dir() { return std::filesystem::path(HEARTH_SOURCE_DIR); }
+
+void expect_error(const std::function<void()>& fn, ErrorKind kind,
+                  const std::vector<std::string>& fragments) {
+  try {
+    fn();
+    ADD_FAILURE() << "no error; expected " << error_kind_name(kind);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), kind) << e.what();
+    for (const std::string& f : fragments)
+      EXPECT_NE(std::string(e.what()).find(f), std::string::npos)
+          << "message '" << e.what() << "' lacks '" << f << "'";
+  }
+}
 
 TempDir::TempDir() {
   std::random_device rd;

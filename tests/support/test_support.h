@@ -2,10 +2,13 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "core/error.h"
 
 namespace hearth::test {
 
@@ -16,6 +19,10 @@ std::optional<std::filesystem::path> conformance_dir();
 
 // The project's source tree (the folder holding src/ and tests/).
 std::filesystem::path source_dir();
+
+// Runs fn expecting Error(kind) whose message contains every fragment (a gtest failure if not).
+void expect_error(const std::function<void()>& fn, ErrorKind kind,
+                  const std::vector<std::string>& fragments);
 
 // Skips the current test with a clear reason when the conformance data is missing.
 #define HEARTH_REQUIRE_CONFORMANCE(var)                                                       \

@@ -15,6 +15,7 @@ namespace hearth::model {
 namespace {
 
 namespace fs = std::filesystem;
+using test::expect_error;
 using gguf::Value;
 
 // Metadata of a small llama model, keyed by name (edited by the tests before writing).
@@ -39,18 +40,6 @@ gguf::File write_file(const fs::path& path, const std::map<std::string, Value>& 
   return gguf::File::open(path);
 }
 
-void expect_error(const std::function<void()>& fn, ErrorKind kind,
-                  const std::vector<std::string>& fragments) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error; expected " << error_kind_name(kind);
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), kind) << e.what();
-    for (const std::string& f : fragments)
-      EXPECT_NE(std::string(e.what()).find(f), std::string::npos)
-          << "message '" << e.what() << "' lacks '" << f << "'";
-  }
-}
 
 TEST(Describe, ReadsEveryCount) {
   test::TempDir dir;

@@ -15,6 +15,7 @@ namespace hearth::model {
 namespace {
 
 namespace fs = std::filesystem;
+using test::expect_error;
 
 // P1 of the conformance references, tokenized with BOS.
 const std::vector<int32_t> kP1 = {1,   612, 580, 956, 420, 716, 687,
@@ -36,19 +37,6 @@ void write_variant(const fs::path& src, const fs::path& out,
   w.write(out);
 }
 
-// Runs fn expecting Error(kind) whose message contains every fragment.
-void expect_error(const std::function<void()>& fn, ErrorKind kind,
-                  const std::vector<std::string>& fragments) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error; expected " << error_kind_name(kind);
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), kind) << e.what();
-    for (const std::string& f : fragments)
-      EXPECT_NE(std::string(e.what()).find(f), std::string::npos)
-          << "message '" << e.what() << "' lacks '" << f << "'";
-  }
-}
 
 std::vector<BatchEntry> prompt_batch(const std::vector<int32_t>& tokens, int seq, bool all_logits) {
   std::vector<BatchEntry> b;
