@@ -4,9 +4,9 @@
 
 #include <cmath>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "support/json_test_util.h"
 #include "support/test_support.h"
 
 namespace hearth {
@@ -15,13 +15,18 @@ namespace {
 namespace fs = std::filesystem;
 using test::run_hearth;
 
-nlohmann::json reference(const fs::path& dir, const std::string& model) {
-  return nlohmann::json::parse(test::read_file(dir / "models" / (model + ".ref.json")));
+namespace json = boost::json;
+
+json::value reference(const fs::path& dir, const std::string& model) {
+  return test::json_from(test::read_file(dir / "models" / (model + ".ref.json")));
 }
 
-std::string ids_line(const nlohmann::json& ids) {
+std::string text(const json::value& v) { return json::value_to<std::string>(v); }
+
+std::string ids_line(const json::value& ids) {
   std::string s;
-  for (const auto& id : ids) s += (s.empty() ? "" : " ") + std::to_string(id.get<int>());
+  for (const auto& id : ids.as_array())
+    s += (s.empty() ? "" : " ") + std::to_string(json::value_to<int>(id));
   return s + "\n";
 }
 
@@ -38,11 +43,12 @@ class GenerateCommand : public ::testing::TestWithParam<std::string> {};
 TEST_P(GenerateCommand, GreedyIdsMatchTheReference) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
   const auto ref = reference(dir, GetParam());
-  for (const auto& c : ref["cases"]) {
+  for (const auto& case_value : ref.at("cases").as_array()) {
+    const auto& c = case_value.as_object();
     auto r = run_hearth({"generate", (dir / "models" / (GetParam() + ".gguf")).string(), "--prompt",
-                         c["prompt"].get<std::string>(), "--greedy", "-n", "24", "--ids"});
+                         text(c.at("prompt")), "--greedy", "-n", "24", "--ids"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(r.out, ids_line(c["greedy"])) << GetParam() << " " << c["name"];
+    EXPECT_EQ(r.out, ids_line(c.at("greedy"))) << GetParam() << " " << text(c.at("name"));
   }
 }
 
@@ -50,18 +56,18 @@ TEST_P(GenerateCommand, LogitsMatchTheReferenceFile) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
   test::TempDir tmp;
   const auto ref = reference(dir, GetParam());
-  const auto& c = ref["cases"][0];
+  const auto& c = ref.at("cases").as_array().at(0).as_object();
   auto r = run_hearth({"logits", (dir / "models" / (GetParam() + ".gguf")).string(), "--prompt",
-                       c["prompt"].get<std::string>(), "--out", (tmp.path() / "l.f32").string(),
+                       text(c.at("prompt")), "--out", (tmp.path() / "l.f32").string(),
                        "--top", "2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out.substr(0, r.out.find('\n') + 1), "tokens: " + ids_line(c["tokens"]));
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n') + 1), "tokens: " + ids_line(c.at("tokens")));
   auto mine = read_floats(tmp.path() / "l.f32");
-  auto want = read_floats(dir / "models" / c["last_logits_file"].get<std::string>());
+  auto want = read_floats(dir / "models" / text(c.at("last_logits_file")));
   ASSERT_EQ(mine.size(), want.size());
   for (size_t i = 0; i < mine.size(); ++i) ASSERT_NEAR(mine[i], want[i], 1e-3) << "id " << i;
   // One "--top" line per prompt position after the tokens line.
-  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1 + c["n_tokens"].get<int>());
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1 + json::value_to<int>(c.at("n_tokens")));
 }
 
 INSTANTIATE_TEST_SUITE_P(F32Models, GenerateCommand,

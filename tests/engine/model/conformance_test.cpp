@@ -10,10 +10,10 @@
 
 #include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "engine/model/context.h"
 #include "reference.h"
+#include "support/json_test_util.h"
 #include "support/test_support.h"
 
 namespace hearth::model::test {
@@ -61,10 +61,11 @@ void PrintTo(const Param& p, std::ostream* os) {
 std::vector<Param> all_params() {
   std::vector<std::string> models;
   if (auto dir = hearth::test::conformance_dir()) {
-    std::ifstream in(*dir / "models" / "models.json");
-    if (in) {
-      const nlohmann::json j = nlohmann::json::parse(in);
-      for (const auto& m : j.at("models")) models.push_back(m.at("file").get<std::string>());
+    const auto list = *dir / "models" / "models.json";
+    if (std::filesystem::exists(list)) {
+      const auto j = hearth::test::json_from(hearth::test::read_file(list));
+      for (const auto& m : j.as_object().at("models").as_array())
+        models.push_back(boost::json::value_to<std::string>(m.as_object().at("file")));
     }
   }
   if (models.empty()) models.push_back("none");  // the test then skips

@@ -6,22 +6,31 @@
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "support/json_test_util.h"
+#include "support/test_support.h"
 
 namespace hearth::model::test {
 
 namespace {
 
-using nlohmann::json;
+namespace json = boost::json;
 namespace fs = std::filesystem;
 
 constexpr int kMaxReportedFailures = 12;  // per checker; the count of the rest is reported
 
-TopList top_list(const json& j) {
+TopList top_list(const json::value& j) {
   TopList out;
-  for (const json& pair : j) out.emplace_back(pair[0].get<int>(), pair[1].get<float>());
+  for (const json::value& pair : j.as_array())
+    out.emplace_back(json::value_to<int>(pair.as_array().at(0)),
+                     json::value_to<float>(pair.as_array().at(1)));
   return out;
+}
+
+template <typename T>
+T field(const json::value& object, std::string_view key) {
+  return json::value_to<T>(object.as_object().at(key));
 }
 
 std::vector<float> read_f32(const fs::path& path, int n) {
@@ -35,24 +44,25 @@ std::vector<float> read_f32(const fs::path& path, int n) {
 }
 
 Reference parse_reference(const fs::path& json_path) {
-  std::ifstream in(json_path);
-  if (!in) throw std::runtime_error("cannot open " + json_path.string());
-  const json j = json::parse(in);
+  if (!fs::exists(json_path)) throw std::runtime_error("cannot open " + json_path.string());
+  const json::value j = hearth::test::json_from(hearth::test::read_file(json_path));
   Reference r;
   r.file = json_path.filename().string();
-  r.n_vocab = j.at("n_vocab").get<int>();
-  for (const json& c : j.at("cases")) {
+  r.n_vocab = field<int>(j, "n_vocab");
+  for (const json::value& c : j.as_object().at("cases").as_array()) {
     RefCase rc;
-    rc.name = c.at("name").get<std::string>();
-    rc.prompt = c.at("prompt").get<std::string>();
-    rc.tokens = c.at("tokens").get<std::vector<int>>();
-    for (const json& t : c.at("top10_per_position")) rc.top10.push_back(top_list(t));
-    rc.top1_margin = c.at("top1_margin_per_position").get<std::vector<float>>();
+    rc.name = field<std::string>(c, "name");
+    rc.prompt = field<std::string>(c, "prompt");
+    rc.tokens = field<std::vector<int>>(c, "tokens");
+    for (const json::value& t : c.as_object().at("top10_per_position").as_array())
+      rc.top10.push_back(top_list(t));
+    rc.top1_margin = field<std::vector<float>>(c, "top1_margin_per_position");
     rc.last_logits =
-        read_f32(json_path.parent_path() / c.at("last_logits_file").get<std::string>(), r.n_vocab);
-    rc.greedy = c.at("greedy").get<std::vector<int>>();
-    for (const json& t : c.at("greedy_step_top10")) rc.greedy_top10.push_back(top_list(t));
-    rc.greedy_margin = c.at("greedy_margins").get<std::vector<float>>();
+        read_f32(json_path.parent_path() / field<std::string>(c, "last_logits_file"), r.n_vocab);
+    rc.greedy = field<std::vector<int>>(c, "greedy");
+    for (const json::value& t : c.as_object().at("greedy_step_top10").as_array())
+      rc.greedy_top10.push_back(top_list(t));
+    rc.greedy_margin = field<std::vector<float>>(c, "greedy_margins");
     r.cases.push_back(std::move(rc));
   }
   return r;

@@ -3,12 +3,14 @@
 // each model file carries.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
 
+#include "support/json_test_util.h"
 #include "tokenizer_test_support.h"
 
 namespace hearth::tokenizer::test {
 namespace {
+
+namespace json = boost::json;
 
 std::string from_hex(std::string_view hex) {
   std::string out;
@@ -39,29 +41,34 @@ class ModelReference : public ::testing::TestWithParam<std::string> {};
 TEST_P(ModelReference, PromptTokensAndGreedyText) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
   const auto models = dir / "models";
-  const auto ref =
-      nlohmann::json::parse(hearth::test::read_file(models / (GetParam() + ".ref.json")));
+  const auto ref_value = hearth::test::json_from(
+      hearth::test::read_file(models / (GetParam() + ".ref.json")));
+  const auto& ref = ref_value.as_object();
   // Every model file carries the tiny-spm tokenizer keys; load the model's own copy.
   const Tokenizer tok = Tokenizer::from_gguf(gguf::File::open(models / (GetParam() + ".gguf")));
-  ASSERT_EQ(tok.n_vocab(), ref["n_vocab"].get<int32_t>());
-  EXPECT_EQ(tok.add_bos(), ref["add_bos"].get<bool>());
-  EXPECT_EQ(tok.add_eos(), ref["add_eos"].get<bool>());
-  ASSERT_GE(ref["cases"].size(), 3u);
-  for (const auto& c : ref["cases"]) {
-    const std::string name = c["name"];
-    const auto expected = c["tokens"].get<std::vector<int32_t>>();
-    EXPECT_EQ(tok.encode(c["prompt"].get<std::string>(), true, false), expected) << name;
+  ASSERT_EQ(tok.n_vocab(), json::value_to<int32_t>(ref.at("n_vocab")));
+  EXPECT_EQ(tok.add_bos(), ref.at("add_bos").as_bool());
+  EXPECT_EQ(tok.add_eos(), ref.at("add_eos").as_bool());
+  ASSERT_GE(ref.at("cases").as_array().size(), 3u);
+  for (const auto& case_value : ref.at("cases").as_array()) {
+    const auto& c = case_value.as_object();
+    const auto name = json::value_to<std::string>(c.at("name"));
+    const auto expected = json::value_to<std::vector<int32_t>>(c.at("tokens"));
+    EXPECT_EQ(tok.encode(json::value_to<std::string>(c.at("prompt")), true, false), expected)
+        << name;
 
     // llama.cpp's detokenize(remove_special=false, unparse_special=true) drops the leading space
     // of the first piece; the hex field holds its raw bytes, the text field those bytes with
     // U+FFFD for ill-formed parts.
-    const auto greedy = c["greedy"].get<std::vector<int32_t>>();
+    const auto greedy = json::value_to<std::vector<int32_t>>(c.at("greedy"));
     std::string raw;
     for (int32_t id : greedy) raw += tok.token_to_piece(id, true);
     if (!raw.empty() && raw.front() == ' ') raw.erase(0, 1);
-    EXPECT_EQ(escaped(raw), escaped(from_hex(c["greedy_text_utf8_hex"].get<std::string>())))
+    EXPECT_EQ(escaped(raw),
+              escaped(from_hex(json::value_to<std::string>(c.at("greedy_text_utf8_hex")))))
         << name;
-    EXPECT_EQ(escaped(tok.decode(greedy, true, true)), escaped(c["greedy_text"].get<std::string>()))
+    EXPECT_EQ(escaped(tok.decode(greedy, true, true)),
+              escaped(json::value_to<std::string>(c.at("greedy_text"))))
         << name << ": " << ids_text(greedy);
   }
 }
