@@ -358,8 +358,9 @@ PullResult pull_model_as_asked(store::Store& store, LibraryDb& library, std::str
     throw Error(e.kind(), plan.full_name + " was downloaded but " + message +
                               "; remove it with `hearth rm " + plan.full_name + "`");
   }
-  library.advance(row.id, db::ModelStatus::installed);
+  // The score first: whoever sees the row installed (a dashboard polling it) sees its score.
   if (result.performance_score) library.set_performance_score(row.id, *result.performance_score);
+  library.advance(row.id, db::ModelStatus::installed);
   library.audit("pull", plan.full_name,
                 nlohmann::json{{"reference", std::string(ref)}, {"source", manifest.source}}.dump());
   emit(hooks, "success");
