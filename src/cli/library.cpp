@@ -7,21 +7,20 @@
 // Ollama's, then a note for every model whose post-pull check failed. show takes an installed
 // name or a GGUF path. rm removes the manifests, every blob no other manifest uses and the
 // database rows. ps asks the server at HEARTH_HOST for GET /api/ps.
-#include <curl/curl.h>
-
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "cli/api_client.h"
 #include "cli/commands.h"
 #include "cli/model_resolve.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "engine/chat/chat_template.h"
 #include "engine/gguf/gguf.h"
@@ -37,7 +36,7 @@ namespace hearth::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
+namespace json = boost::json;
 
 // "2025-06-01T12:00:00Z" (fraction optional) → seconds since the epoch; -1 when unreadable.
 std::int64_t parse_iso_time(const std::string& text) {
@@ -203,7 +202,7 @@ ModelFacts read_facts(const fs::path& path) {
   return f;
 }
 
-json facts_json(const ModelFacts& f) {
+json::object facts_json(const ModelFacts& f) {
   return {{"architecture", f.architecture},
           {"general_name", f.name},
           {"parameters", f.parameters},
@@ -221,11 +220,11 @@ json facts_json(const ModelFacts& f) {
           {"tensor_count", f.tensor_count}};
 }
 
-json row_json(const db::PersonalModel& row, const std::string& full_name) {
-  json j = {
+json::object row_json(const db::PersonalModel& row, const std::string& full_name) {
+  json::object j = {
       {"status", db::to_string(row.status)},
       {"download_progress", row.download_progress},
-      {"performance_score", row.performance_score ? json(*row.performance_score) : json(nullptr)},
+      {"performance_score", row.performance_score ? json::value(*row.performance_score) : json::value(nullptr)},
       {"usage_count", row.usage_count},
       {"model_id", row.model_id},
       {"local_path", row.local_path},
@@ -245,10 +244,11 @@ void show_model(const std::string& text, bool as_json) {
   if (r.manifest) row = library::try_find_row(r.manifest->full_name());
 
   if (as_json) {
-    json out = {{"name", r.display_name}, {"path", r.path.string()}, {"model", facts_json(facts)}};
+    json::object out = {
+        {"name", r.display_name}, {"path", r.path.string()}, {"model", facts_json(facts)}};
     if (r.manifest) out["manifest"] = store::manifest_to_json(*r.manifest);
-    out["database"] = row ? row_json(*row, r.manifest->full_name()) : json(nullptr);
-    std::printf("%s\n", out.dump(2).c_str());
+    out["database"] = row ? json::value(row_json(*row, r.manifest->full_name())) : json::value(nullptr);
+    std::printf("%s\n", format_json(out, 2).c_str());
     return;
   }
   auto line = [](const char* key, const std::string& value) {
@@ -275,7 +275,7 @@ void show_model(const std::string& text, bool as_json) {
     line("source", m.source.empty() ? "-" : m.source);
     line("lineage", m.base_model.empty() ? "-" : "fine-tuned from " + m.base_model);
     line("created", m.created_at);
-    if (!m.parameters.empty()) line("parameters", m.parameters.dump());
+    if (!m.parameters.empty()) line("parameters", format_json(api::to_json(m.parameters)));
     if (!m.template_text.empty())
       line("template", "custom (" + std::to_string(m.template_text.size()) + " characters)");
     std::printf("\n  Status\n");
@@ -322,88 +322,28 @@ void copy_model(const std::string& src, const std::string& dst) {
 
 // --- ps ------------------------------------------------------------------------------------
 
-size_t collect(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-std::string host_port() {
-  std::string host = config::get("HEARTH_HOST");
-  if (auto p = host.find("://"); p != std::string::npos) host = host.substr(p + 3);
-  while (!host.empty() && host.back() == '/') host.pop_back();
-  if (host.rfind("0.0.0.0", 0) == 0) host = "127.0.0.1" + host.substr(7);
-  if (host.find(':') == std::string::npos) host += ":11435";
-  return host;
-}
-
 void show_running() {
-  const std::string host = host_port();
-  static const bool initialised = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-  CURL* curl = initialised ? curl_easy_init() : nullptr;
-  if (curl == nullptr) throw Error(ErrorKind::internal, "libcurl could not start");
-  const std::string url = "http://" + host + "/api/ps";
-  std::string body;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 2'000L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10'000L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  // A server with users wants a key: HEARTH_API_KEY (from `hearth token create`).
-  curl_slist* headers = nullptr;
-  const std::string key = config::get("HEARTH_API_KEY");
-  if (!key.empty()) {
-    headers = curl_slist_append(headers, ("Authorization: Bearer " + key).c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  }
-  const CURLcode rc = curl_easy_perform(curl);
-  curl_slist_free_all(headers);
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
-      rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_GOT_NOTHING) {
-    throw Error(ErrorKind::unavailable, "no hearth server is running at " + host +
-                                            " (start one with `hearth serve`, or point HEARTH_HOST "
-                                            "at the one you run)");
-  }
-  if (rc != CURLE_OK) throw Error(ErrorKind::unavailable, url + ": " + curl_easy_strerror(rc));
-  if (status == 401)
-    throw Error(ErrorKind::unauthorized,
-                url + ": the server needs an API key: set HEARTH_API_KEY to a token from "
-                      "`hearth token create --user NAME`");
-  if (status != 200)
-    throw Error(ErrorKind::unavailable,
-                url + ": the server answered HTTP " + std::to_string(status));
-  json j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    throw Error(ErrorKind::corrupt_file, url + ": the answer is not a JSON object");
+  const std::vector<api::RunningModel> models = ApiClient().running_models();
   std::printf("%-40s %-14s %-10s %-12s %s\n", "NAME", "ID", "SIZE", "PROCESSOR", "UNTIL");
-  for (const auto& m : j.value("models", json::array())) {
-    if (!m.is_object()) continue;
-    const std::string name = m.value("name", m.value("model", std::string("?")));
-    std::string digest = m.value("digest", std::string());
-    if (auto colon = digest.find(':'); colon != std::string::npos)
-      digest = digest.substr(colon + 1);
-    const uint64_t size = m.value("size", uint64_t{0});
-    const uint64_t vram = m.value("size_vram", uint64_t{0});
+  for (const auto& m : models) {
+    std::string digest = m.digest;
+    if (auto colon = digest.find(':'); colon != std::string::npos) digest = digest.substr(colon + 1);
     std::string processor = "100% CPU";
-    if (size > 0 && vram > 0) {
+    if (m.size > 0 && m.size_vram > 0) {
       const int gpu = static_cast<int>(
-          std::lround(100.0 * static_cast<double>(vram) / static_cast<double>(size)));
+          std::lround(100.0 * static_cast<double>(m.size_vram) / static_cast<double>(m.size)));
       processor = gpu >= 100 ? "100% GPU"
                              : std::to_string(100 - gpu) + "%/" + std::to_string(gpu) + "% CPU/GPU";
     }
-    std::string until = m.value("expires_at", std::string("-"));
+    std::string until = m.expires_at.empty() ? "-" : m.expires_at;
     if (const std::int64_t t = parse_iso_time(until); t >= 0) {
       const std::int64_t left = t - std::time(nullptr);
       until = left <= 0   ? "now"
               : left < 60 ? std::to_string(left) + " seconds from now"
                           : std::to_string(left / 60) + " minutes from now";
     }
-    std::printf("%-40s %-14s %-10s %-12s %s\n", name.c_str(), digest.substr(0, 12).c_str(),
-                store::format_bytes(size).c_str(), processor.c_str(), until.c_str());
+    std::printf("%-40s %-14s %-10s %-12s %s\n", m.name.c_str(), digest.substr(0, 12).c_str(),
+                store::format_bytes(m.size).c_str(), processor.c_str(), until.c_str());
   }
 }
 

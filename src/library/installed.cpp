@@ -1,11 +1,11 @@
 // See installed.h.
 #include "library/installed.h"
 
-#include <nlohmann/json.hpp>
 
 #include <optional>
 
 #include "core/error.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "core/paths.h"
 #include "core/sha256.h"
@@ -88,7 +88,7 @@ Copied copy_installed(store::Store& store, const std::string& src, const std::st
   try {
     LibraryDb library;
     library.copy(from->full_name(), dst_full, model_blob_path(store, *from).string());
-    library.audit("copy", dst_full, nlohmann::json{{"source", from->full_name()}}.dump());
+    library.audit("copy", dst_full, format_json(boost::json::object{{"source", from->full_name()}}));
   } catch (const Error& e) {
     spdlog::warn("database: cannot record the copy {}: {}", dst_full, e.what());
   }

@@ -2,13 +2,13 @@
 // the background threads that run them.
 #include "library/library.h"
 
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
 
 #include "catalog/catalog.h"
 #include "core/error.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "library/local_user.h"
 #include "library/library_db.h"
@@ -215,7 +215,7 @@ void Library::copy(std::int64_t user_id, std::string_view src, std::string_view 
     mine.copy(from.name, to);
   }
   user_rows(user_id).copy(from.name, to, from.model_path.string());
-  audit(user_id, "copy", to, nlohmann::json{{"source", from.name}}.dump());
+  audit(user_id, "copy", to, format_json(boost::json::object{{"source", from.name}}));
 }
 
 }  // namespace hearth::library

@@ -100,7 +100,7 @@ class Library {
   // (replacing them).
   db::PersonalModel update(std::int64_t user_id, std::int64_t id,
                            const std::optional<std::string>& custom_name,
-                           const std::optional<nlohmann::json>& parameters);
+                           const std::optional<api::Options>& parameters);
   // Deletes the row (cancelling its pull when one runs) and, as remove(), its model.
   void remove_row(std::int64_t user_id, std::int64_t id);
 

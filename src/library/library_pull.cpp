@@ -2,7 +2,6 @@
 // store's Downloader, and the database row's life.
 #include "library/library_pull.h"
 
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -10,6 +9,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "core/paths.h"
 #include "engine/gguf/gguf.h"
@@ -362,7 +362,7 @@ PullResult pull_model_as_asked(store::Store& store, LibraryDb& library, std::str
   if (result.performance_score) library.set_performance_score(row.id, *result.performance_score);
   library.advance(row.id, db::ModelStatus::installed);
   library.audit("pull", plan.full_name,
-                nlohmann::json{{"reference", std::string(ref)}, {"source", manifest.source}}.dump());
+                format_json(boost::json::object{{"reference", std::string(ref)}, {"source", manifest.source}}));
   emit(hooks, "success");
   result.outcome = PullResult::Outcome::installed;
   result.manifest = std::move(manifest);

@@ -1,11 +1,11 @@
 // The Library's personal-model rows (/api/personal-models) and its background pull threads
 // (see library.h).
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 
 #include "catalog/catalog.h"
 #include "core/error.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "library/library.h"
 #include "library/library_db.h"
@@ -118,7 +118,7 @@ db::PersonalModel Library::start_download(std::int64_t user_id, std::string_view
 
 db::PersonalModel Library::update(std::int64_t user_id, std::int64_t id,
                                   const std::optional<std::string>& custom_name,
-                                  const std::optional<nlohmann::json>& parameters) {
+                                  const std::optional<api::Options>& parameters) {
   std::lock_guard lock(rows_mutex_);
   db::PersonalModel current = row(user_id, id);
   LibraryDb rows = user_rows(user_id);
@@ -135,8 +135,6 @@ db::PersonalModel Library::update(std::int64_t user_id, std::int64_t id,
   }
   store::Store& mine = names(user_id);
   if (parameters) {
-    if (!parameters->is_object())
-      throw Error(ErrorKind::invalid_input, "field 'parameters' must be an object");
     if (!manifest || current.status != db::ModelStatus::installed)
       throw Error(ErrorKind::conflict, old_name + " is not installed yet; set its parameters "
                                                   "once its download has finished");
@@ -166,7 +164,7 @@ db::PersonalModel Library::update(std::int64_t user_id, std::int64_t id,
         rows.models().rename(id, new_name);
       }
       rows.clear_failure(old_name);
-      audit(user_id, "rename", new_name, nlohmann::json{{"from", old_name}}.dump());
+      audit(user_id, "rename", new_name, format_json(boost::json::object{{"from", old_name}}));
     }
   }
   return row(user_id, id);

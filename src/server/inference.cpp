@@ -1,97 +1,32 @@
 // See inference.h.
 #include "server/inference.h"
 
-#include <cmath>
+#include <algorithm>
 #include <mutex>
 #include <random>
 
-#include "core/duration.h"
 #include "core/log.h"
 #include "server/conversation_capture.h"
 #include "server/response_stream.h"
 
 namespace hearth::server {
-namespace {
 
-[[noreturn]] void bad_keep_alive(std::string_view text) {
-  throw Error(ErrorKind::invalid_input,
-              "field 'keep_alive' must be a number of seconds or a duration such as \"5m\", "
-              "\"1h\", \"30s\" or \"-1\" (got '" + std::string(text) + "')");
-}
-
-float checked_float(const json::object& o, std::string_view field, double lo, double hi) {
-  const double v = *opt_number(o, field);
-  if (!std::isfinite(v) || v < lo || v > hi)
-    throw Error(ErrorKind::invalid_input, "field '" + std::string(field) + "' must be between " +
-                                              number_text(lo) + " and " + number_text(hi));
-  return static_cast<float>(v);
-}
-
-}  // namespace
-
-void refuse_tools(const json::object& body) {
-  const auto it = body.find("tools");
-  if (it == body.end() || it->value().is_null()) return;
-  if (it->value().is_array() && it->value().get_array().empty()) return;
-  throw Error(ErrorKind::unsupported, "field 'tools': tools are not supported yet");
-}
-
-std::chrono::milliseconds parse_keep_alive(const json::value& value) {
-  if (value.is_string()) {
-    const auto d = parse_duration(value.as_string());
-    if (!d) bad_keep_alive(value.as_string());
-    return *d;
-  }
-  if (value.is_number()) {
-    const double seconds = value.to_number<double>();
-    if (std::isnan(seconds)) bad_keep_alive(json_text(value));
-    // Negative, or longer than a clock can hold: forever (core/duration.h).
-    if (seconds < 0 || seconds * 1000 > static_cast<double>(kLongestDuration.count()))
-      return std::chrono::milliseconds(-1);
-    return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
-  }
-  bad_keep_alive(json_text(value));
-}
-
-std::optional<std::chrono::milliseconds> opt_keep_alive(const json::object& body) {
-  const auto it = body.find("keep_alive");
-  if (it == body.end() || it->value().is_null()) return std::nullopt;
-  return parse_keep_alive(it->value());
-}
-
-void apply_ollama_options(const json::object& o, GenerationRequest& r) {
+void apply_options(const api::Options& o, GenerationRequest& r) {
   auto& s = r.sampling;
-  if (o.contains("temperature") && !o.at("temperature").is_null())
-    s.temperature = checked_float(o, "temperature", 0, 100);
-  if (auto v = opt_int(o, "top_k")) {
-    if (*v < 0) throw Error(ErrorKind::invalid_input, "field 'top_k' must be 0 or more");
-    s.top_k = static_cast<int>(std::min<std::int64_t>(*v, 1 << 30));
-  }
-  if (o.contains("top_p") && !o.at("top_p").is_null()) s.top_p = checked_float(o, "top_p", 0, 1);
-  if (s.top_p == 0) s.top_p = 1e-6f;
-  if (o.contains("min_p") && !o.at("min_p").is_null()) s.min_p = checked_float(o, "min_p", 0, 1);
-  if (o.contains("repeat_penalty") && !o.at("repeat_penalty").is_null())
-    s.repeat_penalty = checked_float(o, "repeat_penalty", 1e-6, 100);
-  if (auto v = opt_int(o, "repeat_last_n")) {
-    if (*v < -1) throw Error(ErrorKind::invalid_input, "field 'repeat_last_n' must be -1 or more");
-    s.repeat_last_n = static_cast<int>(std::min<std::int64_t>(*v, 1 << 30));
-  }
-  if (o.contains("presence_penalty") && !o.at("presence_penalty").is_null())
-    s.presence_penalty = checked_float(o, "presence_penalty", -100, 100);
-  if (o.contains("frequency_penalty") && !o.at("frequency_penalty").is_null())
-    s.frequency_penalty = checked_float(o, "frequency_penalty", -100, 100);
-  if (auto v = opt_int(o, "seed"); v && *v >= 0) s.seed = static_cast<std::uint64_t>(*v);
-  if (auto stop = opt_string_list(o, "stop")) r.stop = *stop;
-  if (auto v = opt_int(o, "num_ctx")) {
-    if (*v < 1 || *v > (1 << 24))
-      throw Error(ErrorKind::invalid_input, "field 'num_ctx' must be between 1 and 16777216");
-    r.num_ctx = static_cast<int>(*v);
-  }
-  if (auto v = opt_int(o, "num_predict")) {
-    // Ollama: -1 generates until the end, -2 until the context is full; both mean no limit here.
-    if (*v < -2) throw Error(ErrorKind::invalid_input, "field 'num_predict' must be -2 or more");
-    r.max_tokens = *v < 0 ? -1 : static_cast<int>(std::min<std::int64_t>(*v, 1 << 30));
-  }
+  auto as_int = [](std::int64_t v) { return static_cast<int>(std::min<std::int64_t>(v, 1 << 30)); };
+  if (o.temperature) s.temperature = static_cast<float>(*o.temperature);
+  if (o.top_k) s.top_k = as_int(*o.top_k);
+  if (o.top_p) s.top_p = *o.top_p == 0 ? 1e-6f : static_cast<float>(*o.top_p);
+  if (o.min_p) s.min_p = static_cast<float>(*o.min_p);
+  if (o.repeat_penalty) s.repeat_penalty = static_cast<float>(*o.repeat_penalty);
+  if (o.repeat_last_n) s.repeat_last_n = as_int(*o.repeat_last_n);
+  if (o.presence_penalty) s.presence_penalty = static_cast<float>(*o.presence_penalty);
+  if (o.frequency_penalty) s.frequency_penalty = static_cast<float>(*o.frequency_penalty);
+  if (o.seed && *o.seed >= 0) s.seed = static_cast<std::uint64_t>(*o.seed);
+  if (o.stop) r.stop = *o.stop;
+  if (o.num_ctx) r.num_ctx = static_cast<int>(*o.num_ctx);
+  // Ollama: -1 generates until the end, -2 until the context is full; both mean no limit here.
+  if (o.num_predict) r.max_tokens = *o.num_predict < 0 ? -1 : as_int(*o.num_predict);
 }
 
 std::uint64_t random_seed() { return generate::random_seed(); }

@@ -10,25 +10,15 @@
 #include <string>
 #include <string_view>
 
+#include "api/options.h"
 #include "server/api.h"
 #include "server/json_util.h"
 #include "server/scheduler.h"
 
 namespace hearth::server {
 
-// Ollama's keep_alive: a number of seconds or a duration text ("5m", "1h30m", "10s", "500ms",
-// "-1"); negative means forever. Error(invalid_input) naming the field otherwise.
-std::chrono::milliseconds parse_keep_alive(const json::value& value);
-std::optional<std::chrono::milliseconds> opt_keep_alive(const json::object& body);
-
-// Applies a model's stored default parameters (manifest "parameters": temperature, top_k,
-// top_p, min_p, repeat_penalty, repeat_last_n, presence/frequency penalties, seed, stop,
-// num_ctx, num_predict) and then Ollama-style `options` from a request, both checked.
-void apply_ollama_options(const json::object& options, GenerationRequest& request);
-
-// Error(unsupported) "tools are not supported yet" when a chat request lists tools: answering
-// as if they were not there would leave a client waiting for tool calls that never come.
-void refuse_tools(const json::object& body);
+// Applies checked options (api/options.h: a model's stored ones with a request's over them).
+void apply_options(const api::Options& options, GenerationRequest& request);
 
 // A fresh random seed when the request gave none.
 std::uint64_t random_seed();

@@ -12,17 +12,6 @@
 namespace hearth::server {
 namespace {
 
-[[noreturn]] void wrong_type(std::string_view field, std::string_view what) {
-  throw Error(ErrorKind::invalid_input,
-              "field '" + std::string(field) + "' must be " + std::string(what));
-}
-
-const json::value* present(const json::object& o, std::string_view field) {
-  const auto it = o.find(field);
-  if (it == o.end() || it->value().is_null()) return nullptr;
-  return &it->value();
-}
-
 void append_json(std::string& out, const json::value& v) {
   switch (v.kind()) {
     case json::kind::double_: {
@@ -72,8 +61,6 @@ std::string json_text(const json::value& value) {
   return out;
 }
 
-std::string number_text(double value) { return json_text(json::value(value)); }
-
 Response json_response(const json::value& value, int status) {
   Response r;
   r.status = status;
@@ -88,78 +75,6 @@ json::object parse_body_object(std::string_view body) {
   if (ec) throw Error(ErrorKind::invalid_input, "invalid JSON in request body: " + ec.message());
   if (!v.is_object()) throw Error(ErrorKind::invalid_input, "request body must be a JSON object");
   return std::move(v.as_object());
-}
-
-std::optional<std::string> opt_string(const json::object& o, std::string_view field) {
-  const json::value* v = present(o, field);
-  if (v == nullptr) return std::nullopt;
-  if (!v->is_string()) wrong_type(field, "a string");
-  return std::string(v->as_string());
-}
-
-std::optional<double> opt_number(const json::object& o, std::string_view field) {
-  const json::value* v = present(o, field);
-  if (v == nullptr) return std::nullopt;
-  if (v->is_double()) return v->as_double();
-  if (v->is_int64()) return static_cast<double>(v->as_int64());
-  if (v->is_uint64()) return static_cast<double>(v->as_uint64());
-  wrong_type(field, "a number");
-}
-
-std::optional<std::int64_t> opt_int(const json::object& o, std::string_view field) {
-  const json::value* v = present(o, field);
-  if (v == nullptr) return std::nullopt;
-  if (v->is_int64()) return v->as_int64();
-  if (v->is_uint64() && v->as_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
-    return static_cast<std::int64_t>(v->as_uint64());
-  if (v->is_double()) {
-    const double d = v->as_double();
-    if (d == static_cast<double>(static_cast<std::int64_t>(d)) && d > -9.2e18 && d < 9.2e18)
-      return static_cast<std::int64_t>(d);
-  }
-  wrong_type(field, "an integer");
-}
-
-std::optional<bool> opt_bool(const json::object& o, std::string_view field) {
-  const json::value* v = present(o, field);
-  if (v == nullptr) return std::nullopt;
-  if (!v->is_bool()) wrong_type(field, "true or false");
-  return v->as_bool();
-}
-
-const json::object* opt_object(const json::object& o, std::string_view field) {
-  const json::value* v = present(o, field);
-  if (v == nullptr) return nullptr;
-  if (!v->is_object()) wrong_type(field, "an object");
-  return &v->as_object();
-}
-
-const json::array* opt_array(const json::object& o, std::string_view field) {
-  const json::value* v = present(o, field);
-  if (v == nullptr) return nullptr;
-  if (!v->is_array()) wrong_type(field, "an array");
-  return &v->as_array();
-}
-
-std::string req_string(const json::object& o, std::string_view field) {
-  auto s = opt_string(o, field);
-  if (!s || s->empty())
-    throw Error(ErrorKind::invalid_input, "field '" + std::string(field) + "' is required");
-  return *s;
-}
-
-std::optional<std::vector<std::string>> opt_string_list(const json::object& o,
-                                                        std::string_view field) {
-  const json::value* v = present(o, field);
-  if (v == nullptr) return std::nullopt;
-  if (v->is_string()) return std::vector<std::string>{std::string(v->as_string())};
-  if (!v->is_array()) wrong_type(field, "a string or an array of strings");
-  std::vector<std::string> out;
-  for (const auto& item : v->as_array()) {
-    if (!item.is_string()) wrong_type(field, "a string or an array of strings");
-    out.emplace_back(item.as_string());
-  }
-  return out;
 }
 
 json::array float_array(std::span<const float> values) {

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/fields.h"
 #include "server/server.h"
 
 namespace hearth::server {
@@ -23,8 +24,7 @@ namespace json = boost::json;
 // that reads back as the same double (100, 0.7, 1e-07, 1e+21), and null for NaN and infinities.
 // Every JSON the server writes goes through here (json_response, streamed lines and events).
 std::string json_text(const json::value& value);
-// A number for a message: json_text's form ("between 0 and 2", "at least 0.7").
-std::string number_text(double value);
+using api::number_text;  // a number for a message ("between 0 and 2", "at least 0.7")
 
 // Error text as a client may see it: every path under HEARTH_HOME becomes what it is ("the
 // model's weights", "a dataset file", "a file of the model library"), so that no answer says
@@ -37,18 +37,15 @@ Response json_response(const json::value& value, int status = 200);
 // "request body must be a JSON object". An empty body gives an empty object.
 json::object parse_body_object(std::string_view body);
 
-// Optional fields: nullopt when absent or null; Error(invalid_input) "field 'x' must be a
-// string" (number, integer, boolean, object, array) when present with another type.
-std::optional<std::string> opt_string(const json::object& o, std::string_view field);
-std::optional<double> opt_number(const json::object& o, std::string_view field);
-std::optional<std::int64_t> opt_int(const json::object& o, std::string_view field);
-std::optional<bool> opt_bool(const json::object& o, std::string_view field);
-const json::object* opt_object(const json::object& o, std::string_view field);
-const json::array* opt_array(const json::object& o, std::string_view field);
-// Required: Error(invalid_input) "field 'x' is required" when absent, null or (for strings) empty.
-std::string req_string(const json::object& o, std::string_view field);
-// A string or an array of strings ("stop"); nullopt when absent or null.
-std::optional<std::vector<std::string>> opt_string_list(const json::object& o, std::string_view field);
+// Reading request fields (api/fields.h): every route names a bad field the same way.
+using api::opt_array;
+using api::opt_bool;
+using api::opt_int;
+using api::opt_number;
+using api::opt_object;
+using api::opt_string;
+using api::opt_string_list;
+using api::req_string;
 
 // Floats as a JSON array of numbers (embeddings).
 json::array float_array(std::span<const float> values);

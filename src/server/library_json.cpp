@@ -51,25 +51,20 @@ const store::BlobRef* model_blob(const store::Manifest& m) {
   return m.blobs.empty() ? nullptr : &m.blobs.front();
 }
 
-json::object model_details(const store::Store& store, const store::Manifest& m) {
-  json::object d;
-  d["parent_model"] = m.base_model;
-  d["format"] = "gguf";
-  d["family"] = "";
-  d["families"] = nullptr;
-  d["parameter_size"] = "";
-  d["quantization_level"] = "";
+api::ModelDetails model_details(const store::Store& store, const store::Manifest& m) {
+  api::ModelDetails d;
+  d.parent_model = m.base_model;
   const store::BlobRef* blob = model_blob(m);
   if (blob == nullptr) return d;
   try {
     const auto file = gguf::File::open(store.blob_path(blob->digest));
     if (auto arch = file.get_string("general.architecture")) {
-      d["family"] = *arch;
-      d["families"] = json::array{json::string(*arch)};
+      d.family = *arch;
+      d.families = {*arch};
     }
     auto size = file.get_string("general.size_label");
-    d["parameter_size"] = size ? *size : parameter_size(file);
-    d["quantization_level"] = quantization_level(file);
+    d.parameter_size = size ? *size : parameter_size(file);
+    d.quantization_level = quantization_level(file);
   } catch (const std::exception& e) {
     SPDLOG_DEBUG("{}: no GGUF details: {}", m.full_name(), e.what());
   }

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/ollama.h"
 #include "db/db.h"
 #include "store/store.h"
 
@@ -18,7 +19,7 @@ const store::BlobRef* model_blob(const store::Manifest& m);
 
 // Ollama's "details": parent_model, format, family, families, parameter_size,
 // quantization_level, from the GGUF header when it can be read; never fails.
-boost::json::object model_details(const store::Store& store, const store::Manifest& m);
+api::ModelDetails model_details(const store::Store& store, const store::Manifest& m);
 
 // One user_personal_models row for /api/personal-models; `error` ("" when none) is the
 // message of a failed pull.

@@ -8,6 +8,7 @@
 // (done_reason "load" / "unload"), as Ollama does.
 #include <cmath>
 
+#include "api/ollama.h"
 #include "server/inference.h"
 #include "server/response_stream.h"
 
@@ -16,53 +17,18 @@ namespace {
 
 std::string now_text() { return rfc3339(std::chrono::system_clock::now()); }
 
-// "model", or the older "name"; Error(invalid_input) "field 'model' is required" without either.
-std::string model_field(const json::object& body) {
-  std::string model = opt_string(body, "model").value_or("");
-  if (model.empty()) model = opt_string(body, "name").value_or("");
-  if (model.empty()) throw Error(ErrorKind::invalid_input, "field 'model' is required");
-  return model;
-}
-
-struct OllamaCommon {
-  std::string model;
-  bool stream = true;
-};
-
-// The fields /api/chat and /api/generate share.
-OllamaCommon read_common(ApiContext& api, const Request& http, const json::object& body,
-                         GenerationRequest& r, library::ResolvedModel& resolved) {
-  OllamaCommon c;
-  c.model = model_field(body);
-  c.stream = opt_bool(body, "stream").value_or(true);
-  resolved = api.library.resolve(http.caller.user_id, c.model);
+// The request for the scheduler: the model's stored options first, then the request's over them.
+GenerationRequest generation_request(ApiContext& api, const Request& http,
+                                     const api::OllamaGeneration& g) {
+  const library::ResolvedModel resolved = api.library.resolve(http.caller.user_id, g.model);
+  GenerationRequest r;
   r.model = resolved.name;
   r.model_path = resolved.model_path.string();
   r.sampling.seed = random_seed();
-  // The model's stored defaults first, then the request's options over them.
-  const auto& params = resolved.manifest.parameters;
-  if (params.is_object() && !params.empty()) {
-    json::error_code ec;
-    json::value stored = json::parse(params.dump(), ec);
-    if (!ec && stored.is_object()) {
-      try {
-        apply_ollama_options(stored.as_object(), r);
-      } catch (const Error& e) {
-        throw Error(ErrorKind::corrupt_file,
-                    "model '" + resolved.name + "' has invalid stored parameters: " + e.what());
-      }
-    }
-  }
-  if (const auto* options = opt_object(body, "options")) apply_ollama_options(*options, r);
-  const auto fmt = body.find("format");
-  if (fmt != body.end() && !fmt->value().is_null()) {
-    const auto& f = fmt->value();
-    if (f.is_object() || (f.is_string() && f.as_string() == "json")) r.json_object = true;
-    else if (!(f.is_string() && f.as_string().empty()))
-      throw Error(ErrorKind::invalid_input, "field 'format' must be \"json\" or a JSON schema object");
-  }
-  r.keep_alive = opt_keep_alive(body);
-  return c;
+  apply_options(api::overlay(resolved.manifest.parameters, g.options), r);
+  r.json_object = g.json_format;
+  r.keep_alive = g.keep_alive;
+  return r;
 }
 
 json::object done_fields(const GenerationEvent& e) {
@@ -138,33 +104,11 @@ Response load_or_unload(ApiContext& api, const Request& http, GenerationRequest&
   return resp;
 }
 
-std::vector<chat::ChatMessage> read_messages(const json::object& body) {
-  std::vector<chat::ChatMessage> messages;
-  const json::array* list = opt_array(body, "messages");
-  if (list == nullptr) return messages;
-  for (size_t i = 0; i < list->size(); ++i) {
-    const std::string field = "messages[" + std::to_string(i) + "]";
-    if (!(*list)[i].is_object())
-      throw Error(ErrorKind::invalid_input, "field '" + field + "' must be an object");
-    const auto& m = (*list)[i].as_object();
-    std::string role = req_string(m, "role");
-    if (role != "system" && role != "user" && role != "assistant")
-      throw Error(ErrorKind::invalid_input,
-                  "field '" + field + ".role' must be system, user or assistant (got '" + role + "')");
-    if (const auto* images = opt_array(m, "images"); images && !images->empty())
-      throw Error(ErrorKind::unsupported, "field '" + field + ".images': images are not supported");
-    messages.push_back({std::move(role), opt_string(m, "content").value_or("")});
-  }
-  return messages;
-}
-
 Response chat(ApiContext& api, const Request& http, const char* source) {
   const json::object body = parse_body_object(http.body);
-  refuse_tools(body);
-  GenerationRequest r;
-  library::ResolvedModel m;
-  OllamaCommon c = read_common(api, http, body, r, m);
-  r.messages = read_messages(body);
+  api::ChatRequest c = api::parse_chat(body);
+  GenerationRequest r = generation_request(api, http, c);
+  for (auto& m : c.messages) r.messages.push_back({std::move(m.role), std::move(m.content)});
   if (r.messages.empty()) return load_or_unload(api, http, r, true);
   auto capture = capture_chat(api, http, body, r, source);
   return run_generation(api, http, std::move(r),
@@ -172,45 +116,26 @@ Response chat(ApiContext& api, const Request& http, const char* source) {
 }
 
 Response generate(ApiContext& api, const Request& http) {
-  const json::object body = parse_body_object(http.body);
-  GenerationRequest r;
-  library::ResolvedModel m;
-  OllamaCommon c = read_common(api, http, body, r, m);
-  r.prompt = opt_string(body, "prompt").value_or("");
-  r.system = opt_string(body, "system").value_or("");
-  r.apply_template = !opt_bool(body, "raw").value_or(false);
-  if (auto suffix = opt_string(body, "suffix"); suffix && !suffix->empty())
-    throw Error(ErrorKind::unsupported, "field 'suffix' (fill-in-the-middle) is not supported");
-  if (const auto* images = opt_array(body, "images"); images && !images->empty())
-    throw Error(ErrorKind::unsupported, "field 'images': images are not supported");
+  api::GenerateRequest g = api::parse_generate(parse_body_object(http.body));
+  GenerationRequest r = generation_request(api, http, g);
+  r.prompt = std::move(g.prompt);
+  r.system = std::move(g.system);
+  r.apply_template = !g.raw;
   if (r.prompt.empty()) return load_or_unload(api, http, r, false);
   return run_generation(api, http, std::move(r),
-                        std::make_shared<OllamaWriter>(c.model, c.stream, false));
+                        std::make_shared<OllamaWriter>(g.model, g.stream, false));
 }
 
 // /api/embed (inputs: a string or an array; normalised vectors) and the older /api/embeddings
 // (one "prompt", one "embedding").
 Response embed(ApiContext& api, const Request& http, bool legacy) {
-  const json::object body = parse_body_object(http.body);
-  const std::string model = model_field(body);
+  const api::EmbedRequest e = api::parse_embed(parse_body_object(http.body), legacy);
+  const std::string model = e.model;
   EmbeddingRequest r;
-  if (legacy) {
-    r.inputs = {req_string(body, "prompt")};
-  } else {
-    const auto inputs = opt_string_list(body, "input");
-    if (!inputs || inputs->empty())
-      throw Error(ErrorKind::invalid_input, "field 'input' is required: a string or an array of strings");
-    r.inputs = *inputs;
-  }
-  for (const auto& s : r.inputs)
-    if (s.empty()) throw Error(ErrorKind::invalid_input, "field 'input' must not contain empty strings");
-  r.truncate = opt_bool(body, "truncate").value_or(true);
-  r.keep_alive = opt_keep_alive(body);
-  if (const auto* options = opt_object(body, "options"))
-    if (auto n = opt_int(*options, "num_ctx")) {
-      if (*n < 1) throw Error(ErrorKind::invalid_input, "field 'num_ctx' must be at least 1");
-      r.num_ctx = static_cast<int>(std::min<std::int64_t>(*n, 1 << 24));
-    }
+  r.inputs = e.input;
+  r.truncate = e.truncate;
+  r.keep_alive = e.keep_alive;
+  if (e.num_ctx) r.num_ctx = static_cast<int>(*e.num_ctx);
   return run_embeddings(api, http, model, std::move(r), [model, legacy](const EmbeddingResult& result) {
     if (legacy)
       return json_response(json::object{

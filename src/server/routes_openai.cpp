@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/base64.h"
+#include "api/openai.h"
 #include "server/inference.h"
 #include "server/response_stream.h"
 
@@ -27,106 +28,28 @@ json::object usage_json(const Timings& t) {
 
 std::string sse(const json::value& v) { return "data: " + json_text(v) + "\n\n"; }
 
-// The settings every OpenAI generation route reads.
-struct OpenAiCommon {
-  std::string model;
-  bool stream = false;
-  bool include_usage = false;
-};
-
-OpenAiCommon read_common(const json::object& body, GenerationRequest& r) {
-  OpenAiCommon c;
-  c.model = req_string(body, "model");
-  c.stream = opt_bool(body, "stream").value_or(false);
-  if (const auto* so = opt_object(body, "stream_options"))
-    c.include_usage = opt_bool(*so, "include_usage").value_or(false);
-  if (auto n = opt_int(body, "n"); n && *n != 1)
-    throw Error(ErrorKind::invalid_input, "field 'n' must be 1 (one choice per request)");
+// OpenAI's defaults under the request's sampling fields (api/openai.h checked them).
+GenerationRequest generation_request(const api::OpenAiGeneration& g) {
+  GenerationRequest r;
   auto& s = r.sampling;
-  s.temperature = 1.0f;
-  s.top_p = 1.0f;
+  s.temperature = static_cast<float>(g.temperature.value_or(1.0));
+  s.top_p = g.top_p == 0.0 ? 1e-6f : static_cast<float>(g.top_p.value_or(1.0));
   s.top_k = 0;
   s.repeat_penalty = 1.0f;
   s.repeat_last_n = -1;
-  auto number = [&](std::string_view field, double lo, double hi) -> std::optional<float> {
-    auto v = opt_number(body, field);
-    if (!v) return std::nullopt;
-    if (!std::isfinite(*v) || *v < lo || *v > hi)
-      throw Error(ErrorKind::invalid_input, "field '" + std::string(field) + "' must be between " +
-                                                number_text(lo) + " and " +
-                                                number_text(hi));
-    return static_cast<float>(*v);
-  };
-  if (auto v = number("temperature", 0, 2)) s.temperature = *v;
-  if (auto v = number("top_p", 0, 1)) s.top_p = *v == 0 ? 1e-6f : *v;
-  if (auto v = number("presence_penalty", -2, 2)) s.presence_penalty = *v;
-  if (auto v = number("frequency_penalty", -2, 2)) s.frequency_penalty = *v;
-  s.seed = random_seed();
-  if (auto v = opt_int(body, "seed")) s.seed = static_cast<std::uint64_t>(*v);
-  for (const char* field : {"max_tokens", "max_completion_tokens"})
-    if (auto v = opt_int(body, field)) {
-      if (*v < 1) throw Error(ErrorKind::invalid_input, std::string("field '") + field + "' must be at least 1");
-      r.max_tokens = static_cast<int>(std::min<std::int64_t>(*v, 1 << 30));
-    }
-  if (auto stop = opt_string_list(body, "stop")) {
-    if (stop->size() > 4)
-      throw Error(ErrorKind::invalid_input, "field 'stop' may hold at most 4 sequences");
-    r.stop = *stop;
-  }
-  if (const auto* rf = opt_object(body, "response_format")) {
-    const std::string type = opt_string(*rf, "type").value_or("text");
-    if (type == "json_object" || type == "json_schema") r.json_object = true;
-    else if (type != "text")
-      throw Error(ErrorKind::invalid_input,
-                  "field 'response_format.type' must be text, json_object or json_schema");
-  }
-  r.keep_alive = opt_keep_alive(body);
-  return c;
-}
-
-// A message's content: a string, or an array of parts of which the text ones are joined.
-std::string message_content(const json::object& message, size_t index) {
-  const auto it = message.find("content");
-  if (it == message.end() || it->value().is_null()) return {};
-  if (it->value().is_string()) return std::string(it->value().as_string());
-  const std::string field = "messages[" + std::to_string(index) + "].content";
-  if (!it->value().is_array())
-    throw Error(ErrorKind::invalid_input, "field '" + field + "' must be a string or an array of parts");
-  std::string text;
-  for (const auto& part : it->value().as_array()) {
-    if (!part.is_object()) throw Error(ErrorKind::invalid_input, "field '" + field + "' parts must be objects");
-    const auto& p = part.as_object();
-    const std::string type = opt_string(p, "type").value_or("");
-    if (type == "text") text += opt_string(p, "text").value_or("");
-    else
-      throw Error(ErrorKind::unsupported,
-                  "field '" + field + "': content of type '" + type + "' is not supported (text only)");
-  }
-  return text;
-}
-
-std::vector<chat::ChatMessage> read_messages(const json::object& body) {
-  const json::array* list = opt_array(body, "messages");
-  if (list == nullptr || list->empty())
-    throw Error(ErrorKind::invalid_input, "field 'messages' is required and must not be empty");
-  std::vector<chat::ChatMessage> messages;
-  for (size_t i = 0; i < list->size(); ++i) {
-    if (!(*list)[i].is_object())
-      throw Error(ErrorKind::invalid_input, "field 'messages[" + std::to_string(i) + "]' must be an object");
-    const auto& m = (*list)[i].as_object();
-    std::string role = req_string(m, "role");
-    if (role == "developer") role = "system";
-    if (role != "system" && role != "user" && role != "assistant")
-      throw Error(ErrorKind::invalid_input, "field 'messages[" + std::to_string(i) +
-                                                "].role' must be system, developer, user or assistant");
-    messages.push_back({std::move(role), message_content(m, i)});
-  }
-  return messages;
+  s.presence_penalty = static_cast<float>(g.presence_penalty.value_or(0.0));
+  s.frequency_penalty = static_cast<float>(g.frequency_penalty.value_or(0.0));
+  s.seed = g.seed ? static_cast<std::uint64_t>(*g.seed) : random_seed();
+  if (g.max_tokens) r.max_tokens = static_cast<int>(std::min<std::int64_t>(*g.max_tokens, 1 << 30));
+  r.stop = g.stop;
+  r.json_object = g.json_object;
+  r.keep_alive = g.keep_alive;
+  return r;
 }
 
 class ChatWriter : public GenerationWriter {
  public:
-  ChatWriter(OpenAiCommon c, bool chat) : c_(std::move(c)), chat_(chat) {
+  ChatWriter(api::OpenAiGeneration c, bool chat) : c_(std::move(c)), chat_(chat) {
     id_ = random_id(chat ? "chatcmpl-" : "cmpl-");
     created_ = unix_now();
   }
@@ -190,7 +113,7 @@ class ChatWriter : public GenerationWriter {
     return o;
   }
 
-  OpenAiCommon c_;
+  api::OpenAiGeneration c_;
   bool chat_;
   std::string id_;
   std::int64_t created_ = 0;
@@ -199,10 +122,9 @@ class ChatWriter : public GenerationWriter {
 
 Response chat_completions(ApiContext& api, const Request& http) {
   const json::object body = parse_body_object(http.body);
-  refuse_tools(body);
-  GenerationRequest r;
-  OpenAiCommon c = read_common(body, r);
-  r.messages = read_messages(body);
+  api::ChatCompletionRequest c = api::parse_chat_completion(body);
+  GenerationRequest r = generation_request(c);
+  for (auto& m : c.messages) r.messages.push_back({std::move(m.role), std::move(m.content)});
   const library::ResolvedModel m = api.library.resolve(http.caller.user_id, c.model);
   r.model = m.name;
   r.model_path = m.model_path.string();
@@ -212,18 +134,10 @@ Response chat_completions(ApiContext& api, const Request& http) {
 }
 
 Response completions(ApiContext& api, const Request& http) {
-  const json::object body = parse_body_object(http.body);
-  GenerationRequest r;
-  r.max_tokens = 16;  // OpenAI's default for this endpoint
-  OpenAiCommon c = read_common(body, r);
-  const auto prompts = opt_string_list(body, "prompt");
-  if (!prompts || prompts->size() != 1)
-    throw Error(ErrorKind::invalid_input, "field 'prompt' must be one string (or an array of one)");
-  if (auto suffix = opt_string(body, "suffix"); suffix && !suffix->empty())
-    throw Error(ErrorKind::unsupported, "field 'suffix' is not supported");
-  if (opt_bool(body, "echo").value_or(false))
-    throw Error(ErrorKind::unsupported, "field 'echo' is not supported");
-  r.prompt = prompts->front();
+  api::CompletionRequest c = api::parse_completion(parse_body_object(http.body));
+  GenerationRequest r = generation_request(c);
+  if (!c.max_tokens) r.max_tokens = 16;  // OpenAI's default for this endpoint
+  r.prompt = std::move(c.prompt);
   r.apply_template = false;
   const library::ResolvedModel m = api.library.resolve(http.caller.user_id, c.model);
   r.model = m.name;
@@ -238,23 +152,13 @@ std::string base64_floats(const std::vector<float>& v) {
 }
 
 Response embeddings(ApiContext& api, const Request& http) {
-  const json::object body = parse_body_object(http.body);
+  const api::EmbeddingsRequest e = api::parse_embeddings(parse_body_object(http.body));
   EmbeddingRequest r;
-  const std::string model = req_string(body, "model");
-  const auto inputs = opt_string_list(body, "input");
-  if (!inputs || inputs->empty())
-    throw Error(ErrorKind::invalid_input,
-                "field 'input' is required: a string or an array of strings (token arrays are not supported)");
-  for (const auto& s : *inputs)
-    if (s.empty()) throw Error(ErrorKind::invalid_input, "field 'input' must not contain empty strings");
-  const std::string format = opt_string(body, "encoding_format").value_or("float");
-  if (format != "float" && format != "base64")
-    throw Error(ErrorKind::invalid_input, "field 'encoding_format' must be float or base64");
-  if (opt_int(body, "dimensions"))
-    throw Error(ErrorKind::unsupported, "field 'dimensions' is not supported");
-  r.inputs = *inputs;
+  const std::string model = e.model;
+  const std::string format = e.base64 ? "base64" : "float";
+  r.inputs = e.input;
   r.truncate = false;
-  r.keep_alive = opt_keep_alive(body);
+  r.keep_alive = e.keep_alive;
   return run_embeddings(api, http, model, std::move(r), [model, format](const EmbeddingResult& result) {
     json::array data;
     for (size_t i = 0; i < result.embeddings.size(); ++i) {

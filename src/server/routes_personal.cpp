@@ -12,7 +12,6 @@
 #include <charconv>
 #include <chrono>
 #include <mutex>
-#include <nlohmann/json.hpp>
 
 #include "catalog/catalog.h"
 #include "hardware/hardware.h"
@@ -96,9 +95,9 @@ Response download(ApiContext& api, const Request& request) {
 Response update(ApiContext& api, const Request& request) {
   const json::object body = parse_body_object(request.body);
   const auto custom_name = opt_string(body, "custom_name");
-  std::optional<nlohmann::json> parameters;
+  std::optional<api::Options> parameters;
   if (const json::object* p = opt_object(body, "parameters"))
-    parameters = nlohmann::json::parse(json::serialize(*p));
+    parameters = api::read_options(*p, api::UnknownOptions::refuse);
   if (!custom_name && !parameters)
     throw Error(ErrorKind::invalid_input, "nothing to change: give 'custom_name' or 'parameters'");
   const std::int64_t user = request.caller.user_id;
@@ -201,12 +200,12 @@ Response catalog_route(ApiContext& api, const Request& request) {
 Response desktop_models(ApiContext& api, const Request& request) {
   json::array models;
   for (const auto& m : api.library.list(request.caller.user_id)) {
-    const json::object d = model_details(api.store, m);
+    const api::ModelDetails d = model_details(api.store, m);
     models.emplace_back(json::object{{"name", m.full_name()},
                                      {"size", m.total_size()},
-                                     {"family", d.at("family")},
-                                     {"parameter_size", d.at("parameter_size")},
-                                     {"quantization", d.at("quantization_level")}});
+                                     {"family", d.family},
+                                     {"parameter_size", d.parameter_size},
+                                     {"quantization", d.quantization_level}});
   }
   return json_response(json::object{{"models", std::move(models)}});
 }

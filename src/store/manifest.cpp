@@ -1,6 +1,7 @@
 // Model names and the manifest file format (documented in store/store.h).
 #include <cctype>
 
+#include "api/fields.h"
 #include "core/error.h"
 #include "store/store.h"
 
@@ -49,48 +50,57 @@ uint64_t Manifest::total_size() const {
   return total;
 }
 
-nlohmann::json manifest_to_json(const Manifest& m) {
-  nlohmann::json blobs = nlohmann::json::array();
+boost::json::object manifest_to_json(const Manifest& m) {
+  boost::json::array blobs;
   for (const auto& b : m.blobs)
-    blobs.push_back({{"digest", b.digest}, {"size", b.size}, {"media_type", b.media_type}});
+    blobs.push_back(
+        boost::json::object{{"digest", b.digest}, {"size", b.size}, {"media_type", b.media_type}});
   return {{"schema", kManifestSchema},
           {"name", m.name},
           {"tag", m.tag},
-          {"blobs", blobs},
-          {"parameters", m.parameters},
+          {"blobs", std::move(blobs)},
+          {"parameters", api::to_json(m.parameters)},
           {"template", m.template_text},
           {"source", m.source},
-          {"lineage", {{"base_model", m.base_model}}},
+          {"lineage", boost::json::object{{"base_model", m.base_model}}},
           {"created_at", m.created_at}};
 }
 
-Manifest manifest_from_json(const nlohmann::json& json, const std::string& where) {
-  if (!json.is_object() || !json.contains("schema") || !json["schema"].is_number_integer())
+Manifest manifest_from_json(const boost::json::value& json, const std::string& where) {
+  const boost::json::value* schema = json.is_object() ? json.get_object().if_contains("schema") : nullptr;
+  if (schema == nullptr || !schema->is_int64())
     throw Error(ErrorKind::corrupt_file, where + ": not a hearth manifest (no \"schema\")");
-  if (int schema = json["schema"].get<int>(); schema != kManifestSchema)
-    throw Error(schema > kManifestSchema ? ErrorKind::unsupported : ErrorKind::corrupt_file,
-                where + ": manifest schema " + std::to_string(schema) + " (this hearth reads " +
+  if (const std::int64_t version = schema->get_int64(); version != kManifestSchema)
+    throw Error(version > kManifestSchema ? ErrorKind::unsupported : ErrorKind::corrupt_file,
+                where + ": manifest schema " + std::to_string(version) + " (this hearth reads " +
                     std::to_string(kManifestSchema) + "); update hearth");
+  const boost::json::object& o = json.get_object();
   try {
     Manifest m;
-    m.name = json.at("name").get<std::string>();
-    m.tag = json.at("tag").get<std::string>();
-    for (const auto& b : json.at("blobs")) {
-      BlobRef ref{b.at("digest").get<std::string>(), b.at("size").get<uint64_t>(),
-                  b.at("media_type").get<std::string>()};
+    m.name = api::req_string(o, "name");
+    m.tag = api::req_string(o, "tag");
+    const boost::json::array* blobs = api::opt_array(o, "blobs");
+    if (blobs == nullptr) throw Error(ErrorKind::corrupt_file, "no \"blobs\"");
+    for (const auto& item : *blobs) {
+      if (!item.is_object()) throw Error(ErrorKind::corrupt_file, "a blob is not an object");
+      const auto& b = item.get_object();
+      const std::int64_t size = api::opt_int(b, "size").value_or(-1);
+      if (size < 0) throw Error(ErrorKind::corrupt_file, "a blob has no size");
+      BlobRef ref{api::req_string(b, "digest"), static_cast<uint64_t>(size),
+                  api::req_string(b, "media_type")};
       if (ref.media_type != "model" && ref.media_type != "adapter")
         throw Error(ErrorKind::corrupt_file, "unknown media_type '" + ref.media_type + "'");
       m.blobs.push_back(std::move(ref));
     }
-    m.parameters = json.value("parameters", nlohmann::json::object());
-    if (!m.parameters.is_object()) throw Error(ErrorKind::corrupt_file, "parameters not an object");
-    m.template_text = json.value("template", "");
-    m.source = json.value("source", "");
-    if (json.contains("lineage")) m.base_model = json["lineage"].value("base_model", "");
-    m.created_at = json.value("created_at", "");
+    // Options hearth does not know (written by a newer version, or by hand) are left out.
+    if (const auto* parameters = api::opt_object(o, "parameters"))
+      m.parameters = api::read_options(*parameters, api::UnknownOptions::ignore);
+    m.template_text = api::opt_string(o, "template").value_or("");
+    m.source = api::opt_string(o, "source").value_or("");
+    if (const auto* lineage = api::opt_object(o, "lineage"))
+      m.base_model = api::opt_string(*lineage, "base_model").value_or("");
+    m.created_at = api::opt_string(o, "created_at").value_or("");
     return m;
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorKind::corrupt_file, where + ": bad manifest: " + e.what());
   } catch (const Error& e) {
     throw Error(ErrorKind::corrupt_file, where + ": bad manifest: " + e.what());
   }

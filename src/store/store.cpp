@@ -10,6 +10,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/json_text.h"
 #include "core/paths.h"
 #include "store/blob_stamp.h"
 #include "store/file_util.h"
@@ -32,13 +33,10 @@ bool is_manifest_file(const std::filesystem::directory_entry& entry) {
 }
 
 Manifest read_manifest(const std::filesystem::path& path, const ModelName& name) {
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(read_small_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorKind::corrupt_file, path.string() + ": manifest is not JSON: " + e.what());
-  }
-  Manifest m = manifest_from_json(json, path.string());
+  std::string error;
+  const auto json = parse_json(read_small_file(path), &error);
+  if (!json) throw Error(ErrorKind::corrupt_file, path.string() + ": manifest is not JSON: " + error);
+  Manifest m = manifest_from_json(*json, path.string());
   m.name = name.name;  // the path is what names it
   m.tag = name.tag;
   return m;
@@ -194,7 +192,7 @@ void Store::write(Manifest m) {
   if (m.created_at.empty()) m.created_at = utc_now();
   auto path = manifest_path(name);
   paths::ensure_directory(path.parent_path());
-  write_file_atomically(path, manifest_to_json(m).dump(2) + "\n");
+  write_file_atomically(path, format_json(manifest_to_json(m), 2) + "\n");
 }
 
 void Store::remove(std::string_view ref) {

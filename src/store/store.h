@@ -24,7 +24,7 @@
 //     "schema": 1,
 //     "name": "fast-assistant", "tag": "q4_k_m",
 //     "blobs": [ {"digest": "sha256:<64 hex>", "size": 2019377696, "media_type": "model"} ],
-//     "parameters": { "temperature": 0.7, "stop": ["<|eot_id|>"] },   // any JSON object
+//     "parameters": { "temperature": 0.7, "stop": ["<|eot_id|>"] },   // api/options.h
 //     "template": "",                 // chat template override; empty: the model's own
 //     "source": "https://huggingface.co/...gguf" | "/home/me/model.gguf",
 //     "lineage": { "base_model": "" },  // for fine-tunes: the name:tag it was trained from
@@ -47,8 +47,9 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include <boost/json/object.hpp>
 
+#include "api/options.h"
 #include "store/download.h"
 #include "store/progress.h"
 
@@ -74,7 +75,7 @@ struct Manifest {
   std::string name;
   std::string tag;
   std::vector<BlobRef> blobs;
-  nlohmann::json parameters = nlohmann::json::object();
+  api::Options parameters;  // default options of requests (api/options.h)
   std::string template_text;
   std::string source;
   std::string base_model;  // lineage; empty for models not trained here
@@ -84,9 +85,9 @@ struct Manifest {
   uint64_t total_size() const;
 };
 
-nlohmann::json manifest_to_json(const Manifest& manifest);
+boost::json::object manifest_to_json(const Manifest& manifest);
 // `where` names the file in error messages.
-Manifest manifest_from_json(const nlohmann::json& json, const std::string& where);
+Manifest manifest_from_json(const boost::json::value& json, const std::string& where);
 
 // What to pull: one GGUF file by URL, installed under a name.
 struct PullRequest {
@@ -94,7 +95,7 @@ struct PullRequest {
   std::string name;             // name[:tag]
   std::string expected_digest;  // "sha256:<hex>" or "<hex>"; empty when not known
   std::string media_type = "model";
-  nlohmann::json parameters = nlohmann::json::object();
+  api::Options parameters;  // default options of requests (api/options.h)
   std::string template_text;
   std::string base_model;
 };

@@ -153,12 +153,13 @@ TEST_F(ModelLibrary, BackgroundDownloadUpdateAndRemoveByRow) {
   EXPECT_NE(library->failure_message(alice, bad.custom_name).find("not found"), std::string::npos);
 
   // Rename and parameters keep the row's id.
-  db::PersonalModel renamed =
-      library->update(alice, row.id, "renamed:v2", nlohmann::json{{"temperature", 0.2}});
+  api::Options cooler;
+  cooler.temperature = 0.2;
+  db::PersonalModel renamed = library->update(alice, row.id, "renamed:v2", cooler);
   EXPECT_EQ(renamed.id, row.id);
   EXPECT_EQ(renamed.custom_name, "renamed:v2");
   EXPECT_FALSE(library->names(alice).find("background:v1").has_value());
-  EXPECT_EQ(library->names(alice).find("renamed:v2")->parameters["temperature"], 0.2);
+  EXPECT_EQ(library->names(alice).find("renamed:v2")->parameters.temperature, 0.2);
 
   library->remove_row(alice, row.id);
   EXPECT_FALSE(library->names(alice).find("renamed:v2").has_value());

@@ -122,27 +122,9 @@ TEST(JsonFields, TypesAreCheckedAndNamed) {
   EXPECT_TRUE(parse_body_object("").empty());
 }
 
-TEST(KeepAlive, NumbersAndDurations) {
-  using std::chrono::milliseconds;
-  EXPECT_EQ(parse_keep_alive(json::value("5m")), milliseconds(300'000));
-  EXPECT_EQ(parse_keep_alive(json::value("1h30m")), milliseconds(5'400'000));
-  EXPECT_EQ(parse_keep_alive(json::value("10s")), milliseconds(10'000));
-  EXPECT_EQ(parse_keep_alive(json::value("250ms")), milliseconds(250));
-  EXPECT_EQ(parse_keep_alive(json::value("0")), milliseconds(0));
-  EXPECT_EQ(parse_keep_alive(json::value(0)), milliseconds(0));
-  EXPECT_EQ(parse_keep_alive(json::value(30)), milliseconds(30'000));
-  EXPECT_LT(parse_keep_alive(json::value(-1)).count(), 0);
-  EXPECT_LT(parse_keep_alive(json::value("-1")).count(), 0);
-  EXPECT_LT(parse_keep_alive(json::value("-1m")).count(), 0);
-  for (const char* bad : {"", "soon", "5x", "m"})
-    EXPECT_THROW(parse_keep_alive(json::value(bad)), Error) << bad;
-  // Longer than a clock can hold is forever, never an overflow into "unload now".
-  EXPECT_LT(parse_keep_alive(json::value("1e400")).count(), 0);
-  EXPECT_LT(parse_keep_alive(json::value("1e13h")).count(), 0);
-  EXPECT_LT(parse_keep_alive(json::value(1e300)).count(), 0);
-  EXPECT_LT(parse_keep_alive(json::value(std::int64_t{9'223'372'036'854'775'807})).count(), 0);
-  EXPECT_EQ(parse_keep_alive(json::value(86'400)), milliseconds(86'400'000));
-  EXPECT_THROW(parse_keep_alive(json::value(true)), Error);
+// Options as a request's "options" (or a model's stored ones) are read (api/options.h).
+void apply_ollama_options(const json::object& options, GenerationRequest& r) {
+  apply_options(api::read_options(options, api::UnknownOptions::ignore), r);
 }
 
 TEST(OllamaOptions, MapOntoTheRequestAndRefuseBadValues) {

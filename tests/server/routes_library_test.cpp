@@ -228,10 +228,20 @@ TEST_F(LibraryRoutes, PersonalModelsDownloadStatusUpdateAndDelete) {
            json{{"custom_name", "renamed:v2"}, {"parameters", {{"temperature", 0.3}}}}.dump());
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(body_of(r)["custom_name"], "renamed:v2");
-  EXPECT_EQ(library->names(alice).find("renamed:v2")->parameters["temperature"], 0.3);
+  EXPECT_EQ(library->names(alice).find("renamed:v2")->parameters.temperature, 0.3);
   EXPECT_EQ(call(alice, "PUT", "/api/personal-models/" + id, "{}").status, 400);
   EXPECT_EQ(body_of(call(alice, "PUT", "/api/personal-models/" + id, R"({"parameters": 3})"))["error"],
             "field 'parameters' must be an object");
+  // Options to keep are checked as a request's are, and a misspelt one is refused, not kept.
+  EXPECT_EQ(body_of(call(alice, "PUT", "/api/personal-models/" + id,
+                         R"({"parameters": {"temperature": 500}})"))["error"],
+            "field 'temperature' must be between 0 and 100");
+  EXPECT_EQ(body_of(call(alice, "PUT", "/api/personal-models/" + id,
+                         R"({"parameters": {"temprature": 0.5}})"))["error"],
+            "unknown option 'temprature' (known: temperature, top_k, top_p, min_p, "
+            "repeat_penalty, repeat_last_n, presence_penalty, frequency_penalty, seed, stop, "
+            "num_ctx, num_predict)");
+  EXPECT_EQ(library->names(alice).find("renamed:v2")->parameters.temperature, 0.3);
 
   r = call(alice, "DELETE", "/api/personal-models/" + id);
   EXPECT_EQ(r.status, 200) << r.body;

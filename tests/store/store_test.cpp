@@ -54,7 +54,8 @@ TEST_F(StoreTest, ManifestRoundTripsThroughItsFile) {
   store.import_file(model.path, "base:v1");
   Manifest m = *store.find("base:v1");
   m.tag = "tuned";
-  m.parameters = {{"temperature", 0.5}, {"stop", {"<|end|>"}}};
+  m.parameters.temperature = 0.5;
+  m.parameters.stop = std::vector<std::string>{"<|end|>"};
   m.template_text = "{{ .Prompt }}";
   m.base_model = "base:v1";
   m.created_at.clear();

@@ -1,0 +1,66 @@
+// The OpenAI API's requests as hearth reads them: POST /v1/chat/completions, /v1/completions and
+// /v1/embeddings. Each parse_* checks every field it reads and throws Error(invalid_input) naming
+// the field ("field 'temperature' must be between 0 and 2"), or Error(unsupported) for what hearth
+// does not do (n > 1, tools, image parts, suffix, echo, dimensions). Unknown fields are ignored,
+// as OpenAI's clients send fields of newer API versions.
+//
+// Absent sampling fields stay unset here; the server applies OpenAI's defaults (temperature 1,
+// top_p 1, no penalties: server/routes_openai.cpp).
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hearth::api {
+
+struct Message {
+  std::string role;  // system, user or assistant ("developer" is read as system)
+  std::string content;
+  bool operator==(const Message&) const = default;
+};
+
+// What chat and text completions share.
+struct OpenAiGeneration {
+  std::string model;
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
+  std::optional<double> temperature;        // 0..2
+  std::optional<double> top_p;              // 0..1
+  std::optional<double> presence_penalty;   // -2..2
+  std::optional<double> frequency_penalty;  // -2..2
+  std::optional<std::int64_t> seed;
+  std::optional<std::int64_t> max_tokens;  // >= 1; max_completion_tokens wins when both are given
+  std::vector<std::string> stop;           // at most 4
+  bool json_object = false;                // response_format json_object or json_schema
+  std::optional<std::chrono::milliseconds> keep_alive;  // hearth's extension (Ollama's field)
+};
+
+struct ChatCompletionRequest : OpenAiGeneration {
+  std::vector<Message> messages;  // at least one
+};
+
+struct CompletionRequest : OpenAiGeneration {
+  std::string prompt;  // one string (or an array of one)
+};
+
+struct EmbeddingsRequest {
+  std::string model;
+  std::vector<std::string> input;  // at least one, none empty
+  bool base64 = false;             // encoding_format "base64" (else "float")
+  std::optional<std::chrono::milliseconds> keep_alive;
+};
+
+ChatCompletionRequest parse_chat_completion(const boost::json::object& body);
+CompletionRequest parse_completion(const boost::json::object& body);
+EmbeddingsRequest parse_embeddings(const boost::json::object& body);
+
+// Error(unsupported) when a chat request lists tools: answering as if they were not there would
+// leave a client waiting for tool calls that never come. An empty list is no tools.
+void refuse_tools(const boost::json::object& body);
+
+}  // namespace hearth::api
