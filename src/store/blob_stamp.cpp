@@ -77,6 +77,8 @@ std::optional<BlobStamp> read_blob_stamp(const std::filesystem::path& blob) {
     if (schema <= kBlobStampSchema)
       installed = {stamp->at("size").to_number<uint64_t>(),
                    stamp->at("mtime_ns").to_number<int64_t>()};
+  } catch (const boost::system::system_error& e) {
+    throw corrupt(e.code().message());  // "not a number", without Boost's source location
   } catch (const std::exception& e) {
     throw corrupt(e.what());
   }

@@ -39,7 +39,8 @@ TEST(ConversationsEndToEnd, KeptRatedExportedAndValidated) {
   // alice pulls the model over loopback HTTP (a file of the server's own disk is the local
   // user's only).
   hearth::test::HttpFileServer files(dir / "models");
-  const json::value pull{{"model", files.url("llama3-f16.gguf")}, {"stream", false}};  // installs "llama3-f16"
+  // Installs "llama3-f16".
+  const json::value pull{{"model", files.url("llama3-f16.gguf")}, {"stream", false}};
   HttpResult r = alice.call("POST", "/api/pull", &pull);
   ASSERT_EQ(r.status, 200) << r.body;
   const json::value opt_in{{"training_opt_in", true}};
@@ -106,7 +107,8 @@ TEST(ConversationsEndToEnd, KeptRatedExportedAndValidated) {
   for (const auto& m : c0.at("messages").as_array()) {
     if (m.at("role") != json::value("assistant")) continue;
     ++live_answers;
-    EXPECT_EQ(replaced.count(m.at("id").to_number<std::int64_t>()), 0u) << "a regenerated answer is still live: " << c0;
+    EXPECT_EQ(replaced.count(m.at("id").to_number<std::int64_t>()), 0u)
+        << "a regenerated answer is still live: " << c0;
   }
   EXPECT_EQ(live_answers, 2) << c0;  // 0 % 10 == 0: two answers in the live history
   EXPECT_EQ(c0.at_pointer("/messages/2/continued"), json::value(true)) << c0;
@@ -116,15 +118,17 @@ TEST(ConversationsEndToEnd, KeptRatedExportedAndValidated) {
   const std::string fb0 = "/api/conversations/" + std::to_string(conversation_of[1]) + "/messages/";
   EXPECT_EQ(alice.call("POST", fb0 + "999999/feedback", &bad_rating).status, 404);
   r = alice.call("GET", "/api/conversations/" + std::to_string(conversation_of[1]));
-  const std::int64_t answer1 = json_from(r.body).at("messages").as_array().back().at("id").as_int64();
+  const std::int64_t answer1 =
+      json_from(r.body).at("messages").as_array().back().at("id").as_int64();
   EXPECT_EQ(alice.call("POST", fb0 + std::to_string(answer1) + "/feedback", &bad_rating).status, 400);
   const json::value thumbs_up{{"thumbs", "up"}};
   EXPECT_EQ(bob.call("POST", fb0 + std::to_string(answer1) + "/feedback", &thumbs_up).status, 404);
   EXPECT_EQ(bob.call("GET", "/api/conversations/" + std::to_string(conversation_of[1])).status, 404);
   EXPECT_EQ(bob.call("DELETE", "/api/conversations/" + std::to_string(conversation_of[1])).status, 404);
   r = alice.call("GET", "/api/conversations/" + std::to_string(conversation_of[1]));
-  EXPECT_EQ(json_from(r.body).at("messages").as_array().back().at_pointer("/feedback/thumbs").as_string(),
-            "up");  // unchanged
+  EXPECT_EQ(
+      json_from(r.body).at("messages").as_array().back().at_pointer("/feedback/thumbs").as_string(),
+      "up");  // unchanged
 
   // Readiness, then the 100-example minimum at a threshold few answers pass.
   r = alice.call("GET", "/api/training/readiness");
@@ -145,7 +149,8 @@ TEST(ConversationsEndToEnd, KeptRatedExportedAndValidated) {
   // Named by URLs, downloaded through the API.
   EXPECT_FALSE(hearth::test::has_key(result, "train_file")) << r.body;
   EXPECT_EQ(r.body.find(home.path().string()), std::string::npos) << r.body;
-  const HttpResult train_text = alice.call("GET", json::value_to<std::string>(result.at("train_url")));
+  const HttpResult train_text =
+      alice.call("GET", json::value_to<std::string>(result.at("train_url")));
   const HttpResult validation_text =
       alice.call("GET", json::value_to<std::string>(result.at("validation_url")));
   ASSERT_EQ(train_text.status, 200) << train_text.body;

@@ -82,9 +82,8 @@ TEST_P(ModelNamesEndToEnd, AnotherUserCannotReplaceOrDeleteTheOwnersName) {
   const json::value ps = json_from(bob("GET", "/api/ps", nullptr).body);
   ASSERT_EQ(ps.at("models").as_array().size(), 1u) << format_json(ps);
   EXPECT_EQ(ps.at_pointer("/models/0/name").as_string(), "llama3-f16:latest");
-  EXPECT_GE(std::stoi(json::value_to<std::string>(ps.at_pointer("/models/0/expires_at")).substr(0, 4)),
-            2100)
-      << format_json(ps);
+  const std::string expires_at = json::value_to<std::string>(ps.at_pointer("/models/0/expires_at"));
+  EXPECT_GE(std::stoi(expires_at.substr(0, 4)), 2100) << format_json(ps);
 
   // The attack: Bob copies his weights onto the owner's name. It becomes Bob's own name.
   h = bob("POST", "/api/copy", {{"source", "llama3-f16"}, {"destination", "fast-assistant:q4_k_m"}});
@@ -122,7 +121,8 @@ TEST_P(ModelNamesEndToEnd, AnotherUserCannotReplaceOrDeleteTheOwnersName) {
   r = hearth({"rm", "--user", "bob", "llama3-f16"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(names_in(bob("GET", "/api/tags", nullptr)).empty());
-  EXPECT_TRUE(json_from(bob("GET", "/api/personal-models", nullptr).body).at("models").as_array().empty());
+  EXPECT_TRUE(
+      json_from(bob("GET", "/api/personal-models", nullptr).body).at("models").as_array().empty());
   EXPECT_EQ(hearth({"rm", "--user", "bob", "llama3-f16"}).exit_code, 3);
   EXPECT_EQ(hearth({"rm", "--user", "nobody", "llama3-f16"}).exit_code, 3);
   EXPECT_EQ(hearth({"list", "--user", "bob"}).exit_code, 0);

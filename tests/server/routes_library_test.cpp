@@ -161,8 +161,8 @@ TEST_F(LibraryRoutes, TagsModelsShowDeleteAndCopyAreScopedToTheCaller) {
   EXPECT_EQ(modelfile.find("sha256-"), std::string::npos) << modelfile;
   r = call(bob, "POST", "/api/show", text({{"model", "scoped"}}));
   EXPECT_EQ(r.status, 404);
-  EXPECT_EQ(json::value_to<std::string>(body_of(r).at("error")).rfind("model 'scoped' not found", 0),
-            0u);
+  const std::string not_found = json::value_to<std::string>(body_of(r).at("error"));
+  EXPECT_EQ(not_found.rfind("model 'scoped' not found", 0), 0u) << not_found;
   EXPECT_EQ(body_of(call(alice, "POST", "/api/show", "{}")).at("error").as_string(),
             "field 'model' is required");
   EXPECT_EQ(call(alice, "POST", "/api/show", "not json").status, 400);
@@ -172,8 +172,9 @@ TEST_F(LibraryRoutes, TagsModelsShowDeleteAndCopyAreScopedToTheCaller) {
   EXPECT_EQ(r.body, "");
   EXPECT_EQ(call(bob, "POST", "/api/copy", text({{"source", a}, {"destination", "x"}})).status,
             404);
-  EXPECT_EQ(body_of(call(alice, "POST", "/api/copy", text({{"source", a}}))).at("error").as_string(),
-            "field 'destination' is required");
+  EXPECT_EQ(
+      body_of(call(alice, "POST", "/api/copy", text({{"source", a}}))).at("error").as_string(),
+      "field 'destination' is required");
 
   EXPECT_EQ(call(bob, "DELETE", "/api/delete", text({{"model", a}})).status, 404);
   r = call(alice, "DELETE", "/api/delete", text({{"model", a}}));
@@ -227,8 +228,9 @@ TEST_F(LibraryRoutes, PersonalModelsDownloadStatusUpdateAndDelete) {
   EXPECT_EQ(call(bob, "GET", "/api/personal-models/" + id + "/status").status, 404);
   EXPECT_EQ(call(bob, "DELETE", "/api/personal-models/" + id).status, 404);
   EXPECT_EQ(call(alice, "GET", "/api/personal-models/abc/status").status, 400);
-  EXPECT_EQ(body_of(call(alice, "POST", "/api/personal-models/download", "{}")).at("error").as_string(),
-            "field 'model_id' is required");
+  EXPECT_EQ(
+      body_of(call(alice, "POST", "/api/personal-models/download", "{}")).at("error").as_string(),
+      "field 'model_id' is required");
 
   json::value desktop = body_of(call(alice, "GET", "/api/desktop/models"));
   ASSERT_EQ(desktop.at("models").as_array().size(), 1u);
@@ -295,9 +297,9 @@ TEST_F(LibraryRoutes, PsShowsOnlyTheCallersModels) {
     std::this_thread::sleep_for(50ms);
     ps = body_of(call(alice, "GET", "/api/ps"));
     ASSERT_EQ(ps.at("models").as_array().size(), 1u) << format_json(huge);
-    EXPECT_GE(std::stoi(json::value_to<std::string>(ps.at_pointer("/models/0/expires_at")).substr(0, 4)),
-              2100)
-        << format_json(ps);
+    const std::string expires_at =
+        json::value_to<std::string>(ps.at_pointer("/models/0/expires_at"));
+    EXPECT_GE(std::stoi(expires_at.substr(0, 4)), 2100) << format_json(ps);
   }
   // Bob's own name for the same weights: he sees the loaded model under his name, not Alice's.
   library::PullSettings settings;
