@@ -8,7 +8,7 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config git clang-format
   # HTTP, WebSocket, TLS, URLs, JSON (versioned Boost 1.81: never the unversioned 1.74 -dev packages)
-  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev nlohmann-json3-dev
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev
   # database
   libsoci-dev libsqlite3-dev libpq-dev postgresql-15 postgresql-client-15
   # downloads, crypto, tokenizer regex

@@ -2,15 +2,16 @@
 // count, every metadata key (long values shortened) and every tensor. --json prints the same data
 // as one JSON object. A damaged file fails with the reader's message (corrupt_file, exit code 1).
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cinttypes>
 #include <cstdio>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli/commands.h"
 #include "cli/model_resolve.h"
+#include "core/json_text.h"
 #include "engine/gguf/gguf.h"
 
 namespace hearth::cli {
@@ -18,7 +19,7 @@ namespace {
 
 using gguf::Value;
 using gguf::ValueType;
-using nlohmann::json;
+namespace json = boost::json;
 
 constexpr size_t kArrayItemsShown = 8;  // text: first items of a long array
 constexpr size_t kJsonItemsShown = 32;  // JSON: first items of a long array
@@ -130,7 +131,7 @@ std::string text_value(const Value& v) {
   return "?";
 }
 
-json json_value(const Value& v) {
+json::value json_value(const Value& v) {
   switch (v.type) {
     case ValueType::u8:
     case ValueType::u16:
@@ -148,9 +149,9 @@ json json_value(const Value& v) {
     case ValueType::boolean:
       return v.u != 0;
     case ValueType::string:
-      return v.s;
+      return json::string(v.s);
     case ValueType::array: {
-      json items = json::array();
+      json::array items;
       for (size_t k = 0; k < v.items.size() && k < kJsonItemsShown; ++k)
         items.push_back(json_value(v.items[k]));
       return items;
@@ -234,22 +235,25 @@ void print_text(const gguf::File& file, const Summary& s) {
 }
 
 void print_json(const gguf::File& file, const Summary& s) {
-  json out;
+  json::object out;
   out["file"] = file.name();
   out["file_size"] = file.file_size();
   out["version"] = file.version();
   out["alignment"] = file.alignment();
   out["data_offset"] = file.data_offset();
-  out["file_type"] = s.file_type
-                         ? json{{"id", *s.file_type}, {"name", file_type_name(*s.file_type)}}
-                         : json(nullptr);
-  out["most_common_tensor_type"] = s.most_common_count ? json(s.most_common_type) : json(nullptr);
-  out["tensor_type_counts"] = s.type_counts;
+  out["file_type"] = s.file_type ? json::value(json::object{{"id", *s.file_type},
+                                                            {"name", file_type_name(*s.file_type)}})
+                                 : json::value(nullptr);
+  out["most_common_tensor_type"] =
+      s.most_common_count ? json::value(s.most_common_type) : json::value(nullptr);
+  json::object type_counts;
+  for (const auto& [type, count] : s.type_counts) type_counts[type] = count;
+  out["tensor_type_counts"] = std::move(type_counts);
   out["parameter_count"] = s.parameters;
   out["parameter_count_text"] = human_count(s.parameters);
-  json metadata = json::array();
+  json::array metadata;
   for (const auto& [key, value] : file.metadata()) {
-    json entry = {{"key", key}, {"type", gguf::value_type_name(value.type)}};
+    json::object entry{{"key", key}, {"type", gguf::value_type_name(value.type)}};
     if (value.type == ValueType::array) {
       entry["element_type"] = gguf::value_type_name(value.element_type);
       entry["count"] = value.items.size();
@@ -260,17 +264,17 @@ void print_json(const gguf::File& file, const Summary& s) {
   }
   out["metadata_count"] = file.metadata().size();
   out["metadata"] = std::move(metadata);
-  json tensors = json::array();
+  json::array tensors;
   for (const auto& t : file.tensors())
-    tensors.push_back({{"name", t.name},
-                       {"type", gguf::tensor_type_name(t.type)},
-                       {"shape", t.ne},
-                       {"offset", t.offset},
-                       {"bytes", t.n_bytes}});
+    tensors.push_back(json::object{{"name", t.name},
+                                   {"type", gguf::tensor_type_name(t.type)},
+                                   {"shape", json::value_from(t.ne)},
+                                   {"offset", t.offset},
+                                   {"bytes", t.n_bytes}});
   out["tensor_count"] = file.tensors().size();
   out["tensors"] = std::move(tensors);
   // Token strings need not be valid UTF-8; JSON output replaces bad bytes with U+FFFD.
-  std::printf("%s\n", out.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+  std::printf("%s\n", format_json(out, 2).c_str());
 }
 
 struct InspectOptions {

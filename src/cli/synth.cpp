@@ -3,21 +3,23 @@
 // writes a model with a real model's shape and seeded random weights (engine/quantize/synth.h):
 // for benchmarks and tests, never for text. --dry-run prints the plan (metadata summary and every
 // tensor's name, type, shape and bytes, like `hearth inspect --json`) as JSON and writes nothing.
+#include <boost/json.hpp>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/json_text.h"
 #include "engine/quantize/synth.h"
 
 namespace hearth::cli {
 namespace {
 
 namespace fs = std::filesystem;
+namespace json = boost::json;
 
 struct SynthArgs {
   std::string arch, shape, type = "F16", out, vocab;
@@ -27,7 +29,7 @@ struct SynthArgs {
 };
 
 void print_plan(const quantize::SynthPlan& plan) {
-  nlohmann::json j;
+  json::object j;
   j["arch"] = plan.arch;
   j["shape"] = plan.shape->name;
   j["type"] = plan.preset->name;
@@ -37,10 +39,11 @@ void print_plan(const quantize::SynthPlan& plan) {
   j["file_size"] = plan.file_size;
   j["parameter_count"] = plan.parameter_count;
   j["tensor_count"] = plan.tensors.size();
-  nlohmann::json md = nlohmann::json::object();
+  json::object md;
   for (const auto& [key, v] : plan.metadata) {
     if (v.type == gguf::ValueType::array) {
-      md[key] = {{"array", gguf::value_type_name(v.element_type)}, {"count", v.items.size()}};
+      md[key] = json::object{{"array", gguf::value_type_name(v.element_type)},
+                             {"count", v.items.size()}};
     } else if (v.type == gguf::ValueType::string) {
       md[key] = v.s;
     } else if (v.is_float()) {
@@ -54,16 +57,16 @@ void print_plan(const quantize::SynthPlan& plan) {
       md[key] = v.u;
     }
   }
-  j["metadata"] = md;
-  nlohmann::json tensors = nlohmann::json::array();
+  j["metadata"] = std::move(md);
+  json::array tensors;
   for (const auto& t : plan.tensors) {
-    tensors.push_back({{"name", t.name},
-                       {"type", gguf::tensor_type_name(t.type)},
-                       {"shape", t.ne},
-                       {"bytes", gguf::tensor_bytes(t.type, t.ne)}});
+    tensors.push_back(json::object{{"name", t.name},
+                                   {"type", gguf::tensor_type_name(t.type)},
+                                   {"shape", json::value_from(t.ne)},
+                                   {"bytes", gguf::tensor_bytes(t.type, t.ne)}});
   }
-  j["tensors"] = tensors;
-  std::printf("%s\n", j.dump(1).c_str());
+  j["tensors"] = std::move(tensors);
+  std::printf("%s\n", format_json(j, 1).c_str());
 }
 
 void run_synth(const SynthArgs& a) {

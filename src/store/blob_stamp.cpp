@@ -3,16 +3,21 @@
 
 #include <sys/stat.h>
 
+#include <boost/json.hpp>
 #include <cerrno>
-#include <nlohmann/json.hpp>
+#include <exception>
+#include <string>
 
 #include "core/error.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "core/paths.h"
 #include "store/file_util.h"
 
 namespace hearth::store {
 namespace {
+
+namespace json = boost::json;
 
 bool is_blob_name(const std::string& name) {
   if (name.size() != 7 + 64 || name.rfind("sha256-", 0) != 0) return false;
@@ -43,9 +48,9 @@ void record_blob_stamp(const std::filesystem::path& blob) {
   const BlobStamp now = stat_blob(blob);
   const auto path = blob_stamp_path(blob);
   paths::ensure_directory(path.parent_path());
-  const nlohmann::json json{
+  const json::object stamp{
       {"schema", kBlobStampSchema}, {"size", now.size}, {"mtime_ns", now.mtime_ns}};
-  write_file_atomically(path, json.dump() + "\n");
+  write_file_atomically(path, format_json(stamp) + "\n");
 }
 
 void ensure_blob_stamp(const std::filesystem::path& blob) {
@@ -57,16 +62,30 @@ std::optional<BlobStamp> read_blob_stamp(const std::filesystem::path& blob) {
   const auto path = blob_stamp_path(blob);
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return std::nullopt;
+  // What is not a stamp of this shape (not JSON, a member missing or of another type) is a
+  // corrupt file. Only Boost.JSON throws inside the try (a missing member, a wrong type).
+  const auto corrupt = [&](const std::string& what) {
+    return Error(ErrorKind::corrupt_file, path.string() + ": unreadable blob stamp: " + what);
+  };
+  std::string error;
+  const auto stamp = parse_json(read_small_file(path), &error);
+  if (!stamp) throw corrupt(error);
+  int schema = 0;
+  BlobStamp installed;
   try {
-    const auto json = nlohmann::json::parse(read_small_file(path));
-    const int schema = json.at("schema").get<int>();
-    if (schema > kBlobStampSchema)
-      throw Error(ErrorKind::unsupported,
-                  path.string() + ": stamp schema " + std::to_string(schema) + "; update hearth");
-    return BlobStamp{json.at("size").get<uint64_t>(), json.at("mtime_ns").get<int64_t>()};
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorKind::corrupt_file, path.string() + ": unreadable blob stamp: " + e.what());
+    schema = stamp->at("schema").to_number<int>();
+    if (schema <= kBlobStampSchema)
+      installed = {stamp->at("size").to_number<uint64_t>(),
+                   stamp->at("mtime_ns").to_number<int64_t>()};
+  } catch (const boost::system::system_error& e) {
+    throw corrupt(e.code().message());  // "not a number", without Boost's source location
+  } catch (const std::exception& e) {
+    throw corrupt(e.what());
   }
+  if (schema > kBlobStampSchema)
+    throw Error(ErrorKind::unsupported,
+                path.string() + ": stamp schema " + std::to_string(schema) + "; update hearth");
+  return installed;
 }
 
 void remove_blob_stamp(const std::filesystem::path& blob) {

@@ -4,16 +4,17 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "engine/gguf/gguf.h"
+#include "support/json_test_util.h"
 #include "support/test_support.h"
 
 namespace hearth {
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
+namespace json = boost::json;
+using test::json_from;
 
 using test::CommandResult;
 
@@ -36,24 +37,25 @@ TEST(InspectCommand, JsonDescribesEveryConformanceFile) {
     SCOPED_TRACE(path.string());
     const CommandResult run = inspect(path, true);
     ASSERT_EQ(run.exit_code, 0) << run.err;
-    const json j = json::parse(run.out);
+    const json::value j = json_from(run.out);
     const gguf::File file = gguf::File::open(path);
-    EXPECT_EQ(j["file"], path.string());
-    EXPECT_EQ(j["version"], 3);
-    EXPECT_EQ(j["file_size"], file.file_size());
-    EXPECT_EQ(j["tensor_count"], file.tensors().size());
-    ASSERT_EQ(j["tensors"].size(), file.tensors().size());
-    EXPECT_EQ(j["metadata_count"], file.metadata().size());
-    EXPECT_EQ(j["metadata"].size(), file.metadata().size());
+    EXPECT_EQ(j.at("file").as_string(), path.string());
+    EXPECT_EQ(j.at("version"), json::value(3));
+    EXPECT_EQ(j.at("file_size"), json::value(file.file_size()));
+    EXPECT_EQ(j.at("tensor_count"), json::value(file.tensors().size()));
+    ASSERT_EQ(j.at("tensors").as_array().size(), file.tensors().size());
+    EXPECT_EQ(j.at("metadata_count"), json::value(file.metadata().size()));
+    EXPECT_EQ(j.at("metadata").as_array().size(), file.metadata().size());
     uint64_t parameters = 0;
     for (size_t k = 0; k < file.tensors().size(); ++k) {
       const auto& t = file.tensors()[k];
-      EXPECT_EQ(j["tensors"][k]["name"], t.name);
-      EXPECT_EQ(j["tensors"][k]["shape"].get<std::vector<int64_t>>(), t.ne);
-      EXPECT_EQ(j["tensors"][k]["bytes"], t.n_bytes);
+      const json::value& tensor = j.at("tensors").at(k);
+      EXPECT_EQ(tensor.at("name").as_string(), t.name);
+      EXPECT_EQ(json::value_to<std::vector<int64_t>>(tensor.at("shape")), t.ne);
+      EXPECT_EQ(tensor.at("bytes"), json::value(t.n_bytes));
       parameters += static_cast<uint64_t>(t.n_elements());
     }
-    EXPECT_EQ(j["parameter_count"], parameters);
+    EXPECT_EQ(j.at("parameter_count"), json::value(parameters));
   }
 }
 
@@ -61,17 +63,17 @@ TEST(InspectCommand, JsonNamesFileTypeAndShortensArrays) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
   const CommandResult run = inspect(dir / "models" / "quant-base-q4_k_m.gguf", true);
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  const json j = json::parse(run.out);
-  EXPECT_EQ(j["file_type"]["name"], "MOSTLY_Q4_K_M");
-  EXPECT_EQ(j["file_type"]["id"], 15);
-  EXPECT_EQ(j["most_common_tensor_type"], "Q4_K");
-  EXPECT_EQ(j["tensor_type_counts"], json({{"F32", 5}, {"Q4_K", 12}, {"Q6_K", 3}}));
-  for (const json& entry : j["metadata"]) {
-    if (entry["key"] != "tokenizer.ggml.tokens") continue;
-    EXPECT_EQ(entry["count"], 1000);
-    EXPECT_EQ(entry["truncated"], true);
-    EXPECT_EQ(entry["value"][1], "<s>");
-    EXPECT_LT(entry["value"].size(), 1000u);
+  const json::value j = json_from(run.out);
+  EXPECT_EQ(j.at_pointer("/file_type/name").as_string(), "MOSTLY_Q4_K_M");
+  EXPECT_EQ(j.at_pointer("/file_type/id"), json::value(15));
+  EXPECT_EQ(j.at("most_common_tensor_type").as_string(), "Q4_K");
+  EXPECT_EQ(j.at("tensor_type_counts"), (json::value{{"F32", 5}, {"Q4_K", 12}, {"Q6_K", 3}}));
+  for (const json::value& entry : j.at("metadata").as_array()) {
+    if (entry.at("key") != json::value("tokenizer.ggml.tokens")) continue;
+    EXPECT_EQ(entry.at("count"), json::value(1000));
+    EXPECT_EQ(entry.at("truncated"), json::value(true));
+    EXPECT_EQ(entry.at("value").at(1).as_string(), "<s>");
+    EXPECT_LT(entry.at("value").as_array().size(), 1000u);
   }
 }
 
@@ -148,11 +150,11 @@ TEST(InspectCommand, HandBuiltFileWithoutConformanceData) {
   writer.write(path);
   const CommandResult run = inspect(path, true);
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  const json j = json::parse(run.out);
-  EXPECT_EQ(j["file_type"]["name"], "MOSTLY_F16");
-  EXPECT_EQ(j["parameter_count"], 128);
-  EXPECT_EQ(j["parameter_count_text"], "128");
-  EXPECT_EQ(j["tensors"][0]["type"], "F16");
+  const json::value j = json_from(run.out);
+  EXPECT_EQ(j.at_pointer("/file_type/name").as_string(), "MOSTLY_F16");
+  EXPECT_EQ(j.at("parameter_count"), json::value(128));
+  EXPECT_EQ(j.at("parameter_count_text").as_string(), "128");
+  EXPECT_EQ(j.at_pointer("/tensors/0/type").as_string(), "F16");
 }
 
 TEST(InspectCommand, TextEscapesControlBytesAndCutsLongStrings) {

@@ -7,7 +7,6 @@
 
 #include <filesystem>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
@@ -18,6 +17,7 @@
 #include "db/db_test_support.h"
 #include "engine/gguf/gguf.h"
 #include "store/http_file_server.h"
+#include "support/json_test_util.h"
 #include "support/test_support.h"
 
 namespace hearth::test {
@@ -97,13 +97,13 @@ class LibraryTest : public ::testing::Test {
   void write_user_catalog(const std::string& id, const std::string& repo, const std::string& file,
                           uint64_t size_bytes, const std::string& sha256, int ram_gb = 1,
                           int disk_gb = 0) const {
-    nlohmann::json variant = {{"tag", "q8_0"},
-                              {"quantization", "Q8_0"},
-                              {"repo", repo},
-                              {"file", file},
-                              {"size_bytes", size_bytes}};
+    json::object variant = {{"tag", "q8_0"},
+                            {"quantization", "Q8_0"},
+                            {"repo", repo},
+                            {"file", file},
+                            {"size_bytes", size_bytes}};
     if (!sha256.empty()) variant["sha256"] = sha256;
-    nlohmann::json model = {
+    const json::object model = {
         {"id", id},
         {"name", "Test " + id},
         {"description", "a model served by the test"},
@@ -116,10 +116,10 @@ class LibraryTest : public ::testing::Test {
         {"head_dim", 64},
         {"requirements", {{"ram_gb", ram_gb}, {"disk_gb", disk_gb}, {"gpu", "none"}}},
         {"default_tag", "q8_0"},
-        {"variants", {variant}}};
+        {"variants", json::array{variant}}};
     std::filesystem::create_directories(home());
     std::ofstream(home() / "catalog.json")
-        << nlohmann::json{{"version", 1}, {"models", {model}}}.dump(2);
+        << format_json(json::object{{"version", 1}, {"models", json::array{model}}}, 2);
   }
 
   // The database row of an installed name, through the db module.

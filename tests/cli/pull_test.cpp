@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "cli/library_test_util.h"
+#include "support/json_test_util.h"
 
 extern char** environ;
 
@@ -20,8 +21,9 @@ namespace hearth {
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
+namespace json = boost::json;
 using test::CommandResult;
+using test::json_from;
 
 class PullTest : public test::LibraryTest {};
 
@@ -54,14 +56,14 @@ TEST_F(PullTest, FullPullFromServerIsListedShownAndScored) {
 
   r = hearth({"show", "tiny_chat-q8_0:latest", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  json j = json::parse(r.out);
-  EXPECT_EQ(j["name"], "tiny_chat-q8_0:latest");
-  EXPECT_EQ(j["model"]["architecture"], "llama");
-  EXPECT_EQ(j["model"]["quantization"], "Q8_0");
-  EXPECT_EQ(j["model"]["context_length"], 4096);
-  EXPECT_EQ(j["manifest"]["blobs"][0]["digest"], "sha256:" + hex);
-  EXPECT_EQ(j["database"]["status"], "installed");
-  EXPECT_GT(j["database"]["performance_score"].get<double>(), 0.0);
+  json::value j = json_from(r.out);
+  EXPECT_EQ(j.at("name").as_string(), "tiny_chat-q8_0:latest");
+  EXPECT_EQ(j.at_pointer("/model/architecture").as_string(), "llama");
+  EXPECT_EQ(j.at_pointer("/model/quantization").as_string(), "Q8_0");
+  EXPECT_EQ(j.at_pointer("/model/context_length"), json::value(4096));
+  EXPECT_EQ(j.at_pointer("/manifest/blobs/0/digest").as_string(), "sha256:" + hex);
+  EXPECT_EQ(j.at_pointer("/database/status").as_string(), "installed");
+  EXPECT_GT(j.at_pointer("/database/performance_score").to_number<double>(), 0.0);
 
   auto row = this->row("tiny_chat-q8_0:latest");
   ASSERT_TRUE(row);

@@ -4,19 +4,21 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <nlohmann/json.hpp>
+#include <map>
 #include <sstream>
 
 #include "engine/gguf/gguf.h"
 #include "engine/quantize/recipe.h"
+#include "support/json_test_util.h"
 #include "support/test_support.h"
 
 namespace hearth {
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
+namespace json = boost::json;
 using test::CommandResult;
+using test::json_from;
 using test::run_hearth;
 
 size_t count_lines_with(const std::string& text, const std::string& part) {
@@ -149,36 +151,39 @@ TEST(SynthCommand, DryRunShowsTheBigShapesLikeInspect) {
   const CommandResult r =
       run_hearth({"synth", "--shape", "llama-3.2-1b", "--type", "Q4_K_M", "--dry-run"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const json j = json::parse(r.out);
-  EXPECT_EQ(j["arch"], "llama");
-  EXPECT_EQ(j["parameter_count"], 1235814432u);
-  EXPECT_EQ(j["metadata"]["llama.block_count"], 16);
-  EXPECT_EQ(j["metadata"]["llama.attention.head_count_kv"], 8);
-  EXPECT_EQ(j["metadata"]["general.file_type"], 15);
-  EXPECT_EQ(j["metadata"]["tokenizer.ggml.tokens"]["count"], 128256);
-  std::map<std::string, json> t;
-  for (const json& x : j["tensors"]) t[x["name"]] = x;
+  const json::value j = json_from(r.out);
+  EXPECT_EQ(j.at("arch").as_string(), "llama");
+  EXPECT_EQ(j.at("parameter_count"), json::value(1235814432u));
+  const json::value& metadata = j.at("metadata");
+  EXPECT_EQ(metadata.at("llama.block_count"), json::value(16));
+  EXPECT_EQ(metadata.at("llama.attention.head_count_kv"), json::value(8));
+  EXPECT_EQ(metadata.at("general.file_type"), json::value(15));
+  EXPECT_EQ(metadata.at("tokenizer.ggml.tokens").at("count"), json::value(128256));
+  std::map<std::string, json::value> t;
+  for (const json::value& x : j.at("tensors").as_array())
+    t[json::value_to<std::string>(x.at("name"))] = x;
   EXPECT_EQ(t.size(), 16u * 9 + 3);
-  EXPECT_EQ(t["token_embd.weight"]["shape"], json({2048, 128256}));
-  EXPECT_EQ(t["token_embd.weight"]["type"], "Q6_K");
-  EXPECT_EQ(t["blk.15.attn_k.weight"]["shape"], json({2048, 512}));
-  EXPECT_EQ(t["blk.15.ffn_down.weight"]["shape"], json({8192, 2048}));
-  EXPECT_EQ(t["blk.15.ffn_down.weight"]["type"], "Q6_K");
-  EXPECT_EQ(t["blk.5.ffn_down.weight"]["type"], "Q4_K");
-  EXPECT_EQ(t["rope_freqs.weight"]["shape"], json({32}));
+  EXPECT_EQ(t["token_embd.weight"].at("shape").as_array(), (json::array{2048, 128256}));
+  EXPECT_EQ(t["token_embd.weight"].at("type").as_string(), "Q6_K");
+  EXPECT_EQ(t["blk.15.attn_k.weight"].at("shape").as_array(), (json::array{2048, 512}));
+  EXPECT_EQ(t["blk.15.ffn_down.weight"].at("shape").as_array(), (json::array{8192, 2048}));
+  EXPECT_EQ(t["blk.15.ffn_down.weight"].at("type").as_string(), "Q6_K");
+  EXPECT_EQ(t["blk.5.ffn_down.weight"].at("type").as_string(), "Q4_K");
+  EXPECT_EQ(t["rope_freqs.weight"].at("shape").as_array(), json::array{32});
   EXPECT_EQ(t.count("output.weight"), 0u);
 
   const CommandResult q =
       run_hearth({"synth", "--shape", "qwen2.5-1.5b", "--type", "F16", "--dry-run"});
   ASSERT_EQ(q.exit_code, 0) << q.err;
-  const json jq = json::parse(q.out);
-  EXPECT_EQ(jq["arch"], "qwen2");
-  std::map<std::string, json> tq;
-  for (const json& x : jq["tensors"]) tq[x["name"]] = x;
-  EXPECT_EQ(tq["token_embd.weight"]["shape"], json({1536, 151936}));
-  EXPECT_EQ(tq["blk.27.attn_v.weight"]["shape"], json({1536, 256}));
-  EXPECT_EQ(tq["blk.27.attn_v.bias"]["shape"], json({256}));
-  EXPECT_EQ(tq["blk.27.ffn_up.weight"]["shape"], json({1536, 8960}));
+  const json::value jq = json_from(q.out);
+  EXPECT_EQ(jq.at("arch").as_string(), "qwen2");
+  std::map<std::string, json::value> tq;
+  for (const json::value& x : jq.at("tensors").as_array())
+    tq[json::value_to<std::string>(x.at("name"))] = x;
+  EXPECT_EQ(tq["token_embd.weight"].at("shape").as_array(), (json::array{1536, 151936}));
+  EXPECT_EQ(tq["blk.27.attn_v.weight"].at("shape").as_array(), (json::array{1536, 256}));
+  EXPECT_EQ(tq["blk.27.attn_v.bias"].at("shape").as_array(), json::array{256});
+  EXPECT_EQ(tq["blk.27.ffn_up.weight"].at("shape").as_array(), (json::array{1536, 8960}));
 }
 
 TEST(SynthCommand, VocabularyAndErrors) {

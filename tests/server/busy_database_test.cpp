@@ -9,7 +9,6 @@
 #include <chrono>
 #include <future>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,6 +17,7 @@
 #include "db/internal.h"
 #include "server/server_process.h"
 #include "store/http_file_server.h"
+#include "support/json_test_util.h"
 #include "support/test_support.h"
 
 namespace {
@@ -27,7 +27,8 @@ using hearth::test::http;
 using hearth::test::HttpOptions;
 using hearth::test::HttpResult;
 using hearth::test::ServerProcess;
-using nlohmann::json;
+using hearth::test::json_from;
+namespace json = boost::json;
 using namespace std::chrono_literals;
 
 // How long a request that needs no database may take while the database is held; far more than
@@ -82,8 +83,8 @@ class BusyDatabase : public ::testing::TestWithParam<Backend> {
     server = std::make_unique<ServerProcess>(home.path(), std::vector<std::string>{}, env);
     ASSERT_TRUE(server->wait_listening(std::chrono::seconds(20))) << server->output();
     files = std::make_unique<hearth::test::HttpFileServer>(*dir / "models");
-    const std::string pull =
-        json{{"model", files->url("llama3-f16.gguf")}, {"stream", false}}.dump();
+    const std::string pull = hearth::format_json(
+        json::value{{"model", files->url("llama3-f16.gguf")}, {"stream", false}});
     const HttpResult r = http("POST", server->url("/api/pull"), &pull);
     ASSERT_EQ(r.status, 200) << r.body;
   }
@@ -95,12 +96,12 @@ class BusyDatabase : public ::testing::TestWithParam<Backend> {
   // An OpenAI chat of a few greedy tokens; `headers` are extra request headers.
   HttpResult chat(const std::string& question, bool stream, std::vector<std::string> headers,
                   long timeout_ms) const {
-    const std::string body = json{
+    const std::string body = hearth::format_json(json::value{
         {"model", "llama3-f16"},
-        {"messages", json::array({{{"role", "user"}, {"content", question}}})},
+        {"messages", json::array{json::object{{"role", "user"}, {"content", question}}}},
         {"max_tokens", 4},
         {"temperature", 0},
-        {"stream", stream}}.dump();
+        {"stream", stream}});
     HttpOptions options;
     options.headers = std::move(headers);
     options.timeout_ms = timeout_ms;
@@ -147,25 +148,25 @@ TEST_P(BusyDatabase, OnlyTheStoredChatWaits) {
   ASSERT_EQ(stored.wait_for(60s), std::future_status::ready);
   const HttpResult kept = stored.get();
   ASSERT_EQ(kept.status, 200) << kept.body;
-  const json answer = json::parse(kept.body);
-  ASSERT_TRUE(answer.contains("hearth")) << answer;
-  const std::int64_t id = answer["hearth"]["conversation_id"];
+  const json::value answer = json_from(kept.body);
+  ASSERT_TRUE(hearth::test::has_key(answer, "hearth")) << answer;
+  const std::int64_t id = answer.at_pointer("/hearth/conversation_id").to_number<std::int64_t>();
   EXPECT_GT(id, 0);
-  EXPECT_GT(answer["hearth"]["message_id"].get<std::int64_t>(), 0);
+  EXPECT_GT(answer.at_pointer("/hearth/message_id").to_number<std::int64_t>(), 0);
 
   // Stored: the kept chat with its answer, and nothing of the chats that asked not to be.
   const HttpResult list = get("/api/conversations", kQuickMs);
   ASSERT_EQ(list.status, 200) << list.body;
-  const json conversations = json::parse(list.body)["conversations"];
+  const json::array conversations = json_from(list.body).at("conversations").as_array();
   ASSERT_EQ(conversations.size(), 1u) << conversations;
-  EXPECT_EQ(conversations[0]["id"], id);
+  EXPECT_EQ(conversations[0].at("id").as_int64(), id);
   const HttpResult one = get("/api/conversations/" + std::to_string(id), kQuickMs);
   ASSERT_EQ(one.status, 200) << one.body;
-  const json messages = json::parse(one.body)["messages"];
+  const json::array messages = json_from(one.body).at("messages").as_array();
   ASSERT_EQ(messages.size(), 2u) << messages;
-  EXPECT_EQ(messages[0]["content"], "Keep this one");
-  EXPECT_EQ(messages[1]["role"], "assistant");
-  EXPECT_EQ(messages[1]["content"], answer["choices"][0]["message"]["content"]);
+  EXPECT_EQ(messages[0].at("content").as_string(), "Keep this one");
+  EXPECT_EQ(messages[1].at("role").as_string(), "assistant");
+  EXPECT_EQ(messages[1].at("content"), answer.at_pointer("/choices/0/message/content"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, BusyDatabase,

@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "server/server_process.h"
+#include "support/json_test_util.h"
 #include "support/test_support.h"
 
 namespace {
@@ -14,7 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 using hearth::test::http;
 using hearth::test::run_hearth;
-using nlohmann::json;
+namespace json = boost::json;
 
 TEST(ChangedBlob, ChatIsRefusedUntilVerifyFindsTheBytesIntact) {
   hearth::test::TempDir temp;
@@ -36,21 +36,21 @@ TEST(ChangedBlob, ChatIsRefusedUntilVerifyFindsTheBytesIntact) {
 
   hearth::test::ServerProcess server(temp.path() / "home", {}, {{"HEARTH_THREADS", "1"}});
   ASSERT_TRUE(server.wait_listening(std::chrono::seconds(20))) << server.output();
-  const std::string chat = json{
+  const std::string chat = hearth::format_json(json::value{
       {"model", "tiny"},
       {"messages", {{{"role", "user"}, {"content", "hi"}}}},
       {"stream", false},
       {"options",
-       {{"num_predict", 2}}}}.dump();
+       {{"num_predict", 2}}}});
   hearth::test::HttpResult answer = http("POST", server.url("/api/chat"), &chat);
   EXPECT_NE(answer.status, 200) << answer.body;
   EXPECT_NE(answer.body.find("model 'tiny:latest' changed on disk since it was installed"),
             std::string::npos)
       << answer.body;
-  const std::string openai = json{
+  const std::string openai = hearth::format_json(json::value{
       {"model", "tiny"},
       {"messages", {{{"role", "user"}, {"content", "hi"}}}},
-      {"max_tokens", 2}}.dump();
+      {"max_tokens", 2}});
   answer = http("POST", server.url("/v1/chat/completions"), &openai);
   EXPECT_NE(answer.status, 200) << answer.body;
   EXPECT_NE(answer.body.find("changed on disk"), std::string::npos) << answer.body;

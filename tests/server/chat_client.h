@@ -2,12 +2,12 @@
 // one of them (chats, conversation reads, feedback, exports).
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "server/server_process.h"
+#include "support/json_test_util.h"
 #include "support/test_support.h"
 
 namespace hearth::test {
@@ -19,30 +19,31 @@ class ChatClient {
 
   // `extra` are more request headers ("X-Hearth-Conversation-Id: 7").
   HttpResult call(const std::string& method, const std::string& path,
-                  const nlohmann::json* body = nullptr,
+                  const json::value* body = nullptr,
                   const std::vector<std::string>& extra = {}) const {
     HttpOptions options;
     options.headers = {"Authorization: Bearer " + token_};
     options.headers.insert(options.headers.end(), extra.begin(), extra.end());
     if (body == nullptr) return http(method, server_.url(path), nullptr, options);
-    const std::string text = body->dump();
+    const std::string text = format_json(*body);
     return http(method, server_.url(path), &text, options);
   }
   // A non-streamed OpenAI chat with llama3-f16 (greedy unless `more` says otherwise); the parsed
   // answer. `more` is merged into the body.
-  nlohmann::json chat(const nlohmann::json& messages, const std::vector<std::string>& extra = {},
-                      const nlohmann::json& more = nlohmann::json::object()) const {
-    nlohmann::json body{
+  json::value chat(const json::value& messages, const std::vector<std::string>& extra = {},
+                   const json::object& more = {}) const {
+    json::object body{
         {"model", "llama3-f16"}, {"messages", messages}, {"max_tokens", 4}, {"temperature", 0}};
-    body.update(more);
-    const HttpResult r = call("POST", "/v1/chat/completions", &body, extra);
+    for (const auto& member : more) body[member.key()] = member.value();
+    const json::value request = std::move(body);
+    const HttpResult r = call("POST", "/v1/chat/completions", &request, extra);
     EXPECT_EQ(r.status, 200) << r.body;
-    return r.status == 200 ? nlohmann::json::parse(r.body) : nlohmann::json::object();
+    return r.status == 200 ? json_from(r.body) : json::object();
   }
-  nlohmann::json get(const std::string& path) const {
+  json::value get(const std::string& path) const {
     const HttpResult r = call("GET", path);
     EXPECT_EQ(r.status, 200) << path << ": " << r.body;
-    return r.status == 200 ? nlohmann::json::parse(r.body) : nlohmann::json::object();
+    return r.status == 200 ? json_from(r.body) : json::object();
   }
 
  private:

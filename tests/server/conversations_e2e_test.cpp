@@ -5,13 +5,12 @@
 
 #include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
 #include "server/chat_client.h"
 #include "server/server_process.h"
 #include "store/http_file_server.h"
+#include "support/json_test_util.h"
 #include "support/test_support.h"
 
 namespace {
@@ -22,16 +21,9 @@ using hearth::test::HttpResult;
 using hearth::test::ServerProcess;
 using hearth::test::token_for;
 using Client = hearth::test::ChatClient;
-using nlohmann::json;
-
-// The lines of a JSONL text.
-std::vector<json> jsonl(const std::string& text) {
-  std::vector<json> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) lines.push_back(json::parse(line));
-  return lines;
-}
+using hearth::test::json_from;
+using hearth::test::json_lines;
+namespace json = boost::json;
 
 TEST(ConversationsEndToEnd, KeptRatedExportedAndValidated) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
@@ -47,10 +39,11 @@ TEST(ConversationsEndToEnd, KeptRatedExportedAndValidated) {
   // alice pulls the model over loopback HTTP (a file of the server's own disk is the local
   // user's only).
   hearth::test::HttpFileServer files(dir / "models");
-  const json pull{{"model", files.url("llama3-f16.gguf")}, {"stream", false}};  // installs "llama3-f16"
+  // Installs "llama3-f16".
+  const json::value pull{{"model", files.url("llama3-f16.gguf")}, {"stream", false}};
   HttpResult r = alice.call("POST", "/api/pull", &pull);
   ASSERT_EQ(r.status, 200) << r.body;
-  const json opt_in{{"training_opt_in", true}};
+  const json::value opt_in{{"training_opt_in", true}};
   ASSERT_EQ(alice.call("PUT", "/api/settings", &opt_in).status, 200);
 
   // 260 conversations. Every 10th is continued with a second question, every 13th has its
@@ -64,26 +57,26 @@ TEST(ConversationsEndToEnd, KeptRatedExportedAndValidated) {
   for (int i = 0; i < kConversations; ++i) {
     const std::string question = "question number " + std::to_string(i);
     index_of_question[question] = i;
-    json messages = json::array({{{"role", "system"}, {"content", "Be brief."}},
-                                 {{"role", "user"}, {"content", question}}});
-    json answer = alice.chat(messages);
-    ASSERT_TRUE(answer.contains("hearth")) << answer;
-    std::int64_t conversation = answer["hearth"]["conversation_id"];
-    std::int64_t message = answer["hearth"]["message_id"];
+    json::array messages{json::object{{"role", "system"}, {"content", "Be brief."}},
+                         json::object{{"role", "user"}, {"content", question}}};
+    json::value answer = alice.chat(messages);
+    ASSERT_TRUE(hearth::test::has_key(answer, "hearth")) << answer;
+    std::int64_t conversation = answer.at_pointer("/hearth/conversation_id").as_int64();
+    std::int64_t message = answer.at_pointer("/hearth/message_id").as_int64();
     if (i % 13 == 0) {  // ask again for the same turn: the first answer counts as regenerated
       // (a first answer is regenerated only with the conversation's id: conversation_capture.h)
-      const json again =
+      const json::value again =
           alice.chat(messages, {"X-Hearth-Conversation-Id: " + std::to_string(conversation)});
-      ASSERT_EQ(again["hearth"]["conversation_id"], conversation) << again;
+      ASSERT_EQ(again.at_pointer("/hearth/conversation_id").as_int64(), conversation) << again;
       const std::int64_t first = message;
-      message = again["hearth"]["message_id"];
+      message = again.at_pointer("/hearth/message_id").as_int64();
       EXPECT_NE(message, first);
       answer = again;
       replaced.insert(first);
     }
     conversation_of[i] = conversation;
     // Feedback: 5 / thumbs up / correction / thumbs down / 2.
-    json feedback;
+    json::value feedback;
     switch (i % 5) {
       case 0: feedback = {{"rating", 5}}; break;
       case 1: feedback = {{"thumbs", "up"}, {"reason", "helpful"}}; break;
@@ -94,13 +87,14 @@ TEST(ConversationsEndToEnd, KeptRatedExportedAndValidated) {
     r = alice.call("POST", "/api/conversations/" + std::to_string(conversation) + "/messages/" +
                                std::to_string(message) + "/feedback", &feedback);
     ASSERT_EQ(r.status, 200) << r.body;
-    score_of[message] = json::parse(r.body)["quality_score"];
+    score_of[message] = json_from(r.body).at("quality_score").to_number<double>();
     ++rated;
     if (i % 10 == 0) {  // continue: the rated answer was followed by another question
-      messages.push_back({{"role", "assistant"}, {"content", answer["choices"][0]["message"]["content"]}});
-      messages.push_back({{"role", "user"}, {"content", "and then?"}});
-      const json next = alice.chat(messages);
-      EXPECT_EQ(next["hearth"]["conversation_id"], conversation) << next;
+      messages.push_back(json::object{
+          {"role", "assistant"}, {"content", answer.at_pointer("/choices/0/message/content")}});
+      messages.push_back(json::object{{"role", "user"}, {"content", "and then?"}});
+      const json::value next = alice.chat(messages);
+      EXPECT_EQ(next.at_pointer("/hearth/conversation_id").as_int64(), conversation) << next;
     }
   }
   EXPECT_EQ(rated, kConversations);
@@ -108,82 +102,89 @@ TEST(ConversationsEndToEnd, KeptRatedExportedAndValidated) {
   // What the API says about one continued and one regenerated conversation.
   r = alice.call("GET", "/api/conversations/" + std::to_string(conversation_of[0]));
   ASSERT_EQ(r.status, 200);
-  const json c0 = json::parse(r.body);
+  const json::value c0 = json_from(r.body);
   int live_answers = 0;
-  for (const auto& m : c0["messages"]) {
-    if (m["role"] != "assistant") continue;
+  for (const auto& m : c0.at("messages").as_array()) {
+    if (m.at("role") != json::value("assistant")) continue;
     ++live_answers;
-    EXPECT_EQ(replaced.count(m["id"].get<std::int64_t>()), 0u) << "a regenerated answer is still live: " << c0;
+    EXPECT_EQ(replaced.count(m.at("id").to_number<std::int64_t>()), 0u)
+        << "a regenerated answer is still live: " << c0;
   }
   EXPECT_EQ(live_answers, 2) << c0;  // 0 % 10 == 0: two answers in the live history
-  EXPECT_EQ(c0["messages"][2]["continued"], true) << c0;
+  EXPECT_EQ(c0.at_pointer("/messages/2/continued"), json::value(true)) << c0;
 
   // Bad input changes nothing.
-  const json bad_rating{{"rating", 9}};
+  const json::value bad_rating{{"rating", 9}};
   const std::string fb0 = "/api/conversations/" + std::to_string(conversation_of[1]) + "/messages/";
   EXPECT_EQ(alice.call("POST", fb0 + "999999/feedback", &bad_rating).status, 404);
   r = alice.call("GET", "/api/conversations/" + std::to_string(conversation_of[1]));
-  const std::int64_t answer1 = json::parse(r.body)["messages"].back()["id"];
+  const std::int64_t answer1 =
+      json_from(r.body).at("messages").as_array().back().at("id").as_int64();
   EXPECT_EQ(alice.call("POST", fb0 + std::to_string(answer1) + "/feedback", &bad_rating).status, 400);
-  const json thumbs_up{{"thumbs", "up"}};
+  const json::value thumbs_up{{"thumbs", "up"}};
   EXPECT_EQ(bob.call("POST", fb0 + std::to_string(answer1) + "/feedback", &thumbs_up).status, 404);
   EXPECT_EQ(bob.call("GET", "/api/conversations/" + std::to_string(conversation_of[1])).status, 404);
   EXPECT_EQ(bob.call("DELETE", "/api/conversations/" + std::to_string(conversation_of[1])).status, 404);
   r = alice.call("GET", "/api/conversations/" + std::to_string(conversation_of[1]));
-  EXPECT_EQ(json::parse(r.body)["messages"].back()["feedback"]["thumbs"], "up");  // unchanged
+  EXPECT_EQ(
+      json_from(r.body).at("messages").as_array().back().at_pointer("/feedback/thumbs").as_string(),
+      "up");  // unchanged
 
   // Readiness, then the 100-example minimum at a threshold few answers pass.
   r = alice.call("GET", "/api/training/readiness");
   ASSERT_EQ(r.status, 200) << r.body;
-  const json ready = json::parse(r.body)["models"];
+  const json::array ready = json_from(r.body).at("models").as_array();
   ASSERT_EQ(ready.size(), 1u) << r.body;
-  EXPECT_GE(ready[0]["qualifying_examples"].get<int>(), 100) << r.body;
-  const json strict{{"min_score", 0.99}};
+  EXPECT_GE(ready[0].at("qualifying_examples").to_number<int>(), 100) << r.body;
+  const json::value strict{{"min_score", 0.99}};
   r = alice.call("POST", "/api/training/export-data", &strict);
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_NE(r.body.find("52"), std::string::npos) << r.body;  // the 52 rated 5 (i % 5 == 0)
 
   // The export itself.
-  const json request{{"min_score", 0.7}, {"validation", 0.1}};
+  const json::value request{{"min_score", 0.7}, {"validation", 0.1}};
   r = alice.call("POST", "/api/training/export-data", &request);
   ASSERT_EQ(r.status, 201) << r.body;
-  const json result = json::parse(r.body);
+  const json::value result = json_from(r.body);
   // Named by URLs, downloaded through the API.
-  EXPECT_FALSE(result.contains("train_file")) << r.body;
+  EXPECT_FALSE(hearth::test::has_key(result, "train_file")) << r.body;
   EXPECT_EQ(r.body.find(home.path().string()), std::string::npos) << r.body;
-  const HttpResult train_text = alice.call("GET", result["train_url"].get<std::string>());
-  const HttpResult validation_text = alice.call("GET", result["validation_url"].get<std::string>());
+  const HttpResult train_text =
+      alice.call("GET", json::value_to<std::string>(result.at("train_url")));
+  const HttpResult validation_text =
+      alice.call("GET", json::value_to<std::string>(result.at("validation_url")));
   ASSERT_EQ(train_text.status, 200) << train_text.body;
   ASSERT_EQ(validation_text.status, 200) << validation_text.body;
-  const auto train = jsonl(train_text.body);
-  const auto validation = jsonl(validation_text.body);
-  EXPECT_EQ(train.size(), result["train_examples"].get<size_t>());
-  EXPECT_EQ(validation.size(), result["validation_examples"].get<size_t>());
+  const auto train = json_lines(train_text.body);
+  const auto validation = json_lines(validation_text.body);
+  EXPECT_EQ(train.size(), result.at("train_examples").to_number<size_t>());
+  EXPECT_EQ(validation.size(), result.at("validation_examples").to_number<size_t>());
   EXPECT_GT(validation.size(), 0u);
   // Rated 5, thumbs up and corrected qualify (3 of every 5); thumbs down and 2 do not.
   EXPECT_EQ(train.size() + validation.size(), static_cast<size_t>(kConversations / 5 * 3));
   std::set<int> in_train, in_validation;
   for (const auto* split : {&train, &validation}) {
     for (const auto& example : *split) {
-      const auto& messages = example["messages"];
+      const json::array& messages = example.at("messages").as_array();
       ASSERT_GE(messages.size(), 3u);
-      EXPECT_EQ(messages[0]["role"], "system");
-      const int i = index_of_question.at(messages[1]["content"].get<std::string>());
+      EXPECT_EQ(messages[0].at("role").as_string(), "system");
+      const int i = index_of_question.at(json::value_to<std::string>(messages[1].at("content")));
       (split == &train ? in_train : in_validation).insert(i);
       int weighted = 0;
       for (const auto& m : messages) {
-        if (m["role"] != "assistant") {
-          EXPECT_FALSE(m.contains("weight")) << m;
+        if (m.at("role") != json::value("assistant")) {
+          EXPECT_FALSE(hearth::test::has_key(m, "weight")) << m;
           continue;
         }
-        weighted += m["weight"].get<int>();
+        weighted += m.at("weight").to_number<int>();
       }
       // Exactly the rated answer carries weight 1 (a continuation's second answer is unrated).
       EXPECT_EQ(weighted, 1) << example;
       EXPECT_NE(i % 5, 3) << "a thumbs-down answer was exported: " << example;
       EXPECT_NE(i % 5, 4) << "an answer rated 2 was exported: " << example;
       if (i % 5 == 2) {  // the correction is the target
-        EXPECT_EQ(messages[2]["content"], "The right answer to " + messages[1]["content"].get<std::string>());
+        EXPECT_EQ(messages[2].at("content").as_string(),
+                  "The right answer to " + json::value_to<std::string>(messages[1].at("content")));
       }
     }
   }
@@ -201,26 +202,28 @@ TEST(ConversationsEndToEnd, KeptRatedExportedAndValidated) {
   }
 
   // bob's export never holds alice's data: he has none that qualifies.
-  const json small{{"allow_small", true}};
+  const json::value small{{"allow_small", true}};
   r = bob.call("POST", "/api/training/export-data", &small);
   if (r.status == 201) {
-    const json b = json::parse(r.body);
-    EXPECT_EQ(b["train_examples"], 0) << r.body;
-    EXPECT_EQ(b["validation_examples"], 0) << r.body;
+    const json::value b = json_from(r.body);
+    EXPECT_EQ(b.at("train_examples").as_int64(), 0) << r.body;
+    EXPECT_EQ(b.at("validation_examples").as_int64(), 0) << r.body;
   } else {
     EXPECT_EQ(r.status, 400) << r.body;
   }
   r = bob.call("GET", "/api/conversations");
-  EXPECT_EQ(json::parse(r.body)["conversations"].size(), 0u) << r.body;
+  EXPECT_EQ(json_from(r.body).at("conversations").as_array().size(), 0u) << r.body;
 
   // Storing can be refused per request.
   HttpOptions no_store;
   no_store.headers = {"Authorization: Bearer " + alice_token, "X-Hearth-Store: false"};
-  const std::string body = json{{"model", "llama3-f16"}, {"messages", {{{"role", "user"}, {"content", "secret"}}}},
-                                {"max_tokens", 2}}.dump();
+  const std::string body = hearth::format_json(json::object{
+      {"model", "llama3-f16"},
+      {"messages", json::array{json::object{{"role", "user"}, {"content", "secret"}}}},
+      {"max_tokens", 2}});
   r = http("POST", server.url("/v1/chat/completions"), &body, no_store);
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_FALSE(json::parse(r.body).contains("hearth")) << r.body;
+  EXPECT_FALSE(hearth::test::has_key(json_from(r.body), "hearth")) << r.body;
 }
 
 }  // namespace

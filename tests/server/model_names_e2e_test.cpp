@@ -5,7 +5,6 @@
 // too long for a clock means forever.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,13 +12,15 @@
 #include "db/db_test_support.h"
 #include "server/server_process.h"
 #include "store/http_file_server.h"
+#include "support/json_test_util.h"
 #include "support/test_support.h"
 
 namespace hearth {
 namespace {
 
-using nlohmann::json;
+namespace json = boost::json;
 using test::http;
+using test::json_from;
 using test::HttpOptions;
 using test::HttpResult;
 
@@ -32,8 +33,9 @@ using test::token_for;
 std::vector<std::string> names_in(const HttpResult& tags) {
   EXPECT_EQ(tags.status, 200) << tags.body;
   std::vector<std::string> names;
-  const json parsed = json::parse(tags.body);
-  for (const auto& m : parsed["models"]) names.push_back(m["name"]);
+  const json::value parsed = json_from(tags.body);
+  for (const auto& m : parsed.at("models").as_array())
+    names.push_back(json::value_to<std::string>(m.at("name")));
   return names;
 }
 
@@ -62,8 +64,8 @@ TEST_P(ModelNamesEndToEnd, AnotherUserCannotReplaceOrDeleteTheOwnersName) {
   ASSERT_TRUE(server.wait_listening(std::chrono::seconds(20))) << server.output();
   HttpOptions as_bob;
   as_bob.headers = {"Authorization: Bearer " + bob_token};
-  auto bob = [&](const std::string& method, const std::string& path, const json& body) {
-    const std::string text = body.dump();
+  auto bob = [&](const std::string& method, const std::string& path, const json::value& body) {
+    const std::string text = format_json(body);
     return http(method, server.url(path), body.is_null() ? nullptr : &text, as_bob);
   };
 
@@ -77,10 +79,11 @@ TEST_P(ModelNamesEndToEnd, AnotherUserCannotReplaceOrDeleteTheOwnersName) {
   // not "unload now" or a date before 1970.
   h = bob("POST", "/api/generate", {{"model", "llama3-f16"}, {"keep_alive", 1e300}});
   ASSERT_EQ(h.status, 200) << h.body;
-  const json ps = json::parse(bob("GET", "/api/ps", nullptr).body);
-  ASSERT_EQ(ps["models"].size(), 1u) << ps.dump();
-  EXPECT_EQ(ps["models"][0]["name"], "llama3-f16:latest");
-  EXPECT_GE(std::stoi(ps["models"][0]["expires_at"].get<std::string>().substr(0, 4)), 2100) << ps.dump();
+  const json::value ps = json_from(bob("GET", "/api/ps", nullptr).body);
+  ASSERT_EQ(ps.at("models").as_array().size(), 1u) << format_json(ps);
+  EXPECT_EQ(ps.at_pointer("/models/0/name").as_string(), "llama3-f16:latest");
+  const std::string expires_at = json::value_to<std::string>(ps.at_pointer("/models/0/expires_at"));
+  EXPECT_GE(std::stoi(expires_at.substr(0, 4)), 2100) << format_json(ps);
 
   // The attack: Bob copies his weights onto the owner's name. It becomes Bob's own name.
   h = bob("POST", "/api/copy", {{"source", "llama3-f16"}, {"destination", "fast-assistant:q4_k_m"}});
@@ -92,8 +95,8 @@ TEST_P(ModelNamesEndToEnd, AnotherUserCannotReplaceOrDeleteTheOwnersName) {
   EXPECT_EQ(after_copy.out, owners_answer.out) << "the owner's name runs other weights";
 
   // Both users' rows follow their manifests.
-  const json bobs_rows = json::parse(bob("GET", "/api/personal-models", nullptr).body);
-  ASSERT_EQ(bobs_rows["models"].size(), 2u) << bobs_rows.dump();
+  const json::value bobs_rows = json_from(bob("GET", "/api/personal-models", nullptr).body);
+  ASSERT_EQ(bobs_rows.at("models").as_array().size(), 2u) << format_json(bobs_rows);
 
   // The owner sees every user's models, and whose they are.
   r = hearth({"list", "--all"});
@@ -118,7 +121,8 @@ TEST_P(ModelNamesEndToEnd, AnotherUserCannotReplaceOrDeleteTheOwnersName) {
   r = hearth({"rm", "--user", "bob", "llama3-f16"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(names_in(bob("GET", "/api/tags", nullptr)).empty());
-  EXPECT_TRUE(json::parse(bob("GET", "/api/personal-models", nullptr).body)["models"].empty());
+  EXPECT_TRUE(
+      json_from(bob("GET", "/api/personal-models", nullptr).body).at("models").as_array().empty());
   EXPECT_EQ(hearth({"rm", "--user", "bob", "llama3-f16"}).exit_code, 3);
   EXPECT_EQ(hearth({"rm", "--user", "nobody", "llama3-f16"}).exit_code, 3);
   EXPECT_EQ(hearth({"list", "--user", "bob"}).exit_code, 0);

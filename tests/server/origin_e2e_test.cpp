@@ -4,15 +4,16 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "server/server_process.h"
+#include "support/json_test_util.h"
 #include "support/test_support.h"
 
 namespace {
 
-using nlohmann::json;
+namespace json = boost::json;
+using hearth::test::json_from;
 using hearth::test::ServerProcess;
 
 struct CurlAnswer {
@@ -41,10 +42,11 @@ CurlAnswer curl(const std::string& args) {
 }
 
 std::string error_text(const CurlAnswer& a) {
-  const json body = json::parse(a.body, nullptr, false);
-  if (body.is_discarded() || !body.contains("error")) return {};
-  return body["error"].is_string() ? body["error"].get<std::string>()
-                                   : body["error"]["message"].get<std::string>();
+  const auto body = hearth::parse_json(a.body);
+  if (!body || !hearth::test::has_key(*body, "error")) return {};
+  const json::value& error = body->at("error");
+  return error.is_string() ? json::value_to<std::string>(error)
+                           : json::value_to<std::string>(error.at("message"));
 }
 
 class BrowserGuard : public ::testing::Test {
@@ -76,7 +78,7 @@ TEST_F(BrowserGuard, RebindingPageCannotPullALocalFile) {
   EXPECT_NE(error_text(a).find("HEARTH_ALLOWED_HOSTS"), std::string::npos) << a.raw;
   EXPECT_EQ(a.headers.find("access-control-allow-origin"), std::string::npos) << a.raw;
   const CurlAnswer tags = curl(url("/api/tags"));
-  EXPECT_EQ(json::parse(tags.body), json::parse(R"({"models":[]})")) << tags.raw;
+  EXPECT_EQ(json_from(tags.body), json_from(R"({"models":[]})")) << tags.raw;
 }
 
 TEST_F(BrowserGuard, ForeignHostAloneIsRefused) {

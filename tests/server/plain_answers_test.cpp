@@ -3,17 +3,18 @@
 // refused rather than answered as if the tools were not there.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "server/server_process.h"
+#include "support/json_test_util.h"
 #include "support/test_support.h"
 
 namespace {
 
 using hearth::test::http;
 using hearth::test::HttpResult;
-using nlohmann::json;
+using hearth::test::json_from;
+namespace json = boost::json;
 
 class PlainAnswers : public ::testing::Test {
  protected:
@@ -32,17 +33,17 @@ TEST_F(PlainAnswers, ReadinessSaysWhenTrainingIsOffWithPlainNumbers) {
   HttpResult r = call("GET", "/api/training/readiness");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.body.find(R"("min_score":0.7)"), std::string::npos) << r.body;  // not 7E-1
-  json j = json::parse(r.body);
-  EXPECT_EQ(j["opted_in"], false) << r.body;
-  EXPECT_NE(j["message"].get<std::string>().find("training_opt_in"), std::string::npos) << r.body;
+  json::value j = json_from(r.body);
+  EXPECT_EQ(j.at("opted_in"), json::value(false)) << r.body;
+  EXPECT_NE(j.at("message").as_string().find("training_opt_in"), std::string::npos) << r.body;
 
   ASSERT_EQ(call("PUT", "/api/settings", R"({"training_opt_in":true})").status, 200);
   r = call("GET", "/api/training/readiness?min_score=1");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.body.find(R"("min_score":1,)"), std::string::npos) << r.body;  // not 1E0
-  j = json::parse(r.body);
-  EXPECT_EQ(j["opted_in"], true) << r.body;
-  EXPECT_FALSE(j.contains("message")) << r.body;
+  j = json_from(r.body);
+  EXPECT_EQ(j.at("opted_in"), json::value(true)) << r.body;
+  EXPECT_FALSE(hearth::test::has_key(j, "message")) << r.body;
 }
 
 TEST_F(PlainAnswers, RangeErrorsNamePlainNumbers) {
@@ -58,11 +59,12 @@ TEST_F(PlainAnswers, ChatWithToolsIsRefusedUntilToolsExist) {
   HttpResult r = call("POST", "/v1/chat/completions",
                       R"({"model":"m","messages":[{"role":"user","content":"hi"}],)" + tools + "}");
   EXPECT_EQ(r.status, 400) << r.body;
-  EXPECT_NE(json::parse(r.body)["error"]["message"].get<std::string>().find("tools are not supported yet"),
-            std::string::npos) << r.body;
+  const std::string message =
+      json::value_to<std::string>(json_from(r.body).at_pointer("/error/message"));
+  EXPECT_NE(message.find("tools are not supported yet"), std::string::npos) << r.body;
   r = call("POST", "/api/chat", R"({"model":"m","messages":[{"role":"user","content":"hi"}],)" + tools + "}");
   EXPECT_EQ(r.status, 400) << r.body;
-  EXPECT_NE(json::parse(r.body)["error"].get<std::string>().find("tools are not supported yet"),
+  EXPECT_NE(json_from(r.body).at("error").as_string().find("tools are not supported yet"),
             std::string::npos) << r.body;
   // An empty list asks for nothing: the request goes on (to "no such model" here).
   r = call("POST", "/api/chat", R"({"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[]})");

@@ -7,11 +7,11 @@
 
 #include <chrono>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "server/server_process.h"
 #include "store/http_file_server.h"
+#include "support/json_test_util.h"
 #include "support/test_support.h"
 
 namespace {
@@ -21,8 +21,10 @@ using hearth::test::http;
 using hearth::test::HttpOptions;
 using hearth::test::HttpResult;
 using hearth::test::ServerProcess;
-using nlohmann::json;
+namespace json = boost::json;
+using hearth::format_json;
 using hearth::test::Env;
+using hearth::test::json_from;
 
 constexpr const char* kSecret = "SECRET-MARKER-7c1d0e";
 
@@ -49,10 +51,10 @@ class PullGuard : public ::testing::Test {
                                              Env{{"HEARTH_ALLOW_PRIVATE_URLS", allow_private}});
     ASSERT_TRUE(server->wait_listening(std::chrono::seconds(20))) << server->output();
   }
-  HttpResult post(const std::string& path, const json& body) const {
+  HttpResult post(const std::string& path, const json::value& body) const {
     HttpOptions options;
     options.headers = {"Authorization: Bearer " + token};
-    const std::string text = body.dump();
+    const std::string text = format_json(body);
     return http("POST", server->url(path), &text, options);
   }
   HttpResult get(const std::string& path) const {
@@ -68,11 +70,14 @@ class PullGuard : public ::testing::Test {
     EXPECT_FALSE(contains(body, "sha256-")) << body;  // a blob's file name
   }
   // Polls a personal-model row until it leaves pending/downloading; its status object.
-  json wait_row(const std::string& id) const {
-    json status;
+  json::value wait_row(const std::string& id) const {
+    json::value status;
     for (int i = 0; i < 500; ++i) {
-      status = json::parse(get("/api/personal-models/" + id + "/status").body);
-      if (status["status"] == "installed" || status["status"] == "failed") break;
+      status = json_from(get("/api/personal-models/" + id + "/status").body);
+      if (hearth::test::has_key(status, "status") &&
+          (status.at("status") == json::value("installed") ||
+           status.at("status") == json::value("failed")))
+        break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return status;
@@ -115,9 +120,11 @@ TEST_F(PullGuard, UrlsOfEveryNonPublicAddressClassAreRefusedWithoutAConnection) 
   const HttpResult r =
       post("/api/personal-models/download", {{"model_id", on_files("localhost", "secret.gguf")}});
   ASSERT_EQ(r.status, 202) << r.body;
-  const json status = wait_row(std::to_string(json::parse(r.body)["id"].get<std::int64_t>()));
-  EXPECT_EQ(status["status"], "failed") << status.dump();
-  EXPECT_TRUE(contains(status["error"].dump(), "is not a public address")) << status.dump();
+  const json::value status =
+      wait_row(std::to_string(json_from(r.body).at("id").to_number<std::int64_t>()));
+  EXPECT_EQ(status.at("status").as_string(), "failed") << format_json(status);
+  EXPECT_TRUE(contains(format_json(status.at("error")), "is not a public address"))
+      << format_json(status);
   EXPECT_EQ(files->connections(), 0);
 }
 
@@ -135,7 +142,7 @@ TEST_F(PullGuard, AUrlTheOwnerPulledIsStillRefusedThroughTheApi) {
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_TRUE(contains(r.body, "is not a public address")) << r.body;
   EXPECT_EQ(files->connections(), 0);
-  EXPECT_TRUE(json::parse(get("/api/tags").body)["models"].empty());
+  EXPECT_TRUE(json_from(get("/api/tags").body).at("models").as_array().empty());
 }
 
 TEST_F(PullGuard, ServerFilesAndOtherSchemesAreRefused) {
@@ -154,7 +161,7 @@ TEST_F(PullGuard, ServerFilesAndOtherSchemesAreRefused) {
     EXPECT_EQ(r.status, 400) << ref << " " << r.body;
     expect_nothing_leaked(r.body);
   }
-  EXPECT_TRUE(json::parse(get("/api/personal-models").body)["models"].empty());
+  EXPECT_TRUE(json_from(get("/api/personal-models").body).at("models").as_array().empty());
 }
 
 TEST_F(PullGuard, ADownloadThatIsNoGgufIsA4xxThatShowsNoneOfItsBytes) {
@@ -171,9 +178,10 @@ TEST_F(PullGuard, ADownloadThatIsNoGgufIsA4xxThatShowsNoneOfItsBytes) {
 
   r = post("/api/personal-models/download", {{"model_id", files->url("secret.gguf")}});
   ASSERT_EQ(r.status, 202) << r.body;
-  const json status = wait_row(std::to_string(json::parse(r.body)["id"].get<std::int64_t>()));
-  EXPECT_EQ(status["status"], "failed") << status.dump();
-  expect_nothing_leaked(status.dump());
+  const json::value status =
+      wait_row(std::to_string(json_from(r.body).at("id").to_number<std::int64_t>()));
+  EXPECT_EQ(status.at("status").as_string(), "failed") << format_json(status);
+  expect_nothing_leaked(format_json(status));
   expect_nothing_leaked(get("/api/personal-models").body);
 }
 
@@ -185,7 +193,7 @@ TEST(PullGuardLocal, ImportErrorsQuoteNoBytes) {
   std::ofstream(file) << kSecret;
   ServerProcess server(temp.path() / "home");
   ASSERT_TRUE(server.wait_listening(std::chrono::seconds(20))) << server.output();
-  const std::string body = json{{"model", file.string()}, {"stream", false}}.dump();
+  const std::string body = format_json(json::value{{"model", file.string()}, {"stream", false}});
   const HttpResult r = http("POST", server.url("/api/pull"), &body);
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_TRUE(contains(r.body, "not a usable GGUF")) << r.body;

@@ -1,16 +1,16 @@
 // The router and handlers, called directly (no sockets).
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include "server/json_util.h"
 #include "server/server.h"
+#include "support/json_test_util.h"
 #include "support/test_support.h"
 
 namespace hearth::server {
 namespace {
 
-using nlohmann::json;
+namespace json = boost::json;
+using test::json_from;
 
 Request request(std::string method, std::string target, std::string body = "") {
   Request r;
@@ -53,17 +53,17 @@ TEST(ServerRouter, UnknownRouteIs404InEachApiShape) {
   const Router router = small_router();
   Response r = router.handle(get("/api/nothing"));
   EXPECT_EQ(r.status, 404);
-  json body = json::parse(r.body);
-  ASSERT_TRUE(body["error"].is_string());
-  EXPECT_NE(body["error"].get<std::string>().find("/api/nothing"), std::string::npos);
+  json::value body = json_from(r.body);
+  ASSERT_TRUE(body.at("error").is_string());
+  EXPECT_NE(body.at("error").as_string().find("/api/nothing"), std::string::npos);
 
   r = router.handle(get("/v1/nothing"));
   EXPECT_EQ(r.status, 404);
-  body = json::parse(r.body);
-  ASSERT_TRUE(body["error"].is_object());
-  EXPECT_TRUE(body["error"]["message"].is_string());
-  EXPECT_EQ(body["error"]["type"], "invalid_request_error");
-  EXPECT_EQ(body["error"]["code"], "not_found");
+  body = json_from(r.body);
+  ASSERT_TRUE(body.at("error").is_object());
+  EXPECT_TRUE(body.at_pointer("/error/message").is_string());
+  EXPECT_EQ(body.at_pointer("/error/type").as_string(), "invalid_request_error");
+  EXPECT_EQ(body.at_pointer("/error/code").as_string(), "not_found");
 }
 
 TEST(ServerRouter, WrongMethodIs405WithAllow) {
@@ -100,7 +100,7 @@ TEST(ServerRouter, AuthenticateGuardsProtectedRoutesOnly) {
   EXPECT_EQ(router.handle(get("/")).status, 200);  // public
   Response r = router.handle(get("/api/tags"));
   EXPECT_EQ(r.status, 401);
-  EXPECT_EQ(json::parse(r.body)["error"], "no key");
+  EXPECT_EQ(json_from(r.body).at("error").as_string(), "no key");
   bool challenged = false;
   for (const auto& [k, v] : r.headers) challenged |= k == "WWW-Authenticate";
   EXPECT_TRUE(challenged);
@@ -108,7 +108,7 @@ TEST(ServerRouter, AuthenticateGuardsProtectedRoutesOnly) {
   ok.headers.emplace_back("authorization", "Bearer good");
   r = router.handle(ok);
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(json::parse(r.body)["user"], 42);
+  EXPECT_EQ(json_from(r.body).at("user").as_int64(), 42);
 }
 
 TEST(ServerRouter, ObserverSeesEveryAnswer) {
@@ -139,26 +139,26 @@ TEST(ServerRouter, HandlerErrorsBecomeJsonErrors) {
 
   Response r = router.handle(request("POST", "/api/echo", R"({"a":)"));
   EXPECT_EQ(r.status, 400);
-  EXPECT_NE(json::parse(r.body)["error"].get<std::string>().find("invalid JSON"), std::string::npos);
+  EXPECT_NE(json_from(r.body).at("error").as_string().find("invalid JSON"), std::string::npos);
 
   r = router.handle(request("POST", "/api/echo", "[1,2]"));
   EXPECT_EQ(r.status, 400);
-  EXPECT_NE(json::parse(r.body)["error"].get<std::string>().find("JSON object"), std::string::npos);
+  EXPECT_NE(json_from(r.body).at("error").as_string().find("JSON object"), std::string::npos);
 
   r = router.handle(request("POST", "/v1/echo", "not json"));
   EXPECT_EQ(r.status, 400);
-  const json e = json::parse(r.body)["error"];
-  EXPECT_NE(e["message"].get<std::string>().find("invalid JSON"), std::string::npos);
-  EXPECT_EQ(e["type"], "invalid_request_error");
-  EXPECT_EQ(e["code"], "invalid_input");
+  const json::value e = json_from(r.body).at("error");
+  EXPECT_NE(e.at("message").as_string().find("invalid JSON"), std::string::npos);
+  EXPECT_EQ(e.at("type").as_string(), "invalid_request_error");
+  EXPECT_EQ(e.at("code").as_string(), "invalid_input");
 
   r = router.handle(get("/api/boom"));
   EXPECT_EQ(r.status, 500);
-  EXPECT_TRUE(json::parse(r.body)["error"].is_string());
+  EXPECT_TRUE(json_from(r.body).at("error").is_string());
 
   r = router.handle(get("/api/busy"));
   EXPECT_EQ(r.status, 503);
-  EXPECT_EQ(json::parse(r.body)["error"], "queue full");
+  EXPECT_EQ(json_from(r.body).at("error").as_string(), "queue full");
   ASSERT_FALSE(r.headers.empty());
   EXPECT_EQ(r.headers[0].first, "Retry-After");
 }

@@ -8,13 +8,13 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/config.h"
 #include "engine/model/context.h"
 #include "engine/generate/json_prefix.h"  // checks JSON-mode output
 #include "server/scheduler_outcome.h"
+#include "support/json_test_util.h"
 #include "support/test_support.h"
 
 namespace hearth::server {
@@ -442,7 +442,7 @@ TEST(Scheduler, JsonObjectOutputParses) {
     if (out.finish_reason == "stop") {
       ++complete;
       EXPECT_TRUE(check.complete()) << out.text;
-      const auto parsed = nlohmann::json::parse(out.text);
+      const auto parsed = hearth::test::json_from(out.text);
       EXPECT_TRUE(parsed.is_object()) << out.text;
     }
   }

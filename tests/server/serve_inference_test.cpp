@@ -5,12 +5,12 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <nlohmann/json.hpp>
 #include <cstdio>
 #include <sstream>
 #include <thread>
 
 #include "server/server_process.h"
+#include "support/json_test_util.h"
 #include "support/test_support.h"
 
 namespace {
@@ -19,7 +19,9 @@ using hearth::test::http;
 using hearth::test::HttpOptions;
 using hearth::test::HttpResult;
 using hearth::test::ServerProcess;
-using nlohmann::json;
+using hearth::test::has_key;
+using hearth::test::json_from;
+namespace json = boost::json;
 
 // A HEARTH_HOME with the tiny llama3-f16 conformance model installed as "tiny".
 struct Home {
@@ -39,17 +41,9 @@ struct Home {
   }
 };
 
-std::vector<json> ndjson_lines(const std::string& body) {
-  std::vector<json> lines;
-  std::istringstream in(body);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) lines.push_back(json::parse(line));
-  return lines;
-}
-
 // The JSON payloads of an SSE body, and whether it ended with [DONE].
-std::vector<json> sse_events(const std::string& body, bool* done) {
-  std::vector<json> events;
+std::vector<json::value> sse_events(const std::string& body, bool* done) {
+  std::vector<json::value> events;
   *done = false;
   std::istringstream in(body);
   for (std::string line; std::getline(in, line);) {
@@ -59,7 +53,7 @@ std::vector<json> sse_events(const std::string& body, bool* done) {
       *done = true;
       continue;
     }
-    events.push_back(json::parse(data));
+    events.push_back(json_from(data));
   }
   return events;
 }
@@ -80,8 +74,9 @@ class ServeInference : public ::testing::Test {
     server_ = std::make_unique<ServerProcess>(home_->dir.path());
     ASSERT_TRUE(server_->wait_listening(std::chrono::seconds(20))) << server_->output();
   }
-  HttpResult post(const std::string& path, const json& body, const HttpOptions& options = {}) {
-    const std::string text = body.dump();
+  HttpResult post(const std::string& path, const json::value& body,
+                  const HttpOptions& options = {}) {
+    const std::string text = hearth::format_json(body);
     return http("POST", server_->url(path), &text, options);
   }
   std::unique_ptr<Home> home_;
@@ -103,34 +98,35 @@ TEST_F(ServeInference, OpenAiChatStreamsServerSentEvents) {
   const auto events = sse_events(r.body, &done);
   EXPECT_TRUE(done) << r.body;
   ASSERT_GE(events.size(), 3u) << r.body;
-  EXPECT_EQ(events.front()["object"], "chat.completion.chunk");
-  EXPECT_EQ(events.front()["choices"][0]["delta"]["role"], "assistant");
-  const json& usage = events.back()["usage"];
-  EXPECT_EQ(events.back()["choices"].size(), 0u);
-  EXPECT_EQ(usage["completion_tokens"], 8);
-  EXPECT_GT(usage["prompt_tokens"].get<int>(), 0);
-  EXPECT_EQ(events[events.size() - 2]["choices"][0]["finish_reason"], "length");
+  EXPECT_EQ(events.front().at("object").as_string(), "chat.completion.chunk");
+  EXPECT_EQ(events.front().at_pointer("/choices/0/delta/role").as_string(), "assistant");
+  const json::value& usage = events.back().at("usage");
+  EXPECT_EQ(events.back().at("choices").as_array().size(), 0u);
+  EXPECT_EQ(usage.at("completion_tokens").as_int64(), 8);
+  EXPECT_GT(usage.at("prompt_tokens").to_number<int>(), 0);
+  EXPECT_EQ(events[events.size() - 2].at_pointer("/choices/0/finish_reason").as_string(), "length");
   // The chat was kept: the last chunk names the conversation and the answer.
-  const json& kept = events[events.size() - 2]["hearth"];
-  EXPECT_GT(kept["conversation_id"].get<long long>(), 0) << events[events.size() - 2];
-  EXPECT_GT(kept["message_id"].get<long long>(), 0) << events[events.size() - 2];
+  const json::value& kept = events[events.size() - 2].at("hearth");
+  EXPECT_GT(kept.at("conversation_id").to_number<long long>(), 0) << events[events.size() - 2];
+  EXPECT_GT(kept.at("message_id").to_number<long long>(), 0) << events[events.size() - 2];
 
   // The same request without streaming gives the same text (greedy).
   std::string streamed;
   for (const auto& e : events)
-    if (!e["choices"].empty() && e["choices"][0]["delta"].contains("content"))
-      streamed += e["choices"][0]["delta"]["content"].get<std::string>();
+    if (!e.at("choices").as_array().empty() && has_key(e.at_pointer("/choices/0/delta"), "content"))
+      streamed += json::value_to<std::string>(e.at_pointer("/choices/0/delta/content"));
   const HttpResult whole = post("/v1/chat/completions",
                                 {{"model", "tiny"},
                                  {"messages", {{{"role", "user"}, {"content", "Hello"}}}},
                                  {"max_tokens", 8},
                                  {"temperature", 0}});
   ASSERT_EQ(whole.status, 200) << whole.body;
-  const json body = json::parse(whole.body);
-  EXPECT_EQ(body["object"], "chat.completion");
-  EXPECT_EQ(body["choices"][0]["message"]["content"], streamed);
-  EXPECT_EQ(body["usage"]["total_tokens"],
-            body["usage"]["prompt_tokens"].get<int>() + body["usage"]["completion_tokens"].get<int>());
+  const json::value body = json_from(whole.body);
+  EXPECT_EQ(body.at("object").as_string(), "chat.completion");
+  EXPECT_EQ(body.at_pointer("/choices/0/message/content").as_string(), streamed);
+  EXPECT_EQ(body.at_pointer("/usage/total_tokens").as_int64(),
+            body.at_pointer("/usage/prompt_tokens").to_number<int>() +
+                body.at_pointer("/usage/completion_tokens").to_number<int>());
 }
 
 // The curl command line, as a user would type it (the libcurl calls above use the same library).
@@ -155,7 +151,7 @@ TEST_F(ServeInference, TheCurlCommandLineStreamsAndLists) {
   EXPECT_TRUE(done) << chat;
   EXPECT_GE(events.size(), 2u) << chat;
   const std::string tags = run_curl(server_->url("/api/tags"));
-  EXPECT_EQ(json::parse(tags)["models"][0]["name"], "tiny:latest") << tags;
+  EXPECT_EQ(json_from(tags).at_pointer("/models/0/name").as_string(), "tiny:latest") << tags;
   const std::string head = run_curl("-I " + server_->url("/"));
   EXPECT_NE(head.find("200"), std::string::npos) << head;
 }
@@ -166,39 +162,41 @@ TEST_F(ServeInference, OllamaGenerateStreamsNdjsonWithTimings) {
                                               {"options", {{"num_predict", 6}, {"temperature", 0}}}});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.content_type, "application/x-ndjson");
-  const auto lines = ndjson_lines(r.body);
+  const auto lines = hearth::test::json_lines(r.body);
   ASSERT_GE(lines.size(), 2u);
-  const json& last = lines.back();
-  EXPECT_EQ(last["done"], true);
-  EXPECT_EQ(last["done_reason"], "length");
-  EXPECT_EQ(last["eval_count"], 6);
-  EXPECT_GT(last["prompt_eval_count"].get<int>(), 0);
-  EXPECT_GT(last["total_duration"].get<long long>(), 0);
-  EXPECT_GE(last["total_duration"].get<long long>(), last["eval_duration"].get<long long>());
-  for (size_t i = 0; i + 1 < lines.size(); ++i) EXPECT_EQ(lines[i]["done"], false);
+  const json::value& last = lines.back();
+  EXPECT_EQ(last.at("done"), json::value(true));
+  EXPECT_EQ(last.at("done_reason").as_string(), "length");
+  EXPECT_EQ(last.at("eval_count").as_int64(), 6);
+  EXPECT_GT(last.at("prompt_eval_count").to_number<int>(), 0);
+  EXPECT_GT(last.at("total_duration").to_number<long long>(), 0);
+  EXPECT_GE(last.at("total_duration").to_number<long long>(),
+            last.at("eval_duration").to_number<long long>());
+  for (size_t i = 0; i + 1 < lines.size(); ++i) EXPECT_EQ(lines[i].at("done"), json::value(false));
 
   // The model's usage is kept for its owner (written in the background, so give it a moment).
-  json usage;
+  json::value usage;
   for (int i = 0; i < 50; ++i) {
-    const json models = json::parse(http("GET", server_->url("/api/personal-models")).body)["models"];
+    const json::array models =
+        json_from(http("GET", server_->url("/api/personal-models")).body).at("models").as_array();
     ASSERT_EQ(models.size(), 1u);
-    usage = models[0]["usage"];
-    if (usage["requests"] == 1) break;
+    usage = models[0].at("usage");
+    if (usage.at("requests") == json::value(1)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  EXPECT_EQ(usage["requests"], 1) << usage;
-  EXPECT_EQ(usage["completion_tokens"], 6) << usage;
-  EXPECT_GT(usage["average_tokens_per_second"].get<double>(), 0) << usage;
+  EXPECT_EQ(usage.at("requests").as_int64(), 1) << usage;
+  EXPECT_EQ(usage.at("completion_tokens").as_int64(), 6) << usage;
+  EXPECT_GT(usage.at("average_tokens_per_second").to_number<double>(), 0) << usage;
 }
 
 TEST_F(ServeInference, ErrorsComeInEachApisShape) {
   HttpResult r = post("/v1/chat/completions",
                       {{"model", "nope"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}});
   EXPECT_EQ(r.status, 404);
-  EXPECT_TRUE(json::parse(r.body)["error"]["message"].is_string()) << r.body;
+  EXPECT_TRUE(json_from(r.body).at_pointer("/error/message").is_string()) << r.body;
   r = post("/api/chat", {{"model", "nope"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}});
   EXPECT_EQ(r.status, 404);
-  EXPECT_TRUE(json::parse(r.body)["error"].is_string()) << r.body;
+  EXPECT_TRUE(json_from(r.body).at("error").is_string()) << r.body;
   r = post("/v1/chat/completions", {{"model", "tiny"}, {"messages", "hello"}});
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find("messages"), std::string::npos) << r.body;
@@ -219,7 +217,7 @@ TEST_F(ServeInference, ErrorsComeInEachApisShape) {
   r = post("/api/generate", {{"model", "tiny"}, {"prompt", "Hi"}, {"stream", false},
                              {"options", {{"num_predict", 2}}}});
   EXPECT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(json::parse(r.body)["eval_count"], 2);
+  EXPECT_EQ(json_from(r.body).at("eval_count").as_int64(), 2);
 }
 
 TEST_F(ServeInference, ADroppedClientFreesItsSequence) {
@@ -262,7 +260,8 @@ TEST(ServeAuth, TokensAreRequiredOnceAUserExists) {
   EXPECT_EQ(r.status, 401) << r.body;
   r = http("GET", server.url("/v1/models"));
   EXPECT_EQ(r.status, 401);
-  EXPECT_EQ(json::parse(r.body)["error"]["type"], "authentication_error") << r.body;
+  EXPECT_EQ(json_from(r.body).at_pointer("/error/type").as_string(), "authentication_error")
+      << r.body;
   HttpOptions bad;
   bad.headers = {"Authorization: Bearer hearth_wrong"};
   EXPECT_EQ(http("GET", server.url("/api/tags"), nullptr, bad).status, 401);
@@ -271,7 +270,7 @@ TEST(ServeAuth, TokensAreRequiredOnceAUserExists) {
   r = http("GET", server.url("/api/tags"), nullptr, good);
   EXPECT_EQ(r.status, 200) << r.body;
   // alice has pulled nothing: the local user's "tiny" is not hers.
-  EXPECT_EQ(json::parse(r.body)["models"].size(), 0u) << r.body;
+  EXPECT_EQ(json_from(r.body).at("models").as_array().size(), 0u) << r.body;
   const std::string chat = R"({"model":"tiny","messages":[{"role":"user","content":"hi"}]})";
   EXPECT_EQ(http("POST", server.url("/api/chat"), &chat, good).status, 404);
   // Public routes stay open.

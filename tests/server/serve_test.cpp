@@ -5,16 +5,16 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
 #include "server/server_process.h"
+#include "support/json_test_util.h"
 #include "support/test_support.h"
 
 namespace {
 
-using nlohmann::json;
+using hearth::test::json_from;
 
 using hearth::test::http;
 using hearth::test::HttpResult;
@@ -43,29 +43,29 @@ TEST(ServeEndToEnd, RoutesLimitsAndShutdown) {
   r = http("GET", server.url("/api/version"));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "application/json");
-  EXPECT_EQ(json::parse(r.body)["version"], HEARTH_VERSION);
+  EXPECT_EQ(json_from(r.body).at("version").as_string(), HEARTH_VERSION);
 
   r = http("GET", server.url("/api/tags"));
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(json::parse(r.body), json::parse(R"({"models":[]})"));
+  EXPECT_EQ(json_from(r.body), json_from(R"({"models":[]})"));
 
   r = http("GET", server.url("/v1/models"));
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(json::parse(r.body), json::parse(R"({"object":"list","data":[]})"));
+  EXPECT_EQ(json_from(r.body), json_from(R"({"object":"list","data":[]})"));
 
   r = http("GET", server.url("/api/nope"));
   EXPECT_EQ(r.status, 404);
-  EXPECT_TRUE(json::parse(r.body)["error"].is_string());
+  EXPECT_TRUE(json_from(r.body).at("error").is_string());
 
   r = http("GET", server.url("/v1/nope"));
   EXPECT_EQ(r.status, 404);
-  EXPECT_TRUE(json::parse(r.body)["error"]["message"].is_string());
+  EXPECT_TRUE(json_from(r.body).at_pointer("/error/message").is_string());
 
   const std::string big(9u << 20, 'x');
   r = http("POST", server.url("/api/generate"), &big);
   ASSERT_EQ(r.code, CURLE_OK) << curl_easy_strerror(r.code);
   EXPECT_EQ(r.status, 413);
-  EXPECT_NE(json::parse(r.body)["error"].get<std::string>().find("limit"), std::string::npos);
+  EXPECT_NE(json_from(r.body).at("error").as_string().find("limit"), std::string::npos);
 
   // The server survived all of it.
   r = http("GET", server.url("/"));
@@ -110,7 +110,7 @@ TEST(ServeEndToEnd, ServesHttpsWithACertificateAndKey) {
   HttpResult r = http("GET", server.url("/api/version", "https"));
   ASSERT_EQ(r.code, CURLE_OK) << curl_easy_strerror(r.code);
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(json::parse(r.body)["version"], HEARTH_VERSION);
+  EXPECT_EQ(json_from(r.body).at("version").as_string(), HEARTH_VERSION);
   // Plain HTTP to the TLS port gets no HTTP answer, and the server carries on.
   r = http("GET", server.url("/api/version"));
   EXPECT_NE(r.status, 200);

@@ -7,11 +7,11 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/error.h"
 #include "store_test_util.h"
+#include "support/json_test_util.h"
 
 namespace hearth::test {
 namespace {
@@ -60,9 +60,10 @@ class Helper {
 
 uint64_t bytes_done_in_state(const std::filesystem::path& state) {
   try {
-    auto json = nlohmann::json::parse(read_file(state));
+    const json::value parsed = json_from(read_file(state));
     uint64_t done = 0;
-    for (const auto& part : json.at("parts")) done += part.at("done").get<uint64_t>();
+    for (const auto& part : parsed.at("parts").as_array())
+      done += part.at("done").to_number<uint64_t>();
     return done;
   } catch (const std::exception&) {
     return 0;  // not written yet

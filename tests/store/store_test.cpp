@@ -8,6 +8,7 @@
 #include "store/blob_stamp.h"
 #include "store/file_util.h"
 #include "store_test_util.h"
+#include "support/json_test_util.h"
 
 namespace hearth::test {
 namespace {
@@ -67,9 +68,9 @@ TEST_F(StoreTest, ManifestRoundTripsThroughItsFile) {
   EXPECT_EQ(back->base_model, "base:v1");
   EXPECT_EQ(back->blobs[0].digest, model.digest);
   EXPECT_EQ(back->created_at.size(), 20u);  // 2025-06-01T12:00:00Z
-  auto json = nlohmann::json::parse(read_file(home() / "manifests" / "base" / "tuned"));
-  EXPECT_EQ(json["schema"], 1);
-  EXPECT_EQ(json["lineage"]["base_model"], "base:v1");
+  const json::value manifest = json_from(read_file(home() / "manifests" / "base" / "tuned"));
+  EXPECT_EQ(manifest.at("schema"), json::value(1));
+  EXPECT_EQ(manifest.at_pointer("/lineage/base_model").as_string(), "base:v1");
 }
 
 TEST_F(StoreTest, NewerOrBrokenManifestsAreRefusedAndSkippedByList) {

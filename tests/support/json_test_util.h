@@ -3,9 +3,11 @@
 
 #include <boost/json.hpp>
 
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/json_text.h"
 
@@ -20,6 +22,16 @@ inline json::value json_from(std::string_view text) {
   auto value = parse_json(text, &error);
   if (!value) throw std::runtime_error("not JSON (" + error + "): " + std::string(text));
   return std::move(*value);
+}
+
+// The values of a JSON Lines text (NDJSON, a JSONL file), one per non-empty line; a line that is
+// not JSON throws as json_from does.
+inline std::vector<json::value> json_lines(const std::string& text) {
+  std::vector<json::value> values;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) values.push_back(json_from(line));
+  return values;
 }
 
 // Whether an object holds this key (with any value, null included).

@@ -10,7 +10,7 @@
 // elsewhere), as llama.cpp's JSON grammar does: otherwise a sampler can spend the whole token
 // budget on blanks, which are always valid. Numbers are kept within what a double holds (at most
 // kMaxIntDigits before the point, kMaxExpDigits in the exponent), so every JSON reader parses
-// the result (nlohmann::json and others refuse 1e999).
+// the result (many JSON parsers refuse 1e999).
 #pragma once
 
 #include <cstdint>

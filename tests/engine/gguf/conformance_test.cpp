@@ -3,23 +3,20 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 
 #include "engine/gguf/gguf.h"
+#include "support/json_test_util.h"
 #include "support/test_support.h"
 
 namespace hearth::gguf {
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
+namespace json = boost::json;
 
-
-json models_json(const fs::path& dir) {
-  std::ifstream in(dir / "models" / "models.json");
-  return json::parse(in);
+json::value models_json(const fs::path& dir) {
+  return test::json_from(test::read_file(dir / "models" / "models.json"));
 }
 
 std::vector<std::string> tokenizer_keys(const File& file) {
@@ -29,63 +26,68 @@ std::vector<std::string> tokenizer_keys(const File& file) {
   return keys;
 }
 
-void expect_value_matches(const File& file, const std::string& key, const json& expected) {
+void expect_value_matches(const File& file, const std::string& key, const json::value& expected) {
   SCOPED_TRACE(file.name() + " key " + key);
   const Value* v = file.find(key);
   ASSERT_NE(v, nullptr);
   if (expected.is_string()) {
-    EXPECT_EQ(file.get_string(key), expected.get<std::string>());
-  } else if (expected.is_boolean()) {
-    EXPECT_EQ(file.get_bool(key), expected.get<bool>());
-  } else if (expected.is_number_integer()) {
-    EXPECT_EQ(file.get_int(key), expected.get<int64_t>());
-  } else if (expected.is_number_float()) {
-    EXPECT_EQ(file.get_float(key), expected.get<double>());
+    EXPECT_EQ(file.get_string(key), json::value_to<std::string>(expected));
+  } else if (expected.is_bool()) {
+    EXPECT_EQ(file.get_bool(key), expected.get_bool());
+  } else if (expected.is_int64() || expected.is_uint64()) {
+    EXPECT_EQ(file.get_int(key), expected.to_number<int64_t>());
+  } else if (expected.is_double()) {
+    EXPECT_EQ(file.get_float(key), expected.get_double());
   } else {
-    ADD_FAILURE() << "unexpected JSON value " << expected.dump();
+    ADD_FAILURE() << "unexpected JSON value " << format_json(expected);
   }
 }
 
 TEST(GgufConformance, ModelsMatchModelsJson) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
   const File vocab = File::open(dir / "tokenizer" / "ggml-vocab-tiny-spm.gguf");
-  const json models = models_json(dir)["models"];
+  const json::array models = models_json(dir).at("models").as_array();
   ASSERT_EQ(models.size(), 11u);
-  for (const json& model : models) {
-    const std::string file_name = model["file"];
+  for (const json::value& model : models) {
+    const std::string file_name = json::value_to<std::string>(model.at("file"));
     SCOPED_TRACE(file_name);
     const File file = File::open(dir / "models" / file_name);
     EXPECT_EQ(file.version(), 3u);
     EXPECT_EQ(file.alignment(), 32u);
-    EXPECT_EQ(file.file_size(), model["bytes"].get<uint64_t>());
+    EXPECT_EQ(file.file_size(), model.at("bytes").to_number<uint64_t>());
     EXPECT_EQ(file.data_offset() % 32, 0u);
 
     // Every key is either in models.json's metadata, general.architecture, or one of the
     // vocabulary's tokenizer.* keys.
-    EXPECT_EQ(file.get_string("general.architecture"), model["architecture"].get<std::string>());
-    for (const auto& [key, value] : model["metadata"].items())
-      expect_value_matches(file, key, value);
-    for (const auto& [key, value] : model["tokenizer"].items())
-      if (key.starts_with("tokenizer.")) expect_value_matches(file, key, value);
+    EXPECT_EQ(file.get_string("general.architecture"),
+              json::value_to<std::string>(model.at("architecture")));
+    // (Each key is checked on its own, so the order Boost.JSON keeps them in does not matter.)
+    const json::object& metadata = model.at("metadata").as_object();
+    for (const auto& member : metadata)
+      expect_value_matches(file, std::string(member.key()), member.value());
+    for (const auto& member : model.at("tokenizer").as_object())
+      if (member.key().starts_with("tokenizer."))
+        expect_value_matches(file, std::string(member.key()), member.value());
     EXPECT_EQ(tokenizer_keys(file), tokenizer_keys(vocab));
-    EXPECT_EQ(file.metadata().size(), model["metadata"].size() + 1 + tokenizer_keys(vocab).size());
+    EXPECT_EQ(file.metadata().size(), metadata.size() + 1 + tokenizer_keys(vocab).size());
     const Value* tokens = file.get_array("tokenizer.ggml.tokens", ValueType::string);
     ASSERT_NE(tokens, nullptr);
-    EXPECT_EQ(tokens->items.size(), model["tokenizer"]["n_vocab"].get<size_t>());
+    EXPECT_EQ(tokens->items.size(), model.at_pointer("/tokenizer/n_vocab").to_number<size_t>());
 
-    const json& tensors = model["tensors"];
+    const json::array& tensors = model.at("tensors").as_array();
     ASSERT_EQ(file.tensors().size(), tensors.size());
     std::map<std::string, int> type_counts;
     for (size_t k = 0; k < tensors.size(); ++k) {
       const TensorInfo& t = file.tensors()[k];
-      EXPECT_EQ(t.name, tensors[k][0].get<std::string>());
-      EXPECT_EQ(tensor_type_name(t.type), tensors[k][1].get<std::string>());
-      EXPECT_EQ(t.ne, tensors[k][2].get<std::vector<int64_t>>());
+      const json::array& expected = tensors[k].as_array();
+      EXPECT_EQ(t.name, json::value_to<std::string>(expected.at(0)));
+      EXPECT_EQ(tensor_type_name(t.type), json::value_to<std::string>(expected.at(1)));
+      EXPECT_EQ(t.ne, json::value_to<std::vector<int64_t>>(expected.at(2)));
       EXPECT_EQ(file.find_tensor(t.name), &t);
       EXPECT_EQ(file.tensor_data(t).size(), t.n_bytes);
       ++type_counts[std::string(tensor_type_name(t.type))];
     }
-    EXPECT_EQ(json(type_counts), model["tensor_type_counts"]);
+    EXPECT_EQ(json::value_from(type_counts), model.at("tensor_type_counts"));
   }
 }
 
