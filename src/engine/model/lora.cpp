@@ -81,8 +81,6 @@ std::vector<const WeightMatrix*> bind(const LoraAdapter& adapter, const Model& m
   std::vector<const WeightMatrix*> out;
   for (const LoraWeight& lw : adapter.weights) {
     const std::string where = "adapter " + adapter.name + ": ";
-    if (std::string reason = unsupported_reason(lw.base); !reason.empty())
-      throw Error(ErrorKind::unsupported, where + reason);
     const auto it = weights.find(lw.base);
     if (it == weights.end())
       throw Error(ErrorKind::invalid_input, where + "it adapts '" + lw.base + "', which the model " +
@@ -144,11 +142,13 @@ LoraAdapter LoraAdapter::read(const gguf::File& file) {
     if (!is_a && !ends_with(info.name, lora_keys::kSuffixB))
       throw Error(ErrorKind::corrupt_file,
                   name + ": tensor '" + info.name + "' is neither <weight>.lora_a nor <weight>.lora_b");
+    std::string base = info.name.substr(0, info.name.size() - lora_keys::kSuffixA.size());
+    if (std::string reason = unsupported_reason(base); !reason.empty())
+      throw Error(ErrorKind::unsupported, name + ": " + reason);
     if (info.ne.size() != 2)
       throw Error(ErrorKind::corrupt_file,
                   name + ": tensor '" + info.name + "' has " + std::to_string(info.ne.size()) +
                       " dimensions; LoRA matrices have 2");
-    std::string base = info.name.substr(0, info.name.size() - lora_keys::kSuffixA.size());
     if (is_a) order.push_back(base);
     (is_a ? as : bs)[std::move(base)] = &info;
   }

@@ -70,7 +70,8 @@ struct LoraAdapter {
 
   // Reads an adapter file on its own (checked against no model). Errors:
   //   invalid_input  general.type is not "adapter" (a model file, say);
-  //   unsupported    adapter.type is not "lora", or a tensor type hearth cannot dequantize;
+  //   unsupported    adapter.type is not "lora", an adapted expert weight (ffn_*_exps) or
+  //                  token_embd.weight, or a tensor type hearth cannot dequantize;
   //   corrupt_file   a tensor that is neither <name>.lora_a nor <name>.lora_b, one that is not
   //                  2-D, a lora_a without its lora_b or the reverse, or A and B whose ranks
   //                  differ (each names the tensor).
@@ -110,10 +111,9 @@ class LoraIndex {
   std::unordered_map<const WeightMatrix*, std::vector<LoraTerm>> terms_;
 };
 
-// Whether `adapter` fits `model`. Errors:
-//   invalid_input  another architecture than the model's; a weight the model does not have; A or
-//                  B whose shape does not match the base weight (naming the tensor and shapes);
-//   unsupported    an adapted expert weight (ffn_*_exps) or token_embd.weight.
+// Whether `adapter` fits `model`. Errors (invalid_input): another architecture than the model's
+// (or none); a weight the model does not have; A or B whose shape does not match the base weight
+// (naming the tensor and both shapes).
 void check_adapter(const LoraAdapter& adapter, const Model& model);
 
 }  // namespace hearth::model
