@@ -86,18 +86,18 @@ std::vector<const WeightMatrix*> bind(const LoraAdapter& adapter, const Model& m
       throw Error(ErrorKind::invalid_input, where + "it adapts '" + lw.base + "', which the model " +
                                                 model_name + " does not have");
     const WeightMatrix& w = *it->second;
+    // The half whose shape disagrees with the base weight, its shape and the one it needs.
+    auto mismatch = [&](std::string_view suffix, const std::string& has, const std::string& wants) {
+      return Error(ErrorKind::invalid_input,
+                   where + "tensor '" + lw.base + std::string(suffix) + "' has shape " + has +
+                       ", but the model's '" + lw.base + "' has shape " +
+                       shape_text(w.n_in, w.n_out) + " (expected " + wants + ")");
+    };
     if (lw.n_in != w.n_in)
-      throw Error(ErrorKind::invalid_input,
-                  where + "tensor '" + lw.base + std::string(lora_keys::kSuffixA) + "' has shape " +
-                      shape_text(lw.n_in, lw.rank) + ", but the model's '" + lw.base +
-                      "' has shape " + shape_text(w.n_in, w.n_out) + " (expected " +
-                      shape_text(w.n_in, lw.rank) + ")");
+      throw mismatch(lora_keys::kSuffixA, shape_text(lw.n_in, lw.rank), shape_text(w.n_in, lw.rank));
     if (lw.n_out != w.n_out)
-      throw Error(ErrorKind::invalid_input,
-                  where + "tensor '" + lw.base + std::string(lora_keys::kSuffixB) + "' has shape " +
-                      shape_text(lw.rank, lw.n_out) + ", but the model's '" + lw.base +
-                      "' has shape " + shape_text(w.n_in, w.n_out) + " (expected " +
-                      shape_text(lw.rank, w.n_out) + ")");
+      throw mismatch(lora_keys::kSuffixB, shape_text(lw.rank, lw.n_out),
+                     shape_text(lw.rank, w.n_out));
     out.push_back(&w);
   }
   return out;

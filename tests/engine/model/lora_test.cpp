@@ -7,6 +7,7 @@
 
 #include "engine/model/context.h"
 #include "lora_files.h"
+#include "support/float_compare.h"
 #include "support/test_support.h"
 
 namespace hearth::model::test {
@@ -39,11 +40,10 @@ std::vector<float> p1_logits(const std::shared_ptr<const Model>& model,
   return out;
 }
 
+// Logits of the same length, their largest difference.
 float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   EXPECT_EQ(a.size(), b.size());
-  float m = 0;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-  return m;
+  return hearth::test::max_abs_diff(a, b);
 }
 
 class LoraTest : public testing::Test {
