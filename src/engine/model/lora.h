@@ -21,7 +21,8 @@
 //
 // A LoraAdapter is plain data (the trainer builds and updates one in place); an AppliedLora is
 // one in use at a scale; a LoraIndex is a set of applied adapters bound to one model, which is
-// what a Context (context.h) holds and the forward pass reads.
+// what a Context (context.h) holds and the forward pass reads. The index views A and B where they
+// are, so values changed in place (not resized) take effect at the next decode.
 #pragma once
 
 #include <cstdint>
