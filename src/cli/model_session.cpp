@@ -1,6 +1,11 @@
 #include "cli/model_session.h"
 
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+
 #include "cli/model_resolve.h"
+#include "core/error.h"
 
 namespace hearth::cli {
 
@@ -11,6 +16,22 @@ void ModelOptions::add_to(CLI::App* command) {
       ->check(CLI::Range(0, 1 << 20));
   command->add_option("--threads", threads, "compute threads (default: HEARTH_THREADS or cores)")
       ->check(CLI::Range(0, 1024));
+  command->add_option("--lora", lora,
+                      "LoRA adapter ADAPTER.gguf[:SCALE] (llama.cpp's format) applied to the model; "
+                      "SCALE defaults to 1.0; repeat for several adapters");
+}
+
+generate::LoraFile parse_lora_option(const std::string& value) {
+  const size_t colon = value.rfind(':');
+  if (colon == std::string::npos || std::filesystem::exists(value)) return {value, 1.0f};
+  const std::string path = value.substr(0, colon), scale_text = value.substr(colon + 1);
+  char* end = nullptr;
+  const float scale = std::strtof(scale_text.c_str(), &end);
+  if (scale_text.empty() || end != scale_text.c_str() + scale_text.size() || !std::isfinite(scale))
+    throw Error(ErrorKind::invalid_input, "--lora " + value + ": the scale '" + scale_text +
+                                              "' is not a number (use ADAPTER.gguf:SCALE, "
+                                              "e.g. adapter.gguf:0.5)");
+  return {path, scale};
 }
 
 std::unique_ptr<generate::ModelRunner> load_model(const ModelOptions& options,
@@ -18,6 +39,7 @@ std::unique_ptr<generate::ModelRunner> load_model(const ModelOptions& options,
   runner.n_ctx = options.n_ctx;
   runner.threads = options.threads;
   runner.n_seq = 1;
+  for (const std::string& value : options.lora) runner.adapters.push_back(parse_lora_option(value));
   return generate::ModelRunner::load(model_file_to_load(options.model), runner);
 }
 

@@ -16,12 +16,18 @@ struct ModelOptions {
   std::string model;  // an installed model name[:tag] or a GGUF path (cli/model_resolve.h)
   int n_ctx = 0;      // 0: the model's training context, at most 4096
   int threads = 0;    // 0: HEARTH_THREADS, else one per core
+  std::vector<std::string> lora;  // --lora ADAPTER.gguf[:SCALE], repeatable (parse_lora_option)
 
   void add_to(CLI::App* command);
 };
 
-// The model with one sequence (slot 0) of options.n_ctx tokens; `runner` gives the rest
-// (keep_conversation, batch size, KV type).
+// `--lora ADAPTER.gguf[:SCALE]`: the file and its scale (1.0 when absent). A value naming an
+// existing file is taken whole (a path may hold ':'); otherwise the text after the last ':' is
+// the scale, and Error(invalid_input) when it is not a finite number.
+generate::LoraFile parse_lora_option(const std::string& value);
+
+// The model with one sequence (slot 0) of options.n_ctx tokens and the --lora adapters; `runner`
+// gives the rest (keep_conversation, batch size, KV type).
 std::unique_ptr<generate::ModelRunner> load_model(const ModelOptions& options,
                                                   generate::RunnerOptions runner = {});
 

@@ -6,8 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "support/json_test_util.h"
-#include "support/test_support.h"
+#include "model_output_util.h"
 
 namespace hearth {
 namespace {
@@ -21,21 +20,9 @@ json::value reference(const fs::path& dir, const std::string& model) {
   return test::json_from(test::read_file(dir / "models" / (model + ".ref.json")));
 }
 
-std::string text(const json::value& v) { return json::value_to<std::string>(v); }
-
-std::string ids_line(const json::value& ids) {
-  std::string s;
-  for (const auto& id : ids.as_array())
-    s += (s.empty() ? "" : " ") + std::to_string(json::value_to<int>(id));
-  return s + "\n";
-}
-
-std::vector<float> read_floats(const fs::path& path) {
-  std::string bytes = test::read_file(path);
-  std::vector<float> v(bytes.size() / sizeof(float));
-  std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
-  return v;
-}
+using test::ids_line;
+using test::read_floats;
+using test::text;
 
 class GenerateCommand : public ::testing::TestWithParam<std::string> {};
 

@@ -20,6 +20,8 @@ ModelRunner::ModelRunner(std::string path, std::shared_ptr<const model::Model> m
   if (auto tmpl = model_->file().get_string("tokenizer.chat_template"))
     default_system_ = chat::default_system_prompt(*tmpl);
   bos_text_ = chat::prompt_bos_text(tokenizer());
+  for (const LoraFile& f : options_.adapters)
+    adapters_.push_back({model::LoraAdapter::load(f.path, *model_), f.scale});
 }
 
 ModelRunner::~ModelRunner() = default;
@@ -60,7 +62,10 @@ std::uint64_t kv_bytes(const model::Hparams& hp, std::uint64_t cells, model::KvT
 
 std::uint64_t ModelRunner::memory_bytes(int n_ctx, int n_seq) const {
   const auto cells = static_cast<std::uint64_t>(n_ctx) * static_cast<std::uint64_t>(n_seq);
-  return std::filesystem::file_size(path_) + kv_bytes(model_->hparams(), cells, options_.kv_type);
+  std::uint64_t adapter_bytes = 0;
+  for (const model::AppliedLora& a : adapters_) adapter_bytes += a.adapter->bytes();
+  return std::filesystem::file_size(path_) + adapter_bytes +
+         kv_bytes(model_->hparams(), cells, options_.kv_type);
 }
 
 std::uint64_t ModelRunner::kv_cache_bytes() const {
@@ -80,6 +85,7 @@ void ModelRunner::reserve(int n_ctx, int n_seq) {
   co.kv_type = options_.kv_type;
   co.matmul = kernels::default_matmul_options(pool_.get());
   co.batch_invariant = options_.batch_invariant;
+  co.adapters = adapters_;
   ctx_ = std::make_unique<model::Context>(model_, co);
   seqs_.resize(static_cast<size_t>(n_seq));
   cached_.assign(static_cast<size_t>(n_seq), {});

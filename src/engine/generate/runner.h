@@ -63,6 +63,12 @@ class Runner {
                                          const std::function<bool()>& cancelled) = 0;
 };
 
+// A LoRA adapter file to apply, at a scale (`--lora FILE[:SCALE]`; model/lora.h).
+struct LoraFile {
+  std::string path;
+  float scale = 1.0f;
+};
+
 struct RunnerOptions {
   int n_ctx = 0;        // tokens per sequence; 0: the model's training context, at most 4096
   int n_seq = 1;        // sequences that run at once
@@ -73,11 +79,15 @@ struct RunnerOptions {
   // A slot is one conversation (`hearth run`): a finished sequence keeps its cells and sampler,
   // and the next start() in that slot reuses the cached tokens its prompt begins with.
   bool keep_conversation = false;
+  // LoRA adapters added to the model's weights, in this order; loaded and checked against the
+  // model when it loads (model::LoraAdapter::load's errors).
+  std::vector<LoraFile> adapters;
 };
 
 class ModelRunner final : public Runner {
  public:
-  // Loads a GGUF file (model::Model::load's errors) and makes its KV cache (options.n_ctx).
+  // Loads a GGUF file (model::Model::load's errors) and options.adapters, and makes its KV cache
+  // (options.n_ctx).
   static std::unique_ptr<ModelRunner> load(const std::string& path, RunnerOptions options);
   // Loads the weights only; reserve() makes the KV cache (a server sizes it after checking its
   // memory budget).
@@ -125,6 +135,7 @@ class ModelRunner final : public Runner {
   std::string path_;
   std::shared_ptr<const model::Model> model_;
   RunnerOptions options_;
+  std::vector<model::AppliedLora> adapters_;  // options_.adapters, loaded
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<model::Context> ctx_;
   chat::ChatFormat format_ = chat::ChatFormat::chatml;

@@ -25,7 +25,10 @@ KvCache make_cache(const Model& model, const ContextOptions& o) {
 }  // namespace
 
 Context::Context(std::shared_ptr<const Model> model, ContextOptions options)
-    : model_(std::move(model)), options_(options), kv_(make_cache(*model_, options_)) {}
+    : model_(std::move(model)),
+      options_(std::move(options)),
+      lora_(*model_, options_.adapters),
+      kv_(make_cache(*model_, options_)) {}
 
 void Context::check_batch(std::span<const BatchEntry> batch) const {
   const int n_vocab = model_->n_vocab();

@@ -12,10 +12,11 @@
 // batch. Decoding a position a sequence already holds replaces that token. All sequences share
 // n_ctx cells; positions must be below n_ctx.
 //
-// Numerics: activations are F32; every product with a weight matrix goes through
-// kernels::matmul with options.matmul (exact_f32 reproduces the conformance ".dequant-f32"
-// references, quantized_activations the ".ref.json" ones). Not thread-safe: one thread decodes
-// at a time (options.matmul.pool spreads each step's work over threads).
+// Numerics: activations are F32; every product with a weight matrix (and with the A and B of
+// each LoRA adapter in options.adapters) goes through kernels::matmul with options.matmul
+// (exact_f32 reproduces the conformance ".dequant-f32" references, quantized_activations the
+// ".ref.json" ones). Not thread-safe: one thread decodes at a time (options.matmul.pool spreads
+// each step's work over threads).
 #pragma once
 
 #include <cstdint>
@@ -26,6 +27,7 @@
 
 #include "engine/kernels/matmul.h"
 #include "engine/model/kv_cache.h"
+#include "engine/model/lora.h"
 #include "engine/model/model.h"
 
 namespace hearth::model {
@@ -42,6 +44,9 @@ struct ContextOptions {
   // then depend only on its own tokens and on how its prompt was cut into batches, never on
   // the other sequences in the batch. Overrides matmul.path.
   bool batch_invariant = false;
+  // LoRA adapters added to the model's weights in every product (lora.h), in this order. The
+  // Context keeps them alive; the constructor checks them against the model (check_adapter()).
+  std::vector<AppliedLora> adapters;
 };
 
 struct BatchEntry {
@@ -116,6 +121,7 @@ class Context {
 
   std::shared_ptr<const Model> model_;
   ContextOptions options_;
+  LoraIndex lora_;  // options_.adapters bound to the model's weights
   KvCache kv_;
 };
 

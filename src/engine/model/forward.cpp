@@ -1,6 +1,7 @@
 // The forward pass of one batch, in data-flow order:
 //   embeddings → per layer { rmsnorm → Q/K/V (+bias) → RoPE → KV cache → attention → output
 //   projection → residual; rmsnorm → FFN or MoE → residual } → rmsnorm → output projection.
+// Each product with a weight adds the LoRA adapters bound to it (Projector).
 // Shapes: T tokens in the batch, E = n_embd, D = head_dim, H / Hkv heads, F = n_ff.
 #include <algorithm>
 #include <cmath>
@@ -48,6 +49,30 @@ void linear_rows(const WeightMatrix& w, const float* x, int64_t T, float* y,
   }
 }
 
+// Every product with a model weight: W x through the kernels, plus the LoRA terms bound to W
+// (lora.h), each scale · B (A x) added in adapter order. `one` as linear_rows().
+struct Projector {
+  const MatmulOptions& o;
+  const uint8_t* one;
+  const LoraIndex& lora;
+
+  void operator()(const WeightMatrix& w, const float* x, int64_t T, float* y) const {
+    linear_rows(w, x, T, y, o, one);
+    const std::vector<LoraTerm>* terms = lora.find(w);
+    if (terms == nullptr) return;
+    std::vector<float> ax, bax;
+    for (const LoraTerm& term : *terms) {
+      ax.resize(static_cast<size_t>(T * term.a.n_out));
+      bax.resize(static_cast<size_t>(T * term.b.n_out));
+      linear_rows(term.a, x, T, ax.data(), o, one);
+      linear_rows(term.b, ax.data(), T, bax.data(), o, one);
+      for (size_t i = 0; i < bax.size(); ++i) y[i] += term.scale * bax[i];
+    }
+  }
+  // The same for a subset of the rows, whose kinds are `rows_one` (null: no split).
+  Projector rows(const uint8_t* rows_one) const { return {o, rows_one, lora}; }
+};
+
 // Adds `bias` (n values) to each of T rows of `stride` floats starting at x.
 void add_bias(float* x, const std::vector<float>& bias, int64_t T, int stride) {
   if (bias.empty()) return;
@@ -57,29 +82,29 @@ void add_bias(float* x, const std::vector<float>& bias, int64_t T, int stride) {
 
 // Dense SwiGLU FFN: out (T×E) = down(silu(gate·x) * (up·x)).
 void dense_ffn(const LayerWeights& w, const Hparams& hp, const float* x, int64_t T, float* out,
-               const MatmulOptions& o, const uint8_t* one) {
+               const Projector& project) {
   const int F = hp.n_ff;
   std::vector<float> act(static_cast<size_t>(T * F));
   if (w.gate_up_fused) {
     std::vector<float> gu(static_cast<size_t>(T * 2 * F));  // per token: F gate, then F up
-    linear_rows(w.ffn_up, x, T, gu.data(), o, one);
+    project(w.ffn_up, x, T, gu.data());
     for (int64_t t = 0; t < T; ++t) swiglu(&gu[t * 2 * F], &gu[t * 2 * F + F], &act[t * F], F);
   } else {
     std::vector<float> g(static_cast<size_t>(T * F)), u(static_cast<size_t>(T * F));
-    linear_rows(w.ffn_gate, x, T, g.data(), o, one);
-    linear_rows(w.ffn_up, x, T, u.data(), o, one);
+    project(w.ffn_gate, x, T, g.data());
+    project(w.ffn_up, x, T, u.data());
     swiglu(g.data(), u.data(), act.data(), static_cast<int>(T * F));
   }
-  linear_rows(w.ffn_down, act.data(), T, out, o, one);
+  project(w.ffn_down, act.data(), T, out);
 }
 
 // Mixture of experts: softmax over all router logits, keep the top n_expert_used, renormalise
 // their weights to sum 1, and sum the chosen experts' SwiGLU outputs weighted (in rank order).
 void moe_ffn(const LayerWeights& w, const Hparams& hp, const float* x, int64_t T, float* out,
-             const MatmulOptions& o, const uint8_t* one) {
+             const Projector& project) {
   const int E = hp.n_embd, F = hp.n_ff, K = hp.n_expert_used, NE = hp.n_expert;
   std::vector<float> probs(static_cast<size_t>(T * NE));
-  linear_rows(w.ffn_router, x, T, probs.data(), o, one);
+  project(w.ffn_router, x, T, probs.data());
 
   // choice[t*K + k] = expert of rank k for token t, weight[t*K + k] its weight.
   std::vector<int> choice(static_cast<size_t>(T * K));
@@ -111,19 +136,20 @@ void moe_ffn(const LayerWeights& w, const Hparams& hp, const float* x, int64_t T
     xs.resize(static_cast<size_t>(n * E));
     for (int64_t i = 0; i < n; ++i) std::copy_n(x + (rows[i] / K) * E, E, &xs[i * E]);
     const uint8_t* sub_one = nullptr;
-    if (one != nullptr) {
+    if (project.one != nullptr) {
       xs_one.resize(static_cast<size_t>(n));
-      for (int64_t i = 0; i < n; ++i) xs_one[static_cast<size_t>(i)] = one[rows[i] / K];
+      for (int64_t i = 0; i < n; ++i) xs_one[static_cast<size_t>(i)] = project.one[rows[i] / K];
       sub_one = xs_one.data();
     }
+    const Projector expert = project.rows(sub_one);
     g.resize(static_cast<size_t>(n * F));
     u.resize(g.size());
     act.resize(g.size());
     y.resize(static_cast<size_t>(n * E));
-    linear_rows(w.expert_gate[e], xs.data(), n, g.data(), o, sub_one);
-    linear_rows(w.expert_up[e], xs.data(), n, u.data(), o, sub_one);
+    expert(w.expert_gate[e], xs.data(), n, g.data());
+    expert(w.expert_up[e], xs.data(), n, u.data());
     swiglu(g.data(), u.data(), act.data(), static_cast<int>(n * F));
-    linear_rows(w.expert_down[e], act.data(), n, y.data(), o, sub_one);
+    expert(w.expert_down[e], act.data(), n, y.data());
     for (int64_t i = 0; i < n; ++i)
       for (int c = 0; c < E; ++c) slots[rows[i] * E + c] = y[i * E + c] * weight[rows[i]];
   }
@@ -157,6 +183,7 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
       one_rows[static_cast<size_t>(t)] = per_seq[batch[t].seq_id] == 1;
   }
   const uint8_t* one = one_rows.empty() ? nullptr : one_rows.data();
+  const Projector project{o, one, lora_};
 
   // Token embeddings (T×E), dequantized exactly.
   std::vector<float> x(static_cast<size_t>(T * E));
@@ -205,7 +232,7 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
       rmsnorm(&x[t * E], w.attn_norm.data(), &h[t * E], E, hp.rms_eps);
     if (w.wqkv.data != nullptr) {
       qkv.resize(static_cast<size_t>(T * (Q + 2 * KV)));
-      linear_rows(w.wqkv, h.data(), T, qkv.data(), o, one);
+      project(w.wqkv, h.data(), T, qkv.data());
       for (int64_t t = 0; t < T; ++t) {
         const float* row = &qkv[t * (Q + 2 * KV)];
         std::copy_n(row, Q, &q[t * Q]);
@@ -213,9 +240,9 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
         std::copy_n(row + Q + KV, KV, &v[t * KV]);
       }
     } else {
-      linear_rows(w.wq, h.data(), T, q.data(), o, one);
-      linear_rows(w.wk, h.data(), T, k.data(), o, one);
-      linear_rows(w.wv, h.data(), T, v.data(), o, one);
+      project(w.wq, h.data(), T, q.data());
+      project(w.wk, h.data(), T, k.data());
+      project(w.wv, h.data(), T, v.data());
     }
     add_bias(q.data(), w.bq, T, Q);
     add_bias(k.data(), w.bk, T, KV);
@@ -247,15 +274,15 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
     } else {
       for (size_t i = 0; i < n_items; ++i) attend_item(i);
     }
-    linear_rows(w.wo, att.data(), T, proj.data(), o, one);
+    project(w.wo, att.data(), T, proj.data());
     for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
 
     // Feed-forward block.
     for (int64_t t = 0; t < T; ++t) rmsnorm(&x[t * E], w.ffn_norm.data(), &h[t * E], E, hp.rms_eps);
     if (w.is_moe()) {
-      moe_ffn(w, hp, h.data(), T, proj.data(), o, one);
+      moe_ffn(w, hp, h.data(), T, proj.data(), project);
     } else {
-      dense_ffn(w, hp, h.data(), T, proj.data(), o, one);
+      dense_ffn(w, hp, h.data(), T, proj.data(), project);
     }
     for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
   }
@@ -274,7 +301,7 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
       if (one != nullptr) out_one.push_back(one[t]);
       ++n_out;
     }
-  if (n_out > 0) linear_rows(mw.output, h.data(), n_out, logits, o, one ? out_one.data() : nullptr);
+  if (n_out > 0) project.rows(one ? out_one.data() : nullptr)(mw.output, h.data(), n_out, logits);
 }
 
 }  // namespace hearth::model

@@ -1,10 +1,12 @@
 // The generation layer with a real (tiny, conformance) model: a generation through start()/step()
 // against raw feeding with greedy picks, limits and stop strings, the prompt's length check,
-// a conversation's cache reuse (keep_conversation), and the memory rule.
+// a conversation's cache reuse (keep_conversation), the memory rule, and LoRA adapters.
 #include "engine/generate/runner.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 
 #include "support/test_support.h"
@@ -169,6 +171,37 @@ TEST(ModelRunner, MemoryIsTheFilePlusTheKvCache) {
   runner->reserve(64, 4);
   EXPECT_EQ(runner->kv_cache_bytes(), runner->memory_bytes(64, 4) - file);
   EXPECT_EQ(runner->n_ctx(), 64);
+}
+
+// RunnerOptions::adapters: loaded with the model, applied to its logits (the conformance
+// adapter's reference P1 logits), and counted in its memory.
+TEST(ModelRunner, AppliesItsLoraAdapters) {
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  const std::filesystem::path adapter = dir / "lora" / "llama-gqa-f32.lora-r8.gguf";
+  RunnerOptions with;
+  with.adapters.push_back({adapter.string(), 1.0f});
+  auto plain = load(dir);
+  auto adapted = load(dir, with);
+  const std::vector<int32_t> p1 = {1, 612, 580, 956, 420, 716, 687, 696, 701, 622, 264, 704, 693, 912};
+  const auto base_row = plain->feed(0, p1, false);
+  const auto row = adapted->feed(0, p1, false);
+  const std::string ref = test::read_file(dir / "lora" / "llama-gqa-f32.lora-r8.P1.f32");
+  ASSERT_EQ(ref.size(), row[0].size() * sizeof(float));
+  float to_ref = 0, to_base = 0;
+  for (size_t i = 0; i < row[0].size(); ++i) {
+    float r;
+    std::memcpy(&r, ref.data() + i * sizeof(float), sizeof(float));
+    to_ref = std::max(to_ref, std::fabs(row[0][i] - r));
+    to_base = std::max(to_base, std::fabs(row[0][i] - base_row[0][i]));
+  }
+  EXPECT_LE(to_ref, 1e-3f);
+  EXPECT_GT(to_base, 1e-2f);
+  // The adapter's A and B (18 KiB of F32) on top of the file and the cache.
+  EXPECT_EQ(adapted->memory_bytes(64, 1) - plain->memory_bytes(64, 1), 17920u * sizeof(float));
+
+  RunnerOptions wrong;
+  wrong.adapters.push_back({(dir / "lora" / "qwen2-f32.lora-qv.gguf").string(), 1.0f});
+  test::expect_error([&] { load(dir, wrong); }, ErrorKind::invalid_input, {"architecture 'qwen2'"});
 }
 
 }  // namespace

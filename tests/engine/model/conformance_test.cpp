@@ -1,18 +1,8 @@
 // Every model of the conformance pack against its references (README §5.2), for both kinds of
-// arithmetic and three ways of batching:
-//   one_batch        each prompt in one batch with logits at every position (as the reference)
-//   token_by_token   each token of the prompt its own batch (P1 only: the greedy steps already
-//                    exercise single-token decoding for every prompt)
-//   two_sequences    P1 and P2 interleaved in one batch as sequences 0 and 1, then their greedy
-//                    steps two tokens per batch; each must match the reference of decoding it alone
-// Greedy steps are teacher-forced (the reference's ids are fed back), so all 24 are compared.
+// arithmetic and three ways of batching (conformance_run.h).
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <iostream>
-
-#include "engine/model/context.h"
-#include "reference.h"
+#include "conformance_run.h"
 #include "support/json_test_util.h"
 #include "support/test_support.h"
 
@@ -20,42 +10,15 @@ namespace hearth::model::test {
 namespace {
 
 namespace fs = std::filesystem;
-using kernels::Arithmetic;
-
-enum class Batching { one_batch, token_by_token, two_sequences };
 
 struct Param {
   std::string model;  // file name, e.g. "llama-gqa-f32.gguf"
-  Arithmetic arithmetic;
-  Batching batching;
-  bool fast = false;  // the CPU's best kernel set on two threads, instead of the scalar reference
+  RunMode mode;
 };
-
-std::string batching_name(Batching b) {
-  switch (b) {
-    case Batching::one_batch:
-      return "one_batch";
-    case Batching::token_by_token:
-      return "token_by_token";
-    case Batching::two_sequences:
-      return "two_sequences";
-  }
-  return "?";
-}
-
-std::string arithmetic_name(Arithmetic a) {
-  return a == Arithmetic::exact_f32 ? "exact_f32" : "quantized_activations";
-}
-
-std::string mode_name(const Param& p) {
-  return (p.fast ? std::string(kernels::kernel_set_name(kernels::active_kernel_set())) + "_2threads_"
-                 : std::string("reference_")) +
-         arithmetic_name(p.arithmetic);
-}
 
 // What gtest (and so ctest's test names) shows for a parameter: stable, unlike raw bytes.
 void PrintTo(const Param& p, std::ostream* os) {
-  *os << p.model << " " << mode_name(p) << " " << batching_name(p.batching);
+  *os << p.model << " " << mode_name(p.mode) << " " << batching_name(p.mode.batching);
 }
 
 std::vector<Param> all_params() {
@@ -70,93 +33,14 @@ std::vector<Param> all_params() {
   }
   if (models.empty()) models.push_back("none");  // the test then skips
   std::vector<Param> out;
-  // The scalar reference in both arithmetics, and the fast kernels the engine uses by default.
   for (const std::string& m : models)
-    for (Batching b : {Batching::one_batch, Batching::token_by_token, Batching::two_sequences}) {
-      out.push_back({m, Arithmetic::exact_f32, b, false});
-      out.push_back({m, Arithmetic::quantized_activations, b, false});
-      out.push_back({m, Arithmetic::quantized_activations, b, true});
-    }
+    for (const RunMode& mode : all_modes()) out.push_back({m, mode});
   return out;
 }
 
 std::string param_name(const testing::TestParamInfo<Param>& info) {
-  std::string s = info.param.model.substr(0, info.param.model.find(".gguf")) + "_" +
-                  mode_name(info.param) + "_" + batching_name(info.param.batching);
-  for (char& c : s)
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  return s;
-}
-
-// Which reference a run compares with, and at what tolerance (README §5.2's table).
-struct Target {
-  fs::path json;
-  float tol;
-};
-
-Target pick_target(const fs::path& models_dir, const Model& model, Arithmetic a) {
-  bool quantized = false, f16 = false;
-  for (const gguf::TensorInfo& t : model.file().tensors()) {
-    f16 |= t.type == gguf::TensorType::f16;
-    quantized |= t.type != gguf::TensorType::f16 && t.type != gguf::TensorType::f32;
-  }
-  const std::string stem = fs::path(model.file().name()).stem().string();
-  const fs::path dequant = models_dir / (stem + ".dequant-f32.ref.json");
-  if (a == Arithmetic::exact_f32)
-    return {fs::exists(dequant) ? dequant : models_dir / (stem + ".ref.json"), 1e-3f};
-  return {models_dir / (stem + ".ref.json"), quantized ? 0.3f : f16 ? 1e-2f : 1e-3f};
-}
-
-// One sequence being checked: its reference case and its sequence id in the context.
-struct SeqRun {
-  const RefCase* c;
-  int seq;
-};
-
-// Decodes the prompts of `runs` as the batching asks, checking every prompt position.
-void check_prompts(Context& ctx, const std::vector<SeqRun>& runs, Batching batching,
-                   Checker& check) {
-  if (batching == Batching::token_by_token) {
-    for (const SeqRun& r : runs)
-      for (size_t i = 0; i < r.c->tokens.size(); ++i) {
-        const BatchEntry e{r.c->tokens[i], static_cast<int>(i), r.seq, true};
-        const Logits l = ctx.decode(std::span(&e, 1));
-        check.prompt_position(*r.c, static_cast<int>(i), l[0]);
-      }
-    return;
-  }
-  // All runs' tokens in one batch, interleaved, logits everywhere.
-  std::vector<BatchEntry> batch;
-  std::vector<std::pair<const SeqRun*, int>> owner;
-  for (size_t i = 0;; ++i) {
-    bool any = false;
-    for (const SeqRun& r : runs)
-      if (i < r.c->tokens.size()) {
-        batch.push_back({r.c->tokens[i], static_cast<int>(i), r.seq, true});
-        owner.emplace_back(&r, static_cast<int>(i));
-        any = true;
-      }
-    if (!any) break;
-  }
-  const Logits l = ctx.decode(batch);
-  ASSERT_EQ(l.size(), batch.size());
-  for (size_t i = 0; i < batch.size(); ++i)
-    check.prompt_position(*owner[i].first->c, owner[i].second, l[i]);
-}
-
-// Greedy steps 1..23, teacher-forced, all runs advancing together in one batch per step.
-void check_greedy(Context& ctx, const std::vector<SeqRun>& runs, Checker& check) {
-  const size_t n_steps = runs[0].c->greedy.size();
-  for (size_t k = 1; k < n_steps; ++k) {
-    std::vector<BatchEntry> batch;
-    for (const SeqRun& r : runs) {
-      const int pos = static_cast<int>(r.c->tokens.size() + k - 1);
-      batch.push_back({r.c->greedy[k - 1], pos, r.seq, true});
-    }
-    const Logits l = ctx.decode(batch);
-    for (size_t i = 0; i < runs.size(); ++i)
-      check.greedy_step(*runs[i].c, static_cast<int>(k), l[i]);
-  }
+  return identifier(info.param.model.substr(0, info.param.model.find(".gguf")) + "_" +
+                    mode_name(info.param.mode) + "_" + batching_name(info.param.mode.batching));
 }
 
 class ModelConformance : public testing::TestWithParam<Param> {};
@@ -165,53 +49,7 @@ TEST_P(ModelConformance, MatchesReference) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
   const Param& p = GetParam();
   const fs::path models_dir = dir / "models";
-  ASSERT_TRUE(fs::exists(models_dir / p.model)) << p.model;
-  const std::shared_ptr<const Model> model = Model::load(models_dir / p.model);
-  const Target target = pick_target(models_dir, *model, p.arithmetic);
-  const Reference& ref = load_reference(target.json);
-  ASSERT_EQ(ref.n_vocab, model->n_vocab());
-
-  const std::string label = p.model + " " + mode_name(p) + " " +
-                            batching_name(p.batching) + " vs " + ref.file;
-  Checker check(label, target.tol);
-  for (const RefCase& c : ref.cases)
-    ASSERT_EQ(model->tokenizer().encode(c.prompt, true, false),
-              std::vector<int32_t>(c.tokens.begin(), c.tokens.end()))
-        << label << " " << c.name << " tokens";
-
-  ContextOptions options;
-  options.n_ctx = 1024;
-  options.n_seq_max = 2;
-  ThreadPool pool(2);
-  options.matmul = {p.fast ? kernels::active_kernel_set() : kernels::KernelSet::reference,
-                    p.arithmetic, p.fast ? &pool : nullptr};
-
-  // The groups of cases decoded together.
-  std::vector<std::vector<const RefCase*>> groups;
-  switch (p.batching) {
-    case Batching::one_batch:
-      for (const RefCase& c : ref.cases) groups.push_back({&c});
-      break;
-    case Batching::token_by_token:
-      groups.push_back({&ref.cases.at(0)});
-      break;
-    case Batching::two_sequences:
-      groups.push_back({&ref.cases.at(0), &ref.cases.at(1)});
-      break;
-  }
-  for (const auto& group : groups) {
-    Context ctx(model, options);
-    std::vector<SeqRun> runs;
-    for (size_t i = 0; i < group.size(); ++i) runs.push_back({group[i], static_cast<int>(i)});
-    check_prompts(ctx, runs, p.batching, check);
-    for (const SeqRun& r : runs) EXPECT_EQ(ctx.n_past(r.seq), static_cast<int>(r.c->tokens.size()));
-    check_greedy(ctx, runs, check);
-  }
-  std::cout << "[ result   ] " << label << ": max |diff|";
-  for (const auto& [name, d] : check.max_abs_diff_per_case()) std::cout << " " << name << " " << d;
-  std::cout << " (tol " << target.tol << "); first greedy step where our argmax differs "
-            << check.first_greedy_divergence() << "\n";
-  EXPECT_EQ(check.failures(), 0) << label;
+  run_conformance({models_dir / p.model, models_dir, fs::path(p.model).stem().string(), {}, p.mode});
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, ModelConformance, testing::ValuesIn(all_params()), param_name);
