@@ -187,6 +187,20 @@ TEST_F(ServeInference, OllamaGenerateStreamsNdjsonWithTimings) {
   EXPECT_EQ(usage.at("requests").as_int64(), 1) << usage;
   EXPECT_EQ(usage.at("completion_tokens").as_int64(), 6) << usage;
   EXPECT_GT(usage.at("average_tokens_per_second").to_number<double>(), 0) << usage;
+
+  // The model stays loaded: /api/ps lists it, and `hearth ps` reads the same answer back.
+  const json::value ps = json_from(http("GET", server_->url("/api/ps")).body);
+  ASSERT_EQ(ps.at("models").as_array().size(), 1u) << ps;
+  EXPECT_EQ(ps.at_pointer("/models/0/name").as_string(), "tiny:latest") << ps;
+  EXPECT_GT(ps.at_pointer("/models/0/size").to_number<double>(), 0) << ps;
+  EXPECT_EQ(ps.at_pointer("/models/0/details/format").as_string(), "gguf") << ps;
+  const std::string where = server_->url("").substr(std::string("http://").size());
+  const auto listed = hearth::test::run_hearth(
+      {"ps"}, {{"HEARTH_HOME", home_->dir.path().string()}, {"HEARTH_HOST", where}});
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("tiny:latest"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("100% CPU"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("minutes from now"), std::string::npos) << listed.out;
 }
 
 TEST_F(ServeInference, ErrorsComeInEachApisShape) {
