@@ -17,6 +17,7 @@ void register_help_config(CLI::App& app);  // help_config.cpp
 void register_hw(CLI::App& app);           // hw.cpp: this machine's hardware
 void register_catalog(CLI::App& app);      // catalog.cpp: curated models and their fit
 void register_quantize(CLI::App& app);     // quantize.cpp: llama-quantize presets
+void register_merge(CLI::App& app);        // merge.cpp: LoRA adapters folded into a model
 void register_synth(CLI::App& app);        // synth.cpp: random-weight models of real shapes
 void register_pull(CLI::App& app);         // pull.cpp: download or import a model
 void register_library(CLI::App& app);      // library.cpp: list, show, rm, cp and ps

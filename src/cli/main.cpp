@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   hearth::cli::register_hw(app);
   hearth::cli::register_catalog(app);
   hearth::cli::register_quantize(app);
+  hearth::cli::register_merge(app);
   hearth::cli::register_synth(app);
   hearth::cli::register_pull(app);
   hearth::cli::register_library(app);

@@ -18,22 +18,8 @@ using test::read_floats;
 using test::run_hearth;
 using test::text;
 
-struct AdapterCase {
-  fs::path base;     // models/<base>.gguf
-  fs::path adapter;  // lora/<adapter>.gguf
-  std::string lora_option;  // ADAPTER.gguf:SCALE as the reference applied it
-  json::value ref;          // lora/<adapter>.ref.json
-};
-
-AdapterCase adapter_case(const fs::path& dir, const std::string& stem) {
-  AdapterCase c;
-  c.ref = test::json_from(test::read_file(dir / "lora" / (stem + ".ref.json")));
-  const auto& lora = c.ref.at("lora").as_object();
-  c.base = dir / "models" / text(c.ref.at("model"));
-  c.adapter = dir / "lora" / text(lora.at("adapter"));
-  c.lora_option = c.adapter.string() + ":" + std::to_string(json::value_to<double>(lora.at("scale")));
-  return c;
-}
+using test::AdapterCase;
+using test::adapter_case;
 
 // Logits of the same length, their largest difference.
 float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {

@@ -30,4 +30,22 @@ inline std::vector<float> read_floats(const std::filesystem::path& path) {
   return v;
 }
 
+// One adapter of the conformance pack's lora/ (README §7) and what it is applied to.
+struct AdapterCase {
+  std::filesystem::path base;     // models/<base>.gguf
+  std::filesystem::path adapter;  // lora/<adapter>.gguf
+  std::string lora_option;        // ADAPTER.gguf:SCALE as the reference applied it
+  json::value ref;                // lora/<adapter>.ref.json
+};
+
+inline AdapterCase adapter_case(const std::filesystem::path& dir, const std::string& stem) {
+  AdapterCase c;
+  c.ref = json_from(read_file(dir / "lora" / (stem + ".ref.json")));
+  const auto& lora = c.ref.at("lora").as_object();
+  c.base = dir / "models" / text(c.ref.at("model"));
+  c.adapter = dir / "lora" / text(lora.at("adapter"));
+  c.lora_option = c.adapter.string() + ":" + std::to_string(json::value_to<double>(lora.at("scale")));
+  return c;
+}
+
 }  // namespace hearth::test

@@ -87,6 +87,12 @@ std::vector<std::pair<std::string, gguf::Value>> quantized_metadata(
 QuantizeSummary quantize_file(const std::filesystem::path& in, const std::filesystem::path& out,
                               const Preset& preset, const QuantizeCallbacks& callbacks,
                               size_t n_threads) {
+  return rewrite_file(in, out, &preset, {}, callbacks, n_threads);
+}
+
+QuantizeSummary rewrite_file(const std::filesystem::path& in, const std::filesystem::path& out,
+                             const Preset* preset, std::span<const TensorEdit> edits,
+                             const QuantizeCallbacks& callbacks, size_t n_threads) {
   const gguf::File file = gguf::File::open(in);
   const ModelFacts facts = model_facts(file);
 
@@ -95,7 +101,20 @@ QuantizeSummary quantize_file(const std::filesystem::path& in, const std::filesy
   const std::vector<size_t> order = llama_model_order(descs);
   std::vector<TensorDesc> ordered;
   for (size_t i : order) ordered.push_back(descs[i]);
-  const std::vector<TensorType> types = plan_tensor_types(preset, facts, ordered);
+  std::vector<TensorType> types;
+  if (preset != nullptr) {
+    types = plan_tensor_types(*preset, facts, ordered);
+  } else {
+    for (const auto& d : ordered) types.push_back(d.type);
+  }
+  auto edit_of = [&](const std::string& name) -> const TensorEdit* {
+    for (const auto& e : edits)
+      if (e.name == name) return &e;
+    return nullptr;
+  };
+  for (const auto& e : edits)
+    if (file.find_tensor(e.name) == nullptr)
+      throw Error(ErrorKind::invalid_input, file.name() + " has no tensor '" + e.name + "'");
 
   std::vector<TensorSpec> specs;
   for (size_t k = 0; k < ordered.size(); ++k) specs.push_back({ordered[k].name, types[k], ordered[k].ne});
@@ -104,7 +123,13 @@ QuantizeSummary quantize_file(const std::filesystem::path& in, const std::filesy
   bool warned_requantize = false;
   for (size_t k = 0; k < ordered.size(); ++k) {
     const TensorType from = ordered[k].type;
-    if (from == types[k]) continue;
+    const bool edited = edit_of(ordered[k].name) != nullptr;
+    if (from == types[k] && !edited) continue;
+    if (edited && !is_supported(types[k]))
+      throw Error(ErrorKind::unsupported,
+                  file.name() + ": tensor '" + ordered[k].name + "' would be written as " +
+                      std::string(gguf::tensor_type_name(types[k])) +
+                      ", which hearth cannot encode; choose a type with --type");
     if (!decodes_exactly(from)) {
       const kernels::TypeOps* ops = kernels::type_ops(from, kernels::KernelSet::reference);
       if (ops == nullptr || ops->to_float == nullptr)
@@ -112,7 +137,7 @@ QuantizeSummary quantize_file(const std::filesystem::path& in, const std::filesy
                     file.name() + ": tensor '" + ordered[k].name + "' is " +
                         std::string(gguf::tensor_type_name(from)) +
                         ", which hearth cannot decode to requantize");
-      if (!warned_requantize && callbacks.on_warning) {
+      if (!warned_requantize && callbacks.on_warning && preset != nullptr) {
         callbacks.on_warning("the input holds already quantized tensors (" +
                              std::string(gguf::tensor_type_name(from)) +
                              "); requantizing them loses more precision than quantizing from "
@@ -122,13 +147,16 @@ QuantizeSummary quantize_file(const std::filesystem::path& in, const std::filesy
     }
   }
 
-  StreamWriter writer(out, quantized_metadata(file.metadata(), preset.file_type), specs,
-                      file.version());
+  StreamWriter writer(out,
+                      preset != nullptr ? quantized_metadata(file.metadata(), preset->file_type)
+                                        : file.metadata(),
+                      specs, file.version());
   RowConverter converter(n_threads);
   QuantizeSummary summary;
   for (size_t k = 0; k < ordered.size(); ++k) {
     const gguf::TensorInfo& info = file.tensors()[order[k]];
     const std::span<const uint8_t> data = file.tensor_data(info);
+    const TensorEdit* edit = edit_of(info.name);
     TensorProgress p;
     p.index = k;
     p.count = ordered.size();
@@ -137,10 +165,22 @@ QuantizeSummary quantize_file(const std::filesystem::path& in, const std::filesy
     p.from = info.type;
     p.to = types[k];
     p.bytes_in = info.n_bytes;
-    if (info.type == types[k]) {
+    const int64_t ne0 = info.ne[0];
+    if (edit != nullptr) {
+      const size_t in_row = row_size(info.type, ne0);
+      converter.generate(
+          ne0, info.n_elements() / ne0, types[k],
+          [&](int64_t first, int64_t n, float* rows) {
+            for (int64_t r = 0; r < n; ++r)
+              dequantize_row(info.type, data.data() + static_cast<size_t>(first + r) * in_row,
+                             rows + r * ne0, ne0);
+            edit->apply(first, n, rows);
+          },
+          writer);
+      p.converted = true;
+    } else if (info.type == types[k]) {
       writer.append(data);
     } else {
-      const int64_t ne0 = info.ne[0];
       converter.convert(info.type, data.data(), ne0, info.n_elements() / ne0, types[k], writer);
       p.converted = true;
     }

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -52,6 +53,22 @@ struct QuantizeSummary {
 QuantizeSummary quantize_file(const std::filesystem::path& in, const std::filesystem::path& out,
                               const Preset& preset, const QuantizeCallbacks& callbacks = {},
                               size_t n_threads = 0);
+
+// A change to one tensor's values on the way through (`hearth merge` folds an adapter in):
+// `apply(first, n, rows)` gets rows [first, first + n) of the tensor `name` as F32, n_in values
+// each, and changes them in place; it is called concurrently on disjoint rows.
+struct TensorEdit {
+  std::string name;
+  std::function<void(int64_t first, int64_t n, float* rows)> apply;
+};
+
+// What quantize_file does, with edits, and with `preset` nullptr keeping every tensor's own type
+// and the metadata as they are (an edited tensor is then re-encoded in its own type: Error
+// (unsupported) naming it when hearth cannot encode that type). An edit naming no tensor of the
+// file is Error(invalid_input).
+QuantizeSummary rewrite_file(const std::filesystem::path& in, const std::filesystem::path& out,
+                             const Preset* preset, std::span<const TensorEdit> edits,
+                             const QuantizeCallbacks& callbacks = {}, size_t n_threads = 0);
 
 // Converts a tensor's rows: `rows` rows of ne0 values from `src` (type `from`) into `to`,
 // appended to the writer; uses `pool_threads` threads (0: one per core). Shared with synth.
