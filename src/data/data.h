@@ -107,6 +107,7 @@ struct ValidationIssue {
 struct ValidatedExample {
   std::size_t line = 0;
   std::vector<std::pair<std::string, std::string>> messages;  // (role, content), for token counts
+  std::vector<bool> trained;  // per message: an assistant answer to learn (weight absent or 1)
 };
 
 struct ValidationReport {

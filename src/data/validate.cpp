@@ -46,9 +46,8 @@ std::string type_name(const json::value& v) {
   return "value";
 }
 
-// Checks one parsed line; returns the (role, content) pairs when it has no issue.
-std::optional<std::vector<std::pair<std::string, std::string>>> check_example(
-    const json::value& example, LineChecker& c) {
+// Checks one parsed line; returns its messages when it has no issue.
+std::optional<ValidatedExample> check_example(const json::value& example, LineChecker& c) {
   if (!example.is_object()) {
     c.add("data_type", "the line is a JSON " + type_name(example) + ", not an object");
     return std::nullopt;
@@ -58,11 +57,13 @@ std::optional<std::vector<std::pair<std::string, std::string>>> check_example(
     c.add("missing_messages_list", "the example has no non-empty \"messages\" list");
     return std::nullopt;
   }
-  std::vector<std::pair<std::string, std::string>> out;
+  ValidatedExample out;
+  out.line = c.line;
   bool has_assistant = false;
   std::size_t index = 0;
   for (const auto& item : list->get_array()) {
     const std::string where = "message " + std::to_string(index++);
+    bool weighted_out = false;  // "weight": 0, context rather than an answer to learn
     if (!item.is_object()) {
       c.add("data_type", where + " is a JSON " + type_name(item) + ", not an object");
       continue;
@@ -92,7 +93,7 @@ std::optional<std::vector<std::pair<std::string, std::string>>> check_example(
         c.add("missing_content",
               where + " has " + (x->is_string() ? "empty" : "non-text") + " content");
       else
-        out.emplace_back(role, std::string(x->get_string()));
+        out.messages.emplace_back(role, std::string(x->get_string()));
     }
     if (const json::value* w = m.if_contains("weight")) {
       const bool zero_or_one =
@@ -101,7 +102,10 @@ std::optional<std::vector<std::pair<std::string, std::string>>> check_example(
         c.add("invalid_weight", where + " has weight " + format_json(*w) + " (must be 0 or 1)");
       else if (role != "assistant")
         c.add("invalid_weight", where + " is not an assistant message but has a weight");
+      else if (w->to_number<double>() == 0)
+        weighted_out = true;
     }
+    out.trained.push_back(role == "assistant" && !weighted_out);
   }
   if (!has_assistant)
     c.add("example_missing_assistant_message", "the example has no assistant message");
@@ -130,8 +134,7 @@ ValidationReport validate_jsonl(const std::filesystem::path& file) {
       c.add("invalid_json", "the line is not valid JSON");
       continue;
     }
-    if (auto messages = check_example(*example, c))
-      report.examples.push_back({line, std::move(*messages)});
+    if (auto checked = check_example(*example, c)) report.examples.push_back(std::move(*checked));
   }
   if (in.bad()) throw Error(ErrorKind::io, "error while reading " + file.string());
   return report;

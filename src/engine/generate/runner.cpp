@@ -16,10 +16,7 @@ ModelRunner::ModelRunner(std::string path, std::shared_ptr<const model::Model> m
   int threads = options_.threads;
   if (threads == 0) threads = static_cast<int>(config::get_int("HEARTH_THREADS", 0, 1024));
   pool_ = std::make_unique<ThreadPool>(static_cast<size_t>(threads));
-  format_ = chat::format_from_gguf(model_->file());
-  if (auto tmpl = model_->file().get_string("tokenizer.chat_template"))
-    default_system_ = chat::default_system_prompt(*tmpl);
-  bos_text_ = chat::prompt_bos_text(tokenizer());
+  chat_ = chat::ModelChat::of(model_->file(), tokenizer());
   for (const LoraFile& f : options_.adapters)
     adapters_.push_back({model::LoraAdapter::load(f.path, *model_), f.scale});
 }
@@ -92,7 +89,7 @@ void ModelRunner::reserve(int n_ctx, int n_seq) {
 }
 
 std::string ModelRunner::render(const Request& request) const {
-  if (request.messages.empty() && !request.apply_template) return bos_text_ + request.prompt;
+  if (request.messages.empty() && !request.apply_template) return chat_.bos_text() + request.prompt;
   std::vector<chat::ChatMessage> messages;
   // `system` leads unless the conversation brings its own system message.
   const bool has_system = !request.messages.empty() && request.messages.front().role == "system";
@@ -102,10 +99,7 @@ std::string ModelRunner::render(const Request& request) const {
   } else {
     messages.insert(messages.end(), request.messages.begin(), request.messages.end());
   }
-  // A template's built-in system message when the conversation has none.
-  if (messages.front().role != "system" && !default_system_.empty())
-    messages.insert(messages.begin(), {"system", default_system_});
-  return chat::render_chat(format_, messages, /*add_generation_prompt=*/true, bos_text_);
+  return chat_.render(std::move(messages), /*add_generation_prompt=*/true);
 }
 
 model::Logits ModelRunner::feed(int slot, std::span<const int32_t> tokens, bool all_logits) {
@@ -147,7 +141,7 @@ std::optional<Embedding> ModelRunner::embed(int slot, const std::vector<std::str
   Embedding result;
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (cancelled && cancelled()) return std::nullopt;
-    auto tokens = tokenizer().encode(bos_text_ + inputs[i], false, true);
+    auto tokens = tokenizer().encode(chat_.bos_text() + inputs[i], false, true);
     if (tokens.empty())
       throw Error(ErrorKind::invalid_input, "input " + std::to_string(i) + " is empty");
     if (static_cast<int>(tokens.size()) > limit) {

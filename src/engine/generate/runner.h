@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "engine/chat/model_chat.h"
 #include "engine/generate/request.h"
 #include "engine/model/context.h"
 
@@ -138,9 +139,7 @@ class ModelRunner final : public Runner {
   std::vector<model::AppliedLora> adapters_;  // options_.adapters, loaded
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<model::Context> ctx_;
-  chat::ChatFormat format_ = chat::ChatFormat::chatml;
-  std::string default_system_;  // the template's built-in system message, if any
-  std::string bos_text_;        // the BOS rule (chat_template.h)
+  chat::ModelChat chat_;  // the chat format, built-in system message and BOS rule
   std::vector<std::string> pieces_;  // every token's bytes, filled on the first JSON request
   std::vector<std::unique_ptr<Sequence>> seqs_;  // by slot
   std::vector<std::vector<int32_t>> cached_;     // by slot: the tokens its cells hold

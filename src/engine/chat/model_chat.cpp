@@ -1,0 +1,21 @@
+// See model_chat.h.
+#include "engine/chat/model_chat.h"
+
+namespace hearth::chat {
+
+ModelChat ModelChat::of(const gguf::File& file, const tokenizer::Tokenizer& tokenizer) {
+  ModelChat c;
+  c.format_ = format_from_gguf(file);
+  if (auto tmpl = file.get_string("tokenizer.chat_template"))
+    c.default_system_ = default_system_prompt(*tmpl);
+  c.bos_text_ = prompt_bos_text(tokenizer);
+  return c;
+}
+
+std::string ModelChat::render(std::vector<ChatMessage> messages, bool add_generation_prompt) const {
+  if ((messages.empty() || messages.front().role != "system") && !default_system_.empty())
+    messages.insert(messages.begin(), {"system", default_system_});
+  return render_chat(format_, messages, add_generation_prompt, bos_text_);
+}
+
+}  // namespace hearth::chat

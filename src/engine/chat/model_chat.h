@@ -1,0 +1,34 @@
+// A model's way of turning a conversation into prompt text: its chat format, the system message
+// its template renders when a conversation has none, and the BOS rule (chat_template.h). The
+// generation layer renders requests with it and the trainer renders training conversations with
+// it, so a model learns from exactly the text it is later asked with.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/chat/chat_template.h"
+
+namespace hearth::chat {
+
+class ModelChat {
+ public:
+  ModelChat() = default;
+  // From the file's tokenizer.chat_template (chatml when absent) and the vocabulary's BOS rule.
+  static ModelChat of(const gguf::File& file, const tokenizer::Tokenizer& tokenizer);
+
+  // The conversation as prompt text: the template's built-in system message first when the
+  // conversation has no system message of its own, then render_chat(). Error(invalid_input) as
+  // render_chat().
+  std::string render(std::vector<ChatMessage> messages, bool add_generation_prompt) const;
+
+  ChatFormat format() const { return format_; }
+  const std::string& bos_text() const { return bos_text_; }
+
+ private:
+  ChatFormat format_ = ChatFormat::chatml;
+  std::string default_system_;  // the template's built-in system message, if any
+  std::string bos_text_;        // the BOS rule (chat_template.h)
+};
+
+}  // namespace hearth::chat
