@@ -4,7 +4,8 @@
 //   examples.h      pre-tokenized JSONL training data
 //   network.h       forward and backward of one sequence with the base frozen
 //   adamw.h         the optimizer
-//   trainer.h       one training step at a time, evaluation
+//   schedule.h      learning-rate schedules
+//   trainer.h       one training step at a time (a sequence or a batch), evaluation
 #pragma once
 
 #include "train/adamw.h"
@@ -12,4 +13,5 @@
 #include "train/examples.h"
 #include "train/lora_init.h"
 #include "train/network.h"
+#include "train/schedule.h"
 #include "train/trainer.h"

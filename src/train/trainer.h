@@ -12,6 +12,7 @@ namespace hearth::train {
 
 struct TrainSettings {
   float lora_scale = 1.0f;  // every adapted weight computes W x + lora_scale·(alpha/r)·B(A x)
+  float clip = 0;           // largest L2 norm of all gradients together (0: no clipping)
   AdamWSettings adamw;
 };
 
@@ -23,8 +24,10 @@ class Trainer {
   // One step on one sequence: forward, backward, AdamW update at the settings' lr. Returns the
   // sequence's loss with the adapter as it was before the update.
   SequenceLoss step(const Sequence& sequence);
-  // The same at learning rate lr (for schedules).
-  SequenceLoss step(const Sequence& sequence, float lr);
+  // One step on a batch at learning rate lr (for schedules): the loss is the mean over all target
+  // tokens of the batch (a sequence weighs by its number of targets), its gradient accumulated
+  // sequence by sequence, clipped, then one AdamW update.
+  SequenceLoss step(std::span<const Sequence> batch, float lr);
 
   // Mean over the examples of each one's loss with the current adapter (no update).
   double evaluate(std::span<const Example> examples) const;
@@ -37,6 +40,7 @@ class Trainer {
   LoraAdapter adapter_;
   TrainSettings settings_;
   LoraGradients grads_;
+  LoraGradients sequence_grads_;  // one sequence's, when a batch has several
   AdamW optimizer_;
 };
 
