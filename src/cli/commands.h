@@ -26,6 +26,7 @@ void register_user(CLI::App& app);         // user.cpp: add and list users
 void register_token(CLI::App& app);        // token.cpp: create, list and revoke API keys
 void register_audit(CLI::App& app);        // audit.cpp: the audit log
 void register_data(CLI::App& app);         // data.cpp: export and validate training data
+void register_train(CLI::App& app);        // train.cpp: LoRA fine-tuning
 
 // Thrown by a subcommand that has printed its own message and must end with this exit code
 // (e.g. 130 after Ctrl-C); main() returns the code.

@@ -1,0 +1,36 @@
+#include "train/adamw.h"
+
+#include <cmath>
+
+namespace hearth::train {
+
+namespace {
+
+void update(std::vector<float>& p, const std::vector<float>& g, std::vector<float>& m,
+            std::vector<float>& v, const AdamWSettings& s, float lr, double correct1,
+            double correct2) {
+  for (size_t i = 0; i < p.size(); ++i) {
+    m[i] = s.beta1 * m[i] + (1.0f - s.beta1) * g[i];
+    v[i] = s.beta2 * v[i] + (1.0f - s.beta2) * g[i] * g[i];
+    const double m_hat = m[i] / correct1;
+    const double v_hat = v[i] / correct2;
+    p[i] -= static_cast<float>(lr * (m_hat / (std::sqrt(v_hat) + s.eps) + s.weight_decay * p[i]));
+  }
+}
+
+}  // namespace
+
+AdamW::AdamW(const LoraAdapter& adapter, AdamWSettings settings)
+    : settings_(settings), m_(LoraGradients::like(adapter)), v_(LoraGradients::like(adapter)) {}
+
+void AdamW::step(LoraAdapter& adapter, const LoraGradients& grads, float lr) {
+  ++step_;
+  const double correct1 = 1.0 - std::pow(static_cast<double>(settings_.beta1), step_);
+  const double correct2 = 1.0 - std::pow(static_cast<double>(settings_.beta2), step_);
+  for (size_t i = 0; i < adapter.pairs.size(); ++i) {
+    update(adapter.pairs[i].a, grads.a[i], m_.a[i], v_.a[i], settings_, lr, correct1, correct2);
+    update(adapter.pairs[i].b, grads.b[i], m_.b[i], v_.b[i], settings_, lr, correct1, correct2);
+  }
+}
+
+}  // namespace hearth::train
