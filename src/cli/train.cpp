@@ -1,7 +1,9 @@
 // `hearth train BASE --data FILE --out ADAPTER.gguf [options]`: LoRA fine-tuning of a model on
 // this machine, in the foreground (train/train.h). BASE is an installed model's name or a GGUF
-// path; the base stays frozen in whatever type it is stored. --data is pre-tokenized JSONL
-// ({"tokens": [...], "mask": [...]}, train/examples.h), checked whole before training starts.
+// path; the base stays frozen in whatever type it is stored. --data is OpenAI's chat fine-tuning
+// JSONL as `hearth data export` writes it (rendered with the model's chat format, loss on the
+// answers: train/chat_examples.h) or pre-tokenized JSONL ({"tokens": [...], "mask": [...]},
+// train/examples.h), checked whole before training starts.
 // Step s takes the next --batch examples of the data in order (--no-shuffle) or of each
 // epoch's seeded shuffle; the adapter is written to --out at the end (llama.cpp's format).
 // With HEARTH_KERNELS=reference the arithmetic is exact F32 (the conformance mode).
@@ -24,6 +26,7 @@
 #include "core/error.h"
 #include "core/json_text.h"
 #include "core/thread_pool.h"
+#include "train/chat_examples.h"
 #include "train/train.h"
 
 namespace hearth::cli {
@@ -114,7 +117,10 @@ void run_train(const TrainArgs& a) {
   const train::Schedule schedule = train::parse_schedule(a.schedule);
   auto model = model::Model::load(model_file_to_load(a.base));
   const std::vector<train::Example> examples =
-      fit_to_length(train::read_tokenized_jsonl(a.data, model->n_vocab()), a.max_seq);
+      fit_to_length(train::read_training_file(
+                        a.data, chat::ModelChat::of(model->file(), model->tokenizer()),
+                        model->tokenizer()),
+                    a.max_seq);
 
   train::LoraAdapter adapter;
   if (!a.init_adapter.empty()) {
