@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "core/error.h"
+
 namespace hearth::train {
 
 namespace {
@@ -22,6 +24,20 @@ void update(std::vector<float>& p, const std::vector<float>& g, std::vector<floa
 
 AdamW::AdamW(const LoraAdapter& adapter, AdamWSettings settings)
     : settings_(settings), m_(LoraGradients::like(adapter)), v_(LoraGradients::like(adapter)) {}
+
+void AdamW::restore(OptimizerState state) {
+  auto same_shape = [](const LoraGradients& x, const LoraGradients& y) {
+    if (x.a.size() != y.a.size() || x.b.size() != y.b.size()) return false;
+    for (size_t i = 0; i < x.a.size(); ++i)
+      if (x.a[i].size() != y.a[i].size() || x.b[i].size() != y.b[i].size()) return false;
+    return true;
+  };
+  if (state.step < 0 || !same_shape(state.m, m_) || !same_shape(state.v, v_))
+    throw Error(ErrorKind::invalid_input, "the optimizer state does not fit the adapter");
+  step_ = state.step;
+  m_ = std::move(state.m);
+  v_ = std::move(state.v);
+}
 
 void AdamW::step(LoraAdapter& adapter, const LoraGradients& grads, float lr) {
   ++step_;

@@ -12,6 +12,12 @@
 
 namespace hearth::train {
 
+// The optimizer's memory: what a checkpoint keeps to continue exactly.
+struct OptimizerState {
+  int64_t step = 0;      // updates made
+  LoraGradients m, v;    // first and second moments, shaped like the adapter
+};
+
 struct AdamWSettings {
   float lr = 2e-4f;
   float beta1 = 0.9f;
@@ -28,6 +34,9 @@ class AdamW {
   void step(LoraAdapter& adapter, const LoraGradients& grads, float lr);
 
   int64_t steps_taken() const { return step_; }
+  OptimizerState state() const { return {step_, m_, v_}; }
+  // Continues from a saved state. Error(invalid_input) when its shapes are not the adapter's.
+  void restore(OptimizerState state);
   const AdamWSettings& settings() const { return settings_; }
 
  private:

@@ -31,6 +31,16 @@ Trainer::Trainer(const Network& network, LoraAdapter adapter, TrainSettings sett
   network_.check(adapter_);
 }
 
+void Trainer::restore(LoraAdapter adapter, OptimizerState optimizer) {
+  network_.check(adapter);
+  AdamW restored(adapter, settings_.adamw);
+  restored.restore(std::move(optimizer));
+  adapter_ = std::move(adapter);
+  grads_ = LoraGradients::like(adapter_);
+  sequence_grads_ = {};
+  optimizer_ = std::move(restored);
+}
+
 SequenceLoss Trainer::step(const Sequence& sequence) {
   return step(std::span<const Sequence>(&sequence, 1), settings_.adamw.lr);
 }

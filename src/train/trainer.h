@@ -34,6 +34,9 @@ class Trainer {
 
   const LoraAdapter& adapter() const { return adapter_; }
   int64_t steps_taken() const { return optimizer_.steps_taken(); }
+  OptimizerState optimizer_state() const { return optimizer_.state(); }
+  // Continues from a checkpoint: its adapter (checked like the constructor's) and optimizer.
+  void restore(LoraAdapter adapter, OptimizerState optimizer);
 
  private:
   const Network& network_;
