@@ -15,3 +15,11 @@ if [ "${HEARTH_BENCH_SERVE:-0}" = "1" ]; then
 else
   echo "bench: serve_concurrency skipped (run it with HEARTH_BENCH_SERVE=1 make bench)" >&2
 fi
+
+# Training speed (scripts/bench_train.sh): LoRA training tokens/s against prompt processing on the
+# Llama-3.2-1B shape. Optional, as it takes several minutes: HEARTH_BENCH_TRAIN=1 make bench.
+if [ "${HEARTH_BENCH_TRAIN:-0}" = "1" ]; then
+  bash scripts/bench_train.sh
+else
+  echo "bench: training speed skipped (run it with HEARTH_BENCH_TRAIN=1 make bench)" >&2
+fi
