@@ -32,7 +32,7 @@ void project(const BlockContext& c, int slot, const float* x, float* y, LayerAct
 void project_backward(const BlockContext& c, int slot, const float* x, const float* dy, float* dx,
                       const LayerActs& acts) {
   linear_backward(slot_weight(c.w, slot), lora_of(c, slot), x,
-                  acts.lora_u[static_cast<size_t>(slot)].data(), dy, c.T, dx);
+                  acts.lora_u[static_cast<size_t>(slot)].data(), dy, c.T, dx, c.options);
 }
 
 // Copies columns [from, from + n) of T rows of `width` into T rows of n, or back (scatter adds).
@@ -71,7 +71,8 @@ void attention_forward(const BlockContext& c, LayerActs& a) {
   a.att.resize(static_cast<size_t>(T * nq));
   a.lse.resize(static_cast<size_t>(T * hp.n_head));
   ops::attention_forward(a.q.data(), a.k.data(), a.v.data(), T,
-                         {hp.n_head, hp.n_head_kv, hp.head_dim}, a.att.data(), a.lse.data());
+                         {hp.n_head, hp.n_head_kv, hp.head_dim}, a.att.data(), a.lse.data(),
+                         c.options.pool);
 }
 
 // From d(att) to d(xn_attn), added into dxn.
@@ -81,7 +82,7 @@ void attention_backward(const BlockContext& c, const LayerActs& a, const float* 
   std::vector<float> dq = zeros(T * nq), dk = zeros(T * nkv), dv = zeros(T * nkv);
   ops::attention_backward(datt, a.q.data(), a.k.data(), a.v.data(), a.lse.data(), T,
                           {hp.n_head, hp.n_head_kv, hp.head_dim}, dq.data(), dk.data(),
-                          dv.data());
+                          dv.data(), c.options.pool);
   ops::rope_backward(dq.data(), T, hp.n_head, hp.rope_style, c.rope);
   ops::rope_backward(dk.data(), T, hp.n_head_kv, hp.rope_style, c.rope);
   // Biases are frozen and additive: their outputs' gradients pass through unchanged.

@@ -107,7 +107,10 @@ SequenceLoss Network::run(const LoraAdapter& adapter, float lora_scale, const Se
   for (int64_t t = 0; t < T; ++t)
     kernels::dequantize_row(w.token_embd, seq.tokens[static_cast<size_t>(t)], &x[t * E]);
 
-  std::vector<LayerActs> acts(w.layers.size());
+  // Kept per thread between calls: the buffers keep their capacity from one sequence to the next
+  // instead of being allocated (and page-faulted in) afresh every step.
+  static thread_local std::vector<LayerActs> acts;
+  acts.resize(w.layers.size());
   for (size_t l = 0; l < w.layers.size(); ++l)
     block_forward({hp, w.layers[l], lora[l], rope, options_, T}, x.data(), acts[l]);
 
@@ -127,7 +130,8 @@ SequenceLoss Network::run(const LoraAdapter& adapter, float lora_scale, const Se
 
   // Backward: the output projection and final norm (frozen), then the blocks in reverse.
   std::vector<float> dxs(xs.size(), 0.0f), dxf(x.size(), 0.0f), dx(x.size(), 0.0f);
-  linear_backward(w.output, nullptr, xs.data(), nullptr, dlogits.data(), N, dxs.data());
+  linear_backward(w.output, nullptr, xs.data(), nullptr, dlogits.data(), N, dxs.data(),
+                  options_);
   for (int64_t i = 0; i < N; ++i) std::copy_n(&dxs[i * E], E, &dxf[rows[i] * E]);
   ops::rmsnorm_backward(dxf.data(), x.data(), w.output_norm.data(), rstd.data(), T,
                         static_cast<int>(E), dx.data());

@@ -138,7 +138,7 @@ TEST(OpsGradient, LinearWithLora) {
       return dot(r, y);
     };
     loss();
-    linear_backward(w, &lora, x.data(), u.data(), r.data(), T, dx.data());
+    linear_backward(w, &lora, x.data(), u.data(), r.data(), T, dx.data(), options);
     const char* name = type == gguf::TensorType::f32 ? "F32" : "F16";
     SCOPED_TRACE(name);
     expect_gradient(x, dx, loss, rng, "linear dx");
