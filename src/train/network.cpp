@@ -81,7 +81,9 @@ void LoraGradients::zero() {
 Network::Network(std::shared_ptr<const model::Model> model, kernels::MatmulOptions options)
     : model_(std::move(model)), options_(options) {}
 
-void Network::check(const LoraAdapter& adapter) const { bind(*model_, adapter, 1.0f, nullptr); }
+void Network::check(const LoraAdapter& adapter) const {
+  bind(*model_, adapter, 1.0f, nullptr);
+}
 
 SequenceLoss Network::run(const LoraAdapter& adapter, float lora_scale, const Sequence& seq,
                           LoraGradients* grads) const {
@@ -93,9 +95,9 @@ SequenceLoss Network::run(const LoraAdapter& adapter, float lora_scale, const Se
     throw Error(ErrorKind::invalid_input, "a sequence's tokens and mask differ in length");
   for (int32_t token : seq.tokens)
     if (token < 0 || token >= w.token_embd.n_out)
-      throw Error(ErrorKind::invalid_input,
-                  "token " + std::to_string(token) + " is outside the model's vocabulary of " +
-                      std::to_string(w.token_embd.n_out));
+      throw Error(ErrorKind::invalid_input, "token " + std::to_string(token) +
+                                                " is outside the model's vocabulary of " +
+                                                std::to_string(w.token_embd.n_out));
   // Position t predicts tokens[t+1] where mask[t+1] = 1.
   std::vector<int64_t> rows;
   std::vector<int> targets;

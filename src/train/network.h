@@ -43,7 +43,7 @@ struct Sequence {
 };
 
 struct SequenceLoss {
-  double loss = 0;        // mean over the targets of −log p(target) (0 without targets)
+  double loss = 0;  // mean over the targets of −log p(target) (0 without targets)
   int64_t n_targets = 0;
 };
 

@@ -92,8 +92,7 @@ float dot(const float* a, const float* b, int n) {
 
 }  // namespace
 
-void rope_forward(float* x, int64_t T, int n_heads, model::RopeStyle style,
-                  const RopeTable& rope) {
+void rope_forward(float* x, int64_t T, int n_heads, model::RopeStyle style, const RopeTable& rope) {
   rope_rotate(x, T, n_heads, style, rope, 1.0f);
 }
 

@@ -41,8 +41,7 @@ RopeTable rope_table(int64_t n_pos, int head_dim, float base, std::span<const fl
 // (x[2i], x[2i+1]), NEOX (x[i], x[i + D/2]).
 void rope_forward(float* x, int64_t T, int n_heads, model::RopeStyle style, const RopeTable& rope);
 // The gradient of a rotation is the opposite rotation: turns dy into dx in place.
-void rope_backward(float* d, int64_t T, int n_heads, model::RopeStyle style,
-                   const RopeTable& rope);
+void rope_backward(float* d, int64_t T, int n_heads, model::RopeStyle style, const RopeTable& rope);
 
 // Causal grouped-query attention: query head h reads KV head h / (n_head / n_head_kv).
 // q: T×(n_head·D), k and v: T×(n_head_kv·D), out: T×(n_head·D); scale 1/sqrt(D).

@@ -46,9 +46,9 @@ struct RopeCase {
 };
 
 TEST(OpsGradient, RopeNormalNeoxAndFrequencyFactors) {
-  for (const RopeCase& rc : {RopeCase{RopeStyle::normal, {}, "normal"},
-                             RopeCase{RopeStyle::neox, {}, "neox"},
-                             RopeCase{RopeStyle::normal, {1, 1, 2.69453f, 8}, "llama3 freqs"}}) {
+  for (const RopeCase& rc :
+       {RopeCase{RopeStyle::normal, {}, "normal"}, RopeCase{RopeStyle::neox, {}, "neox"},
+        RopeCase{RopeStyle::normal, {1, 1, 2.69453f, 8}, "llama3 freqs"}}) {
     std::mt19937 rng(2);
     const int T = 5, heads = 3, D = 8;
     const ops::RopeTable table = ops::rope_table(T, D, 10000.0f, rc.freqs);

@@ -110,7 +110,8 @@ TEST(NewAdapter, TargetsSeedAndAStartEqualToTheBase) {
             net.run(LoraAdapter{"llama", 8.0f, {}}, 1.0f, ex.sequence(), nullptr).loss);
 
   expect_error([&] { new_adapter(*model, std::vector<std::string>{"qq"}, 4, 8, 1); },
-               ErrorKind::invalid_input, {"unknown LoRA target \"qq\"", "q, k, v, o, gate, up, down"});
+               ErrorKind::invalid_input,
+               {"unknown LoRA target \"qq\"", "q, k, v, o, gate, up, down"});
 }
 
 TEST(NewAdapter, FusedAndMixtureOfExpertsLayouts) {
@@ -163,7 +164,8 @@ TEST(Network, ThreadsGiveTheSameLossAndGradients) {
   LoraAdapter a = new_adapter(*model, all, 3, 6, 9);
   for (LoraPair& p : a.pairs)
     for (size_t i = 0; i < p.b.size(); ++i) p.b[i] = 0.02f * static_cast<float>(i % 5) - 0.04f;
-  Example ex{{1, 300, 400, 500, 600, 700, 800, 900, 310, 320, 330}, {0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1}};
+  Example ex{{1, 300, 400, 500, 600, 700, 800, 900, 310, 320, 330},
+             {0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1}};
   ThreadPool pool(3);
   kernels::MatmulOptions one_thread, three_threads;
   three_threads.pool = &pool;
