@@ -23,8 +23,7 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 }
 
 std::vector<float> copy_f32(const gguf::File& file, const gguf::TensorInfo& t) {
-  if (t.type != gguf::TensorType::f32)
-    corrupt(file, "LoRA tensor " + t.name + " is not F32");
+  if (t.type != gguf::TensorType::f32) corrupt(file, "LoRA tensor " + t.name + " is not F32");
   std::vector<float> out(static_cast<size_t>(t.n_elements()));
   const auto bytes = file.tensor_data(t);
   std::memcpy(out.data(), bytes.data(), out.size() * sizeof(float));
@@ -69,8 +68,10 @@ LoraAdapter read_adapter(const std::filesystem::path& path) {
   }
   for (const std::string& base : order) {
     const auto [ta, tb] = found[base];
-    if (!ta) corrupt(file, base + std::string(kSuffixB) + " has no " + base + std::string(kSuffixA));
-    if (!tb) corrupt(file, base + std::string(kSuffixA) + " has no " + base + std::string(kSuffixB));
+    if (!ta)
+      corrupt(file, base + std::string(kSuffixB) + " has no " + base + std::string(kSuffixA));
+    if (!tb)
+      corrupt(file, base + std::string(kSuffixA) + " has no " + base + std::string(kSuffixB));
     if (ta->ne.size() != 2 || tb->ne.size() != 2 || ta->ne[1] != tb->ne[0])
       corrupt(file, "the shapes of " + base + "'s lora_a and lora_b do not fit together");
     LoraPair pair;

@@ -32,7 +32,7 @@ void project(const BlockContext& c, int slot, const float* x, float* y, LayerAct
 void project_backward(const BlockContext& c, int slot, const float* x, const float* dy, float* dx,
                       const LayerActs& acts) {
   linear_backward(slot_weight(c.w, slot), lora_of(c, slot), x,
-                  acts.lora_u[static_cast<size_t>(slot)].data(), dy, c.T, dx);
+                  acts.lora_u[static_cast<size_t>(slot)].data(), dy, c.T, dx, c.options);
 }
 
 // Copies columns [from, from + n) of T rows of `width` into T rows of n, or back (scatter adds).
@@ -43,7 +43,9 @@ void put_columns(const float* src, int64_t T, int64_t width, int64_t from, int64
   for (int64_t t = 0; t < T; ++t) std::copy_n(src + t * n, n, dst + t * width + from);
 }
 
-std::vector<float> zeros(int64_t n) { return std::vector<float>(static_cast<size_t>(n), 0.0f); }
+std::vector<float> zeros(int64_t n) {
+  return std::vector<float>(static_cast<size_t>(n), 0.0f);
+}
 
 void attention_forward(const BlockContext& c, LayerActs& a) {
   const model::Hparams& hp = c.hp;
@@ -71,7 +73,8 @@ void attention_forward(const BlockContext& c, LayerActs& a) {
   a.att.resize(static_cast<size_t>(T * nq));
   a.lse.resize(static_cast<size_t>(T * hp.n_head));
   ops::attention_forward(a.q.data(), a.k.data(), a.v.data(), T,
-                         {hp.n_head, hp.n_head_kv, hp.head_dim}, a.att.data(), a.lse.data());
+                         {hp.n_head, hp.n_head_kv, hp.head_dim}, a.att.data(), a.lse.data(),
+                         c.options.pool);
 }
 
 // From d(att) to d(xn_attn), added into dxn.
@@ -80,8 +83,8 @@ void attention_backward(const BlockContext& c, const LayerActs& a, const float* 
   const int64_t T = c.T, nq = hp.n_q_dim(), nkv = hp.n_kv_dim();
   std::vector<float> dq = zeros(T * nq), dk = zeros(T * nkv), dv = zeros(T * nkv);
   ops::attention_backward(datt, a.q.data(), a.k.data(), a.v.data(), a.lse.data(), T,
-                          {hp.n_head, hp.n_head_kv, hp.head_dim}, dq.data(), dk.data(),
-                          dv.data());
+                          {hp.n_head, hp.n_head_kv, hp.head_dim}, dq.data(), dk.data(), dv.data(),
+                          c.options.pool);
   ops::rope_backward(dq.data(), T, hp.n_head, hp.rope_style, c.rope);
   ops::rope_backward(dk.data(), T, hp.n_head_kv, hp.rope_style, c.rope);
   // Biases are frozen and additive: their outputs' gradients pass through unchanged.
@@ -136,21 +139,29 @@ void ffn_backward(const BlockContext& c, const LayerActs& a, const float* dout, 
 }  // namespace
 
 std::string_view slot_suffix(int slot) {
-  static constexpr std::string_view kSuffixes[kSlotCount] = {kAttnQ,  kAttnK,   kAttnV, kAttnQkv,
-                                                             kAttnOutput, kFfnGate, kFfnUp, kFfnDown};
+  static constexpr std::string_view kSuffixes[kSlotCount] = {
+      kAttnQ, kAttnK, kAttnV, kAttnQkv, kAttnOutput, kFfnGate, kFfnUp, kFfnDown};
   return kSuffixes[slot];
 }
 
 const kernels::WeightMatrix& slot_weight(const model::LayerWeights& w, int slot) {
   switch (slot) {
-    case kQ: return w.wq;
-    case kK: return w.wk;
-    case kV: return w.wv;
-    case kQkv: return w.wqkv;
-    case kO: return w.wo;
-    case kGate: return w.ffn_gate;
-    case kUp: return w.ffn_up;
-    default: return w.ffn_down;
+    case kQ:
+      return w.wq;
+    case kK:
+      return w.wk;
+    case kV:
+      return w.wv;
+    case kQkv:
+      return w.wqkv;
+    case kO:
+      return w.wo;
+    case kGate:
+      return w.ffn_gate;
+    case kUp:
+      return w.ffn_up;
+    default:
+      return w.ffn_down;
   }
 }
 

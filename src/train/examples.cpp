@@ -24,8 +24,8 @@ std::string parse_line(std::string_view line, int64_t n_vocab, Example& out) {
   if (!tokens || !tokens->is_array()) return "\"tokens\" must be an array of token ids";
   if (!mask || !mask->is_array()) return "\"mask\" must be an array of 0 and 1";
   if (tokens->as_array().size() != mask->as_array().size())
-    return "\"tokens\" has " + std::to_string(tokens->as_array().size()) + " entries but \"mask\" " +
-           std::to_string(mask->as_array().size());
+    return "\"tokens\" has " + std::to_string(tokens->as_array().size()) +
+           " entries but \"mask\" " + std::to_string(mask->as_array().size());
   for (const json::value& t : tokens->as_array()) {
     if (!t.is_int64() && !t.is_uint64()) return "a token id is not an integer";
     const int64_t id = t.is_int64() ? t.as_int64() : static_cast<int64_t>(t.as_uint64());

@@ -1,6 +1,6 @@
 // A frozen base weight with an optional trainable LoRA update: y = W x + s·B(A x), where
 // s = scale·alpha/r. W is never copied to F32 as a whole: the forward multiplies through the
-// kernels (engine/kernels/matmul.h), the backward dequantizes one row of W at a time.
+// kernels (engine/kernels/matmul.h), the backward dequantizes a slab of W's rows at a time.
 #pragma once
 
 #include <cstdint>
@@ -25,8 +25,10 @@ void linear_forward(const kernels::WeightMatrix& w, const LoraBinding* lora, con
                     int64_t T, float* y, float* u, const kernels::MatmulOptions& options);
 
 // From dy (T×n_out): dx += Wᵀdy + Aᵀ(s·Bᵀdy) when dx is given; for the factors
-// grad_b += s·dyᵀu and grad_a += (s·Bᵀdy)ᵀx.
+// grad_b += s·dyᵀu and grad_a += (s·Bᵀdy)ᵀx. Wᵀdy runs through the kernels' matrix products
+// on transposed F32 slabs of W (results do not depend on the thread count).
 void linear_backward(const kernels::WeightMatrix& w, const LoraBinding* lora, const float* x,
-                     const float* u, const float* dy, int64_t T, float* dx);
+                     const float* u, const float* dy, int64_t T, float* dx,
+                     const kernels::MatmulOptions& options);
 
 }  // namespace hearth::train

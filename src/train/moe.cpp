@@ -107,10 +107,13 @@ void moe_backward(const BlockContext& c, const float* xn, const float* dout, con
     dg.assign(g.size(), 0.0f);
     du.assign(g.size(), 0.0f);
     dxs.assign(xs.size(), 0.0f);
-    linear_backward(c.w.expert_down[e], nullptr, act.data(), nullptr, dy.data(), n, dact.data());
+    linear_backward(c.w.expert_down[e], nullptr, act.data(), nullptr, dy.data(), n, dact.data(),
+                    c.options);
     ops::swiglu_backward(dact.data(), g.data(), u.data(), n * F, dg.data(), du.data());
-    linear_backward(c.w.expert_gate[e], nullptr, xs.data(), nullptr, dg.data(), n, dxs.data());
-    linear_backward(c.w.expert_up[e], nullptr, xs.data(), nullptr, du.data(), n, dxs.data());
+    linear_backward(c.w.expert_gate[e], nullptr, xs.data(), nullptr, dg.data(), n, dxs.data(),
+                    c.options);
+    linear_backward(c.w.expert_up[e], nullptr, xs.data(), nullptr, du.data(), n, dxs.data(),
+                    c.options);
     for (int64_t i = 0; i < n; ++i)
       for (int64_t col = 0; col < E; ++col) dxn[(rows[i] / K) * E + col] += dxs[i * E + col];
   }
@@ -138,7 +141,7 @@ void moe_backward(const BlockContext& c, const float* xn, const float* dout, con
     for (int e = 0; e < NE; ++e)
       dlogits[static_cast<size_t>(t * NE + e)] = p[e] * (dp[static_cast<size_t>(e)] - pdp);
   }
-  linear_backward(c.w.ffn_router, nullptr, xn, nullptr, dlogits.data(), T, dxn);
+  linear_backward(c.w.ffn_router, nullptr, xn, nullptr, dlogits.data(), T, dxn, c.options);
 }
 
 }  // namespace hearth::train

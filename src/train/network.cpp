@@ -9,6 +9,13 @@ namespace hearth::train {
 
 namespace {
 
+// What one run computes besides the blocks' activations: the residual stream, the final norm,
+// the target rows and their logits, and their gradients.
+struct RunBuffers {
+  std::vector<LayerActs> acts;
+  std::vector<float> x, rstd, xf, xs, logits, dlogits, dxs, dxf, dx;
+};
+
 // Each block's LoRA bindings for `adapter`; every pair must land on a weight of the model.
 std::vector<BlockLora> bind(const model::Model& m, const LoraAdapter& adapter, float lora_scale,
                             LoraGradients* grads) {
@@ -74,7 +81,9 @@ void LoraGradients::zero() {
 Network::Network(std::shared_ptr<const model::Model> model, kernels::MatmulOptions options)
     : model_(std::move(model)), options_(options) {}
 
-void Network::check(const LoraAdapter& adapter) const { bind(*model_, adapter, 1.0f, nullptr); }
+void Network::check(const LoraAdapter& adapter) const {
+  bind(*model_, adapter, 1.0f, nullptr);
+}
 
 SequenceLoss Network::run(const LoraAdapter& adapter, float lora_scale, const Sequence& seq,
                           LoraGradients* grads) const {
@@ -86,9 +95,9 @@ SequenceLoss Network::run(const LoraAdapter& adapter, float lora_scale, const Se
     throw Error(ErrorKind::invalid_input, "a sequence's tokens and mask differ in length");
   for (int32_t token : seq.tokens)
     if (token < 0 || token >= w.token_embd.n_out)
-      throw Error(ErrorKind::invalid_input,
-                  "token " + std::to_string(token) + " is outside the model's vocabulary of " +
-                      std::to_string(w.token_embd.n_out));
+      throw Error(ErrorKind::invalid_input, "token " + std::to_string(token) +
+                                                " is outside the model's vocabulary of " +
+                                                std::to_string(w.token_embd.n_out));
   // Position t predicts tokens[t+1] where mask[t+1] = 1.
   std::vector<int64_t> rows;
   std::vector<int> targets;
@@ -103,36 +112,43 @@ SequenceLoss Network::run(const LoraAdapter& adapter, float lora_scale, const Se
 
   const std::vector<BlockLora> lora = bind(*model_, adapter, lora_scale, grads);
   const ops::RopeTable rope = ops::rope_table(T, hp.head_dim, hp.rope_base, w.rope_freqs);
-  std::vector<float> x(static_cast<size_t>(T * E));
+  // The run's buffers, kept per thread between calls: they keep their capacity from one sequence
+  // to the next instead of being allocated (and page-faulted in) afresh every step.
+  static thread_local RunBuffers b;
+  b.x.resize(static_cast<size_t>(T * E));
   for (int64_t t = 0; t < T; ++t)
-    kernels::dequantize_row(w.token_embd, seq.tokens[static_cast<size_t>(t)], &x[t * E]);
-
-  std::vector<LayerActs> acts(w.layers.size());
+    kernels::dequantize_row(w.token_embd, seq.tokens[static_cast<size_t>(t)], &b.x[t * E]);
+  b.acts.resize(w.layers.size());
   for (size_t l = 0; l < w.layers.size(); ++l)
-    block_forward({hp, w.layers[l], lora[l], rope, options_, T}, x.data(), acts[l]);
+    block_forward({hp, w.layers[l], lora[l], rope, options_, T}, b.x.data(), b.acts[l]);
 
   // Only the target rows need logits: normalize, then project just those.
-  std::vector<float> rstd(static_cast<size_t>(T)), xf(x.size());
-  ops::rmsnorm_forward(x.data(), w.output_norm.data(), T, static_cast<int>(E), hp.rms_eps,
-                       xf.data(), rstd.data());
+  b.rstd.resize(static_cast<size_t>(T));
+  b.xf.resize(b.x.size());
+  ops::rmsnorm_forward(b.x.data(), w.output_norm.data(), T, static_cast<int>(E), hp.rms_eps,
+                       b.xf.data(), b.rstd.data());
   const auto N = static_cast<int64_t>(rows.size());
   const auto V = static_cast<int>(w.output.n_out);
-  std::vector<float> xs(static_cast<size_t>(N * E));
-  for (int64_t i = 0; i < N; ++i) std::copy_n(&xf[rows[i] * E], E, &xs[i * E]);
-  std::vector<float> logits(static_cast<size_t>(N * V));
-  linear_forward(w.output, nullptr, xs.data(), N, logits.data(), nullptr, options_);
-  std::vector<float> dlogits(grads ? logits.size() : 0);
-  result.loss = ops::cross_entropy(logits.data(), N, V, targets, grads ? dlogits.data() : nullptr);
+  b.xs.resize(static_cast<size_t>(N * E));
+  for (int64_t i = 0; i < N; ++i) std::copy_n(&b.xf[rows[i] * E], E, &b.xs[i * E]);
+  b.logits.resize(static_cast<size_t>(N * V));
+  linear_forward(w.output, nullptr, b.xs.data(), N, b.logits.data(), nullptr, options_);
+  b.dlogits.resize(grads ? b.logits.size() : 0);
+  result.loss =
+      ops::cross_entropy(b.logits.data(), N, V, targets, grads ? b.dlogits.data() : nullptr);
   if (!grads) return result;
 
   // Backward: the output projection and final norm (frozen), then the blocks in reverse.
-  std::vector<float> dxs(xs.size(), 0.0f), dxf(x.size(), 0.0f), dx(x.size(), 0.0f);
-  linear_backward(w.output, nullptr, xs.data(), nullptr, dlogits.data(), N, dxs.data());
-  for (int64_t i = 0; i < N; ++i) std::copy_n(&dxs[i * E], E, &dxf[rows[i] * E]);
-  ops::rmsnorm_backward(dxf.data(), x.data(), w.output_norm.data(), rstd.data(), T,
-                        static_cast<int>(E), dx.data());
+  b.dxs.assign(b.xs.size(), 0.0f);
+  b.dxf.assign(b.x.size(), 0.0f);
+  b.dx.assign(b.x.size(), 0.0f);
+  linear_backward(w.output, nullptr, b.xs.data(), nullptr, b.dlogits.data(), N, b.dxs.data(),
+                  options_);
+  for (int64_t i = 0; i < N; ++i) std::copy_n(&b.dxs[i * E], E, &b.dxf[rows[i] * E]);
+  ops::rmsnorm_backward(b.dxf.data(), b.x.data(), w.output_norm.data(), b.rstd.data(), T,
+                        static_cast<int>(E), b.dx.data());
   for (size_t l = w.layers.size(); l-- > 0;)
-    block_backward({hp, w.layers[l], lora[l], rope, options_, T}, dx.data(), acts[l]);
+    block_backward({hp, w.layers[l], lora[l], rope, options_, T}, b.dx.data(), b.acts[l]);
   return result;
 }
 

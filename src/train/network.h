@@ -7,6 +7,8 @@
 // inputs and RMS scales, Q/K/V after bias and RoPE, the attention's output and log-sum-exps, the
 // FFN's gate/up values and SwiGLU output, and each adapted weight's A x. Attention
 // probabilities are recomputed in the backward pass from Q and K (no T×T buffer per head).
+// These buffers belong to the calling thread and are reused by its next run (a step allocates
+// nothing once the longest sequence has been seen); they are freed when the thread ends.
 //
 // The frozen base stays in the model file's mapping, in whatever type it is stored (forward
 // through the kernels, backward one dequantized row at a time). With options from
@@ -43,7 +45,7 @@ struct Sequence {
 };
 
 struct SequenceLoss {
-  double loss = 0;        // mean over the targets of −log p(target) (0 without targets)
+  double loss = 0;  // mean over the targets of −log p(target) (0 without targets)
   int64_t n_targets = 0;
 };
 

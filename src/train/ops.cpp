@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "train/parallel.h"
+
 namespace hearth::train::ops {
 
 void rmsnorm_forward(const float* x, const float* w, int64_t rows, int n, float eps, float* y,
@@ -76,16 +78,21 @@ void rope_rotate(float* x, int64_t T, int n_heads, model::RopeStyle style, const
   }
 }
 
+// Eight partial sums, so that the compiler can use vector instructions (a single running sum
+// fixes the order of the additions and forbids it).
 float dot(const float* a, const float* b, int n) {
-  float sum = 0;
-  for (int i = 0; i < n; ++i) sum += a[i] * b[i];
+  float acc[8] = {};
+  int i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; ++k) acc[k] += a[i + k] * b[i + k];
+  float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; i < n; ++i) sum += a[i] * b[i];
   return sum;
 }
 
 }  // namespace
 
-void rope_forward(float* x, int64_t T, int n_heads, model::RopeStyle style,
-                  const RopeTable& rope) {
+void rope_forward(float* x, int64_t T, int n_heads, model::RopeStyle style, const RopeTable& rope) {
   rope_rotate(x, T, n_heads, style, rope, 1.0f);
 }
 
@@ -95,77 +102,81 @@ void rope_backward(float* d, int64_t T, int n_heads, model::RopeStyle style,
 }
 
 void attention_forward(const float* q, const float* k, const float* v, int64_t T,
-                       const AttentionShape& s, float* out, float* lse) {
+                       const AttentionShape& s, float* out, float* lse, ThreadPool* pool) {
   const int D = s.head_dim;
   const int group = s.n_head / s.n_head_kv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const int64_t q_row = static_cast<int64_t>(s.n_head) * D;
   const int64_t kv_row = static_cast<int64_t>(s.n_head_kv) * D;
-  std::vector<float> p(static_cast<size_t>(T));
-  for (int h = 0; h < s.n_head; ++h) {
-    const int g = h / group;
-    for (int64_t t = 0; t < T; ++t) {
-      const float* qt = q + t * q_row + h * D;
-      float max = -INFINITY;
-      for (int64_t j = 0; j <= t; ++j) {
-        p[j] = scale * dot(qt, k + j * kv_row + g * D, D);
-        max = std::max(max, p[j]);
-      }
-      double sum = 0;
-      for (int64_t j = 0; j <= t; ++j) {
-        p[j] = std::exp(p[j] - max);
-        sum += p[j];
-      }
-      lse[h * T + t] = max + static_cast<float>(std::log(sum));
-      const float inv = static_cast<float>(1.0 / sum);
-      float* ot = out + t * q_row + h * D;
-      std::fill(ot, ot + D, 0.0f);
-      for (int64_t j = 0; j <= t; ++j) {
-        const float pj = p[j] * inv;
-        const float* vj = v + j * kv_row + g * D;
-        for (int d = 0; d < D; ++d) ot[d] += pj * vj[d];
+  for_ranges(pool, s.n_head, [&](int64_t h_begin, int64_t h_end) {
+    std::vector<float> p(static_cast<size_t>(T));
+    for (int64_t h = h_begin; h < h_end; ++h) {
+      const int64_t g = h / group;
+      for (int64_t t = 0; t < T; ++t) {
+        const float* qt = q + t * q_row + h * D;
+        float max = -INFINITY;
+        for (int64_t j = 0; j <= t; ++j) {
+          p[j] = scale * dot(qt, k + j * kv_row + g * D, D);
+          max = std::max(max, p[j]);
+        }
+        double sum = 0;
+        for (int64_t j = 0; j <= t; ++j) {
+          p[j] = std::exp(p[j] - max);
+          sum += p[j];
+        }
+        lse[h * T + t] = max + static_cast<float>(std::log(sum));
+        const float inv = static_cast<float>(1.0 / sum);
+        float* ot = out + t * q_row + h * D;
+        std::fill(ot, ot + D, 0.0f);
+        for (int64_t j = 0; j <= t; ++j) {
+          const float pj = p[j] * inv;
+          const float* vj = v + j * kv_row + g * D;
+          for (int d = 0; d < D; ++d) ot[d] += pj * vj[d];
+        }
       }
     }
-  }
+  });
 }
 
 void attention_backward(const float* dout, const float* q, const float* k, const float* v,
                         const float* lse, int64_t T, const AttentionShape& s, float* dq, float* dk,
-                        float* dv) {
+                        float* dv, ThreadPool* pool) {
   // o = Σ_j P_j v_j with P = softmax(scale·q·k_j): dP_j = do·v_j, dv_j += P_j·do,
   // ds_j = P_j·(dP_j − Σ_i P_i·dP_i), dq += scale·Σ_j ds_j·k_j, dk_j += scale·ds_j·q.
+  // Split by KV head: the query heads that share one write its dk and dv.
   const int D = s.head_dim;
   const int group = s.n_head / s.n_head_kv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const int64_t q_row = static_cast<int64_t>(s.n_head) * D;
   const int64_t kv_row = static_cast<int64_t>(s.n_head_kv) * D;
-  std::vector<float> p(static_cast<size_t>(T)), dp(static_cast<size_t>(T));
-  for (int h = 0; h < s.n_head; ++h) {
-    const int g = h / group;
-    for (int64_t t = 0; t < T; ++t) {
-      const float* qt = q + t * q_row + h * D;
-      const float* dot_ = dout + t * q_row + h * D;
-      const float l = lse[h * T + t];
-      float sum = 0;
-      for (int64_t j = 0; j <= t; ++j) {
-        p[j] = std::exp(scale * dot(qt, k + j * kv_row + g * D, D) - l);
-        dp[j] = dot(dot_, v + j * kv_row + g * D, D);
-        sum += p[j] * dp[j];
-      }
-      float* dqt = dq + t * q_row + h * D;
-      for (int64_t j = 0; j <= t; ++j) {
-        float* dvj = dv + j * kv_row + g * D;
-        for (int d = 0; d < D; ++d) dvj[d] += p[j] * dot_[d];
-        const float ds = scale * p[j] * (dp[j] - sum);
-        const float* kj = k + j * kv_row + g * D;
-        float* dkj = dk + j * kv_row + g * D;
-        for (int d = 0; d < D; ++d) {
-          dqt[d] += ds * kj[d];
-          dkj[d] += ds * qt[d];
+  for_ranges(pool, s.n_head_kv, [&](int64_t g_begin, int64_t g_end) {
+    std::vector<float> p(static_cast<size_t>(T)), dp(static_cast<size_t>(T));
+    for (int64_t g = g_begin; g < g_end; ++g)
+      for (int64_t h = g * group; h < (g + 1) * group; ++h)
+        for (int64_t t = 0; t < T; ++t) {
+          const float* qt = q + t * q_row + h * D;
+          const float* dot_ = dout + t * q_row + h * D;
+          const float l = lse[h * T + t];
+          float sum = 0;
+          for (int64_t j = 0; j <= t; ++j) {
+            p[j] = std::exp(scale * dot(qt, k + j * kv_row + g * D, D) - l);
+            dp[j] = dot(dot_, v + j * kv_row + g * D, D);
+            sum += p[j] * dp[j];
+          }
+          float* dqt = dq + t * q_row + h * D;
+          for (int64_t j = 0; j <= t; ++j) {
+            float* dvj = dv + j * kv_row + g * D;
+            for (int d = 0; d < D; ++d) dvj[d] += p[j] * dot_[d];
+            const float ds = scale * p[j] * (dp[j] - sum);
+            const float* kj = k + j * kv_row + g * D;
+            float* dkj = dk + j * kv_row + g * D;
+            for (int d = 0; d < D; ++d) {
+              dqt[d] += ds * kj[d];
+              dkj[d] += ds * qt[d];
+            }
+          }
         }
-      }
-    }
-  }
+  });
 }
 
 void swiglu_forward(const float* g, const float* u, int64_t n, float* out) {

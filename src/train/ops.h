@@ -5,7 +5,8 @@
 // input gradients into the d* buffers it is given (callers zero them once), so gradients that
 // meet (the residual stream, Q/K/V from one fused projection) need no extra pass. What a
 // backward needs from its forward is named in its signature: either the forward's inputs or a
-// small saved statistic (rstd, lse).
+// small saved statistic (rstd, lse). Attention, the costly one, splits its heads over a thread
+// pool when given one (each head's result is the same whatever the split).
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,10 @@
 #include <vector>
 
 #include "engine/model/arch.h"
+
+namespace hearth {
+class ThreadPool;
+}
 
 namespace hearth::train::ops {
 
@@ -36,8 +41,7 @@ RopeTable rope_table(int64_t n_pos, int head_dim, float base, std::span<const fl
 // (x[2i], x[2i+1]), NEOX (x[i], x[i + D/2]).
 void rope_forward(float* x, int64_t T, int n_heads, model::RopeStyle style, const RopeTable& rope);
 // The gradient of a rotation is the opposite rotation: turns dy into dx in place.
-void rope_backward(float* d, int64_t T, int n_heads, model::RopeStyle style,
-                   const RopeTable& rope);
+void rope_backward(float* d, int64_t T, int n_heads, model::RopeStyle style, const RopeTable& rope);
 
 // Causal grouped-query attention: query head h reads KV head h / (n_head / n_head_kv).
 // q: T×(n_head·D), k and v: T×(n_head_kv·D), out: T×(n_head·D); scale 1/sqrt(D).
@@ -49,10 +53,10 @@ struct AttentionShape {
   int head_dim = 0;
 };
 void attention_forward(const float* q, const float* k, const float* v, int64_t T,
-                       const AttentionShape& s, float* out, float* lse);
+                       const AttentionShape& s, float* out, float* lse, ThreadPool* pool = nullptr);
 void attention_backward(const float* dout, const float* q, const float* k, const float* v,
                         const float* lse, int64_t T, const AttentionShape& s, float* dq, float* dk,
-                        float* dv);
+                        float* dv, ThreadPool* pool = nullptr);
 
 // SwiGLU over n values: out = silu(g) · u.
 void swiglu_forward(const float* g, const float* u, int64_t n, float* out);

@@ -65,8 +65,10 @@ SequenceLoss Trainer::step(std::span<const Sequence> batch, float lr) {
       const float w = static_cast<float>(l.n_targets) / static_cast<float>(total);
       loss_sum += l.loss * static_cast<double>(l.n_targets);
       for (size_t i = 0; i < grads_.a.size(); ++i) {
-        for (size_t j = 0; j < grads_.a[i].size(); ++j) grads_.a[i][j] += w * sequence_grads_.a[i][j];
-        for (size_t j = 0; j < grads_.b[i].size(); ++j) grads_.b[i][j] += w * sequence_grads_.b[i][j];
+        for (size_t j = 0; j < grads_.a[i].size(); ++j)
+          grads_.a[i][j] += w * sequence_grads_.a[i][j];
+        for (size_t j = 0; j < grads_.b[i].size(); ++j)
+          grads_.b[i][j] += w * sequence_grads_.b[i][j];
       }
     }
     result.loss = loss_sum / static_cast<double>(total);

@@ -22,7 +22,8 @@ using test::run_hearth;
 std::vector<json::object> read_log(const fs::path& path) {
   std::vector<json::object> lines;
   std::istringstream in(test::read_file(path));
-  for (std::string line; std::getline(in, line);) lines.push_back(test::json_from(line).as_object());
+  for (std::string line; std::getline(in, line);)
+    lines.push_back(test::json_from(line).as_object());
   return lines;
 }
 
@@ -45,16 +46,35 @@ TEST(TrainCommand, ConformanceRecipeFollowsEveryReferenceTrajectory) {
     test::TempDir tmp;
     const fs::path out = tmp.path() / "out.gguf", log = tmp.path() / "log.jsonl";
     const auto steps = ref.at("steps").to_number<int64_t>();
-    const CommandResult r = run_hearth(
-        {"train", (dir / "models" / std::string(ref.at("base").as_string())).string(), "--data",
-         (dir / "train" / std::string(ref.at("data").as_string())).string(), "--init-adapter",
-         (dir / "train" / std::string(ref.at("init_adapter").as_string())).string(), "--steps",
-         std::to_string(steps), "--lr", number(ref.at("lr").to_number<double>()),
-         "--weight-decay", number(ref.at("weight_decay").to_number<double>()), "--lora-scale",
-         number(ref.at("scale").to_number<double>()), "--batch", "1", "--no-shuffle",
-         "--schedule", "constant", "--warmup", "0", "--clip", "0", "--log", log.string(), "--out",
-         out.string()},
-        {{"HEARTH_KERNELS", "reference"}});
+    const CommandResult r =
+        run_hearth({"train",
+                    (dir / "models" / std::string(ref.at("base").as_string())).string(),
+                    "--data",
+                    (dir / "train" / std::string(ref.at("data").as_string())).string(),
+                    "--init-adapter",
+                    (dir / "train" / std::string(ref.at("init_adapter").as_string())).string(),
+                    "--steps",
+                    std::to_string(steps),
+                    "--lr",
+                    number(ref.at("lr").to_number<double>()),
+                    "--weight-decay",
+                    number(ref.at("weight_decay").to_number<double>()),
+                    "--lora-scale",
+                    number(ref.at("scale").to_number<double>()),
+                    "--batch",
+                    "1",
+                    "--no-shuffle",
+                    "--schedule",
+                    "constant",
+                    "--warmup",
+                    "0",
+                    "--clip",
+                    "0",
+                    "--log",
+                    log.string(),
+                    "--out",
+                    out.string()},
+                   {{"HEARTH_KERNELS", "reference"}});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const std::vector<json::object> lines = read_log(log);
     ASSERT_EQ(static_cast<int64_t>(lines.size()), steps);
@@ -94,11 +114,19 @@ TEST(TrainCommand, FreshAdapterWithBatchesAndSchedule) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
   test::TempDir tmp;
   const fs::path out = tmp.path() / "a.gguf", log = tmp.path() / "log.jsonl";
-  const CommandResult r = run_hearth(
-      {"train", (dir / "models" / "qwen2-f32.gguf").string(), "--data",
-       (dir / "train" / "qwen2-f32.train.jsonl").string(), "--out", out.string(), "--rank", "4",
-       "--targets", "q,o", "--steps", "4", "--batch", "2", "--lr", "1e-3", "--warmup", "1",
-       "--schedule", "linear", "--log", log.string(), "--threads", "1"});
+  const CommandResult r =
+      run_hearth({"train",      (dir / "models" / "qwen2-f32.gguf").string(),
+                  "--data",     (dir / "train" / "qwen2-f32.train.jsonl").string(),
+                  "--out",      out.string(),
+                  "--rank",     "4",
+                  "--targets",  "q,o",
+                  "--steps",    "4",
+                  "--batch",    "2",
+                  "--lr",       "1e-3",
+                  "--warmup",   "1",
+                  "--schedule", "linear",
+                  "--log",      log.string(),
+                  "--threads",  "1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const gguf::File adapter = gguf::File::open(out);
   EXPECT_EQ(adapter.get_string("general.architecture"), "qwen2");

@@ -5,12 +5,15 @@
 // within 5e-3·max(1, |ref|); then the mean loss over all examples with the final adapter
 // (same tolerance) and each final factor's L2 norm (within 1e-4 relative: AdamW's normalised steps
 // make the factors' trajectory insensitive to F32 rounding of the gradients).
+// The same trajectories in the fast mode (the CPU's best kernel set, two threads) stay within the
+// same tolerances on these F32 bases.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <fstream>
 #include <sstream>
 
+#include "core/thread_pool.h"
 #include "support/json_test_util.h"
 #include "support/test_support.h"
 #include "train/train.h"
@@ -41,8 +44,7 @@ kernels::MatmulOptions exact_options() {
   return options;
 }
 
-TEST(TrainConformance, EveryTrajectoryFollowsTheReference) {
-  HEARTH_REQUIRE_CONFORMANCE(dir);
+void check_trajectories(const fs::path& dir, const kernels::MatmulOptions& options) {
   const fs::path train_dir = dir / "train";
   std::vector<fs::path> refs;
   if (fs::is_directory(train_dir))
@@ -55,14 +57,12 @@ TEST(TrainConformance, EveryTrajectoryFollowsTheReference) {
     const std::string name = ref_path.filename().string();
     SCOPED_TRACE(name);
     const json::object ref = read_json(ref_path).as_object();
-    auto model =
-        model::Model::load(dir / "models" / std::string(ref.at("base").as_string()));
-    const Network network(model, exact_options());
-    LoraAdapter init =
-        read_adapter(train_dir / std::string(ref.at("init_adapter").as_string()));
+    auto model = model::Model::load(dir / "models" / std::string(ref.at("base").as_string()));
+    const Network network(model, options);
+    LoraAdapter init = read_adapter(train_dir / std::string(ref.at("init_adapter").as_string()));
     ASSERT_FLOAT_EQ(init.alpha, static_cast<float>(ref.at("alpha").to_number<double>()));
-    const std::vector<Example> examples = read_tokenized_jsonl(
-        train_dir / std::string(ref.at("data").as_string()), model->n_vocab());
+    const std::vector<Example> examples =
+        read_tokenized_jsonl(train_dir / std::string(ref.at("data").as_string()), model->n_vocab());
 
     TrainSettings settings;
     settings.lora_scale = static_cast<float>(ref.at("scale").to_number<double>());
@@ -97,6 +97,21 @@ TEST(TrainConformance, EveryTrajectoryFollowsTheReference) {
       }
     }
   }
+}
+
+TEST(TrainConformance, EveryTrajectoryFollowsTheReference) {
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  check_trajectories(dir, exact_options());
+}
+
+TEST(TrainConformance, FastKernelsFollowTheReferenceOnF32Bases) {
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  ThreadPool pool(2);
+  kernels::MatmulOptions fast;
+  fast.kernels = kernels::active_kernel_set();
+  fast.arithmetic = kernels::Arithmetic::quantized_activations;
+  fast.pool = &pool;
+  check_trajectories(dir, fast);
 }
 
 }  // namespace

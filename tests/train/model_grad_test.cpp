@@ -48,8 +48,8 @@ void check_model(const fs::path& path) {
 
   for (size_t i = 0; i < adapter.pairs.size(); ++i) {
     LoraPair& p = adapter.pairs[i];
-    for (auto [values, grad, factor] : {std::tuple{&p.a, &grads.a[i], "A"},
-                                        std::tuple{&p.b, &grads.b[i], "B"}}) {
+    for (auto [values, grad, factor] :
+         {std::tuple{&p.a, &grads.a[i], "A"}, std::tuple{&p.b, &grads.b[i], "B"}}) {
       const double norm = std::sqrt(dot(*grad, *grad));
       EXPECT_GT(norm, 0.0) << p.weight << " " << factor << " has no gradient";
       for (int kind = 0; kind < 2; ++kind) {
@@ -69,7 +69,8 @@ void check_model(const fs::path& path) {
           c = check_direction(*values, *grad, loss, rng);
         }
         EXPECT_NEAR(c.analytic, c.numeric, 1e-5 * std::abs(l0) + 2e-2 * std::abs(c.analytic))
-            << p.weight << " " << factor << (kind == 0 ? ", gradient direction" : ", random direction");
+            << p.weight << " " << factor
+            << (kind == 0 ? ", gradient direction" : ", random direction");
       }
     }
   }
@@ -98,8 +99,8 @@ TEST(ModelGradient, Qwen2BiasesOnQ8_0Base) {
 
 TEST(ModelGradient, ConformanceModels) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
-  for (const char* name : {"llama3-f16.gguf", "phi3-f32.gguf", "mixtral-f32.gguf",
-                           "quant-base-q4_k_m.gguf"})
+  for (const char* name :
+       {"llama3-f16.gguf", "phi3-f32.gguf", "mixtral-f32.gguf", "quant-base-q4_k_m.gguf"})
     check_model(dir / "models" / name);
 }
 

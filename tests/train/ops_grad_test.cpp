@@ -46,9 +46,9 @@ struct RopeCase {
 };
 
 TEST(OpsGradient, RopeNormalNeoxAndFrequencyFactors) {
-  for (const RopeCase& rc : {RopeCase{RopeStyle::normal, {}, "normal"},
-                             RopeCase{RopeStyle::neox, {}, "neox"},
-                             RopeCase{RopeStyle::normal, {1, 1, 2.69453f, 8}, "llama3 freqs"}}) {
+  for (const RopeCase& rc :
+       {RopeCase{RopeStyle::normal, {}, "normal"}, RopeCase{RopeStyle::neox, {}, "neox"},
+        RopeCase{RopeStyle::normal, {1, 1, 2.69453f, 8}, "llama3 freqs"}}) {
     std::mt19937 rng(2);
     const int T = 5, heads = 3, D = 8;
     const ops::RopeTable table = ops::rope_table(T, D, 10000.0f, rc.freqs);
@@ -138,7 +138,7 @@ TEST(OpsGradient, LinearWithLora) {
       return dot(r, y);
     };
     loss();
-    linear_backward(w, &lora, x.data(), u.data(), r.data(), T, dx.data());
+    linear_backward(w, &lora, x.data(), u.data(), r.data(), T, dx.data(), options);
     const char* name = type == gguf::TensorType::f32 ? "F32" : "F16";
     SCOPED_TRACE(name);
     expect_gradient(x, dx, loss, rng, "linear dx");

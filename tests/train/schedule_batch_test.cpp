@@ -19,8 +19,8 @@ TEST(Schedule, WarmupThenConstantCosineOrLinear) {
   EXPECT_DOUBLE_EQ(learning_rate(Schedule::cosine, 2.0f, 3, 13, 3), 1.5);
   EXPECT_DOUBLE_EQ(learning_rate(Schedule::cosine, 2.0f, 4, 13, 3), 2.0);
   EXPECT_NEAR(learning_rate(Schedule::cosine, 2.0f, 13, 13, 3), 0.0f, 1e-6);
-  EXPECT_NEAR(learning_rate(Schedule::cosine, 2.0f, 8, 13, 3) / 2.0f, 0.5 * (1 + std::cos(M_PI * 4 / 9)),
-              1e-6);
+  EXPECT_NEAR(learning_rate(Schedule::cosine, 2.0f, 8, 13, 3) / 2.0f,
+              0.5 * (1 + std::cos(M_PI * 4 / 9)), 1e-6);
   EXPECT_DOUBLE_EQ(learning_rate(Schedule::linear, 1.0f, 1, 5, 0), 1.0);
   EXPECT_DOUBLE_EQ(learning_rate(Schedule::linear, 1.0f, 3, 5, 0), 0.5);
   EXPECT_DOUBLE_EQ(learning_rate(Schedule::linear, 1.0f, 5, 5, 0), 0.0);
@@ -34,7 +34,7 @@ struct Fixture {
   std::shared_ptr<const model::Model> model;
   LoraAdapter adapter;
   Example one{{1, 300, 400, 500, 600, 700}, {0, 0, 1, 1, 1, 1}};  // 4 targets
-  Example two{{1, 320, 410, 520}, {0, 0, 0, 1}};                   // 1 target
+  Example two{{1, 320, 410, 520}, {0, 0, 0, 1}};                  // 1 target
 
   Fixture() {
     quantize::SynthOptions o;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/thread_pool.h"
 #include "engine/quantize/synth.h"
 #include "support/test_support.h"
 #include "train/train.h"
@@ -109,7 +110,8 @@ TEST(NewAdapter, TargetsSeedAndAStartEqualToTheBase) {
             net.run(LoraAdapter{"llama", 8.0f, {}}, 1.0f, ex.sequence(), nullptr).loss);
 
   expect_error([&] { new_adapter(*model, std::vector<std::string>{"qq"}, 4, 8, 1); },
-               ErrorKind::invalid_input, {"unknown LoRA target \"qq\"", "q, k, v, o, gate, up, down"});
+               ErrorKind::invalid_input,
+               {"unknown LoRA target \"qq\"", "q, k, v, o, gate, up, down"});
 }
 
 TEST(NewAdapter, FusedAndMixtureOfExpertsLayouts) {
@@ -145,6 +147,34 @@ TEST(Network, RefusesAnAdapterThatDoesNotFitTheModel) {
   Example bad{{1, 5000}, {0, 1}};
   expect_error([&] { net.run(a, 1, bad.sequence(), nullptr); }, ErrorKind::invalid_input,
                {"token 5000 is outside"});
+}
+
+}  // namespace
+}  // namespace hearth::train::test
+
+namespace hearth::train::test {
+namespace {
+
+// Work split over threads (matrix products, attention heads, backward by tokens) gives the same
+// loss and gradients, bit for bit, as one thread.
+TEST(Network, ThreadsGiveTheSameLossAndGradients) {
+  hearth::test::TempDir dir;
+  auto model = model::Model::load(tiny_model(dir.path(), "qwen2"));
+  const std::vector<std::string> all(std::begin(kDefaultTargets), std::end(kDefaultTargets));
+  LoraAdapter a = new_adapter(*model, all, 3, 6, 9);
+  for (LoraPair& p : a.pairs)
+    for (size_t i = 0; i < p.b.size(); ++i) p.b[i] = 0.02f * static_cast<float>(i % 5) - 0.04f;
+  Example ex{{1, 300, 400, 500, 600, 700, 800, 900, 310, 320, 330},
+             {0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1}};
+  ThreadPool pool(3);
+  kernels::MatmulOptions one_thread, three_threads;
+  three_threads.pool = &pool;
+  LoraGradients g1 = LoraGradients::like(a), g3 = LoraGradients::like(a);
+  const double l1 = Network(model, one_thread).run(a, 1, ex.sequence(), &g1).loss;
+  const double l3 = Network(model, three_threads).run(a, 1, ex.sequence(), &g3).loss;
+  EXPECT_EQ(l1, l3);
+  EXPECT_EQ(g1.a, g3.a);
+  EXPECT_EQ(g1.b, g3.b);
 }
 
 }  // namespace
