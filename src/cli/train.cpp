@@ -11,6 +11,9 @@
 // counted since the start.
 #include <unistd.h>
 
+#include <atomic>
+#include <csignal>
+
 #include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
@@ -27,6 +30,9 @@
 #include "core/json_text.h"
 #include "core/thread_pool.h"
 #include "train/chat_examples.h"
+#include "hardware/hardware.h"
+#include "train/plan.h"
+#include "train/run.h"
 #include "train/train.h"
 
 namespace hearth::cli {
@@ -35,7 +41,11 @@ namespace {
 namespace fs = std::filesystem;
 
 struct TrainArgs {
-  std::string base, data, out, init_adapter, log;
+  std::string base, data, out, init_adapter, log, eval_data, checkpoint_dir, resume;
+  int64_t eval_every = 0;  // 0: every 10 % of the steps
+  int patience = 3;
+  int64_t checkpoint_every = 0;
+  bool dry_run = false;
   std::string targets = "q,k,v,o,gate,up,down";
   std::string schedule = "cosine";
   int rank = 16;
@@ -77,33 +87,6 @@ std::vector<train::Example> fit_to_length(std::vector<train::Example> examples, 
   return kept;
 }
 
-// The order in which examples are used: epoch after epoch, each in file order or its own
-// seeded shuffle.
-class DataOrder {
- public:
-  DataOrder(size_t n, bool shuffle, uint64_t seed) : n_(n), shuffle_(shuffle), seed_(seed) {}
-  size_t at(int64_t position) {
-    const auto epoch = static_cast<uint64_t>(position) / n_;
-    if (epoch != epoch_ || order_.empty()) {
-      epoch_ = epoch;
-      order_.resize(n_);
-      std::iota(order_.begin(), order_.end(), size_t{0});
-      if (shuffle_) {
-        std::mt19937_64 rng(seed_ + epoch);
-        for (size_t i = n_; i > 1; --i) std::swap(order_[i - 1], order_[rng() % i]);
-      }
-    }
-    return order_[static_cast<uint64_t>(position) % n_];
-  }
-
- private:
-  size_t n_;
-  bool shuffle_;
-  uint64_t seed_;
-  uint64_t epoch_ = 0;
-  std::vector<size_t> order_;
-};
-
 std::string clock_text(double seconds) {
   const auto s = static_cast<long>(std::max(0.0, seconds));
   char buf[32];
@@ -111,16 +94,120 @@ std::string clock_text(double seconds) {
   return buf;
 }
 
-void run_train(const TrainArgs& a) {
+// Bytes the kernel can hand out without swapping (0 when unknown).
+uint64_t available_memory() {
+  std::ifstream in("/proc/meminfo");
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    return hardware::parse_meminfo(text.str()).available;
+  } catch (const Error&) {
+    return 0;
+  }
+}
+
+// The time of an epoch on this machine, from one measured step on a sample of the data (the
+// second of two, so that the weights are in memory): tokens per second times the epoch's tokens.
+void print_time_estimate(train::Trainer& trainer, const std::vector<train::Example>& examples,
+                         const train::RunOptions& run, int max_seq) {
+  train::Example sample = examples.front();
+  const size_t n = std::min<size_t>(sample.tokens.size(), 128);
+  sample.tokens.resize(n);
+  sample.mask.assign(n, 1);
+  const train::Sequence seq = sample.sequence();
+  trainer.step(std::span<const train::Sequence>(&seq, 1), 0.0f);
+  const auto start = std::chrono::steady_clock::now();
+  trainer.step(std::span<const train::Sequence>(&seq, 1), 0.0f);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double tok_s = static_cast<double>(n) / std::max(s, 1e-9);
+  double epoch_tokens = 0;
+  for (const auto& ex : examples)
+    epoch_tokens += static_cast<double>(std::min<size_t>(ex.tokens.size(), static_cast<size_t>(max_seq)));
+  const double epoch_steps = std::ceil(static_cast<double>(examples.size()) / run.batch);
+  std::printf("time: about %s per epoch (%.0f tokens in %.0f steps at %.1f tokens/s, measured on "
+              "a %zu-token sample); %lld steps in all\n",
+              clock_text(epoch_tokens / tok_s).c_str(), epoch_tokens, epoch_steps, tok_s, n,
+              static_cast<long long>(run.steps));
+}
+
+// Ctrl-C / SIGTERM: finish the step, write a checkpoint, stop. A second one stops at once.
+std::atomic<bool> g_stop{false};
+
+void on_stop_signal(int) {
+  if (g_stop.exchange(true)) _exit(130);
+}
+
+// The options a resumed run keeps (everything that shapes the trajectory), as JSON.
+boost::json::object settings_json(const TrainArgs& a) {
+  return {{"base", a.base},         {"data", a.data},       {"out", a.out},
+          {"eval_data", a.eval_data}, {"init_adapter", a.init_adapter},
+          {"targets", a.targets},   {"schedule", a.schedule}, {"rank", a.rank},
+          {"alpha", a.alpha},       {"weight_decay", a.weight_decay},
+          {"lora_scale", a.lora_scale}, {"clip", a.clip}, {"lr", a.lr},
+          {"warmup", a.warmup},     {"epochs", a.epochs},  {"steps", a.steps},
+          {"batch", a.batch},       {"max_seq", a.max_seq}, {"seed", a.seed},
+          {"no_shuffle", a.no_shuffle}, {"eval_every", a.eval_every},
+          {"patience", a.patience}, {"checkpoint_every", a.checkpoint_every}};
+}
+
+// A resumed run's options: the checkpoint's, with --threads, --log and --checkpoint-dir of this
+// command.
+TrainArgs resumed_args(const TrainArgs& given, const boost::json::object& s) {
+  TrainArgs a = given;
+  try {
+    auto str = [&](const char* k) { return std::string(s.at(k).as_string()); };
+    auto num = [&](const char* k) { return s.at(k).to_number<double>(); };
+    a.base = str("base");
+    a.data = str("data");
+    a.out = str("out");
+    a.eval_data = str("eval_data");
+    a.init_adapter = str("init_adapter");
+    a.targets = str("targets");
+    a.schedule = str("schedule");
+    a.rank = static_cast<int>(num("rank"));
+    a.alpha = static_cast<float>(num("alpha"));
+    a.weight_decay = static_cast<float>(num("weight_decay"));
+    a.lora_scale = static_cast<float>(num("lora_scale"));
+    a.clip = static_cast<float>(num("clip"));
+    a.lr = num("lr");
+    a.warmup = num("warmup");
+    a.epochs = static_cast<int>(num("epochs"));
+    a.steps = static_cast<int64_t>(num("steps"));
+    a.batch = static_cast<int>(num("batch"));
+    a.max_seq = static_cast<int>(num("max_seq"));
+    a.seed = static_cast<uint64_t>(s.at("seed").to_number<uint64_t>());
+    a.no_shuffle = s.at("no_shuffle").as_bool();
+    a.eval_every = static_cast<int64_t>(num("eval_every"));
+    a.patience = static_cast<int>(num("patience"));
+    a.checkpoint_every = static_cast<int64_t>(num("checkpoint_every"));
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::corrupt_file,
+                "the checkpoint's settings cannot be read (" + std::string(e.what()) + ")");
+  }
+  return a;
+}
+
+void run_train(TrainArgs a) {
+  std::optional<train::Checkpoint> resume;
+  if (!a.resume.empty()) {
+    resume = train::read_latest_checkpoint(a.resume);
+    if (!resume) throw Error(ErrorKind::not_found, a.resume + " holds no complete checkpoint");
+    a = resumed_args(a, resume->run.settings);
+    a.checkpoint_dir = a.resume;
+  }
+  if (a.data.empty() || a.out.empty())
+    throw Error(ErrorKind::invalid_input, "--data and --out are required (or --resume DIR)");
   if (a.batch < 1) throw Error(ErrorKind::invalid_input, "--batch must be at least 1");
   if (a.max_seq < 2) throw Error(ErrorKind::invalid_input, "--max-seq must be at least 2");
   const train::Schedule schedule = train::parse_schedule(a.schedule);
   auto model = model::Model::load(model_file_to_load(a.base));
-  const std::vector<train::Example> examples =
-      fit_to_length(train::read_training_file(
-                        a.data, chat::ModelChat::of(model->file(), model->tokenizer()),
-                        model->tokenizer()),
-                    a.max_seq);
+  const chat::ModelChat chat = chat::ModelChat::of(model->file(), model->tokenizer());
+  auto read = [&](const std::string& path) {
+    return fit_to_length(train::read_training_file(path, chat, model->tokenizer()), a.max_seq);
+  };
+  const std::vector<train::Example> examples = read(a.data);
+  const std::vector<train::Example> eval_examples =
+      a.eval_data.empty() ? std::vector<train::Example>{} : read(a.eval_data);
 
   train::LoraAdapter adapter;
   if (!a.init_adapter.empty()) {
@@ -133,11 +220,37 @@ void run_train(const TrainArgs& a) {
     adapter = train::new_adapter(*model, split_targets(a.targets), a.rank, a.alpha, a.seed);
   }
 
+  // The memory plan: printed by --dry-run, and a run that will not fit is refused before it
+  // starts.
+  const int threads = a.threads > 0 ? static_cast<int>(a.threads) : static_cast<int>(ThreadPool(0).size());
+  const train::MemoryPlan plan = train::plan_memory(*model, adapter, a.max_seq, a.batch, threads);
+  const uint64_t available = available_memory();
+  if (a.dry_run) {
+    std::printf("memory plan (sequences up to %d tokens, rank %lld, %zu adapted weights):\n%s",
+                a.max_seq, adapter.pairs.empty() ? 0LL : static_cast<long long>(adapter.pairs[0].rank),
+                adapter.pairs.size(), train::plan_text(plan, available).c_str());
+  }
+  if (available > 0 && plan.peak() > available)
+    throw Error(ErrorKind::unavailable,
+                "the run needs about " + std::to_string(plan.peak() >> 20) + " MiB at its peak but " +
+                    std::to_string(available >> 20) +
+                    " MiB is available; lower --max-seq, --rank or --targets, or free memory");
+
   const auto n = static_cast<int64_t>(examples.size());
-  const int64_t total =
-      a.steps > 0 ? a.steps : std::max<int64_t>(1, a.epochs * ((n + a.batch - 1) / a.batch));
-  const int64_t warmup = a.warmup < 1 ? std::llround(a.warmup * static_cast<double>(total))
-                                      : static_cast<int64_t>(a.warmup);
+  train::RunOptions run;
+  run.steps = a.steps > 0 ? a.steps : std::max<int64_t>(1, a.epochs * ((n + a.batch - 1) / a.batch));
+  run.batch = a.batch;
+  run.schedule = schedule;
+  run.lr = a.lr;
+  run.warmup = a.warmup < 1 ? std::llround(a.warmup * static_cast<double>(run.steps))
+                            : static_cast<int64_t>(a.warmup);
+  run.shuffle = !a.no_shuffle;
+  run.seed = a.seed;
+  run.eval_every = a.eval_every > 0 ? a.eval_every : std::max<int64_t>(1, run.steps / 10);
+  run.patience = a.patience;
+  run.checkpoint_dir = a.checkpoint_dir.empty() ? fs::path(a.out + ".checkpoints") : fs::path(a.checkpoint_dir);
+  run.checkpoint_every = a.checkpoint_every;
+  run.settings = settings_json(a);
 
   ThreadPool pool(a.threads);
   const train::Network network(model, kernels::default_matmul_options(&pool));
@@ -148,46 +261,62 @@ void run_train(const TrainArgs& a) {
   settings.adamw.weight_decay = a.weight_decay;
   train::Trainer trainer(network, std::move(adapter), settings);
 
+  if (a.dry_run) {
+    print_time_estimate(trainer, examples, run, a.max_seq);
+    return;
+  }
+
   std::ofstream log;
   if (!a.log.empty()) {
-    log.open(a.log, std::ios::trunc);
+    log.open(a.log, resume ? std::ios::app : std::ios::trunc);
     if (!log) throw Error(ErrorKind::io, "cannot write the log " + a.log);
   }
-  std::fprintf(stderr, "training %zu adapted weights on %lld examples: %lld steps of %d\n",
+  std::fprintf(stderr, "training %zu adapted weights on %lld examples: %lld steps of %d%s\n",
                trainer.adapter().pairs.size(), static_cast<long long>(n),
-               static_cast<long long>(total), a.batch);
+               static_cast<long long>(run.steps), a.batch,
+               resume ? (", resuming after step " + std::to_string(resume->run.step)).c_str() : "");
   const bool tty = isatty(STDERR_FILENO) != 0;
-  DataOrder order(examples.size(), !a.no_shuffle, a.seed);
-  const auto start = std::chrono::steady_clock::now();
-  int64_t tokens = 0;
-  std::vector<train::Sequence> batch;
-  for (int64_t s = 1; s <= total; ++s) {
-    batch.clear();
-    for (int i = 0; i < a.batch; ++i) {
-      const train::Example& ex = examples[order.at((s - 1) * a.batch + i)];
-      batch.push_back(ex.sequence());
-      tokens += static_cast<int64_t>(ex.tokens.size());
-    }
-    const double lr = train::learning_rate(schedule, a.lr, s, total, warmup);
-    const train::SequenceLoss loss = trainer.step(batch, static_cast<float>(lr));
-    const double elapsed =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const int64_t first_step = resume ? resume->run.step : 0;
+  const int64_t tokens_before = resume ? resume->run.tokens : 0;
+  const double elapsed_before = resume ? resume->run.elapsed_s : 0;
+  auto on_step = [&](const train::StepReport& r) {
     if (log) {
-      boost::json::object line{{"step", s},
-                               {"loss", loss.loss},
-                               {"lr", lr},
-                               {"tokens", tokens},
-                               {"elapsed_s", elapsed}};
+      boost::json::object line{{"step", r.step},     {"loss", r.loss},
+                               {"lr", r.lr},         {"tokens", r.tokens},
+                               {"elapsed_s", r.elapsed_s}};
+      if (r.eval_loss) line["eval_loss"] = *r.eval_loss;
       log << format_json(line) << '\n' << std::flush;
     }
-    const double eta = elapsed / static_cast<double>(s) * static_cast<double>(total - s);
-    std::fprintf(stderr, "%sstep %lld/%lld  loss %.4f  lr %.2e  %.0f tok/s  eta %s%s",
-                 tty ? "\r" : "", static_cast<long long>(s), static_cast<long long>(total),
-                 loss.loss, lr, static_cast<double>(tokens) / elapsed,
-                 clock_text(eta).c_str(), tty ? "   " : "\n");
-  }
+    const double this_run = std::max(1e-9, r.elapsed_s - elapsed_before);
+    const double per_step = this_run / static_cast<double>(r.step - first_step);
+    const double tok_s = static_cast<double>(r.tokens - tokens_before) / this_run;
+    std::string eval = r.eval_loss ? "  eval " + std::to_string(*r.eval_loss).substr(0, 6) : "";
+    std::fprintf(stderr, "%sstep %lld/%lld  loss %.4f%s  lr %.2e  %.0f tok/s  left %s%s",
+                 tty ? "\r" : "", static_cast<long long>(r.step), static_cast<long long>(r.total),
+                 r.loss, eval.c_str(), r.lr, tok_s,
+                 clock_text(per_step * static_cast<double>(r.total - r.step)).c_str(),
+                 tty && !r.eval_loss ? "   " : "\n");
+  };
+  g_stop = false;
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  const train::RunResult result =
+      train::run_training(trainer, examples, eval_examples, run, resume, on_step, &g_stop);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   if (tty) std::fprintf(stderr, "\n");
-  train::write_adapter(trainer.adapter(), a.out);
+  if (result.end == train::RunEnd::interrupted) {
+    std::fprintf(stderr, "stopped after step %lld; continue with: hearth train --resume %s\n",
+                 static_cast<long long>(result.steps), run.checkpoint_dir.c_str());
+    throw ExitStatus{130};
+  }
+  if (result.end == train::RunEnd::early_stopped)
+    std::fprintf(stderr, "stopped early at step %lld: the validation loss has not improved for %d "
+                         "evaluations\n", static_cast<long long>(result.steps), a.patience);
+  if (result.best_eval_loss)
+    std::fprintf(stderr, "best validation loss %.4f at step %lld (that adapter is the output)\n",
+                 *result.best_eval_loss, static_cast<long long>(result.best_step));
+  train::write_adapter(result.adapter, a.out);
   std::printf("wrote %s\n", a.out.c_str());
 }
 
@@ -196,12 +325,27 @@ void run_train(const TrainArgs& a) {
 void register_train(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
   CLI::App* cmd = app.add_subcommand("train", "fine-tune a LoRA adapter on a frozen base model");
-  cmd->add_option("base", args->base, "the base model: an installed name or a GGUF file")
-      ->required();
-  cmd->add_option("--data", args->data, "training data: pre-tokenized JSONL {tokens, mask}")
-      ->required();
-  cmd->add_option("-o,--out", args->out, "the adapter to write (GGUF, llama.cpp's layout)")
-      ->required();
+  cmd->add_option("base", args->base, "the base model: an installed name or a GGUF file");
+  cmd->add_option("--data", args->data,
+                  "training data: chat JSONL (hearth data export) or pre-tokenized {tokens, mask}");
+  cmd->add_option("-o,--out", args->out, "the adapter to write (GGUF, llama.cpp's layout)");
+  cmd->add_option("--eval-data", args->eval_data, "held-out data for the validation loss");
+  cmd->add_option("--eval-every", args->eval_every,
+                  "steps between evaluations (default: 10 % of the steps)");
+  cmd->add_option("--patience", args->patience,
+                  "stop after this many evaluations without improvement (0: never); the best "
+                  "adapter is the output")
+      ->capture_default_str();
+  cmd->add_option("--checkpoint-dir", args->checkpoint_dir,
+                  "where checkpoints go (default: OUT.checkpoints beside --out)");
+  cmd->add_option("--checkpoint-every", args->checkpoint_every,
+                  "steps between checkpoints (0: only when stopped with Ctrl-C)")
+      ->capture_default_str();
+  cmd->add_flag("--dry-run", args->dry_run,
+                "print the memory plan and the time an epoch will take, then stop (a run that "
+                "will not fit in memory is refused)");
+  cmd->add_option("--resume", args->resume,
+                  "continue the run whose checkpoints are in DIR (its settings are kept)");
   cmd->add_option("--init-adapter", args->init_adapter,
                   "start from this adapter instead of A random, B zero");
   cmd->add_option("--rank", args->rank, "LoRA rank")->capture_default_str();
@@ -231,7 +375,11 @@ void register_train(CLI::App& app) {
   cmd->add_flag("--no-shuffle", args->no_shuffle, "use the examples in file order");
   cmd->add_option("-t,--threads", args->threads, "threads (default: one per physical core)");
   cmd->add_option("--log", args->log, "JSON lines, one per step");
-  cmd->callback([args] { run_train(*args); });
+  cmd->callback([args] {
+    if (args->resume.empty() && args->base.empty())
+      throw Error(ErrorKind::invalid_input, "the base model is required (or --resume DIR)");
+    run_train(*args);
+  });
 }
 
 }  // namespace hearth::cli
