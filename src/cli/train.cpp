@@ -217,7 +217,13 @@ void run_train(TrainArgs a) {
                                                 adapter.arch + ", but the base is " +
                                                 model->hparams().arch);
   } else {
-    adapter = train::new_adapter(*model, split_targets(a.targets), a.rank, a.alpha, a.seed);
+    const std::vector<std::string> targets = split_targets(a.targets);
+    if (model->hparams().n_expert > 0 &&
+        std::any_of(targets.begin(), targets.end(),
+                    [](const std::string& t) { return t == "gate" || t == "up" || t == "down"; }))
+      std::fprintf(stderr, "note: %s is a mixture of experts: its expert FFNs stay frozen, so the "
+                           "gate, up and down targets are skipped\n", a.base.c_str());
+    adapter = train::new_adapter(*model, targets, a.rank, a.alpha, a.seed);
   }
 
   // The memory plan: printed by --dry-run, and a run that will not fit is refused before it

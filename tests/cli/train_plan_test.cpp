@@ -43,3 +43,23 @@ TEST(TrainPlan, ARunThatWillNotFitIsRefusedWithTheNumbers) {
 
 }  // namespace
 }  // namespace hearth
+
+namespace hearth {
+namespace {
+
+TEST(TrainTargets, AMixtureOfExpertsTrainsItsAttentionAndSaysTheFfnIsSkipped) {
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  test::TempDir tmp;
+  const fs::path out = tmp.path() / "a.gguf";
+  const auto r = run_hearth({"train", (dir / "models" / "mixtral-f32.gguf").string(), "--data",
+                             (dir / "train" / "llama-gqa-f32.train.jsonl").string(), "--out",
+                             out.string(), "--steps", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "expert FFNs stay frozen")) << r.err;
+  // q, k, v and o of both layers; nothing of the FFN.
+  EXPECT_TRUE(contains(r.err, "training 8 adapted weights")) << r.err;
+  EXPECT_TRUE(fs::exists(out));
+}
+
+}  // namespace
+}  // namespace hearth
