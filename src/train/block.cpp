@@ -43,8 +43,23 @@ void put_columns(const float* src, int64_t T, int64_t width, int64_t from, int64
   for (int64_t t = 0; t < T; ++t) std::copy_n(src + t * n, n, dst + t * width + from);
 }
 
-std::vector<float> zeros(int64_t n) {
-  return std::vector<float>(static_cast<size_t>(n), 0.0f);
+// The block's temporaries, kept per thread between calls (fresh large allocations would cost
+// page faults every step). Each use has its own member, so nothing in flight is overwritten.
+struct Scratch {
+  std::vector<float> qkv, gu, out, dq, dk, dv, dqkv, dact, dg, du, dgu, dxn, datt;
+};
+Scratch& scratch() {
+  static thread_local Scratch s;
+  return s;
+}
+// v resized to n values (contents to be overwritten), or set to n zeros.
+std::vector<float>& sized(std::vector<float>& v, int64_t n) {
+  v.resize(static_cast<size_t>(n));
+  return v;
+}
+std::vector<float>& zeros(std::vector<float>& v, int64_t n) {
+  v.assign(static_cast<size_t>(n), 0.0f);
+  return v;
 }
 
 void attention_forward(const BlockContext& c, LayerActs& a) {
@@ -55,7 +70,7 @@ void attention_forward(const BlockContext& c, LayerActs& a) {
   a.v.resize(static_cast<size_t>(T * nkv));
   if (c.w.wqkv.data) {
     const int64_t width = nq + 2 * nkv;
-    std::vector<float> qkv(static_cast<size_t>(T * width));
+    std::vector<float>& qkv = sized(scratch().qkv, T * width);
     project(c, kQkv, a.xn_attn.data(), qkv.data(), a);
     take_columns(qkv.data(), T, width, 0, nq, a.q.data());
     take_columns(qkv.data(), T, width, nq, nkv, a.k.data());
@@ -81,7 +96,10 @@ void attention_forward(const BlockContext& c, LayerActs& a) {
 void attention_backward(const BlockContext& c, const LayerActs& a, const float* datt, float* dxn) {
   const model::Hparams& hp = c.hp;
   const int64_t T = c.T, nq = hp.n_q_dim(), nkv = hp.n_kv_dim();
-  std::vector<float> dq = zeros(T * nq), dk = zeros(T * nkv), dv = zeros(T * nkv);
+  Scratch& sc = scratch();
+  std::vector<float>& dq = zeros(sc.dq, T * nq);
+  std::vector<float>& dk = zeros(sc.dk, T * nkv);
+  std::vector<float>& dv = zeros(sc.dv, T * nkv);
   ops::attention_backward(datt, a.q.data(), a.k.data(), a.v.data(), a.lse.data(), T,
                           {hp.n_head, hp.n_head_kv, hp.head_dim}, dq.data(), dk.data(), dv.data(),
                           c.options.pool);
@@ -90,7 +108,7 @@ void attention_backward(const BlockContext& c, const LayerActs& a, const float* 
   // Biases are frozen and additive: their outputs' gradients pass through unchanged.
   if (c.w.wqkv.data) {
     const int64_t width = nq + 2 * nkv;
-    std::vector<float> dqkv(static_cast<size_t>(T * width));
+    std::vector<float>& dqkv = sized(sc.dqkv, T * width);
     put_columns(dq.data(), T, width, 0, nq, dqkv.data());
     put_columns(dk.data(), T, width, nq, nkv, dqkv.data());
     put_columns(dv.data(), T, width, nq + nkv, nkv, dqkv.data());
@@ -107,7 +125,7 @@ void ffn_forward(const BlockContext& c, LayerActs& a, float* out) {
   a.gate.resize(static_cast<size_t>(T * F));
   a.up.resize(static_cast<size_t>(T * F));
   if (c.w.gate_up_fused) {
-    std::vector<float> gu(static_cast<size_t>(T * 2 * F));
+    std::vector<float>& gu = sized(scratch().gu, T * 2 * F);
     project(c, kUp, a.xn_ffn.data(), gu.data(), a);
     take_columns(gu.data(), T, 2 * F, 0, F, a.gate.data());
     take_columns(gu.data(), T, 2 * F, F, F, a.up.data());
@@ -122,11 +140,14 @@ void ffn_forward(const BlockContext& c, LayerActs& a, float* out) {
 
 void ffn_backward(const BlockContext& c, const LayerActs& a, const float* dout, float* dxn) {
   const int64_t T = c.T, F = c.hp.n_ff;
-  std::vector<float> dact = zeros(T * F), dg = zeros(T * F), du = zeros(T * F);
+  Scratch& sc = scratch();
+  std::vector<float>& dact = zeros(sc.dact, T * F);
+  std::vector<float>& dg = zeros(sc.dg, T * F);
+  std::vector<float>& du = zeros(sc.du, T * F);
   project_backward(c, kDown, a.act.data(), dout, dact.data(), a);
   ops::swiglu_backward(dact.data(), a.gate.data(), a.up.data(), T * F, dg.data(), du.data());
   if (c.w.gate_up_fused) {
-    std::vector<float> dgu(static_cast<size_t>(T * 2 * F));
+    std::vector<float>& dgu = sized(sc.dgu, T * 2 * F);
     put_columns(dg.data(), T, 2 * F, 0, F, dgu.data());
     put_columns(du.data(), T, 2 * F, F, F, dgu.data());
     project_backward(c, kUp, a.xn_ffn.data(), dgu.data(), dxn, a);
@@ -174,7 +195,7 @@ void block_forward(const BlockContext& c, float* x, LayerActs& a) {
   ops::rmsnorm_forward(x, c.w.attn_norm.data(), T, static_cast<int>(E), c.hp.rms_eps,
                        a.xn_attn.data(), a.rstd_attn.data());
   attention_forward(c, a);
-  std::vector<float> out(n);
+  std::vector<float>& out = sized(scratch().out, T * E);
   project(c, kO, a.att.data(), out.data(), a);
   for (size_t i = 0; i < n; ++i) x[i] += out[i];
 
@@ -193,7 +214,7 @@ void block_forward(const BlockContext& c, float* x, LayerActs& a) {
 void block_backward(const BlockContext& c, float* dx, const LayerActs& a) {
   const int64_t T = c.T, E = c.hp.n_embd;
   // x_out = x_mid + ffn(norm(x_mid)): dx_mid = dx_out + norm'ᵀ(ffn'ᵀ dx_out), added in place.
-  std::vector<float> dxn = zeros(T * E);
+  std::vector<float>& dxn = zeros(scratch().dxn, T * E);
   if (c.w.is_moe())
     moe_backward(c, a.xn_ffn.data(), dx, a.moe, dxn.data());
   else
@@ -201,7 +222,7 @@ void block_backward(const BlockContext& c, float* dx, const LayerActs& a) {
   ops::rmsnorm_backward(dxn.data(), a.x_mid.data(), c.w.ffn_norm.data(), a.rstd_ffn.data(), T,
                         static_cast<int>(E), dx);
 
-  std::vector<float> datt = zeros(T * c.hp.n_q_dim());
+  std::vector<float>& datt = zeros(scratch().datt, T * c.hp.n_q_dim());
   project_backward(c, kO, a.att.data(), dx, datt.data(), a);
   std::fill(dxn.begin(), dxn.end(), 0.0f);
   attention_backward(c, a, datt.data(), dxn.data());

@@ -36,29 +36,37 @@ void linear_backward(const kernels::WeightMatrix& w, const LoraBinding* lora, co
   const int64_t n_in = w.n_in, n_out = w.n_out;
   if (dx) {
     // dx += Wᵀdy as forward products through the kernels: W's rows a slab at a time, dequantized
-    // and transposed into an F32 matrix of n_in rows (never more than kSlab rows of W in F32).
-    constexpr int64_t kSlab = 256;
-    const int64_t slab_rows = std::min(kSlab, n_out);
+    // and transposed into an F32 matrix of n_in rows. A slab holds about 16 MiB of F32 (at least
+    // 256 rows): large enough that adding each slab's product into dx costs little, small enough
+    // that no matrix is ever whole in F32.
+    const int64_t slab = std::min(n_out, std::max<int64_t>(256, (int64_t{4} << 20) / n_in));
     // Scratch kept per thread between calls: large buffers allocated afresh each time would
     // cost a page fault per 4 KiB.
     static thread_local std::vector<float> wt, dys, part;
-    wt.resize(static_cast<size_t>(slab_rows * n_in));
-    dys.resize(static_cast<size_t>(T * slab_rows));
+    wt.resize(static_cast<size_t>(slab * n_in));
+    dys.resize(static_cast<size_t>(T * slab));
     part.resize(static_cast<size_t>(T * n_in));
     float* const wt_rows = wt.data();  // a lambda run on another thread would see its own wt
-    for (int64_t o0 = 0; o0 < n_out; o0 += kSlab) {
-      const int64_t rows = std::min(kSlab, n_out - o0);
-      for_ranges(options.pool, rows, [&](int64_t begin, int64_t end) {
-        std::vector<float> row(static_cast<size_t>(n_in));
-        for (int64_t r = begin; r < end; ++r) {
-          kernels::dequantize_row(w, o0 + r, row.data());
-          for (int64_t c = 0; c < n_in; ++c) wt_rows[c * rows + r] = row[static_cast<size_t>(c)];
+    for (int64_t o0 = 0; o0 < n_out; o0 += slab) {
+      const int64_t rows = std::min(slab, n_out - o0);
+      // In groups of 16 rows, so that the transposed writes fill whole cache lines.
+      constexpr int64_t kGroup = 16;
+      for_ranges(options.pool, (rows + kGroup - 1) / kGroup, [&](int64_t begin, int64_t end) {
+        static thread_local std::vector<float> block;  // the running thread's own
+        block.resize(static_cast<size_t>(kGroup * n_in));
+        for (int64_t g = begin; g < end; ++g) {
+          const int64_t r0 = g * kGroup, n = std::min(kGroup, rows - r0);
+          for (int64_t k = 0; k < n; ++k)
+            kernels::dequantize_row(w, o0 + r0 + k, &block[static_cast<size_t>(k * n_in)]);
+          for (int64_t c = 0; c < n_in; ++c)
+            for (int64_t k = 0; k < n; ++k)
+              wt_rows[c * rows + r0 + k] = block[static_cast<size_t>(k * n_in + c)];
         }
       });
       for (int64_t t = 0; t < T; ++t)
         std::copy_n(dy + t * n_out + o0, rows, &dys[static_cast<size_t>(t * rows)]);
-      const kernels::WeightMatrix slab{gguf::TensorType::f32, wt.data(), rows, n_in};
-      kernels::matmul(slab, dys.data(), T, part.data(), options);
+      const kernels::WeightMatrix transposed{gguf::TensorType::f32, wt.data(), rows, n_in};
+      kernels::matmul(transposed, dys.data(), T, part.data(), options);
       for (int64_t i = 0; i < T * n_in; ++i) dx[i] += part[static_cast<size_t>(i)];
     }
   }
