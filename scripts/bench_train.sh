@@ -28,18 +28,18 @@ with open(sys.argv[1], "w") as f:
         f.write(json.dumps({"tokens": tokens, "mask": [0] * 256 + [1] * 256}) + "\n")
 PY
 
-printf '| type | pp512 t/s | train t/s | train / pp | peak RSS | planner peak |\n'
-printf '|---|---|---|---|---|---|\n'
+printf '| type | pp512 t/s | train t/s | train / pp | planner t/s | peak RSS | planner peak |\n'
+printf '|---|---|---|---|---|---|---|\n'
 for type in "${types[@]}"; do
   model="$models/llama-3.2-1b-$type.gguf"
   [ -f "$model" ] || "$hearth" synth --shape llama-3.2-1b --type "$type" -o "$model" >/dev/null
   pp=$("$hearth" bench "$model" -p 512 -n 0 -t 2 -r 1 --json |
        python3 -c 'import json,sys; print("%.1f" % json.load(sys.stdin)["pp"]["tokens_per_s"])')
-  plan="-"
-  if "$hearth" train --help 2>/dev/null | grep -q -- '--dry-run'; then
-    plan=$("$hearth" train "$model" --data "$work/data.jsonl" --out "$work/a.gguf" --rank 16 \
-             --batch 1 --max-seq 512 --threads 2 --dry-run 2>&1 | sed -n 's/^ *peak *//p' | head -1)
-  fi
+  # The planner's figures: its peak and the speed it measured on a sample (--dry-run).
+  "$hearth" train "$model" --data "$work/data.jsonl" --out "$work/a.gguf" --rank 16 \
+    --batch 1 --max-seq 512 --threads 2 --dry-run > "$work/plan" 2>/dev/null
+  plan=$(sed -n 's/^ *peak *//p' "$work/plan" | head -1)
+  plan_speed=$(sed -n 's/.* at \([0-9.]*\) tokens\/s.*/\1/p' "$work/plan" | head -1)
   /usr/bin/time -f '%M' -o "$work/rss" "$hearth" train "$model" --data "$work/data.jsonl" \
     --out "$work/a.gguf" --rank 16 --batch 1 --max-seq 512 --threads 2 --steps "$steps" \
     --schedule constant --warmup 0 --no-shuffle --log "$work/log.jsonl" >/dev/null 2>&1
@@ -51,7 +51,8 @@ a, b = lines[0], lines[-1]
 print("%.1f" % ((b["tokens"] - a["tokens"]) / (b["elapsed_s"] - a["elapsed_s"])))
 PY
 )
-  rss=$(awk '{printf "%.2f GB", $1 / 1e6}' "$work/rss")
+  rss=$(awk '{printf "%.2f GiB", $1 / 1048576}' "$work/rss")  # %M is in KiB
   ratio=$(python3 -c "print('%.2f' % ($train / $pp))")
-  printf '| %s | %s | %s | %s | %s | %s |\n' "$type" "$pp" "$train" "$ratio" "$rss" "$plan"
+  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$type" "$pp" "$train" "$ratio" "$plan_speed" \
+    "$rss" "$plan"
 done
