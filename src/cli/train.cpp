@@ -110,10 +110,15 @@ uint64_t available_memory() {
 // second of two, so that the weights are in memory): tokens per second times the epoch's tokens.
 void print_time_estimate(train::Trainer& trainer, const std::vector<train::Example>& examples,
                          const train::RunOptions& run, int max_seq) {
-  train::Example sample = examples.front();
-  const size_t n = std::min<size_t>(sample.tokens.size(), 128);
-  sample.tokens.resize(n);
-  sample.mask.assign(n, 1);
+  // The last 128 tokens of the first example, with their own targets (answers come last), so
+  // that the share of positions projected to the vocabulary is the data's.
+  const train::Example& first = examples.front();
+  const size_t n = std::min<size_t>(first.tokens.size(), 128);
+  train::Example sample;
+  sample.tokens.assign(first.tokens.end() - static_cast<std::ptrdiff_t>(n), first.tokens.end());
+  sample.mask.assign(first.mask.end() - static_cast<std::ptrdiff_t>(n), first.mask.end());
+  if (std::none_of(sample.mask.begin() + 1, sample.mask.end(), [](uint8_t m) { return m != 0; }))
+    sample.mask.assign(n, 1);
   const train::Sequence seq = sample.sequence();
   trainer.step(std::span<const train::Sequence>(&seq, 1), 0.0f);
   const auto start = std::chrono::steady_clock::now();
