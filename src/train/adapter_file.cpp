@@ -1,33 +1,19 @@
 #include "train/adapter_file.h"
 
-#include <cstring>
-#include <map>
-
 #include "core/error.h"
 #include "engine/gguf/gguf.h"
 #include "engine/model/arch.h"
+#include "engine/model/lora.h"
 
 namespace hearth::train {
 
 namespace {
 
-constexpr std::string_view kSuffixA = ".lora_a";
-constexpr std::string_view kSuffixB = ".lora_b";
-
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() > suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
+using model::lora_keys::kSuffixA;
+using model::lora_keys::kSuffixB;
 
 [[noreturn]] void corrupt(const gguf::File& file, const std::string& what) {
   throw Error(ErrorKind::corrupt_file, file.name() + ": " + what);
-}
-
-std::vector<float> copy_f32(const gguf::File& file, const gguf::TensorInfo& t) {
-  if (t.type != gguf::TensorType::f32) corrupt(file, "LoRA tensor " + t.name + " is not F32");
-  std::vector<float> out(static_cast<size_t>(t.n_elements()));
-  const auto bytes = file.tensor_data(t);
-  std::memcpy(out.data(), bytes.data(), out.size() * sizeof(float));
-  return out;
 }
 
 }  // namespace
@@ -45,44 +31,18 @@ LoraPair* LoraAdapter::find(std::string_view weight) {
 }
 
 LoraAdapter read_adapter(const std::filesystem::path& path) {
+  // The one reader of the format (engine/model/lora.h) checks the file; training also needs the
+  // alpha that fixes the update's scale.
   const gguf::File file = gguf::File::open(path);
-  if (file.get_string("general.type").value_or("") != "adapter" ||
-      file.get_string("adapter.type").value_or("") != "lora")
-    corrupt(file, "not a LoRA adapter (general.type must be \"adapter\", adapter.type \"lora\")");
-  const auto alpha = file.get_float("adapter.lora.alpha");
-  if (!alpha) corrupt(file, "adapter.lora.alpha is missing");
-
+  if (!file.get_float(std::string(model::lora_keys::kAlpha)) &&
+      file.get_string(std::string(model::lora_keys::kGeneralType)).value_or("") == "adapter")
+    corrupt(file, "adapter.lora.alpha is missing (training needs the adapter's alpha)");
+  model::LoraAdapter read = model::LoraAdapter::read(file);
   LoraAdapter adapter;
-  adapter.arch = file.get_string(model::keys::kArchitecture).value_or("");
-  adapter.alpha = static_cast<float>(*alpha);
-  // Pair the factors by base name, keeping the order in which each base first appears.
-  std::map<std::string, std::pair<const gguf::TensorInfo*, const gguf::TensorInfo*>> found;
-  std::vector<std::string> order;
-  for (const gguf::TensorInfo& t : file.tensors()) {
-    const bool is_a = ends_with(t.name, kSuffixA);
-    if (!is_a && !ends_with(t.name, kSuffixB)) corrupt(file, "unexpected tensor " + t.name);
-    std::string base = t.name.substr(0, t.name.size() - kSuffixA.size());
-    auto [it, added] = found.try_emplace(base);
-    if (added) order.push_back(base);
-    (is_a ? it->second.first : it->second.second) = &t;
-  }
-  for (const std::string& base : order) {
-    const auto [ta, tb] = found[base];
-    if (!ta)
-      corrupt(file, base + std::string(kSuffixB) + " has no " + base + std::string(kSuffixA));
-    if (!tb)
-      corrupt(file, base + std::string(kSuffixA) + " has no " + base + std::string(kSuffixB));
-    if (ta->ne.size() != 2 || tb->ne.size() != 2 || ta->ne[1] != tb->ne[0])
-      corrupt(file, "the shapes of " + base + "'s lora_a and lora_b do not fit together");
-    LoraPair pair;
-    pair.weight = base;
-    pair.n_in = ta->ne[0];
-    pair.rank = ta->ne[1];
-    pair.n_out = tb->ne[1];
-    pair.a = copy_f32(file, *ta);
-    pair.b = copy_f32(file, *tb);
-    adapter.pairs.push_back(std::move(pair));
-  }
+  adapter.arch = std::move(read.arch);
+  adapter.alpha = read.alpha;
+  for (model::LoraWeight& w : read.weights)
+    adapter.pairs.push_back({std::move(w.base), w.n_in, w.n_out, w.rank, std::move(w.a), std::move(w.b)});
   return adapter;
 }
 

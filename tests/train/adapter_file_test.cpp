@@ -95,19 +95,21 @@ TEST(AdapterFile, RefusesWhatIsNotAWellFormedAdapter) {
   const std::vector<std::pair<std::string, std::vector<int64_t>>> good = {
       {"blk.0.attn_q.weight.lora_a", {4, 2}}, {"blk.0.attn_q.weight.lora_b", {2, 3}}};
 
+  // The format's one reader (engine/model/lora.h) checks the file.
   write_raw(path, false, true, good);
-  expect_error([&] { read_adapter(path); }, ErrorKind::corrupt_file, {"not a LoRA adapter"});
+  expect_error([&] { read_adapter(path); }, ErrorKind::invalid_input,
+               {"is not a LoRA adapter", "general.type is missing"});
   write_raw(path, true, false, good);
   expect_error([&] { read_adapter(path); }, ErrorKind::corrupt_file, {"adapter.lora.alpha"});
   write_raw(path, true, true, {good[0]});
   expect_error([&] { read_adapter(path); }, ErrorKind::corrupt_file,
-               {"blk.0.attn_q.weight.lora_a has no blk.0.attn_q.weight.lora_b"});
+               {"'blk.0.attn_q.weight.lora_a' has no 'blk.0.attn_q.weight.lora_b'"});
   write_raw(path, true, true, {good[0], {"blk.0.attn_q.weight.lora_b", {3, 3}}});
   expect_error([&] { read_adapter(path); }, ErrorKind::corrupt_file,
-               {"blk.0.attn_q.weight", "do not fit"});
+               {"blk.0.attn_q.weight", "differ"});
   write_raw(path, true, true, {good[0], good[1], {"blk.0.attn_q.weight.extra", {4, 2}}});
   expect_error([&] { read_adapter(path); }, ErrorKind::corrupt_file,
-               {"unexpected tensor blk.0.attn_q.weight.extra"});
+               {"'blk.0.attn_q.weight.extra' is neither"});
 }
 
 }  // namespace
