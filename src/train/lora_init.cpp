@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/splitmix.h"
 #include "train/block.h"
 
 namespace hearth::train {
@@ -25,19 +26,6 @@ int target_slot(std::string_view target, const model::LayerWeights& w) {
   throw Error(ErrorKind::invalid_input,
               "unknown LoRA target \"" + std::string(target) + "\" (known: " + known + ")");
 }
-
-// splitmix64: a small, fully specified generator, so an adapter's start is the same everywhere.
-struct SplitMix {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [-1, 1).
-  float symmetric() { return static_cast<float>(next() >> 40) * 0x1.0p-23f - 1.0f; }
-};
 
 }  // namespace
 

@@ -10,18 +10,12 @@
 #include "core/error.h"
 #include "support/test_support.h"
 #include "train/train.h"
+#include "train_test_util.h"
 
 namespace hearth::train::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-kernels::MatmulOptions exact() {
-  kernels::MatmulOptions options;
-  options.kernels = kernels::KernelSet::reference;
-  options.arithmetic = kernels::Arithmetic::exact_f32;
-  return options;
-}
 
 struct Case {
   std::shared_ptr<const model::Model> model;
@@ -48,7 +42,7 @@ TEST(Checkpoint, AResumedRunFollowsTheUninterruptedTrajectoryExactly) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
   hearth::test::TempDir tmp;
   const Case c = conformance_case(dir);
-  const Network network(c.model, exact());
+  const Network network(c.model, exact_options());
   constexpr int kSteps = 6, kStop = 3;
   auto example = [&](int s) { return c.examples[static_cast<size_t>(s) % c.examples.size()].sequence(); };
 
@@ -96,7 +90,7 @@ TEST(Checkpoint, ACheckpointCutShortIsPassedOverAndOlderOnesGo) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
   hearth::test::TempDir tmp;
   const Case c = conformance_case(dir);
-  const Network network(c.model, exact());
+  const Network network(c.model, exact_options());
   Trainer t(network, c.start, settings());
   EXPECT_FALSE(read_latest_checkpoint(tmp.path()).has_value());
   RunState run;
@@ -123,7 +117,7 @@ TEST(Checkpoint, ACheckpointCutShortIsPassedOverAndOlderOnesGo) {
 TEST(Checkpoint, AnOptimizerStateOfAnotherShapeIsRefused) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
   const Case c = conformance_case(dir);
-  const Network network(c.model, exact());
+  const Network network(c.model, exact_options());
   Trainer t(network, c.start, settings());
   OptimizerState wrong = t.optimizer_state();
   wrong.m.a.pop_back();

@@ -17,6 +17,7 @@
 #include "support/json_test_util.h"
 #include "support/test_support.h"
 #include "train/train.h"
+#include "train_test_util.h"
 
 namespace hearth::train::test {
 namespace {
@@ -35,13 +36,6 @@ double l2(const std::vector<float>& v) {
   double sum = 0;
   for (float x : v) sum += static_cast<double>(x) * x;
   return std::sqrt(sum);
-}
-
-kernels::MatmulOptions exact_options() {
-  kernels::MatmulOptions options;
-  options.kernels = kernels::KernelSet::reference;
-  options.arithmetic = kernels::Arithmetic::exact_f32;
-  return options;
 }
 
 void check_trajectories(const fs::path& dir, const kernels::MatmulOptions& options) {

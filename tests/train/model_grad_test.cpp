@@ -11,23 +11,17 @@
 #include "grad_check.h"
 #include "support/test_support.h"
 #include "train/train.h"
+#include "train_test_util.h"
 
 namespace hearth::train::test {
 namespace {
 
 namespace fs = std::filesystem;
 
-kernels::MatmulOptions exact() {
-  kernels::MatmulOptions options;
-  options.kernels = kernels::KernelSet::reference;
-  options.arithmetic = kernels::Arithmetic::exact_f32;
-  return options;
-}
-
 void check_model(const fs::path& path) {
   SCOPED_TRACE(path.filename().string());
   auto model = model::Model::load(path);
-  const Network network(model, exact());
+  const Network network(model, exact_options());
   const std::vector<std::string> targets(std::begin(kDefaultTargets), std::end(kDefaultTargets));
   LoraAdapter adapter = new_adapter(*model, targets, 2, 4.0f, 7);
   ASSERT_FALSE(adapter.pairs.empty());

@@ -5,6 +5,7 @@
 #include <numbers>
 
 #include "core/error.h"
+#include "core/splitmix.h"
 #include "engine/model/arch.h"
 
 namespace hearth::quantize {
@@ -20,17 +21,7 @@ constexpr std::array<SynthShape, 4> kShapes = {{
     {"tiny", "llama", 2, 256, 4, 2, 512, 1000, 4096, 10000.f, 1e-5f, false},
 }};
 
-// SplitMix64: a fast generator with good statistical quality, also used to derive row seeds.
-struct SplitMix {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-};
-
+// Row seeds and values come from SplitMix64 (core/splitmix.h).
 uint64_t fnv1a(std::string_view s) {
   uint64_t h = 0xcbf29ce484222325ull;
   for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
