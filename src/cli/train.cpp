@@ -26,6 +26,7 @@
 
 #include "cli/commands.h"
 #include "cli/model_resolve.h"
+#include "core/config.h"
 #include "core/error.h"
 #include "core/json_text.h"
 #include "core/thread_pool.h"
@@ -46,6 +47,7 @@ struct TrainArgs {
   int patience = 3;
   int64_t checkpoint_every = 0;
   bool dry_run = false;
+  bool recompute = false;
   std::string targets = "q,k,v,o,gate,up,down";
   std::string schedule = "cosine";
   int rank = 16;
@@ -94,8 +96,11 @@ std::string clock_text(double seconds) {
   return buf;
 }
 
-// Bytes the kernel can hand out without swapping (0 when unknown).
+// Bytes a run may use: HEARTH_TRAIN_MEMORY (MiB) when set, else what the kernel can hand out
+// without swapping (0 when unknown).
 uint64_t available_memory() {
+  if (!config::get("HEARTH_TRAIN_MEMORY").empty())
+    return static_cast<uint64_t>(config::get_int("HEARTH_TRAIN_MEMORY", 1, 1LL << 40)) << 20;
   std::ifstream in("/proc/meminfo");
   std::stringstream text;
   text << in.rdbuf();
@@ -234,11 +239,16 @@ void run_train(TrainArgs a) {
   // The memory plan: printed by --dry-run, and a run that will not fit is refused before it
   // starts.
   const int threads = a.threads > 0 ? static_cast<int>(a.threads) : static_cast<int>(ThreadPool(0).size());
-  const train::MemoryPlan plan = train::plan_memory(*model, adapter, a.max_seq, a.batch, threads);
   const uint64_t available = available_memory();
+  // Sequences are as long as the data's (at most --max-seq): the plan is for the longest.
+  size_t longest = 0;
+  for (const auto* set : {&examples, &eval_examples})
+    for (const auto& ex : *set) longest = std::max(longest, ex.tokens.size());
+  const train::MemoryPlan plan = train::choose_plan(*model, adapter, static_cast<int64_t>(longest),
+                                                    a.batch, threads, available, a.recompute);
   if (a.dry_run) {
-    std::printf("memory plan (sequences up to %d tokens, rank %lld, %zu adapted weights):\n%s",
-                a.max_seq, adapter.pairs.empty() ? 0LL : static_cast<long long>(adapter.pairs[0].rank),
+    std::printf("memory plan (sequences up to %zu tokens, rank %lld, %zu adapted weights):\n%s",
+                longest, adapter.pairs.empty() ? 0LL : static_cast<long long>(adapter.pairs[0].rank),
                 adapter.pairs.size(), train::plan_text(plan, available).c_str());
   }
   if (available > 0 && plan.peak() > available)
@@ -264,7 +274,11 @@ void run_train(TrainArgs a) {
   run.settings = settings_json(a);
 
   ThreadPool pool(a.threads);
-  const train::Network network(model, kernels::default_matmul_options(&pool));
+  train::Network network(model, kernels::default_matmul_options(&pool));
+  network.set_recompute(plan.recompute);
+  if (plan.recompute && !a.recompute && !a.dry_run)
+    std::fprintf(stderr, "note: the activations of every layer would not fit in memory; they are "
+                         "recomputed block by block (slower, same results)\n");
   train::TrainSettings settings;
   settings.lora_scale = a.lora_scale;
   settings.clip = a.clip;
@@ -352,6 +366,9 @@ void register_train(CLI::App& app) {
   cmd->add_option("--checkpoint-every", args->checkpoint_every,
                   "steps between checkpoints (0: only when stopped with Ctrl-C)")
       ->capture_default_str();
+  cmd->add_flag("--recompute", args->recompute,
+                "recompute activations in the backward pass even when they fit (less memory, "
+                "about 1/3 more work; chosen by itself when they do not fit)");
   cmd->add_flag("--dry-run", args->dry_run,
                 "print the memory plan and the time an epoch will take, then stop (a run that "
                 "will not fit in memory is refused)");

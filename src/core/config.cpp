@@ -11,7 +11,7 @@
 namespace hearth::config {
 namespace {
 
-constexpr std::array<Setting, 15> kSettings = {{
+constexpr std::array<Setting, 16> kSettings = {{
     {"HEARTH_HOST", "--host", "127.0.0.1:11435", "address and port the server listens on"},
     {"HEARTH_HOME", "", "", "where models, the database and datasets live "
                             "(default $XDG_DATA_HOME/hearth, else ~/.local/share/hearth)"},
@@ -38,6 +38,9 @@ constexpr std::array<Setting, 15> kSettings = {{
      "code with exact F32 arithmetic)"},
     {"HEARTH_HF_ENDPOINT", "", "https://huggingface.co",
      "Hugging Face base URL for catalog and hf:// pulls (a mirror, or a test server)"},
+    {"HEARTH_TRAIN_MEMORY", "", "",
+     "memory a training run may use, in MiB (empty: what the system has available); a run whose "
+     "plan needs more recomputes its activations or is refused"},
     {"HEARTH_ALLOW_PRIVATE_URLS", "", "0",
      "1: URL pulls asked for through the server's API may download from loopback, private, "
      "link-local and other non-public addresses (otherwise refused, redirects included, and "

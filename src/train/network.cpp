@@ -12,7 +12,8 @@ namespace {
 // What one run computes besides the blocks' activations: the residual stream, the final norm,
 // the target rows and their logits, and their gradients.
 struct RunBuffers {
-  std::vector<LayerActs> acts;
+  std::vector<LayerActs> acts;                // every block's, or one block's when recomputing
+  std::vector<std::vector<float>> inputs;     // each block's input, when recomputing
   std::vector<float> x, rstd, xf, xs, logits, dlogits, dxs, dxf, dx;
 };
 
@@ -118,9 +119,14 @@ SequenceLoss Network::run(const LoraAdapter& adapter, float lora_scale, const Se
   b.x.resize(static_cast<size_t>(T * E));
   for (int64_t t = 0; t < T; ++t)
     kernels::dequantize_row(w.token_embd, seq.tokens[static_cast<size_t>(t)], &b.x[t * E]);
-  b.acts.resize(w.layers.size());
-  for (size_t l = 0; l < w.layers.size(); ++l)
-    block_forward({hp, w.layers[l], lora[l], rope, options_, T}, b.x.data(), b.acts[l]);
+  const bool recompute = recompute_ && grads != nullptr;
+  b.acts.resize(recompute ? 1 : w.layers.size());
+  if (recompute) b.inputs.resize(w.layers.size());
+  for (size_t l = 0; l < w.layers.size(); ++l) {
+    if (recompute) b.inputs[l].assign(b.x.begin(), b.x.end());
+    block_forward({hp, w.layers[l], lora[l], rope, options_, T}, b.x.data(),
+                  b.acts[recompute ? 0 : l]);
+  }
 
   // Only the target rows need logits: normalize, then project just those.
   b.rstd.resize(static_cast<size_t>(T));
@@ -147,8 +153,11 @@ SequenceLoss Network::run(const LoraAdapter& adapter, float lora_scale, const Se
   for (int64_t i = 0; i < N; ++i) std::copy_n(&b.dxs[i * E], E, &b.dxf[rows[i] * E]);
   ops::rmsnorm_backward(b.dxf.data(), b.x.data(), w.output_norm.data(), b.rstd.data(), T,
                         static_cast<int>(E), b.dx.data());
-  for (size_t l = w.layers.size(); l-- > 0;)
-    block_backward({hp, w.layers[l], lora[l], rope, options_, T}, b.dx.data(), b.acts[l]);
+  for (size_t l = w.layers.size(); l-- > 0;) {
+    const BlockContext c{hp, w.layers[l], lora[l], rope, options_, T};
+    if (recompute) block_forward(c, b.inputs[l].data(), b.acts[0]);  // the input is spent
+    block_backward(c, b.dx.data(), b.acts[recompute ? 0 : l]);
+  }
   return result;
 }
 

@@ -19,7 +19,7 @@ std::string gib(uint64_t bytes) {
 }  // namespace
 
 MemoryPlan plan_memory(const model::Model& model, const LoraAdapter& adapter, int64_t max_seq,
-                       int batch, int threads) {
+                       int batch, int threads, bool recompute) {
   const model::Hparams& hp = model.hparams();
   const uint64_t T = static_cast<uint64_t>(std::max<int64_t>(1, max_seq));
   const uint64_t E = static_cast<uint64_t>(hp.n_embd), F = static_cast<uint64_t>(hp.n_ff);
@@ -48,7 +48,12 @@ MemoryPlan plan_memory(const model::Model& model, const LoraAdapter& adapter, in
     ffn = static_cast<uint64_t>(hp.n_expert) + 2 * nu + 3 * nu * F + nu * E;
   }
   const uint64_t per_token_layer = 4 * E + 2 + 2 * q + 2 * kv + H + ffn;
-  p.activations = (T * L * per_token_layer + T * lora_rows + 4 * T * E + T) * f;
+  p.recompute = recompute;
+  if (recompute)  // every block's input, and one block's activations at a time
+    p.activations = (T * L * E + T * per_token_layer + T * lora_rows / std::max<uint64_t>(L, 1) +
+                     4 * T * E + T) * f;
+  else
+    p.activations = (T * L * per_token_layer + T * lora_rows + 4 * T * E + T) * f;
   p.logits = 2 * T * V * f + 2 * T * E * f;
   // One block's backward temporaries (the FFN's and attention's row gradients) and, per thread,
   // a slab of a transposed weight with its partial products.
@@ -56,6 +61,13 @@ MemoryPlan plan_memory(const model::Model& model, const LoraAdapter& adapter, in
   p.working = (5 * T * F + 3 * T * E + T * q + 2 * T * kv) * f +
               static_cast<uint64_t>(std::max(1, threads)) * (2 * T * widest + 64 * widest) * f;
   return p;
+}
+
+MemoryPlan choose_plan(const model::Model& model, const LoraAdapter& adapter, int64_t max_seq,
+                       int batch, int threads, uint64_t available, bool force_recompute) {
+  const MemoryPlan kept = plan_memory(model, adapter, max_seq, batch, threads, false);
+  if (!force_recompute && (available == 0 || kept.peak() <= available)) return kept;
+  return plan_memory(model, adapter, max_seq, batch, threads, true);
 }
 
 std::string plan_text(const MemoryPlan& p, uint64_t available) {
@@ -69,11 +81,12 @@ std::string plan_text(const MemoryPlan& p, uint64_t available) {
   line("adapter", p.adapter);
   line("gradients", p.gradients);
   line("optimizer", p.optimizer);
-  line("activations", p.activations);
+  line(p.recompute ? "activations*" : "activations", p.activations);
   line("logits", p.logits);
   line("working", p.working);
   line("peak", p.peak());
   if (available > 0) line("available", available);
+  if (p.recompute) out += "  * recomputed block by block in the backward pass (about 1/3 more work)\n";
   return out;
 }
 
