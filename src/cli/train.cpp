@@ -248,8 +248,8 @@ void run_train(TrainArgs a) {
                                                     a.batch, threads, available, a.recompute);
   if (a.dry_run) {
     std::printf("memory plan (sequences up to %zu tokens, rank %lld, %zu adapted weights):\n%s",
-                longest, adapter.pairs.empty() ? 0LL : static_cast<long long>(adapter.pairs[0].rank),
-                adapter.pairs.size(), train::plan_text(plan, available).c_str());
+                longest, adapter.weights.empty() ? 0LL : static_cast<long long>(adapter.weights[0].rank),
+                adapter.weights.size(), train::plan_text(plan, available).c_str());
   }
   if (available > 0 && plan.peak() > available)
     throw Error(ErrorKind::unavailable,
@@ -297,7 +297,7 @@ void run_train(TrainArgs a) {
     if (!log) throw Error(ErrorKind::io, "cannot write the log " + a.log);
   }
   std::fprintf(stderr, "training %zu adapted weights on %lld examples: %lld steps of %d%s\n",
-               trainer.adapter().pairs.size(), static_cast<long long>(n),
+               trainer.adapter().weights.size(), static_cast<long long>(n),
                static_cast<long long>(run.steps), a.batch,
                resume ? (", resuming after step " + std::to_string(resume->run.step)).c_str() : "");
   const bool tty = isatty(STDERR_FILENO) != 0;

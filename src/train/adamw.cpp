@@ -43,9 +43,9 @@ void AdamW::step(LoraAdapter& adapter, const LoraGradients& grads, float lr) {
   ++step_;
   const double correct1 = 1.0 - std::pow(static_cast<double>(settings_.beta1), step_);
   const double correct2 = 1.0 - std::pow(static_cast<double>(settings_.beta2), step_);
-  for (size_t i = 0; i < adapter.pairs.size(); ++i) {
-    update(adapter.pairs[i].a, grads.a[i], m_.a[i], v_.a[i], settings_, lr, correct1, correct2);
-    update(adapter.pairs[i].b, grads.b[i], m_.b[i], v_.b[i], settings_, lr, correct1, correct2);
+  for (size_t i = 0; i < adapter.weights.size(); ++i) {
+    update(adapter.weights[i].a, grads.a[i], m_.a[i], v_.a[i], settings_, lr, correct1, correct2);
+    update(adapter.weights[i].b, grads.b[i], m_.b[i], v_.b[i], settings_, lr, correct1, correct2);
   }
 }
 

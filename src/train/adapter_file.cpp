@@ -18,18 +18,6 @@ using model::lora_keys::kSuffixB;
 
 }  // namespace
 
-const LoraPair* LoraAdapter::find(std::string_view weight) const {
-  for (const LoraPair& p : pairs)
-    if (p.weight == weight) return &p;
-  return nullptr;
-}
-
-LoraPair* LoraAdapter::find(std::string_view weight) {
-  for (LoraPair& p : pairs)
-    if (p.weight == weight) return &p;
-  return nullptr;
-}
-
 LoraAdapter read_adapter(const std::filesystem::path& path) {
   // The one reader of the format (engine/model/lora.h) checks the file; training also needs the
   // alpha that fixes the update's scale.
@@ -37,13 +25,7 @@ LoraAdapter read_adapter(const std::filesystem::path& path) {
   if (!file.get_float(std::string(model::lora_keys::kAlpha)) &&
       file.get_string(std::string(model::lora_keys::kGeneralType)).value_or("") == "adapter")
     corrupt(file, "adapter.lora.alpha is missing (training needs the adapter's alpha)");
-  model::LoraAdapter read = model::LoraAdapter::read(file);
-  LoraAdapter adapter;
-  adapter.arch = std::move(read.arch);
-  adapter.alpha = read.alpha;
-  for (model::LoraWeight& w : read.weights)
-    adapter.pairs.push_back({std::move(w.base), w.n_in, w.n_out, w.rank, std::move(w.a), std::move(w.b)});
-  return adapter;
+  return LoraAdapter::read(file);
 }
 
 void write_adapter(const LoraAdapter& adapter, const std::filesystem::path& path) {
@@ -56,10 +38,10 @@ void write_adapter(const LoraAdapter& adapter, const std::filesystem::path& path
     return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(v.data()),
                                     v.size() * sizeof(float));
   };
-  for (const LoraPair& p : adapter.pairs) {
-    writer.add_tensor(p.weight + std::string(kSuffixA), gguf::TensorType::f32, {p.n_in, p.rank},
+  for (const LoraWeight& p : adapter.weights) {
+    writer.add_tensor(p.base + std::string(kSuffixA), gguf::TensorType::f32, {p.n_in, p.rank},
                       bytes(p.a));
-    writer.add_tensor(p.weight + std::string(kSuffixB), gguf::TensorType::f32, {p.rank, p.n_out},
+    writer.add_tensor(p.base + std::string(kSuffixB), gguf::TensorType::f32, {p.rank, p.n_out},
                       bytes(p.b));
   }
   writer.write(path);

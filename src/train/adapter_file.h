@@ -11,39 +11,21 @@
 //     <name>.lora_b  F32, ne = [r, n_out]  (n_out rows of r values: B)
 // The adapted weight computes y = W x + scale · (alpha / r) · B (A x).
 //
-// In memory the row layout is the file's, so reading and writing copy bytes as they are.
 #pragma once
 
-#include <cstdint>
 #include <filesystem>
-#include <string>
-#include <string_view>
-#include <vector>
+
+#include "engine/model/lora.h"
 
 namespace hearth::train {
 
-// The pair of low-rank factors of one adapted base weight.
-struct LoraPair {
-  std::string weight;  // the base tensor's name, e.g. "blk.0.attn_q.weight"
-  int64_t n_in = 0;
-  int64_t n_out = 0;
-  int64_t rank = 0;
-  std::vector<float> a;  // rank rows of n_in values
-  std::vector<float> b;  // n_out rows of rank values
-};
+// The trainer's adapters are the engine's (engine/model/lora.h): A and B of each adapted weight
+// in F32, in the file's row layout, trained in place.
+using model::LoraAdapter;
+using model::LoraWeight;
 
-struct LoraAdapter {
-  std::string arch;  // general.architecture of the base it was made for
-  float alpha = 0;
-  std::vector<LoraPair> pairs;  // in file order
-
-  const LoraPair* find(std::string_view weight) const;
-  LoraPair* find(std::string_view weight);
-};
-
-// Reads an adapter file. Errors: not_found / io as for any file; corrupt_file (naming the file
-// and the tensor) when it is not a LoRA adapter, alpha is missing, a lora_a has no lora_b (or the
-// reverse), a factor is not F32 or the two shapes disagree.
+// Reads an adapter file for training: LoraAdapter::read's checks and errors, and
+// Error(corrupt_file) when adapter.lora.alpha is missing (it fixes the update's scale).
 LoraAdapter read_adapter(const std::filesystem::path& path);
 
 // Writes `adapter` atomically (temporary file, fsync, rename). Error(io) on failure.

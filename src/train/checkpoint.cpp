@@ -102,10 +102,10 @@ void write_checkpoint(const fs::path& dir, const Checkpoint& c) {
   writer.set("train.step", gguf::Value::of_u64(static_cast<uint64_t>(c.optimizer.step)));
   writer.set("train.state", gguf::Value::of_string(format_json(state_json(c.run))));
   const auto& o = c.optimizer;
-  if (o.m.a.size() != c.adapter.pairs.size() || o.v.a.size() != c.adapter.pairs.size())
+  if (o.m.a.size() != c.adapter.weights.size() || o.v.a.size() != c.adapter.weights.size())
     throw Error(ErrorKind::internal, "the optimizer state does not fit the adapter");
-  for (size_t i = 0; i < c.adapter.pairs.size(); ++i) {
-    const std::string& w = c.adapter.pairs[i].weight;
+  for (size_t i = 0; i < c.adapter.weights.size(); ++i) {
+    const std::string& w = c.adapter.weights[i].base;
     auto add = [&](const std::string& suffix, const std::vector<float>& v) {
       writer.add_tensor(w + suffix, gguf::TensorType::f32, {static_cast<int64_t>(v.size())}, bytes(v));
     };
@@ -139,12 +139,12 @@ std::optional<Checkpoint> read_latest_checkpoint(const fs::path& dir) {
     c.optimizer.step = *step;
     c.optimizer.m = LoraGradients::like(c.adapter);
     c.optimizer.v = LoraGradients::like(c.adapter);
-    for (size_t i = 0; i < c.adapter.pairs.size(); ++i) {
-      const LoraPair& p = c.adapter.pairs[i];
-      c.optimizer.m.a[i] = moment(state, p.weight + ".lora_a.m", p.a.size());
-      c.optimizer.v.a[i] = moment(state, p.weight + ".lora_a.v", p.a.size());
-      c.optimizer.m.b[i] = moment(state, p.weight + ".lora_b.m", p.b.size());
-      c.optimizer.v.b[i] = moment(state, p.weight + ".lora_b.v", p.b.size());
+    for (size_t i = 0; i < c.adapter.weights.size(); ++i) {
+      const LoraWeight& p = c.adapter.weights[i];
+      c.optimizer.m.a[i] = moment(state, p.base + ".lora_a.m", p.a.size());
+      c.optimizer.v.a[i] = moment(state, p.base + ".lora_a.v", p.a.size());
+      c.optimizer.m.b[i] = moment(state, p.base + ".lora_b.m", p.b.size());
+      c.optimizer.v.b[i] = moment(state, p.base + ".lora_b.v", p.b.size());
     }
     return c;
   }

@@ -46,8 +46,8 @@ LoraAdapter new_adapter(const model::Model& model, std::span<const std::string> 
     }
     for (int slot : slots) {  // in slot order: q, k, v, qkv, o, gate, up, down
       const kernels::WeightMatrix& w = slot_weight(layers[l], slot);
-      LoraPair pair;
-      pair.weight = model::layer_tensor(static_cast<int>(l), slot_suffix(slot));
+      LoraWeight pair;
+      pair.base = model::layer_tensor(static_cast<int>(l), slot_suffix(slot));
       pair.n_in = w.n_in;
       pair.n_out = w.n_out;
       pair.rank = rank;
@@ -55,7 +55,7 @@ LoraAdapter new_adapter(const model::Model& model, std::span<const std::string> 
       const float bound = 1.0f / std::sqrt(static_cast<float>(w.n_in));
       for (float& v : pair.a) v = bound * rng.symmetric();
       pair.b.assign(static_cast<size_t>(w.n_out * rank), 0.0f);
-      adapter.pairs.push_back(std::move(pair));
+      adapter.weights.push_back(std::move(pair));
     }
   }
   return adapter;

@@ -28,14 +28,14 @@ std::vector<BlockLora> bind(const model::Model& m, const LoraAdapter& adapter, f
       const kernels::WeightMatrix& weight = slot_weight(w.layers[l], slot);
       if (!weight.data) continue;
       const std::string name = model::layer_tensor(static_cast<int>(l), slot_suffix(slot));
-      const LoraPair* pair = adapter.find(name);
+      const LoraWeight* pair = adapter.find(name);
       if (!pair) continue;
       if (pair->n_in != weight.n_in || pair->n_out != weight.n_out || pair->rank < 1)
         throw Error(ErrorKind::invalid_input,
                     "LoRA adapter: " + name + " has shape [" + std::to_string(pair->n_in) + ", " +
                         std::to_string(pair->n_out) + "] but the base weight is [" +
                         std::to_string(weight.n_in) + ", " + std::to_string(weight.n_out) + "]");
-      const auto index = static_cast<size_t>(pair - adapter.pairs.data());
+      const auto index = static_cast<size_t>(pair - adapter.weights.data());
       LoraBinding& b = blocks[l][static_cast<size_t>(slot)];
       b.a = pair->a.data();
       b.b = pair->b.data();
@@ -47,16 +47,16 @@ std::vector<BlockLora> bind(const model::Model& m, const LoraAdapter& adapter, f
       }
       ++bound;
     }
-  if (bound != adapter.pairs.size())
-    for (const LoraPair& p : adapter.pairs) {
+  if (bound != adapter.weights.size())
+    for (const LoraWeight& p : adapter.weights) {
       bool found = false;
       for (size_t l = 0; l < w.layers.size() && !found; ++l)
         for (int slot = 0; slot < kSlotCount && !found; ++slot)
           found = slot_weight(w.layers[l], slot).data &&
-                  p.weight == model::layer_tensor(static_cast<int>(l), slot_suffix(slot));
+                  p.base == model::layer_tensor(static_cast<int>(l), slot_suffix(slot));
       if (!found)
         throw Error(ErrorKind::invalid_input,
-                    "LoRA adapter: " + p.weight +
+                    "LoRA adapter: " + p.base +
                         " is not an adaptable weight of this model (attention and dense FFN "
                         "projections only)");
     }
@@ -67,7 +67,7 @@ std::vector<BlockLora> bind(const model::Model& m, const LoraAdapter& adapter, f
 
 LoraGradients LoraGradients::like(const LoraAdapter& adapter) {
   LoraGradients g;
-  for (const LoraPair& p : adapter.pairs) {
+  for (const LoraWeight& p : adapter.weights) {
     g.a.emplace_back(p.a.size(), 0.0f);
     g.b.emplace_back(p.b.size(), 0.0f);
   }

@@ -28,7 +28,7 @@
 
 namespace hearth::train {
 
-// Gradients of an adapter's factors, index for index with LoraAdapter::pairs.
+// Gradients of an adapter's factors, index for index with LoraAdapter::weights.
 struct LoraGradients {
   std::vector<std::vector<float>> a, b;
 

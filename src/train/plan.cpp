@@ -31,7 +31,7 @@ MemoryPlan plan_memory(const model::Model& model, const LoraAdapter& adapter, in
   MemoryPlan p;
   for (const auto& t : model.file().tensors()) p.weights += t.n_bytes;
   uint64_t adapter_floats = 0, lora_rows = 0;
-  for (const LoraPair& pair : adapter.pairs) {
+  for (const LoraWeight& pair : adapter.weights) {
     adapter_floats += pair.a.size() + pair.b.size();
     lora_rows += static_cast<uint64_t>(pair.rank);
   }

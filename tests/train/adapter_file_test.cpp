@@ -16,17 +16,17 @@ LoraAdapter sample() {
   LoraAdapter a;
   a.arch = "llama";
   a.alpha = 8.0f;
-  LoraPair p;
-  p.weight = "blk.0.attn_q.weight";
+  LoraWeight p;
+  p.base = "blk.0.attn_q.weight";
   p.n_in = 4;
   p.n_out = 3;
   p.rank = 2;
   p.a = {1, 2, 3, 4, 5, 6, 7, 8};
   p.b = {-1, -2, -3, -4, -5, -6};
-  a.pairs.push_back(p);
-  p.weight = "blk.1.ffn_down.weight";
+  a.weights.push_back(p);
+  p.base = "blk.1.ffn_down.weight";
   p.b = {0.5f, 0.25f, 0.125f, 1, 2, 3};
-  a.pairs.push_back(p);
+  a.weights.push_back(p);
   return a;
 }
 
@@ -50,14 +50,14 @@ TEST(AdapterFile, WritesLlamaCppLayoutAndReadsItBack) {
   const LoraAdapter want = sample();
   EXPECT_EQ(back.arch, want.arch);
   EXPECT_EQ(back.alpha, want.alpha);
-  ASSERT_EQ(back.pairs.size(), want.pairs.size());
-  for (size_t i = 0; i < want.pairs.size(); ++i) {
-    EXPECT_EQ(back.pairs[i].weight, want.pairs[i].weight);
-    EXPECT_EQ(back.pairs[i].n_in, 4);
-    EXPECT_EQ(back.pairs[i].n_out, 3);
-    EXPECT_EQ(back.pairs[i].rank, 2);
-    EXPECT_EQ(back.pairs[i].a, want.pairs[i].a);
-    EXPECT_EQ(back.pairs[i].b, want.pairs[i].b);
+  ASSERT_EQ(back.weights.size(), want.weights.size());
+  for (size_t i = 0; i < want.weights.size(); ++i) {
+    EXPECT_EQ(back.weights[i].base, want.weights[i].base);
+    EXPECT_EQ(back.weights[i].n_in, 4);
+    EXPECT_EQ(back.weights[i].n_out, 3);
+    EXPECT_EQ(back.weights[i].rank, 2);
+    EXPECT_EQ(back.weights[i].a, want.weights[i].a);
+    EXPECT_EQ(back.weights[i].b, want.weights[i].b);
   }
 }
 
@@ -66,9 +66,9 @@ TEST(AdapterFile, ReadsTheConformanceAdapters) {
   const LoraAdapter a = read_adapter(dir / "train" / "qwen2-f32.init-lora.gguf");
   EXPECT_EQ(a.arch, "qwen2");
   EXPECT_EQ(a.alpha, 16.0f);
-  ASSERT_EQ(a.pairs.size(), 4u);
-  EXPECT_EQ(a.pairs[0].weight, "blk.0.attn_q.weight");
-  EXPECT_EQ(a.pairs[0].n_in, 64);
+  ASSERT_EQ(a.weights.size(), 4u);
+  EXPECT_EQ(a.weights[0].base, "blk.0.attn_q.weight");
+  EXPECT_EQ(a.weights[0].n_in, 64);
 }
 
 // Writes a file with the given metadata and F32 tensors (name, ne).

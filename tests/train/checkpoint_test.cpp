@@ -72,7 +72,7 @@ TEST(Checkpoint, AResumedRunFollowsTheUninterruptedTrajectoryExactly) {
   EXPECT_EQ(back->run.evals_since_best, 1);
   EXPECT_EQ(back->run.settings.at("data").as_string(), "a.jsonl");
   ASSERT_TRUE(back->best.has_value());
-  EXPECT_EQ(back->best->pairs[0].a, c.start.pairs[0].a);
+  EXPECT_EQ(back->best->weights[0].a, c.start.weights[0].a);
   EXPECT_EQ(back->optimizer.step, kStop);
 
   Trainer resumed(network, c.start, settings());
@@ -80,9 +80,9 @@ TEST(Checkpoint, AResumedRunFollowsTheUninterruptedTrajectoryExactly) {
   EXPECT_EQ(resumed.steps_taken(), kStop);
   for (int s = kStop; s < kSteps; ++s)
     EXPECT_EQ(resumed.step(example(s)).loss, losses[s]) << "step " << s + 1;
-  for (size_t i = 0; i < whole.adapter().pairs.size(); ++i) {
-    EXPECT_EQ(resumed.adapter().pairs[i].a, whole.adapter().pairs[i].a) << i;
-    EXPECT_EQ(resumed.adapter().pairs[i].b, whole.adapter().pairs[i].b) << i;
+  for (size_t i = 0; i < whole.adapter().weights.size(); ++i) {
+    EXPECT_EQ(resumed.adapter().weights[i].a, whole.adapter().weights[i].a) << i;
+    EXPECT_EQ(resumed.adapter().weights[i].b, whole.adapter().weights[i].b) << i;
   }
 }
 

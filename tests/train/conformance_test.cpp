@@ -79,11 +79,11 @@ void check_trajectories(const fs::path& dir, const kernels::MatmulOptions& optio
         << name << ": eval_loss_after";
 
     const json::object& norms = ref.at("final_adapter_l2").as_object();
-    EXPECT_EQ(norms.size(), 2 * trainer.adapter().pairs.size()) << name;
-    for (const LoraPair& pair : trainer.adapter().pairs) {
+    EXPECT_EQ(norms.size(), 2 * trainer.adapter().weights.size()) << name;
+    for (const LoraWeight& pair : trainer.adapter().weights) {
       for (const auto& [suffix, values] :
            {std::pair{".lora_a", &pair.a}, std::pair{".lora_b", &pair.b}}) {
-        const std::string tensor = pair.weight + suffix;
+        const std::string tensor = pair.base + suffix;
         const json::value* want = norms.if_contains(tensor);
         ASSERT_NE(want, nullptr) << name << ": no reference norm for " << tensor;
         const double w = want->to_number<double>();

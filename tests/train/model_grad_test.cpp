@@ -24,10 +24,10 @@ void check_model(const fs::path& path) {
   const Network network(model, exact_options());
   const std::vector<std::string> targets(std::begin(kDefaultTargets), std::end(kDefaultTargets));
   LoraAdapter adapter = new_adapter(*model, targets, 2, 4.0f, 7);
-  ASSERT_FALSE(adapter.pairs.empty());
+  ASSERT_FALSE(adapter.weights.empty());
   // B starts at 0, which would leave every A's gradient 0: give B values so both are tested.
   std::mt19937 rng(11);
-  for (LoraPair& p : adapter.pairs) p.b = random_vector(p.b.size(), rng, 0.3f);
+  for (LoraWeight& p : adapter.weights) p.b = random_vector(p.b.size(), rng, 0.3f);
 
   std::uniform_int_distribution<int32_t> token(3, model->n_vocab() - 1);
   Example ex;
@@ -40,12 +40,12 @@ void check_model(const fs::path& path) {
   const double l0 = network.run(adapter, scale, ex.sequence(), &grads).loss;
   auto loss = [&] { return network.run(adapter, scale, ex.sequence(), nullptr).loss; };
 
-  for (size_t i = 0; i < adapter.pairs.size(); ++i) {
-    LoraPair& p = adapter.pairs[i];
+  for (size_t i = 0; i < adapter.weights.size(); ++i) {
+    LoraWeight& p = adapter.weights[i];
     for (auto [values, grad, factor] :
          {std::tuple{&p.a, &grads.a[i], "A"}, std::tuple{&p.b, &grads.b[i], "B"}}) {
       const double norm = std::sqrt(dot(*grad, *grad));
-      EXPECT_GT(norm, 0.0) << p.weight << " " << factor << " has no gradient";
+      EXPECT_GT(norm, 0.0) << p.base << " " << factor << " has no gradient";
       for (int kind = 0; kind < 2; ++kind) {
         DirectionalCheck c;
         if (kind == 0) {  // along the gradient: d = g/|g|, g·d = |g|
@@ -63,7 +63,7 @@ void check_model(const fs::path& path) {
           c = check_direction(*values, *grad, loss, rng);
         }
         EXPECT_NEAR(c.analytic, c.numeric, 1e-5 * std::abs(l0) + 2e-2 * std::abs(c.analytic))
-            << p.weight << " " << factor
+            << p.base << " " << factor
             << (kind == 0 ? ", gradient direction" : ", random direction");
       }
     }

@@ -21,7 +21,7 @@ TEST(Recompute, SameLossAndGradientsOnEveryArchitecture) {
     const LoraAdapter adapter = new_adapter(*model, targets, 4, 8, 3);
     // B starts at zero; give it values so that every factor has a gradient.
     LoraAdapter a = adapter;
-    for (auto& p : a.pairs)
+    for (auto& p : a.weights)
       for (size_t i = 0; i < p.b.size(); ++i) p.b[i] = 0.01f * static_cast<float>(i % 7) - 0.03f;
     std::vector<int32_t> tokens;
     std::vector<uint8_t> mask;
@@ -38,8 +38,8 @@ TEST(Recompute, SameLossAndGradientsOnEveryArchitecture) {
     EXPECT_GT(l1.n_targets, 0);
     ASSERT_FALSE(g1.a.empty());
     for (size_t i = 0; i < g1.a.size(); ++i) {
-      EXPECT_EQ(g1.a[i], g2.a[i]) << a.pairs[i].weight;
-      EXPECT_EQ(g1.b[i], g2.b[i]) << a.pairs[i].weight;
+      EXPECT_EQ(g1.a[i], g2.a[i]) << a.weights[i].base;
+      EXPECT_EQ(g1.b[i], g2.b[i]) << a.weights[i].base;
     }
   }
 }

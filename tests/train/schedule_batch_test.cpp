@@ -44,18 +44,18 @@ struct Fixture {
     quantize::write_synth(quantize::plan_synth(o), path);
     model = model::Model::load(path);
     adapter = new_adapter(*model, std::vector<std::string>{"q", "down"}, 2, 4, 5);
-    for (LoraPair& p : adapter.pairs)
+    for (LoraWeight& p : adapter.weights)
       for (size_t i = 0; i < p.b.size(); ++i) p.b[i] = 0.01f * static_cast<float>(i % 7) - 0.03f;
   }
 };
 
 float max_change(const LoraAdapter& before, const LoraAdapter& after) {
   float m = 0;
-  for (size_t i = 0; i < before.pairs.size(); ++i) {
-    for (size_t j = 0; j < before.pairs[i].a.size(); ++j)
-      m = std::max(m, std::abs(after.pairs[i].a[j] - before.pairs[i].a[j]));
-    for (size_t j = 0; j < before.pairs[i].b.size(); ++j)
-      m = std::max(m, std::abs(after.pairs[i].b[j] - before.pairs[i].b[j]));
+  for (size_t i = 0; i < before.weights.size(); ++i) {
+    for (size_t j = 0; j < before.weights[i].a.size(); ++j)
+      m = std::max(m, std::abs(after.weights[i].a[j] - before.weights[i].a[j]));
+    for (size_t j = 0; j < before.weights[i].b.size(); ++j)
+      m = std::max(m, std::abs(after.weights[i].b[j] - before.weights[i].b[j]));
   }
   return m;
 }

@@ -17,14 +17,14 @@ using hearth::test::expect_error;
 
 TEST(AdamW, TwoStepsByHand) {
   LoraAdapter adapter;
-  LoraPair p;
-  p.weight = "w";
+  LoraWeight p;
+  p.base = "w";
   p.n_in = 2;
   p.n_out = 1;
   p.rank = 1;
   p.a = {1.0f, -2.0f};
   p.b = {0.5f};
-  adapter.pairs.push_back(p);
+  adapter.weights.push_back(p);
   AdamW opt(adapter, {.lr = 0.1f, .weight_decay = 0.01f});
   LoraGradients g = LoraGradients::like(adapter);
   g.a[0] = {0.2f, -0.4f};
@@ -45,9 +45,9 @@ TEST(AdamW, TwoStepsByHand) {
     update(pb, mb, vb, 1e-3, s);
   }
   EXPECT_EQ(opt.steps_taken(), 2);
-  EXPECT_NEAR(adapter.pairs[0].a[0], pa[0], 1e-6);
-  EXPECT_NEAR(adapter.pairs[0].a[1], pa[1], 1e-6);
-  EXPECT_NEAR(adapter.pairs[0].b[0], pb, 1e-6);
+  EXPECT_NEAR(adapter.weights[0].a[0], pa[0], 1e-6);
+  EXPECT_NEAR(adapter.weights[0].a[1], pa[1], 1e-6);
+  EXPECT_NEAR(adapter.weights[0].b[0], pb, 1e-6);
 }
 
 TEST(TokenizedJsonl, ReadsExamplesAndNamesEveryBadLine) {
@@ -91,23 +91,23 @@ TEST(NewAdapter, TargetsSeedAndAStartEqualToTheBase) {
   auto model = model::Model::load(tiny_model(dir.path(), "llama"));
   const std::vector<std::string> qv = {"q", "v"};
   const LoraAdapter a = new_adapter(*model, qv, 4, 8.0f, 1);
-  ASSERT_EQ(a.pairs.size(), 4u);
-  EXPECT_EQ(a.pairs[0].weight, "blk.0.attn_q.weight");
-  EXPECT_EQ(a.pairs[1].weight, "blk.0.attn_v.weight");
-  EXPECT_EQ(a.pairs[3].weight, "blk.1.attn_v.weight");
+  ASSERT_EQ(a.weights.size(), 4u);
+  EXPECT_EQ(a.weights[0].base, "blk.0.attn_q.weight");
+  EXPECT_EQ(a.weights[1].base, "blk.0.attn_v.weight");
+  EXPECT_EQ(a.weights[3].base, "blk.1.attn_v.weight");
   EXPECT_EQ(a.arch, "llama");
-  EXPECT_EQ(a.pairs[0].rank, 4);
+  EXPECT_EQ(a.weights[0].rank, 4);
   const float bound = 1.0f / std::sqrt(256.0f);
-  for (float v : a.pairs[0].a) EXPECT_LE(std::abs(v), bound);
-  for (float v : a.pairs[0].b) EXPECT_EQ(v, 0.0f);
-  EXPECT_EQ(new_adapter(*model, qv, 4, 8.0f, 1).pairs[2].a, a.pairs[2].a);  // seeded
-  EXPECT_NE(new_adapter(*model, qv, 4, 8.0f, 2).pairs[2].a, a.pairs[2].a);
+  for (float v : a.weights[0].a) EXPECT_LE(std::abs(v), bound);
+  for (float v : a.weights[0].b) EXPECT_EQ(v, 0.0f);
+  EXPECT_EQ(new_adapter(*model, qv, 4, 8.0f, 1).weights[2].a, a.weights[2].a);  // seeded
+  EXPECT_NE(new_adapter(*model, qv, 4, 8.0f, 2).weights[2].a, a.weights[2].a);
 
   // B = 0: the adapted model computes what the base computes.
   const Network net(model, kernels::MatmulOptions{});
   Example ex{{1, 300, 400, 500, 600}, {0, 0, 1, 1, 1}};
   EXPECT_EQ(net.run(a, 1.0f, ex.sequence(), nullptr).loss,
-            net.run(LoraAdapter{"llama", 8.0f, {}}, 1.0f, ex.sequence(), nullptr).loss);
+            net.run(LoraAdapter{"", "llama", 8.0f, {}}, 1.0f, ex.sequence(), nullptr).loss);
 
   expect_error([&] { new_adapter(*model, std::vector<std::string>{"qq"}, 4, 8, 1); },
                ErrorKind::invalid_input,
@@ -121,15 +121,15 @@ TEST(NewAdapter, FusedAndMixtureOfExpertsLayouts) {
   auto phi3 = model::Model::load(dir / "models" / "phi3-f32.gguf");
   const LoraAdapter p = new_adapter(*phi3, all, 2, 4, 1);
   std::vector<std::string> names;
-  for (const LoraPair& pair : p.pairs) names.push_back(pair.weight);
+  for (const LoraWeight& pair : p.weights) names.push_back(pair.base);
   EXPECT_EQ(names, (std::vector<std::string>{"blk.0.attn_qkv.weight", "blk.0.attn_output.weight",
                                              "blk.0.ffn_up.weight", "blk.0.ffn_down.weight",
                                              "blk.1.attn_qkv.weight", "blk.1.attn_output.weight",
                                              "blk.1.ffn_up.weight", "blk.1.ffn_down.weight"}));
-  EXPECT_EQ(p.pairs[2].n_out, 2 * 256);
+  EXPECT_EQ(p.weights[2].n_out, 2 * 256);
   // Mixtral: the experts stay frozen, so FFN targets add nothing.
   auto moe = model::Model::load(dir / "models" / "mixtral-f32.gguf");
-  EXPECT_EQ(new_adapter(*moe, all, 2, 4, 1).pairs.size(), 8u);
+  EXPECT_EQ(new_adapter(*moe, all, 2, 4, 1).weights.size(), 8u);
 }
 
 TEST(Network, RefusesAnAdapterThatDoesNotFitTheModel) {
@@ -137,11 +137,11 @@ TEST(Network, RefusesAnAdapterThatDoesNotFitTheModel) {
   auto model = model::Model::load(tiny_model(dir.path(), "llama"));
   const Network net(model, kernels::MatmulOptions{});
   LoraAdapter a = new_adapter(*model, std::vector<std::string>{"q"}, 2, 4, 1);
-  a.pairs[1].n_in = 128;
+  a.weights[1].n_in = 128;
   expect_error([&] { net.check(a); }, ErrorKind::invalid_input,
                {"blk.1.attn_q.weight has shape [128, 256]", "[256, 256]"});
-  a.pairs[1].n_in = 256;
-  a.pairs[1].weight = "blk.7.attn_q.weight";
+  a.weights[1].n_in = 256;
+  a.weights[1].base = "blk.7.attn_q.weight";
   expect_error([&] { net.check(a); }, ErrorKind::invalid_input,
                {"blk.7.attn_q.weight is not an adaptable weight"});
   Example bad{{1, 5000}, {0, 1}};
@@ -162,7 +162,7 @@ TEST(Network, ThreadsGiveTheSameLossAndGradients) {
   auto model = model::Model::load(tiny_model(dir.path(), "qwen2"));
   const std::vector<std::string> all(std::begin(kDefaultTargets), std::end(kDefaultTargets));
   LoraAdapter a = new_adapter(*model, all, 3, 6, 9);
-  for (LoraPair& p : a.pairs)
+  for (LoraWeight& p : a.weights)
     for (size_t i = 0; i < p.b.size(); ++i) p.b[i] = 0.02f * static_cast<float>(i % 5) - 0.04f;
   Example ex{{1, 300, 400, 500, 600, 700, 800, 900, 310, 320, 330},
              {0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1}};

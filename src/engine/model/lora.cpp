@@ -181,6 +181,18 @@ std::shared_ptr<const LoraAdapter> LoraAdapter::load(const std::filesystem::path
   return adapter;
 }
 
+const LoraWeight* LoraAdapter::find(std::string_view base) const {
+  for (const LoraWeight& w : weights)
+    if (w.base == base) return &w;
+  return nullptr;
+}
+
+LoraWeight* LoraAdapter::find(std::string_view base) {
+  for (LoraWeight& w : weights)
+    if (w.base == base) return &w;
+  return nullptr;
+}
+
 void check_adapter(const LoraAdapter& adapter, const Model& model) { bind(adapter, model); }
 
 LoraIndex::LoraIndex(const Model& model, std::span<const AppliedLora> adapters) {

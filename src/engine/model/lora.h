@@ -30,6 +30,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -68,6 +69,9 @@ struct LoraAdapter {
   float effective_scale(const LoraWeight& w, float scale) const;
   // Bytes of A and B in memory, over all weights.
   std::uint64_t bytes() const;
+  // The pair that adapts the base weight `base` ("blk.0.attn_q.weight"), or nullptr.
+  const LoraWeight* find(std::string_view base) const;
+  LoraWeight* find(std::string_view base);
 
   // Reads an adapter file on its own (checked against no model). Errors:
   //   invalid_input  general.type is not "adapter" (a model file, say);
