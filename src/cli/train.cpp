@@ -101,14 +101,7 @@ std::string clock_text(double seconds) {
 uint64_t available_memory() {
   if (!config::get("HEARTH_TRAIN_MEMORY").empty())
     return static_cast<uint64_t>(config::get_int("HEARTH_TRAIN_MEMORY", 1, 1LL << 40)) << 20;
-  std::ifstream in("/proc/meminfo");
-  std::stringstream text;
-  text << in.rdbuf();
-  try {
-    return hardware::parse_meminfo(text.str()).available;
-  } catch (const Error&) {
-    return 0;
-  }
+  return hardware::read_meminfo().available;
 }
 
 // The time of an epoch on this machine, from one measured step on a sample of the data (the
@@ -238,7 +231,8 @@ void run_train(TrainArgs a) {
 
   // The memory plan: printed by --dry-run, and a run that will not fit is refused before it
   // starts.
-  const int threads = a.threads > 0 ? static_cast<int>(a.threads) : static_cast<int>(ThreadPool(0).size());
+  ThreadPool pool(a.threads);
+  const auto threads = static_cast<int>(pool.size());
   const uint64_t available = available_memory();
   // Sequences are as long as the data's (at most --max-seq): the plan is for the longest.
   size_t longest = 0;
@@ -273,7 +267,6 @@ void run_train(TrainArgs a) {
   run.checkpoint_every = a.checkpoint_every;
   run.settings = settings_json(a);
 
-  ThreadPool pool(a.threads);
   train::Network network(model, kernels::default_matmul_options(&pool));
   network.set_recompute(plan.recompute);
   if (plan.recompute && !a.recompute && !a.dry_run)

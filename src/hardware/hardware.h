@@ -73,6 +73,8 @@ struct MemoryInfo {
 // /proc/meminfo. Uses MemAvailable, or MemFree + Buffers + Cached on kernels without it.
 // Error(corrupt_file) when MemTotal is missing or a value is not a number.
 MemoryInfo parse_meminfo(std::string_view text);
+// This machine's /proc/meminfo; zeros where it cannot be read (not Linux, /proc hidden).
+MemoryInfo read_meminfo();
 
 struct CpuInfo {
   std::string model;

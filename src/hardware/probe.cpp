@@ -66,6 +66,14 @@ std::vector<std::string> split_words(const std::string& text) {
 
 }  // namespace
 
+MemoryInfo read_meminfo() {
+  try {
+    return parse_meminfo(read_text_file("/proc/meminfo"));
+  } catch (const Error&) {
+    return {};  // not Linux, or /proc is hidden: unknown (zero)
+  }
+}
+
 MemoryInfo parse_meminfo(std::string_view text) {
   bool have_total = false, have_available = false;
   uint64_t total = 0, available = 0, free = 0, buffers = 0, cached = 0;
@@ -164,13 +172,9 @@ MachineInfo probe() {
   if (features.avx2 || features.fma || features.f16c || features.avx512f || features.avx_vnni)
     m.simd = split_words(features.describe());
 
-  try {
-    MemoryInfo mem = parse_meminfo(read_text_file("/proc/meminfo"));
-    m.ram_total = mem.total;
-    m.ram_available = mem.available;
-  } catch (const Error&) {
-    // Not Linux, or /proc is hidden: leave RAM unknown (zero).
-  }
+  const MemoryInfo mem = read_meminfo();
+  m.ram_total = mem.total;
+  m.ram_available = mem.available;
 
   std::filesystem::path home;
   try {

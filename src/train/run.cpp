@@ -34,14 +34,13 @@ RunResult run_training(Trainer& trainer, std::span<const Example> examples,
                        const std::atomic<bool>* stop) {
   if (o.batch < 1) throw Error(ErrorKind::invalid_input, "the batch must hold at least 1 sequence");
   RunState state;
-  state.settings = o.settings;
   std::optional<LoraAdapter> best;
   if (resume) {
     trainer.restore(resume->adapter, resume->optimizer);
     state = resume->run;
-    state.settings = o.settings;
     best = resume->best;
   }
+  state.settings = o.settings;
   DataOrder order(examples.size(), o.shuffle, o.seed);
   const bool evaluating = !eval_examples.empty() && o.eval_every > 0;
   auto checkpoint = [&] {
