@@ -195,13 +195,63 @@ struct TrainingJob {
   std::string training_metrics{};  // JSON object text, "{}" until reported
   Timestamp created_at{};
   std::optional<Timestamp> completed_at{};
+  // What it trains on and with (the personal loop, schema 7).
+  std::optional<std::int64_t> dataset_version_id{};
+  std::string hyperparameters = "{}";  // JSON object text: what was asked, then what was used
+  std::string eval_results = "{}";     // JSON object text: the evaluation gate's figures
+  std::string trainer = "local";       // "local" (hearth's trainer) or "openai" (a remote API)
+  std::string origin = "api";          // "api", "schedule" or "fine_tuning_api"
+  std::optional<std::int64_t> started_by{};  // the user who started it; empty: the schedule
+  std::optional<Timestamp> started_at{};     // when it first ran
+  bool cancel_requested = false;
+  std::string base_model{};   // the base's installed name:tag when the job was made
+  std::string base_digest{};  // "sha256:..." of the base's weights
+  int init_version = 0;       // continues from this version's adapter (0: a fresh adapter)
+  std::string adapter_path{};               // the trained adapter, once written
+  std::optional<int> deployed_version{};    // the version it became, once deployed
+  std::string suffix{};                     // the fine-tuning API's model-name suffix
+  std::string remote_job_id{};              // the remote trainer's job id
+};
+
+struct NewTrainingJob {
+  std::int64_t user_id = 0;
+  std::int64_t model_id = 0;  // user_personal_models.id, the user's own
+  std::int64_t training_data_size = 0;
+  std::optional<std::int64_t> dataset_version_id{};
+  std::string hyperparameters = "{}";
+  std::string trainer = "local";
+  std::string origin = "api";
+  std::optional<std::int64_t> started_by{};
+  std::string base_model{};
+  std::string base_digest{};
+  int init_version = 0;
+  std::string suffix{};
 };
 
 class TrainingJobs {
  public:
   explicit TrainingJobs(const Database& db) : db_(db.impl()) {}
   TrainingJob create(std::int64_t user_id, std::int64_t model_id, std::int64_t training_data_size);
+  // Error(not_found) for no such personal model, Error(invalid_input) for another user's or
+  // hyperparameters that are not a JSON object.
+  TrainingJob create(const NewTrainingJob& job);
   std::optional<TrainingJob> find(std::int64_t id);
+  // The job a runner should take next: the oldest running one (a restart resumes it), else the
+  // oldest queued one, of the given trainer ("local").
+  std::optional<TrainingJob> next_to_run(const std::string& trainer);
+  // Marks a queued job running and stamps started_at (kept when already set); a running job
+  // stays running. Error(conflict) once it has ended.
+  void start(std::int64_t id);
+  // A queued job is cancelled at once (true); a running one gets cancel_requested for its runner
+  // (false). Error(conflict) once it has ended.
+  bool request_cancel(std::int64_t id);
+  // Whether cancel_requested is set (false for a job that does not exist).
+  bool cancel_requested(std::int64_t id);
+  void set_hyperparameters(std::int64_t id, const std::string& json);  // JSON object text
+  void set_eval_results(std::int64_t id, const std::string& json);     // JSON object text
+  void set_adapter_path(std::int64_t id, const std::string& path);
+  void set_deployed_version(std::int64_t id, std::optional<int> version);
+  void set_remote_job_id(std::int64_t id, const std::string& remote_id);
   // Marks it running; stores progress, the estimate and (when non-empty) the metrics JSON.
   // Error(conflict) once the job has ended.
   void update_progress(std::int64_t id, double percent,
@@ -211,6 +261,7 @@ class TrainingJobs {
   void fail(std::int64_t id, const std::string& error_message);
   void cancel(std::int64_t id);
   std::vector<TrainingJob> list(std::int64_t user_id);  // newest first
+  std::vector<TrainingJob> list_for_model(std::int64_t model_id);  // newest first
 
  private:
   std::shared_ptr<Database::Impl> db_;

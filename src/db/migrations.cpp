@@ -352,6 +352,151 @@ const std::vector<Migration>& migrations() {
                 SELECT p.position + 1 FROM messages p WHERE p.id = messages.parent_id), 0)
               WHERE position < 0)"},
        }},
+      {7,
+       "the personal loop: job details, model versions, job events, schedules, uploaded files",
+       {
+           // What a job trains on and with, where it stands and what came of it. cancel_requested
+           // reaches the runner even when the job runs in another process's server.
+           {"ALTER TABLE personal_model_training_jobs ADD COLUMN dataset_version_id INTEGER",
+            "ALTER TABLE personal_model_training_jobs ADD COLUMN dataset_version_id BIGINT"},
+           {"ALTER TABLE personal_model_training_jobs ADD COLUMN hyperparameters TEXT NOT NULL "
+            "DEFAULT '{}' CHECK (json_valid(hyperparameters))",
+            "ALTER TABLE personal_model_training_jobs ADD COLUMN hyperparameters JSONB NOT NULL "
+            "DEFAULT '{}'"},
+           {"ALTER TABLE personal_model_training_jobs ADD COLUMN eval_results TEXT NOT NULL "
+            "DEFAULT '{}' CHECK (json_valid(eval_results))",
+            "ALTER TABLE personal_model_training_jobs ADD COLUMN eval_results JSONB NOT NULL "
+            "DEFAULT '{}'"},
+           {"ALTER TABLE personal_model_training_jobs ADD COLUMN trainer TEXT NOT NULL "
+            "DEFAULT 'local'"},
+           {"ALTER TABLE personal_model_training_jobs ADD COLUMN origin TEXT NOT NULL "
+            "DEFAULT 'api'"},
+           {"ALTER TABLE personal_model_training_jobs ADD COLUMN started_by INTEGER",
+            "ALTER TABLE personal_model_training_jobs ADD COLUMN started_by BIGINT"},
+           {"ALTER TABLE personal_model_training_jobs ADD COLUMN started_at TEXT",
+            "ALTER TABLE personal_model_training_jobs ADD COLUMN started_at TIMESTAMPTZ"},
+           {"ALTER TABLE personal_model_training_jobs ADD COLUMN cancel_requested INTEGER NOT "
+            "NULL DEFAULT 0"},
+           {"ALTER TABLE personal_model_training_jobs ADD COLUMN base_model TEXT NOT NULL "
+            "DEFAULT ''"},
+           {"ALTER TABLE personal_model_training_jobs ADD COLUMN base_digest TEXT NOT NULL "
+            "DEFAULT ''"},
+           {"ALTER TABLE personal_model_training_jobs ADD COLUMN init_version INTEGER NOT NULL "
+            "DEFAULT 0"},
+           {"ALTER TABLE personal_model_training_jobs ADD COLUMN adapter_path TEXT NOT NULL "
+            "DEFAULT ''"},
+           {"ALTER TABLE personal_model_training_jobs ADD COLUMN deployed_version INTEGER"},
+           {"ALTER TABLE personal_model_training_jobs ADD COLUMN suffix TEXT NOT NULL "
+            "DEFAULT ''"},
+           {"ALTER TABLE personal_model_training_jobs ADD COLUMN remote_job_id TEXT NOT NULL "
+            "DEFAULT ''"},
+           // Version N of a personal model: its adapter (or a remote model) and its lineage.
+           // user_personal_models.fine_tune_version is the version served now (0: the base).
+           {R"(CREATE TABLE personal_model_versions (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                personal_model_id INTEGER NOT NULL REFERENCES user_personal_models(id)
+                  ON DELETE CASCADE,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                version INTEGER NOT NULL,
+                job_id INTEGER,
+                adapter_path TEXT NOT NULL DEFAULT '',
+                adapter_digest TEXT NOT NULL DEFAULT '',
+                base_model TEXT NOT NULL DEFAULT '',
+                base_digest TEXT NOT NULL DEFAULT '',
+                dataset_version_id INTEGER,
+                dataset_hash TEXT NOT NULL DEFAULT '',
+                hyperparameters TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(hyperparameters)),
+                eval_results TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(eval_results)),
+                remote_base_url TEXT NOT NULL DEFAULT '',
+                remote_model TEXT NOT NULL DEFAULT '',
+                previous_version INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL,
+                UNIQUE (personal_model_id, version)))",
+            R"(CREATE TABLE personal_model_versions (
+                id BIGSERIAL PRIMARY KEY,
+                personal_model_id BIGINT NOT NULL REFERENCES user_personal_models(id)
+                  ON DELETE CASCADE,
+                user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                version INTEGER NOT NULL,
+                job_id BIGINT,
+                adapter_path TEXT NOT NULL DEFAULT '',
+                adapter_digest TEXT NOT NULL DEFAULT '',
+                base_model TEXT NOT NULL DEFAULT '',
+                base_digest TEXT NOT NULL DEFAULT '',
+                dataset_version_id BIGINT,
+                dataset_hash TEXT NOT NULL DEFAULT '',
+                hyperparameters JSONB NOT NULL DEFAULT '{}',
+                eval_results JSONB NOT NULL DEFAULT '{}',
+                remote_base_url TEXT NOT NULL DEFAULT '',
+                remote_model TEXT NOT NULL DEFAULT '',
+                previous_version INTEGER NOT NULL DEFAULT 0,
+                created_at TIMESTAMPTZ NOT NULL,
+                UNIQUE (personal_model_id, version)))"},
+           // A job's progress as a stream (SSE, the fine-tuning API's events): newest id last.
+           {R"(CREATE TABLE training_job_events (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                job_id INTEGER NOT NULL REFERENCES personal_model_training_jobs(id)
+                  ON DELETE CASCADE,
+                level TEXT NOT NULL DEFAULT 'info',
+                message TEXT NOT NULL DEFAULT '',
+                data TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(data)),
+                created_at TEXT NOT NULL))",
+            R"(CREATE TABLE training_job_events (
+                id BIGSERIAL PRIMARY KEY,
+                job_id BIGINT NOT NULL REFERENCES personal_model_training_jobs(id)
+                  ON DELETE CASCADE,
+                level TEXT NOT NULL DEFAULT 'info',
+                message TEXT NOT NULL DEFAULT '',
+                data JSONB NOT NULL DEFAULT '{}',
+                created_at TIMESTAMPTZ NOT NULL))"},
+           {"CREATE INDEX training_job_events_job ON training_job_events (job_id, id)"},
+           // One opt-in schedule per personal model. last_window_start: the window that ran
+           // last (never twice); last_data_at: conversations after it are the new data.
+           {R"(CREATE TABLE training_schedules (
+                personal_model_id INTEGER PRIMARY KEY REFERENCES user_personal_models(id)
+                  ON DELETE CASCADE,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                enabled INTEGER NOT NULL DEFAULT 1,
+                window_spec TEXT NOT NULL,
+                time_zone TEXT NOT NULL,
+                last_window_start TEXT,
+                last_data_at TEXT,
+                last_job_id INTEGER,
+                last_outcome TEXT NOT NULL DEFAULT '',
+                updated_at TEXT NOT NULL))",
+            R"(CREATE TABLE training_schedules (
+                personal_model_id BIGINT PRIMARY KEY REFERENCES user_personal_models(id)
+                  ON DELETE CASCADE,
+                user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                enabled INTEGER NOT NULL DEFAULT 1,
+                window_spec TEXT NOT NULL,
+                time_zone TEXT NOT NULL,
+                last_window_start TIMESTAMPTZ,
+                last_data_at TIMESTAMPTZ,
+                last_job_id BIGINT,
+                last_outcome TEXT NOT NULL DEFAULT '',
+                updated_at TIMESTAMPTZ NOT NULL))"},
+           // Files uploaded through POST /v1/files (OpenAI's fine-tuning API).
+           {R"(CREATE TABLE uploaded_files (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                filename TEXT NOT NULL DEFAULT '',
+                purpose TEXT NOT NULL,
+                bytes INTEGER NOT NULL DEFAULT 0,
+                path TEXT NOT NULL,
+                sha256 TEXT NOT NULL DEFAULT '',
+                created_at TEXT NOT NULL))",
+            R"(CREATE TABLE uploaded_files (
+                id BIGSERIAL PRIMARY KEY,
+                user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                filename TEXT NOT NULL DEFAULT '',
+                purpose TEXT NOT NULL,
+                bytes BIGINT NOT NULL DEFAULT 0,
+                path TEXT NOT NULL,
+                sha256 TEXT NOT NULL DEFAULT '',
+                created_at TIMESTAMPTZ NOT NULL))"},
+           {"CREATE INDEX uploaded_files_user ON uploaded_files (user_id, created_at)"},
+       }},
   };
   return list;
 }

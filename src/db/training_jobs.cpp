@@ -16,6 +16,12 @@ struct JobRow {
       completed_at;
   double training_progress = 0;
   soci::indicator estimate_ind = soci::i_ok, completed_ind = soci::i_ok;
+  long long dataset_version_id = 0, started_by = 0;
+  int cancel_requested = 0, init_version = 0, deployed_version = 0;
+  std::string hyperparameters, eval_results, trainer, origin, started_at, base_model, base_digest,
+      adapter_path, suffix, remote_job_id;
+  soci::indicator dataset_ind = soci::i_ok, started_by_ind = soci::i_ok,
+                  started_at_ind = soci::i_ok, deployed_ind = soci::i_ok;
 
   void bind(soci::statement& st) {
     st.exchange(soci::into(id));
@@ -29,6 +35,21 @@ struct JobRow {
     st.exchange(soci::into(training_metrics));
     st.exchange(soci::into(created_at));
     st.exchange(soci::into(completed_at, completed_ind));
+    st.exchange(soci::into(dataset_version_id, dataset_ind));
+    st.exchange(soci::into(hyperparameters));
+    st.exchange(soci::into(eval_results));
+    st.exchange(soci::into(trainer));
+    st.exchange(soci::into(origin));
+    st.exchange(soci::into(started_by, started_by_ind));
+    st.exchange(soci::into(started_at, started_at_ind));
+    st.exchange(soci::into(cancel_requested));
+    st.exchange(soci::into(base_model));
+    st.exchange(soci::into(base_digest));
+    st.exchange(soci::into(init_version));
+    st.exchange(soci::into(adapter_path));
+    st.exchange(soci::into(deployed_version, deployed_ind));
+    st.exchange(soci::into(suffix));
+    st.exchange(soci::into(remote_job_id));
   }
 
   TrainingJob get() const {
@@ -46,6 +67,22 @@ struct JobRow {
     j.created_at = detail::read_time(created_at, "personal_model_training_jobs.created_at");
     j.completed_at =
         detail::read_time(completed_at, completed_ind, "personal_model_training_jobs.completed_at");
+    if (dataset_ind == soci::i_ok) j.dataset_version_id = dataset_version_id;
+    j.hyperparameters = hyperparameters;
+    j.eval_results = eval_results;
+    j.trainer = trainer;
+    j.origin = origin;
+    if (started_by_ind == soci::i_ok) j.started_by = started_by;
+    j.started_at = detail::read_time(started_at, started_at_ind,
+                                     "personal_model_training_jobs.started_at");
+    j.cancel_requested = cancel_requested != 0;
+    j.base_model = base_model;
+    j.base_digest = base_digest;
+    j.init_version = init_version;
+    j.adapter_path = adapter_path;
+    if (deployed_ind == soci::i_ok) j.deployed_version = deployed_version;
+    j.suffix = suffix;
+    j.remote_job_id = remote_job_id;
     return j;
   }
 };
@@ -55,7 +92,12 @@ std::string select_list(const Database::Impl& db) {
   return "SELECT id, user_id, model_id, job_status, training_data_size, training_progress, " +
          time_column(db, "estimated_completion") + ", error_message, " +
          detail::json_column(db, "training_metrics") + ", " + time_column(db, "created_at") + ", " +
-         time_column(db, "completed_at") + " FROM personal_model_training_jobs ";
+         time_column(db, "completed_at") + ", dataset_version_id, " +
+         detail::json_column(db, "hyperparameters") + ", " +
+         detail::json_column(db, "eval_results") + ", trainer, origin, started_by, " +
+         time_column(db, "started_at") +
+         ", cancel_requested, base_model, base_digest, init_version, adapter_path, "
+         "deployed_version, suffix, remote_job_id FROM personal_model_training_jobs ";
 }
 
 std::string label(std::int64_t id) {
@@ -106,9 +148,18 @@ JobStatus job_status_from(std::string_view text) {
 
 TrainingJob TrainingJobs::create(std::int64_t user_id, std::int64_t model_id,
                                  std::int64_t training_data_size) {
-  if (training_data_size < 0)
+  return create(NewTrainingJob{.user_id = user_id, .model_id = model_id,
+                               .training_data_size = training_data_size});
+}
+
+TrainingJob TrainingJobs::create(const NewTrainingJob& n) {
+  if (n.training_data_size < 0)
     throw Error(ErrorKind::invalid_input, "training data size cannot be negative");
-  long long user = user_id, model = model_id, size = training_data_size;
+  long long user = n.user_id, model = n.model_id, size = n.training_data_size;
+  long long dataset = n.dataset_version_id.value_or(0), started_by = n.started_by.value_or(0);
+  soci::indicator dataset_ind = n.dataset_version_id ? soci::i_ok : soci::i_null;
+  soci::indicator started_ind = n.started_by ? soci::i_ok : soci::i_null;
+  int init_version = n.init_version;
   std::string stamp = format_time(now());
   std::string status(to_string(JobStatus::queued));
   long long id = detail::in_transaction(*db_, "creating a training job", [&](soci::session& sql) {
@@ -123,9 +174,15 @@ TrainingJob TrainingJobs::create(std::int64_t user_id, std::int64_t model_id,
                   "personal model " + std::to_string(model) + " belongs to another user");
     long long new_id = 0;
     sql << "INSERT INTO personal_model_training_jobs (user_id, model_id, job_status, "
-           "training_data_size, training_progress, error_message, training_metrics, created_at) "
-           "VALUES (:u, :m, :s, :n, 0, '', '{}', :c) RETURNING id",
+           "training_data_size, training_progress, error_message, training_metrics, created_at, "
+           "dataset_version_id, hyperparameters, trainer, origin, started_by, base_model, "
+           "base_digest, init_version, suffix) "
+           "VALUES (:u, :m, :s, :n, 0, '', '{}', :c, :d, :h, :tr, :o, :b, :bm, :bd, :iv, :sf) "
+           "RETURNING id",
         soci::use(user), soci::use(model), soci::use(status), soci::use(size), soci::use(stamp),
+        soci::use(dataset, dataset_ind), soci::use(n.hyperparameters), soci::use(n.trainer),
+        soci::use(n.origin), soci::use(started_by, started_ind), soci::use(n.base_model),
+        soci::use(n.base_digest), soci::use(init_version), soci::use(n.suffix),
         soci::into(new_id);
     return new_id;
   });
@@ -184,6 +241,99 @@ void TrainingJobs::cancel(std::int64_t id) {
   change(*db_, id, {JobStatus::queued, JobStatus::running}, JobStatus::cancelled,
          "UPDATE personal_model_training_jobs SET job_status = :s, completed_at = :t",
          soci::use(stamp));
+}
+
+std::optional<TrainingJob> TrainingJobs::next_to_run(const std::string& trainer) {
+  std::string running(to_string(JobStatus::running)), queued(to_string(JobStatus::queued));
+  auto rows = detail::with_session(*db_, "finding the next training job", [&](soci::session& sql) {
+    return detail::query_rows<JobRow>(
+        sql,
+        select_list(*db_) +
+            "WHERE trainer = :t AND job_status IN (:r, :q) ORDER BY "
+            "CASE WHEN job_status = :r2 THEN 0 ELSE 1 END, id LIMIT 1",
+        soci::use(trainer), soci::use(running), soci::use(queued), soci::use(running));
+  });
+  if (rows.empty()) return std::nullopt;
+  return rows.front();
+}
+
+void TrainingJobs::start(std::int64_t id) {
+  std::string stamp = format_time(now());
+  change(*db_, id, {JobStatus::queued, JobStatus::running}, JobStatus::running,
+         "UPDATE personal_model_training_jobs SET job_status = :s, "
+         "started_at = COALESCE(started_at, :t)",
+         soci::use(stamp));
+}
+
+bool TrainingJobs::request_cancel(std::int64_t id) {
+  auto job = find(id);
+  if (!job) throw Error(ErrorKind::not_found, label(id) + " does not exist");
+  if (job->status == JobStatus::queued) {
+    try {
+      cancel(id);
+      return true;
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::conflict) throw;  // it started meanwhile: ask its runner
+    }
+  }
+  change(*db_, id, {JobStatus::running}, JobStatus::running,
+         "UPDATE personal_model_training_jobs SET job_status = :s, cancel_requested = 1");
+  return false;
+}
+
+bool TrainingJobs::cancel_requested(std::int64_t id) {
+  auto job = find(id);
+  return job && job->cancel_requested;
+}
+
+namespace {
+// Sets one column of a job, whatever its status.
+template <class Value>
+void set_column(Database::Impl& db, std::int64_t id, const std::string& doing,
+                const std::string& assignment, Value& value, soci::indicator ind = soci::i_ok) {
+  long long key = id;
+  long long changed = detail::with_session(db, doing, [&](soci::session& sql) {
+    return detail::execute(sql,
+                           "UPDATE personal_model_training_jobs SET " + assignment + " WHERE id = :id",
+                           soci::use(value, ind), soci::use(key));
+  });
+  if (changed == 0) throw Error(ErrorKind::not_found, label(id) + " does not exist");
+}
+}  // namespace
+
+void TrainingJobs::set_hyperparameters(std::int64_t id, const std::string& json) {
+  std::string v = json;
+  set_column(*db_, id, "storing a job's hyperparameters", "hyperparameters = :v", v);
+}
+
+void TrainingJobs::set_eval_results(std::int64_t id, const std::string& json) {
+  std::string v = json;
+  set_column(*db_, id, "storing a job's evaluation", "eval_results = :v", v);
+}
+
+void TrainingJobs::set_adapter_path(std::int64_t id, const std::string& path) {
+  std::string v = path;
+  set_column(*db_, id, "storing a job's adapter", "adapter_path = :v", v);
+}
+
+void TrainingJobs::set_deployed_version(std::int64_t id, std::optional<int> version) {
+  int v = version.value_or(0);
+  set_column(*db_, id, "storing a job's deployed version", "deployed_version = :v", v,
+             version ? soci::i_ok : soci::i_null);
+}
+
+void TrainingJobs::set_remote_job_id(std::int64_t id, const std::string& remote_id) {
+  std::string v = remote_id;
+  set_column(*db_, id, "storing a job's remote id", "remote_job_id = :v", v);
+}
+
+std::vector<TrainingJob> TrainingJobs::list_for_model(std::int64_t model_id) {
+  long long model = model_id;
+  return detail::with_session(*db_, "listing a model's training jobs", [&](soci::session& sql) {
+    return detail::query_rows<JobRow>(
+        sql, select_list(*db_) + "WHERE model_id = :m ORDER BY created_at DESC, id DESC",
+        soci::use(model));
+  });
 }
 
 std::vector<TrainingJob> TrainingJobs::list(std::int64_t user_id) {
