@@ -73,19 +73,11 @@ std::vector<std::string> split_targets(const std::string& text) {
 
 // Examples cut to max_seq tokens; those left without a target are dropped (with a note).
 std::vector<train::Example> fit_to_length(std::vector<train::Example> examples, int max_seq) {
-  std::vector<train::Example> kept;
-  for (train::Example& ex : examples) {
-    if (static_cast<int>(ex.tokens.size()) > max_seq) {
-      ex.tokens.resize(static_cast<size_t>(max_seq));
-      ex.mask.resize(static_cast<size_t>(max_seq));
-    }
-    if (std::any_of(ex.mask.begin() + 1, ex.mask.end(), [](uint8_t m) { return m != 0; }))
-      kept.push_back(std::move(ex));
-  }
-  if (kept.size() < examples.size())
+  size_t dropped = 0;
+  auto kept = train::fit_to_length(std::move(examples), max_seq, &dropped);
+  if (dropped > 0)
     std::fprintf(stderr, "note: %zu examples have no target within --max-seq %d and are skipped\n",
-                 examples.size() - kept.size(), max_seq);
-  if (kept.empty()) throw Error(ErrorKind::invalid_input, "no example has a target to train on");
+                 dropped, max_seq);
   return kept;
 }
 

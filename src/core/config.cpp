@@ -11,7 +11,7 @@
 namespace hearth::config {
 namespace {
 
-constexpr std::array<Setting, 16> kSettings = {{
+constexpr std::array<Setting, 19> kSettings = {{
     {"HEARTH_HOST", "--host", "127.0.0.1:11435", "address and port the server listens on"},
     {"HEARTH_HOME", "", "", "where models, the database and datasets live "
                             "(default $XDG_DATA_HOME/hearth, else ~/.local/share/hearth)"},
@@ -41,6 +41,14 @@ constexpr std::array<Setting, 16> kSettings = {{
     {"HEARTH_TRAIN_MEMORY", "", "",
      "memory a training run may use, in MiB (empty: what the system has available); a run whose "
      "plan needs more recomputes its activations or is refused"},
+    {"HEARTH_TRAIN_THREADS", "", "0",
+     "threads of the server's background training jobs (0: half the cores, at least one), so "
+     "that serving stays responsive while a job trains"},
+    {"HEARTH_TRAIN_NICE", "", "10",
+     "the nice value (0..19) of the server's training jobs: the system runs them after "
+     "everything else"},
+    {"HEARTH_TRAIN_CHECKPOINT_EVERY", "", "10",
+     "steps between the checkpoints of a server training job (a crash loses at most these)"},
     {"HEARTH_ALLOW_PRIVATE_URLS", "", "0",
      "1: URL pulls asked for through the server's API may download from loopback, private, "
      "link-local and other non-public addresses (otherwise refused, redirects included, and "

@@ -16,8 +16,8 @@
 //
 // An example is one conversation: the messages of its current branch in order (answers that
 // were regenerated are off that branch and never exported) (a system message first when the
-// conversation had one), each assistant turn with "weight": 1 when its score is at least the
-// threshold, else 0. A conversation qualifies when at least one of its assistant turns has
+// conversation had one), each assistant turn with "weight": 1 when its score is above the
+// threshold (0.7: a thumbs up, a rating of 4 or 5, a correction), else 0. A conversation qualifies when at least one of its assistant turns has
 // weight 1; only qualifying conversations are written. Conversations count only when training
 // use is allowed for them (the conversation's own opt-in, else the user's setting). Scores are
 // computed from the stored feedback at export time (the formula above), empty messages and the

@@ -41,7 +41,7 @@ std::optional<Example> to_example(const db::Conversation& c,
         in.corrected = !it->second->corrected_answer.empty();
         if (in.corrected) content = it->second->corrected_answer;  // the wanted answer
       }
-      const bool passes = quality_score(in) >= f.min_score;
+      const bool passes = quality_score(in) > f.min_score;  // above the threshold
       if (f.redact) content = redact_pii(content);
       // An empty message would fail the format's missing_content check: leave it out.
       if (content.empty()) continue;

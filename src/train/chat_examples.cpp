@@ -1,6 +1,8 @@
 // See chat_examples.h.
 #include "train/chat_examples.h"
 
+#include <algorithm>
+
 #include <fstream>
 
 #include "core/error.h"
@@ -97,6 +99,21 @@ std::vector<Example> read_training_file(const std::filesystem::path& path,
   const std::string line = first_line(path);
   if (line.find("\"messages\"") != std::string::npos) return read_chat_jsonl(path, chat, tokenizer);
   return read_tokenized_jsonl(path, tokenizer.n_vocab());
+}
+
+std::vector<Example> fit_to_length(std::vector<Example> examples, int max_seq, size_t* dropped) {
+  std::vector<Example> kept;
+  for (Example& ex : examples) {
+    if (static_cast<int>(ex.tokens.size()) > max_seq) {
+      ex.tokens.resize(static_cast<size_t>(max_seq));
+      ex.mask.resize(static_cast<size_t>(max_seq));
+    }
+    if (std::any_of(ex.mask.begin() + 1, ex.mask.end(), [](uint8_t m) { return m != 0; }))
+      kept.push_back(std::move(ex));
+  }
+  if (dropped) *dropped = examples.size() - kept.size();
+  if (kept.empty()) throw Error(ErrorKind::invalid_input, "no example has a target to train on");
+  return kept;
 }
 
 }  // namespace hearth::train

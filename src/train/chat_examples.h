@@ -42,4 +42,9 @@ std::vector<Example> read_training_file(const std::filesystem::path& path,
                                         const chat::ModelChat& chat,
                                         const tokenizer::Tokenizer& tokenizer);
 
+// The examples cut to max_seq tokens; those left without a target are dropped (`dropped`, when
+// given, counts them). Error(invalid_input) when none is left.
+std::vector<Example> fit_to_length(std::vector<Example> examples, int max_seq,
+                                   size_t* dropped = nullptr);
+
 }  // namespace hearth::train

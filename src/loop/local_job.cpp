@@ -1,0 +1,272 @@
+// See local_job.h.
+#include "loop/local_job.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include <boost/json.hpp>
+
+#include "core/error.h"
+#include "core/json_text.h"
+#include "core/log.h"
+#include "core/thread_pool.h"
+#include "db/conversations.h"
+#include "db/training.h"
+#include "engine/chat/model_chat.h"
+#include "engine/kernels/matmul.h"
+#include "engine/model/model.h"
+#include "hardware/hardware.h"
+#include "loop/evaluation.h"
+#include "loop/internal.h"
+#include "loop/loop.h"
+#include "train/adapter_file.h"
+#include "train/chat_examples.h"
+#include "train/lora_init.h"
+#include "train/plan.h"
+#include "train/run.h"
+
+namespace hearth::loop {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+const std::vector<std::string> kTargets = {"q", "k", "v", "o", "gate", "up", "down"};
+constexpr std::uint64_t kSeed = 42;
+
+// Everything one job needs while it trains.
+struct JobRun {
+  const db::Database& db;
+  library::Library& library;
+  const RunnerSettings& settings;
+  db::TrainingJob job;
+  const std::atomic<bool>& stopping;
+  db::TrainingJobs jobs{db};
+  db::JobEvents events{db};
+  fs::path dir{};
+
+  void event(const std::string& message, const json::object& data = {},
+             const std::string& level = "info") {
+    try {
+      events.add(job.id, level, message, format_json(data));
+    } catch (const std::exception& e) {
+      SPDLOG_WARN("training job {}: cannot record an event: {}", job.id, e.what());
+    }
+  }
+
+  void train();
+};
+
+void JobRun::train() {
+  const bool resumed = job.status == db::JobStatus::running;
+  jobs.start(job.id);
+  dir = settings.jobs_dir / std::to_string(job.id);
+  fs::create_directories(dir);
+
+  // The base, as it was when the job was queued.
+  const library::ResolvedModel base = library.resolve(job.user_id, job.base_model);
+  if (!job.base_digest.empty() && detail::model_digest(base.manifest) != job.base_digest)
+    throw Error(ErrorKind::conflict, "the base model '" + job.base_model +
+                                         "' was replaced since the job was queued; start a new job");
+  if (!job.dataset_version_id)
+    throw Error(ErrorKind::invalid_input, "the job names no dataset version");
+  const auto dataset = db::DatasetVersions(db).find(job.user_id, *job.dataset_version_id);
+  if (!dataset)
+    throw Error(ErrorKind::not_found,
+                "dataset version " + std::to_string(*job.dataset_version_id) + " is gone");
+
+  json::object hyper = detail::object_of(job.hyperparameters);
+  const json::value* asked = hyper.if_contains("requested");
+  const Hyperparameters requested =
+      asked && asked->is_object() ? read_hyperparameters(asked->as_object()) : Hyperparameters{};
+
+  auto model = model::Model::load(base.model_path);
+  const chat::ModelChat chat = chat::ModelChat::of(model->file(), model->tokenizer());
+  constexpr int kMaxSeq = 1024;
+  auto read = [&](const std::string& path) {
+    return train::fit_to_length(train::read_training_file(path, chat, model->tokenizer()), kMaxSeq);
+  };
+  const std::vector<train::Example> examples = read(dataset->train_path);
+  const std::vector<train::Example> held_out =
+      dataset->validation_path.empty() ? std::vector<train::Example>{} : read(dataset->validation_path);
+
+  // The adapter to start from: the served version's when the job continues it, else fresh.
+  const auto n = static_cast<std::int64_t>(examples.size());
+  TrainingSettings used = resolve(requested, n, requested.batch_size.value_or(4));
+  train::LoraAdapter adapter;
+  if (job.init_version > 0) {
+    auto from = db::ModelVersions(db).find(job.model_id, job.init_version);
+    if (!from || from->adapter_path.empty())
+      throw Error(ErrorKind::not_found,
+                  "version " + std::to_string(job.init_version) + " to continue from is gone");
+    adapter = train::read_adapter(from->adapter_path);
+    used.rank = adapter.weights.empty() ? used.rank : adapter.weights.front().rank;
+    used.alpha = adapter.alpha;
+  } else {
+    adapter = train::new_adapter(*model, kTargets, static_cast<int>(used.rank),
+                                 static_cast<float>(used.alpha), kSeed);
+  }
+
+  // The batch: the user's, else the largest of 4, 2, 1 whose memory plan fits.
+  ThreadPool pool(static_cast<size_t>(settings.threads));
+  const std::uint64_t available =
+      settings.memory_budget > 0 ? settings.memory_budget : hardware::read_meminfo().available;
+  size_t longest = 0;
+  for (const auto* set : {&examples, &held_out})
+    for (const auto& ex : *set) longest = std::max(longest, ex.tokens.size());
+  std::optional<train::MemoryPlan> plan;
+  for (std::int64_t b : requested.batch_size ? std::vector<std::int64_t>{*requested.batch_size}
+                                             : std::vector<std::int64_t>{4, 2, 1}) {
+    plan = train::choose_plan(*model, adapter, static_cast<std::int64_t>(longest),
+                              static_cast<int>(b), static_cast<int>(pool.size()), available, false);
+    used = resolve(requested, n, b);
+    if (available == 0 || plan->peak() <= available) break;
+  }
+  if (available > 0 && plan->peak() > available)
+    throw Error(ErrorKind::unavailable,
+                "the job needs about " + std::to_string(plan->peak() >> 20) + " MiB at its peak but " +
+                    std::to_string(available >> 20) + " MiB is available (HEARTH_TRAIN_MEMORY)");
+  hyper["used"] = to_json(used);
+  jobs.set_hyperparameters(job.id, format_json(hyper));
+
+  train::RunOptions run;
+  run.steps = used.steps;
+  run.batch = static_cast<int>(used.batch);
+  run.schedule = train::Schedule::cosine;
+  run.lr = used.learning_rate;
+  run.warmup = std::llround(0.03 * static_cast<double>(run.steps));
+  run.seed = kSeed;
+  run.eval_every = held_out.empty() ? 0 : std::max<std::int64_t>(1, run.steps / 10);
+  run.checkpoint_dir = dir / "checkpoints";
+  run.checkpoint_every = settings.checkpoint_every;
+  run.settings = {{"job_id", job.id}};
+  const std::optional<train::Checkpoint> resume = train::read_latest_checkpoint(run.checkpoint_dir);
+
+  train::Network network(model, kernels::default_matmul_options(&pool));
+  network.set_recompute(plan->recompute);
+  train::TrainSettings ts;
+  ts.adamw.lr = static_cast<float>(used.learning_rate);
+  train::Trainer trainer(network, adapter, ts);
+
+  if (resume)
+    event("resumed after step " + std::to_string(resume->run.step), {{"step", resume->run.step}});
+  else if (resumed)
+    event("restarted from the beginning (no checkpoint was written before the stop)");
+  else
+    event("started: " + std::to_string(run.steps) + " steps of " + std::to_string(run.batch) +
+              " on " + std::to_string(n) + " examples",
+          {{"hyperparameters", hyper.at("used")}});
+
+  // Progress: the row after every step (the loss curve continues across restarts).
+  json::object metrics = detail::object_of(job.training_metrics);
+  json::array curve;
+  if (auto* c = metrics.if_contains("loss_curve"); c && c->is_array()) curve = c->as_array();
+  if (resume) {  // points after the checkpoint are replayed
+    json::array kept;
+    for (auto& p : curve)
+      if (p.as_object().at("step").to_number<std::int64_t>() <= resume->run.step) kept.push_back(p);
+    curve = std::move(kept);
+  }
+  const std::int64_t first_step = resume ? resume->run.step : 0;
+  const std::int64_t tokens_before = resume ? resume->run.tokens : 0;
+  const double elapsed_before = resume ? resume->run.elapsed_s : 0;
+  std::atomic<bool> stop{false};
+  bool cancelled = false;
+  const std::int64_t report_every = std::max<std::int64_t>(1, run.steps / 20);
+  auto on_step = [&](const train::StepReport& r) {
+    const double this_run = std::max(1e-9, r.elapsed_s - elapsed_before);
+    const double per_step = this_run / static_cast<double>(std::max<std::int64_t>(1, r.step - first_step));
+    const double tok_s = static_cast<double>(r.tokens - tokens_before) / this_run;
+    json::object point{{"step", r.step}, {"loss", r.loss}};
+    if (r.eval_loss) point["eval_loss"] = *r.eval_loss;
+    curve.push_back(point);
+    metrics["step"] = r.step;
+    metrics["total_steps"] = r.total;
+    metrics["loss"] = r.loss;
+    metrics["learning_rate"] = r.lr;
+    if (r.eval_loss) metrics["eval_loss"] = *r.eval_loss;
+    metrics["tokens"] = r.tokens;
+    metrics["tokens_per_second"] = tok_s;
+    metrics["elapsed_s"] = r.elapsed_s;
+    metrics["loss_curve"] = curve;
+    const double left_s = per_step * static_cast<double>(r.total - r.step);
+    const auto eta = db::now() + std::chrono::milliseconds(static_cast<std::int64_t>(left_s * 1000));
+    // Training ends at 90 %: the evaluation takes the rest.
+    jobs.update_progress(job.id, 90.0 * static_cast<double>(r.step) / static_cast<double>(r.total),
+                         eta, format_json(metrics));
+    if (r.eval_loss || r.step % report_every == 0 || r.step == r.total || r.step == first_step + 1)
+      event("step " + std::to_string(r.step) + "/" + std::to_string(r.total), point);
+    if (stopping) stop = true;
+    if (jobs.cancel_requested(job.id)) {
+      cancelled = true;
+      stop = true;
+    }
+  };
+  const train::RunResult result =
+      train::run_training(trainer, examples, held_out, run, resume, on_step, &stop);
+
+  if (result.end == train::RunEnd::interrupted) {
+    if (cancelled) {
+      jobs.cancel(job.id);
+      event("cancelled after step " + std::to_string(result.steps));
+      audit(db, job.started_by, "training.finish", job.base_model,
+            {{"job_id", job.id}, {"status", "cancelled"}});
+    } else {
+      event("paused after step " + std::to_string(result.steps) +
+            " while the server stops; it resumes when the server starts again");
+    }
+    return;
+  }
+
+  const fs::path adapter_path = dir / "adapter.gguf";
+  train::write_adapter(result.adapter, adapter_path);
+  jobs.set_adapter_path(job.id, adapter_path.string());
+
+  // The evaluation gate's figures: against the base and the version served now.
+  event("evaluating on " + std::to_string(held_out.size()) + " held-out examples");
+  std::optional<ServedAdapter> served;
+  if (auto row = db::PersonalModels(db).find(job.model_id); row && row->fine_tune_version > 0)
+    if (auto v = db::ModelVersions(db).find(job.model_id, row->fine_tune_version);
+        v && !v->adapter_path.empty())
+      served = ServedAdapter{v->version, train::read_adapter(v->adapter_path)};
+  json::object eval = compare_losses(network, ts, held_out, result.adapter, served);
+  if (result.best_eval_loss) eval["best_step"] = result.best_step;
+  jobs.update_progress(job.id, 95, std::nullopt);
+  eval["samples"] = answer_samples(base.model_path, adapter_path, dataset->validation_path,
+                                   settings.samples, settings.threads);
+  jobs.set_eval_results(job.id, format_json(eval));
+  const bool better = eval.at("better").as_bool();
+  event(std::string("evaluated: ") + (better ? "better than" : "not better than") +
+            " what is served now",
+        {{"base", eval.contains("base") ? eval.at("base") : json::value(nullptr)},
+         {"tuned", eval.contains("tuned") ? eval.at("tuned") : json::value(nullptr)},
+         {"better", better}});
+  jobs.finish(job.id, format_json(metrics));
+  event("completed", {{"steps", result.steps}});
+  audit(db, job.started_by, "training.finish", job.base_model,
+        {{"job_id", job.id}, {"status", "completed"}, {"better", better}});
+}
+
+}  // namespace
+
+void run_local_job(const db::Database& db, library::Library& library,
+                   const RunnerSettings& settings, const db::TrainingJob& job,
+                   const std::atomic<bool>& stopping) {
+  JobRun r{db, library, settings, job, stopping};
+  try {
+    r.train();
+  } catch (const std::exception& e) {
+    SPDLOG_WARN("training job {} failed: {}", job.id, e.what());
+    r.event(std::string("failed: ") + e.what(), {}, "error");
+    try {
+      r.jobs.fail(job.id, e.what());
+    } catch (const std::exception& again) {
+      SPDLOG_WARN("training job {}: cannot record its failure: {}", job.id, again.what());
+    }
+    audit(db, job.started_by, "training.finish", job.base_model,
+          {{"job_id", job.id}, {"status", "failed"}, {"error", e.what()}});
+  }
+}
+
+}  // namespace hearth::loop
