@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "library/library.h"
+#include "loop/runner.h"
 #include "server/api.h"
 #include "server/auth.h"
 #include "server/scheduler.h"
@@ -40,15 +41,22 @@ void serve(const ServeArgs& args) {
   // context below goes away, whichever way this function ends.
   auto scheduler = std::make_unique<server::Scheduler>(server::Scheduler::options_from_config());
   server::Authenticator auth(database, mode, !server::is_loopback_host(address));
-  server::ApiContext api{store, database, library, *scheduler, auth, {}, std::chrono::system_clock::now()};
+  // Training jobs run in the background, one at a time (loop/runner.h); a job cut short by the
+  // last stop resumes now.
+  auto training = std::make_unique<loop::JobRunner>(database, library, loop::RunnerSettings::from_config());
+  server::ApiContext api{store, database, library, *scheduler, auth, {}, std::chrono::system_clock::now(),
+                         training.get()};
   struct StopFirst {
     library::Library& library;
     std::unique_ptr<server::Scheduler>& scheduler;
+    std::unique_ptr<loop::JobRunner>& training;
     ~StopFirst() {
+      training.reset();  // the step in flight ends with a checkpoint
       library.shutdown();
       scheduler.reset();
     }
-  } stop_first{library, scheduler};
+  } stop_first{library, scheduler, training};
+  training->start();
   const server::Router router = server::make_api_router(api);
 
   server::ServeOptions options;
@@ -69,7 +77,10 @@ void serve(const ServeArgs& args) {
     std::printf("  auth:        %s\n", auth.required() ? "Bearer token required" : "off (loopback, no users)");
     std::fflush(stdout);
   };
-  options.on_stopping = [&library] { library.stop(); };
+  options.on_stopping = [&library, &training] {
+    library.stop();
+    training->request_stop();
+  };
   server::serve(router, options);
   std::printf("hearth serve stopped\n");
 }

@@ -72,7 +72,7 @@ std::vector<std::string> split_targets(const std::string& text) {
 }
 
 // Examples cut to max_seq tokens; those left without a target are dropped (with a note).
-std::vector<train::Example> fit_to_length(std::vector<train::Example> examples, int max_seq) {
+std::vector<train::Example> fit_examples(std::vector<train::Example> examples, int max_seq) {
   size_t dropped = 0;
   auto kept = train::fit_to_length(std::move(examples), max_seq, &dropped);
   if (dropped > 0)
@@ -198,7 +198,7 @@ void run_train(TrainArgs a) {
   auto model = model::Model::load(model_file_to_load(a.base));
   const chat::ModelChat chat = chat::ModelChat::of(model->file(), model->tokenizer());
   auto read = [&](const std::string& path) {
-    return fit_to_length(train::read_training_file(path, chat, model->tokenizer()), a.max_seq);
+    return fit_examples(train::read_training_file(path, chat, model->tokenizer()), a.max_seq);
   };
   const std::vector<train::Example> examples = read(a.data);
   const std::vector<train::Example> eval_examples =

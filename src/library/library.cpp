@@ -126,7 +126,7 @@ void Library::audit(std::int64_t user_id, const std::string& action, const std::
 
 std::vector<store::Manifest> Library::list(std::int64_t user_id) { return names(user_id).list(); }
 
-ResolvedModel Library::resolve(std::int64_t user_id, std::string_view name) {
+ResolvedModel Library::resolve_installed(std::int64_t user_id, std::string_view name) {
   store::Store& mine = names(user_id);
   std::optional<store::Manifest> manifest = mine.find(name);  // invalid_input for a bad name
   if (!manifest) throw model_not_found(name);

@@ -39,6 +39,10 @@ struct ResolvedModel {
   std::string name;                  // "name:tag"
   std::filesystem::path model_path;  // the GGUF weights blob
   store::Manifest manifest;
+  // The fine-tuned version served (db/training.h): 0 is the base; its LoRA adapter is applied on
+  // top of the base's weights.
+  int version = 0;
+  std::vector<std::filesystem::path> adapters;
 };
 
 struct PullProgressEvent {  // Ollama's /api/pull NDJSON fields
@@ -72,7 +76,13 @@ class Library {
   std::vector<store::Manifest> list(std::int64_t user_id);
   // A model the caller may use. Error(not_found): "model 'x' not found; pull it first with
   // `hearth pull x` or POST /api/pull". Error(invalid_input) for a malformed name.
+  // A personal model serves its deployed version (its adapter over the base); "name@vN" names
+  // version N (v0: the base), and "ft:<base>:<user>::<job id>" the version a training job of the
+  // caller's became (or its adapter, when it completed without being deployed).
+  // Error(not_found) for a version or job the caller does not have.
   ResolvedModel resolve(std::int64_t user_id, std::string_view name);
+  // The installed name alone, without versions.
+  ResolvedModel resolve_installed(std::int64_t user_id, std::string_view name);
   // Pulls a catalog model or reference for the caller (resumable; see store.h), recording the
   // personal-model row's status and progress as it goes, then checks it and stores its
   // performance score as `hearth pull` does (library_pull.h). Blocking: run it off the I/O thread.

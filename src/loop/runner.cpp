@@ -50,9 +50,13 @@ void JobRunner::wake() {
   wake_.notify_all();
 }
 
-void JobRunner::stop() {
+void JobRunner::request_stop() {
   stopping_ = true;
   wake();
+}
+
+void JobRunner::stop() {
+  request_stop();
   if (thread_.joinable()) thread_.join();
 }
 

@@ -49,6 +49,8 @@ class JobRunner {
   void wake();   // a job was queued or cancelled: look now
   // Stops after the step in flight (with a checkpoint) and joins the thread. Safe to repeat.
   void stop();
+  // The same without waiting (safe on an I/O thread); stop() or the destructor joins.
+  void request_stop();
   // The job being trained now, if any.
   std::optional<std::int64_t> current_job() const;
 

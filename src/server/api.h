@@ -19,6 +19,9 @@
 namespace hearth::store {
 class Store;
 }
+namespace hearth::loop {
+class JobRunner;
+}
 
 namespace hearth::server {
 
@@ -37,6 +40,9 @@ struct ApiContext {
   Authenticator& auth;
   ApiCounters counters;
   std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
+  // The background trainer (loop/runner.h), woken when a job is queued or cancelled; null when
+  // this server runs no jobs (they wait for one that does).
+  loop::JobRunner* training = nullptr;
   // Runs bookkeeping (usage counters) off the model loops, one job after another. Declared
   // last: destroyed first, finishing what was queued while the rest is still alive.
   ThreadPool background{1};
@@ -51,6 +57,7 @@ void add_ollama_routes(Router& router, ApiContext& api);     // /api/chat, /api/
 void add_library_routes(Router& router, ApiContext& api);    // /api/tags, /v1/models, /api/show, /api/ps, /api/pull, /api/delete, /api/copy
 void add_personal_routes(Router& router, ApiContext& api);   // /api/personal-models*, /api/catalog, /api/hardware, /api/desktop/*
 void add_metrics_route(Router& router, ApiContext& api);     // /metrics
-void add_conversation_routes(Router& router, ApiContext& api);  // /api/conversations*, /api/settings, /api/training/*
+void add_conversation_routes(Router& router, ApiContext& api);  // /api/conversations*, /api/settings, /api/training/ (data)
+void add_training_routes(Router& router, ApiContext& api);  // /api/training/ (jobs, deploy), versions, rollback, compare
 
 }  // namespace hearth::server

@@ -1,0 +1,75 @@
+// Resolving a personal model's fine-tuned versions (library.h, Library::resolve): the served one,
+// "name@vN", and the "ft:...::<job>" alias of the fine-tuning API.
+#include <charconv>
+
+#include "core/error.h"
+#include "db/training.h"
+#include "library/library.h"
+
+namespace hearth::library {
+namespace {
+
+// The number after `text` ends with a marker ("@v12", "::12"); nullopt when it does not.
+std::optional<std::int64_t> trailing_number(std::string_view text, std::string_view marker,
+                                            std::string_view& rest) {
+  const std::size_t at = text.rfind(marker);
+  if (at == std::string_view::npos) return std::nullopt;
+  const std::string_view digits = text.substr(at + marker.size());
+  std::int64_t n = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || n < 0)
+    return std::nullopt;
+  rest = text.substr(0, at);
+  return n;
+}
+
+}  // namespace
+
+ResolvedModel Library::resolve(std::int64_t user_id, std::string_view name) {
+  // "ft:<base>:<user>::<job>": a job of the caller's.
+  if (name.starts_with("ft:")) {
+    std::string_view rest;
+    const auto job_id = trailing_number(name, "::", rest);
+    auto job = job_id ? db::TrainingJobs(db_).find(*job_id) : std::nullopt;
+    if (!job || job->user_id != user_id)
+      throw Error(ErrorKind::not_found, "model '" + std::string(name) + "' not found");
+    ResolvedModel r = resolve_installed(user_id, job->base_model);
+    if (job->deployed_version) {
+      auto v = db::ModelVersions(db_).find(job->model_id, *job->deployed_version);
+      if (v && !v->adapter_path.empty()) {
+        r.version = v->version;
+        r.adapters = {v->adapter_path};
+        return r;
+      }
+    }
+    if (job->status != db::JobStatus::completed || job->adapter_path.empty())
+      throw Error(ErrorKind::not_found, "model '" + std::string(name) + "' is not ready: its job is " +
+                                            std::string(db::to_string(job->status)));
+    r.adapters = {job->adapter_path};
+    return r;
+  }
+
+  std::string_view base_name = name;
+  const auto asked = trailing_number(name, "@v", base_name);
+  ResolvedModel r = resolve_installed(user_id, base_name);
+  int version = 0;
+  const std::optional<db::PersonalModel> row = db::PersonalModels(db_).find_by_name(user_id, r.name);
+  if (asked) {
+    version = static_cast<int>(*asked);
+  } else if (row) {
+    version = row->fine_tune_version;
+  }
+  if (version == 0) return r;
+  auto v = row ? db::ModelVersions(db_).find(row->id, version) : std::nullopt;
+  if (!v)
+    throw Error(ErrorKind::not_found,
+                "model '" + r.name + "' has no version " + std::to_string(version));
+  if (v->adapter_path.empty())
+    throw Error(ErrorKind::unsupported, "version " + std::to_string(version) + " of '" + r.name +
+                                            "' is served by a remote API, not on this machine");
+  r.version = version;
+  r.adapters = {v->adapter_path};
+  return r;
+}
+
+}  // namespace hearth::library

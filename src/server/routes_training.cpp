@@ -1,0 +1,247 @@
+// The personal loop's routes (loop/loop.h), each scoped to the caller; another user's job or
+// model answers 404 exactly as a missing one:
+//   POST /api/training/start-job              {"model", "dataset_version"?, "hyperparameters"?,
+//                                              "method"?} -> 201 + the job; 400 with
+//                                              {"error", "qualifying", "needed"} for too little data
+//   GET  /api/training/jobs                   {"jobs": [...]} newest first
+//   GET  /api/training/jobs/{id}              the job with its live progress (step, loss,
+//                                              tokens_per_second, estimated_completion, eval)
+//   POST /api/training/jobs/{id}/cancel       the job (cancelled, or cancel_requested while the
+//                                              step in flight ends)
+//   GET  /api/training/jobs/{id}/events       Server-Sent Events: every event so far, then new
+//                                              ones as they come, until the job ends
+//                                              (?after=ID skips those already seen)
+//   POST /api/training/deploy                 {"job_id", "force"?} -> the new version
+//   GET  /api/personal-models/{id}/versions   {"served_version", "versions": [...]}
+//   POST /api/personal-models/{id}/rollback   {"id", "served_version"}
+//   GET  /api/personal-models/{id}/compare    [?job_id=N] the evaluation of that job (default:
+//                                              the newest evaluated one): figures and side-by-side
+//                                              answers of base and tuned
+#include <charconv>
+#include <thread>
+
+#include "core/log.h"
+#include "core/paths.h"
+#include "loop/loop.h"
+#include "loop/runner.h"
+#include "server/api.h"
+#include "server/json_util.h"
+#include "server/response_stream.h"
+
+namespace hearth::server {
+namespace {
+
+std::int64_t positive_id(std::string_view text, const std::string& what) {
+  std::int64_t id = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || id <= 0)
+    throw Error(ErrorKind::invalid_input, what + " '" + std::string(text) + "' must be a positive integer");
+  return id;
+}
+
+// The personal model's name for a job (its row's custom_name; the base's name when it is gone).
+std::string model_name(ApiContext& api, const db::TrainingJob& j) {
+  if (auto row = db::PersonalModels(api.db).find(j.model_id)) return row->custom_name;
+  return j.base_model;
+}
+
+json::object job_answer(ApiContext& api, const db::TrainingJob& j) {
+  return loop::job_json(j, model_name(api, j));
+}
+
+db::PersonalModel own_model(ApiContext& api, const Request& r) {
+  const std::int64_t id = positive_id(r.param("id"), "personal model id");
+  auto row = db::PersonalModels(api.db).find(id);
+  if (!row || row->user_id != r.caller.user_id)
+    throw Error(ErrorKind::not_found, "personal model " + std::to_string(id) + " not found");
+  return *row;
+}
+
+Response start_job(ApiContext& api, const Request& r) {
+  const json::object body = parse_body_object(r.body);
+  loop::StartJob job;
+  job.model = opt_string(body, "model").value_or("");
+  if (job.model.empty())
+    throw Error(ErrorKind::invalid_input, "field 'model' is required: your personal model's name");
+  if (auto v = opt_int(body, "dataset_version")) job.dataset_version_id = *v;
+  else if (auto id = opt_int(body, "dataset_version_id")) job.dataset_version_id = *id;
+  job.hyperparameters = loop::parse_hyperparameters(body);
+  job.datasets_dir = paths::home() / "datasets" / std::to_string(r.caller.user_id);
+  auto out = std::make_shared<ResponseStream>();
+  const std::string path = r.path();
+  const std::int64_t user = r.caller.user_id;
+  ApiContext* ctx = &api;
+  // Counting and exporting the data reads every conversation: not on the I/O thread.
+  api.background.submit([out, job, path, user, ctx] {
+    try {
+      const db::TrainingJob created = loop::start_job(ctx->db, ctx->library, user, user, job);
+      if (ctx->training) ctx->training->wake();
+      out->respond(json_response(job_answer(*ctx, created), 201));
+    } catch (const loop::NotEnoughData& e) {
+      json::object o{{"error", e.what()}, {"qualifying", e.qualifying}, {"needed", e.needed}};
+      out->respond(json_response(o, 400));
+    } catch (const Error& e) {
+      if (status_for(e.kind()) >= 500) SPDLOG_WARN("start-job for user {}: {}", user, e.what());
+      out->respond(error_response(path, status_for(e.kind()), e.kind(),
+                                  status_for(e.kind()) < 500 ? e.what()
+                                                             : "the job could not be started (the "
+                                                               "server's log says why)"));
+    } catch (const std::exception& e) {
+      SPDLOG_WARN("start-job for user {}: {}", user, e.what());
+      out->respond(error_response(path, 500, ErrorKind::internal,
+                                  "the job could not be started (the server's log says why)"));
+    }
+  });
+  Response resp;
+  resp.stream = std::move(out);
+  return resp;
+}
+
+Response list_jobs(ApiContext& api, const Request& r) {
+  json::array jobs;
+  for (const db::TrainingJob& j : db::TrainingJobs(api.db).list(r.caller.user_id))
+    jobs.push_back(job_answer(api, j));
+  return json_response(json::object{{"jobs", std::move(jobs)}});
+}
+
+Response get_job(ApiContext& api, const Request& r) {
+  const auto j = loop::user_job(api.db, r.caller.user_id, positive_id(r.param("id"), "job id"));
+  json::object o = job_answer(api, j);
+  o["training_now"] = api.training && api.training->current_job() == j.id;
+  return json_response(o);
+}
+
+Response cancel_job(ApiContext& api, const Request& r) {
+  const auto j = loop::user_job(api.db, r.caller.user_id, positive_id(r.param("id"), "job id"));
+  db::TrainingJobs(api.db).request_cancel(j.id);
+  loop::audit(api.db, r.caller.user_id, "training.cancel", j.base_model, {{"job_id", j.id}});
+  if (api.training) api.training->wake();
+  return json_response(job_answer(api, *db::TrainingJobs(api.db).find(j.id)));
+}
+
+std::string sse_event(const db::JobEvent& e) {
+  json::object o{{"id", e.id},
+                 {"level", e.level},
+                 {"message", e.message},
+                 {"data", json::parse(e.data)},
+                 {"created_at", db::format_time(e.created_at)}};
+  return "id: " + std::to_string(e.id) + "\ndata: " + json_text(o) + "\n\n";
+}
+
+Response job_events(ApiContext& api, const Request& r) {
+  const auto j = loop::user_job(api.db, r.caller.user_id, positive_id(r.param("id"), "job id"));
+  std::int64_t after = 0;
+  if (const std::string a = r.query("after"); !a.empty()) after = positive_id(a, "after");
+  auto out = std::make_shared<ResponseStream>();
+  const db::Database database = api.db;
+  const std::int64_t job_id = j.id;
+  api.library.run_in_background([out, database, job_id, after](const std::function<bool()>& stopping) {
+    std::int64_t last = after;
+    out->start(200, "text/event-stream", {{"Cache-Control", "no-cache"}});
+    try {
+      for (;;) {
+        // The status first: events written before it ended are then all read below.
+        const auto job = db::TrainingJobs(database).find(job_id);
+        const bool ended = !job || (job->status != db::JobStatus::queued &&
+                                    job->status != db::JobStatus::running);
+        for (const db::JobEvent& e : db::JobEvents(database).list(job_id, last)) {
+          out->write(sse_event(e));
+          last = e.id;
+        }
+        if (ended) {
+          out->write("event: end\ndata: " +
+                     json_text(json::object{{"status", job ? db::to_string(job->status) : "gone"}}) +
+                     "\n\n");
+          break;
+        }
+        for (int i = 0; i < 5 && !out->cancelled() && !stopping(); ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (out->cancelled() || stopping()) break;
+      }
+    } catch (const std::exception& e) {
+      SPDLOG_WARN("events of training job {}: {}", job_id, e.what());
+      out->write("event: error\ndata: " + json_text(json::object{{"error", "events stopped"}}) + "\n\n");
+    }
+    out->finish();
+  });
+  Response resp;
+  resp.stream = std::move(out);
+  return resp;
+}
+
+Response deploy(ApiContext& api, const Request& r) {
+  const json::object body = parse_body_object(r.body);
+  const auto job_id = opt_int(body, "job_id");
+  if (!job_id) throw Error(ErrorKind::invalid_input, "field 'job_id' is required");
+  const bool force = opt_bool(body, "force").value_or(false);
+  const db::ModelVersion v = loop::deploy_job(api.db, r.caller.user_id, *job_id, force, r.caller.user_id);
+  const auto row = db::PersonalModels(api.db).find(v.personal_model_id);
+  json::object o = loop::version_json(v, row ? row->fine_tune_version : v.version);
+  o["personal_model_id"] = v.personal_model_id;
+  o["model"] = row ? row->custom_name : v.base_model;
+  return json_response(o, 201);
+}
+
+Response versions(ApiContext& api, const Request& r) {
+  const db::PersonalModel row = own_model(api, r);
+  json::array list;
+  for (const db::ModelVersion& v : db::ModelVersions(api.db).list(row.id))
+    list.push_back(loop::version_json(v, row.fine_tune_version));
+  return json_response(json::object{{"id", row.id},
+                                    {"model", row.custom_name},
+                                    {"served_version", row.fine_tune_version},
+                                    {"versions", std::move(list)}});
+}
+
+Response rollback(ApiContext& api, const Request& r) {
+  const db::PersonalModel row = own_model(api, r);
+  const int now = loop::rollback(api.db, r.caller.user_id, row.id, r.caller.user_id);
+  return json_response(json::object{{"id", row.id}, {"model", row.custom_name}, {"served_version", now}});
+}
+
+Response compare(ApiContext& api, const Request& r) {
+  const db::PersonalModel row = own_model(api, r);
+  std::optional<db::TrainingJob> job;
+  if (const std::string q = r.query("job_id"); !q.empty()) {
+    job = loop::user_job(api.db, r.caller.user_id, positive_id(q, "job_id"));
+    if (job->model_id != row.id)
+      throw Error(ErrorKind::not_found, "training job " + q + " is not one of this model's");
+  } else {
+    for (const db::TrainingJob& j : db::TrainingJobs(api.db).list_for_model(row.id))
+      if (j.eval_results.size() > 2) {
+        job = j;
+        break;
+      }
+  }
+  if (!job || job->eval_results.size() <= 2)
+    throw Error(ErrorKind::not_found,
+                "'" + row.custom_name + "' has no evaluated training job to compare yet");
+  json::object o = job_answer(api, *job);
+  return json_response(json::object{{"id", row.id},
+                                    {"model", row.custom_name},
+                                    {"served_version", row.fine_tune_version},
+                                    {"job_id", job->id},
+                                    {"deployed_version", o.at("deployed_version")},
+                                    {"eval", o.at("eval")}});
+}
+
+}  // namespace
+
+void add_training_routes(Router& router, ApiContext& api) {
+  router.add("POST", "/api/training/start-job", [&api](const Request& r) { return start_job(api, r); });
+  router.add("GET", "/api/training/jobs", [&api](const Request& r) { return list_jobs(api, r); });
+  router.add("GET", "/api/training/jobs/{id}", [&api](const Request& r) { return get_job(api, r); });
+  router.add("POST", "/api/training/jobs/{id}/cancel",
+             [&api](const Request& r) { return cancel_job(api, r); });
+  router.add("GET", "/api/training/jobs/{id}/events",
+             [&api](const Request& r) { return job_events(api, r); });
+  router.add("POST", "/api/training/deploy", [&api](const Request& r) { return deploy(api, r); });
+  router.add("GET", "/api/personal-models/{id}/versions",
+             [&api](const Request& r) { return versions(api, r); });
+  router.add("POST", "/api/personal-models/{id}/rollback",
+             [&api](const Request& r) { return rollback(api, r); });
+  router.add("GET", "/api/personal-models/{id}/compare",
+             [&api](const Request& r) { return compare(api, r); });
+}
+
+}  // namespace hearth::server
