@@ -33,7 +33,8 @@ class Parser {
   std::string abbreviation() {
     const size_t begin = pos_;
     if (accept('<')) {
-      while (!done() && (std::isalnum(static_cast<unsigned char>(peek())) || peek() == '+' || peek() == '-'))
+      while (!done() &&
+             (std::isalnum(static_cast<unsigned char>(peek())) || peek() == '+' || peek() == '-'))
         ++pos_;
       const std::string name(text_.substr(begin + 1, pos_ - begin - 1));
       expect('>');
@@ -58,8 +59,10 @@ class Parser {
   // [+-]hh[:mm[:ss]] in seconds; hours up to max_hours (24 for offsets, 167 for rule times).
   int32_t hms(int max_hours) {
     int sign = 1;
-    if (accept('-')) sign = -1;
-    else accept('+');
+    if (accept('-'))
+      sign = -1;
+    else
+      accept('+');
     int32_t s = number(max_hours) * 3600;
     if (accept(':')) {
       s += number(59) * 60;
@@ -91,8 +94,8 @@ class Parser {
   }
 
   [[noreturn]] void fail(const std::string& why) const {
-    throw Error(ErrorKind::corrupt_file, source_ + ": time zone rule '" + std::string(text_) +
-                                             "' is malformed: " + why);
+    throw Error(ErrorKind::corrupt_file,
+                source_ + ": time zone rule '" + std::string(text_) + "' is malformed: " + why);
   }
 
  private:

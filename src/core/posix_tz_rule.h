@@ -19,10 +19,10 @@ struct PosixTzRule {
   struct Date {
     enum class Kind { julian_no_leap, zero_based, month_week_day };
     Kind kind = Kind::month_week_day;
-    int day = 0;      // Jn: 1..365 never counting February 29; n: 0..365 counting it
-    int month = 0;    // Mm.w.d: month 1..12,
-    int week = 0;     //   week 1..5 (5: the last such weekday of the month),
-    int weekday = 0;  //   weekday 0 = Sunday .. 6
+    int day = 0;          // Jn: 1..365 never counting February 29; n: 0..365 counting it
+    int month = 0;        // Mm.w.d: month 1..12,
+    int week = 0;         //   week 1..5 (5: the last such weekday of the month),
+    int weekday = 0;      //   weekday 0 = Sunday .. 6
     int32_t time = 7200;  // seconds after local midnight; may be negative or past 24h (TZif v3)
   };
   struct Daylight {

@@ -34,23 +34,29 @@ void check_name(const std::string& name) {
     throw Error(ErrorKind::invalid_input, "time zone '" + name + "' " + why +
                                               " (give an IANA name such as Europe/Berlin or UTC)");
   };
-  if (name.empty()) throw Error(ErrorKind::invalid_input, "time zone name is empty (give an IANA name such as Europe/Berlin or UTC)");
+  if (name.empty())
+    throw Error(ErrorKind::invalid_input,
+                "time zone name is empty (give an IANA name such as Europe/Berlin or UTC)");
   if (name.front() == '/') refuse("is an absolute path, not a zone name");
   if (name.find("..") != std::string::npos) refuse("must not contain '..'");
   for (char c : name)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '/' && c != '_' && c != '+' && c != '-' && c != '.')
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '/' && c != '_' && c != '+' &&
+        c != '-' && c != '.')
       refuse("holds a character no zone name has");
 }
 
 std::string read_zone_file(const std::string& name, const fs::path& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec) || fs::file_size(path, ec) > kMaxZoneFileBytes)
-    throw Error(ErrorKind::invalid_input, "unknown time zone '" + name + "': no zone file " + path.string());
+    throw Error(ErrorKind::invalid_input,
+                "unknown time zone '" + name + "': no zone file " + path.string());
   std::ifstream in(path, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in.good() && !in.eof()) throw Error(ErrorKind::io, "cannot read time zone file " + path.string());
+  if (!in.good() && !in.eof())
+    throw Error(ErrorKind::io, "cannot read time zone file " + path.string());
   if (!looks_like_tzif(bytes))
-    throw Error(ErrorKind::invalid_input, "unknown time zone '" + name + "': " + path.string() + " is not a zone file");
+    throw Error(ErrorKind::invalid_input,
+                "unknown time zone '" + name + "': " + path.string() + " is not a zone file");
   return bytes;
 }
 

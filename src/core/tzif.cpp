@@ -46,9 +46,12 @@ Counts read_header(Reader& in) {
   if (in.take(4, "header") != "TZif") in.fail("no TZif header");
   Counts c;
   const uint8_t v = in.u8("header");
-  if (v == 0) c.version = 1;
-  else if (v >= '2' && v <= '9') c.version = v - '0';
-  else in.fail("unknown version byte");
+  if (v == 0)
+    c.version = 1;
+  else if (v >= '2' && v <= '9')
+    c.version = v - '0';
+  else
+    in.fail("unknown version byte");
   in.take(15, "header");
   c.isut = static_cast<uint32_t>(in.be(4, "header"));
   c.isstd = static_cast<uint32_t>(in.be(4, "header"));
@@ -74,7 +77,8 @@ TzifData read_block(Reader& in, const Counts& c, size_t width) {
   }
   for (uint32_t i = 0; i < c.time; ++i) {
     d.transition_types.push_back(in.u8("transition types"));
-    if (d.transition_types.back() >= c.type) in.fail("transition names a local time type that is not there");
+    if (d.transition_types.back() >= c.type)
+      in.fail("transition names a local time type that is not there");
   }
   std::vector<uint8_t> abbreviation_index;
   for (uint32_t i = 0; i < c.type; ++i) {
@@ -104,20 +108,25 @@ TzifData read_block(Reader& in, const Counts& c, size_t width) {
 
 }  // namespace
 
-bool looks_like_tzif(std::string_view bytes) { return bytes.substr(0, 4) == "TZif"; }
+bool looks_like_tzif(std::string_view bytes) {
+  return bytes.substr(0, 4) == "TZif";
+}
 
 TzifData parse_tzif(std::string_view bytes, const std::string& source) {
   Reader in(bytes, source);
   const Counts first = read_header(in);
   TzifData v1 = read_block(in, first, 4);
   if (first.version == 1) {
-    if (first.leap != 0) throw Error(ErrorKind::unsupported, source + ": counts leap seconds; use a zone without them");
+    if (first.leap != 0)
+      throw Error(ErrorKind::unsupported,
+                  source + ": counts leap seconds; use a zone without them");
     return v1;
   }
   // Version 2 and later repeat the data with 64-bit times; only that second block is used.
   const Counts second = read_header(in);
   if (second.version != first.version) in.fail("the two headers disagree on the version");
-  if (second.leap != 0) throw Error(ErrorKind::unsupported, source + ": counts leap seconds; use a zone without them");
+  if (second.leap != 0)
+    throw Error(ErrorKind::unsupported, source + ": counts leap seconds; use a zone without them");
   TzifData d = read_block(in, second, 8);
   const std::string_view rest = in.rest();
   if (rest.empty() || rest[0] != '\n') in.fail("truncated (footer)");

@@ -22,11 +22,11 @@ struct TzifLocalType {
 };
 
 struct TzifData {
-  int version = 1;                     // 1, 2, 3 or 4
-  std::vector<int64_t> transitions;    // UTC seconds since 1970, strictly ascending
+  int version = 1;                        // 1 (no footer), 2, 3 or 4
+  std::vector<int64_t> transitions;       // UTC seconds since 1970, strictly ascending
   std::vector<uint8_t> transition_types;  // index into types, one per transition
-  std::vector<TzifLocalType> types;    // at least one; types[0] applies before the first transition
-  std::string footer;                  // the POSIX TZ rule, empty when there is none
+  std::vector<TzifLocalType> types;  // at least one; types[0] applies before the first transition
+  std::string footer;                // the POSIX TZ rule, empty when there is none
 };
 
 // Whether the bytes begin as a TZif file does ("TZif"): tells a zone file from the other files

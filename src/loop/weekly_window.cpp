@@ -15,9 +15,9 @@ constexpr std::array<std::string_view, 7> kDayNames = {"sunday",   "monday", "tu
                                                        "thursday", "friday", "saturday"};
 
 [[noreturn]] void refuse(std::string_view text, const std::string& why) {
-  throw Error(ErrorKind::invalid_input,
-              "training window '" + std::string(text) + "': " + why +
-                  " (write it like \"sunday 02:00-06:00\", \"sun,wed 23:30-01:30\" or \"daily 02:00-05:00\")");
+  throw Error(ErrorKind::invalid_input, "training window '" + std::string(text) + "': " + why +
+                                            " (write it like \"sunday 02:00-06:00\", \"sun,wed "
+                                            "23:30-01:30\" or \"daily 02:00-05:00\")");
 }
 
 std::string trim(std::string_view s) {
@@ -49,27 +49,34 @@ std::vector<int> parse_days(std::string_view text, std::string_view days) {
 // "H:MM" or "HH:MM" as minutes of the day; 24:00 only where it may end the window.
 int parse_time(std::string_view text, std::string_view time, bool is_end) {
   const size_t colon = time.find(':');
-  const bool shape_ok = colon != std::string_view::npos && (colon == 1 || colon == 2) &&
-                        time.size() == colon + 3 &&
-                        std::all_of(time.begin(), time.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == ':'; }) &&
-                        time.find(':', colon + 1) == std::string_view::npos;
+  const bool shape_ok =
+      colon != std::string_view::npos && (colon == 1 || colon == 2) && time.size() == colon + 3 &&
+      std::all_of(time.begin(), time.end(),
+                  [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == ':'; }) &&
+      time.find(':', colon + 1) == std::string_view::npos;
   if (!shape_ok) refuse(text, "'" + std::string(time) + "' is not a time of day (HH:MM)");
   const int hours = std::stoi(std::string(time.substr(0, colon)));
   const int minutes = std::stoi(std::string(time.substr(colon + 1)));
   const int total = hours * 60 + minutes;
   if (minutes > 59 || total > 24 * 60 || (total == 24 * 60 && !is_end))
-    refuse(text, "'" + std::string(time) + "' is not a time of day (00:00 to 23:59, 24:00 as an end)");
+    refuse(text,
+           "'" + std::string(time) + "' is not a time of day (00:00 to 23:59, 24:00 as an end)");
   return total;
 }
 
-std::string two_digits(int n) { return std::string(1, char('0' + n / 10)) + char('0' + n % 10); }
+std::string two_digits(int n) {
+  return std::string(1, char('0' + n / 10)) + char('0' + n % 10);
+}
 
-std::string clock_text(int minute) { return two_digits(minute / 60) + ":" + two_digits(minute % 60); }
+std::string clock_text(int minute) {
+  return two_digits(minute / 60) + ":" + two_digits(minute % 60);
+}
 
 // The occurrence that starts on local date `day` (which must be one of the window's days).
 Window occurrence(const WeeklyWindow& w, const TimeZone& zone, local_days day) {
   const local_seconds start = day + minutes{w.start_minute};
-  const local_seconds end = day + days{w.end_minute <= w.start_minute ? 1 : 0} + minutes{w.end_minute};
+  const local_seconds end =
+      day + days{w.end_minute <= w.start_minute ? 1 : 0} + minutes{w.end_minute};
   return {zone.to_utc(start), zone.to_utc(end)};
 }
 
@@ -92,7 +99,8 @@ WeeklyWindow parse_weekly_window(std::string_view text, std::string time_zone) {
   for (char c : lower.substr(first_digit))
     if (!std::isspace(static_cast<unsigned char>(c))) times += c;
   const std::string en_dash = "\xE2\x80\x93";
-  if (const size_t at = times.find(en_dash); at != std::string::npos) times.replace(at, en_dash.size(), "-");
+  if (const size_t at = times.find(en_dash); at != std::string::npos)
+    times.replace(at, en_dash.size(), "-");
   const size_t dash = times.find('-');
   if (dash == std::string::npos) refuse(text, "expected start-end, such as 02:00-06:00");
   WeeklyWindow w;
@@ -108,7 +116,9 @@ std::string to_text(const WeeklyWindow& w) {
   if (w.days.size() == 7) {
     days = "daily";
   } else {
-    for (int d : w.days) days += (days.empty() ? "" : ",") + std::string(kDayNames.at(static_cast<size_t>(d)).substr(0, 3));
+    for (int d : w.days)
+      days += (days.empty() ? "" : ",") +
+              std::string(kDayNames.at(static_cast<size_t>(d)).substr(0, 3));
   }
   return days + " " + clock_text(w.start_minute) + "-" + clock_text(w.end_minute);
 }
@@ -117,7 +127,8 @@ void check(const WeeklyWindow& w) {
   if (w.days.empty()) throw Error(ErrorKind::invalid_input, "training window has no days");
   for (int d : w.days)
     if (d < 0 || d > 6)
-      throw Error(ErrorKind::invalid_input, "training window day " + std::to_string(d) + " is not 0 (Sunday) to 6");
+      throw Error(ErrorKind::invalid_input,
+                  "training window day " + std::to_string(d) + " is not 0 (Sunday) to 6");
   if (w.start_minute < 0 || w.start_minute >= 24 * 60 || w.end_minute < 0 || w.end_minute > 24 * 60)
     throw Error(ErrorKind::invalid_input, "training window times are not minutes of a day");
 }

@@ -52,7 +52,8 @@ std::optional<Window> window_at(const WeeklyWindow& window, const TimeZone& zone
                                 std::chrono::sys_seconds now);
 
 // The first occurrence that starts after `after` (strictly).
-Window next_window(const WeeklyWindow& window, const TimeZone& zone, std::chrono::sys_seconds after);
+Window next_window(const WeeklyWindow& window, const TimeZone& zone,
+                   std::chrono::sys_seconds after);
 
 // The scheduling rule: the occurrence to run now, or nullopt. A run is due when now is inside an
 // occurrence that starts after `last_run_window_start` (the start of the occurrence the caller

@@ -16,7 +16,9 @@ sys_seconds utc(int y, unsigned m, unsigned d, int h, int min = 0, int s = 0) {
 local_seconds wall(int y, unsigned m, unsigned d, int h, int min = 0) {
   return local_days{year{y} / month{m} / day{d}} + hours{h} + minutes{min};
 }
-constexpr seconds hm(int h, int min = 0) { return hours{h} + minutes{min}; }
+constexpr seconds hm(int h, int min = 0) {
+  return hours{h} + minutes{min};
+}
 
 TEST(TimeZone, BerlinChanges2026) {
   const TimeZone z = TimeZone::load("Europe/Berlin");
@@ -85,7 +87,7 @@ TEST(TimeZone, GapsReadWithTheOffsetBeforeTheJump) {
   const TimeZone berlin = TimeZone::load("Europe/Berlin");
   // 2026-03-29: clocks jump from 02:00 CET to 03:00 CEST at 01:00 UTC.
   EXPECT_EQ(berlin.to_utc(wall(2026, 3, 29, 1, 59)), utc(2026, 3, 29, 0, 59));
-  EXPECT_EQ(berlin.to_utc(wall(2026, 3, 29, 2)), utc(2026, 3, 29, 1));  // the gap's end
+  EXPECT_EQ(berlin.to_utc(wall(2026, 3, 29, 2)), utc(2026, 3, 29, 1));          // the gap's end
   EXPECT_EQ(berlin.to_utc(wall(2026, 3, 29, 2, 30)), utc(2026, 3, 29, 1, 30));  // 03:30 CEST
   EXPECT_EQ(berlin.to_local(berlin.to_utc(wall(2026, 3, 29, 2, 30))), wall(2026, 3, 29, 3, 30));
   EXPECT_EQ(berlin.to_utc(wall(2026, 3, 29, 3)), utc(2026, 3, 29, 1));
@@ -120,13 +122,20 @@ TEST(TimeZone, WallTimesRoundTripAcrossAYear) {
 TEST(TimeZone, RefusesNamesThatAreNoZone) {
   using test::expect_error;
   expect_error([] { TimeZone::load(""); }, ErrorKind::invalid_input, {"empty"});
-  expect_error([] { TimeZone::load("/etc/passwd"); }, ErrorKind::invalid_input, {"/etc/passwd", "absolute"});
-  expect_error([] { TimeZone::load("../../etc/passwd"); }, ErrorKind::invalid_input, {"../../etc/passwd", ".."});
-  expect_error([] { TimeZone::load("Europe/../UTC"); }, ErrorKind::invalid_input, {"Europe/../UTC"});
-  expect_error([] { TimeZone::load("Europe/Atlantis"); }, ErrorKind::invalid_input, {"Europe/Atlantis"});
-  expect_error([] { TimeZone::load("Europe"); }, ErrorKind::invalid_input, {"'Europe'"});  // a folder
-  expect_error([] { TimeZone::load("zone.tab"); }, ErrorKind::invalid_input, {"zone.tab", "not a zone file"});
-  expect_error([] { TimeZone::load("Europe/Berlin "); }, ErrorKind::invalid_input, {"Europe/Berlin "});
+  expect_error([] { TimeZone::load("/etc/passwd"); }, ErrorKind::invalid_input,
+               {"/etc/passwd", "absolute"});
+  expect_error([] { TimeZone::load("../../etc/passwd"); }, ErrorKind::invalid_input,
+               {"../../etc/passwd", ".."});
+  expect_error([] { TimeZone::load("Europe/../UTC"); }, ErrorKind::invalid_input,
+               {"Europe/../UTC"});
+  expect_error([] { TimeZone::load("Europe/Atlantis"); }, ErrorKind::invalid_input,
+               {"Europe/Atlantis"});
+  expect_error([] { TimeZone::load("Europe"); }, ErrorKind::invalid_input,
+               {"'Europe'"});  // a folder
+  expect_error([] { TimeZone::load("zone.tab"); }, ErrorKind::invalid_input,
+               {"zone.tab", "not a zone file"});
+  expect_error([] { TimeZone::load("Europe/Berlin "); }, ErrorKind::invalid_input,
+               {"Europe/Berlin "});
 }
 
 }  // namespace

@@ -20,7 +20,9 @@ sys_seconds utc(int y, unsigned m, unsigned d, int h, int min = 0, int s = 0) {
 local_seconds wall(int y, unsigned m, unsigned d, int h, int min = 0) {
   return local_days{year{y} / month{m} / day{d}} + hours{h} + minutes{min};
 }
-int64_t epoch(sys_seconds t) { return t.time_since_epoch().count(); }
+int64_t epoch(sys_seconds t) {
+  return t.time_since_epoch().count();
+}
 
 struct LocalType {
   int32_t offset;
@@ -29,13 +31,15 @@ struct LocalType {
 };
 
 void put(std::string& out, int64_t v, int width) {
-  for (int i = width - 1; i >= 0; --i) out += static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff);
+  for (int i = width - 1; i >= 0; --i)
+    out += static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff);
 }
 
 // A TZif file as RFC 8536 lays it out: version 1 has one block of 32-bit times; later versions
 // repeat the data with 64-bit times and end with "\n<footer>\n".
-std::string tzif(int version, const std::vector<int64_t>& transitions, const std::vector<int>& type_of,
-                 const std::vector<LocalType>& types, const std::string& footer) {
+std::string tzif(int version, const std::vector<int64_t>& transitions,
+                 const std::vector<int>& type_of, const std::vector<LocalType>& types,
+                 const std::string& footer) {
   std::string chars;
   std::vector<int> at;
   for (const auto& t : types) {
@@ -46,8 +50,8 @@ std::string tzif(int version, const std::vector<int64_t>& transitions, const std
     std::string b = "TZif";
     b += version_byte;
     b += std::string(15, '\0');
-    for (int64_t count : {0, 0, 0, static_cast<int>(transitions.size()), static_cast<int>(types.size()),
-                          static_cast<int>(chars.size())})
+    for (int64_t count : {0, 0, 0, static_cast<int>(transitions.size()),
+                          static_cast<int>(types.size()), static_cast<int>(chars.size())})
       put(b, count, 4);
     for (int64_t t : transitions) put(b, t, width);
     for (int i : type_of) put(b, i, 1);
@@ -71,8 +75,10 @@ class ZoneDir {
     setenv("TZDIR", dir_.path().c_str(), 1);
   }
   ~ZoneDir() {
-    if (old_) setenv("TZDIR", old_->c_str(), 1);
-    else unsetenv("TZDIR");
+    if (old_)
+      setenv("TZDIR", old_->c_str(), 1);
+    else
+      unsetenv("TZDIR");
   }
   std::string add(const std::string& name, const std::string& bytes) {
     const auto path = dir_.path() / name;
@@ -120,7 +126,8 @@ TEST(Tzif, SlimFileFollowsItsFooterRule) {
 TEST(Tzif, SixtyFourBitBlockAndFooterAfterTheLastTransition) {
   ZoneDir dir;
   // One transition in 1980, then the rule (a version 2 file's first block is ignored).
-  dir.add("Test/Fat", tzif(2, {epoch(utc(1980, 4, 6, 1))}, {0}, kCentralEurope, kCentralEuropeRule));
+  dir.add("Test/Fat",
+          tzif(2, {epoch(utc(1980, 4, 6, 1))}, {0}, kCentralEurope, kCentralEuropeRule));
   const TimeZone z = TimeZone::load("Test/Fat");
   EXPECT_EQ(z.offset_at(utc(2100, 7, 1, 0)), hours{2});
   EXPECT_EQ(z.offset_at(utc(2100, 12, 1, 0)), hours{1});
@@ -142,7 +149,8 @@ TEST(Tzif, RuleDateForms) {
   EXPECT_EQ(zero_based.offset_at(utc(2027, 3, 1, 0)), hours{2});  // day 59 of 2027 is March 1
   EXPECT_EQ(zero_based.offset_at(utc(2027, 2, 28, 23)), seconds{0});
   const TimeZone all_year = TimeZone::load("Test/AllYear");
-  for (const sys_seconds t : {utc(2030, 1, 1, 5), utc(2030, 1, 1, 4, 59), utc(2030, 7, 1, 0), utc(2030, 12, 31, 23)})
+  for (const sys_seconds t :
+       {utc(2030, 1, 1, 5), utc(2030, 1, 1, 4, 59), utc(2030, 7, 1, 0), utc(2030, 12, 31, 23)})
     EXPECT_EQ(all_year.offset_at(t), -hours{4}) << epoch(t);
 }
 
@@ -153,7 +161,8 @@ TEST(Tzif, TruncatedCopiesAreCorruptAndNamed) {
   for (size_t length : {size_t{5}, size_t{43}, size_t{44}, size_t{100}, berlin.size() / 2,
                         berlin.size() - 20, berlin.size() - 1}) {
     const std::string path = dir.add("Cut/Berlin", berlin.substr(0, length));
-    test::expect_error([] { TimeZone::load("Cut/Berlin"); }, ErrorKind::corrupt_file, {path, "truncated"});
+    test::expect_error([] { TimeZone::load("Cut/Berlin"); }, ErrorKind::corrupt_file,
+                       {path, "truncated"});
   }
 }
 
@@ -164,11 +173,15 @@ TEST(Tzif, MalformedFilesAreCorruptAndNamed) {
   path = dir.add("Bad/Type", tzif(2, {100}, {7}, kCentralEurope, ""));
   test::expect_error([] { TimeZone::load("Bad/Type"); }, ErrorKind::corrupt_file, {path, "type"});
   path = dir.add("Bad/Rule", tzif(2, {}, {}, kCentralEurope, "CET-1CEST,M13.5.0,M10.5.0/3"));
-  test::expect_error([] { TimeZone::load("Bad/Rule"); }, ErrorKind::corrupt_file, {path, "M13.5.0"});
-  path = dir.add("Bad/RuleTail", tzif(2, {}, {}, kCentralEurope, "CET-1CEST,M3.5.0,M10.5.0/3 junk"));
-  test::expect_error([] { TimeZone::load("Bad/RuleTail"); }, ErrorKind::corrupt_file, {path, "junk"});
+  test::expect_error([] { TimeZone::load("Bad/Rule"); }, ErrorKind::corrupt_file,
+                     {path, "M13.5.0"});
+  path =
+      dir.add("Bad/RuleTail", tzif(2, {}, {}, kCentralEurope, "CET-1CEST,M3.5.0,M10.5.0/3 junk"));
+  test::expect_error([] { TimeZone::load("Bad/RuleTail"); }, ErrorKind::corrupt_file,
+                     {path, "junk"});
   dir.add("Bad/Text", "this is not a zone file\n");
-  test::expect_error([] { TimeZone::load("Bad/Text"); }, ErrorKind::invalid_input, {"Bad/Text", "not a zone file"});
+  test::expect_error([] { TimeZone::load("Bad/Text"); }, ErrorKind::invalid_input,
+                     {"Bad/Text", "not a zone file"});
 }
 
 }  // namespace

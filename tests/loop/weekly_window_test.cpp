@@ -33,7 +33,10 @@ TEST(WeeklyWindow, ParsesAndWritesText) {
   EXPECT_EQ(daily.days, (std::vector<int>{0, 1, 2, 3, 4, 5, 6}));
   EXPECT_EQ(to_text(daily), "daily 02:00-05:00");
 
-  const WeeklyWindow late = parse_weekly_window("saturday, mon, sat 22:00\xE2\x80\x93" "24:00", "UTC");
+  const WeeklyWindow late = parse_weekly_window(
+      "saturday, mon, sat 22:00\xE2\x80\x93"
+      "24:00",
+      "UTC");
   EXPECT_EQ(late.days, (std::vector<int>{1, 6}));
   EXPECT_EQ(late.end_minute, 24 * 60);
   EXPECT_EQ(to_text(late), "mon,sat 22:00-24:00");
@@ -58,13 +61,16 @@ TEST(WeeklyWindow, RefusesWhatIsNoWindow) {
       {"sunday 02:00-6:0", "6:0"},
   };
   for (const auto& [text, fragment] : bad)
-    test::expect_error([&] { parse_weekly_window(text, "UTC"); }, ErrorKind::invalid_input, {fragment});
+    test::expect_error([&] { parse_weekly_window(text, "UTC"); }, ErrorKind::invalid_input,
+                       {fragment});
 
   const TimeZone zone = TimeZone::utc();
   WeeklyWindow w{{}, 0, 60, "UTC"};
-  test::expect_error([&] { window_at(w, zone, utc(2026, 6, 7, 0)); }, ErrorKind::invalid_input, {"no days"});
+  test::expect_error([&] { window_at(w, zone, utc(2026, 6, 7, 0)); }, ErrorKind::invalid_input,
+                     {"no days"});
   w.days = {7};
-  test::expect_error([&] { next_window(w, zone, utc(2026, 6, 7, 0)); }, ErrorKind::invalid_input, {"7"});
+  test::expect_error([&] { next_window(w, zone, utc(2026, 6, 7, 0)); }, ErrorKind::invalid_input,
+                     {"7"});
   w = {{0}, 1440, 60, "UTC"};
   test::expect_error([&] { check(w); }, ErrorKind::invalid_input, {"minutes"});
 }
@@ -80,7 +86,8 @@ TEST(WeeklyWindow, ContainsStartButNotEnd) {
   EXPECT_EQ(window_at(w, berlin, utc(2026, 6, 7, 4)), std::nullopt);
   EXPECT_EQ(window_at(w, berlin, utc(2026, 6, 8, 1)), std::nullopt);  // Monday
   EXPECT_EQ(next_window(w, berlin, utc(2026, 6, 6, 12)), expected);
-  EXPECT_EQ(next_window(w, berlin, utc(2026, 6, 7, 0)), (Window{utc(2026, 6, 14, 0), utc(2026, 6, 14, 4)}));
+  EXPECT_EQ(next_window(w, berlin, utc(2026, 6, 7, 0)),
+            (Window{utc(2026, 6, 14, 0), utc(2026, 6, 14, 4)}));
 }
 
 TEST(WeeklyWindow, RunsOncePerWindow) {
@@ -97,8 +104,8 @@ TEST(WeeklyWindow, RunsOncePerWindow) {
       last = run->start;
     }
   }
-  EXPECT_EQ(runs, (std::vector<sys_seconds>{utc(2026, 6, 7, 0), utc(2026, 6, 14, 0), utc(2026, 6, 21, 0),
-                                             utc(2026, 6, 28, 0)}));
+  EXPECT_EQ(runs, (std::vector<sys_seconds>{utc(2026, 6, 7, 0), utc(2026, 6, 14, 0),
+                                            utc(2026, 6, 21, 0), utc(2026, 6, 28, 0)}));
 }
 
 TEST(WeeklyWindow, RestartInsideTheWindowDoesNotRunItAgain) {
@@ -119,7 +126,8 @@ TEST(WeeklyWindow, MissedWindowRunsAtTheNextOne) {
   EXPECT_EQ(due(w, berlin, ran, utc(2026, 6, 14, 9)), std::nullopt);  // not late on June 14
   EXPECT_EQ(due(w, berlin, ran, utc(2026, 6, 16, 9)), std::nullopt);
   EXPECT_EQ(next_window(w, berlin, utc(2026, 6, 14, 9)).start, utc(2026, 6, 21, 0));
-  EXPECT_EQ(due(w, berlin, ran, utc(2026, 6, 21, 2)), (Window{utc(2026, 6, 21, 0), utc(2026, 6, 21, 4)}));
+  EXPECT_EQ(due(w, berlin, ran, utc(2026, 6, 21, 2)),
+            (Window{utc(2026, 6, 21, 0), utc(2026, 6, 21, 4)}));
   // A clock set back into an older window never runs it after a newer one ran.
   EXPECT_EQ(due(w, berlin, utc(2026, 6, 21, 0), utc(2026, 6, 14, 1)), std::nullopt);
 }
@@ -133,7 +141,7 @@ TEST(WeeklyWindow, MidnightCrossingOnSeveralDays) {
   EXPECT_EQ(window_at(w, zone, utc(2026, 6, 8, 0, 30)), sunday);
   EXPECT_EQ(window_at(w, zone, utc(2026, 6, 7, 23, 30)), sunday);
   EXPECT_EQ(window_at(w, zone, utc(2026, 6, 8, 1, 30)), std::nullopt);
-  EXPECT_EQ(window_at(w, zone, utc(2026, 6, 7, 0, 30)), std::nullopt);  // Saturday started none
+  EXPECT_EQ(window_at(w, zone, utc(2026, 6, 7, 0, 30)), std::nullopt);   // Saturday started none
   EXPECT_EQ(window_at(w, zone, utc(2026, 6, 9, 23, 45)), std::nullopt);  // Tuesday starts none
   EXPECT_EQ(window_at(w, zone, utc(2026, 6, 11, 1)), wednesday);
   EXPECT_EQ(next_window(w, zone, utc(2026, 6, 8, 0)), wednesday);
@@ -143,20 +151,23 @@ TEST(WeeklyWindow, MidnightCrossingOnSeveralDays) {
   std::vector<sys_seconds> starts;
   for (sys_seconds after = utc(2026, 6, 7, 12); starts.size() < 4;)
     starts.push_back(after = next_window(workdays, zone, after).start);
-  EXPECT_EQ(starts, (std::vector<sys_seconds>{utc(2026, 6, 8, 2), utc(2026, 6, 10, 2), utc(2026, 6, 12, 2),
-                                               utc(2026, 6, 15, 2)}));
+  EXPECT_EQ(starts, (std::vector<sys_seconds>{utc(2026, 6, 8, 2), utc(2026, 6, 10, 2),
+                                              utc(2026, 6, 12, 2), utc(2026, 6, 15, 2)}));
 
   // A whole day ("00:00-00:00") every day: the windows touch and always hold now.
   const WeeklyWindow always = parse_weekly_window("daily 00:00-00:00", "UTC");
-  EXPECT_EQ(window_at(always, zone, utc(2026, 6, 9, 17)), (Window{utc(2026, 6, 9, 0), utc(2026, 6, 10, 0)}));
-  EXPECT_EQ(window_at(always, zone, utc(2026, 6, 10, 0)), (Window{utc(2026, 6, 10, 0), utc(2026, 6, 11, 0)}));
+  EXPECT_EQ(window_at(always, zone, utc(2026, 6, 9, 17)),
+            (Window{utc(2026, 6, 9, 0), utc(2026, 6, 10, 0)}));
+  EXPECT_EQ(window_at(always, zone, utc(2026, 6, 10, 0)),
+            (Window{utc(2026, 6, 10, 0), utc(2026, 6, 11, 0)}));
 }
 
 TEST(WeeklyWindow, BerlinDaylightSavingSundays) {
   const TimeZone berlin = TimeZone::load("Europe/Berlin");
   const WeeklyWindow w = parse_weekly_window("sunday 02:00-06:00", "Europe/Berlin");
   // A winter Sunday: 02:00-06:00 CET is 01:00-05:00 UTC.
-  EXPECT_EQ(next_window(w, berlin, utc(2026, 3, 20, 0)), (Window{utc(2026, 3, 22, 1), utc(2026, 3, 22, 5)}));
+  EXPECT_EQ(next_window(w, berlin, utc(2026, 3, 20, 0)),
+            (Window{utc(2026, 3, 22, 1), utc(2026, 3, 22, 5)}));
   // 2026-03-29: 02:00 never happens; the window starts at 03:00 CEST (01:00 UTC), three hours.
   const Window spring{utc(2026, 3, 29, 1), utc(2026, 3, 29, 4)};
   EXPECT_EQ(next_window(w, berlin, utc(2026, 3, 27, 0)), spring);
@@ -170,14 +181,16 @@ TEST(WeeklyWindow, BerlinDaylightSavingSundays) {
   EXPECT_EQ(due(w, berlin, std::nullopt, utc(2026, 10, 25, 0, 30)), autumn);
   EXPECT_EQ(due(w, berlin, autumn.start, utc(2026, 10, 25, 1, 30)), std::nullopt);
   // The next Sunday is back to winter hours.
-  EXPECT_EQ(next_window(w, berlin, autumn.start), (Window{utc(2026, 11, 1, 1), utc(2026, 11, 1, 5)}));
+  EXPECT_EQ(next_window(w, berlin, autumn.start),
+            (Window{utc(2026, 11, 1, 1), utc(2026, 11, 1, 5)}));
 }
 
 TEST(WeeklyWindow, NewYorkDaylightSavingSundays) {
   const TimeZone new_york = TimeZone::load("America/New_York");
   const WeeklyWindow w = parse_weekly_window("sunday 02:00-06:00", "America/New_York");
   // 2026-03-08: clocks jump 02:00 EST → 03:00 EDT; the window is 03:00-06:00 EDT.
-  EXPECT_EQ(next_window(w, new_york, utc(2026, 3, 7, 0)), (Window{utc(2026, 3, 8, 7), utc(2026, 3, 8, 10)}));
+  EXPECT_EQ(next_window(w, new_york, utc(2026, 3, 7, 0)),
+            (Window{utc(2026, 3, 8, 7), utc(2026, 3, 8, 10)}));
   // 2026-11-01: 01:00-02:00 happens twice; a 01:00-03:00 window runs from the first 01:00 (EDT)
   // to 03:00 EST, three hours.
   const WeeklyWindow early = parse_weekly_window("sunday 01:00-03:00", "America/New_York");
@@ -185,7 +198,8 @@ TEST(WeeklyWindow, NewYorkDaylightSavingSundays) {
   EXPECT_EQ(window_at(early, new_york, utc(2026, 11, 1, 6, 30)), fold);  // the second 01:30
   EXPECT_EQ(due(early, new_york, fold.start, utc(2026, 11, 1, 6, 30)), std::nullopt);
   // A summer Sunday: 02:00-06:00 EDT is 06:00-10:00 UTC.
-  EXPECT_EQ(window_at(w, new_york, utc(2026, 6, 7, 6)), (Window{utc(2026, 6, 7, 6), utc(2026, 6, 7, 10)}));
+  EXPECT_EQ(window_at(w, new_york, utc(2026, 6, 7, 6)),
+            (Window{utc(2026, 6, 7, 6), utc(2026, 6, 7, 10)}));
 }
 
 }  // namespace
