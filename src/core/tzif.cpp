@@ -24,7 +24,7 @@ class Reader {
     if (width == 4) return static_cast<int32_t>(static_cast<uint32_t>(v));  // sign of 32-bit times
     return static_cast<int64_t>(v);
   }
-  size_t pos() const { return pos_; }
+  size_t remaining() const { return bytes_.size() - pos_; }
   std::string_view rest() const { return bytes_.substr(pos_); }
 
   [[noreturn]] void fail(const std::string& why) const {
@@ -68,6 +68,10 @@ Counts read_header(Reader& in) {
 
 // One data block: `width` is 4 for the version 1 block, 8 for the version 2+ block.
 TzifData read_block(Reader& in, const Counts& c, size_t width) {
+  // The counts come from the file: check the whole block is there before sizing anything by them.
+  const uint64_t block_bytes = uint64_t{c.time} * (width + 1) + uint64_t{c.type} * 6 + c.chars +
+                               uint64_t{c.leap} * (width + 4) + c.isstd + c.isut;
+  if (block_bytes > in.remaining()) in.fail("truncated (data block)");
   TzifData d;
   d.version = c.version;
   d.transitions.reserve(c.time);

@@ -179,6 +179,12 @@ TEST(Tzif, MalformedFilesAreCorruptAndNamed) {
       dir.add("Bad/RuleTail", tzif(2, {}, {}, kCentralEurope, "CET-1CEST,M3.5.0,M10.5.0/3 junk"));
   test::expect_error([] { TimeZone::load("Bad/RuleTail"); }, ErrorKind::corrupt_file,
                      {path, "junk"});
+  // A header that claims two billion transitions in a tiny file is refused as truncated.
+  std::string huge = tzif(2, {}, {}, kCentralEurope, "");
+  huge.replace(32, 4, "\x7f\xff\xff\xff");  // the first header's transition count
+  path = dir.add("Bad/Huge", huge);
+  test::expect_error([] { TimeZone::load("Bad/Huge"); }, ErrorKind::corrupt_file,
+                     {path, "truncated"});
   dir.add("Bad/Text", "this is not a zone file\n");
   test::expect_error([] { TimeZone::load("Bad/Text"); }, ErrorKind::invalid_input,
                      {"Bad/Text", "not a zone file"});
