@@ -112,6 +112,7 @@ WeeklyWindow parse_weekly_window(std::string_view text, std::string time_zone) {
 }
 
 std::string to_text(const WeeklyWindow& w) {
+  check(w);
   std::string days;
   if (w.days.size() == 7) {
     days = "daily";

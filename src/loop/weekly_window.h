@@ -33,7 +33,8 @@ struct WeeklyWindow {
 // TimeZone is loaded for it.
 WeeklyWindow parse_weekly_window(std::string_view text, std::string time_zone);
 
-// The text form parse_weekly_window reads: "sun,wed 23:30-01:30", "daily 02:00-05:00".
+// The text form parse_weekly_window reads: "sun,wed 23:30-01:30", "daily 02:00-05:00". Throws
+// as check() does for a window that breaks the rules.
 std::string to_text(const WeeklyWindow& window);
 
 // Throws Error(invalid_input) when a window built in code breaks the rules above.
