@@ -15,6 +15,8 @@ packages=(
   libcurl4-openssl-dev libsodium-dev libpcre2-dev
   # logging, command line
   libspdlog-dev libfmt-dev libcli11-dev
+  # IANA time zones (core/time_zone.h reads /usr/share/zoneinfo: weekly training windows)
+  tzdata
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # end-to-end tests: real clients and a real browser
