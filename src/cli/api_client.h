@@ -25,6 +25,11 @@ class ApiClient {
   // status, with the server's own "error" text when it gave one; Error(corrupt_file) when the
   // answer is not JSON.
   boost::json::value get(const std::string& path) const;
+  // Any method, with a JSON body when `body` is given. A 2xx answer's JSON; other answers as
+  // get(), except that 400, 404 and 409 keep their meaning (invalid_input, not_found, conflict)
+  // with the server's message, for the commands that act on what the server has.
+  boost::json::value call(const std::string& method, const std::string& path,
+                          const boost::json::value* body = nullptr) const;
 
   // GET /api/ps.
   std::vector<api::RunningModel> running_models() const;

@@ -88,8 +88,10 @@ struct Readiness {
   std::int64_t qualifying = 0;  // examples that would be exported now
   std::int64_t needed = 100;
 };
+// `since`: only conversations after it (as the export's since).
 std::vector<Readiness> readiness(const db::Database& db, std::int64_t user_id,
-                                 double min_score = 0.7, std::int64_t needed = 100);
+                                 double min_score = 0.7, std::int64_t needed = 100,
+                                 std::optional<db::Timestamp> since = {});
 
 // Replaces e-mail addresses, phone numbers and secrets (API keys, tokens, private keys).
 std::string redact_pii(std::string_view text);

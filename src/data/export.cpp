@@ -212,8 +212,8 @@ ExportResult export_dataset(const db::Database& db, std::int64_t user_id,
 }
 
 std::vector<Readiness> readiness(const db::Database& db, std::int64_t user_id, double min_score,
-                                 std::int64_t needed) {
-  detail::Examples examples = detail::collect_examples(db, user_id, {min_score, "", {}, false});
+                                 std::int64_t needed, std::optional<db::Timestamp> since) {
+  detail::Examples examples = detail::collect_examples(db, user_id, {min_score, "", since, false});
   std::map<std::string, std::int64_t> per_model;
   // Models with allowed conversations but nothing qualifying yet show up with 0.
   const bool user_allows = db::UserSettingsStore(db).get(user_id).training_opt_in;

@@ -85,18 +85,11 @@ db::TrainingJob start_job(const db::Database& db, library::Library& library, std
     o.validation = 0.1;
     // Count first so that too little data is refused with the counts and nothing is written.
     std::int64_t qualifying = 0;
-    for (const data::Readiness& r : data::readiness(db, user_id, kQualifyingScore, kMinimumExamples))
+    for (const data::Readiness& r :
+         data::readiness(db, user_id, kQualifyingScore, kMinimumExamples, request.since))
       if (r.model == base.name) qualifying = r.qualifying;
-    if (!request.since && qualifying < kMinimumExamples)
-      throw NotEnoughData(base.name, qualifying, kMinimumExamples);
-    data::ExportResult exported;
-    try {
-      exported = data::export_dataset(db, user_id, o, request.datasets_dir);
-    } catch (const Error& e) {
-      if (e.kind() != ErrorKind::invalid_input) throw;
-      // Fewer new examples than needed (the schedule's incremental data).
-      throw NotEnoughData(base.name, std::min(qualifying, kMinimumExamples - 1), kMinimumExamples);
-    }
+    if (qualifying < kMinimumExamples) throw NotEnoughData(base.name, qualifying, kMinimumExamples);
+    const data::ExportResult exported = data::export_dataset(db, user_id, o, request.datasets_dir);
     dataset = db::DatasetVersions(db).find(user_id, exported.dataset_version_id);
     HEARTH_ASSERT(dataset.has_value(), "an exported dataset version vanished");
   }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <utility>
 
 #include <boost/json.hpp>
 
@@ -87,7 +88,20 @@ void JobRun::train() {
   auto read = [&](const std::string& path) {
     return train::fit_to_length(train::read_training_file(path, chat, model->tokenizer()), kMaxSeq);
   };
-  const std::vector<train::Example> examples = read(dataset->train_path);
+  std::vector<train::Example> examples = read(dataset->train_path);
+  // The schedule's replay: earlier examples (those of the version it continues) mixed in, evenly
+  // spread over that data set, so that what the served version learnt is kept.
+  if (const auto* replay = hyper.if_contains("replay"); replay && job.init_version > 0) {
+    const auto from = db::ModelVersions(db).find(job.model_id, job.init_version);
+    const auto earlier = from && from->dataset_version_id
+                             ? db::DatasetVersions(db).find(job.user_id, *from->dataset_version_id)
+                             : std::nullopt;
+    if (earlier) {
+      const std::vector<train::Example> old = read(earlier->train_path);
+      const auto want = std::min<std::size_t>(old.size(), replay->to_number<std::size_t>());
+      for (std::size_t i = 0; i < want; ++i) examples.push_back(old[i * old.size() / want]);
+    }
+  }
   const std::vector<train::Example> held_out =
       dataset->validation_path.empty() ? std::vector<train::Example>{} : read(dataset->validation_path);
 
@@ -113,7 +127,7 @@ void JobRun::train() {
   const std::uint64_t available =
       settings.memory_budget > 0 ? settings.memory_budget : hardware::read_meminfo().available;
   size_t longest = 0;
-  for (const auto* set : {&examples, &held_out})
+  for (const std::vector<train::Example>* set : {&std::as_const(examples), &held_out})
     for (const auto& ex : *set) longest = std::max(longest, ex.tokens.size());
   std::optional<train::MemoryPlan> plan;
   for (std::int64_t b : requested.batch_size ? std::vector<std::int64_t>{*requested.batch_size}
@@ -246,6 +260,18 @@ void JobRun::train() {
   event("completed", {{"steps", result.steps}});
   audit(db, job.started_by, "training.finish", job.base_model,
         {{"job_id", job.id}, {"status", "completed"}, {"better", better}});
+  // The schedule deploys what it trains, through the gate.
+  if (job.origin == "schedule") {
+    if (better) {
+      try {
+        deploy_job(db, job.user_id, job.id, false, std::nullopt);
+      } catch (const std::exception& e) {  // the job itself succeeded
+        event(std::string("not deployed: ") + e.what(), {}, "warn");
+      }
+    } else {
+      event("not deployed: the evaluation gate found it no better than what is served");
+    }
+  }
 }
 
 }  // namespace

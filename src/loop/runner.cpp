@@ -13,12 +13,14 @@
 #include "core/paths.h"
 #include "loop/local_job.h"
 #include "loop/loop.h"
+#include "loop/schedule.h"
 
 namespace hearth::loop {
 
 RunnerSettings RunnerSettings::from_config() {
   RunnerSettings s;
   s.jobs_dir = paths::home() / "jobs";
+  s.datasets_root = paths::home() / "datasets";
   s.threads = static_cast<int>(config::get_int("HEARTH_TRAIN_THREADS", 0, 4096));
   s.nice = static_cast<int>(config::get_int("HEARTH_TRAIN_NICE", 0, 19));
   if (!config::get("HEARTH_TRAIN_MEMORY").empty())
@@ -30,6 +32,10 @@ RunnerSettings RunnerSettings::from_config() {
 
 JobRunner::JobRunner(db::Database db, library::Library& library, RunnerSettings settings)
     : db_(std::move(db)), library_(library), settings_(std::move(settings)) {
+  if (!settings_.clock)
+    settings_.clock = [] {
+      return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+    };
   if (settings_.threads <= 0)
     settings_.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2);
 }
@@ -72,6 +78,13 @@ void JobRunner::run() {
   if (settings_.nice > 0)
     setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), settings_.nice);
   while (!stopping_) {
+    try {
+      for (const ScheduleOutcome& o :
+           run_due_schedules(db_, library_, settings_.clock(), settings_.datasets_root))
+        SPDLOG_INFO("training schedule of personal model {}: {}", o.personal_model_id, o.outcome);
+    } catch (const std::exception& e) {
+      SPDLOG_WARN("training schedules: {}", e.what());
+    }
     std::optional<db::TrainingJob> job;
     try {
       job = db::TrainingJobs(db_).next_to_run("local");

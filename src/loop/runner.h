@@ -1,4 +1,4 @@
-// The background runner of training jobs: one thread that takes one job at a time (the oldest
+// The background runner of training jobs and weekly schedules: one thread that takes one job at a time (the oldest
 // running job first, so a job cut short by a restart resumes from its checkpoint, then the oldest
 // queued one), trains it with hearth's trainer at a low priority (nice) on part of the cores, and
 // evaluates it (loop.h says what a job's row holds while and after it runs).
@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -32,6 +33,10 @@ struct RunnerSettings {
   // How often an idle runner looks for jobs queued by another process (wake() is immediate).
   std::chrono::milliseconds idle_poll{2000};
   int samples = 3;  // held-out prompts answered by base and tuned for the comparison
+  // The weekly schedules (schedule.h) are checked at every idle poll against this clock (tests
+  // inject one); exports for them go to datasets_root/<user id>.
+  std::function<std::chrono::sys_seconds()> clock;
+  std::filesystem::path datasets_root;
 
   // HEARTH_TRAIN_THREADS, HEARTH_TRAIN_NICE, HEARTH_TRAIN_MEMORY, HEARTH_TRAIN_CHECKPOINT_EVERY;
   // jobs in HEARTH_HOME/jobs.

@@ -17,6 +17,11 @@
 //   GET  /api/personal-models/{id}/compare    [?job_id=N] the evaluation of that job (default:
 //                                              the newest evaluated one): figures and side-by-side
 //                                              answers of base and tuned
+//   GET  /api/personal-models/{id}/schedule   the weekly schedule (loop/schedule.h) and its next
+//                                              window; {"enabled": false} when there is none
+//   PUT  /api/personal-models/{id}/schedule   {"enabled"?: true, "window"?: "sunday 02:00-06:00",
+//                                              "time_zone"?: "UTC"} (IANA names)
+//   DELETE /api/personal-models/{id}/schedule
 #include <charconv>
 #include <thread>
 
@@ -24,6 +29,9 @@
 #include "core/paths.h"
 #include "loop/loop.h"
 #include "loop/runner.h"
+#include "loop/schedule.h"
+#include "loop/weekly_window.h"
+#include "core/time_zone.h"
 #include "server/api.h"
 #include "server/json_util.h"
 #include "server/response_stream.h"
@@ -225,6 +233,60 @@ Response compare(ApiContext& api, const Request& r) {
                                     {"eval", o.at("eval")}});
 }
 
+json::object schedule_json(const db::PersonalModel& row, const std::optional<db::TrainingSchedule>& s) {
+  json::object o{{"id", row.id}, {"model", row.custom_name}, {"enabled", s && s->enabled}};
+  if (!s) return o;
+  auto time = [](const std::optional<db::Timestamp>& t) {
+    return t ? json::value(json::string(db::format_time(*t))) : json::value(nullptr);
+  };
+  o["window"] = s->window;
+  o["time_zone"] = s->time_zone;
+  o["last_window_start"] = time(s->last_window_start);
+  o["last_data_at"] = time(s->last_data_at);
+  o["last_job_id"] = s->last_job_id ? json::value(*s->last_job_id) : json::value(nullptr);
+  o["last_outcome"] = s->last_outcome;
+  try {
+    const auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+    const loop::Window next = loop::next_window(loop::parse_weekly_window(s->window, s->time_zone),
+                                                TimeZone::load(s->time_zone), now);
+    o["next_window"] = json::object{
+        {"start", db::format_time(std::chrono::time_point_cast<std::chrono::milliseconds>(next.start))},
+        {"end", db::format_time(std::chrono::time_point_cast<std::chrono::milliseconds>(next.end))}};
+  } catch (const std::exception&) {
+    o["next_window"] = nullptr;
+  }
+  return o;
+}
+
+Response get_schedule(ApiContext& api, const Request& r) {
+  const db::PersonalModel row = own_model(api, r);
+  return json_response(schedule_json(row, db::TrainingSchedules(api.db).find(row.id)));
+}
+
+Response put_schedule(ApiContext& api, const Request& r) {
+  const db::PersonalModel row = own_model(api, r);
+  const json::object body = parse_body_object(r.body);
+  const auto current = db::TrainingSchedules(api.db).find(row.id);
+  const bool enabled = opt_bool(body, "enabled").value_or(true);
+  const std::string zone =
+      opt_string(body, "time_zone").value_or(current ? current->time_zone : "UTC");
+  const std::string window = loop::check_schedule(
+      opt_string(body, "window").value_or(current ? current->window : "sunday 02:00-06:00"), zone);
+  const auto s = db::TrainingSchedules(api.db).put(r.caller.user_id, row.id, enabled, window, zone);
+  loop::audit(api.db, r.caller.user_id, "training.schedule", row.custom_name,
+              {{"enabled", enabled}, {"window", window}, {"time_zone", zone}});
+  if (api.training) api.training->wake();
+  return json_response(schedule_json(row, s));
+}
+
+Response delete_schedule(ApiContext& api, const Request& r) {
+  const db::PersonalModel row = own_model(api, r);
+  const bool removed = db::TrainingSchedules(api.db).remove(row.id);
+  if (removed)
+    loop::audit(api.db, r.caller.user_id, "training.schedule", row.custom_name, {{"removed", true}});
+  return json_response(json::object{{"id", row.id}, {"deleted", removed}});
+}
+
 }  // namespace
 
 void add_training_routes(Router& router, ApiContext& api) {
@@ -242,6 +304,12 @@ void add_training_routes(Router& router, ApiContext& api) {
              [&api](const Request& r) { return rollback(api, r); });
   router.add("GET", "/api/personal-models/{id}/compare",
              [&api](const Request& r) { return compare(api, r); });
+  router.add("GET", "/api/personal-models/{id}/schedule",
+             [&api](const Request& r) { return get_schedule(api, r); });
+  router.add("PUT", "/api/personal-models/{id}/schedule",
+             [&api](const Request& r) { return put_schedule(api, r); });
+  router.add("DELETE", "/api/personal-models/{id}/schedule",
+             [&api](const Request& r) { return delete_schedule(api, r); });
 }
 
 }  // namespace hearth::server
