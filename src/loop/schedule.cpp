@@ -53,12 +53,15 @@ std::vector<ScheduleOutcome> run_due_schedules(const db::Database& db, library::
       job.since = s.last_data_at;
       job.replay = row->fine_tune_version > 0 ? kReplayExamples : 0;
       job.datasets_dir = datasets_root / std::to_string(s.user_id);
+      const db::Timestamp exported_at = db::now();
       const db::TrainingJob started = start_job(db, library, s.user_id, std::nullopt, job);
       o.job_id = started.id;
       o.outcome = "started training job " + std::to_string(started.id) + " on " +
                   std::to_string(started.training_data_size) + " new examples";
+      // New data is what comes after this export: the database's clock stamps conversations
+      // (the window's clock may be another, in tests).
       schedules.record_window(s.personal_model_id, to_timestamp(open->start), o.outcome,
-                              to_timestamp(now), started.id);
+                              exported_at, started.id);
     } catch (const std::exception& e) {
       // Too little new data, a job already running, no opt-in: this window is done all the same.
       o.outcome = std::string("skipped: ") + e.what();
