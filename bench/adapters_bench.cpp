@@ -1,0 +1,209 @@
+// Serving several LoRA versions of one base: N sequences (--parallel, default 4) generate at
+// once on one loaded model (generate::ModelRunner, batch-invariant as the server runs it), each
+// with its own adapter applied per sequence inside the one batch
+// (model::Context::set_sequence_adapters). Configurations, interleaved over --reps repetitions:
+//   base   no adapters
+//   2      two different adapters, alternating over the sequences
+//   N      every sequence its own adapter (N different ones)
+// Per configuration: aggregate generated tokens/s over the generation steps (the first step,
+// which decodes every prompt, is not counted), its ratio to `base` of the same repetition, the
+// process's RSS after the run and the bytes of the adapters loaded. The adapters are rank
+// --rank (default 16) on q, k, v, o, gate, up and down, made with the trainer's new_adapter()
+// and B filled with small values, written as GGUF and loaded through Request::adapters.
+//
+//   adapters_bench MODEL [--parallel 4] [--gen 64] [--prompt 32] [--rank 16] [--threads 2]
+//                        [--reps 3] [--dir DIR]
+// Prints one JSON object per line (one per configuration and repetition), then a summary line.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/splitmix.h"
+#include "engine/generate/runner.h"
+#include "train/adapter_file.h"
+#include "train/lora_init.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace hearth;
+
+struct Args {
+  std::string model;
+  int parallel = 4, gen = 64, prompt = 32, rank = 16, threads = 2, reps = 3;
+  std::string dir;
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::runtime_error(k + " needs a value");
+      return argv[++i];
+    };
+    if (k == "--parallel") a.parallel = std::stoi(value());
+    else if (k == "--gen") a.gen = std::stoi(value());
+    else if (k == "--prompt") a.prompt = std::stoi(value());
+    else if (k == "--rank") a.rank = std::stoi(value());
+    else if (k == "--threads") a.threads = std::stoi(value());
+    else if (k == "--reps") a.reps = std::stoi(value());
+    else if (k == "--dir") a.dir = value();
+    else if (a.model.empty()) a.model = k;
+    else throw std::runtime_error("unknown argument " + k);
+  }
+  if (a.model.empty()) throw std::runtime_error("usage: adapters_bench MODEL [options]");
+  return a;
+}
+
+// The process's resident set now, from /proc/self/status (kB there).
+std::uint64_t rss_bytes() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  return 0;
+}
+
+// A rank-r adapter on all seven targets whose B is small random values (a trained adapter's
+// shape and cost; new_adapter's B = 0 would change nothing in the output).
+void make_adapter(const model::Model& model, int rank, uint64_t seed, const fs::path& path) {
+  const std::vector<std::string> targets(std::begin(train::kDefaultTargets),
+                                         std::end(train::kDefaultTargets));
+  model::LoraAdapter adapter = train::new_adapter(model, targets, rank, 2.0f * rank, seed);
+  SplitMix rng{seed * 7919 + 1};
+  for (auto& w : adapter.weights)
+    for (float& v : w.b) v = 0.02f * rng.symmetric();
+  train::write_adapter(adapter, path);
+}
+
+struct Result {
+  int tokens = 0;      // generated in the timed steps
+  double seconds = 0;  // the timed steps
+};
+
+// Every slot starts a request (slot i with adapters[i], maybe none); steps until all are done.
+Result run(generate::ModelRunner& runner, const Args& a,
+           const std::vector<std::vector<generate::LoraFile>>& adapters) {
+  for (int s = 0; s < a.parallel; ++s) {
+    generate::Request r;
+    // A prompt of about --prompt tokens, different per slot.
+    for (int w = 0; w < a.prompt; ++w) r.prompt += " word" + std::to_string((s * 131 + w * 17) % 997);
+    r.apply_template = false;
+    r.sampling.temperature = 0.8f;
+    r.sampling.seed = 1000 + static_cast<uint64_t>(s);
+    r.max_tokens = a.gen;
+    r.adapters = adapters[static_cast<size_t>(s)];
+    runner.start(s, r, runner.n_ctx());
+  }
+  Result res;
+  std::vector<generate::Output> out;
+  runner.step(out);  // every prompt, and the first tokens: not timed
+  int done = 0;
+  for (const auto& o : out) done += o.done ? 1 : 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  while (done < a.parallel) {
+    out.clear();
+    runner.step(out);
+    for (const auto& o : out) {
+      res.tokens += o.token ? 1 : 0;
+      done += o.done ? 1 : 0;
+      if (o.failed) throw std::runtime_error(o.error);
+    }
+  }
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return res;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  const Args a = parse(argc, argv);
+  fs::path dir = a.dir.empty() ? fs::temp_directory_path() / "hearth-adapters-bench" : fs::path(a.dir);
+  fs::create_directories(dir);
+
+  generate::RunnerOptions o;
+  o.n_ctx = a.prompt * 8 + a.gen + 16;  // room for the prompt's tokens (a "word" may be several)
+  o.n_seq = a.parallel;
+  o.threads = a.threads;
+  o.batch_invariant = true;
+  o.max_batch = 4096;  // every prompt in the first step
+  auto runner = generate::ModelRunner::load(a.model, o);
+  const std::uint64_t rss_loaded = rss_bytes();
+
+  std::vector<std::string> files;
+  for (int i = 0; i < a.parallel; ++i) {
+    const fs::path p = dir / ("adapter-" + std::to_string(i) + ".gguf");
+    make_adapter(runner->model(), a.rank, 100 + static_cast<uint64_t>(i), p);
+    files.push_back(p.string());
+  }
+  // The configurations: per slot, its adapters.
+  std::vector<std::pair<std::string, std::vector<std::vector<generate::LoraFile>>>> configs;
+  configs.push_back({"base", std::vector<std::vector<generate::LoraFile>>(a.parallel)});
+  std::vector<std::vector<generate::LoraFile>> two, each;
+  for (int s = 0; s < a.parallel; ++s) {
+    two.push_back({{files[static_cast<size_t>(s % 2)], 1.0f}});
+    each.push_back({{files[static_cast<size_t>(s)], 1.0f}});
+  }
+  configs.push_back({"2", two});
+  if (a.parallel > 2) configs.push_back({std::to_string(a.parallel), each});
+
+  run(*runner, a, configs[0].second);  // warm-up: touches every weight page once
+  std::map<std::string, std::vector<double>> tps, ratio;
+  std::map<std::string, std::uint64_t> rss, adapter_bytes;
+  for (int rep = 0; rep < a.reps; ++rep) {
+    double base_tps = 0;
+    for (const auto& [name, per_slot] : configs) {
+      const Result r = run(*runner, a, per_slot);
+      const double t = r.tokens / r.seconds;
+      if (name == "base") base_tps = t;
+      tps[name].push_back(t);
+      ratio[name].push_back(t / base_tps);
+      rss[name] = std::max(rss[name], rss_bytes());
+      // Adapters of this configuration: the distinct files its slots use.
+      std::uint64_t bytes = 0;
+      std::vector<std::string> seen;
+      for (const auto& slot : per_slot)
+        for (const auto& f : slot)
+          if (std::find(seen.begin(), seen.end(), f.path) == seen.end()) {
+            seen.push_back(f.path);
+            bytes += model::LoraAdapter::load(f.path, runner->model())->bytes();
+          }
+      adapter_bytes[name] = bytes;
+      std::printf(
+          "{\"rep\": %d, \"adapters\": \"%s\", \"tokens\": %d, \"seconds\": %.3f, "
+          "\"tokens_per_s\": %.2f, \"ratio_to_base\": %.3f, \"rss_bytes\": %llu, "
+          "\"adapter_bytes\": %llu}\n",
+          rep, name.c_str(), r.tokens, r.seconds, t, t / base_tps,
+          static_cast<unsigned long long>(rss_bytes()), static_cast<unsigned long long>(bytes));
+      std::fflush(stdout);
+    }
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  std::printf("{\"summary\": {\"model\": \"%s\", \"parallel\": %d, \"gen\": %d, \"rank\": %d, "
+              "\"threads\": %d, \"reps\": %d, \"rss_after_load\": %llu, \"configs\": [",
+              a.model.c_str(), a.parallel, a.gen, a.rank, a.threads, a.reps,
+              static_cast<unsigned long long>(rss_loaded));
+  for (size_t i = 0; i < configs.size(); ++i) {
+    const std::string& name = configs[i].first;
+    std::printf("%s{\"adapters\": \"%s\", \"tokens_per_s\": %.2f, \"ratio_to_base\": %.3f, "
+                "\"rss_bytes\": %llu, \"adapter_bytes\": %llu}",
+                i ? ", " : "", name.c_str(), median(tps[name]), median(ratio[name]),
+                static_cast<unsigned long long>(rss[name]),
+                static_cast<unsigned long long>(adapter_bytes[name]));
+  }
+  std::printf("]}}\n");
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "adapters_bench: %s\n", e.what());
+  return 1;
+}
