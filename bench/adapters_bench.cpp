@@ -3,17 +3,20 @@
 // with its own adapter applied per sequence inside the one batch
 // (model::Context::set_sequence_adapters). Configurations, interleaved over --reps repetitions:
 //   base   no adapters
+//   1      one adapter shared by every sequence (one set of rows: the cost of the arithmetic)
 //   2      two different adapters, alternating over the sequences
 //   N      every sequence its own adapter (N different ones)
 // Per configuration: aggregate generated tokens/s over the generation steps (the first step,
-// which decodes every prompt, is not counted), its ratio to `base` of the same repetition, the
-// process's RSS after the run and the bytes of the adapters loaded. The adapters are rank
+// which decodes every prompt, is not counted; median over the repetitions), its ratio to `base`
+// of the same repetition (median), the process's RSS after a short run of that configuration
+// alone on a fresh runner, and the bytes of its adapters (A and B, F32). The adapters are rank
 // --rank (default 16) on q, k, v, o, gate, up and down, made with the trainer's new_adapter()
 // and B filled with small values, written as GGUF and loaded through Request::adapters.
 //
 //   adapters_bench MODEL [--parallel 4] [--gen 64] [--prompt 32] [--rank 16] [--threads 2]
 //                        [--reps 3] [--dir DIR]
 // Prints one JSON object per line (one per configuration and repetition), then a summary line.
+// Memory is measured first (one fresh runner per configuration), then speed on one runner.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -121,6 +124,19 @@ Result run(generate::ModelRunner& runner, const Args& a,
   return res;
 }
 
+// The runner the benchmark serves with: every prompt in the first step, batch-invariant.
+std::unique_ptr<generate::ModelRunner> load(const Args& a) {
+  generate::RunnerOptions o;
+  o.n_ctx = a.prompt * 8 + a.gen + 16;  // room for the prompt's tokens (a "word" may be several)
+  o.n_seq = a.parallel;
+  o.threads = a.threads;
+  o.batch_invariant = true;
+  o.max_batch = 4096;
+  return generate::ModelRunner::load(a.model, o);
+}
+
+using Config = std::pair<std::string, std::vector<std::vector<generate::LoraFile>>>;
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -128,60 +144,65 @@ int main(int argc, char** argv) try {
   fs::path dir = a.dir.empty() ? fs::temp_directory_path() / "hearth-adapters-bench" : fs::path(a.dir);
   fs::create_directories(dir);
 
-  generate::RunnerOptions o;
-  o.n_ctx = a.prompt * 8 + a.gen + 16;  // room for the prompt's tokens (a "word" may be several)
-  o.n_seq = a.parallel;
-  o.threads = a.threads;
-  o.batch_invariant = true;
-  o.max_batch = 4096;  // every prompt in the first step
-  auto runner = generate::ModelRunner::load(a.model, o);
-  const std::uint64_t rss_loaded = rss_bytes();
-
   std::vector<std::string> files;
-  for (int i = 0; i < a.parallel; ++i) {
-    const fs::path p = dir / ("adapter-" + std::to_string(i) + ".gguf");
-    make_adapter(runner->model(), a.rank, 100 + static_cast<uint64_t>(i), p);
-    files.push_back(p.string());
+  std::map<std::string, std::uint64_t> file_bytes;  // A and B of each adapter, in memory
+  {
+    const auto model = model::Model::load(a.model);
+    for (int i = 0; i < a.parallel; ++i) {
+      const fs::path p = dir / ("adapter-" + std::to_string(i) + ".gguf");
+      make_adapter(*model, a.rank, 100 + static_cast<uint64_t>(i), p);
+      files.push_back(p.string());
+      file_bytes[p.string()] = model::LoraAdapter::load(p, *model)->bytes();
+    }
   }
   // The configurations: per slot, its adapters.
-  std::vector<std::pair<std::string, std::vector<std::vector<generate::LoraFile>>>> configs;
+  std::vector<Config> configs;
   configs.push_back({"base", std::vector<std::vector<generate::LoraFile>>(a.parallel)});
-  std::vector<std::vector<generate::LoraFile>> two, each;
+  std::vector<std::vector<generate::LoraFile>> one, two, each;
   for (int s = 0; s < a.parallel; ++s) {
+    one.push_back({{files[0], 1.0f}});
     two.push_back({{files[static_cast<size_t>(s % 2)], 1.0f}});
     each.push_back({{files[static_cast<size_t>(s)], 1.0f}});
   }
+  configs.push_back({"1", one});
   configs.push_back({"2", two});
   if (a.parallel > 2) configs.push_back({std::to_string(a.parallel), each});
+  auto adapter_bytes = [&](const Config& c) {  // the distinct files its slots use
+    std::map<std::string, std::uint64_t> used;
+    for (const auto& slot : c.second)
+      for (const auto& f : slot) used[f.path] = file_bytes[f.path];
+    std::uint64_t total = 0;
+    for (const auto& [path, bytes] : used) total += bytes;
+    return total;
+  };
 
-  run(*runner, a, configs[0].second);  // warm-up: touches every weight page once
+  // Memory: each configuration on a fresh runner (so no other configuration's adapters are
+  // held), the process's RSS after a short run (every weight page touched by then).
+  std::map<std::string, std::uint64_t> rss;
+  for (const Config& c : configs) {
+    auto runner = load(a);
+    Args shorter = a;
+    shorter.gen = 4;
+    run(*runner, shorter, c.second);
+    rss[c.first] = rss_bytes();
+  }
+
+  // Speed: one runner, the configurations interleaved in each repetition.
+  auto runner = load(a);
+  run(*runner, a, configs[0].second);  // warm-up
   std::map<std::string, std::vector<double>> tps, ratio;
-  std::map<std::string, std::uint64_t> rss, adapter_bytes;
   for (int rep = 0; rep < a.reps; ++rep) {
     double base_tps = 0;
-    for (const auto& [name, per_slot] : configs) {
-      const Result r = run(*runner, a, per_slot);
+    for (const Config& c : configs) {
+      const Result r = run(*runner, a, c.second);
       const double t = r.tokens / r.seconds;
-      if (name == "base") base_tps = t;
-      tps[name].push_back(t);
-      ratio[name].push_back(t / base_tps);
-      rss[name] = std::max(rss[name], rss_bytes());
-      // Adapters of this configuration: the distinct files its slots use.
-      std::uint64_t bytes = 0;
-      std::vector<std::string> seen;
-      for (const auto& slot : per_slot)
-        for (const auto& f : slot)
-          if (std::find(seen.begin(), seen.end(), f.path) == seen.end()) {
-            seen.push_back(f.path);
-            bytes += model::LoraAdapter::load(f.path, runner->model())->bytes();
-          }
-      adapter_bytes[name] = bytes;
+      if (c.first == "base") base_tps = t;
+      tps[c.first].push_back(t);
+      ratio[c.first].push_back(t / base_tps);
       std::printf(
           "{\"rep\": %d, \"adapters\": \"%s\", \"tokens\": %d, \"seconds\": %.3f, "
-          "\"tokens_per_s\": %.2f, \"ratio_to_base\": %.3f, \"rss_bytes\": %llu, "
-          "\"adapter_bytes\": %llu}\n",
-          rep, name.c_str(), r.tokens, r.seconds, t, t / base_tps,
-          static_cast<unsigned long long>(rss_bytes()), static_cast<unsigned long long>(bytes));
+          "\"tokens_per_s\": %.2f, \"ratio_to_base\": %.3f}\n",
+          rep, c.first.c_str(), r.tokens, r.seconds, t, t / base_tps);
       std::fflush(stdout);
     }
   }
@@ -190,16 +211,15 @@ int main(int argc, char** argv) try {
     return v[v.size() / 2];
   };
   std::printf("{\"summary\": {\"model\": \"%s\", \"parallel\": %d, \"gen\": %d, \"rank\": %d, "
-              "\"threads\": %d, \"reps\": %d, \"rss_after_load\": %llu, \"configs\": [",
-              a.model.c_str(), a.parallel, a.gen, a.rank, a.threads, a.reps,
-              static_cast<unsigned long long>(rss_loaded));
+              "\"threads\": %d, \"reps\": %d, \"configs\": [",
+              a.model.c_str(), a.parallel, a.gen, a.rank, a.threads, a.reps);
   for (size_t i = 0; i < configs.size(); ++i) {
     const std::string& name = configs[i].first;
     std::printf("%s{\"adapters\": \"%s\", \"tokens_per_s\": %.2f, \"ratio_to_base\": %.3f, "
                 "\"rss_bytes\": %llu, \"adapter_bytes\": %llu}",
                 i ? ", " : "", name.c_str(), median(tps[name]), median(ratio[name]),
                 static_cast<unsigned long long>(rss[name]),
-                static_cast<unsigned long long>(adapter_bytes[name]));
+                static_cast<unsigned long long>(adapter_bytes(configs[i])));
   }
   std::printf("]}}\n");
   return 0;

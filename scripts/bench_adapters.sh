@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Serving LoRA versions of one base (bench/adapters_bench.cpp): 4 sequences generating at once on
 # one loaded model with (a) no adapters, (b) 2 different adapters, (c) 4 different ones (each
-# sequence its own), every adapter applied per sequence inside the one batch. Prints each run's
+# sequence its own), every adapter applied per sequence inside the one batch; and, to tell the
+# adapters' arithmetic from their splitting of the batch, one adapter shared by all 4. Prints each run's
 # JSON line and a table: aggregate generated tokens/s (median of the repetitions), its ratio to
 # (a) in the same repetition, the process's RSS and the adapters' bytes.
 #
@@ -29,11 +30,8 @@ if [ ${#models[@]} -eq 0 ]; then
   models+=("$big")
 fi
 
-rows=()
-for model in "${models[@]}"; do
-  "$bench" "$model" --parallel 4 --gen "$gen" --prompt 16 --rank "$rank" --threads 2 \
-    --reps "$reps" --dir "$work" 2>/dev/null | tee "$work/out.jsonl"
-  rows+=("$(python3 - "$work/out.jsonl" "$model" <<'PY'
+# The table's rows from a run's summary line.
+cat > "$work/rows.py" <<'PY'
 import json, os, sys
 s = [json.loads(l) for l in open(sys.argv[1]) if '"summary"' in l][0]["summary"]
 name = os.path.basename(sys.argv[2])
@@ -42,8 +40,12 @@ for c in s["configs"]:
         name, c["adapters"], c["tokens_per_s"], c["ratio_to_base"],
         c["rss_bytes"] / 2**20, c["adapter_bytes"] / 2**20))
 PY
-)")
+: > "$work/rows.md"
+for model in "${models[@]}"; do
+  "$bench" "$model" --parallel 4 --gen "$gen" --prompt 16 --rank "$rank" --threads 2 \
+    --reps "$reps" --dir "$work" 2>/dev/null | tee "$work/out.jsonl"
+  python3 "$work/rows.py" "$work/out.jsonl" "$model" >> "$work/rows.md"
 done
 printf '\n| model | adapters | generated t/s | ratio to base | RSS | adapter bytes |\n'
 printf '|---|---|---|---|---|---|\n'
-printf '%s\n' "${rows[@]}"
+cat "$work/rows.md"
