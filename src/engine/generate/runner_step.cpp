@@ -28,8 +28,8 @@ int ModelRunner::start(int slot, const Request& request, int limit) {
       [](const model::AppliedLora& a, const model::AppliedLora& b) {
         return a.adapter == b.adapter && a.scale == b.scale;
       });
-  if (!same_adapters) ctx_->set_sequence_adapters(slot, std::move(adapters));
   auto q = std::make_unique<Sequence>(request, tokenizer(), model_->n_vocab());
+  if (!same_adapters) ctx_->set_sequence_adapters(slot, std::move(adapters));
   if (options_.keep_conversation && seqs_[s]) q->sampler = std::move(seqs_[s]->sampler);
   // Reuse the cached tokens the prompt begins with and forget the rest (an earlier answer often
   // tokenizes differently once rendered into the history). At least the last prompt token is
