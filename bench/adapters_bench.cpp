@@ -8,7 +8,8 @@
 //   N      every sequence its own adapter (N different ones)
 // Per configuration: aggregate generated tokens/s over the generation steps (the first step,
 // which decodes every prompt, is not counted; median over the repetitions), its ratio to `base`
-// of the same repetition (median), the process's RSS after a short run of that configuration
+// of the same repetition (median), the same two per CPU-second of the process (steadier when
+// other processes share the machine), the process's RSS after a short run of that configuration
 // alone on a fresh runner, and the bytes of its adapters (A and B, F32). The adapters are rank
 // --rank (default 16) on q, k, v, o, gate, up and down, made with the trainer's new_adapter()
 // and B filled with small values, written as GGUF and loaded through Request::adapters.
@@ -21,6 +22,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -87,9 +89,18 @@ void make_adapter(const model::Model& model, int rank, uint64_t seed, const fs::
 }
 
 struct Result {
-  int tokens = 0;      // generated in the timed steps
-  double seconds = 0;  // the timed steps
+  int tokens = 0;          // generated in the timed steps
+  double seconds = 0;      // the timed steps, wall clock
+  double cpu_seconds = 0;  // the timed steps, CPU time of this process (all its threads)
 };
+
+// CPU time of the process: unlike the wall clock, it does not count time the machine gave to
+// other processes, so it is the steadier figure on a shared machine.
+double cpu_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 
 // Every slot starts a request (slot i with adapters[i], maybe none); steps until all are done.
 Result run(generate::ModelRunner& runner, const Args& a,
@@ -111,6 +122,7 @@ Result run(generate::ModelRunner& runner, const Args& a,
   int done = 0;
   for (const auto& o : out) done += o.done ? 1 : 0;
   const auto t0 = std::chrono::steady_clock::now();
+  const double c0 = cpu_now();
   while (done < a.parallel) {
     out.clear();
     runner.step(out);
@@ -121,6 +133,7 @@ Result run(generate::ModelRunner& runner, const Args& a,
     }
   }
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  res.cpu_seconds = cpu_now() - c0;
   return res;
 }
 
@@ -190,19 +203,23 @@ int main(int argc, char** argv) try {
   // Speed: one runner, the configurations interleaved in each repetition.
   auto runner = load(a);
   run(*runner, a, configs[0].second);  // warm-up
-  std::map<std::string, std::vector<double>> tps, ratio;
+  std::map<std::string, std::vector<double>> tps, ratio, cpu_tps, cpu_ratio;
   for (int rep = 0; rep < a.reps; ++rep) {
-    double base_tps = 0;
+    double base_tps = 0, base_cpu = 0;
     for (const Config& c : configs) {
       const Result r = run(*runner, a, c.second);
-      const double t = r.tokens / r.seconds;
-      if (c.first == "base") base_tps = t;
+      const double t = r.tokens / r.seconds, tc = r.tokens / r.cpu_seconds;
+      if (c.first == "base") base_tps = t, base_cpu = tc;
       tps[c.first].push_back(t);
       ratio[c.first].push_back(t / base_tps);
+      cpu_tps[c.first].push_back(tc);
+      cpu_ratio[c.first].push_back(tc / base_cpu);
       std::printf(
           "{\"rep\": %d, \"adapters\": \"%s\", \"tokens\": %d, \"seconds\": %.3f, "
-          "\"tokens_per_s\": %.2f, \"ratio_to_base\": %.3f}\n",
-          rep, c.first.c_str(), r.tokens, r.seconds, t, t / base_tps);
+          "\"cpu_seconds\": %.3f, \"tokens_per_s\": %.2f, \"ratio_to_base\": %.3f, "
+          "\"tokens_per_cpu_s\": %.2f, \"cpu_ratio_to_base\": %.3f}\n",
+          rep, c.first.c_str(), r.tokens, r.seconds, r.cpu_seconds, t, t / base_tps, tc,
+          tc / base_cpu);
       std::fflush(stdout);
     }
   }
@@ -216,8 +233,10 @@ int main(int argc, char** argv) try {
   for (size_t i = 0; i < configs.size(); ++i) {
     const std::string& name = configs[i].first;
     std::printf("%s{\"adapters\": \"%s\", \"tokens_per_s\": %.2f, \"ratio_to_base\": %.3f, "
+                "\"tokens_per_cpu_s\": %.2f, \"cpu_ratio_to_base\": %.3f, "
                 "\"rss_bytes\": %llu, \"adapter_bytes\": %llu}",
                 i ? ", " : "", name.c_str(), median(tps[name]), median(ratio[name]),
+                median(cpu_tps[name]), median(cpu_ratio[name]),
                 static_cast<unsigned long long>(rss[name]),
                 static_cast<unsigned long long>(adapter_bytes(configs[i])));
   }

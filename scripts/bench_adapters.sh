@@ -4,7 +4,8 @@
 # sequence its own), every adapter applied per sequence inside the one batch; and, to tell the
 # adapters' arithmetic from their splitting of the batch, one adapter shared by all 4. Prints each run's
 # JSON line and a table: aggregate generated tokens/s (median of the repetitions), its ratio to
-# (a) in the same repetition, the process's RSS and the adapters' bytes.
+# (a) in the same repetition, the same per CPU-second of the process (steadier on a shared
+# machine), the process's RSS and the adapters' bytes.
 #
 #   bash scripts/bench_adapters.sh [MODELS...]
 # Default models: the largest conformance model (quant-base-f16, n_embd 256) and the
@@ -36,8 +37,9 @@ import json, os, sys
 s = [json.loads(l) for l in open(sys.argv[1]) if '"summary"' in l][0]["summary"]
 name = os.path.basename(sys.argv[2])
 for c in s["configs"]:
-    print("| %s | %s | %.1f | %.2f | %.0f MiB | %.1f MiB |" % (
+    print("| %s | %s | %.1f | %.2f | %.1f | %.2f | %.0f MiB | %.1f MiB |" % (
         name, c["adapters"], c["tokens_per_s"], c["ratio_to_base"],
+        c["tokens_per_cpu_s"], c["cpu_ratio_to_base"],
         c["rss_bytes"] / 2**20, c["adapter_bytes"] / 2**20))
 PY
 : > "$work/rows.md"
@@ -46,6 +48,6 @@ for model in "${models[@]}"; do
     --reps "$reps" --dir "$work" 2>/dev/null | tee "$work/out.jsonl"
   python3 "$work/rows.py" "$work/out.jsonl" "$model" >> "$work/rows.md"
 done
-printf '\n| model | adapters | generated t/s | ratio to base | RSS | adapter bytes |\n'
-printf '|---|---|---|---|---|---|\n'
+printf '\n| model | adapters | generated t/s | ratio to base | t per CPU-s | CPU ratio | RSS | adapter bytes |\n'
+printf '|---|---|---|---|---|---|---|---|\n'
 cat "$work/rows.md"
