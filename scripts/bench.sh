@@ -23,3 +23,12 @@ if [ "${HEARTH_BENCH_TRAIN:-0}" = "1" ]; then
 else
   echo "bench: training speed skipped (run it with HEARTH_BENCH_TRAIN=1 make bench)" >&2
 fi
+
+# Serving LoRA versions of one base (scripts/bench_adapters.sh): 4 sequences with no adapter, 2
+# and 4 different adapters applied per sequence in one batch. Optional, as it takes a few
+# minutes: HEARTH_BENCH_ADAPTERS=1 make bench.
+if [ "${HEARTH_BENCH_ADAPTERS:-0}" = "1" ]; then
+  bash scripts/bench_adapters.sh
+else
+  echo "bench: per-sequence adapters skipped (run it with HEARTH_BENCH_ADAPTERS=1 make bench)" >&2
+fi

@@ -13,6 +13,12 @@
 
 namespace hearth::generate {
 
+// A LoRA adapter file to apply, at a scale (`--lora FILE[:SCALE]`; model/lora.h).
+struct LoraFile {
+  std::string path;
+  float scale = 1.0f;
+};
+
 struct Request {
   // Chat: rendered with the model's chat template plus a generation prompt. When `messages` is
   // empty, `prompt` is used instead: with apply_template it becomes one user message (preceded
@@ -25,6 +31,10 @@ struct Request {
   int max_tokens = -1;                // -1: until EOS or the end of the context
   std::vector<std::string> stop;      // stop strings (in addition to end-of-generation tokens)
   bool json_object = false;           // constrain the output to one JSON object
+  // LoRA adapters for this request only, on top of RunnerOptions::adapters, in this order: a
+  // fine-tuned version of the loaded base runs as base + its adapter, batched with requests for
+  // the base or other versions (model::Context::set_sequence_adapters).
+  std::vector<LoraFile> adapters;
 };
 
 // What a decode step did for one sequence. A sequence gives one Output per step it took part in

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/config.h"
+#include "engine/generate/adapter_cache.h"
 #include "engine/generate/runner.h"
 #include "engine/generate/sequence.h"
 #include "hardware/hardware.h"
@@ -19,6 +20,8 @@ ModelRunner::ModelRunner(std::string path, std::shared_ptr<const model::Model> m
   chat_ = chat::ModelChat::of(model_->file(), tokenizer());
   for (const LoraFile& f : options_.adapters)
     adapters_.push_back({model::LoraAdapter::load(f.path, *model_), f.scale});
+  request_adapters_ =
+      std::make_unique<AdapterCache>(static_cast<size_t>(std::max(0, options_.adapter_cache)));
 }
 
 ModelRunner::~ModelRunner() = default;
@@ -68,6 +71,16 @@ std::uint64_t ModelRunner::memory_bytes(int n_ctx, int n_seq) const {
 std::uint64_t ModelRunner::kv_cache_bytes() const {
   if (!ctx_) return 0;
   return kv_bytes(model_->hparams(), static_cast<std::uint64_t>(ctx_->n_ctx()), options_.kv_type);
+}
+
+std::uint64_t ModelRunner::request_adapter_bytes() const { return request_adapters_->bytes(); }
+
+std::vector<model::AppliedLora> ModelRunner::load_adapters(const Request& request) {
+  std::vector<model::AppliedLora> applied;
+  applied.reserve(request.adapters.size());
+  for (const LoraFile& f : request.adapters)
+    applied.push_back({request_adapters_->get(f.path, *model_), f.scale});
+  return applied;
 }
 
 void ModelRunner::reserve(int n_ctx, int n_seq) {

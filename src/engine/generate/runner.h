@@ -46,9 +46,10 @@ class Runner {
   // (Re)builds the KV cache for n_seq sequences of n_ctx tokens. Running sequences end silently.
   virtual void reserve(int n_ctx, int n_seq) = 0;
 
-  // Starts a generation in a free slot, its context limited to `limit` tokens (at most n_ctx).
-  // Error(invalid_input) when the prompt is empty or longer than the limit (the slot stays free).
-  // Returns the prompt's length in tokens.
+  // Starts a generation in a free slot, its context limited to `limit` tokens (at most n_ctx),
+  // with the request's own adapters. Error(invalid_input) when the prompt is empty or longer
+  // than the limit, or an adapter does not fit the model (the slot stays free); an adapter file
+  // that cannot be read gives the GGUF reader's error. Returns the prompt's length in tokens.
   virtual int start(int slot, const Request& request, int limit) = 0;
   // One decode step over every running sequence: each generating one's next token plus prompt
   // chunks up to the batch budget. Appends an Output for each sequence that produced something.
@@ -64,12 +65,6 @@ class Runner {
                                          const std::function<bool()>& cancelled) = 0;
 };
 
-// A LoRA adapter file to apply, at a scale (`--lora FILE[:SCALE]`; model/lora.h).
-struct LoraFile {
-  std::string path;
-  float scale = 1.0f;
-};
-
 struct RunnerOptions {
   int n_ctx = 0;        // tokens per sequence; 0: the model's training context, at most 4096
   int n_seq = 1;        // sequences that run at once
@@ -83,7 +78,12 @@ struct RunnerOptions {
   // LoRA adapters added to the model's weights, in this order; loaded and checked against the
   // model when it loads (model::LoraAdapter::load's errors).
   std::vector<LoraFile> adapters;
+  // Request::adapters loaded for earlier requests and kept (by path, re-read when the file's
+  // size or modification time changed) beyond those running now, at most this many.
+  int adapter_cache = 16;
 };
+
+class AdapterCache;  // adapter_cache.h
 
 class ModelRunner final : public Runner {
  public:
@@ -112,6 +112,9 @@ class ModelRunner final : public Runner {
   kernels::KernelSet kernels() const;
   // Bytes of the KV cache as built now.
   std::uint64_t kv_cache_bytes() const;
+  // Bytes of the requests' adapters loaded now (A and B of each file once, however many
+  // sequences use it); RunnerOptions::adapters are in memory_bytes().
+  std::uint64_t request_adapter_bytes() const;
 
   // The prompt text of a request: the chat template (or the raw prompt) with the BOS rule.
   std::string render(const Request& request) const;
@@ -132,11 +135,14 @@ class ModelRunner final : public Runner {
   void finish(int slot, const std::string& reason, bool flush, bool context_full,
               std::vector<Output>& out);
   void drop(int slot);  // frees a slot's cells (or keeps them, with keep_conversation)
+  // A request's adapters, loaded (through the cache) and checked against the model.
+  std::vector<model::AppliedLora> load_adapters(const Request& request);
 
   std::string path_;
   std::shared_ptr<const model::Model> model_;
   RunnerOptions options_;
   std::vector<model::AppliedLora> adapters_;  // options_.adapters, loaded
+  std::unique_ptr<AdapterCache> request_adapters_;  // Request::adapters, loaded by path
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<model::Context> ctx_;
   chat::ModelChat chat_;  // the chat format, built-in system message and BOS rule

@@ -18,14 +18,26 @@ int ModelRunner::start(int slot, const Request& request, int limit) {
                                               " tokens but the model's context is " +
                                               std::to_string(limit) +
                                               " tokens; shorten the prompt or raise num_ctx");
+  // The request's adapters, loaded and checked before anything changes (the slot stays free on
+  // an error). The cached tokens were computed with the slot's previous adapters: reusable only
+  // when those are the same files (same loaded copy) at the same scales.
+  std::vector<model::AppliedLora> adapters = load_adapters(request);
+  const std::vector<model::AppliedLora>& before = ctx_->sequence_adapters(slot);
+  const bool same_adapters = std::equal(
+      adapters.begin(), adapters.end(), before.begin(), before.end(),
+      [](const model::AppliedLora& a, const model::AppliedLora& b) {
+        return a.adapter == b.adapter && a.scale == b.scale;
+      });
   auto q = std::make_unique<Sequence>(request, tokenizer(), model_->n_vocab());
+  if (!same_adapters) ctx_->set_sequence_adapters(slot, std::move(adapters));
   if (options_.keep_conversation && seqs_[s]) q->sampler = std::move(seqs_[s]->sampler);
   // Reuse the cached tokens the prompt begins with and forget the rest (an earlier answer often
   // tokenizes differently once rendered into the history). At least the last prompt token is
   // decoded again: its logits give the first new token.
   auto& cached = cached_[s];
   size_t common = 0;
-  while (common < cached.size() && common + 1 < tokens.size() && cached[common] == tokens[common])
+  while (same_adapters && common < cached.size() && common + 1 < tokens.size() &&
+         cached[common] == tokens[common])
     ++common;
   if (common < cached.size()) {
     ctx_->keep_prefix(slot, static_cast<int>(common));

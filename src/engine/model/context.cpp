@@ -139,8 +139,47 @@ std::vector<float> Context::embed(std::span<const int32_t> tokens, int seq_id) {
   return out;
 }
 
+namespace {
+
+bool same_adapters(const std::vector<AppliedLora>& a, const std::vector<AppliedLora>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].adapter != b[i].adapter || a[i].scale != b[i].scale) return false;
+  return true;
+}
+
+}  // namespace
+
+void Context::set_sequence_adapters(int seq_id, std::vector<AppliedLora> adapters) {
+  if (seq_id < 0 || seq_id >= options_.n_seq_max)
+    throw Error(ErrorKind::invalid_input,
+                "adapters for sequence " + std::to_string(seq_id) + ": the id is outside [0, " +
+                    std::to_string(options_.n_seq_max) + ")");
+  if (adapters.empty()) {
+    seq_adapters_.erase(seq_id);
+    return;
+  }
+  // Another sequence with the same adapters: share its set, so their rows run together.
+  for (const auto& [other, set] : seq_adapters_)
+    if (same_adapters(set->adapters, adapters)) {
+      seq_adapters_[seq_id] = set;
+      return;
+    }
+  auto set = std::make_shared<SequenceAdapters>();
+  set->index = LoraIndex(*model_, adapters);  // check_adapter()'s errors, before any change
+  set->adapters = std::move(adapters);
+  seq_adapters_[seq_id] = std::move(set);
+}
+
+const std::vector<AppliedLora>& Context::sequence_adapters(int seq_id) const {
+  static const std::vector<AppliedLora> kNone;
+  const auto it = seq_adapters_.find(seq_id);
+  return it == seq_adapters_.end() ? kNone : it->second->adapters;
+}
+
 void Context::remove_sequence(int seq_id) {
   kv_.remove_sequence(seq_id);
+  seq_adapters_.erase(seq_id);
 }
 
 void Context::keep_prefix(int seq_id, int n_tokens) {

@@ -15,11 +15,13 @@
 // Numerics: activations are F32; every product with a weight matrix (and with the A and B of
 // each LoRA adapter in options.adapters) goes through kernels::matmul with options.matmul
 // (exact_f32 reproduces the conformance ".dequant-f32" references, quantized_activations the
-// ".ref.json" ones). Not thread-safe: one thread decodes at a time (options.matmul.pool spreads
+// ".ref.json" ones); a sequence's own adapters (set_sequence_adapters) go through it the same
+// way, over that sequence's rows only. Not thread-safe: one thread decodes at a time (options.matmul.pool spreads
 // each step's work over threads).
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <utility>
@@ -99,7 +101,17 @@ class Context {
   // a sequence that holds tokens.
   std::vector<float> embed(std::span<const int32_t> tokens, int seq_id);
 
-  // Forgets a sequence and frees its cells; an unknown or empty sequence is a no-op.
+  // LoRA adapters for the tokens of one sequence only, added after options().adapters, in this
+  // order (several fine-tunes of one base served in one batch: each sequence gets its own). An
+  // empty vector clears them; remove_sequence() does too. Sequences given the same adapters at
+  // the same scales share one bound set, and the forward pass runs each set once over its rows.
+  // Errors (nothing changes then): invalid_input for a sequence id outside [0, n_seq_max), and
+  // check_adapter()'s for an adapter that does not fit the model.
+  void set_sequence_adapters(int seq_id, std::vector<AppliedLora> adapters);
+  // The adapters set_sequence_adapters() gave the sequence (empty when none).
+  const std::vector<AppliedLora>& sequence_adapters(int seq_id) const;
+
+  // Forgets a sequence, its cells and its adapters; an unknown or empty sequence is a no-op.
   void remove_sequence(int seq_id);
   // Forgets the sequence's tokens after its first n_tokens (a conversation whose later part changed).
   void keep_prefix(int seq_id, int n_tokens);
@@ -119,9 +131,17 @@ class Context {
   void forward(std::span<const BatchEntry> batch, const std::vector<int>& cells, float* logits,
                float* hidden = nullptr);
 
+  // One sequence's own adapters, bound to the model (the index views the adapters it keeps).
+  struct SequenceAdapters {
+    std::vector<AppliedLora> adapters;
+    LoraIndex index;
+  };
+
   std::shared_ptr<const Model> model_;
   ContextOptions options_;
   LoraIndex lora_;  // options_.adapters bound to the model's weights
+  // By sequence id, only sequences that have adapters; shared between sequences with equal ones.
+  std::map<int, std::shared_ptr<const SequenceAdapters>> seq_adapters_;
   KvCache kv_;
 };
 

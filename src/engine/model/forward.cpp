@@ -1,7 +1,8 @@
 // The forward pass of one batch, in data-flow order:
 //   embeddings → per layer { rmsnorm → Q/K/V (+bias) → RoPE → KV cache → attention → output
 //   projection → residual; rmsnorm → FFN or MoE → residual } → rmsnorm → output projection.
-// Each product with a weight adds the LoRA adapters bound to it (Projector).
+// Each product with a weight adds the LoRA adapters bound to it (Projector): the context's for
+// every row, a sequence's own for that sequence's rows.
 // Shapes: T tokens in the batch, E = n_embd, D = head_dim, H / Hkv heads, F = n_ff.
 #include <algorithm>
 #include <cmath>
@@ -50,27 +51,74 @@ void linear_rows(const WeightMatrix& w, const float* x, int64_t T, float* y,
 }
 
 // Every product with a model weight: W x through the kernels, plus the LoRA terms bound to W
-// (lora.h), each scale · B (A x) added in adapter order. `one` as linear_rows().
+// (lora.h), each scale · B (A x) added in adapter order: first the context's, then each row's
+// own sequence's. `one` as linear_rows(). `row_lora` (per row, the bound adapters of its
+// sequence or null) is null itself when no row's sequence has adapters, which costs nothing.
 struct Projector {
   const MatmulOptions& o;
   const uint8_t* one;
   const LoraIndex& lora;
+  const LoraIndex* const* row_lora = nullptr;
 
   void operator()(const WeightMatrix& w, const float* x, int64_t T, float* y) const {
     linear_rows(w, x, T, y, o, one);
-    const std::vector<LoraTerm>* terms = lora.find(w);
-    if (terms == nullptr) return;
-    std::vector<float> ax, bax;
-    for (const LoraTerm& term : *terms) {
-      ax.resize(static_cast<size_t>(T * term.a.n_out));
-      bax.resize(static_cast<size_t>(T * term.b.n_out));
-      linear_rows(term.a, x, T, ax.data(), o, one);
-      linear_rows(term.b, ax.data(), T, bax.data(), o, one);
-      for (size_t i = 0; i < bax.size(); ++i) y[i] += term.scale * bax[i];
+    if (const std::vector<LoraTerm>* terms = lora.find(w)) {
+      std::vector<float> ax, bax;
+      for (const LoraTerm& term : *terms) {
+        ax.resize(static_cast<size_t>(T * term.a.n_out));
+        bax.resize(static_cast<size_t>(T * term.b.n_out));
+        linear_rows(term.a, x, T, ax.data(), o, one);
+        linear_rows(term.b, ax.data(), T, bax.data(), o, one);
+        for (size_t i = 0; i < bax.size(); ++i) y[i] += term.scale * bax[i];
+      }
+    }
+    if (row_lora != nullptr) add_sequence_terms(w, x, T, y);
+  }
+
+  // Per set of sequence adapters: its rows gathered, A x then B (A x) over them (each row with
+  // its own kernel kind, so a row's result depends on that row alone), scale · B (A x) added
+  // back to those rows.
+  void add_sequence_terms(const WeightMatrix& w, const float* x, int64_t T, float* y) const {
+    std::vector<const LoraIndex*> sets;  // in order of first use
+    for (int64_t t = 0; t < T; ++t)
+      if (row_lora[t] != nullptr && std::find(sets.begin(), sets.end(), row_lora[t]) == sets.end())
+        sets.push_back(row_lora[t]);
+    std::vector<int64_t> rows;
+    std::vector<uint8_t> rows_one;
+    std::vector<float> xs, ax, bax;
+    for (const LoraIndex* set : sets) {
+      const std::vector<LoraTerm>* terms = set->find(w);
+      if (terms == nullptr) continue;
+      rows.clear();
+      rows_one.clear();
+      for (int64_t t = 0; t < T; ++t)
+        if (row_lora[t] == set) {
+          rows.push_back(t);
+          if (one != nullptr) rows_one.push_back(one[t]);
+        }
+      const auto n = static_cast<int64_t>(rows.size());
+      xs.resize(static_cast<size_t>(n * w.n_in));
+      for (int64_t i = 0; i < n; ++i) std::copy_n(x + rows[i] * w.n_in, w.n_in, &xs[i * w.n_in]);
+      const uint8_t* kinds = one != nullptr ? rows_one.data() : nullptr;
+      for (const LoraTerm& term : *terms) {
+        ax.resize(static_cast<size_t>(n * term.a.n_out));
+        bax.resize(static_cast<size_t>(n * term.b.n_out));
+        linear_rows(term.a, xs.data(), n, ax.data(), o, kinds);
+        linear_rows(term.b, ax.data(), n, bax.data(), o, kinds);
+        for (int64_t i = 0; i < n; ++i) {
+          float* yr = y + rows[i] * w.n_out;
+          const float* br = &bax[static_cast<size_t>(i * w.n_out)];
+          for (int64_t c = 0; c < w.n_out; ++c) yr[c] += term.scale * br[c];
+        }
+      }
     }
   }
-  // The same for a subset of the rows, whose kinds are `rows_one` (null: no split).
-  Projector rows(const uint8_t* rows_one) const { return {o, rows_one, lora}; }
+
+  // The same for a subset of the rows, whose kinds are `rows_one` (null: no split) and whose
+  // sequence adapters are `rows_lora` (null: none).
+  Projector rows(const uint8_t* rows_one, const LoraIndex* const* rows_lora) const {
+    return {o, rows_one, lora, rows_lora};
+  }
 };
 
 // Adds `bias` (n values) to each of T rows of `stride` floats starting at x.
@@ -127,6 +175,7 @@ void moe_ffn(const LayerWeights& w, const Hparams& hp, const float* x, int64_t T
   std::vector<float> slots(static_cast<size_t>(T * K * E));
   std::vector<float> xs, g, u, act, y;
   std::vector<uint8_t> xs_one;  // the row kinds of xs, when splitting
+  std::vector<const LoraIndex*> xs_lora;  // the sequence adapters of xs's rows, when any
   for (int e = 0; e < NE; ++e) {
     std::vector<int64_t> rows;  // indexes t*K + k routed to e
     for (int64_t r = 0; r < T * K; ++r)
@@ -141,7 +190,14 @@ void moe_ffn(const LayerWeights& w, const Hparams& hp, const float* x, int64_t T
       for (int64_t i = 0; i < n; ++i) xs_one[static_cast<size_t>(i)] = project.one[rows[i] / K];
       sub_one = xs_one.data();
     }
-    const Projector expert = project.rows(sub_one);
+    const LoraIndex* const* sub_lora = nullptr;
+    if (project.row_lora != nullptr) {
+      xs_lora.resize(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i)
+        xs_lora[static_cast<size_t>(i)] = project.row_lora[rows[i] / K];
+      sub_lora = xs_lora.data();
+    }
+    const Projector expert = project.rows(sub_one, sub_lora);
     g.resize(static_cast<size_t>(n * F));
     u.resize(g.size());
     act.resize(g.size());
@@ -183,7 +239,21 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
       one_rows[static_cast<size_t>(t)] = per_seq[batch[t].seq_id] == 1;
   }
   const uint8_t* one = one_rows.empty() ? nullptr : one_rows.data();
-  const Projector project{o, one, lora_};
+
+  // Sequence adapters: each row's bound set, only when some sequence in the batch has one.
+  std::vector<const LoraIndex*> lora_rows;
+  if (!seq_adapters_.empty()) {
+    bool any = false;
+    lora_rows.resize(static_cast<size_t>(T));
+    for (int64_t t = 0; t < T; ++t) {
+      const auto it = seq_adapters_.find(batch[t].seq_id);
+      lora_rows[static_cast<size_t>(t)] = it == seq_adapters_.end() ? nullptr : &it->second->index;
+      any = any || it != seq_adapters_.end();
+    }
+    if (!any) lora_rows.clear();
+  }
+  const LoraIndex* const* row_lora = lora_rows.empty() ? nullptr : lora_rows.data();
+  const Projector project{o, one, lora_, row_lora};
 
   // Token embeddings (T×E), dequantized exactly.
   std::vector<float> x(static_cast<size_t>(T * E));
@@ -295,13 +365,17 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
   // Output: only the rows that want logits.
   int64_t n_out = 0;
   std::vector<uint8_t> out_one;
+  std::vector<const LoraIndex*> out_lora;
   for (int64_t t = 0; t < T; ++t)
     if (batch[t].want_logits) {
       rmsnorm(&x[t * E], mw.output_norm.data(), &h[n_out * E], E, hp.rms_eps);
       if (one != nullptr) out_one.push_back(one[t]);
+      if (row_lora != nullptr) out_lora.push_back(row_lora[t]);
       ++n_out;
     }
-  if (n_out > 0) project.rows(one ? out_one.data() : nullptr)(mw.output, h.data(), n_out, logits);
+  if (n_out > 0)
+    project.rows(one ? out_one.data() : nullptr, row_lora ? out_lora.data() : nullptr)(
+        mw.output, h.data(), n_out, logits);
 }
 
 }  // namespace hearth::model
