@@ -29,6 +29,13 @@ void apply_options(const api::Options& o, GenerationRequest& r) {
   if (o.num_predict) r.max_tokens = *o.num_predict < 0 ? -1 : as_int(*o.num_predict);
 }
 
+void use_model(GenerationRequest& request, const library::ResolvedModel& model) {
+  request.model = model.name;
+  request.model_path = model.model_path.string();
+  request.adapters.clear();
+  for (const auto& a : model.adapters) request.adapters.push_back({a.string(), 1.0f});
+}
+
 std::uint64_t random_seed() { return generate::random_seed(); }
 
 std::string random_id(std::string_view prefix) {

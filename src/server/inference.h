@@ -43,6 +43,10 @@ class GenerationWriter {
   virtual std::string midstream_error(const std::string& message) = 0;
 };
 
+// The resolved model into the request: its name, weights and, for a fine-tuned version, its
+// adapter on top of the base (the base stays loaded once for all its versions).
+void use_model(GenerationRequest& request, const library::ResolvedModel& model);
+
 // Queues the generation and returns the Response that the scheduler's events will fill. The
 // head is sent with the first token (or the end), so an error found before any output (model
 // cannot load, prompt too long) still gets its proper status and the API family's error shape.

@@ -22,8 +22,7 @@ GenerationRequest generation_request(ApiContext& api, const Request& http,
                                      const api::OllamaGeneration& g) {
   const library::ResolvedModel resolved = api.library.resolve(http.caller.user_id, g.model);
   GenerationRequest r;
-  r.model = resolved.name;
-  r.model_path = resolved.model_path.string();
+  use_model(r, resolved);
   r.sampling.seed = random_seed();
   apply_options(api::overlay(resolved.manifest.parameters, g.options), r);
   r.json_object = g.json_format;

@@ -126,8 +126,7 @@ Response chat_completions(ApiContext& api, const Request& http) {
   GenerationRequest r = generation_request(c);
   for (auto& m : c.messages) r.messages.push_back({std::move(m.role), std::move(m.content)});
   const library::ResolvedModel m = api.library.resolve(http.caller.user_id, c.model);
-  r.model = m.name;
-  r.model_path = m.model_path.string();
+  use_model(r, m);
   auto capture = capture_chat(api, http, body, r, "openai");
   return run_generation(api, http, std::move(r), std::make_shared<ChatWriter>(std::move(c), true),
                         std::move(capture));
@@ -140,8 +139,7 @@ Response completions(ApiContext& api, const Request& http) {
   r.prompt = std::move(c.prompt);
   r.apply_template = false;
   const library::ResolvedModel m = api.library.resolve(http.caller.user_id, c.model);
-  r.model = m.name;
-  r.model_path = m.model_path.string();
+  use_model(r, m);
   return run_generation(api, http, std::move(r), std::make_shared<ChatWriter>(std::move(c), false));
 }
 
