@@ -53,15 +53,24 @@ Args parse(int argc, char** argv) {
       if (i + 1 >= argc) throw std::runtime_error(k + " needs a value");
       return argv[++i];
     };
-    if (k == "--parallel") a.parallel = std::stoi(value());
-    else if (k == "--gen") a.gen = std::stoi(value());
-    else if (k == "--prompt") a.prompt = std::stoi(value());
-    else if (k == "--rank") a.rank = std::stoi(value());
-    else if (k == "--threads") a.threads = std::stoi(value());
-    else if (k == "--reps") a.reps = std::stoi(value());
-    else if (k == "--dir") a.dir = value();
-    else if (a.model.empty()) a.model = k;
-    else throw std::runtime_error("unknown argument " + k);
+    if (k == "--parallel")
+      a.parallel = std::stoi(value());
+    else if (k == "--gen")
+      a.gen = std::stoi(value());
+    else if (k == "--prompt")
+      a.prompt = std::stoi(value());
+    else if (k == "--rank")
+      a.rank = std::stoi(value());
+    else if (k == "--threads")
+      a.threads = std::stoi(value());
+    else if (k == "--reps")
+      a.reps = std::stoi(value());
+    else if (k == "--dir")
+      a.dir = value();
+    else if (a.model.empty())
+      a.model = k;
+    else
+      throw std::runtime_error("unknown argument " + k);
   }
   if (a.model.empty()) throw std::runtime_error("usage: adapters_bench MODEL [options]");
   return a;
@@ -108,7 +117,8 @@ Result run(generate::ModelRunner& runner, const Args& a,
   for (int s = 0; s < a.parallel; ++s) {
     generate::Request r;
     // A prompt of about --prompt tokens, different per slot.
-    for (int w = 0; w < a.prompt; ++w) r.prompt += " word" + std::to_string((s * 131 + w * 17) % 997);
+    for (int w = 0; w < a.prompt; ++w)
+      r.prompt += " word" + std::to_string((s * 131 + w * 17) % 997);
     r.apply_template = false;
     r.sampling.temperature = 0.8f;
     r.sampling.seed = 1000 + static_cast<uint64_t>(s);
@@ -154,7 +164,8 @@ using Config = std::pair<std::string, std::vector<std::vector<generate::LoraFile
 
 int main(int argc, char** argv) try {
   const Args a = parse(argc, argv);
-  fs::path dir = a.dir.empty() ? fs::temp_directory_path() / "hearth-adapters-bench" : fs::path(a.dir);
+  fs::path dir =
+      a.dir.empty() ? fs::temp_directory_path() / "hearth-adapters-bench" : fs::path(a.dir);
   fs::create_directories(dir);
 
   std::vector<std::string> files;
@@ -227,18 +238,19 @@ int main(int argc, char** argv) try {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
-  std::printf("{\"summary\": {\"model\": \"%s\", \"parallel\": %d, \"gen\": %d, \"rank\": %d, "
-              "\"threads\": %d, \"reps\": %d, \"configs\": [",
-              a.model.c_str(), a.parallel, a.gen, a.rank, a.threads, a.reps);
+  std::printf(
+      "{\"summary\": {\"model\": \"%s\", \"parallel\": %d, \"gen\": %d, \"rank\": %d, "
+      "\"threads\": %d, \"reps\": %d, \"configs\": [",
+      a.model.c_str(), a.parallel, a.gen, a.rank, a.threads, a.reps);
   for (size_t i = 0; i < configs.size(); ++i) {
     const std::string& name = configs[i].first;
-    std::printf("%s{\"adapters\": \"%s\", \"tokens_per_s\": %.2f, \"ratio_to_base\": %.3f, "
-                "\"tokens_per_cpu_s\": %.2f, \"cpu_ratio_to_base\": %.3f, "
-                "\"rss_bytes\": %llu, \"adapter_bytes\": %llu}",
-                i ? ", " : "", name.c_str(), median(tps[name]), median(ratio[name]),
-                median(cpu_tps[name]), median(cpu_ratio[name]),
-                static_cast<unsigned long long>(rss[name]),
-                static_cast<unsigned long long>(adapter_bytes(configs[i])));
+    std::printf(
+        "%s{\"adapters\": \"%s\", \"tokens_per_s\": %.2f, \"ratio_to_base\": %.3f, "
+        "\"tokens_per_cpu_s\": %.2f, \"cpu_ratio_to_base\": %.3f, "
+        "\"rss_bytes\": %llu, \"adapter_bytes\": %llu}",
+        i ? ", " : "", name.c_str(), median(tps[name]), median(ratio[name]), median(cpu_tps[name]),
+        median(cpu_ratio[name]), static_cast<unsigned long long>(rss[name]),
+        static_cast<unsigned long long>(adapter_bytes(configs[i])));
   }
   std::printf("]}}\n");
   return 0;

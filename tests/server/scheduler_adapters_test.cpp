@@ -13,9 +13,9 @@
 namespace hearth::server {
 namespace {
 
-const std::vector<std::string> kTargets = {"attn_q.weight", "attn_k.weight",  "attn_v.weight",
-                                           "attn_output.weight", "ffn_gate.weight",
-                                           "ffn_up.weight", "ffn_down.weight"};
+const std::vector<std::string> kTargets = {"attn_q.weight",      "attn_k.weight",   "attn_v.weight",
+                                           "attn_output.weight", "ffn_gate.weight", "ffn_up.weight",
+                                           "ffn_down.weight"};
 
 Scheduler::Options options() {
   Scheduler::Options o;
@@ -99,9 +99,9 @@ TEST(SchedulerAdapters, AnAdapterOfAnotherModelIsTheRequestsError) {
   const auto base = dir / "models" / "llama-gqa-f32.gguf";
   Scheduler sched(options());
   Outcome bad, good;
-  sched.submit(request(base.string(), "hello",
-                       {{(dir / "lora" / "qwen2-f32.lora-qv.gguf").string(), 1.0f}}),
-               bad.sink());
+  sched.submit(
+      request(base.string(), "hello", {{(dir / "lora" / "qwen2-f32.lora-qv.gguf").string(), 1.0f}}),
+      bad.sink());
   sched.submit(request(base.string(), "hello", {}), good.sink());
   ASSERT_TRUE(bad.wait());
   ASSERT_TRUE(good.wait());

@@ -10,8 +10,8 @@ std::shared_ptr<const model::LoraAdapter> AdapterCache::get(const std::string& p
   // Size and time as the file is now; when they cannot be read, load() names the problem.
   std::error_code ec;
   const std::uintmax_t size = std::filesystem::file_size(path, ec);
-  const auto mtime = ec ? std::filesystem::file_time_type{}
-                        : std::filesystem::last_write_time(path, ec);
+  const auto mtime =
+      ec ? std::filesystem::file_time_type{} : std::filesystem::last_write_time(path, ec);
   const auto it = entries_.find(path);
   if (!ec && it != entries_.end() && it->second.file_size == size && it->second.mtime == mtime) {
     it->second.last_used = ++clock_;

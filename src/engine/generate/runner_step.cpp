@@ -23,11 +23,11 @@ int ModelRunner::start(int slot, const Request& request, int limit) {
   // when those are the same files (same loaded copy) at the same scales.
   std::vector<model::AppliedLora> adapters = load_adapters(request);
   const std::vector<model::AppliedLora>& before = ctx_->sequence_adapters(slot);
-  const bool same_adapters = std::equal(
-      adapters.begin(), adapters.end(), before.begin(), before.end(),
-      [](const model::AppliedLora& a, const model::AppliedLora& b) {
-        return a.adapter == b.adapter && a.scale == b.scale;
-      });
+  const bool same_adapters =
+      std::equal(adapters.begin(), adapters.end(), before.begin(), before.end(),
+                 [](const model::AppliedLora& a, const model::AppliedLora& b) {
+                   return a.adapter == b.adapter && a.scale == b.scale;
+                 });
   auto q = std::make_unique<Sequence>(request, tokenizer(), model_->n_vocab());
   if (!same_adapters) ctx_->set_sequence_adapters(slot, std::move(adapters));
   if (options_.keep_conversation && seqs_[s]) q->sampler = std::move(seqs_[s]->sampler);

@@ -152,9 +152,9 @@ bool same_adapters(const std::vector<AppliedLora>& a, const std::vector<AppliedL
 
 void Context::set_sequence_adapters(int seq_id, std::vector<AppliedLora> adapters) {
   if (seq_id < 0 || seq_id >= options_.n_seq_max)
-    throw Error(ErrorKind::invalid_input,
-                "adapters for sequence " + std::to_string(seq_id) + ": the id is outside [0, " +
-                    std::to_string(options_.n_seq_max) + ")");
+    throw Error(ErrorKind::invalid_input, "adapters for sequence " + std::to_string(seq_id) +
+                                              ": the id is outside [0, " +
+                                              std::to_string(options_.n_seq_max) + ")");
   if (adapters.empty()) {
     seq_adapters_.erase(seq_id);
     return;

@@ -16,8 +16,8 @@
 // each LoRA adapter in options.adapters) goes through kernels::matmul with options.matmul
 // (exact_f32 reproduces the conformance ".dequant-f32" references, quantized_activations the
 // ".ref.json" ones); a sequence's own adapters (set_sequence_adapters) go through it the same
-// way, over that sequence's rows only. Not thread-safe: one thread decodes at a time (options.matmul.pool spreads
-// each step's work over threads).
+// way, over that sequence's rows only. Not thread-safe: one thread decodes at a time
+// (options.matmul.pool spreads each step's work over threads).
 #pragma once
 
 #include <cstdint>

@@ -174,7 +174,7 @@ void moe_ffn(const LayerWeights& w, const Hparams& hp, const float* x, int64_t T
   // Each expert runs once over the tokens routed to it; results land in ranked slots.
   std::vector<float> slots(static_cast<size_t>(T * K * E));
   std::vector<float> xs, g, u, act, y;
-  std::vector<uint8_t> xs_one;  // the row kinds of xs, when splitting
+  std::vector<uint8_t> xs_one;            // the row kinds of xs, when splitting
   std::vector<const LoraIndex*> xs_lora;  // the sequence adapters of xs's rows, when any
   for (int e = 0; e < NE; ++e) {
     std::vector<int64_t> rows;  // indexes t*K + k routed to e

@@ -17,9 +17,9 @@ namespace {
 namespace fs = std::filesystem;
 
 const char kModel[] = "llama-gqa-f32.gguf";
-const std::vector<std::string> kTargets = {"attn_q.weight", "attn_k.weight",  "attn_v.weight",
-                                           "attn_output.weight", "ffn_gate.weight",
-                                           "ffn_up.weight", "ffn_down.weight"};
+const std::vector<std::string> kTargets = {"attn_q.weight",      "attn_k.weight",   "attn_v.weight",
+                                           "attn_output.weight", "ffn_gate.weight", "ffn_up.weight",
+                                           "ffn_down.weight"};
 
 class RequestAdapters : public testing::Test {
  protected:
@@ -123,7 +123,8 @@ TEST_F(RequestAdapters, AddToTheRunnersAdapters) {
   base_plus->start(0, greedy("one two three four", {{x_, 1.0f}}), 128);
   base_plus->start(1, greedy("one two three four"), 128);
   const Finished together = run_all(*base_plus, 2);
-  EXPECT_EQ(together.text[0], alone(runner(1, {{y_, 0.5f}, {x_, 1.0f}}), greedy("one two three four")));
+  EXPECT_EQ(together.text[0],
+            alone(runner(1, {{y_, 0.5f}, {x_, 1.0f}}), greedy("one two three four")));
   EXPECT_EQ(together.text[1], alone(runner(1, {{y_, 0.5f}}), greedy("one two three four")));
 }
 
@@ -166,8 +167,11 @@ TEST_F(RequestAdapters, AnAdapterThatDoesNotFitIsRefusedAndTheSlotStaysFree) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
   auto r = runner(1);
   const std::string qwen = (dir / "lora" / "qwen2-f32.lora-qv.gguf").string();
-  test::expect_error([&] { r->start(0, greedy("one two", {{qwen, 1.0f}}), 128); },
-                     ErrorKind::invalid_input, {"qwen2-f32.lora-qv.gguf", "architecture 'qwen2'"});
+  test::expect_error(
+      [&] {
+        r->start(0, greedy("one two", {{qwen, 1.0f}}), 128);
+      },
+      ErrorKind::invalid_input, {"qwen2-f32.lora-qv.gguf", "architecture 'qwen2'"});
   std::vector<Output> out;
   r->step(out);
   EXPECT_TRUE(out.empty()) << "nothing runs after a refused start";

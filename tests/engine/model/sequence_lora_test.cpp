@@ -17,10 +17,9 @@ namespace {
 namespace fs = std::filesystem;
 using hearth::test::expect_error;
 
-const std::vector<std::string> kAttentionAndFfn = {"attn_q.weight",      "attn_k.weight",
-                                                   "attn_v.weight",      "attn_output.weight",
-                                                   "ffn_gate.weight",    "ffn_up.weight",
-                                                   "ffn_down.weight"};
+const std::vector<std::string> kAttentionAndFfn = {
+    "attn_q.weight",   "attn_k.weight", "attn_v.weight",  "attn_output.weight",
+    "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight"};
 
 // One sequence's prompt and the adapters it runs with.
 struct Stream {
@@ -58,8 +57,8 @@ std::vector<std::vector<float>> together(const std::shared_ptr<const Model>& mod
   std::vector<BatchEntry> batch;
   for (int s = 0; s < n; ++s)
     for (size_t i = 0; i < streams[s].prompt.size(); ++i)
-      batch.push_back({streams[s].prompt[i], static_cast<int32_t>(i), s,
-                       i + 1 == streams[s].prompt.size()});
+      batch.push_back(
+          {streams[s].prompt[i], static_cast<int32_t>(i), s, i + 1 == streams[s].prompt.size()});
   std::vector<std::vector<float>> out(static_cast<size_t>(n));
   std::vector<int32_t> next(static_cast<size_t>(n)), pos(static_cast<size_t>(n));
   for (int step = 0; step <= kSteps; ++step) {
@@ -214,16 +213,22 @@ TEST_F(SequenceLora, BadCallsAreRefusedAndChangeNothing) {
   const auto model = Model::load(models_ / "llama-gqa-f32.gguf");
   const auto x = adapter(model, "llama-gqa-f32.gguf", kAttentionAndFfn, 71);
   Context ctx(model, options(2, {}, true));
-  expect_error([&] { ctx.set_sequence_adapters(2, {{x, 1.0f}}); }, ErrorKind::invalid_input,
-               {"sequence 2", "[0, 2)"});
+  expect_error(
+      [&] {
+        ctx.set_sequence_adapters(2, {{x, 1.0f}});
+      },
+      ErrorKind::invalid_input, {"sequence 2", "[0, 2)"});
   expect_error([&] { ctx.set_sequence_adapters(-1, {}); }, ErrorKind::invalid_input,
                {"sequence -1"});
   // An adapter of another model (qwen2) does not fit: check_adapter()'s error, the old stays.
   const auto qwen = Model::load(models_ / "qwen2-f32.gguf");
   const auto other = adapter(qwen, "qwen2-f32.gguf", {"attn_q.weight"}, 72);
   ctx.set_sequence_adapters(0, {{x, 1.0f}});
-  expect_error([&] { ctx.set_sequence_adapters(0, {{other, 1.0f}}); }, ErrorKind::invalid_input,
-               {"architecture 'qwen2'", "'llama'"});
+  expect_error(
+      [&] {
+        ctx.set_sequence_adapters(0, {{other, 1.0f}});
+      },
+      ErrorKind::invalid_input, {"architecture 'qwen2'", "'llama'"});
   ASSERT_EQ(ctx.sequence_adapters(0).size(), 1u);
   EXPECT_EQ(ctx.sequence_adapters(0)[0].adapter, x);
 }
