@@ -52,5 +52,6 @@ void add_library_routes(Router& router, ApiContext& api);    // /api/tags, /v1/m
 void add_personal_routes(Router& router, ApiContext& api);   // /api/personal-models*, /api/catalog, /api/hardware, /api/desktop/*
 void add_metrics_route(Router& router, ApiContext& api);     // /metrics
 void add_conversation_routes(Router& router, ApiContext& api);  // /api/conversations*, /api/settings, /api/training/*
+void add_files_routes(Router& router, ApiContext& api);       // /v1/files* (OpenAI Files API, uploads streamed to disk)
 
 }  // namespace hearth::server
