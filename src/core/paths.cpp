@@ -25,6 +25,7 @@ std::filesystem::path manifests() { return home() / "manifests"; }
 std::filesystem::path database() { return home() / "hearth.db"; }
 std::filesystem::path datasets() { return home() / "datasets"; }
 std::filesystem::path jobs() { return home() / "jobs"; }
+std::filesystem::path uploads() { return home() / "uploads"; }
 
 void ensure_directory(const std::filesystem::path& dir) {
   std::error_code ec;

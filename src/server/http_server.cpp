@@ -11,6 +11,10 @@
 // by another process), so every routed request runs on the handler pool and its connection's
 // coroutine resumes on the I/O thread to write the answer. A request that waits for the
 // database holds one pool thread and nothing else; other connections keep being answered.
+//
+// A request's headers are read first. Most bodies are then read whole within the body limit;
+// an upload route's body streams into its sink instead (upload_reader.h), after the router
+// has authenticated the caller on the headers.
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ssl.hpp>
@@ -29,6 +33,7 @@
 #include "server/origin_guard.h"
 #include "server/response_stream.h"
 #include "server/server.h"
+#include "server/upload_reader.h"
 
 namespace hearth::server {
 namespace {
@@ -215,10 +220,28 @@ net::awaitable<void> session(Stream& stream, ServerState& state) {
   bool drain_before_close = false;
   const auto executor = co_await net::this_coro::executor;
   while (!state.stopping) {
+    // The headers first: they say whether the body is read whole within the body limit, or
+    // streamed to an upload route's sink within that route's own limit (upload_reader.h).
     http::request_parser<http::string_body> parser;
-    parser.body_limit(state.options.body_limit);
+    parser.body_limit(boost::none);
     tcp.expires_after(state.options.read_timeout);
-    auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_nothrow);
+    bool upload = false;
+    if (!ec) {
+      const std::string_view target(parser.get().target().data(), parser.get().target().size());
+      upload = state.router.takes_upload(std::string(parser.get().method_string()),
+                                         target.substr(0, target.find_first_of("?#")));
+    }
+    if (!ec && !upload) {
+      parser.body_limit(state.options.body_limit);
+      const auto length = parser.content_length();
+      if (length && *length > state.options.body_limit) {
+        ec = http::error::body_limit;
+      } else {
+        auto [body_ec, body_n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+        ec = body_ec;
+      }
+    }
     if (ec == http::error::body_limit) {
       const std::string path(parser.get().target());
       const Response r = error_response(
@@ -248,9 +271,13 @@ net::awaitable<void> session(Stream& stream, ServerState& state) {
       break;
     }
     self->busy = true;
-    auto req = parser.release();
+    auto& req = parser.get();
     Request request{std::string(req.method_string()), std::string(req.target()),
                     std::move(req.body()), std::string(req[http::field::content_type]), {}, {}, {}};
+    // Read now: an upload hands the parser's message on to read its body.
+    const unsigned version = req.version();
+    const bool head_only = req.method() == http::verb::head;
+    const bool wants_keep_alive = req.keep_alive();
     for (const auto& field : req) {
       std::string name(field.name_string());
       for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -261,8 +288,15 @@ net::awaitable<void> session(Stream& stream, ServerState& state) {
     std::optional<Response> early = screen_request(state.origins, request);
     const auto cors = early ? ResponseStream::Headers{} : cors_headers(state.origins, request);
     Response r;
+    bool close_after = false;  // an upload whose body was not read to its end
     if (early) {
       r = std::move(*early);
+      close_after = upload;
+    } else if (upload) {
+      auto outcome = co_await upload_reader::read(stream, tcp, buffer, parser, state.router, request,
+                                                  state.handlers, state.options.read_timeout);
+      r = std::move(outcome.response);
+      close_after = outcome.close;
     } else {
       // (A plain statement, not inside ?: — g++ 12 mishandles temporaries around a co_await
       // in a conditional expression.)
@@ -272,8 +306,8 @@ net::awaitable<void> session(Stream& stream, ServerState& state) {
           net::use_awaitable);
     }
     if (!r.stream) r.headers.insert(r.headers.end(), cors.begin(), cors.end());
-    const bool head_only = req.method() == http::verb::head;
-    const bool keep_alive = req.keep_alive() && !state.stopping;
+    const bool keep_alive = wants_keep_alive && !state.stopping && !close_after;
+    if (close_after) drain_before_close = true;
     bool keep = false;
     if (r.stream) {
       auto wakeup = std::make_shared<Wakeup>();
@@ -282,7 +316,7 @@ net::awaitable<void> session(Stream& stream, ServerState& state) {
       self->response = r.stream;
       self->wakeup = wakeup;
       r.stream->set_waker([wakeup] { wakeup->wake(); });
-      auto outcome = co_await (write_stream(stream, *self, req.version(), head_only, keep_alive, cors) ||
+      auto outcome = co_await (write_stream(stream, *self, version, head_only, keep_alive, cors) ||
                                watch_client(tcp.socket(), *r.stream));
       keep = outcome.index() == 0 && std::get<0>(outcome);
       if (outcome.index() == 1 || !keep) r.stream->cancel();
@@ -294,7 +328,7 @@ net::awaitable<void> session(Stream& stream, ServerState& state) {
                    outcome.index() == 1 ? "client gone" : "done");
     } else {
       SPDLOG_DEBUG("{} {} -> {}", request.method, request.target, r.status);
-      auto res = to_beast(r, req.version(), head_only);
+      auto res = to_beast(r, version, head_only);
       res.keep_alive(keep_alive);
       tcp.expires_after(session_write_timeout);
       auto [wec, wn] = co_await http::async_write(stream, res, use_nothrow);

@@ -131,6 +131,7 @@ std::string public_message(std::string_view message) {
     if (path.size() <= home.size() + 1) out += "the model library's folder";
     else if (path.find("/blobs/") != std::string_view::npos) out += "the model's weights";
     else if (path.find("/datasets/") != std::string_view::npos) out += "a dataset file";
+    else if (path.find("/uploads/") != std::string_view::npos) out += "an uploaded file";
     else out += "a file of the model library";
     at = end;
   }

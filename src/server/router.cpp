@@ -114,7 +114,13 @@ bool path_matches(std::string_view pattern, std::string_view path,
 }  // namespace
 
 void Router::add(std::string method, std::string path, Handler handler, bool is_public) {
-  routes_.push_back({std::move(method), std::move(path), std::move(handler), is_public});
+  routes_.push_back({std::move(method), std::move(path), std::move(handler), is_public, {}, 0, {}});
+}
+
+void Router::add_upload(std::string method, std::string path, UploadHandler handler,
+                        std::uint64_t limit, std::string too_large) {
+  routes_.push_back({std::move(method), std::move(path), {}, false, std::move(handler), limit,
+                     std::move(too_large)});
 }
 
 void Router::set_authenticate(std::function<Caller(const Request&)> authenticate) {
@@ -125,51 +131,22 @@ void Router::set_observer(std::function<void(const Request&, const Response&)> o
   observer_ = std::move(observer);
 }
 
-Response Router::handle(const Request& request) const noexcept {
-  Response response = dispatch(request);
+Response Router::observed(const Request& request, Response response) const noexcept {
   if (observer_) observer_(request, response);
   return response;
 }
 
-Response Router::dispatch(const Request& request) const noexcept {
-  std::string path;
+Response Router::handle(const Request& request) const noexcept {
+  return observed(request, dispatch(request));
+}
+
+namespace {
+
+// The answer for the exception being handled: hearth::Error in the path's API family's shape,
+// anything else a 500. Call only inside a catch block.
+Response current_error(const Request& request, const std::string& path) noexcept {
   try {
-    path = request.path();
-    const Route* match = nullptr;
-    std::string allow;
-    std::vector<std::pair<std::string, std::string>> params;
-    for (const auto& r : routes_) {
-      std::vector<std::pair<std::string, std::string>> p;
-      if (!path_matches(r.path, path, &p)) continue;
-      allow += (allow.empty() ? "" : ", ") + r.method;
-      if (r.method == request.method && match == nullptr) {
-        match = &r;
-        params = std::move(p);
-      }
-    }
-    if (match == nullptr && request.method == "HEAD")
-      for (const auto& r : routes_) {
-        std::vector<std::pair<std::string, std::string>> p;
-        if (r.method == "GET" && path_matches(r.path, path, &p)) {
-          match = &r;
-          params = std::move(p);
-          break;
-        }
-      }
-    if (match == nullptr) {
-      if (allow.empty())
-        return error_response(path, 404, ErrorKind::not_found,
-                              request.method + " " + path + ": no such route");
-      Response r = error_response(path, 405, ErrorKind::invalid_input,
-                                  request.method + " is not allowed on " + path + " (use " + allow + ")");
-      r.headers.emplace_back("Allow", allow);
-      return r;
-    }
-    if (match->is_public && !authenticate_ && params.empty()) return match->handler(request);
-    Request routed = request;
-    routed.params = std::move(params);
-    if (!match->is_public && authenticate_) routed.caller = authenticate_(routed);
-    return match->handler(routed);
+    throw;
   } catch (const Error& e) {
     Response r = error_response(path, status_for(e.kind()), e.kind(), e.what());
     if (e.kind() == ErrorKind::unavailable) r.headers.emplace_back("Retry-After", "1");
@@ -181,6 +158,120 @@ Response Router::dispatch(const Request& request) const noexcept {
     return error_response(path, 500, ErrorKind::internal, std::string("internal error: ") + e.what());
   } catch (...) {
     return error_response(path, 500, ErrorKind::internal, "internal error");
+  }
+}
+
+}  // namespace
+
+const Router::Route* Router::match(const Request& request, const std::string& path,
+                                   std::vector<std::pair<std::string, std::string>>& params,
+                                   Response& refusal) const {
+  const Route* found = nullptr;
+  std::string allow;
+  for (const auto& r : routes_) {
+    std::vector<std::pair<std::string, std::string>> p;
+    if (!path_matches(r.path, path, &p)) continue;
+    allow += (allow.empty() ? "" : ", ") + r.method;
+    if (r.method == request.method && found == nullptr) {
+      found = &r;
+      params = std::move(p);
+    }
+  }
+  if (found == nullptr && request.method == "HEAD")
+    for (const auto& r : routes_) {
+      std::vector<std::pair<std::string, std::string>> p;
+      if (r.method == "GET" && !r.upload && path_matches(r.path, path, &p)) {
+        found = &r;
+        params = std::move(p);
+        break;
+      }
+    }
+  if (found != nullptr) return found;
+  if (allow.empty()) {
+    refusal = error_response(path, 404, ErrorKind::not_found,
+                             request.method + " " + path + ": no such route");
+  } else {
+    refusal = error_response(path, 405, ErrorKind::invalid_input,
+                             request.method + " is not allowed on " + path + " (use " + allow + ")");
+    refusal.headers.emplace_back("Allow", allow);
+  }
+  return nullptr;
+}
+
+Response Router::dispatch(const Request& request) const noexcept {
+  std::string path;
+  try {
+    path = request.path();
+    std::vector<std::pair<std::string, std::string>> params;
+    Response refusal;
+    const Route* found = match(request, path, params, refusal);
+    if (found == nullptr) return refusal;
+    if (found->upload) {
+      // The whole body at once, as one piece (the socket layer streams it instead).
+      if (request.body.size() > found->upload_limit)
+        return error_response(path, 413, ErrorKind::invalid_input, found->too_large);
+      Request routed = request;
+      routed.params = std::move(params);
+      if (authenticate_) routed.caller = authenticate_(routed);
+      routed.body.clear();
+      std::unique_ptr<BodySink> sink = found->upload(routed);
+      sink->write(request.body);
+      return sink->finish();
+    }
+    if (found->is_public && !authenticate_ && params.empty()) return found->handler(request);
+    Request routed = request;
+    routed.params = std::move(params);
+    if (!found->is_public && authenticate_) routed.caller = authenticate_(routed);
+    return found->handler(routed);
+  } catch (...) {
+    return current_error(request, path);
+  }
+}
+
+bool Router::takes_upload(std::string_view method, std::string_view path) const {
+  for (const auto& r : routes_)
+    if (r.upload && r.method == method && path_matches(r.path, path, nullptr)) return true;
+  return false;
+}
+
+UploadStart Router::open_upload(const Request& request) const noexcept {
+  UploadStart start;
+  std::string path;
+  try {
+    path = request.path();
+    Request routed = request;
+    const Route* found = match(request, path, routed.params, start.refusal);
+    if (found == nullptr || !found->upload) {
+      if (found != nullptr) start.refusal = dispatch(request);  // not an upload route after all
+      start.refusal = observed(request, std::move(start.refusal));
+      return start;
+    }
+    if (authenticate_) routed.caller = authenticate_(routed);
+    start.limit = found->upload_limit;
+    start.too_large = found->too_large;
+    start.sink = found->upload(routed);
+  } catch (...) {
+    start.sink.reset();
+    start.refusal = observed(request, current_error(request, path));
+  }
+  return start;
+}
+
+std::optional<Response> Router::write_upload(const Request& request, BodySink& sink,
+                                             std::string_view piece) const noexcept {
+  try {
+    sink.write(piece);
+    return std::nullopt;
+  } catch (...) {
+    return observed(request, current_error(request, request.path()));
+  }
+}
+
+Response Router::finish_upload(const Request& request, BodySink& sink) const noexcept {
+  try {
+    return observed(request, sink.finish());
+  } catch (...) {
+    return observed(request, current_error(request, request.path()));
   }
 }
 

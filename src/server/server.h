@@ -6,7 +6,9 @@
 //     here: {"error":"..."} on /api/* and other paths, {"error":{"message","type","code"}} on /v1/*.
 //   - serve() (http_server.cpp): Boost.Beast HTTP/1.1 over Asio with one C++20 coroutine per
 //     connection, keep-alive, a body limit (413), read timeouts and graceful shutdown on
-//     SIGINT/SIGTERM (stop accepting, let in-flight requests finish, return).
+//     SIGINT/SIGTERM (stop accepting, let in-flight requests finish, return). An upload route
+//     (Router::add_upload) takes its body in pieces instead, within its own limit, and only
+//     from a caller authenticated on the headers.
 #pragma once
 
 #include <chrono>
@@ -14,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -65,6 +68,31 @@ struct Response {
 
 using Handler = std::function<Response(const Request&)>;
 
+// A request body taken in pieces as they arrive, for a route whose bodies may be far larger than
+// the server's body limit (POST /v1/files streams the upload to disk). The socket layer feeds the
+// pieces in order, then calls finish() once the whole body arrived. Destroying a sink before its
+// finish() succeeded undoes whatever it wrote: the upload was refused, too large or cut short.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  // The next piece of the body; Error to refuse the upload (the error is the answer).
+  virtual void write(std::string_view piece) = 0;
+  // The whole body arrived: the answer; Error to refuse.
+  virtual Response finish() = 0;
+};
+
+// Opens the sink for a request whose headers have arrived, after authentication (caller and
+// params are filled in; the body is empty). Error to refuse before any of the body is read.
+using UploadHandler = std::function<std::unique_ptr<BodySink>(const Request&)>;
+
+// What Router::open_upload decided on a request's headers.
+struct UploadStart {
+  std::unique_ptr<BodySink> sink;  // null: refused, and `refusal` is the answer
+  Response refusal;
+  std::uint64_t limit = 0;         // most body bytes the route accepts (answer 413 beyond)
+  std::string too_large;           // the 413's message
+};
+
 // HTTP status for an error kind: invalid_input 400, not_found 404, unauthorized 401, conflict
 // 409, unavailable 503, unsupported/out_of_memory 400, io/corrupt_file/internal 500.
 int status_for(ErrorKind kind);
@@ -80,20 +108,45 @@ class Router {
   void set_authenticate(std::function<Caller(const Request&)> authenticate);
   // Sees every request and the answer handle() gives it (for counters); must not throw.
   void set_observer(std::function<void(const Request&, const Response&)> observer);
+  // A protected route whose body streams into a BodySink instead of Request::body, with its own
+  // limit of `limit` bytes instead of the server's body limit; `too_large` is the 413's message.
+  void add_upload(std::string method, std::string path, UploadHandler handler, std::uint64_t limit,
+                  std::string too_large);
   // Runs the matching handler; HEAD falls back to GET (the socket layer drops the body).
   // Unknown path -> 404, known path with another method -> 405 with Allow. Exceptions from a
-  // handler become error responses; nothing escapes.
+  // handler become error responses; nothing escapes. An upload route gets Request::body as its
+  // one piece.
   Response handle(const Request& request) const noexcept;
+
+  // The socket layer's steps for an upload route, so that its body is never held whole and is
+  // read only from an authenticated caller:
+  //   takes_upload   on the request line: whether the body goes to a sink
+  //   open_upload    on the headers: authenticates and opens the sink, or refuses
+  //   write_upload   each piece: nullopt, or the refusal (then the sink is done with)
+  //   finish_upload  the whole body arrived: the answer
+  bool takes_upload(std::string_view method, std::string_view path) const;
+  UploadStart open_upload(const Request& request) const noexcept;
+  std::optional<Response> write_upload(const Request& request, BodySink& sink,
+                                       std::string_view piece) const noexcept;
+  Response finish_upload(const Request& request, BodySink& sink) const noexcept;
 
  private:
   Response dispatch(const Request& request) const noexcept;
+  Response observed(const Request& request, Response response) const noexcept;
 
   struct Route {
     std::string method;
     std::string path;
     Handler handler;
     bool is_public = false;
+    UploadHandler upload;  // set for an upload route (handler is then empty)
+    std::uint64_t upload_limit = 0;
+    std::string too_large;
   };
+  // The route for the request's method and path (params filled in), or the 404/405 answer.
+  const Route* match(const Request& request, const std::string& path,
+                     std::vector<std::pair<std::string, std::string>>& params,
+                     Response& refusal) const;
   std::vector<Route> routes_;
   std::function<Caller(const Request&)> authenticate_;
   std::function<void(const Request&, const Response&)> observer_;

@@ -54,6 +54,7 @@ TEST(ServeFlags, BadFlagValuesNameTheSetting) {
        std::vector<std::tuple<std::string, std::string, std::string>>{
            {"--parallel", "0", "HEARTH_NUM_PARALLEL"},
            {"--max-queue", "-1", "HEARTH_MAX_QUEUE"},
+           {"--max-upload", "0", "HEARTH_MAX_UPLOAD"},
            {"--threads", "many", "HEARTH_THREADS"},
            {"--keep-alive", "soon", "HEARTH_KEEP_ALIVE"},
            {"--log", "loud", "HEARTH_LOG"}}) {
