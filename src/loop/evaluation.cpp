@@ -18,6 +18,13 @@ json::object figures(double loss) {
   return {{"loss", loss}, {"perplexity", std::exp(loss)}};
 }
 
+// A model's text as stored: without NUL characters, which PostgreSQL's text and JSONB cannot hold
+// (invalid UTF-8 becomes U+FFFD when the JSON is written).
+std::string storable(std::string text) {
+  std::erase(text, '\0');
+  return text;
+}
+
 // The whole greedy answer of one request in slot 0.
 std::string answer(generate::ModelRunner& runner, const generate::Request& request) {
   runner.start(0, request, runner.n_ctx());
@@ -29,7 +36,7 @@ std::string answer(generate::ModelRunner& runner, const generate::Request& reque
     for (const generate::Output& o : out) {
       if (o.failed) throw Error(o.error_kind, o.error);
       text += o.text;
-      if (o.done) return text + o.tail;
+      if (o.done) return storable(text + o.tail);
     }
   }
 }
@@ -79,7 +86,8 @@ json::array answer_samples(const std::filesystem::path& base_model,
   std::vector<std::pair<std::vector<chat::ChatMessage>, std::string>> prompts;
   for (std::string line; prompts.size() < static_cast<size_t>(n) && std::getline(in, line);) {
     if (line.empty()) continue;
-    const json::array& messages = json::parse(line).as_object().at("messages").as_array();
+    const json::value parsed = json::parse(line);
+    const json::array& messages = parsed.as_object().at("messages").as_array();
     std::vector<chat::ChatMessage> all;
     for (const auto& m : messages)
       all.push_back({std::string(m.at("role").as_string()), std::string(m.at("content").as_string())});
