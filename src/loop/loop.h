@@ -64,6 +64,10 @@ struct StartJob {
   // are kept (0: none).
   std::int64_t replay = 0;
   std::filesystem::path datasets_dir;  // where an export writes (HEARTH_HOME/datasets)
+  // Data the user sent themselves (the fine-tuning API's uploads, a dataset version made from
+  // them) rather than kept conversations: no opt-in needed, and at least this many examples.
+  bool uploaded_data = false;
+  std::int64_t min_examples = kMinimumExamples;
 };
 
 // Queues a job for the user's personal model. Errors:
