@@ -33,8 +33,8 @@ struct RunnerSettings {
   // How often an idle runner looks for jobs queued by another process (wake() is immediate).
   std::chrono::milliseconds idle_poll{2000};
   int samples = 3;  // held-out prompts answered by base and tuned for the comparison
-  // The weekly schedules (schedule.h) are checked at every idle poll against this clock (tests
-  // inject one); exports for them go to datasets_root/<user id>.
+  // The weekly schedules (schedule.h) are checked on a thread of their own every idle_poll,
+  // against this clock (tests inject one); exports for them go to datasets_root/<user id>.
   std::function<std::chrono::sys_seconds()> clock;
   std::filesystem::path datasets_root;
 
@@ -61,11 +61,14 @@ class JobRunner {
 
  private:
   void run();
+  void run_schedules();  // its own thread: a window opens even while a long job trains
+  bool wait_idle(std::chrono::milliseconds how_long);  // false once stopping
 
   db::Database db_;
   library::Library& library_;
   RunnerSettings settings_;
   std::thread thread_;
+  std::thread schedule_thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::int64_t> current_{0};
   mutable std::mutex mutex_;
