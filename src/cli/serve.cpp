@@ -51,7 +51,9 @@ void serve(const ServeArgs& args) {
     std::unique_ptr<server::Scheduler>& scheduler;
     std::unique_ptr<loop::JobRunner>& training;
     ~StopFirst() {
-      training.reset();  // the step in flight ends with a checkpoint
+      // The step in flight ends with a checkpoint. The runner object itself outlives the API
+      // context (declared before it), whose background tasks may still wake it.
+      training->stop();
       library.shutdown();
       scheduler.reset();
     }

@@ -239,8 +239,11 @@ std::optional<Timestamp> read_time(const std::string& text, soci::indicator ind,
 int check_model_owner(soci::session& sql, long long model, long long user) {
   long long owner = 0;
   int served = 0;
+  // PostgreSQL: the row stays locked until the transaction ends, so that deploys and new jobs
+  // of one model take turns (SQLite's BEGIN IMMEDIATE already serialises writers).
+  const std::string lock = sql.get_backend_name() == "postgresql" ? " FOR UPDATE" : "";
   soci::statement st = (sql.prepare << "SELECT user_id, fine_tune_version FROM "
-                                       "user_personal_models WHERE id = :m",
+                                       "user_personal_models WHERE id = :m" + lock,
                         soci::into(owner), soci::into(served), soci::use(model));
   if (!st.execute(true))
     throw Error(ErrorKind::not_found, "personal model " + std::to_string(model) + " does not exist");

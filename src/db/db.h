@@ -226,6 +226,8 @@ struct NewTrainingJob {
   std::string base_digest{};
   int init_version = 0;
   std::string suffix{};
+  // Refuse (Error(conflict)) while another job of the model is queued or running.
+  bool one_at_a_time = false;
 };
 
 class TrainingJobs {

@@ -138,7 +138,8 @@ std::optional<Timestamp> read_time(const std::string& text, soci::indicator ind,
 void check_percent(double percent, std::string_view what);
 
 // Inside a transaction: the personal model `model` must exist (else Error(not_found)) and be
-// `user`'s (else Error(invalid_input)). Returns the version it serves (fine_tune_version).
+// `user`'s (else Error(invalid_input)). Returns the version it serves (fine_tune_version). On
+// PostgreSQL the row is locked for the rest of the transaction.
 int check_model_owner(soci::session& sql, long long model, long long user);
 
 }  // namespace detail

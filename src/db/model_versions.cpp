@@ -111,6 +111,14 @@ ModelVersion ModelVersions::deploy(const ModelVersion& v) {
         soci::use(v.base_digest), soci::use(dataset, dataset_ind), soci::use(v.dataset_hash),
         soci::use(v.hyperparameters), soci::use(v.eval_results), soci::use(v.remote_base_url),
         soci::use(v.remote_model), soci::use(served), soci::use(stamp));
+    // The job becomes this version once: a second deploy of it (a double click) is refused.
+    if (v.job_id &&
+        detail::execute(sql,
+                        "UPDATE personal_model_training_jobs SET deployed_version = :v "
+                        "WHERE id = :j AND deployed_version IS NULL",
+                        soci::use(next), soci::use(job)) == 0)
+      throw Error(ErrorKind::conflict,
+                  "training job " + std::to_string(job) + " is deployed already");
     serve_version(sql, model, next, stamp);
     detail::execute(sql,
                     "UPDATE user_personal_models SET last_training_date = :t WHERE id = :id",

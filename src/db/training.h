@@ -45,8 +45,9 @@ class ModelVersions {
   explicit ModelVersions(const Database& db) : db_(db.impl()) {}
   // Adds the next version (the highest so far + 1, ignoring v.version) and makes it the one
   // served, in one transaction: previous_version is the one served before, and the personal
-  // model's fine_tuned, fine_tune_version and last_training_date are updated. Error(not_found)
-  // for no such personal model, Error(invalid_input) for another user's.
+  // model's fine_tuned, fine_tune_version and last_training_date are updated, and the job (when
+  // v.job_id names one) records the version. Error(not_found) for no such personal model,
+  // Error(invalid_input) for another user's, Error(conflict) for a job deployed already.
   ModelVersion deploy(const ModelVersion& v);
   // Serves the version that was served before the current one (fine_tuned turns false at 0).
   // Returns the version now served. Error(conflict) when the base (0) is already served.

@@ -163,7 +163,17 @@ TrainingJob TrainingJobs::create(const NewTrainingJob& n) {
   std::string stamp = format_time(now());
   std::string status(to_string(JobStatus::queued));
   long long id = detail::in_transaction(*db_, "creating a training job", [&](soci::session& sql) {
-    detail::check_model_owner(sql, model, user);
+    detail::check_model_owner(sql, model, user);  // and, on PostgreSQL, locks its row
+    if (n.one_at_a_time) {
+      long long active = 0;
+      std::string queued(to_string(JobStatus::queued)), running(to_string(JobStatus::running));
+      sql << "SELECT COUNT(*) FROM personal_model_training_jobs WHERE model_id = :m AND "
+             "job_status IN (:q, :r)",
+          soci::into(active), soci::use(model), soci::use(queued), soci::use(running);
+      if (active > 0)
+        throw Error(ErrorKind::conflict, "a training job of personal model " +
+                                             std::to_string(model) + " is already queued or running");
+    }
     long long new_id = 0;
     sql << "INSERT INTO personal_model_training_jobs (user_id, model_id, job_status, "
            "training_data_size, training_progress, error_message, training_metrics, created_at, "

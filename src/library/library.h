@@ -168,6 +168,9 @@ class Library {
   };
   std::mutex served_mutex_;
   std::map<std::pair<std::int64_t, std::string>, Served> served_;  // (user, name:tag) -> version
+  // Per user, how many times forget_served_versions ran: a lookup that raced a deploy does not
+  // store what it read.
+  std::map<std::int64_t, std::uint64_t> served_generation_;
 };
 
 }  // namespace hearth::library

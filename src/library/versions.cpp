@@ -29,6 +29,16 @@ std::string weights_digest(const store::Manifest& m) {
   return {};
 }
 
+// An adapter is trained on one base's weights: on others (the name pulled again) it would
+// answer nonsense, or not load at all.
+void refuse_other_weights(const std::string& trained_on, const ResolvedModel& r,
+                          const std::string& what) {
+  if (!trained_on.empty() && trained_on != weights_digest(r.manifest))
+    throw Error(ErrorKind::conflict,
+                what + " of '" + r.name + "' was trained on other weights than those installed "
+                "as '" + r.name + "' now (the model was pulled again); roll it back or train it anew");
+}
+
 }  // namespace
 
 ResolvedModel Library::resolve(std::int64_t user_id, std::string_view name) {
@@ -40,6 +50,7 @@ ResolvedModel Library::resolve(std::int64_t user_id, std::string_view name) {
     if (!job || job->user_id != user_id)
       throw Error(ErrorKind::not_found, "model '" + std::string(name) + "' not found");
     ResolvedModel r = resolve_installed(user_id, job->base_model);
+    refuse_other_weights(job->base_digest, r, "'" + std::string(name) + "'");
     if (job->deployed_version) {
       auto v = db::ModelVersions(db_).find(job->model_id, *job->deployed_version);
       if (v && !v->adapter_path.empty()) {
@@ -58,8 +69,10 @@ ResolvedModel Library::resolve(std::int64_t user_id, std::string_view name) {
   std::string_view base_name = name;
   const auto asked = trailing_number(name, "@v", base_name);
   ResolvedModel r = resolve_installed(user_id, base_name);
+  std::uint64_t generation = 0;
   if (!asked) {
     std::lock_guard lock(served_mutex_);
+    generation = served_generation_[user_id];
     if (auto it = served_.find({user_id, r.name});
         it != served_.end() && it->second.weights == weights_digest(r.manifest)) {
       r.version = it->second.version;
@@ -70,7 +83,8 @@ ResolvedModel Library::resolve(std::int64_t user_id, std::string_view name) {
   r = resolve_version(user_id, std::move(r), asked);
   if (!asked) {
     std::lock_guard lock(served_mutex_);
-    served_[{user_id, r.name}] = Served{weights_digest(r.manifest), r.version,
+    if (served_generation_[user_id] == generation)
+      served_[{user_id, r.name}] = Served{weights_digest(r.manifest), r.version,
                                         r.adapters.empty() ? std::filesystem::path() : r.adapters.front()};
   }
   return r;
@@ -78,6 +92,7 @@ ResolvedModel Library::resolve(std::int64_t user_id, std::string_view name) {
 
 void Library::forget_served_versions(std::int64_t user_id) {
   std::lock_guard lock(served_mutex_);
+  ++served_generation_[user_id];
   std::erase_if(served_, [&](const auto& entry) { return entry.first.first == user_id; });
 }
 
@@ -98,6 +113,7 @@ ResolvedModel Library::resolve_version(std::int64_t user_id, ResolvedModel r,
   if (v->adapter_path.empty())
     throw Error(ErrorKind::unsupported, "version " + std::to_string(version) + " of '" + r.name +
                                             "' is served by a remote API, not on this machine");
+  refuse_other_weights(v->base_digest, r, "version " + std::to_string(version));
   r.version = version;
   r.adapters = {v->adapter_path};
   return r;

@@ -90,7 +90,8 @@ json::array answer_samples(const std::filesystem::path& base_model,
     const json::array& messages = parsed.as_object().at("messages").as_array();
     std::vector<chat::ChatMessage> all;
     for (const auto& m : messages)
-      all.push_back({std::string(m.at("role").as_string()), std::string(m.at("content").as_string())});
+      all.push_back({std::string(m.at("role").as_string()),
+                     storable(std::string(m.at("content").as_string()))});
     while (!all.empty() && all.back().role != "assistant") all.pop_back();
     if (all.size() < 2) continue;
     std::string expected = all.back().content;

@@ -108,6 +108,7 @@ db::TrainingJob start_job(const db::Database& db, library::Library& library, std
   n.base_digest = detail::model_digest(base.manifest);
   n.init_version = request.continue_from_served ? row->fine_tune_version : 0;
   n.suffix = request.suffix;
+  n.one_at_a_time = true;  // checked again where it cannot race (has_active_job is the early word)
   db::TrainingJob job = db::TrainingJobs(db).create(n);
   db::JobEvents(db).add(job.id, "info",
                         "queued: " + std::to_string(dataset->train_examples) +
@@ -132,6 +133,19 @@ db::ModelVersion deploy_job(const db::Database& db, std::int64_t user_id, std::i
     throw Error(ErrorKind::conflict, label + " has no trained adapter to deploy");
   const json::value eval = detail::object_of(job.eval_results);
   const json::value* better = eval.is_object() ? eval.as_object().if_contains("better") : nullptr;
+  // The gate compared with what was served when the job evaluated; another version deployed
+  // since was never compared with it.
+  const auto row = db::PersonalModels(db).find(job.model_id);
+  const json::value* compared = eval.as_object().if_contains("compared_with");
+  const int compared_version =
+      compared && compared->is_object() && compared->as_object().contains("version")
+          ? static_cast<int>(compared->as_object().at("version").to_number<std::int64_t>())
+          : 0;
+  if (!force && row && row->fine_tune_version != compared_version)
+    throw Error(ErrorKind::conflict,
+                label + " was evaluated against version " + std::to_string(compared_version) +
+                    ", but version " + std::to_string(row->fine_tune_version) +
+                    " is served now; deploy with \"force\": true to use it anyway");
   if (!force && !(better && better->is_bool() && better->as_bool())) {
     std::string figures;
     if (const auto* t = eval.as_object().if_contains("tuned"))
@@ -158,7 +172,6 @@ db::ModelVersion deploy_job(const db::Database& db, std::int64_t user_id, std::i
   v.hyperparameters = job.hyperparameters;
   v.eval_results = job.eval_results;
   db::ModelVersion deployed = db::ModelVersions(db).deploy(v);
-  db::TrainingJobs(db).set_deployed_version(job.id, deployed.version);
   db::JobEvents(db).add(job.id, "info",
                         "deployed as version " + std::to_string(deployed.version) +
                             (force ? " (forced past the evaluation gate)" : ""));

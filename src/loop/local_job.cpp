@@ -63,6 +63,9 @@ void JobRun::train() {
   const bool resumed = job.status == db::JobStatus::running;
   jobs.start(job.id);
   dir = settings.jobs_dir / std::to_string(job.id);
+  // A fresh job starts from nothing: files left under its id (a database made anew beside an old
+  // HEARTH_HOME) are not its own.
+  if (!resumed) fs::remove_all(dir);
   fs::create_directories(dir);
 
   // The base, as it was when the job was queued.
@@ -135,6 +138,10 @@ void JobRun::train() {
     plan = train::choose_plan(*model, adapter, static_cast<std::int64_t>(longest),
                               static_cast<int>(b), static_cast<int>(pool.size()), available, false);
     used = resolve(requested, n, b);
+    if (job.init_version > 0 && !adapter.weights.empty()) {  // the continued adapter's shape
+      used.rank = adapter.weights.front().rank;
+      used.alpha = adapter.alpha;
+    }
     if (available == 0 || plan->peak() <= available) break;
   }
   if (available > 0 && plan->peak() > available)
@@ -155,7 +162,12 @@ void JobRun::train() {
   run.checkpoint_dir = dir / "checkpoints";
   run.checkpoint_every = settings.checkpoint_every;
   run.settings = {{"job_id", job.id}};
-  const std::optional<train::Checkpoint> resume = train::read_latest_checkpoint(run.checkpoint_dir);
+  std::optional<train::Checkpoint> resume;
+  if (resumed) {
+    resume = train::read_latest_checkpoint(run.checkpoint_dir);
+    const boost::json::value* owner = resume ? resume->run.settings.if_contains("job_id") : nullptr;
+    if (resume && !(owner && owner->is_int64() && owner->as_int64() == job.id)) resume.reset();
+  }
 
   train::Network network(model, kernels::default_matmul_options(&pool));
   network.set_recompute(plan->recompute);
@@ -207,23 +219,29 @@ void JobRun::train() {
     const double left_s = per_step * static_cast<double>(r.total - r.step);
     const auto eta = db::now() + std::chrono::milliseconds(static_cast<std::int64_t>(left_s * 1000));
     // Training ends at 90 %: the evaluation takes the rest.
-    jobs.update_progress(job.id, 90.0 * static_cast<double>(r.step) / static_cast<double>(r.total),
-                         eta, format_json(metrics));
+    // Best effort: a busy database costs a progress line, never the job (the next step writes
+    // it all again).
+    try {
+      jobs.update_progress(job.id, 90.0 * static_cast<double>(r.step) / static_cast<double>(r.total),
+                           eta, format_json(metrics));
+      if (jobs.cancel_requested(job.id)) {
+        cancelled = true;
+        stop = true;
+      }
+    } catch (const std::exception& e) {
+      SPDLOG_WARN("training job {}: step {} not recorded: {}", job.id, r.step, e.what());
+    }
     if (r.eval_loss || r.step % report_every == 0 || r.step == r.total || r.step == first_step + 1)
       event("step " + std::to_string(r.step) + "/" + std::to_string(r.total), point);
     if (stopping) stop = true;
-    if (jobs.cancel_requested(job.id)) {
-      cancelled = true;
-      stop = true;
-    }
   };
   const train::RunResult result =
       train::run_training(trainer, examples, held_out, run, resume, on_step, &stop);
 
   if (result.end == train::RunEnd::interrupted) {
     if (cancelled) {
-      jobs.cancel(job.id);
       event("cancelled after step " + std::to_string(result.steps));
+      jobs.cancel(job.id);
       audit(db, job.started_by, "training.finish", job.base_model,
             {{"job_id", job.id}, {"status", "cancelled"}});
     } else {
@@ -247,8 +265,14 @@ void JobRun::train() {
   json::object eval = compare_losses(network, ts, held_out, result.adapter, served);
   if (result.best_eval_loss) eval["best_step"] = result.best_step;
   jobs.update_progress(job.id, 95, std::nullopt);
-  eval["samples"] = answer_samples(base.model_path, adapter_path, dataset->validation_path,
-                                   settings.samples, settings.threads);
+  try {
+    eval["samples"] = answer_samples(base.model_path, adapter_path, dataset->validation_path,
+                                     settings.samples, settings.threads);
+  } catch (const std::exception& e) {  // the figures stand without the side-by-side answers
+    SPDLOG_WARN("training job {}: no sample answers: {}", job.id, e.what());
+    eval["samples"] = boost::json::array{};
+    eval["samples_error"] = "the sample answers could not be made";
+  }
   jobs.set_eval_results(job.id, format_json(eval));
   const bool better = eval.at("better").as_bool();
   event(std::string("evaluated: ") + (better ? "better than" : "not better than") +
@@ -256,8 +280,15 @@ void JobRun::train() {
         {{"base", eval.contains("base") ? eval.at("base") : json::value(nullptr)},
          {"tuned", eval.contains("tuned") ? eval.at("tuned") : json::value(nullptr)},
          {"better", better}});
-  jobs.finish(job.id, format_json(metrics));
+  if (jobs.cancel_requested(job.id)) {  // asked while it evaluated
+    event("cancelled after its evaluation");
+    jobs.cancel(job.id);
+    audit(db, job.started_by, "training.finish", job.base_model,
+          {{"job_id", job.id}, {"status", "cancelled"}});
+    return;
+  }
   event("completed", {{"steps", result.steps}});
+  jobs.finish(job.id, format_json(metrics));
   audit(db, job.started_by, "training.finish", job.base_model,
         {{"job_id", job.id}, {"status", "completed"}, {"better", better}});
   // The schedule deploys what it trains, through the gate.
@@ -284,6 +315,13 @@ void run_local_job(const db::Database& db, library::Library& library,
   try {
     r.train();
   } catch (const std::exception& e) {
+    // Cancelled (or ended otherwise) before it could start: nothing failed.
+    try {
+      if (auto now = r.jobs.find(job.id); !now || (now->status != db::JobStatus::queued &&
+                                                    now->status != db::JobStatus::running))
+        return;
+    } catch (const std::exception&) {
+    }
     SPDLOG_WARN("training job {} failed: {}", job.id, e.what());
     r.event(std::string("failed: ") + e.what(), {}, "error");
     try {

@@ -3,6 +3,7 @@
 
 #include "core/log.h"
 #include "core/time_zone.h"
+#include "db/conversations.h"
 #include "db/training.h"
 #include "loop/loop.h"
 #include "loop/weekly_window.h"
@@ -50,7 +51,13 @@ std::vector<ScheduleOutcome> run_due_schedules(const db::Database& db, library::
       job.model = row->custom_name;
       job.origin = "schedule";
       job.continue_from_served = true;
-      job.since = s.last_data_at;
+      // New data: what came after the data of the version served now (all of it before the
+      // first deploy). A job that failed or did not pass the gate leaves its data new.
+      if (row->fine_tune_version > 0)
+        if (auto v = db::ModelVersions(db).find(row->id, row->fine_tune_version);
+            v && v->dataset_version_id)
+          if (auto d = db::DatasetVersions(db).find(s.user_id, *v->dataset_version_id))
+            job.since = d->created_at;
       job.replay = row->fine_tune_version > 0 ? kReplayExamples : 0;
       job.datasets_dir = datasets_root / std::to_string(s.user_id);
       const db::Timestamp exported_at = db::now();

@@ -1,6 +1,7 @@
 // The weekly schedule (db::TrainingSchedules, loop/weekly_window.h): per personal model, an
 // opt-in off-peak window in the user's time zone. In a window that has not run yet, the schedule
-// exports only the conversations new since its last training and, when at least 100 of them
+// exports only the conversations new since the data of the version served now (so the data of a
+// job that failed or did not pass the gate stays new) and, when at least 100 of them
 // qualify, starts a job that continues from the served version's adapter with a replay of
 // earlier examples (so old skills are kept); the job deploys itself through the evaluation gate,
 // which compares it with the served version and the base. Each window is handled once, whatever

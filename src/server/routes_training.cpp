@@ -22,6 +22,7 @@
 //   PUT  /api/personal-models/{id}/schedule   {"enabled"?: true, "window"?: "sunday 02:00-06:00",
 //                                              "time_zone"?: "UTC"} (IANA names)
 //   DELETE /api/personal-models/{id}/schedule
+#include <atomic>
 #include <charconv>
 #include <thread>
 
@@ -139,14 +140,26 @@ std::string sse_event(const db::JobEvent& e) {
   return "id: " + std::to_string(e.id) + "\ndata: " + json_text(o) + "\n\n";
 }
 
+// Open event streams, all users together: each holds a thread that polls the database.
+std::atomic<int> open_event_streams{0};
+constexpr int kMaxEventStreams = 64;
+
 Response job_events(ApiContext& api, const Request& r) {
   const auto j = loop::user_job(api.db, r.caller.user_id, positive_id(r.param("id"), "job id"));
+  if (open_event_streams.fetch_add(1) >= kMaxEventStreams) {
+    open_event_streams.fetch_sub(1);
+    throw Error(ErrorKind::unavailable, "too many event streams are open; poll "
+                                        "GET /api/training/jobs/{id} instead or try again later");
+  }
   std::int64_t after = 0;
   if (const std::string a = r.query("after"); !a.empty()) after = positive_id(a, "after");
   auto out = std::make_shared<ResponseStream>();
   const db::Database database = api.db;
   const std::int64_t job_id = j.id;
-  api.library.run_in_background([out, database, job_id, after](const std::function<bool()>& stopping) {
+  auto stream = [out, database, job_id, after](const std::function<bool()>& stopping) {
+    struct Count {
+      ~Count() { open_event_streams.fetch_sub(1); }
+    } count;
     std::int64_t last = after;
     out->start(200, "text/event-stream", {{"Cache-Control", "no-cache"}});
     try {
@@ -160,6 +173,12 @@ Response job_events(ApiContext& api, const Request& r) {
           last = e.id;
         }
         if (ended) {
+          // What the runner writes just after the status (a deploy's outcome) comes too.
+          std::this_thread::sleep_for(std::chrono::milliseconds(300));
+          for (const db::JobEvent& e : db::JobEvents(database).list(job_id, last)) {
+            out->write(sse_event(e));
+            last = e.id;
+          }
           out->write("event: end\ndata: " +
                      json_text(json::object{{"status", job ? db::to_string(job->status) : "gone"}}) +
                      "\n\n");
@@ -174,7 +193,13 @@ Response job_events(ApiContext& api, const Request& r) {
       out->write("event: error\ndata: " + json_text(json::object{{"error", "events stopped"}}) + "\n\n");
     }
     out->finish();
-  });
+  };
+  try {
+    api.library.run_in_background(std::move(stream));
+  } catch (...) {
+    open_event_streams.fetch_sub(1);  // the stream never started
+    throw;
+  }
   Response resp;
   resp.stream = std::move(out);
   return resp;
@@ -249,7 +274,7 @@ json::object schedule_json(const db::PersonalModel& row, const std::optional<db:
   o["last_window_start"] = time(s->last_window_start);
   o["last_data_at"] = time(s->last_data_at);
   o["last_job_id"] = s->last_job_id ? json::value(*s->last_job_id) : json::value(nullptr);
-  o["last_outcome"] = s->last_outcome;
+  o["last_outcome"] = public_message(s->last_outcome);
   try {
     const auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
     const loop::Window next = loop::next_window(loop::parse_weekly_window(s->window, s->time_zone),

@@ -111,13 +111,20 @@ TEST_P(TrainingLoopTest, DeployNumbersVersionsAndRollbackReturnsToThePreviousOne
   PersonalModels models(db);
   EXPECT_DB_ERROR(versions.rollback(model), ErrorKind::conflict);  // serving the base already
 
-  ModelVersion v{.personal_model_id = model, .user_id = user, .job_id = 4,
+  TrainingJobs jobs(db);
+  const std::int64_t job = jobs.create(user, model, 1).id;
+  ModelVersion v{.personal_model_id = model, .user_id = user, .job_id = job,
                  .adapter_path = "/a1", .base_model = "tiny:latest",
                  .dataset_hash = "h1", .eval_results = R"({"better": true})"};
   auto v1 = versions.deploy(v);
   EXPECT_EQ(v1.version, 1);
   EXPECT_EQ(v1.previous_version, 0);
-  EXPECT_EQ(v1.job_id, 4);
+  EXPECT_EQ(v1.job_id, job);
+  EXPECT_EQ(jobs.find(job)->deployed_version, 1);
+  // A job becomes a version once.
+  EXPECT_DB_ERROR(versions.deploy(v), ErrorKind::conflict);
+  EXPECT_EQ(versions.list(model).size(), 1u);
+  v.job_id = std::nullopt;
   EXPECT_EQ(json_from(v1.eval_results), json_from(R"({"better": true})"));
   auto row = *models.find(model);
   EXPECT_TRUE(row.fine_tuned);
