@@ -266,8 +266,9 @@ void JobRun::train() {
   if (result.best_eval_loss) eval["best_step"] = result.best_step;
   jobs.update_progress(job.id, 95, std::nullopt);
   try {
+    // A server that stops does not wait for a minute of sample answers.
     eval["samples"] = answer_samples(base.model_path, adapter_path, dataset->validation_path,
-                                     settings.samples, settings.threads);
+                                     stopping ? 0 : settings.samples, settings.threads);
   } catch (const std::exception& e) {  // the figures stand without the side-by-side answers
     SPDLOG_WARN("training job {}: no sample answers: {}", job.id, e.what());
     eval["samples"] = boost::json::array{};

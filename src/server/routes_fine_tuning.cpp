@@ -22,7 +22,9 @@
 #include "loop/loop.h"
 #include "loop/runner.h"
 #include "server/api.h"
+#include "core/log.h"
 #include "server/json_util.h"
+#include "server/response_stream.h"
 #include "server/uploads.h"
 
 namespace hearth::server {
@@ -184,12 +186,34 @@ Response create_job(ApiContext& api, const Request& r) {
   job.uploaded_data = true;
   job.min_examples = kMinimumUploadedExamples;
   api.library.resolve(r.caller.user_id, job.model);  // an unknown model first, before any copy
-  const db::DatasetVersion data = dataset_from_uploads(
-      api, r.caller.user_id, training, opt_string(body, "validation_file").value_or(""));
-  job.dataset_version_id = data.id;
-  const db::TrainingJob created = loop::start_job(api.db, api.library, r.caller.user_id, r.caller.user_id, job);
-  if (api.training) api.training->wake();
-  return json_response(job_object(api, created));
+  const std::string validation = opt_string(body, "validation_file").value_or("");
+  auto out = std::make_shared<ResponseStream>();
+  const std::string path = r.path();
+  const std::int64_t user = r.caller.user_id;
+  ApiContext* ctx = &api;
+  // Checking, hashing and copying the uploads is no work for the I/O thread.
+  api.background.submit([out, job, training, validation, path, user, ctx]() mutable {
+    try {
+      job.dataset_version_id = dataset_from_uploads(*ctx, user, training, validation).id;
+      const db::TrainingJob created = loop::start_job(ctx->db, ctx->library, user, user, job);
+      if (ctx->training) ctx->training->wake();
+      out->respond(json_response(job_object(*ctx, created)));
+    } catch (const Error& e) {
+      const int status = status_for(e.kind());
+      if (status >= 500) SPDLOG_WARN("fine-tuning job for user {}: {}", user, e.what());
+      out->respond(error_response(path, status, e.kind(),
+                                  status < 500 ? public_message(e.what())
+                                               : "the job could not be started (the server's log "
+                                                 "says why)"));
+    } catch (const std::exception& e) {
+      SPDLOG_WARN("fine-tuning job for user {}: {}", user, e.what());
+      out->respond(error_response(path, 500, ErrorKind::internal,
+                                  "the job could not be started (the server's log says why)"));
+    }
+  });
+  Response resp;
+  resp.stream = std::move(out);
+  return resp;
 }
 
 Response list_jobs(ApiContext& api, const Request& r) {
