@@ -41,6 +41,12 @@ ResolvedModel Library::resolve(std::int64_t user_id, std::string_view name) {
         r.adapters = {v->adapter_path};
         return r;
       }
+      if (v && !v->remote_model.empty()) {
+        r.version = v->version;
+        r.remote_base_url = v->remote_base_url;
+        r.remote_model = v->remote_model;
+        return r;
+      }
     }
     if (job->status != db::JobStatus::completed || job->adapter_path.empty())
       throw Error(ErrorKind::not_found, "model '" + std::string(name) + "' is not ready: its job is " +
@@ -64,10 +70,12 @@ ResolvedModel Library::resolve(std::int64_t user_id, std::string_view name) {
   if (!v)
     throw Error(ErrorKind::not_found,
                 "model '" + r.name + "' has no version " + std::to_string(version));
-  if (v->adapter_path.empty())
-    throw Error(ErrorKind::unsupported, "version " + std::to_string(version) + " of '" + r.name +
-                                            "' is served by a remote API, not on this machine");
   r.version = version;
+  if (v->adapter_path.empty()) {  // trained and served by a remote API
+    r.remote_base_url = v->remote_base_url;
+    r.remote_model = v->remote_model;
+    return r;
+  }
   r.adapters = {v->adapter_path};
   return r;
 }
