@@ -224,6 +224,8 @@ json::object job_json(const db::TrainingJob& j, const std::string& model_name) {
                  {"metrics", detail::object_of(j.training_metrics)},
                  {"eval", detail::object_of(j.eval_results)},
                  {"trainer", j.trainer},
+                 {"remote_job_id", j.remote_job_id.empty() ? json::value(nullptr)
+                                                           : json::value(json::string(j.remote_job_id))},
                  {"origin", j.origin},
                  {"base_model", j.base_model},
                  {"base_digest", j.base_digest},

@@ -89,7 +89,7 @@ long perform(const RemoteAccess& access, Call& call) {
   const CURLcode rc = curl_easy_perform(c);
   const std::string what = access.base_url + ": " + call.method + " " + call.path;
   if (!guard.refused.empty())
-    throw Error(ErrorKind::unavailable, store::refused_message(url, guard.refused));
+    throw Error(ErrorKind::unavailable, remote_refused_message(url, guard.refused));
   if (rc == CURLE_ABORTED_BY_CALLBACK) throw Error(ErrorKind::unavailable, what + ": stopped");
   if (rc != CURLE_OK)
     throw Error(ErrorKind::unavailable,

@@ -132,8 +132,14 @@ std::string checked_base_url(const std::string& url) {
   if (config::get("HEARTH_ALLOW_PRIVATE_URLS") != "1")
     if (const std::string why = store::host_refusal(u, *store::AddressPolicy::public_only());
         !why.empty())
-      throw Error(ErrorKind::invalid_input, store::refused_message(u, why));
+      throw Error(ErrorKind::invalid_input, remote_refused_message(u, why));
   return u;
+}
+
+std::string remote_refused_message(const std::string& url, const std::string& why) {
+  return url + ": refused: " + why +
+         "; the server calls the remote trainer on your behalf, so it may only reach public "
+         "addresses (the machine's owner can allow private ones with HEARTH_ALLOW_PRIVATE_URLS=1)";
 }
 
 void save_remote_trainer(const db::Database& db, std::int64_t user_id, const std::string& base_url,

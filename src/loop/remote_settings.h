@@ -35,6 +35,10 @@ std::string open_secret(const std::string& sealed, const std::filesystem::path& 
 // refused too (a server-side fetch must not reach what the user could not).
 std::string checked_base_url(const std::string& url);
 
+// Why a call to `url` was refused by the address policy (`why`: store/url_policy.h's reason),
+// with the setting the machine's owner can change.
+std::string remote_refused_message(const std::string& url, const std::string& why);
+
 // Stores (replacing) the user's settings with the key sealed.
 void save_remote_trainer(const db::Database& db, std::int64_t user_id, const std::string& base_url,
                          const std::string& api_key);
