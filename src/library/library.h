@@ -82,7 +82,7 @@ class Library {
   // A model the caller may use. Error(not_found): "model 'x' not found; pull it first with
   // `hearth pull x` or POST /api/pull". Error(invalid_input) for a malformed name.
   // A personal model serves its deployed version (its adapter over the base); "name@vN" names
-  // version N (v0: the base), and "ft:<base>:<user>::<job id>" the version a training job of the
+  // version N (v0: the base), and "ft:<base>:<user>:<suffix>:<job id>" (suffix often empty) the version a training job of the
   // caller's became (or its adapter, when it completed without being deployed).
   // Error(not_found) for a version or job the caller does not have.
   ResolvedModel resolve(std::int64_t user_id, std::string_view name);

@@ -26,10 +26,10 @@ std::optional<std::int64_t> trailing_number(std::string_view text, std::string_v
 }  // namespace
 
 ResolvedModel Library::resolve(std::int64_t user_id, std::string_view name) {
-  // "ft:<base>:<user>::<job>": a job of the caller's.
+  // "ft:<base>:<user>:<suffix>:<job>" (the suffix may be empty): a job of the caller's.
   if (name.starts_with("ft:")) {
     std::string_view rest;
-    const auto job_id = trailing_number(name, "::", rest);
+    const auto job_id = trailing_number(name, ":", rest);
     auto job = job_id ? db::TrainingJobs(db_).find(*job_id) : std::nullopt;
     if (!job || job->user_id != user_id)
       throw Error(ErrorKind::not_found, "model '" + std::string(name) + "' not found");

@@ -61,7 +61,7 @@ db::TrainingJob start_job(const db::Database& db, library::Library& library, std
   auto row = db::PersonalModels(db).find_by_name(user_id, base.name);
   if (!row)
     throw Error(ErrorKind::not_found, "personal model '" + request.model + "' not found");
-  if (!db::UserSettingsStore(db).get(user_id).training_opt_in)
+  if (!request.uploaded_data && !db::UserSettingsStore(db).get(user_id).training_opt_in)
     throw Error(ErrorKind::invalid_input,
                 "you have not opted in to training; opt in with PUT /api/settings "
                 "{\"training_opt_in\": true} and keep the conversations you want it to learn from");
@@ -83,7 +83,7 @@ db::TrainingJob start_job(const db::Database& db, library::Library& library, std
       throw Error(ErrorKind::invalid_input,
                   "dataset version " + std::to_string(*request.dataset_version_id) + " not found");
     const std::int64_t n = dataset->train_examples + dataset->validation_examples;
-    if (n < kMinimumExamples) throw NotEnoughData(base.name, n, kMinimumExamples);
+    if (n < request.min_examples) throw NotEnoughData(base.name, n, request.min_examples);
   } else {
     data::ExportOptions o;
     o.min_score = kQualifyingScore;

@@ -77,6 +77,10 @@ struct StartJob {
   std::string trainer = "local";
   // The remote's base model to tune (trainer "openai"); empty: the personal model's name.
   std::string remote_model{};
+  // Data the user sent themselves (the fine-tuning API's uploads, a dataset version made from
+  // them) rather than kept conversations: no opt-in needed, and at least this many examples.
+  bool uploaded_data = false;
+  std::int64_t min_examples = kMinimumExamples;
 };
 
 // Queues a job for the user's personal model. Errors:
