@@ -4,7 +4,8 @@
 // key. A job with "trainer": "openai" is refused without settings; fails clearly with a key the
 // remote refuses; trains on server 2, is followed into Alice's job, deploys as a remote version,
 // and her chats (plain and streamed) are answered by server 2's tuned model. A remote that goes
-// away mid-job fails the job with a clear error and nothing is deployed.
+// away mid-job fails the job with a clear error and nothing is deployed. A cancel is sent on; a
+// restart of server 1 resumes polling the remote job.
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -77,9 +78,11 @@ TEST_P(RemoteTrainerEndToEnd, TrainsOnASecondServerAndServesItsModel) {
   const std::string alice_token =
       test::token_for({{"HEARTH_HOME", home.path().string()}, {"HEARTH_DB", url()}}, "alice");
   ASSERT_FALSE(alice_token.empty());
-  test::ServerProcess server(home.path(), {}, {{"HEARTH_DB", url()}});
-  ASSERT_TRUE(server.wait_listening(std::chrono::seconds(20))) << server.output();
-  const ChatClient alice(server, alice_token);
+  auto server = std::make_unique<test::ServerProcess>(home.path(), std::vector<std::string>{},
+                                                      Env{{"HEARTH_DB", url()}});
+  ASSERT_TRUE(server->wait_listening(std::chrono::seconds(20))) << server->output();
+  auto alice_client = std::make_unique<ChatClient>(*server, alice_token);
+  const ChatClient& alice = *alice_client;
   ASSERT_EQ(alice.call("POST", "/api/pull", &pull).status, 200);
   ASSERT_EQ(alice.call("PUT", "/api/settings", &opt_in).status, 200);
   const std::string base_answer = answer(alice, model);
@@ -161,9 +164,11 @@ TEST_P(RemoteTrainerEndToEnd, TrainsOnASecondServerAndServesItsModel) {
   EXPECT_EQ(version.at("remote_base_url").as_string(), base_url);
   EXPECT_EQ(version.at("adapter_digest").as_string(), "");
 
-  // Alice's chats are answered by server 2's tuned model (greedy: the same words).
+  // Alice's chats are answered by server 2's tuned model (greedy: the same words), which learnt
+  // her corrections.
   const std::string from_remote = answer(bob, tuned_model);
-  EXPECT_NE(from_remote, "<no answer>");
+  EXPECT_NE(from_remote, base_answer);
+  EXPECT_NE(from_remote.find("blue"), std::string::npos) << from_remote;
   EXPECT_EQ(answer(alice, model), from_remote);
   EXPECT_EQ(answer(alice, model + "@v1"), from_remote);
   EXPECT_EQ(answer(alice, model + "@v0"), base_answer);
@@ -184,28 +189,67 @@ TEST_P(RemoteTrainerEndToEnd, TrainsOnASecondServerAndServesItsModel) {
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_NE(r.body.find("/v1/chat/completions"), std::string::npos) << r.body;
 
-  // The remote goes away while a job runs there: failed, with why; nothing new deployed.
-  r = alice.call("POST", "/api/training/start-job", &start);
+  // A cancel here cancels the remote job (a longer one, so that it is still running).
+  json::value slow = start;
+  slow.as_object()["hyperparameters"].as_object()["n_epochs"] = 12;
+  r = alice.call("POST", "/api/training/start-job", &slow);
   ASSERT_EQ(r.status, 201) << r.body;
   id = json_from(r.body).at("id").as_int64();
   job = wait_for(alice, id, [](const json::value& j) { return !j.at("remote_job_id").is_null() || ended(j); });
   ASSERT_FALSE(job.at("remote_job_id").is_null()) << job;
-  remote->stop(SIGKILL, std::chrono::seconds(10));
+  EXPECT_EQ(alice.call("POST", "/api/training/jobs/" + std::to_string(id) + "/cancel").status, 200);
   job = wait_for(alice, id, ended);
+  if (job.at("status").as_string() != "completed") {  // a remote that finished first is no fault
+    EXPECT_EQ(job.at("status").as_string(), "cancelled") << job;
+    EXPECT_EQ(bob.get("/v1/fine_tuning/jobs/" + std::string(job.at("remote_job_id").as_string()))
+                  .at("status")
+                  .as_string(),
+              "cancelled");
+  }
+
+  // Server 1 restarts while the remote trains: the job is polled again and completes.
+  r = alice.call("POST", "/api/training/start-job", &slow);
+  ASSERT_EQ(r.status, 201) << r.body;
+  id = json_from(r.body).at("id").as_int64();
+  job = wait_for(alice, id, [](const json::value& j) { return !j.at("remote_job_id").is_null() || ended(j); });
+  ASSERT_FALSE(job.at("remote_job_id").is_null()) << job;
+  alice_client.reset();
+  EXPECT_EQ(server->stop(SIGTERM, std::chrono::seconds(30)), 0);
+  server = std::make_unique<test::ServerProcess>(home.path(), std::vector<std::string>{},
+                                                 Env{{"HEARTH_DB", url()}});
+  ASSERT_TRUE(server->wait_listening(std::chrono::seconds(20))) << server->output();
+  const ChatClient again(*server, alice_token);
+  job = wait_for(again, id, ended);
+  EXPECT_EQ(job.at("status").as_string(), "completed") << job;
+  const std::string restarted_events =
+      again.call("GET", "/api/training/jobs/" + std::to_string(id) + "/events").body;
+  EXPECT_NE(restarted_events.find("polling remote job"), std::string::npos) << restarted_events;
+  // Each remote event was copied once, across the restart.
+  EXPECT_EQ(restarted_events.find("completed at the remote"),
+            restarted_events.rfind("completed at the remote"));
+
+  // The remote goes away while a job runs there: failed, with why; nothing new deployed.
+  r = again.call("POST", "/api/training/start-job", &slow);
+  ASSERT_EQ(r.status, 201) << r.body;
+  id = json_from(r.body).at("id").as_int64();
+  job = wait_for(again, id, [](const json::value& j) { return !j.at("remote_job_id").is_null() || ended(j); });
+  ASSERT_FALSE(job.at("remote_job_id").is_null()) << job;
+  remote->stop(SIGKILL, std::chrono::seconds(10));
+  job = wait_for(again, id, ended);
   ASSERT_EQ(job.at("status").as_string(), "failed") << job;
   EXPECT_NE(job.at("error").as_string().find("cannot be reached"), std::string::npos) << job;
   deploy = json::object{{"job_id", id}, {"force", true}};
-  EXPECT_EQ(alice.call("POST", "/api/training/deploy", &deploy).status, 409);
+  EXPECT_EQ(again.call("POST", "/api/training/deploy", &deploy).status, 409);
   const json::value versions =
-      alice.get("/api/personal-models/" + std::to_string(job.at("personal_model_id").as_int64()) + "/versions");
+      again.get("/api/personal-models/" + std::to_string(job.at("personal_model_id").as_int64()) + "/versions");
   EXPECT_EQ(versions.at("served_version").as_int64(), 1) << versions;
   EXPECT_EQ(versions.at("versions").as_array().size(), 1u) << versions;
   // With the remote gone, the remote version answers 503 with why; the base still answers.
   const json::value chat{{"model", model},
                          {"messages", json::array{json::object{{"role", "user"}, {"content", "hi"}}}}};
-  r = alice.call("POST", "/v1/chat/completions", &chat);
+  r = again.call("POST", "/v1/chat/completions", &chat);
   EXPECT_EQ(r.status, 503) << r.body;
-  EXPECT_EQ(answer(alice, model + "@v0"), base_answer);
+  EXPECT_EQ(answer(again, model + "@v0"), base_answer);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RemoteTrainerEndToEnd,
