@@ -130,19 +130,20 @@ json::value answer(const RemoteAccess& access, Call& call) {
 }  // namespace
 
 json::value RemoteApi::get(const std::string& path) const {
-  Call call{.method = "GET", .path = path};
+  Call call{.method = "GET", .path = path, .stop = stop_};
   return answer(access_, call);
 }
 
 json::value RemoteApi::post(const std::string& path, const json::value& body) const {
   const std::string text = format_json(body);
-  Call call{.method = "POST", .path = path, .json_body = &text};
+  Call call{.method = "POST", .path = path, .json_body = &text, .stop = stop_};
   return answer(access_, call);
 }
 
 json::value RemoteApi::upload(const std::string& path, const std::filesystem::path& file,
                               const std::string& purpose) const {
-  Call call{.method = "POST", .path = path, .file = &file, .purpose = purpose, .timeout_ms = 600'000};
+  Call call{.method = "POST", .path = path, .file = &file, .purpose = purpose, .timeout_ms = 600'000,
+            .stop = stop_};
   return answer(access_, call);
 }
 
@@ -150,7 +151,7 @@ long RemoteApi::post_raw(const std::string& path, const std::string& json_text,
                          const std::function<void(long, std::string_view)>& sink,
                          const std::function<bool()>& stop) const {
   Call call{.method = "POST", .path = path, .json_body = &json_text, .timeout_ms = 0,
-            .sink = sink, .stop = stop};
+            .sink = sink, .stop = stop ? stop : stop_};
   return perform(access_, call);
 }
 

@@ -22,7 +22,9 @@ namespace hearth::loop {
 
 class RemoteApi {
  public:
-  explicit RemoteApi(RemoteAccess access) : access_(std::move(access)) {}
+  // `stop`, when given, is polled during every call: true ends it (Error "stopped").
+  explicit RemoteApi(RemoteAccess access, std::function<bool()> stop = {})
+      : access_(std::move(access)), stop_(std::move(stop)) {}
 
   boost::json::value get(const std::string& path) const;
   boost::json::value post(const std::string& path, const boost::json::value& body) const;
@@ -42,6 +44,7 @@ class RemoteApi {
 
  private:
   RemoteAccess access_;
+  std::function<bool()> stop_;
 };
 
 }  // namespace hearth::loop

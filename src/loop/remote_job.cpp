@@ -175,7 +175,7 @@ void RemoteRun::run() {
   if (!access)
     throw Error(ErrorKind::invalid_input,
                 "you have no remote trainer settings (PUT /api/training/remote) for this job");
-  const RemoteApi api(*access);
+  const RemoteApi api(*access, [this] { return stopping.load(); });
   metrics = detail::object_of(job.training_metrics);
   if (auto* c = metrics.if_contains("loss_curve"); c && c->is_array()) curve = c->as_array();
   for (const db::JobEvent& e : events.list(job.id, 0, 1'000'000))
@@ -261,6 +261,11 @@ void run_remote_job(const db::Database& db, const RunnerSettings& settings,
   try {
     r.run();
   } catch (const std::exception& e) {
+    if (stopping) {  // cut short by the server stopping, not by the remote: resumes at the start
+      r.event(std::string("paused while the server stops (") + e.what() +
+              "); it resumes when the server starts again");
+      return;
+    }
     SPDLOG_WARN("remote training job {} failed: {}", job.id, e.what());
     r.event(std::string("failed: ") + e.what(), {}, "error");
     try {
