@@ -9,8 +9,8 @@
 
 namespace hearth::server {
 
-Response forward_remote_chat(ApiContext& api, const Request& http, json::object body,
-                             const library::ResolvedModel& model) {
+loop::RemoteAccess remote_access_for(ApiContext& api, const Request& http,
+                                     const library::ResolvedModel& model) {
   const std::string label = "'" + model.name + "' version " + std::to_string(model.version);
   const auto access = loop::remote_access(api.db, http.caller.user_id);
   if (!access)
@@ -22,6 +22,12 @@ Response forward_remote_chat(ApiContext& api, const Request& http, json::object 
                 label + " is served by " + model.remote_base_url +
                     ", but your remote trainer settings now name " + access->base_url +
                     "; set that URL again with PUT /api/training/remote to use this version");
+  return *access;
+}
+
+Response forward_remote_chat(ApiContext& api, const Request& http, json::object body,
+                             const library::ResolvedModel& model) {
+  const loop::RemoteAccess access = remote_access_for(api, http, model);
   body["model"] = model.remote_model;
   const bool stream = body.contains("stream") && body.at("stream").is_bool() && body.at("stream").as_bool();
   auto out = std::make_shared<ResponseStream>();
@@ -29,7 +35,7 @@ Response forward_remote_chat(ApiContext& api, const Request& http, json::object 
   const std::string path = http.path();
   const std::string name = model.name;
   // The remote call blocks: off the I/O thread, as a background task of the server.
-  api.library.run_in_background([out, access = *access, text, path, stream, name](
+  api.library.run_in_background([out, access, text, path, stream, name](
                                     const std::function<bool()>& stopping) {
     const loop::RemoteApi remote(access);
     std::string whole;  // a whole answer, or an error's body

@@ -6,7 +6,9 @@
 
 #include <boost/json/object.hpp>
 
+#include "api/ollama.h"
 #include "library/library.h"
+#include "loop/remote_settings.h"
 #include "server/api.h"
 
 namespace hearth::server {
@@ -16,5 +18,15 @@ namespace hearth::server {
 // (the key is only ever sent where the user configured it).
 Response forward_remote_chat(ApiContext& api, const Request& http, boost::json::object body,
                              const library::ResolvedModel& model);
+
+// Ollama's /api/chat for a remote version: the request as an OpenAI chat (messages; temperature,
+// top_p, seed, stop, num_predict as max_tokens), the answer in Ollama's shape (one JSON object,
+// or NDJSON lines made from the remote's SSE chunks; durations are 0: the remote does not say).
+Response forward_remote_ollama_chat(ApiContext& api, const Request& http,
+                                    const api::ChatRequest& chat, const library::ResolvedModel& model);
+
+// The user's remote access for `model`, or Error(unavailable) as above.
+loop::RemoteAccess remote_access_for(ApiContext& api, const Request& http,
+                                     const library::ResolvedModel& model);
 
 }  // namespace hearth::server

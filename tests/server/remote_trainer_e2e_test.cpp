@@ -3,7 +3,7 @@
 // Alice on server 1 has 120 corrected conversations; Bob on server 2 lends his token as her API
 // key. A job with "trainer": "openai" is refused without settings; fails clearly with a key the
 // remote refuses; trains on server 2, is followed into Alice's job, deploys as a remote version,
-// and her chats (plain and streamed) are answered by server 2's tuned model. A remote that goes
+// and her chats (OpenAI and Ollama, whole and streamed) are answered by server 2's tuned model. A remote that goes
 // away mid-job fails the job with a clear error and nothing is deployed. A cancel is sent on; a
 // restart of server 1 resumes polling the remote job.
 #include <gtest/gtest.h>
@@ -182,10 +182,30 @@ TEST_P(RemoteTrainerEndToEnd, TrainsOnASecondServerAndServesItsModel) {
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.content_type.rfind("text/event-stream", 0), 0u) << r.content_type;
   EXPECT_NE(r.body.find("data: [DONE]"), std::string::npos) << r.body;
-  // Ollama's chat does not reach remote versions.
-  const json::value ollama{{"model", model}, {"stream", false},
-                           {"messages", json::array{json::object{{"role", "user"}, {"content", "hi"}}}}};
+  // Ollama's chat too, whole and streamed (NDJSON made from the remote's events).
+  json::value ollama{{"model", model},
+                     {"stream", false},
+                     {"options", {{"temperature", 0}, {"num_predict", 12}}},
+                     {"messages", json::array{json::object{{"role", "user"}, {"content", "what colour is thing 7?"}}}}};
   r = alice.call("POST", "/api/chat", &ollama);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json_from(r.body).at_pointer("/message/content").as_string(), from_remote) << r.body;
+  EXPECT_TRUE(json_from(r.body).at("done").as_bool());
+  ollama.as_object()["stream"] = true;
+  r = alice.call("POST", "/api/chat", &ollama);
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::string streamed_text;
+  bool finished = false;
+  for (std::size_t at = 0, nl; (nl = r.body.find('\n', at)) != std::string::npos; at = nl + 1) {
+    const json::value line = json_from(r.body.substr(at, nl - at));
+    streamed_text += line.at_pointer("/message/content").as_string();
+    finished = line.at("done").as_bool();
+  }
+  EXPECT_TRUE(finished) << r.body;
+  EXPECT_EQ(streamed_text, from_remote) << r.body;
+  // Generation without chat stays local, and says where remote versions are served.
+  const json::value generate{{"model", model}, {"prompt", "hi"}, {"stream", false}};
+  r = alice.call("POST", "/api/generate", &generate);
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_NE(r.body.find("/v1/chat/completions"), std::string::npos) << r.body;
 
