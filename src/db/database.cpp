@@ -236,6 +236,20 @@ std::optional<Timestamp> read_time(const std::string& text, soci::indicator ind,
   return read_time(text, column);
 }
 
+int check_model_owner(soci::session& sql, long long model, long long user) {
+  long long owner = 0;
+  int served = 0;
+  soci::statement st = (sql.prepare << "SELECT user_id, fine_tune_version FROM "
+                                       "user_personal_models WHERE id = :m",
+                        soci::into(owner), soci::into(served), soci::use(model));
+  if (!st.execute(true))
+    throw Error(ErrorKind::not_found, "personal model " + std::to_string(model) + " does not exist");
+  if (owner != user)
+    throw Error(ErrorKind::invalid_input,
+                "personal model " + std::to_string(model) + " belongs to another user");
+  return served;
+}
+
 void check_percent(double percent, std::string_view what) {
   if (!(percent >= 0 && percent <= 100))  // also false for NaN
     throw Error(

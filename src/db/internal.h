@@ -137,5 +137,9 @@ std::optional<Timestamp> read_time(const std::string& text, soci::indicator ind,
 // Refuses percentages outside 0..100 (and NaN) with Error(invalid_input).
 void check_percent(double percent, std::string_view what);
 
+// Inside a transaction: the personal model `model` must exist (else Error(not_found)) and be
+// `user`'s (else Error(invalid_input)). Returns the version it serves (fine_tune_version).
+int check_model_owner(soci::session& sql, long long model, long long user);
+
 }  // namespace detail
 }  // namespace hearth::db

@@ -93,10 +93,7 @@ ModelVersion ModelVersions::deploy(const ModelVersion& v) {
   soci::indicator dataset_ind = v.dataset_version_id ? soci::i_ok : soci::i_null;
   const std::string stamp = format_time(now());
   int version = detail::in_transaction(*db_, "deploying a model version", [&](soci::session& sql) {
-    auto [owner, served] = owner_and_version(sql, model);
-    if (owner != user)
-      throw Error(ErrorKind::invalid_input,
-                  "personal model " + std::to_string(model) + " belongs to another user");
+    const int served = detail::check_model_owner(sql, model, user);
     int highest = 0;
     soci::indicator ind = soci::i_ok;
     sql << "SELECT MAX(version) FROM personal_model_versions WHERE personal_model_id = :m",

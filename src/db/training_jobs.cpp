@@ -163,15 +163,7 @@ TrainingJob TrainingJobs::create(const NewTrainingJob& n) {
   std::string stamp = format_time(now());
   std::string status(to_string(JobStatus::queued));
   long long id = detail::in_transaction(*db_, "creating a training job", [&](soci::session& sql) {
-    long long owner = 0;
-    soci::statement st = (sql.prepare << "SELECT user_id FROM user_personal_models WHERE id = :m",
-                          soci::into(owner), soci::use(model));
-    if (!st.execute(true))
-      throw Error(ErrorKind::not_found,
-                  "personal model " + std::to_string(model) + " does not exist");
-    if (owner != user)
-      throw Error(ErrorKind::invalid_input,
-                  "personal model " + std::to_string(model) + " belongs to another user");
+    detail::check_model_owner(sql, model, user);
     long long new_id = 0;
     sql << "INSERT INTO personal_model_training_jobs (user_id, model_id, job_status, "
            "training_data_size, training_progress, error_message, training_metrics, created_at, "

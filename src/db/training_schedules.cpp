@@ -57,15 +57,7 @@ TrainingSchedule TrainingSchedules::put(std::int64_t user_id, std::int64_t perso
   int on = enabled ? 1 : 0;
   const std::string stamp = format_time(now());
   detail::in_transaction(*db_, "storing a training schedule", [&](soci::session& sql) {
-    long long owner = 0;
-    soci::statement st = (sql.prepare << "SELECT user_id FROM user_personal_models WHERE id = :m",
-                          soci::into(owner), soci::use(model));
-    if (!st.execute(true))
-      throw Error(ErrorKind::not_found,
-                  "personal model " + std::to_string(model) + " does not exist");
-    if (owner != user)
-      throw Error(ErrorKind::invalid_input,
-                  "personal model " + std::to_string(model) + " belongs to another user");
+    detail::check_model_owner(sql, model, user);
     long long changed = detail::execute(
         sql,
         "UPDATE training_schedules SET enabled = :e, window_spec = :w, time_zone = :z, "

@@ -181,12 +181,13 @@ std::optional<store::Manifest> Library::pull(
   hooks.cancel = &token;
   LibraryDb rows = user_rows(user_id);
   PullResult result = pull_model(names(user_id), rows, ref, pull_options(settings), hooks);
+  forget_served_versions(user_id);  // a new row for the name serves its base
   if (result.outcome == PullResult::Outcome::cancelled) return std::nullopt;
   return result.manifest;
 }
 
 void Library::remove(std::int64_t user_id, std::string_view name) {
-  const ResolvedModel r = resolve(user_id, name);
+  const ResolvedModel r = resolve_installed(user_id, name);  // never "name@vN": that is no name
   LibraryDb rows = user_rows(user_id);
   if (auto row = rows.find(r.name)) {
     std::lock_guard lock(mutex_);
@@ -194,13 +195,15 @@ void Library::remove(std::int64_t user_id, std::string_view name) {
   }
   rows.remove(r.name);
   names(user_id).remove(r.name);  // its blobs go when no user's name still uses them
+  forget_served_versions(user_id);
   audit(user_id, "delete", r.name, "{}");
 }
 
 void Library::copy(std::int64_t user_id, std::string_view src, std::string_view dst) {
-  const ResolvedModel from = resolve(user_id, src);
+  const ResolvedModel from = resolve_installed(user_id, src);
   const std::string to = store::parse_model_name(dst).full();
   if (to == from.name) return;
+  forget_served_versions(user_id);
   store::Store& mine = names(user_id);
   if (auto existing = mine.find(to)) {
     // Ollama's /api/copy replaces the destination (always the caller's own name).

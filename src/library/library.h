@@ -88,6 +88,10 @@ class Library {
   ResolvedModel resolve(std::int64_t user_id, std::string_view name);
   // The installed name alone, without versions.
   ResolvedModel resolve_installed(std::int64_t user_id, std::string_view name);
+  // Which version each of the user's names serves is remembered (a chat must not wait for a
+  // busy database to learn it); deploy and rollback, and every change of the user's names,
+  // forget it.
+  void forget_served_versions(std::int64_t user_id);
   // Pulls a catalog model or reference for the caller (resumable; see store.h), recording the
   // personal-model row's status and progress as it goes, then checks it and stores its
   // performance score as `hearth pull` does (library_pull.h). Blocking: run it off the I/O thread.
@@ -136,6 +140,9 @@ class Library {
 
  private:
   LibraryDb user_rows(std::int64_t user_id);
+  // `r` with the version asked for (nullopt: the one its row serves) and its adapter.
+  ResolvedModel resolve_version(std::int64_t user_id, ResolvedModel r,
+                                std::optional<std::int64_t> asked);
   // Error(invalid_input) when a user other than the local one names a file of this machine.
   void refuse_server_files(std::int64_t user_id, std::string_view ref);
   // The pull's plan after the cheap checks (server files, reference, name ownership).
@@ -159,6 +166,13 @@ class Library {
   std::vector<Worker> workers_;         // finished ones are joined when the next one starts
   std::set<std::string> active_pulls_;  // "<user id> <name:tag>" of the pulls running now
   std::map<std::int64_t, std::shared_ptr<std::atomic<bool>>> row_cancels_;  // row id -> cancel
+  struct Served {
+    std::string weights;  // the name's weights digest when this was learnt (a re-pull differs)
+    int version = 0;
+    std::filesystem::path adapter;  // empty for the base
+  };
+  std::mutex served_mutex_;
+  std::map<std::pair<std::int64_t, std::string>, Served> served_;  // (user, name:tag) -> version
 };
 
 }  // namespace hearth::library

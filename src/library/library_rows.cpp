@@ -120,6 +120,7 @@ db::PersonalModel Library::update(std::int64_t user_id, std::int64_t id,
                                   const std::optional<std::string>& custom_name,
                                   const std::optional<api::Options>& parameters) {
   std::lock_guard lock(rows_mutex_);
+  forget_served_versions(user_id);
   db::PersonalModel current = row(user_id, id);
   LibraryDb rows = user_rows(user_id);
   const std::string old_name = current.custom_name;
@@ -172,6 +173,7 @@ db::PersonalModel Library::update(std::int64_t user_id, std::int64_t id,
 
 void Library::remove_row(std::int64_t user_id, std::int64_t id) {
   const db::PersonalModel current = row(user_id, id);
+  forget_served_versions(user_id);
   {
     std::lock_guard lock(mutex_);
     if (auto it = row_cancels_.find(id); it != row_cancels_.end()) it->second->store(true);

@@ -23,6 +23,12 @@ std::optional<std::int64_t> trailing_number(std::string_view text, std::string_v
   return n;
 }
 
+std::string weights_digest(const store::Manifest& m) {
+  for (const auto& blob : m.blobs)
+    if (blob.media_type == "model") return blob.digest;
+  return {};
+}
+
 }  // namespace
 
 ResolvedModel Library::resolve(std::int64_t user_id, std::string_view name) {
@@ -58,6 +64,31 @@ ResolvedModel Library::resolve(std::int64_t user_id, std::string_view name) {
   std::string_view base_name = name;
   const auto asked = trailing_number(name, "@v", base_name);
   ResolvedModel r = resolve_installed(user_id, base_name);
+  if (!asked) {
+    std::lock_guard lock(served_mutex_);
+    if (auto it = served_.find({user_id, r.name});
+        it != served_.end() && it->second.weights == weights_digest(r.manifest)) {
+      r.version = it->second.version;
+      if (!it->second.adapter.empty()) r.adapters = {it->second.adapter};
+      return r;
+    }
+  }
+  r = resolve_version(user_id, std::move(r), asked);
+  if (!asked) {
+    std::lock_guard lock(served_mutex_);
+    served_[{user_id, r.name}] = Served{weights_digest(r.manifest), r.version,
+                                        r.adapters.empty() ? std::filesystem::path() : r.adapters.front()};
+  }
+  return r;
+}
+
+void Library::forget_served_versions(std::int64_t user_id) {
+  std::lock_guard lock(served_mutex_);
+  std::erase_if(served_, [&](const auto& entry) { return entry.first.first == user_id; });
+}
+
+ResolvedModel Library::resolve_version(std::int64_t user_id, ResolvedModel r,
+                                       std::optional<std::int64_t> asked) {
   int version = 0;
   const std::optional<db::PersonalModel> row = db::PersonalModels(db_).find_by_name(user_id, r.name);
   if (asked) {

@@ -265,6 +265,7 @@ void JobRun::train() {
     if (better) {
       try {
         deploy_job(db, job.user_id, job.id, false, std::nullopt);
+        library.forget_served_versions(job.user_id);
       } catch (const std::exception& e) {  // the job itself succeeded
         event(std::string("not deployed: ") + e.what(), {}, "warn");
       }

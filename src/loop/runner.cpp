@@ -48,6 +48,7 @@ void JobRunner::start() {
   if (thread_.joinable() || stopping_) return;
   thread_ = std::thread([this] { run(); });
   remote_thread_ = std::thread([this] { run_remote(); });
+  schedule_thread_ = std::thread([this] { run_schedules(); });
 }
 
 void JobRunner::wake() {
@@ -68,6 +69,30 @@ void JobRunner::stop() {
   request_stop();
   if (thread_.joinable()) thread_.join();
   if (remote_thread_.joinable()) remote_thread_.join();
+  if (schedule_thread_.joinable()) schedule_thread_.join();
+}
+
+bool JobRunner::wait_idle(std::chrono::milliseconds how_long) {
+  std::unique_lock lock(mutex_);
+  wake_.wait_for(lock, how_long, [this] { return woken_ || stopping_.load(); });
+  woken_ = false;
+  return !stopping_;
+}
+
+void JobRunner::run_schedules() {
+  while (!stopping_) {
+    try {
+      for (const ScheduleOutcome& o :
+           run_due_schedules(db_, library_, settings_.clock(), settings_.datasets_root)) {
+        SPDLOG_INFO("training schedule of personal model {}: {}", o.personal_model_id, o.outcome);
+        if (o.job_id) wake();
+      }
+    } catch (const std::exception& e) {
+      SPDLOG_WARN("training schedules: {}", e.what());
+    }
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, settings_.idle_poll, [this] { return stopping_.load(); });
+  }
 }
 
 std::optional<std::int64_t> JobRunner::current_job() const {
@@ -83,13 +108,6 @@ void JobRunner::run() {
   if (settings_.nice > 0)
     setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), settings_.nice);
   while (!stopping_) {
-    try {
-      for (const ScheduleOutcome& o :
-           run_due_schedules(db_, library_, settings_.clock(), settings_.datasets_root))
-        SPDLOG_INFO("training schedule of personal model {}: {}", o.personal_model_id, o.outcome);
-    } catch (const std::exception& e) {
-      SPDLOG_WARN("training schedules: {}", e.what());
-    }
     std::optional<db::TrainingJob> job;
     try {
       job = db::TrainingJobs(db_).next_to_run("local");
@@ -102,9 +120,7 @@ void JobRunner::run() {
       current_ = 0;
       continue;
     }
-    std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, settings_.idle_poll, [this] { return woken_ || stopping_.load(); });
-    woken_ = false;
+    wait_idle(settings_.idle_poll);
   }
 }
 

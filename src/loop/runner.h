@@ -38,8 +38,8 @@ struct RunnerSettings {
   // How often a remote job (remote_job.h) asks its remote for status and events.
   std::chrono::milliseconds remote_poll{1000};
   int samples = 3;  // held-out prompts answered by base and tuned for the comparison
-  // The weekly schedules (schedule.h) are checked at every idle poll against this clock (tests
-  // inject one); exports for them go to datasets_root/<user id>.
+  // The weekly schedules (schedule.h) are checked on a thread of their own every idle_poll,
+  // against this clock (tests inject one); exports for them go to datasets_root/<user id>.
   std::function<std::chrono::sys_seconds()> clock;
   std::filesystem::path datasets_root;
 
@@ -67,12 +67,15 @@ class JobRunner {
  private:
   void run();
   void run_remote();
+  void run_schedules();  // its own thread: a window opens even while a long job trains
+  bool wait_idle(std::chrono::milliseconds how_long);  // false once stopping
 
   db::Database db_;
   library::Library& library_;
   RunnerSettings settings_;
   std::thread thread_;
   std::thread remote_thread_;  // trainer "openai"
+  std::thread schedule_thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::int64_t> current_{0};
   std::atomic<std::int64_t> current_remote_{0};

@@ -1,5 +1,6 @@
 // The streaming multipart/form-data reader (multipart.h).
 #include "server/multipart.h"
+#include "server/header_text.h"
 
 #include <algorithm>
 #include <cctype>
@@ -14,17 +15,6 @@ namespace {
 // RFC 2046: 1 to 70 characters; some clients go a little beyond, none near this.
 constexpr std::size_t max_boundary = 200;
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 Error bad_form(const std::string& what) {
   return Error(ErrorKind::invalid_input, "malformed multipart/form-data body: " + what);

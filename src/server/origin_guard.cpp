@@ -1,5 +1,6 @@
 // Host and Origin checks and CORS answers (see origin_guard.h).
 #include "server/origin_guard.h"
+#include "server/header_text.h"
 
 #include <boost/asio/ip/address.hpp>
 
@@ -32,17 +33,6 @@ bool allowed_request_header(std::string_view lower) {
   return true;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 std::vector<std::string_view> split_list(std::string_view csv) {
   std::vector<std::string_view> out;

@@ -95,7 +95,7 @@ json::object job_object(ApiContext& api, const db::TrainingJob& j) {
     if (auto* t = m->as_object().if_contains("tokens")) trained_tokens = *t;
   json::value error = nullptr;
   if (j.status == db::JobStatus::failed)
-    error = json::object{{"code", "training_failed"}, {"message", j.error_message}, {"param", nullptr}};
+    error = json::object{{"code", "training_failed"}, {"message", public_message(j.error_message)}, {"param", nullptr}};
   return {{"id", "ftjob-" + std::to_string(j.id)},
           {"object", "fine_tuning.job"},
           {"model", j.base_model},
@@ -250,7 +250,7 @@ Response job_events(ApiContext& api, const Request& r) {
                    {"object", "fine_tuning.job.event"},
                    {"created_at", unix_seconds(it->created_at)},
                    {"level", it->level},
-                   {"message", it->message},
+                   {"message", public_message(it->message)},
                    {"type", "message"}};
     if (const auto d = parse_json(it->data); d && d->is_object() && !d->as_object().empty())
       e["data"] = *d;

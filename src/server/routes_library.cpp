@@ -269,7 +269,8 @@ Response pull(ApiContext& api, const Request& request) {
 Response remove(ApiContext& api, const Request& request) {
   const json::object body = parse_body_object(request.body);
   const std::int64_t user = request.caller.user_id;
-  const library::ResolvedModel m = api.library.resolve(user, model_field(body));
+  // The installed name itself: "name@v2" names a version, which is not deleted this way.
+  const library::ResolvedModel m = api.library.resolve_installed(user, model_field(body));
   api.library.remove(user, m.name);
   // Gone from disk: let its memory go too (as Ollama does). Weights another name still uses stay
   // loaded.

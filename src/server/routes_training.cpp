@@ -55,7 +55,10 @@ std::string model_name(ApiContext& api, const db::TrainingJob& j) {
 }
 
 json::object job_answer(ApiContext& api, const db::TrainingJob& j) {
-  return loop::job_json(j, model_name(api, j));
+  json::object o = loop::job_json(j, model_name(api, j));
+  // A failure's text may name the server's files: those stay in its log.
+  if (!j.error_message.empty()) o["error"] = public_message(j.error_message);
+  return o;
 }
 
 db::PersonalModel own_model(ApiContext& api, const Request& r) {
@@ -133,7 +136,7 @@ Response cancel_job(ApiContext& api, const Request& r) {
 std::string sse_event(const db::JobEvent& e) {
   json::object o{{"id", e.id},
                  {"level", e.level},
-                 {"message", e.message},
+                 {"message", public_message(e.message)},
                  {"data", json::parse(e.data)},
                  {"created_at", db::format_time(e.created_at)}};
   return "id: " + std::to_string(e.id) + "\ndata: " + json_text(o) + "\n\n";
@@ -186,6 +189,7 @@ Response deploy(ApiContext& api, const Request& r) {
   if (!job_id) throw Error(ErrorKind::invalid_input, "field 'job_id' is required");
   const bool force = opt_bool(body, "force").value_or(false);
   const db::ModelVersion v = loop::deploy_job(api.db, r.caller.user_id, *job_id, force, r.caller.user_id);
+  api.library.forget_served_versions(r.caller.user_id);
   const auto row = db::PersonalModels(api.db).find(v.personal_model_id);
   json::object o = loop::version_json(v, row ? row->fine_tune_version : v.version);
   o["personal_model_id"] = v.personal_model_id;
@@ -207,6 +211,7 @@ Response versions(ApiContext& api, const Request& r) {
 Response rollback(ApiContext& api, const Request& r) {
   const db::PersonalModel row = own_model(api, r);
   const int now = loop::rollback(api.db, r.caller.user_id, row.id, r.caller.user_id);
+  api.library.forget_served_versions(r.caller.user_id);
   return json_response(json::object{{"id", row.id}, {"model", row.custom_name}, {"served_version", now}});
 }
 

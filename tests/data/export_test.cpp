@@ -205,6 +205,23 @@ TEST_P(ExportTest, RefusesTooFewExamplesWithTheCount) {
   EXPECT_EQ(db::DatasetVersions(db).list(ada).size(), 1u);
 }
 
+// One rule for readiness, the export and training jobs: a score above the threshold qualifies,
+// a score equal to it does not (a rating of 4 scores 0.75).
+TEST_P(ExportTest, QualifyingMeansAboveTheThreshold) {
+  std::int64_t ada = make_user("ada");
+  db::Database db = open();
+  allow(db, ada);
+  chat(db, ada, "four", db::NewFeedback{.rating = 4});
+  chat(db, ada, "up", db::NewFeedback{.thumbs = 1});
+  ExportResult r = run(db, ada, {.min_score = 0.75, .min_examples = 1, .validation = 0});
+  EXPECT_EQ(r.train_examples, 1);
+  EXPECT_EQ(question(messages(read_lines(r.train_path).at(0))), "qup");
+  auto ready = readiness(db, ada, 0.75, 100);
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_EQ(ready[0].qualifying, 1);
+  EXPECT_EQ(readiness(db, ada, 0.7, 100).at(0).qualifying, 2);
+}
+
 TEST_P(ExportTest, RemovesDuplicatesAndRedacts) {
   std::int64_t ada = make_user("ada");
   db::Database db = open();

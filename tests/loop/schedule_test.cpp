@@ -3,6 +3,8 @@
 // job started by the schedule continues the served version on the new data only.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "db/conversations.h"
 #include "db/training.h"
 #include "library/library_test_util.h"
@@ -40,6 +42,9 @@ class ScheduleTest : public test::LibraryFixture {
                                          {.role = "assistant", .content = "a" + tag + std::to_string(i)});
       db::FeedbackStore(*database).upsert(alice, a.id, {.rating = 5});
     }
+    // Time passes before the next window (an export counts what changed from its own start on,
+    // to the millisecond).
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));
   }
 
   std::vector<ScheduleOutcome> at(const std::string& when) {
