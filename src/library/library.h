@@ -170,6 +170,8 @@ class Library {
     std::string weights;  // the name's weights digest when this was learnt (a re-pull differs)
     int version = 0;
     std::filesystem::path adapter;  // empty for the base
+    std::string remote_base_url{};  // a version served by a remote API (ResolvedModel)
+    std::string remote_model{};
   };
   std::mutex served_mutex_;
   std::map<std::pair<std::int64_t, std::string>, Served> served_;  // (user, name:tag) -> version

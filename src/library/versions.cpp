@@ -70,6 +70,8 @@ ResolvedModel Library::resolve(std::int64_t user_id, std::string_view name) {
         it != served_.end() && it->second.weights == weights_digest(r.manifest)) {
       r.version = it->second.version;
       if (!it->second.adapter.empty()) r.adapters = {it->second.adapter};
+      r.remote_base_url = it->second.remote_base_url;
+      r.remote_model = it->second.remote_model;
       return r;
     }
   }
@@ -77,7 +79,8 @@ ResolvedModel Library::resolve(std::int64_t user_id, std::string_view name) {
   if (!asked) {
     std::lock_guard lock(served_mutex_);
     served_[{user_id, r.name}] = Served{weights_digest(r.manifest), r.version,
-                                        r.adapters.empty() ? std::filesystem::path() : r.adapters.front()};
+                                        r.adapters.empty() ? std::filesystem::path() : r.adapters.front(),
+                                        r.remote_base_url, r.remote_model};
   }
   return r;
 }
