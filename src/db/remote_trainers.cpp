@@ -39,13 +39,14 @@ RemoteTrainer RemoteTrainers::put(std::int64_t user_id, const std::string& base_
 
 std::optional<RemoteTrainer> RemoteTrainers::find(std::int64_t user_id) {
   long long user = user_id;
-  auto rows = detail::with_session(*db_, "reading remote trainer settings", [&](soci::session& sql) {
-    return detail::query_rows<RemoteRow>(
-        sql,
-        "SELECT user_id, base_url, sealed_key, " + detail::time_column(*db_, "updated_at") +
-            " FROM user_remote_trainers WHERE user_id = :u",
-        soci::use(user));
-  });
+  auto rows =
+      detail::with_session(*db_, "reading remote trainer settings", [&](soci::session& sql) {
+        return detail::query_rows<RemoteRow>(sql,
+                                             "SELECT user_id, base_url, sealed_key, " +
+                                                 detail::time_column(*db_, "updated_at") +
+                                                 " FROM user_remote_trainers WHERE user_id = :u",
+                                             soci::use(user));
+      });
   if (rows.empty()) return std::nullopt;
   return rows.front();
 }

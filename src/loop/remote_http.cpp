@@ -63,7 +63,8 @@ long perform(const RemoteAccess& access, Call& call) {
   curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
   curl_easy_setopt(c, CURLOPT_XFERINFODATA, &call);
   std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(nullptr, curl_slist_free_all);
-  curl_slist* list = curl_slist_append(nullptr, ("Authorization: Bearer " + access.api_key).c_str());
+  curl_slist* list =
+      curl_slist_append(nullptr, ("Authorization: Bearer " + access.api_key).c_str());
   std::unique_ptr<curl_mime, void (*)(curl_mime*)> mime(nullptr, curl_mime_free);
   if (call.json_body) {
     list = curl_slist_append(list, "Content-Type: application/json");
@@ -120,8 +121,8 @@ json::value answer(const RemoteAccess& access, Call& call) {
           message = std::string(e->as_string());
       }
     if (message.empty()) message = body.substr(0, 200);
-    throw Error(ErrorKind::unavailable,
-                what + " answered " + std::to_string(status) + (message.empty() ? "" : ": " + message));
+    throw Error(ErrorKind::unavailable, what + " answered " + std::to_string(status) +
+                                            (message.empty() ? "" : ": " + message));
   }
   if (!value) throw Error(ErrorKind::unavailable, what + " answered with no JSON: " + error);
   return *value;
@@ -142,7 +143,11 @@ json::value RemoteApi::post(const std::string& path, const json::value& body) co
 
 json::value RemoteApi::upload(const std::string& path, const std::filesystem::path& file,
                               const std::string& purpose) const {
-  Call call{.method = "POST", .path = path, .file = &file, .purpose = purpose, .timeout_ms = 600'000,
+  Call call{.method = "POST",
+            .path = path,
+            .file = &file,
+            .purpose = purpose,
+            .timeout_ms = 600'000,
             .stop = stop_};
   return answer(access_, call);
 }
@@ -150,8 +155,12 @@ json::value RemoteApi::upload(const std::string& path, const std::filesystem::pa
 long RemoteApi::post_raw(const std::string& path, const std::string& json_text,
                          const std::function<void(long, std::string_view)>& sink,
                          const std::function<bool()>& stop) const {
-  Call call{.method = "POST", .path = path, .json_body = &json_text, .timeout_ms = 0,
-            .sink = sink, .stop = stop ? stop : stop_};
+  Call call{.method = "POST",
+            .path = path,
+            .json_body = &json_text,
+            .timeout_ms = 0,
+            .sink = sink,
+            .stop = stop ? stop : stop_};
   return perform(access_, call);
 }
 

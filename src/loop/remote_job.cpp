@@ -29,7 +29,8 @@ std::string text_of(const json::object& o, std::string_view key) {
   return {};
 }
 
-std::optional<double> number_of(const json::object& o, std::initializer_list<std::string_view> keys) {
+std::optional<double> number_of(const json::object& o,
+                                std::initializer_list<std::string_view> keys) {
   for (std::string_view k : keys)
     if (const auto* v = o.if_contains(k); v && v->is_number()) return v->to_number<double>();
   return std::nullopt;
@@ -76,7 +77,8 @@ struct RemoteRun {
 };
 
 void RemoteRun::create_remote(const RemoteApi& api, const json::object& hyper) {
-  if (!job.dataset_version_id) throw Error(ErrorKind::invalid_input, "the job names no dataset version");
+  if (!job.dataset_version_id)
+    throw Error(ErrorKind::invalid_input, "the job names no dataset version");
   const auto dataset = db::DatasetVersions(db).find(job.user_id, *job.dataset_version_id);
   if (!dataset)
     throw Error(ErrorKind::not_found,
@@ -95,7 +97,8 @@ void RemoteRun::create_remote(const RemoteApi& api, const json::object& hyper) {
   const json::value created = api.post("/fine_tuning/jobs", request);
   job.remote_job_id = text_of(created.as_object(), "id");
   if (job.remote_job_id.empty())
-    throw Error(ErrorKind::unavailable, api.base_url() + " created a fine-tuning job without an id");
+    throw Error(ErrorKind::unavailable,
+                api.base_url() + " created a fine-tuning job without an id");
   jobs.set_remote_job_id(job.id, job.remote_job_id);
   event("remote job " + job.remote_job_id + " created at " + api.base_url() + " on '" +
             text_of(hyper, "remote_model") + "'",
@@ -107,7 +110,8 @@ void RemoteRun::copy_events(const json::value& list) {
   if (!data || !data->is_array()) return;
   std::vector<json::object> fresh;
   for (const json::value& e : data->as_array())
-    if (e.is_object() && !seen.contains(text_of(e.as_object(), "id"))) fresh.push_back(e.as_object());
+    if (e.is_object() && !seen.contains(text_of(e.as_object(), "id")))
+      fresh.push_back(e.as_object());
   // OpenAI lists the newest first: oldest first here (the remote's order kept for equal times).
   if (fresh.size() > 1 && number_of(fresh.front(), {"created_at"}).value_or(0) >
                               number_of(fresh.back(), {"created_at"}).value_or(0))
@@ -140,16 +144,18 @@ void RemoteRun::copy_events(const json::value& list) {
       }
     }
     const std::string level = text_of(e, "level");
-    event("remote: " + text_of(e, "message"), d, level == "error" || level == "warn" ? level : "info");
+    event("remote: " + text_of(e, "message"), d,
+          level == "error" || level == "warn" ? level : "info");
   }
 }
 
 // The gate's figures for a remote job (loop.h): the remote's first and last validation losses.
 json::object RemoteRun::evaluation(const json::object& remote) const {
-  json::object eval{{"metric", "remote_validation_loss"},
-                    {"remote", json::object{{"base_url", ""},
-                                            {"job_id", job.remote_job_id},
-                                            {"fine_tuned_model", text_of(remote, "fine_tuned_model")}}}};
+  json::object eval{
+      {"metric", "remote_validation_loss"},
+      {"remote", json::object{{"base_url", ""},
+                              {"job_id", job.remote_job_id},
+                              {"fine_tuned_model", text_of(remote, "fine_tuned_model")}}}};
   std::optional<double> first, last;
   int figures = 0;
   for (const json::value& p : curve)
@@ -179,7 +185,8 @@ void RemoteRun::run() {
   metrics = detail::object_of(job.training_metrics);
   if (auto* c = metrics.if_contains("loss_curve"); c && c->is_array()) curve = c->as_array();
   for (const db::JobEvent& e : events.list(job.id, 0, 1'000'000))
-    if (auto id = text_of(detail::object_of(e.data), "remote_event_id"); !id.empty()) seen.insert(id);
+    if (auto id = text_of(detail::object_of(e.data), "remote_event_id"); !id.empty())
+      seen.insert(id);
   const json::object hyper = detail::object_of(job.hyperparameters);
   if (job.remote_job_id.empty()) {
     if (jobs.cancel_requested(job.id)) {
@@ -208,7 +215,8 @@ void RemoteRun::run() {
       failures = 0;
     } catch (const Error& e) {
       if (++failures >= kFailuresInARow) throw;
-      SPDLOG_WARN("training job {}: remote poll failed ({} in a row): {}", job.id, failures, e.what());
+      SPDLOG_WARN("training job {}: remote poll failed ({} in a row): {}", job.id, failures,
+                  e.what());
       std::this_thread::sleep_for(settings.remote_poll);
       continue;
     }
@@ -223,7 +231,8 @@ void RemoteRun::run() {
       jobs.set_eval_results(job.id, format_json(eval));
       jobs.finish(job.id, format_json(metrics));
       event("completed at the remote as " + text_of(remote, "fine_tuned_model"),
-            {{"fine_tuned_model", text_of(remote, "fine_tuned_model")}, {"better", eval.at("better")}});
+            {{"fine_tuned_model", text_of(remote, "fine_tuned_model")},
+             {"better", eval.at("better")}});
       audit(db, job.started_by, "training.finish", job.base_model,
             {{"job_id", job.id}, {"status", "completed"}, {"trainer", "openai"}});
       return;
@@ -232,8 +241,8 @@ void RemoteRun::run() {
       std::string why = "no reason given";
       if (const auto* e = remote.if_contains("error"); e && e->is_object())
         if (auto m = text_of(e->as_object(), "message"); !m.empty()) why = m;
-      throw Error(ErrorKind::unavailable, "remote job " + job.remote_job_id + " at " +
-                                              api.base_url() + " failed: " + why);
+      throw Error(ErrorKind::unavailable,
+                  "remote job " + job.remote_job_id + " at " + api.base_url() + " failed: " + why);
     }
     if (status == "cancelled") {
       jobs.cancel(job.id);

@@ -51,7 +51,7 @@ Key load_key(const fs::path& file) {
     return key;
   }
   Fd in{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
-  struct stat st{};
+  struct stat st {};
   if (in.fd < 0 || ::fstat(in.fd, &st) != 0)
     throw Error(ErrorKind::io, "cannot read the secrets key " + file.string());
   if ((st.st_mode & 077) != 0) {
@@ -89,7 +89,9 @@ std::string from_base64(const std::string& text) {
 
 }  // namespace
 
-fs::path remote_key_file() { return paths::home() / "secrets" / "remote.key"; }
+fs::path remote_key_file() {
+  return paths::home() / "secrets" / "remote.key";
+}
 
 std::string seal_secret(const std::string& plain, const fs::path& key_file) {
   const Key key = load_key(key_file);
@@ -124,8 +126,9 @@ std::string checked_base_url(const std::string& url) {
   while (!u.empty() && u.back() == '/') u.pop_back();
   const bool http = u.starts_with("http://"), https = u.starts_with("https://");
   if (!http && !https)
-    throw Error(ErrorKind::invalid_input,
-                "field 'base_url' must be an http:// or https:// URL, e.g. https://api.openai.com/v1");
+    throw Error(
+        ErrorKind::invalid_input,
+        "field 'base_url' must be an http:// or https:// URL, e.g. https://api.openai.com/v1");
   const std::string rest = u.substr(http ? 7 : 8);
   if (rest.empty() || rest.front() == '/' || rest.find_first_of(" \t\r\n@") != std::string::npos)
     throw Error(ErrorKind::invalid_input, "field 'base_url' has no valid host: '" + url + "'");

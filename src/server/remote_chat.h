@@ -23,7 +23,8 @@ Response forward_remote_chat(ApiContext& api, const Request& http, boost::json::
 // top_p, seed, stop, num_predict as max_tokens), the answer in Ollama's shape (one JSON object,
 // or NDJSON lines made from the remote's SSE chunks; durations are 0: the remote does not say).
 Response forward_remote_ollama_chat(ApiContext& api, const Request& http,
-                                    const api::ChatRequest& chat, const library::ResolvedModel& model);
+                                    const api::ChatRequest& chat,
+                                    const library::ResolvedModel& model);
 
 // The user's remote access for `model`, or Error(unavailable) as above.
 loop::RemoteAccess remote_access_for(ApiContext& api, const Request& http,

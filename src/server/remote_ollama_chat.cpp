@@ -12,8 +12,10 @@ namespace {
 
 json::object openai_body(const api::ChatRequest& c, const std::string& remote_model) {
   json::array messages;
-  for (const auto& m : c.messages) messages.push_back(json::object{{"role", m.role}, {"content", m.content}});
-  json::object body{{"model", remote_model}, {"messages", std::move(messages)}, {"stream", c.stream}};
+  for (const auto& m : c.messages)
+    messages.push_back(json::object{{"role", m.role}, {"content", m.content}});
+  json::object body{
+      {"model", remote_model}, {"messages", std::move(messages)}, {"stream", c.stream}};
   const api::Options& o = c.options;
   if (o.temperature) body["temperature"] = *o.temperature;
   if (o.top_p) body["top_p"] = *o.top_p;
@@ -60,77 +62,80 @@ std::string string_at(const json::value& v, std::string_view pointer) {
 }  // namespace
 
 Response forward_remote_ollama_chat(ApiContext& api, const Request& http,
-                                    const api::ChatRequest& chat, const library::ResolvedModel& model) {
+                                    const api::ChatRequest& chat,
+                                    const library::ResolvedModel& model) {
   const loop::RemoteAccess access = remote_access_for(api, http, model);
   const std::string text = json_text(openai_body(chat, model.remote_model));
   auto out = std::make_shared<ResponseStream>();
   const std::string path = http.path();
   const std::string asked = chat.model;
   const bool stream = chat.stream;
-  api.library.run_in_background([out, access, text, path, asked, stream](
-                                    const std::function<bool()>& stopping) {
-    const loop::RemoteApi remote(access);
-    std::string whole;    // a whole answer, or an error's body
-    std::string pending;  // SSE text not yet ending in a newline
-    std::string reason = "stop";
-    bool started = false;
-    auto take_line = [&](const std::string& line) {  // one SSE line of the remote's stream
-      if (!line.starts_with("data: ") || line == "data: [DONE]") return;
-      const auto chunk = parse_json(line.substr(6));
-      if (!chunk) return;
-      if (auto r = string_at(*chunk, "/choices/0/finish_reason"); !r.empty()) reason = r;
-      const std::string piece = string_at(*chunk, "/choices/0/delta/content");
-      if (!piece.empty()) out->write(json_text(ollama_line(asked, piece, false)) + "\n");
-    };
-    try {
-      const long status = remote.post_raw(
-          "/chat/completions", text,
-          [&](long code, std::string_view bytes) {
-            if (stream && code >= 200 && code <= 299) {
-              if (!started) out->start(static_cast<int>(code), "application/x-ndjson");
-              started = true;
-              pending.append(bytes);
-              for (std::size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
-                std::string line = pending.substr(0, nl);
-                if (!line.empty() && line.back() == '\r') line.pop_back();
-                pending.erase(0, nl + 1);
-                take_line(line);
-              }
-            } else if (whole.size() < (16u << 20)) {
-              whole.append(bytes);
-            }
-          },
-          [&] { return out->cancelled() || stopping(); });
-      if (started) {
-        out->write(json_text(ollama_line(asked, "", true, reason)) + "\n");
-        out->finish();
-        return;
-      }
-      const auto answer = parse_json(whole);
-      if (status < 200 || status > 299 || !answer || !answer->is_object()) {
-        std::string message = answer ? string_at(*answer, "/error/message") : std::string();
-        if (message.empty()) message = "answered " + std::to_string(status);
-        out->respond(error_response(path, status >= 400 && status < 500 ? static_cast<int>(status) : 503,
-                                    ErrorKind::unavailable,
-                                    "the remote serving this model: " + message));
-        return;
-      }
-      const json::object* usage = nullptr;
-      if (const auto* u = answer->as_object().if_contains("usage"); u && u->is_object())
-        usage = &u->as_object();
-      const std::string finish = string_at(*answer, "/choices/0/finish_reason");
-      out->respond(json_response(ollama_line(asked, string_at(*answer, "/choices/0/message/content"),
-                                             true, finish.empty() ? "stop" : finish, usage)));
-    } catch (const std::exception& e) {
-      SPDLOG_WARN("remote chat for {}: {}", asked, e.what());
-      if (started) {
-        out->finish();
-      } else {
-        out->respond(error_response(path, 503, ErrorKind::unavailable,
-                                    std::string("the remote serving this model failed: ") + e.what()));
-      }
-    }
-  });
+  api.library.run_in_background(
+      [out, access, text, path, asked, stream](const std::function<bool()>& stopping) {
+        const loop::RemoteApi remote(access);
+        std::string whole;    // a whole answer, or an error's body
+        std::string pending;  // SSE text not yet ending in a newline
+        std::string reason = "stop";
+        bool started = false;
+        auto take_line = [&](const std::string& line) {  // one SSE line of the remote's stream
+          if (!line.starts_with("data: ") || line == "data: [DONE]") return;
+          const auto chunk = parse_json(line.substr(6));
+          if (!chunk) return;
+          if (auto r = string_at(*chunk, "/choices/0/finish_reason"); !r.empty()) reason = r;
+          const std::string piece = string_at(*chunk, "/choices/0/delta/content");
+          if (!piece.empty()) out->write(json_text(ollama_line(asked, piece, false)) + "\n");
+        };
+        try {
+          const long status = remote.post_raw(
+              "/chat/completions", text,
+              [&](long code, std::string_view bytes) {
+                if (stream && code >= 200 && code <= 299) {
+                  if (!started) out->start(static_cast<int>(code), "application/x-ndjson");
+                  started = true;
+                  pending.append(bytes);
+                  for (std::size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
+                    std::string line = pending.substr(0, nl);
+                    if (!line.empty() && line.back() == '\r') line.pop_back();
+                    pending.erase(0, nl + 1);
+                    take_line(line);
+                  }
+                } else if (whole.size() < (16u << 20)) {
+                  whole.append(bytes);
+                }
+              },
+              [&] { return out->cancelled() || stopping(); });
+          if (started) {
+            out->write(json_text(ollama_line(asked, "", true, reason)) + "\n");
+            out->finish();
+            return;
+          }
+          const auto answer = parse_json(whole);
+          if (status < 200 || status > 299 || !answer || !answer->is_object()) {
+            std::string message = answer ? string_at(*answer, "/error/message") : std::string();
+            if (message.empty()) message = "answered " + std::to_string(status);
+            out->respond(error_response(
+                path, status >= 400 && status < 500 ? static_cast<int>(status) : 503,
+                ErrorKind::unavailable, "the remote serving this model: " + message));
+            return;
+          }
+          const json::object* usage = nullptr;
+          if (const auto* u = answer->as_object().if_contains("usage"); u && u->is_object())
+            usage = &u->as_object();
+          const std::string finish = string_at(*answer, "/choices/0/finish_reason");
+          out->respond(
+              json_response(ollama_line(asked, string_at(*answer, "/choices/0/message/content"),
+                                        true, finish.empty() ? "stop" : finish, usage)));
+        } catch (const std::exception& e) {
+          SPDLOG_WARN("remote chat for {}: {}", asked, e.what());
+          if (started) {
+            out->finish();
+          } else {
+            out->respond(
+                error_response(path, 503, ErrorKind::unavailable,
+                               std::string("the remote serving this model failed: ") + e.what()));
+          }
+        }
+      });
   Response r;
   r.stream = std::move(out);
   return r;

@@ -27,9 +27,11 @@ Response put_remote(ApiContext& api, const Request& r) {
   const json::object body = parse_body_object(r.body);
   const std::string base_url = opt_string(body, "base_url").value_or("");
   if (base_url.empty())
-    throw Error(ErrorKind::invalid_input,
-                "field 'base_url' is required: the fine-tuning API's base, e.g. https://api.openai.com/v1");
-  loop::save_remote_trainer(api.db, r.caller.user_id, base_url, opt_string(body, "api_key").value_or(""));
+    throw Error(
+        ErrorKind::invalid_input,
+        "field 'base_url' is required: the fine-tuning API's base, e.g. https://api.openai.com/v1");
+  loop::save_remote_trainer(api.db, r.caller.user_id, base_url,
+                            opt_string(body, "api_key").value_or(""));
   const auto stored = db::RemoteTrainers(api.db).find(r.caller.user_id);
   loop::audit(api.db, r.caller.user_id, "training.remote", stored ? stored->base_url : base_url,
               {{"set", true}});
@@ -49,8 +51,10 @@ Response delete_remote(ApiContext& api, const Request& r) {
 }  // namespace
 
 void add_remote_training_routes(Router& router, ApiContext& api) {
-  router.add("PUT", "/api/training/remote", [&api](const Request& r) { return put_remote(api, r); });
-  router.add("GET", "/api/training/remote", [&api](const Request& r) { return get_remote(api, r); });
+  router.add("PUT", "/api/training/remote",
+             [&api](const Request& r) { return put_remote(api, r); });
+  router.add("GET", "/api/training/remote",
+             [&api](const Request& r) { return get_remote(api, r); });
   router.add("DELETE", "/api/training/remote",
              [&api](const Request& r) { return delete_remote(api, r); });
 }

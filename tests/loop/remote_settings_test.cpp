@@ -19,7 +19,7 @@ TEST(RemoteSettings, SealedKeysOpenOnlyWithTheirKeyFile) {
   test::TempDir dir;
   const auto key_file = dir.path() / "secrets" / "remote.key";
   const std::string sealed = seal_secret("sk-123", key_file);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(key_file.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(sealed.find("sk-123"), std::string::npos);

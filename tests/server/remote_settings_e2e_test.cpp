@@ -1,7 +1,8 @@
 // End to end through the real `hearth serve`: a user's remote trainer settings
 // (PUT/GET/DELETE /api/training/remote). The API key is sealed under HEARTH_HOME/secrets/remote.key
 // (mode 0600), never answered, never in the database (audit log included) in the clear; a key
-// file others may read is refused; only http(s) base URLs, and no private address unless the owner allows it.
+// file others may read is refused; only http(s) base URLs, and no private address unless the owner
+// allows it.
 #include <sys/stat.h>
 
 #include <fstream>
@@ -67,7 +68,7 @@ TEST(RemoteSettingsEndToEnd, KeyIsSealedAndNeverShown) {
 
   // The key file: 0600 in a 0700 folder; the database holds the key sealed only.
   const auto key_file = home.path() / "secrets" / "remote.key";
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(key_file.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   ASSERT_EQ(::stat(key_file.parent_path().c_str(), &st), 0);
@@ -93,7 +94,8 @@ TEST(RemoteSettingsEndToEnd, KeyIsSealedAndNeverShown) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(json_from(r.body).at("deleted").as_bool());
   EXPECT_FALSE(alice.get("/api/training/remote").at("api_key_set").as_bool());
-  EXPECT_FALSE(json_from(alice.call("DELETE", "/api/training/remote").body).at("deleted").as_bool());
+  EXPECT_FALSE(
+      json_from(alice.call("DELETE", "/api/training/remote").body).at("deleted").as_bool());
 
   EXPECT_EQ(server.stop(SIGTERM, std::chrono::seconds(20)), 0);
   EXPECT_EQ(server.output().find(key), std::string::npos) << "the key was printed";

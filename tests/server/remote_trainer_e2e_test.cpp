@@ -3,9 +3,9 @@
 // Alice on server 1 has 120 corrected conversations; Bob on server 2 lends his token as her API
 // key. A job with "trainer": "openai" is refused without settings; fails clearly with a key the
 // remote refuses; trains on server 2, is followed into Alice's job, deploys as a remote version,
-// and her chats (OpenAI and Ollama, whole and streamed) are answered by server 2's tuned model. A remote that goes
-// away mid-job fails the job with a clear error and nothing is deployed. A cancel is sent on; a
-// restart of server 1 resumes polling the remote job.
+// and her chats (OpenAI and Ollama, whole and streamed) are answered by server 2's tuned model. A
+// remote that goes away mid-job fails the job with a clear error and nothing is deployed. A cancel
+// is sent on; a restart of server 1 resumes polling the remote job.
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -49,8 +49,9 @@ bool ended(const json::value& job) {
 }
 
 std::string answer(const ChatClient& c, const std::string& model) {
-  const json::value a = c.chat(json::array{json::object{{"role", "user"}, {"content", "what colour is thing 7?"}}},
-                               {}, {{"model", model}, {"max_tokens", 12}});
+  const json::value a =
+      c.chat(json::array{json::object{{"role", "user"}, {"content", "what colour is thing 7?"}}},
+             {}, {{"model", model}, {"max_tokens", 12}});
   if (!a.is_object() || !a.as_object().contains("choices")) return "<no answer>";
   return std::string(a.at_pointer("/choices/0/message/content").as_string());
 }
@@ -64,10 +65,11 @@ TEST_P(RemoteTrainerEndToEnd, TrainsOnASecondServerAndServesItsModel) {
 
   // Server 2, the remote: Bob with the same base model.
   test::TempDir remote_home;
-  const std::string bob_token = test::token_for({{"HEARTH_HOME", remote_home.path().string()}}, "bob");
+  const std::string bob_token =
+      test::token_for({{"HEARTH_HOME", remote_home.path().string()}}, "bob");
   ASSERT_FALSE(bob_token.empty());
-  auto remote = std::make_unique<test::ServerProcess>(remote_home.path(), std::vector<std::string>{},
-                                                      Env{{"HEARTH_TRAIN_THREADS", "2"}});
+  auto remote = std::make_unique<test::ServerProcess>(
+      remote_home.path(), std::vector<std::string>{}, Env{{"HEARTH_TRAIN_THREADS", "2"}});
   ASSERT_TRUE(remote->wait_listening(std::chrono::seconds(20))) << remote->output();
   const ChatClient bob(*remote, bob_token);
   ASSERT_EQ(bob.call("POST", "/api/pull", &pull).status, 200);
@@ -90,22 +92,26 @@ TEST_P(RemoteTrainerEndToEnd, TrainsOnASecondServerAndServesItsModel) {
     const json::value a = alice.chat(json::array{json::object{
         {"role", "user"}, {"content", "what colour is thing " + std::to_string(i) + "?"}}});
     ASSERT_TRUE(test::has_key(a, "hearth")) << a;
-    const json::value fb{{"corrected_answer", "Thing " + std::to_string(i) + " is blue, as every thing is."}};
-    ASSERT_EQ(alice.call("POST",
-                         "/api/conversations/" +
-                             std::to_string(a.at_pointer("/hearth/conversation_id").as_int64()) +
-                             "/messages/" + std::to_string(a.at_pointer("/hearth/message_id").as_int64()) +
-                             "/feedback",
-                         &fb)
-                  .status,
-              200);
+    const json::value fb{
+        {"corrected_answer", "Thing " + std::to_string(i) + " is blue, as every thing is."}};
+    ASSERT_EQ(
+        alice
+            .call("POST",
+                  "/api/conversations/" +
+                      std::to_string(a.at_pointer("/hearth/conversation_id").as_int64()) +
+                      "/messages/" + std::to_string(a.at_pointer("/hearth/message_id").as_int64()) +
+                      "/feedback",
+                  &fb)
+            .status,
+        200);
   }
 
   // No remote settings: refused.
-  const json::value start{{"model", model},
-                          {"trainer", "openai"},
-                          {"hyperparameters",
-                           {{"n_epochs", 2}, {"batch_size", 4}, {"learning_rate", 0.01}, {"rank", 8}}}};
+  const json::value start{
+      {"model", model},
+      {"trainer", "openai"},
+      {"hyperparameters",
+       {{"n_epochs", 2}, {"batch_size", 4}, {"learning_rate", 0.01}, {"rank", 8}}}};
   HttpResult r = alice.call("POST", "/api/training/start-job", &start);
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_NE(r.body.find("/api/training/remote"), std::string::npos) << r.body;
@@ -143,9 +149,10 @@ TEST_P(RemoteTrainerEndToEnd, TrainsOnASecondServerAndServesItsModel) {
   const std::string tuned_model = std::string(there.at("fine_tuned_model").as_string());
   EXPECT_EQ(job.at_pointer("/eval/remote/fine_tuned_model").as_string(), tuned_model) << job;
   EXPECT_FALSE(job.at_pointer("/metrics/loss_curve").as_array().empty()) << job;
-  const std::string events = alice.call("GET", "/api/training/jobs/" + std::to_string(id) + "/events").body;
+  const std::string events =
+      alice.call("GET", "/api/training/jobs/" + std::to_string(id) + "/events").body;
   for (const std::string& part : {"remote job " + remote_job + " created", std::string("remote: "),
-                                 "completed at the remote as " + tuned_model})
+                                  "completed at the remote as " + tuned_model})
     EXPECT_NE(events.find(part), std::string::npos) << part << " missing in\n" << events;
 
   // Deploy through the gate: without validation figures that say better, only when forced.
@@ -173,11 +180,12 @@ TEST_P(RemoteTrainerEndToEnd, TrainsOnASecondServerAndServesItsModel) {
   EXPECT_EQ(answer(alice, model + "@v1"), from_remote);
   EXPECT_EQ(answer(alice, model + "@v0"), base_answer);
   // Streamed: the remote's events pass through.
-  const json::value streamed{{"model", model},
-                             {"stream", true},
-                             {"max_tokens", 4},
-                             {"temperature", 0},
-                             {"messages", json::array{json::object{{"role", "user"}, {"content", "hi"}}}}};
+  const json::value streamed{
+      {"model", model},
+      {"stream", true},
+      {"max_tokens", 4},
+      {"temperature", 0},
+      {"messages", json::array{json::object{{"role", "user"}, {"content", "hi"}}}}};
   r = alice.call("POST", "/v1/chat/completions", &streamed);
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.content_type.rfind("text/event-stream", 0), 0u) << r.content_type;
@@ -186,7 +194,8 @@ TEST_P(RemoteTrainerEndToEnd, TrainsOnASecondServerAndServesItsModel) {
   json::value ollama{{"model", model},
                      {"stream", false},
                      {"options", {{"temperature", 0}, {"num_predict", 12}}},
-                     {"messages", json::array{json::object{{"role", "user"}, {"content", "what colour is thing 7?"}}}}};
+                     {"messages", json::array{json::object{
+                                      {"role", "user"}, {"content", "what colour is thing 7?"}}}}};
   r = alice.call("POST", "/api/chat", &ollama);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(json_from(r.body).at_pointer("/message/content").as_string(), from_remote) << r.body;
@@ -215,7 +224,8 @@ TEST_P(RemoteTrainerEndToEnd, TrainsOnASecondServerAndServesItsModel) {
   r = alice.call("POST", "/api/training/start-job", &slow);
   ASSERT_EQ(r.status, 201) << r.body;
   id = json_from(r.body).at("id").as_int64();
-  job = wait_for(alice, id, [](const json::value& j) { return !j.at("remote_job_id").is_null() || ended(j); });
+  job = wait_for(alice, id,
+                 [](const json::value& j) { return !j.at("remote_job_id").is_null() || ended(j); });
   ASSERT_FALSE(job.at("remote_job_id").is_null()) << job;
   EXPECT_EQ(alice.call("POST", "/api/training/jobs/" + std::to_string(id) + "/cancel").status, 200);
   job = wait_for(alice, id, ended);
@@ -231,7 +241,8 @@ TEST_P(RemoteTrainerEndToEnd, TrainsOnASecondServerAndServesItsModel) {
   r = alice.call("POST", "/api/training/start-job", &slow);
   ASSERT_EQ(r.status, 201) << r.body;
   id = json_from(r.body).at("id").as_int64();
-  job = wait_for(alice, id, [](const json::value& j) { return !j.at("remote_job_id").is_null() || ended(j); });
+  job = wait_for(alice, id,
+                 [](const json::value& j) { return !j.at("remote_job_id").is_null() || ended(j); });
   ASSERT_FALSE(job.at("remote_job_id").is_null()) << job;
   alice_client.reset();
   EXPECT_EQ(server->stop(SIGTERM, std::chrono::seconds(30)), 0);
@@ -252,7 +263,8 @@ TEST_P(RemoteTrainerEndToEnd, TrainsOnASecondServerAndServesItsModel) {
   r = again.call("POST", "/api/training/start-job", &slow);
   ASSERT_EQ(r.status, 201) << r.body;
   id = json_from(r.body).at("id").as_int64();
-  job = wait_for(again, id, [](const json::value& j) { return !j.at("remote_job_id").is_null() || ended(j); });
+  job = wait_for(again, id,
+                 [](const json::value& j) { return !j.at("remote_job_id").is_null() || ended(j); });
   ASSERT_FALSE(job.at("remote_job_id").is_null()) << job;
   remote->stop(SIGKILL, std::chrono::seconds(10));
   job = wait_for(again, id, ended);
@@ -261,12 +273,14 @@ TEST_P(RemoteTrainerEndToEnd, TrainsOnASecondServerAndServesItsModel) {
   deploy = json::object{{"job_id", id}, {"force", true}};
   EXPECT_EQ(again.call("POST", "/api/training/deploy", &deploy).status, 409);
   const json::value versions =
-      again.get("/api/personal-models/" + std::to_string(job.at("personal_model_id").as_int64()) + "/versions");
+      again.get("/api/personal-models/" + std::to_string(job.at("personal_model_id").as_int64()) +
+                "/versions");
   EXPECT_EQ(versions.at("served_version").as_int64(), 1) << versions;
   EXPECT_EQ(versions.at("versions").as_array().size(), 1u) << versions;
   // With the remote gone, the remote version answers 503 with why; the base still answers.
-  const json::value chat{{"model", model},
-                         {"messages", json::array{json::object{{"role", "user"}, {"content", "hi"}}}}};
+  const json::value chat{
+      {"model", model},
+      {"messages", json::array{json::object{{"role", "user"}, {"content", "hi"}}}}};
   r = again.call("POST", "/v1/chat/completions", &chat);
   EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_EQ(answer(again, model + "@v0"), base_answer);
