@@ -497,6 +497,21 @@ const std::vector<Migration>& migrations() {
                 created_at TIMESTAMPTZ NOT NULL))"},
            {"CREATE INDEX uploaded_files_user ON uploaded_files (user_id, created_at)"},
        }},
+      {8,
+       "remote trainer settings",
+       {
+           // The key is sealed (loop/remote_settings.h): nonce and ciphertext, base64.
+           {R"(CREATE TABLE user_remote_trainers (
+                user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+                base_url TEXT NOT NULL,
+                sealed_key TEXT NOT NULL,
+                updated_at TEXT NOT NULL))",
+            R"(CREATE TABLE user_remote_trainers (
+                user_id BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+                base_url TEXT NOT NULL,
+                sealed_key TEXT NOT NULL,
+                updated_at TIMESTAMPTZ NOT NULL))"},
+       }},
   };
   return list;
 }

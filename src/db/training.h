@@ -3,6 +3,7 @@
 //   JobEvents          a training job's progress as a stream of events
 //   TrainingSchedules  one opt-in weekly schedule per personal model
 //   UploadedFiles      files sent to POST /v1/files
+//   RemoteTrainers     a user's OpenAI-compatible fine-tuning API (schema 8)
 // Representation and errors as db.h says.
 #pragma once
 
@@ -139,6 +140,29 @@ class UploadedFiles {
   std::optional<UploadedFile> find(std::int64_t user_id, std::int64_t id);
   std::vector<UploadedFile> list(std::int64_t user_id);  // newest first
   bool remove(std::int64_t user_id, std::int64_t id);
+
+ private:
+  std::shared_ptr<Database::Impl> db_;
+};
+
+// ---- remote trainers -----------------------------------------------------------------------
+
+// The OpenAI-compatible fine-tuning API a user trains through. The API key is stored only sealed
+// (loop/remote_settings.h seals and opens it); this table never sees it in the clear.
+struct RemoteTrainer {
+  std::int64_t user_id = 0;
+  std::string base_url{};    // "https://api.openai.com/v1"
+  std::string sealed_key{};  // base64 of nonce + ciphertext
+  Timestamp updated_at{};
+};
+
+class RemoteTrainers {
+ public:
+  explicit RemoteTrainers(const Database& db) : db_(db.impl()) {}
+  // Creates or replaces the user's settings.
+  RemoteTrainer put(std::int64_t user_id, const std::string& base_url, const std::string& sealed_key);
+  std::optional<RemoteTrainer> find(std::int64_t user_id);
+  bool remove(std::int64_t user_id);
 
  private:
   std::shared_ptr<Database::Impl> db_;

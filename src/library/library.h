@@ -43,6 +43,11 @@ struct ResolvedModel {
   // top of the base's weights.
   int version = 0;
   std::vector<std::filesystem::path> adapters;
+  // A version trained by a remote API (loop/remote_job.h) is served there, not here: requests
+  // for it go to remote_base_url naming remote_model (empty for everything served locally).
+  std::string remote_base_url{};
+  std::string remote_model{};
+  bool remote() const { return !remote_model.empty(); }
 };
 
 struct PullProgressEvent {  // Ollama's /api/pull NDJSON fields
@@ -165,6 +170,8 @@ class Library {
     std::string weights;  // the name's weights digest when this was learnt (a re-pull differs)
     int version = 0;
     std::filesystem::path adapter;  // empty for the base
+    std::string remote_base_url{};  // a version served by a remote API (ResolvedModel)
+    std::string remote_model{};
   };
   std::mutex served_mutex_;
   std::map<std::pair<std::int64_t, std::string>, Served> served_;  // (user, name:tag) -> version

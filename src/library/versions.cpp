@@ -58,6 +58,12 @@ ResolvedModel Library::resolve(std::int64_t user_id, std::string_view name) {
         r.adapters = {v->adapter_path};
         return r;
       }
+      if (v && !v->remote_model.empty()) {
+        r.version = v->version;
+        r.remote_base_url = v->remote_base_url;
+        r.remote_model = v->remote_model;
+        return r;
+      }
     }
     if (job->status != db::JobStatus::completed || job->adapter_path.empty())
       throw Error(ErrorKind::not_found, "model '" + std::string(name) + "' is not ready: its job is " +
@@ -77,6 +83,8 @@ ResolvedModel Library::resolve(std::int64_t user_id, std::string_view name) {
         it != served_.end() && it->second.weights == weights_digest(r.manifest)) {
       r.version = it->second.version;
       if (!it->second.adapter.empty()) r.adapters = {it->second.adapter};
+      r.remote_base_url = it->second.remote_base_url;
+      r.remote_model = it->second.remote_model;
       return r;
     }
   }
@@ -85,7 +93,8 @@ ResolvedModel Library::resolve(std::int64_t user_id, std::string_view name) {
     std::lock_guard lock(served_mutex_);
     if (served_generation_[user_id] == generation)
       served_[{user_id, r.name}] = Served{weights_digest(r.manifest), r.version,
-                                        r.adapters.empty() ? std::filesystem::path() : r.adapters.front()};
+                                          r.adapters.empty() ? std::filesystem::path() : r.adapters.front(),
+                                          r.remote_base_url, r.remote_model};
   }
   return r;
 }
@@ -110,11 +119,13 @@ ResolvedModel Library::resolve_version(std::int64_t user_id, ResolvedModel r,
   if (!v)
     throw Error(ErrorKind::not_found,
                 "model '" + r.name + "' has no version " + std::to_string(version));
-  if (v->adapter_path.empty())
-    throw Error(ErrorKind::unsupported, "version " + std::to_string(version) + " of '" + r.name +
-                                            "' is served by a remote API, not on this machine");
-  refuse_other_weights(v->base_digest, r, "version " + std::to_string(version));
   r.version = version;
+  if (v->adapter_path.empty()) {  // trained and served by a remote API
+    r.remote_base_url = v->remote_base_url;
+    r.remote_model = v->remote_model;
+    return r;
+  }
+  refuse_other_weights(v->base_digest, r, "version " + std::to_string(version));
   r.adapters = {v->adapter_path};
   return r;
 }

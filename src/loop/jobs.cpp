@@ -9,6 +9,7 @@
 #include "db/conversations.h"
 #include "loop/internal.h"
 #include "loop/loop.h"
+#include "db/training.h"
 
 namespace hearth::loop {
 namespace {
@@ -64,6 +65,13 @@ db::TrainingJob start_job(const db::Database& db, library::Library& library, std
     throw Error(ErrorKind::invalid_input,
                 "you have not opted in to training; opt in with PUT /api/settings "
                 "{\"training_opt_in\": true} and keep the conversations you want it to learn from");
+  if (request.trainer != "local" && request.trainer != "openai")
+    throw Error(ErrorKind::invalid_input, "field 'trainer' must be \"local\" or \"openai\", not '" +
+                                              request.trainer + "'");
+  if (request.trainer == "openai" && !db::RemoteTrainers(db).find(user_id))
+    throw Error(ErrorKind::invalid_input,
+                "you have no remote trainer: set one with PUT /api/training/remote "
+                "{\"base_url\", \"api_key\"} before starting a job with \"trainer\": \"openai\"");
   if (has_active_job(db, row->id))
     throw Error(ErrorKind::conflict, "a training job of '" + base.name +
                                          "' is already queued or running; cancel it or wait");
@@ -96,6 +104,8 @@ db::TrainingJob start_job(const db::Database& db, library::Library& library, std
 
   json::object hyper{{"requested", to_json(request.hyperparameters)}};
   if (request.replay > 0) hyper["replay"] = request.replay;
+  if (request.trainer == "openai")
+    hyper["remote_model"] = request.remote_model.empty() ? row->custom_name : request.remote_model;
   db::NewTrainingJob n;
   n.user_id = user_id;
   n.model_id = row->id;
@@ -109,6 +119,7 @@ db::TrainingJob start_job(const db::Database& db, library::Library& library, std
   n.init_version = request.continue_from_served ? row->fine_tune_version : 0;
   n.suffix = request.suffix;
   n.one_at_a_time = true;  // checked again where it cannot race (has_active_job is the early word)
+  n.trainer = request.trainer;
   db::TrainingJob job = db::TrainingJobs(db).create(n);
   db::JobEvents(db).add(job.id, "info",
                         "queued: " + std::to_string(dataset->train_examples) +
@@ -129,9 +140,14 @@ db::ModelVersion deploy_job(const db::Database& db, std::int64_t user_id, std::i
   if (job.deployed_version)
     throw Error(ErrorKind::conflict,
                 label + " is deployed already as version " + std::to_string(*job.deployed_version));
-  if (job.adapter_path.empty())
-    throw Error(ErrorKind::conflict, label + " has no trained adapter to deploy");
   const json::value eval = detail::object_of(job.eval_results);
+  const json::object* remote = nullptr;
+  if (job.trainer == "openai")
+    if (const auto* r = eval.as_object().if_contains("remote"); r && r->is_object()) remote = &r->as_object();
+  if (job.trainer == "openai" && !remote)
+    throw Error(ErrorKind::conflict, label + " has no remote model to deploy");
+  if (!remote && job.adapter_path.empty())
+    throw Error(ErrorKind::conflict, label + " has no trained adapter to deploy");
   const json::value* better = eval.is_object() ? eval.as_object().if_contains("better") : nullptr;
   // The gate compared with what was served when the job evaluated; another version deployed
   // since was never compared with it.
@@ -147,6 +163,13 @@ db::ModelVersion deploy_job(const db::Database& db, std::int64_t user_id, std::i
                     ", but version " + std::to_string(row->fine_tune_version) +
                     " is served now; deploy with \"force\": true to use it anyway");
   if (!force && !(better && better->is_bool() && better->as_bool())) {
+    if (remote)
+      throw Error(ErrorKind::conflict,
+                  label + " (trained remotely) was not found better" +
+                      (eval.as_object().contains("why")
+                           ? ": " + std::string(eval.as_object().at("why").as_string())
+                           : ": the remote's final validation loss is not lower than its first") +
+                      "; deploy with \"force\": true to use it anyway");
     std::string figures;
     if (const auto* t = eval.as_object().if_contains("tuned"))
       if (const auto* b = eval.as_object().if_contains("compared_with"))
@@ -161,8 +184,13 @@ db::ModelVersion deploy_job(const db::Database& db, std::int64_t user_id, std::i
   v.personal_model_id = job.model_id;
   v.user_id = user_id;
   v.job_id = job.id;
-  v.adapter_path = job.adapter_path;
-  v.adapter_digest = "sha256:" + sha256_file_hex(job.adapter_path);
+  if (remote) {
+    v.remote_base_url = std::string(remote->at("base_url").as_string());
+    v.remote_model = std::string(remote->at("fine_tuned_model").as_string());
+  } else {
+    v.adapter_path = job.adapter_path;
+    v.adapter_digest = "sha256:" + sha256_file_hex(job.adapter_path);
+  }
   v.base_model = job.base_model;
   v.base_digest = job.base_digest;
   v.dataset_version_id = job.dataset_version_id;
@@ -209,6 +237,8 @@ json::object job_json(const db::TrainingJob& j, const std::string& model_name) {
                  {"metrics", detail::object_of(j.training_metrics)},
                  {"eval", detail::object_of(j.eval_results)},
                  {"trainer", j.trainer},
+                 {"remote_job_id", j.remote_job_id.empty() ? json::value(nullptr)
+                                                           : json::value(json::string(j.remote_job_id))},
                  {"origin", j.origin},
                  {"base_model", j.base_model},
                  {"base_digest", j.base_digest},
@@ -240,6 +270,7 @@ json::object version_json(const db::ModelVersion& v, int served_version) {
           {"eval", detail::object_of(v.eval_results)},
           {"previous_version", v.previous_version},
           {"remote_model", v.remote_model},
+          {"remote_base_url", v.remote_base_url},
           {"created_at", db::format_time(v.created_at)}};
 }
 

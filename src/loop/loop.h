@@ -20,6 +20,15 @@
 //    when it is not the base), "compared_with": {"version", "loss"} (what the gate compares:
 //    the served version, else the base), "better": bool,
 //    "samples": [{"prompt", "expected", "base", "tuned"}]}
+// A job of the remote trainer (trainer "openai", remote_job.h) has no local held-out loss: its
+// eval_results are what the remote reported:
+//   {"metric": "remote_validation_loss", "remote": {"base_url", "job_id", "fine_tuned_model"},
+//    "first_validation_loss"?, "final_validation_loss"?, "better": bool, "why"?}
+// and its gate is "better" when the remote's last validation loss is lower than its first (the
+// tuning improved on the held-out data while it ran); with fewer than two validation figures
+// there is nothing to judge, "better" is false and deploying needs "force". Deploying it makes a
+// version with remote_base_url and remote_model (no adapter) that hearth serves by forwarding
+// chat requests to that remote with the user's key.
 // Every step is audited: training.start, training.finish (completed, failed, cancelled),
 // training.deploy, training.rollback — by the user who asked, or none for the schedule.
 #pragma once
@@ -64,6 +73,10 @@ struct StartJob {
   // are kept (0: none).
   std::int64_t replay = 0;
   std::filesystem::path datasets_dir;  // where an export writes (HEARTH_HOME/datasets)
+  // "local" (hearth's trainer) or "openai" (the user's remote trainer, remote_settings.h).
+  std::string trainer = "local";
+  // The remote's base model to tune (trainer "openai"); empty: the personal model's name.
+  std::string remote_model{};
   // Data the user sent themselves (the fine-tuning API's uploads, a dataset version made from
   // them) rather than kept conversations: no opt-in needed, and at least this many examples.
   bool uploaded_data = false;
@@ -75,6 +88,8 @@ struct StartJob {
 //   invalid_input  the user has not opted in to training; fewer than kMinimumExamples qualifying
 //                  examples ("only N qualifying examples (score above 0.7); at least 100 are
 //                  needed"); a dataset version that is not the user's; bad hyperparameters
+//                  a trainer other than "local" or "openai"; "openai" without the user's remote
+//                  trainer settings
 //   conflict       a job of this model is already queued or running
 db::TrainingJob start_job(const db::Database& db, library::Library& library, std::int64_t user_id,
                           std::optional<std::int64_t> started_by, const StartJob& request);

@@ -13,6 +13,7 @@
 #include "core/paths.h"
 #include "loop/local_job.h"
 #include "loop/loop.h"
+#include "loop/remote_job.h"
 #include "loop/schedule.h"
 
 namespace hearth::loop {
@@ -46,6 +47,7 @@ void JobRunner::start() {
   std::lock_guard lock(mutex_);
   if (thread_.joinable() || stopping_) return;
   thread_ = std::thread([this] { run(); });
+  remote_thread_ = std::thread([this] { run_remote(); });
   schedule_thread_ = std::thread([this] { run_schedules(); });
 }
 
@@ -53,6 +55,7 @@ void JobRunner::wake() {
   {
     std::lock_guard lock(mutex_);
     woken_ = true;
+    remote_woken_ = true;
   }
   wake_.notify_all();
 }
@@ -65,6 +68,7 @@ void JobRunner::request_stop() {
 void JobRunner::stop() {
   request_stop();
   if (thread_.joinable()) thread_.join();
+  if (remote_thread_.joinable()) remote_thread_.join();
   if (schedule_thread_.joinable()) schedule_thread_.join();
 }
 
@@ -92,7 +96,8 @@ void JobRunner::run_schedules() {
 }
 
 std::optional<std::int64_t> JobRunner::current_job() const {
-  const std::int64_t id = current_.load();
+  std::int64_t id = current_.load();
+  if (id == 0) id = current_remote_.load();
   if (id == 0) return std::nullopt;
   return id;
 }
@@ -116,6 +121,26 @@ void JobRunner::run() {
       continue;
     }
     wait_idle(settings_.idle_poll);
+  }
+}
+
+void JobRunner::run_remote() {
+  while (!stopping_) {
+    std::optional<db::TrainingJob> job;
+    try {
+      job = db::TrainingJobs(db_).next_to_run("openai");
+    } catch (const std::exception& e) {
+      SPDLOG_WARN("remote training jobs: cannot read the queue: {}", e.what());
+    }
+    if (job) {
+      current_remote_ = job->id;
+      run_remote_job(db_, settings_, *job, stopping_);
+      current_remote_ = 0;
+      continue;
+    }
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, settings_.idle_poll, [this] { return remote_woken_ || stopping_.load(); });
+    remote_woken_ = false;
   }
 }
 

@@ -1,4 +1,4 @@
-// The background runner of training jobs and weekly schedules: one thread that takes one job at a time (the oldest
+// The background runner of training jobs and weekly schedules: one thread that takes one local job at a time (the oldest
 // running job first, so a job cut short by a restart resumes from its checkpoint, then the oldest
 // queued one), trains it with hearth's trainer at a low priority (nice) on part of the cores, and
 // evaluates it (loop.h says what a job's row holds while and after it runs).
@@ -7,6 +7,9 @@
 // running in the database: the next start resumes it. A kill -9 loses the steps since the last
 // checkpoint (HEARTH_TRAIN_CHECKPOINT_EVERY). A cancel (db::TrainingJobs::request_cancel, from
 // any process sharing the database) is seen after the step in flight.
+//
+// Jobs of the remote trainer (trainer "openai", remote_job.h) run on a second thread of their
+// own, one at a time as well, so that polling a remote never waits for a local job nor the reverse.
 #pragma once
 
 #include <atomic>
@@ -32,6 +35,8 @@ struct RunnerSettings {
   std::int64_t checkpoint_every = 10;  // steps
   // How often an idle runner looks for jobs queued by another process (wake() is immediate).
   std::chrono::milliseconds idle_poll{2000};
+  // How often a remote job (remote_job.h) asks its remote for status and events.
+  std::chrono::milliseconds remote_poll{1000};
   int samples = 3;  // held-out prompts answered by base and tuned for the comparison
   // The weekly schedules (schedule.h) are checked on a thread of their own every idle_poll,
   // against this clock (tests inject one); exports for them go to datasets_root/<user id>.
@@ -56,11 +61,12 @@ class JobRunner {
   void stop();
   // The same without waiting (safe on an I/O thread); stop() or the destructor joins.
   void request_stop();
-  // The job being trained now, if any.
+  // The job being trained now (locally, else by the remote trainer), if any.
   std::optional<std::int64_t> current_job() const;
 
  private:
   void run();
+  void run_remote();
   void run_schedules();  // its own thread: a window opens even while a long job trains
   bool wait_idle(std::chrono::milliseconds how_long);  // false once stopping
 
@@ -68,12 +74,15 @@ class JobRunner {
   library::Library& library_;
   RunnerSettings settings_;
   std::thread thread_;
+  std::thread remote_thread_;  // trainer "openai"
   std::thread schedule_thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::int64_t> current_{0};
+  std::atomic<std::int64_t> current_remote_{0};
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool woken_ = false;
+  bool remote_woken_ = false;  // the same for the remote thread
 };
 
 }  // namespace hearth::loop

@@ -106,6 +106,7 @@ Router make_api_router(ApiContext& api) {
   add_conversation_routes(router, api);
   add_training_routes(router, api);
   add_files_routes(router, api);
+  add_remote_training_routes(router, api);
   add_fine_tuning_routes(router, api);
   router.set_authenticate(
       [&api](const Request& r) { return api.auth.authenticate(r.header("authorization")); });

@@ -60,6 +60,7 @@ void add_metrics_route(Router& router, ApiContext& api);     // /metrics
 void add_conversation_routes(Router& router, ApiContext& api);  // /api/conversations*, /api/settings, /api/training/ (data)
 void add_training_routes(Router& router, ApiContext& api);  // /api/training/ (jobs, deploy), versions, rollback, compare
 void add_files_routes(Router& router, ApiContext& api);       // /v1/files* (OpenAI Files API, uploads streamed to disk)
+void add_remote_training_routes(Router& router, ApiContext& api);  // /api/training/remote (the user's remote trainer)
 void add_fine_tuning_routes(Router& router, ApiContext& api);  // /v1/fine_tuning/jobs* (OpenAI fine-tuning API, local trainer)
 
 }  // namespace hearth::server

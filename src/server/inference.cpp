@@ -30,6 +30,13 @@ void apply_options(const api::Options& o, GenerationRequest& r) {
 }
 
 void use_model(GenerationRequest& request, const library::ResolvedModel& model) {
+  // A version trained by a remote API runs there: only the chat routes forward to it
+  // (remote_chat.h); everything else would silently answer with the base.
+  if (model.remote())
+    throw Error(ErrorKind::unsupported, "'" + model.name + "' version " +
+                                            std::to_string(model.version) +
+                                            " is served by a remote API: remote versions are "
+                                            "served through /v1/chat/completions and /api/chat");
   request.model = model.name;
   request.model_path = model.model_path.string();
   request.adapters.clear();
@@ -69,6 +76,9 @@ Response run_embeddings(ApiContext& api, const Request& http_request, const std:
                         EmbeddingRequest request,
                         std::function<Response(const EmbeddingResult&)> answer) {
   const library::ResolvedModel m = api.library.resolve(http_request.caller.user_id, model);
+  if (m.remote())
+    throw Error(ErrorKind::unsupported, "'" + m.name + "' is served by a remote API, which "
+                                        "hearth uses only for /v1/chat/completions and /api/chat");
   request.model = m.name;
   request.model_path = m.model_path.string();
   auto out = std::make_shared<ResponseStream>();

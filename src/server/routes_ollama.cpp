@@ -10,6 +10,7 @@
 
 #include "api/ollama.h"
 #include "server/inference.h"
+#include "server/remote_chat.h"
 #include "server/response_stream.h"
 
 namespace hearth::server {
@@ -106,6 +107,9 @@ Response load_or_unload(ApiContext& api, const Request& http, GenerationRequest&
 Response chat(ApiContext& api, const Request& http, const char* source) {
   const json::object body = parse_body_object(http.body);
   api::ChatRequest c = api::parse_chat(body);
+  if (!c.messages.empty())  // a version trained by a remote API answers from there
+    if (const auto m = api.library.resolve(http.caller.user_id, c.model); m.remote())
+      return forward_remote_ollama_chat(api, http, c, m);
   GenerationRequest r = generation_request(api, http, c);
   for (auto& m : c.messages) r.messages.push_back({std::move(m.role), std::move(m.content)});
   if (r.messages.empty()) return load_or_unload(api, http, r, true);

@@ -9,6 +9,7 @@
 #include "core/base64.h"
 #include "api/openai.h"
 #include "server/inference.h"
+#include "server/remote_chat.h"
 #include "server/response_stream.h"
 
 namespace hearth::server {
@@ -126,6 +127,7 @@ Response chat_completions(ApiContext& api, const Request& http) {
   GenerationRequest r = generation_request(c);
   for (auto& m : c.messages) r.messages.push_back({std::move(m.role), std::move(m.content)});
   const library::ResolvedModel m = api.library.resolve(http.caller.user_id, c.model);
+  if (m.remote()) return forward_remote_chat(api, http, body, m);  // trained by a remote API
   use_model(r, m);
   auto capture = capture_chat(api, http, body, r, "openai");
   return run_generation(api, http, std::move(r), std::make_shared<ChatWriter>(std::move(c), true),

@@ -1,7 +1,8 @@
 // The personal loop's routes (loop/loop.h), each scoped to the caller; another user's job or
 // model answers 404 exactly as a missing one:
 //   POST /api/training/start-job              {"model", "dataset_version"?, "hyperparameters"?,
-//                                              "method"?} -> 201 + the job; 400 with
+//                                              "method"?, "trainer"?: "local" | "openai",
+//                                              "remote_model"?} -> 201 + the job; 400 with
 //                                              {"error", "qualifying", "needed"} for too little data
 //   GET  /api/training/jobs                   {"jobs": [...]} newest first
 //   GET  /api/training/jobs/{id}              the job with its live progress (step, loss,
@@ -78,6 +79,8 @@ Response start_job(ApiContext& api, const Request& r) {
   if (auto v = opt_int(body, "dataset_version")) job.dataset_version_id = *v;
   else if (auto id = opt_int(body, "dataset_version_id")) job.dataset_version_id = *id;
   job.hyperparameters = loop::parse_hyperparameters(body);
+  job.trainer = opt_string(body, "trainer").value_or("local");
+  job.remote_model = opt_string(body, "remote_model").value_or("");
   job.datasets_dir = paths::home() / "datasets" / std::to_string(r.caller.user_id);
   auto out = std::make_shared<ResponseStream>();
   const std::string path = r.path();
