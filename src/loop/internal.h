@@ -1,4 +1,4 @@
-// Inside the loop module: reading the JSON the database keeps, and a model's digest.
+// Inside the loop module: reading the JSON the database keeps, a model's digest, job events.
 #pragma once
 
 #include <string>
@@ -6,6 +6,8 @@
 #include <boost/json/object.hpp>
 
 #include "core/json_text.h"
+#include "core/log.h"
+#include "db/training.h"
 #include "store/store.h"
 
 namespace hearth::loop::detail {
@@ -21,6 +23,16 @@ inline std::string model_digest(const store::Manifest& m) {
   for (const auto& blob : m.blobs)
     if (blob.media_type == "model") return blob.digest;
   return {};
+}
+
+// Adds an event to a job's stream; best effort (a busy database costs the line, never the job).
+inline void record_event(const db::Database& db, std::int64_t job_id, const std::string& level,
+                         const std::string& message, const boost::json::object& data) {
+  try {
+    db::JobEvents(db).add(job_id, level, message, format_json(data));
+  } catch (const std::exception& e) {
+    SPDLOG_WARN("training job {}: cannot record an event: {}", job_id, e.what());
+  }
 }
 
 }  // namespace hearth::loop::detail

@@ -44,16 +44,11 @@ struct JobRun {
   db::TrainingJob job;
   const std::atomic<bool>& stopping;
   db::TrainingJobs jobs{db};
-  db::JobEvents events{db};
   fs::path dir{};
 
   void event(const std::string& message, const json::object& data = {},
              const std::string& level = "info") {
-    try {
-      events.add(job.id, level, message, format_json(data));
-    } catch (const std::exception& e) {
-      SPDLOG_WARN("training job {}: cannot record an event: {}", job.id, e.what());
-    }
+    detail::record_event(db, job.id, level, message, data);
   }
 
   void train();

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "core/paths.h"
 
 namespace hearth::server {
@@ -94,6 +95,16 @@ std::string rfc3339(std::chrono::system_clock::time_point t) {
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<long long>(ns % 1'000'000'000));
   return buf;
+}
+
+Response failure_response(std::string_view path, const std::exception& e, std::string_view doing) {
+  if (const auto* error = dynamic_cast<const Error*>(&e); error && status_for(error->kind()) < 500)
+    return error_response(path, status_for(error->kind()), error->kind(), public_message(e.what()));
+  SPDLOG_WARN("{}: {}", doing, e.what());
+  const ErrorKind kind = dynamic_cast<const Error*>(&e) ? dynamic_cast<const Error*>(&e)->kind()
+                                                        : ErrorKind::internal;
+  return error_response(path, status_for(kind) >= 500 ? status_for(kind) : 500, kind,
+                        std::string(doing) + " failed (the server's log says why)");
 }
 
 std::string public_message(std::string_view message) {

@@ -31,6 +31,11 @@ using api::number_text;  // a number for a message ("between 0 and 2", "at least
 // where the server keeps its files. Everything else is kept.
 std::string public_message(std::string_view message);
 
+// The answer for work that failed off the I/O thread: a request's own fault (4xx) with its
+// message as a client may see it; anything else logged with `doing` and answered 500 without
+// details ("the job could not be started (the server's log says why)").
+Response failure_response(std::string_view path, const std::exception& e, std::string_view doing);
+
 Response json_response(const json::value& value, int status = 200);
 
 // The body as one JSON object. Error(invalid_input): "invalid JSON in request body: ..." or

@@ -198,17 +198,8 @@ Response create_job(ApiContext& api, const Request& r) {
       const db::TrainingJob created = loop::start_job(ctx->db, ctx->library, user, user, job);
       if (ctx->training) ctx->training->wake();
       out->respond(json_response(job_object(*ctx, created)));
-    } catch (const Error& e) {
-      const int status = status_for(e.kind());
-      if (status >= 500) SPDLOG_WARN("fine-tuning job for user {}: {}", user, e.what());
-      out->respond(error_response(path, status, e.kind(),
-                                  status < 500 ? public_message(e.what())
-                                               : "the job could not be started (the server's log "
-                                                 "says why)"));
     } catch (const std::exception& e) {
-      SPDLOG_WARN("fine-tuning job for user {}: {}", user, e.what());
-      out->respond(error_response(path, 500, ErrorKind::internal,
-                                  "the job could not be started (the server's log says why)"));
+      out->respond(failure_response(path, e, "starting a fine-tuning job for user " + std::to_string(user)));
     }
   });
   Response resp;

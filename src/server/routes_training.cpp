@@ -95,16 +95,8 @@ Response start_job(ApiContext& api, const Request& r) {
     } catch (const loop::NotEnoughData& e) {
       json::object o{{"error", e.what()}, {"qualifying", e.qualifying}, {"needed", e.needed}};
       out->respond(json_response(o, 400));
-    } catch (const Error& e) {
-      if (status_for(e.kind()) >= 500) SPDLOG_WARN("start-job for user {}: {}", user, e.what());
-      out->respond(error_response(path, status_for(e.kind()), e.kind(),
-                                  status_for(e.kind()) < 500 ? e.what()
-                                                             : "the job could not be started (the "
-                                                               "server's log says why)"));
     } catch (const std::exception& e) {
-      SPDLOG_WARN("start-job for user {}: {}", user, e.what());
-      out->respond(error_response(path, 500, ErrorKind::internal,
-                                  "the job could not be started (the server's log says why)"));
+      out->respond(failure_response(path, e, "starting a training job for user " + std::to_string(user)));
     }
   });
   Response resp;
