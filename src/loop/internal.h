@@ -8,6 +8,7 @@
 #include "core/json_text.h"
 #include "core/log.h"
 #include "db/training.h"
+#include "loop/loop.h"
 #include "store/store.h"
 
 namespace hearth::loop::detail {
@@ -33,6 +34,29 @@ inline void record_event(const db::Database& db, std::int64_t job_id, const std:
   } catch (const std::exception& e) {
     SPDLOG_WARN("training job {}: cannot record an event: {}", job_id, e.what());
   }
+}
+
+// A job that ended with `e`: its error event, failed status and audit entry (best effort each).
+// Nothing is recorded when the job had already ended (cancelled before it could start).
+inline void record_failure(const db::Database& db, const db::TrainingJob& job,
+                           const std::exception& e, boost::json::object audit_detail) {
+  try {
+    if (auto now = db::TrainingJobs(db).find(job.id); !now || (now->status != db::JobStatus::queued &&
+                                                               now->status != db::JobStatus::running))
+      return;
+  } catch (const std::exception&) {
+  }
+  SPDLOG_WARN("training job {} failed: {}", job.id, e.what());
+  record_event(db, job.id, "error", std::string("failed: ") + e.what(), {});
+  try {
+    db::TrainingJobs(db).fail(job.id, e.what());
+  } catch (const std::exception& again) {
+    SPDLOG_WARN("training job {}: cannot record its failure: {}", job.id, again.what());
+  }
+  audit_detail["job_id"] = job.id;
+  audit_detail["status"] = "failed";
+  audit_detail["error"] = e.what();
+  audit(db, job.started_by, "training.finish", job.base_model, audit_detail);
 }
 
 }  // namespace hearth::loop::detail

@@ -311,22 +311,7 @@ void run_local_job(const db::Database& db, library::Library& library,
   try {
     r.train();
   } catch (const std::exception& e) {
-    // Cancelled (or ended otherwise) before it could start: nothing failed.
-    try {
-      if (auto now = r.jobs.find(job.id); !now || (now->status != db::JobStatus::queued &&
-                                                    now->status != db::JobStatus::running))
-        return;
-    } catch (const std::exception&) {
-    }
-    SPDLOG_WARN("training job {} failed: {}", job.id, e.what());
-    r.event(std::string("failed: ") + e.what(), {}, "error");
-    try {
-      r.jobs.fail(job.id, e.what());
-    } catch (const std::exception& again) {
-      SPDLOG_WARN("training job {}: cannot record its failure: {}", job.id, again.what());
-    }
-    audit(db, job.started_by, "training.finish", job.base_model,
-          {{"job_id", job.id}, {"status", "failed"}, {"error", e.what()}});
+    detail::record_failure(db, job, e, {});
   }
 }
 

@@ -271,15 +271,7 @@ void run_remote_job(const db::Database& db, const RunnerSettings& settings,
               "); it resumes when the server starts again");
       return;
     }
-    SPDLOG_WARN("remote training job {} failed: {}", job.id, e.what());
-    r.event(std::string("failed: ") + e.what(), {}, "error");
-    try {
-      r.jobs.fail(job.id, e.what());
-    } catch (const std::exception& again) {
-      SPDLOG_WARN("training job {}: cannot record its failure: {}", job.id, again.what());
-    }
-    audit(db, job.started_by, "training.finish", job.base_model,
-          {{"job_id", job.id}, {"status", "failed"}, {"trainer", "openai"}, {"error", e.what()}});
+    detail::record_failure(db, job, e, {{"trainer", "openai"}});
   }
 }
 

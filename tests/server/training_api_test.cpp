@@ -103,6 +103,16 @@ TEST(TrainingApi, SchedulesAreCheckedAndScopedAndStartJobRefusesBadRequests) {
   const json::value del{{"model", "llama3-f16@v0"}};
   EXPECT_NE(alice.call("DELETE", "/api/delete", &del).status, 200);  // a version is no name to delete
   EXPECT_EQ(alice.get("/api/tags").at("models").as_array().size(), 1u);
+
+  // A web page of another origin reaches none of it, even with the user's token in hand.
+  const std::vector<std::string> foreign{"Origin: http://evil.example"};
+  const json::value any_start{{"model", "llama3-f16"}};
+  EXPECT_EQ(alice.call("POST", "/api/training/start-job", &any_start, foreign).status, 403);
+  EXPECT_EQ(alice.call("PUT", schedule, &put, foreign).status, 403);
+  EXPECT_EQ(alice.call("POST", "/api/personal-models/" + std::to_string(id) + "/rollback", nullptr,
+                       foreign).status, 403);
+  EXPECT_EQ(alice.call("GET", "/api/training/jobs", nullptr, foreign).status, 403);
+  EXPECT_EQ(alice.call("GET", "/v1/fine_tuning/jobs", nullptr, foreign).status, 403);
 }
 
 }  // namespace
