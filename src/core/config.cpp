@@ -11,7 +11,7 @@
 namespace hearth::config {
 namespace {
 
-constexpr std::array<Setting, 20> kSettings = {{
+constexpr std::array<Setting, 21> kSettings = {{
     {"HEARTH_HOST", "--host", "127.0.0.1:11435", "address and port the server listens on"},
     {"HEARTH_HOME", "", "", "where models, the database and datasets live "
                             "(default $XDG_DATA_HOME/hearth, else ~/.local/share/hearth)"},
@@ -25,6 +25,9 @@ constexpr std::array<Setting, 20> kSettings = {{
      "extra origins whose web pages may call the API, comma-separated (e.g. https://app.example, "
      "http://*.lan:*, null; * for any); localhost pages and app://, file://, tauri://, "
      "vscode-webview:// are always allowed"},
+    {"HEARTH_WEB_DIR", "", "",
+     "serve the pages from this folder (a `node src/web/build.mjs --out DIR` result's dist/) "
+     "instead of the copy built into the binary: for working on the pages without rebuilding"},
     {"HEARTH_API_KEY", "", "",
      "API key the CLI sends to a running server that requires one (`hearth ps`)"},
     {"HEARTH_DB", "--db", "", "database URL: empty for SQLite in HEARTH_HOME, or postgresql://..."},

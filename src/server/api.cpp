@@ -86,18 +86,24 @@ void add_metrics_route(Router& router, ApiContext& api) {
 
 Router make_api_router(ApiContext& api) {
   Router router;
-  router.add(
-      "GET", "/",
-      [](const Request&) {
-        Response r;
-        r.content_type = "text/plain; charset=utf-8";
-        r.body = "hearth is running";
-        return r;
-      },
-      true);
+  add_web_routes(router);
   router.add(
       "GET", "/api/version",
       [](const Request&) { return json_response(json::object{{"version", HEARTH_VERSION}}); }, true);
+  // Who the page's token belongs to, and whether this server asks for one. Public, so that a
+  // page without a token learns that it must ask for one without a 401: {"auth_required": true,
+  // "username": null}. A token that is sent is checked (401 when refused).
+  router.add(
+      "GET", "/api/me",
+      [&api](const Request& r) {
+        const bool required = api.auth.required();
+        if (required && r.header("authorization").empty())
+          return json_response(json::object{{"username", nullptr}, {"auth_required", true}});
+        const Caller caller = api.auth.authenticate(r.header("authorization"));
+        return json_response(
+            json::object{{"username", caller.username}, {"auth_required", required}});
+      },
+      true);
   add_library_routes(router, api);
   add_personal_routes(router, api);
   add_openai_routes(router, api);

@@ -52,6 +52,7 @@ struct ApiContext {
 Router make_api_router(ApiContext& api);
 
 // Route groups (each in its own file).
+void add_web_routes(Router& router);  // /, /chat, /personal-models, /training, /assets/* (public)
 void add_openai_routes(Router& router, ApiContext& api);     // /v1/chat/completions, /v1/completions, /v1/embeddings
 void add_ollama_routes(Router& router, ApiContext& api);     // /api/chat, /api/generate, /api/embed, /api/embeddings
 void add_library_routes(Router& router, ApiContext& api);    // /api/tags, /v1/models, /api/show, /api/ps, /api/pull, /api/delete, /api/copy

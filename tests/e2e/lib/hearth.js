@@ -167,3 +167,18 @@ export async function startServerWithTiny({ env = {}, args = [] } = {}) {
     },
   };
 }
+
+// `hearth token create --user USER` in `home`; resolves to the token it printed
+// (hearth_ + 43 base64url characters).
+export async function createToken(home, user) {
+  const { stdout } = await runHearth(['token', 'create', '--user', user], { home });
+  const m = /\bhearth_[A-Za-z0-9_-]{43}\b/.exec(stdout);
+  if (!m) throw new Error(`no token in: ${stdout}`);
+  return m[0];
+}
+
+// Adds USER to `home` and makes a token for them (the server then requires tokens).
+export async function addUserWithToken(home, user) {
+  await runHearth(['user', 'add', user], { home });
+  return createToken(home, user);
+}

@@ -1,0 +1,150 @@
+// The pages as served: content types, caching, the Content-Security-Policy, `/` for tools and
+// for browsers, and in Chromium each page loading with no console error and no request leaving
+// the server, with authentication off and on (login form, a refused token, sign out).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { addUserWithToken, installModel, makeTempDir, startServer, synthTiny } from './lib/hearth.js';
+import { assertClean, launchBrowser, openPage, signIn, webEnv } from './lib/browser.js';
+
+const PAGES = ['/chat', '/personal-models', '/training'];
+const T = { timeout: 120_000 };
+let dir;
+let open;      // auth off: the machine's owner only
+let guarded;   // auth on: alice
+let aliceToken;
+let browser;
+
+before(async () => {
+  dir = await makeTempDir('hearth-e2e-web-');
+  const model = await synthTiny(dir);
+  const openHome = path.join(dir, 'open');
+  await installModel(openHome, model, 'tiny');
+  open = await startServer({ home: openHome, env: webEnv() });
+  const guardedHome = path.join(dir, 'guarded');
+  aliceToken = await addUserWithToken(guardedHome, 'alice');
+  guarded = await startServer({ home: guardedHome, env: webEnv() });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await open?.stop();
+  await guarded?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+function scriptsOf(html) {
+  return [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)].map((m) => ({ attrs: m[1], body: m[2] }));
+}
+
+test('each page is HTML with a strict policy, revalidated by its ETag', T, async () => {
+  for (const page of PAGES) {
+    const r = await fetch(open.url + page);
+    assert.equal(r.status, 200, page);
+    assert.equal(r.headers.get('content-type'), 'text/html; charset=utf-8');
+    const csp = r.headers.get('content-security-policy');
+    assert.match(csp, /script-src 'self'(;|$)/, csp);
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /connect-src 'self'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|https?:/);
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(r.headers.get('cache-control'), 'no-cache');
+    const etag = r.headers.get('etag');
+    assert.match(etag, /^"[^"]+"$/);
+    const html = await r.text();
+    const scripts = scriptsOf(html);
+    assert.ok(scripts.length >= 1, `${page} names its script`);
+    for (const s of scripts) {
+      assert.match(s.attrs, /src="\/assets\/[^"]+\.js"/, `${page}: every script comes from /assets`);
+      assert.equal(s.body.trim(), '', `${page}: no inline script`);
+    }
+    const again = await fetch(open.url + page, { headers: { 'If-None-Match': etag } });
+    assert.equal(again.status, 304);
+    assert.equal(await again.text(), '');
+  }
+});
+
+test('hashed assets have their types and are cached for a year; nothing else is reachable', T, async () => {
+  const html = await (await fetch(open.url + '/chat')).text();
+  const js = /src="(\/assets\/[^"]+\.js)"/.exec(html)[1];
+  const css = /href="(\/assets\/[^"]+\.css)"/.exec(html)[1];
+  const script = await fetch(open.url + js);
+  assert.equal(script.status, 200);
+  assert.equal(script.headers.get('content-type'), 'text/javascript; charset=utf-8');
+  assert.equal(script.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+  assert.ok((await script.text()).length > 100);
+  const style = await fetch(open.url + css);
+  assert.equal(style.headers.get('content-type'), 'text/css; charset=utf-8');
+  for (const bad of ['/assets/nothing.js', '/assets/..%2Fchat.html', '/assets/%2e%2e%2fchat.html',
+                     '/assets/', '/chat.html']) {
+    const r = await fetch(open.url + bad, { redirect: 'manual' });
+    assert.ok(r.status === 404 || r.status === 400, `${bad}: ${r.status}`);
+  }
+});
+
+test('GET / answers tools in plain text and sends a browser on to /chat', T, async () => {
+  const tool = await fetch(open.url + '/');
+  assert.equal(tool.status, 200);
+  assert.equal(await tool.text(), 'hearth is running');
+  const browserAsk = await fetch(open.url + '/', {
+    redirect: 'manual',
+    headers: { Accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' },
+  });
+  assert.equal(browserAsk.status, 302);
+  assert.equal(browserAsk.headers.get('location'), '/chat');
+});
+
+test('every page loads in Chromium with no error and no request leaving the server', T, async () => {
+  for (const page of PAGES) {
+    const view = await openPage(browser, open.url, page);
+    try {
+      await view.page.getByTestId('username').waitFor();
+      assert.equal(await view.page.getByTestId('username').textContent(), 'local');
+      const current = view.page.locator('nav a[aria-current="page"]');
+      assert.equal(await current.getAttribute('href'), page);
+      assert.ok(await view.page.getByRole('note').textContent(), `${page} says where its data goes`);
+      await view.page.waitForLoadState('networkidle');
+      assertClean(view.problems);
+    } finally {
+      await view.close();
+    }
+  }
+  // A browser typing the bare address lands on the chat.
+  const view = await openPage(browser, open.url, '/');
+  try {
+    assert.equal(new URL(view.page.url()).pathname, '/chat');
+  } finally {
+    await view.close();
+  }
+});
+
+test('with authentication on, a page asks for a token, refuses a wrong one and signs out', T, async () => {
+  for (const page of PAGES) {
+    const view = await openPage(browser, guarded.url, page);
+    try {
+      await view.page.getByLabel('API token').waitFor();
+      assert.equal(await view.page.getByTestId('username').count(), 0);
+      // A wrong token: refused with the server's reason, and the form stays.
+      await view.page.getByLabel('API token').fill('hearth_' + 'A'.repeat(43));
+      await view.page.getByRole('button', { name: 'Sign in' }).click();
+      await view.page.getByRole('alert').waitFor();
+      assert.match(await view.page.getByRole('alert').textContent(), /invalid|revoked|token|key/i);
+      await signIn(view.page, aliceToken);
+      assert.equal(await view.page.getByTestId('username').textContent(), 'alice');
+      // The token lives in this tab's sessionStorage only: never a cookie, never the address.
+      assert.equal(await view.page.evaluate(() => document.cookie), '');
+      assert.ok(!view.page.url().includes(aliceToken));
+      assert.equal(await view.page.evaluate(() => sessionStorage.getItem('hearth.token')), aliceToken);
+      await view.page.waitForLoadState('networkidle');
+      await view.page.getByRole('button', { name: 'Sign out' }).click();
+      await view.page.getByLabel('API token').waitFor();
+      assert.equal(await view.page.evaluate(() => sessionStorage.getItem('hearth.token')), null);
+      assertClean(view.problems, { allowConsole: [/status of 401/] });
+    } finally {
+      await view.close();
+    }
+  }
+});
