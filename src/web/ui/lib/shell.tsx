@@ -1,7 +1,7 @@
 // The frame of every page: the header with the three pages and who is signed in, the login form
 // when the server asks for a token, and the line that says where this page's data goes.
 import { render, type ComponentChildren, type ComponentType } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, UNAUTHORIZED_EVENT, currentToken, get, setToken } from './api';
 import { ErrorNote } from './ui';
 import '../style.css';
@@ -55,6 +55,10 @@ function Shell({ page, App, notice }: { page: PageName; App: ComponentType<{ me:
   const [login, setLogin] = useState<{ refused: string | null } | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
   const [attempt, setAttempt] = useState(0);
+  // A 401 from the page's own calls (a token revoked while the page is open) asks again; the
+  // sign-in check's own 401 is handled where it is made.
+  const signedIn = useRef(false);
+  signedIn.current = me !== null;
 
   useEffect(() => {
     let live = true;
@@ -84,7 +88,7 @@ function Shell({ page, App, notice }: { page: PageName; App: ComponentType<{ me:
   }, [attempt]);
 
   useEffect(() => {
-    const onUnauthorized = () => setAttempt((n) => n + 1);
+    const onUnauthorized = () => { if (signedIn.current) setAttempt((n) => n + 1); };
     window.addEventListener(UNAUTHORIZED_EVENT, onUnauthorized);
     return () => window.removeEventListener(UNAUTHORIZED_EVENT, onUnauthorized);
   }, []);
