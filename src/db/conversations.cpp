@@ -251,6 +251,31 @@ std::vector<Conversation> Conversations::list(std::int64_t user_id, std::size_t 
   });
 }
 
+std::vector<Conversation> Conversations::search(std::int64_t user_id, const std::string& text,
+                                                std::size_t limit, std::size_t offset) {
+  long long user = user_id;
+  long long n = static_cast<long long>(std::min<std::size_t>(limit, 1'000'000));
+  long long skip = static_cast<long long>(std::min<std::size_t>(offset, 1'000'000'000));
+  // LIKE with its wildcards escaped: the user's text matches as it is.
+  std::string pattern = "%";
+  for (char c : text) {
+    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+    pattern += c;
+  }
+  pattern += '%';
+  // SQLite's LIKE ignores ASCII case already; PostgreSQL's ILIKE ignores case for all letters.
+  const std::string like = db_->backend == Backend::postgresql ? "ILIKE" : "LIKE";
+  return detail::with_session(*db_, "searching conversations", [&](soci::session& sql) {
+    return detail::query_rows<ConversationRow>(
+        sql,
+        conversation_select(*db_) + "WHERE user_id = :u AND (title " + like +
+            " :p ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = "
+            "conversations.id AND m.content " + like +
+            " :p2 ESCAPE '\\')) ORDER BY updated_at DESC, id DESC LIMIT :n OFFSET :o",
+        soci::use(user), soci::use(pattern), soci::use(pattern), soci::use(n), soci::use(skip));
+  });
+}
+
 std::vector<Conversation> Conversations::recent(std::int64_t user_id, const std::string& model,
                                                 std::size_t limit) {
   long long user = user_id;

@@ -14,6 +14,7 @@
 // add_message makes the new message that leaf.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -110,6 +111,18 @@ struct StoredRequest {
   std::optional<std::int64_t> leaf{};  // the last message stored (the anchor when none were)
 };
 
+// What the training dashboard shows of one model's kept data: how much there is, how much was
+// rated, and how the answers' quality scores spread (histogram[k] counts scores in
+// [k/10, (k+1)/10), the last bucket including 1.0).
+struct ModelDataSummary {
+  std::string model{};
+  std::int64_t conversations = 0;
+  std::int64_t answers = 0;  // assistant messages (every branch, regenerated ones included)
+  std::int64_t rated = 0;    // answers with feedback
+  std::int64_t scored = 0;   // answers with a quality score
+  std::array<std::int64_t, 10> histogram{};
+};
+
 class Conversations {
  public:
   explicit Conversations(const Database& db) : db_(db.impl()) {}
@@ -118,6 +131,13 @@ class Conversations {
   std::optional<Conversation> find(std::int64_t user_id, std::int64_t id);
   // Newest (by updated_at) first.
   std::vector<Conversation> list(std::int64_t user_id, std::size_t limit = 100, std::size_t offset = 0);
+  // The user's conversations whose title or any message (every branch) holds `text`, ignoring
+  // the case of letters (ASCII letters on SQLite; all letters on PostgreSQL); newest first.
+  // `text` matches literally: % and _ are not wildcards.
+  // Per model (by name, in order): counts and the quality-score histogram of the user's data.
+  std::vector<ModelDataSummary> data_summary(std::int64_t user_id);
+  std::vector<Conversation> search(std::int64_t user_id, const std::string& text,
+                                   std::size_t limit = 100, std::size_t offset = 0);
   // The user's conversations with this model updated since `since`, newest first (for finding
   // the one a request continues).
   std::vector<Conversation> recent(std::int64_t user_id, const std::string& model, std::size_t limit);

@@ -1,7 +1,9 @@
 // Inside the loop module: reading the JSON the database keeps, a model's digest, job events.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include <boost/json/object.hpp>
 
@@ -12,6 +14,12 @@
 #include "store/store.h"
 
 namespace hearth::loop::detail {
+
+// The weights a local job adapts (every attention and FFN projection) and its adapter's seed.
+inline const std::vector<std::string> kTargets = {"q", "k", "v", "o", "gate", "up", "down"};
+inline constexpr std::uint64_t kSeed = 42;
+// Examples are cut to this many tokens.
+inline constexpr int kMaxSeq = 1024;
 
 // A stored JSON object's text as an object ({} for empty or anything else).
 inline boost::json::object object_of(const std::string& text) {

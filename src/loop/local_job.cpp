@@ -33,8 +33,9 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-const std::vector<std::string> kTargets = {"q", "k", "v", "o", "gate", "up", "down"};
-constexpr std::uint64_t kSeed = 42;
+using detail::kMaxSeq;
+using detail::kSeed;
+using detail::kTargets;
 
 // Everything one job needs while it trains.
 struct JobRun {
@@ -82,7 +83,6 @@ void JobRun::train() {
 
   auto model = model::Model::load(base.model_path);
   const chat::ModelChat chat = chat::ModelChat::of(model->file(), model->tokenizer());
-  constexpr int kMaxSeq = 1024;
   auto read = [&](const std::string& path) {
     return train::fit_to_length(train::read_training_file(path, chat, model->tokenizer()), kMaxSeq);
   };

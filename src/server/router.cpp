@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "core/log.h"
+#include "engine/gguf/gguf_format.h"
 #include "server/json_util.h"
 #include "server/server.h"
 
@@ -74,6 +75,37 @@ std::string Request::query(std::string_view key) const {
     rest.remove_prefix(amp + 1);
   }
   return {};
+}
+
+std::string Request::query_text(std::string_view key) const {
+  const std::string raw = query(key);
+  std::string text;
+  text.reserve(raw.size());
+  const auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '+') {
+      text += ' ';
+    } else if (raw[i] == '%') {
+      const int hi = i + 2 < raw.size() ? hex(raw[i + 1]) : -1;
+      const int lo = hi >= 0 ? hex(raw[i + 2]) : -1;
+      if (lo < 0)
+        throw Error(ErrorKind::invalid_input,
+                    "query parameter '" + std::string(key) + "' has a broken %-escape");
+      text += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      text += raw[i];
+    }
+  }
+  if (!gguf::format::is_valid_utf8(text))
+    throw Error(ErrorKind::invalid_input,
+                "query parameter '" + std::string(key) + "' is not UTF-8 text");
+  return text;
 }
 
 std::string_view Request::param(std::string_view name) const {

@@ -1,6 +1,7 @@
 // Kept conversations, feedback and training data (see conversation_capture.h for how chats are
 // kept, data/data.h for scores and export):
-//   GET    /api/conversations[?limit=N&offset=M]         the caller's, newest first
+//   GET    /api/conversations[?limit=N&offset=M&q=TEXT]  the caller's, newest first; with q only
+//          those whose title or any message holds TEXT (letters in any case, % and _ literal)
 //   GET    /api/conversations/{id}                       with its current branch ("messages", root
 //          first) and every message off it ("alternatives": replaced answers, older branches);
 //          each message names its "parent_id", so the whole tree can be drawn
@@ -16,11 +17,15 @@
 //   GET    /api/training/datasets                        the caller's dataset versions
 //   GET    /api/training/datasets/{id}/train.jsonl       an exported file (application/x-ndjson)
 //   GET    /api/training/datasets/{id}/validation.jsonl
-//   GET    /api/training/readiness[?min_score=0.7]       qualifying examples per model
+//   GET    /api/training/readiness[?min_score=0.7]       per model with kept conversations:
+//          qualifying examples and the threshold, conversations, answers, rated (with
+//          feedback), scored, and "histogram": answers by quality score in tenths
+//          ([0, 0.1) ... [0.9, 1]); the totals "conversations" and "rated"
 // Everything is scoped to the caller: another user's conversation or message is 404.
 #include <charconv>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <set>
 
 #include "core/log.h"
@@ -116,10 +121,17 @@ db::Conversation owned(ApiContext& api, const Request& r, std::int64_t id) {
 Response list(ApiContext& api, const Request& r) {
   const auto limit = query_int(r, "limit", 50, 1, 1000);
   const auto offset = query_int(r, "offset", 0, 0, 1'000'000'000);
+  const std::string text = r.query_text("q");
+  if (text.size() > 1000)
+    throw Error(ErrorKind::invalid_input, "query parameter 'q' is longer than 1000 bytes");
+  db::Conversations conversations(api.db);
+  const auto found =
+      text.empty() ? conversations.list(r.caller.user_id, static_cast<std::size_t>(limit),
+                                        static_cast<std::size_t>(offset))
+                   : conversations.search(r.caller.user_id, text, static_cast<std::size_t>(limit),
+                                          static_cast<std::size_t>(offset));
   json::array out;
-  for (const auto& c : db::Conversations(api.db).list(r.caller.user_id, static_cast<std::size_t>(limit),
-                                                      static_cast<std::size_t>(offset)))
-    out.emplace_back(conversation_json(c));
+  for (const auto& c : found) out.emplace_back(conversation_json(c));
   return json_response(json::object{{"conversations", std::move(out)}});
 }
 
@@ -372,13 +384,42 @@ Response readiness(ApiContext& api, const Request& r) {
     if (ec != std::errc() || end != text.data() + text.size() || min_score < 0 || min_score > 1)
       throw Error(ErrorKind::invalid_input, "query parameter 'min_score' must be from 0 to 1");
   }
+  // Every model with kept conversations, with what would qualify now (0 where the user has
+  // not opted in) and the counts and score histogram behind it.
+  std::map<std::string, json::object> by_model;
+  const auto entry = [&](const std::string& model) -> json::object& {
+    auto [it, added] = by_model.try_emplace(model);
+    if (added)
+      it->second = json::object{{"model", model}, {"qualifying_examples", 0},
+                                {"needed", data::Readiness{}.needed}, {"ready", false},
+                                {"conversations", 0}, {"answers", 0}, {"rated", 0},
+                                {"scored", 0}, {"histogram", json::array(10, 0)}};
+    return it->second;
+  };
+  for (const auto& x : data::readiness(api.db, r.caller.user_id, min_score)) {
+    json::object& o = entry(x.model);
+    o["qualifying_examples"] = x.qualifying;
+    o["needed"] = x.needed;
+    o["ready"] = x.qualifying >= x.needed;
+  }
+  std::int64_t conversations = 0, rated = 0;
+  for (const auto& s : db::Conversations(api.db).data_summary(r.caller.user_id)) {
+    json::object& o = entry(s.model);
+    o["conversations"] = s.conversations;
+    o["answers"] = s.answers;
+    o["rated"] = s.rated;
+    o["scored"] = s.scored;
+    o["histogram"] = json::array(s.histogram.begin(), s.histogram.end());
+    conversations += s.conversations;
+    rated += s.rated;
+  }
   json::array models;
-  for (const auto& x : data::readiness(api.db, r.caller.user_id, min_score))
-    models.emplace_back(json::object{{"model", x.model},
-                                     {"qualifying_examples", x.qualifying},
-                                     {"needed", x.needed},
-                                     {"ready", x.qualifying >= x.needed}});
-  json::object answer{{"min_score", min_score}, {"models", std::move(models)}};
+  for (auto& [name, o] : by_model) models.emplace_back(std::move(o));
+  json::object answer{{"min_score", min_score},
+                      {"conversations", conversations},
+                      {"rated", rated},
+                      {"histogram_bucket", 0.1},
+                      {"models", std::move(models)}};
   // Without the opt-in nothing qualifies, whatever the conversations: say so instead of zeros.
   const bool opted_in = db::UserSettingsStore(api.db).get(r.caller.user_id).training_opt_in;
   answer["opted_in"] = opted_in;

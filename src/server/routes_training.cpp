@@ -4,6 +4,10 @@
 //                                              "method"?, "trainer"?: "local" | "openai",
 //                                              "remote_model"?} -> 201 + the job; 400 with
 //                                              {"error", "qualifying", "needed"} for too little data
+//   POST /api/training/plan                   the same body -> what the job would take, before
+//                                              it starts (loop/estimate.h): examples, tokens,
+//                                              settings, memory plan against what is available,
+//                                              estimated_seconds (null when unknown) and its basis
 //   GET  /api/training/jobs                   {"jobs": [...]} newest first
 //   GET  /api/training/jobs/{id}              the job with its live progress (step, loss,
 //                                              tokens_per_second, estimated_completion, eval)
@@ -23,12 +27,14 @@
 //   PUT  /api/personal-models/{id}/schedule   {"enabled"?: true, "window"?: "sunday 02:00-06:00",
 //                                              "time_zone"?: "UTC"} (IANA names)
 //   DELETE /api/personal-models/{id}/schedule
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <thread>
 
 #include "core/log.h"
 #include "core/paths.h"
+#include "loop/estimate.h"
 #include "loop/loop.h"
 #include "loop/runner.h"
 #include "loop/schedule.h"
@@ -70,38 +76,96 @@ db::PersonalModel own_model(ApiContext& api, const Request& r) {
   return *row;
 }
 
-Response start_job(ApiContext& api, const Request& r) {
-  const json::object body = parse_body_object(r.body);
-  loop::StartJob job;
-  job.model = opt_string(body, "model").value_or("");
-  if (job.model.empty())
-    throw Error(ErrorKind::invalid_input, "field 'model' is required: your personal model's name");
-  if (auto v = opt_int(body, "dataset_version")) job.dataset_version_id = *v;
-  else if (auto id = opt_int(body, "dataset_version_id")) job.dataset_version_id = *id;
-  job.hyperparameters = loop::parse_hyperparameters(body);
-  job.trainer = opt_string(body, "trainer").value_or("local");
-  job.remote_model = opt_string(body, "remote_model").value_or("");
-  job.datasets_dir = paths::home() / "datasets" / std::to_string(r.caller.user_id);
+// Runs `work` (returning the answer) on the API's background thread: counting, exporting and
+// tokenizing the data read every conversation, which the I/O thread must not wait for. Too
+// little data answers 400 with the counts.
+template <class Work>
+Response off_the_io_thread(ApiContext& api, const Request& r, std::string doing, Work work) {
   auto out = std::make_shared<ResponseStream>();
-  const std::string path = r.path();
-  const std::int64_t user = r.caller.user_id;
-  ApiContext* ctx = &api;
-  // Counting and exporting the data reads every conversation: not on the I/O thread.
-  api.background.submit([out, job, path, user, ctx] {
+  api.background.submit([out, work = std::move(work), path = r.path(), doing = std::move(doing)] {
     try {
-      const db::TrainingJob created = loop::start_job(ctx->db, ctx->library, user, user, job);
-      if (ctx->training) ctx->training->wake();
-      out->respond(json_response(job_answer(*ctx, created), 201));
+      out->respond(work());
     } catch (const loop::NotEnoughData& e) {
       json::object o{{"error", e.what()}, {"qualifying", e.qualifying}, {"needed", e.needed}};
       out->respond(json_response(o, 400));
     } catch (const std::exception& e) {
-      out->respond(failure_response(path, e, "starting a training job for user " + std::to_string(user)));
+      out->respond(failure_response(path, e, doing));
     }
   });
   Response resp;
   resp.stream = std::move(out);
   return resp;
+}
+
+// The model and dataset a start-job or plan body names.
+void read_job_target(const json::object& body, std::string& model,
+                     std::optional<std::int64_t>& dataset_version_id) {
+  model = opt_string(body, "model").value_or("");
+  if (model.empty())
+    throw Error(ErrorKind::invalid_input, "field 'model' is required: your personal model's name");
+  if (auto v = opt_int(body, "dataset_version")) dataset_version_id = *v;
+  else if (auto id = opt_int(body, "dataset_version_id")) dataset_version_id = *id;
+}
+
+Response start_job(ApiContext& api, const Request& r) {
+  const json::object body = parse_body_object(r.body);
+  loop::StartJob job;
+  read_job_target(body, job.model, job.dataset_version_id);
+  job.hyperparameters = loop::parse_hyperparameters(body);
+  job.trainer = opt_string(body, "trainer").value_or("local");
+  job.remote_model = opt_string(body, "remote_model").value_or("");
+  job.datasets_dir = paths::home() / "datasets" / std::to_string(r.caller.user_id);
+  const std::int64_t user = r.caller.user_id;
+  ApiContext* ctx = &api;
+  return off_the_io_thread(api, r, "starting a training job for user " + std::to_string(user),
+                           [job, user, ctx] {
+                             const db::TrainingJob created =
+                                 loop::start_job(ctx->db, ctx->library, user, user, job);
+                             if (ctx->training) ctx->training->wake();
+                             return json_response(job_answer(*ctx, created), 201);
+                           });
+}
+
+json::object estimate_json(const loop::JobEstimate& e) {
+  const auto& m = e.memory;
+  json::object memory{{"peak", m.peak()},         {"weights", m.weights},
+                      {"adapter", m.adapter},     {"gradients", m.gradients},
+                      {"optimizer", m.optimizer}, {"activations", m.activations},
+                      {"logits", m.logits},       {"working", m.working},
+                      {"recompute", m.recompute}};
+  return {{"model", e.model},
+          {"examples", e.examples},
+          {"tokens", e.tokens},
+          {"longest_example_tokens", e.longest},
+          {"trained_tokens", e.trained_tokens},
+          {"epochs", e.settings.epochs},
+          {"steps", e.settings.steps},
+          {"hyperparameters", loop::to_json(e.settings)},
+          {"memory", std::move(memory)},
+          {"available_memory", e.available > 0 ? json::value(e.available) : json::value(nullptr)},
+          {"fits", e.fits},
+          {"estimated_seconds", e.seconds ? json::value(*e.seconds) : json::value(nullptr)},
+          {"basis", e.basis}};
+}
+
+Response plan_job(ApiContext& api, const Request& r) {
+  const json::object body = parse_body_object(r.body);
+  loop::EstimateJob job;
+  read_job_target(body, job.model, job.dataset_version_id);
+  job.hyperparameters = loop::parse_hyperparameters(body);
+  const loop::RunnerSettings settings = loop::RunnerSettings::from_config();
+  job.memory_budget = settings.memory_budget;
+  job.threads = settings.threads > 0
+                    ? settings.threads
+                    : std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2));
+  job.scratch_dir = paths::home() / "datasets" / std::to_string(r.caller.user_id);
+  const std::int64_t user = r.caller.user_id;
+  ApiContext* ctx = &api;
+  return off_the_io_thread(api, r, "estimating a training job for user " + std::to_string(user),
+                           [job, user, ctx] {
+                             return json_response(estimate_json(
+                                 loop::estimate_job(ctx->db, ctx->library, user, job)));
+                           });
 }
 
 Response list_jobs(ApiContext& api, const Request& r) {
@@ -316,6 +380,7 @@ Response delete_schedule(ApiContext& api, const Request& r) {
 
 void add_training_routes(Router& router, ApiContext& api) {
   router.add("POST", "/api/training/start-job", [&api](const Request& r) { return start_job(api, r); });
+  router.add("POST", "/api/training/plan", [&api](const Request& r) { return plan_job(api, r); });
   router.add("GET", "/api/training/jobs", [&api](const Request& r) { return list_jobs(api, r); });
   router.add("GET", "/api/training/jobs/{id}", [&api](const Request& r) { return get_job(api, r); });
   router.add("POST", "/api/training/jobs/{id}/cancel",

@@ -53,6 +53,9 @@ struct Request {
   // A query parameter's raw value ("?limit=5" -> "5"); "" when absent. Not percent-decoded:
   // the API's query parameters are numbers.
   std::string query(std::string_view key) const;
+  // A query parameter as text: percent-decoded, '+' as a space ("?q=caf%C3%A9+au" -> "café au").
+  // Error(invalid_input) naming the parameter for a broken escape or text that is not UTF-8.
+  std::string query_text(std::string_view key) const;
 };
 
 struct Response {

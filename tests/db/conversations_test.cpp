@@ -260,6 +260,44 @@ TEST_P(ConversationsTest, ListsNewestFirstAndFiltersForExport) {
   EXPECT_FALSE(conversations.find(ada, two.id)->training_opt_in.has_value());
 }
 
+TEST_P(ConversationsTest, SearchFindsTitlesAndMessagesOfTheCallerOnly) {
+  std::int64_t ada = make_user("ada");
+  std::int64_t bob = make_user("bob");
+  Database db = open();
+  Conversations conversations(db);
+  Conversation soup = conversations.create({.user_id = ada, .model = "m", .title = "Tomato Soup"});
+  Conversation code = conversations.create({.user_id = ada, .model = "m", .title = "code"});
+  conversations.add_message(ada, code.id, {.role = "user", .content = "fix my parser"});
+  conversations.add_message(ada, code.id, {.role = "assistant", .content = "Use 100% of the RECURSION_depth"});
+  Conversation odd = conversations.create({.user_id = ada, .model = "m", .title = "odd"});
+  conversations.add_message(ada, odd.id, {.role = "user", .content = "100 percent, a_b and back\\slash"});
+  Conversation bobs = conversations.create({.user_id = bob, .model = "m", .title = "tomato for bob"});
+
+  auto ids = [](const std::vector<Conversation>& cs) {
+    std::vector<std::int64_t> out;
+    for (const auto& c : cs) out.push_back(c.id);
+    return out;
+  };
+  // Title, any case; bob's conversation with the same word is not ada's.
+  EXPECT_EQ(ids(conversations.search(ada, "tomato")), std::vector<std::int64_t>{soup.id});
+  EXPECT_EQ(ids(conversations.search(bob, "TOMATO")), std::vector<std::int64_t>{bobs.id});
+  // A message's text, an answer's included.
+  EXPECT_EQ(ids(conversations.search(ada, "recursion_DEPTH")), std::vector<std::int64_t>{code.id});
+  EXPECT_EQ(ids(conversations.search(ada, "PARSER")), std::vector<std::int64_t>{code.id});
+  // % and _ and \ match themselves, never as wildcards.
+  EXPECT_EQ(ids(conversations.search(ada, "100%")), std::vector<std::int64_t>{code.id});
+  EXPECT_EQ(ids(conversations.search(ada, "a_b")), std::vector<std::int64_t>{odd.id});
+  EXPECT_EQ(ids(conversations.search(ada, "k\\s")), std::vector<std::int64_t>{odd.id});
+  EXPECT_TRUE(conversations.search(ada, "%").size() == 1u);
+  EXPECT_TRUE(conversations.search(ada, "_x").empty());
+  EXPECT_TRUE(conversations.search(ada, "nowhere").empty());
+  // Newest first, with limit and offset.
+  auto both = conversations.search(ada, "o");
+  ASSERT_EQ(both.size(), 3u);
+  EXPECT_EQ(both[0].id, odd.id);
+  EXPECT_EQ(conversations.search(ada, "o", 1, 2).size(), 1u);
+}
+
 TEST_P(ConversationsTest, RemoveTakesMessagesAndFeedbackAlong) {
   std::int64_t ada = make_user("ada");
   Database db = open();

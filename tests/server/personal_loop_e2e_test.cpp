@@ -63,6 +63,10 @@ TEST_P(PersonalLoopEndToEnd, ConversationsBecomeADeployedVersionThatRollsBack) {
   ASSERT_EQ(r.status, 400) << r.body;
   EXPECT_EQ(json_from(r.body).at("qualifying").as_int64(), 0);
   EXPECT_EQ(json_from(r.body).at("needed").as_int64(), 100);
+  // The plan refuses the same way, before anything starts.
+  r = alice.call("POST", "/api/training/plan", &start);
+  ASSERT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(json_from(r.body).at("qualifying").as_int64(), 0);
 
   const std::string before = answer(alice, model, "what colour is thing 7?");
   // 120 chats; each answer corrected to what the user wanted (one consistent style).
@@ -78,6 +82,47 @@ TEST_P(PersonalLoopEndToEnd, ConversationsBecomeADeployedVersionThatRollsBack) {
                    &fb);
     ASSERT_EQ(r.status, 200) << r.body;
   }
+
+  // What the dashboards show of the data: counts, the score histogram, search.
+  const json::value ready = alice.get("/api/training/readiness");
+  EXPECT_EQ(ready.at("conversations").as_int64(), 121) << ready;  // the first question's too
+  EXPECT_EQ(ready.at("rated").as_int64(), 120) << ready;
+  ASSERT_EQ(ready.at("models").as_array().size(), 1u) << ready;
+  const json::value& entry = ready.at("models").as_array().at(0);
+  EXPECT_EQ(entry.at("qualifying_examples").as_int64(), 120) << entry;
+  std::int64_t in_histogram = 0, above = 0;
+  const json::array& histogram = entry.at("histogram").as_array();
+  ASSERT_EQ(histogram.size(), 10u);
+  for (std::size_t k = 0; k < histogram.size(); ++k) {
+    in_histogram += histogram[k].as_int64();
+    if (k >= 7) above += histogram[k].as_int64();
+  }
+  EXPECT_EQ(in_histogram, entry.at("scored").as_int64()) << entry;
+  EXPECT_GE(above, 120) << entry;  // corrected answers all qualify (score above 0.7)
+  EXPECT_EQ(bob.get("/api/training/readiness").at("conversations").as_int64(), 0);
+  const json::value found = alice.get("/api/conversations?q=THING+7%3F");
+  ASSERT_EQ(found.at("conversations").as_array().size(), 2u) << found;  // asked twice
+  for (const auto& c : found.at("conversations").as_array())
+    EXPECT_EQ(c.at("title").as_string(), "what colour is thing 7?");
+  EXPECT_EQ(alice.get("/api/conversations?q=thing&limit=1000").at("conversations").as_array().size(), 121u);
+  EXPECT_TRUE(bob.get("/api/conversations?q=thing").at("conversations").as_array().empty());
+  EXPECT_EQ(alice.call("GET", "/api/conversations?q=%ZZ").status, 400);
+  EXPECT_EQ(alice.call("GET", "/api/conversations?q=%FF").status, 400);
+
+  // The plan before the first job: the data and memory, no time yet (nothing measured).
+  r = alice.call("POST", "/api/training/plan", &start);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json::value plan = json_from(r.body);
+  EXPECT_EQ(plan.at("examples").as_int64(), 108) << plan;  // a tenth is held out
+  EXPECT_GT(plan.at("tokens").as_int64(), 108 * 5) << plan;
+  EXPECT_EQ(plan.at("epochs").as_int64(), 2) << plan;
+  EXPECT_EQ(plan.at("steps").as_int64(), 2 * 27) << plan;  // 108 examples in batches of 4
+  EXPECT_GT(plan.at_pointer("/memory/peak").to_number<double>(),
+            plan.at_pointer("/memory/adapter").to_number<double>());
+  EXPECT_TRUE(plan.at("fits").as_bool()) << plan;
+  EXPECT_TRUE(plan.at("estimated_seconds").is_null()) << plan;
+  EXPECT_NE(plan.at("basis").as_string().find("unknown"), std::string::npos) << plan;
+  EXPECT_EQ(bob.call("POST", "/api/training/plan", &start).status, 404);
 
   // Bob has no such model; Alice's job starts.
   EXPECT_EQ(bob.call("POST", "/api/training/start-job", &start).status, 404);
@@ -121,6 +166,14 @@ TEST_P(PersonalLoopEndToEnd, ConversationsBecomeADeployedVersionThatRollsBack) {
   EXPECT_TRUE(eval.at("better").as_bool());
   ASSERT_FALSE(eval.at("samples").as_array().empty());
   EXPECT_EQ(done.at_pointer("/hyperparameters/used/batch_size").as_int64(), 4);
+
+  // Now the plan has a measured speed to go by.
+  r = alice.call("POST", "/api/training/plan", &start);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json::value measured = json_from(r.body);
+  EXPECT_GT(measured.at("estimated_seconds").to_number<double>(), 0) << measured;
+  EXPECT_NE(measured.at("basis").as_string().find("job " + std::to_string(id)), std::string::npos)
+      << measured;
 
   // Deploy: version 1 serves Alice's name; the base is still one loaded model.
   r = alice.call("POST", "/api/training/deploy", &deploy);
