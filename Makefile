@@ -3,7 +3,8 @@
 #   make test     every test (unit, conformance, integration); ends with "N passed, N failed"
 #   make bench    benchmarks; figures are recorded in bench/RESULTS.md
 #   make serve    builds and runs hearth's main job
-.PHONY: all build deps test bench serve debug asan clean format
+#   make screenshots  the pages' pictures in docs/screenshots, taken by the browser tests
+.PHONY: all build deps test bench serve debug asan clean format screenshots
 
 JOBS ?= $(shell nproc)
 HEARTH := build/release/src/cli/hearth
@@ -34,6 +35,12 @@ bench: build
 
 serve: build
 	@bash scripts/serve.sh
+
+# The browser tests save a picture of each page; here they go to docs/screenshots (a test run
+# alone writes them to a temporary folder, so the committed pictures change only from here).
+screenshots: build
+	@HEARTH_SCREENSHOTS=$(CURDIR)/docs/screenshots E2E_FILES='web_*.test.js' bash scripts/e2e.sh
+	@ls -l docs/screenshots
 
 format:
 	@find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i

@@ -3,6 +3,7 @@
 # against `hearth serve`, with Node's built-in test runner (tests/e2e/*.test.js).
 #
 #   scripts/e2e.sh [node --test options...]     e.g. --test-name-pattern=embed
+#   E2E_FILES='web_*.test.js' scripts/e2e.sh     some files only (the browser tests here)
 #
 # HEARTH_BIN names the binary (default: build/release/src/cli/hearth). The pinned npm packages
 # are installed with `npm ci` when tests/e2e/node_modules is missing or package.json /
@@ -42,7 +43,8 @@ if node --help 2>/dev/null | grep -q -- '--test-concurrency'; then
   opts+=(--test-concurrency=1)
 fi
 
-(cd "$dir" && node --test "${opts[@]}" "$@" ./*.test.js)
+# shellcheck disable=SC2086  # E2E_FILES is a glob, expanded in $dir
+(cd "$dir" && node --test "${opts[@]}" "$@" ./${E2E_FILES:-*.test.js})
 status=$?
 
 # TAP's closing comments: "# pass N", "# fail N", "# cancelled N", "# skipped N", "# todo N".
