@@ -3,7 +3,15 @@
 import { get } from '../lib/api';
 import { count, fixed } from '../lib/format';
 import { ErrorNote, useLoad } from '../lib/ui';
-import type { Comparison as Answer, Evaluation, Job } from './types';
+import type { Comparison as Answer, EvalSample, Evaluation, Job } from './types';
+
+// The question asked (the conversation's last user message), and how many turns came before it.
+function Question({ prompt }: { prompt: EvalSample['prompt'] }) {
+  if (typeof prompt === 'string') return <>{prompt}</>;
+  const asked = [...prompt].reverse().find((m) => m.role === 'user');
+  const earlier = prompt.filter((m) => m.role !== 'system').length - 1;
+  return <>{asked?.content ?? '–'}{earlier > 0 && <span class="muted"> (after {earlier} earlier messages)</span>}</>;
+}
 
 function Verdict({ e }: { e: Evaluation }) {
   if (e.better === undefined) return null;
@@ -57,7 +65,7 @@ export function Comparison({ job }: { job: Job }) {
           <thead><tr><th>Your question</th><th>Wanted</th><th>Base answers</th><th>Tuned answers</th></tr></thead>
           <tbody>
             {e.samples.map((s) => (
-              <tr><td>{s.prompt}</td><td>{s.expected}</td><td>{s.base}</td><td data-testid="tuned-answer">{s.tuned}</td></tr>
+              <tr><td><Question prompt={s.prompt} /></td><td>{s.expected}</td><td>{s.base}</td><td data-testid="tuned-answer">{s.tuned}</td></tr>
             ))}
           </tbody>
         </table>

@@ -4,7 +4,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError, api } from '../lib/api';
 import { ErrorNote } from '../lib/ui';
-import type { Job } from './types';
+import { shortName, type Job } from './types';
 
 export function Deploy({ job, onDeployed }: { job: Job; onDeployed: (version: number) => void }) {
   const [busy, setBusy] = useState(false);
@@ -31,7 +31,7 @@ export function Deploy({ job, onDeployed }: { job: Job; onDeployed: (version: nu
   if (deployed !== null) {
     return (
       <p class="deploy good" role="status" data-testid="deployed">
-        Deployed as version {deployed} of {job.model}: chats with {job.model} use it now (see the versions below to roll back).
+        Deployed as version {deployed} of {shortName(job.model)}: chats with {shortName(job.model)} use it now (see the versions below to roll back).
       </p>
     );
   }
@@ -39,13 +39,13 @@ export function Deploy({ job, onDeployed }: { job: Job; onDeployed: (version: nu
     <div class="deploy">
       {!refused && (
         <button type="button" class="primary" disabled={busy} onClick={() => deploy(false)}>
-          {busy ? 'Deploying…' : `Deploy to ${job.model}`}
+          {busy ? 'Deploying…' : `Deploy to ${shortName(job.model)}`}
         </button>
       )}
       {refused && (
         <div class="refused" role="alert">
           <p class="warn">The evaluation gate refused: {refused}</p>
-          <p class="hint">Deploying anyway serves the tuned model for {job.model} now; the version before it stays,
+          <p class="hint">Deploying anyway serves the tuned model for {shortName(job.model)} now; the version before it stays,
             and "Roll back" returns to it.</p>
           <button type="button" class="danger" disabled={busy} onClick={() => deploy(true)}>Deploy anyway</button>{' '}
           <button type="button" onClick={() => setRefused(null)}>Keep what is served</button>

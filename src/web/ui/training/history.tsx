@@ -1,6 +1,6 @@
 // Every job of the user's, newest first; choosing one shows it above (curve, comparison, deploy).
 import { count, fixed, when } from '../lib/format';
-import type { Job } from './types';
+import { shortName, type Job } from './types';
 
 function verdict(j: Job): string {
   if (j.eval?.better === true) return 'better';
@@ -24,7 +24,7 @@ export function JobHistory({ jobs, selected, onSelect }: { jobs: Job[]; selected
               {jobs.map((j) => (
                 <tr data-testid={`job-${j.id}`} class={j.id === selected ? 'selected' : ''}>
                   <td>#{j.id}</td>
-                  <td>{j.model}{j.trainer === 'openai' && <span class="muted"> (remote)</span>}</td>
+                  <td>{shortName(j.model)}{j.trainer === 'openai' && <span class="muted"> (remote)</span>}</td>
                   <td>{j.status}</td>
                   <td>{when(j.started_at ?? j.created_at)}</td>
                   <td>{count(j.metrics?.step)} / {count(j.metrics?.total_steps)}</td>

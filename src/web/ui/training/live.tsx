@@ -8,7 +8,7 @@ import { ConfirmButton, ErrorNote, ProgressBar } from '../lib/ui';
 import { LossChart } from './chart';
 import { Comparison } from './compare';
 import { Deploy } from './deploy';
-import { active, type CurvePoint, type Job } from './types';
+import { active, shortName, type CurvePoint, type Job } from './types';
 
 interface JobEvent { id: number; level: string; message: string; data: Record<string, unknown>; created_at: string }
 
@@ -101,7 +101,7 @@ export function LiveJob({ initial, onChanged }: { initial: Job; onChanged: () =>
   const remote = job.trainer === 'openai';
   return (
     <section class="panel live-job" aria-labelledby="job-title" data-testid="live-job" data-job-id={job.id}>
-      <h2 id="job-title">Job #{job.id}: {job.model} <StatusBadge job={job} /></h2>
+      <h2 id="job-title">Job #{job.id}: {shortName(job.model)} <StatusBadge job={job} /></h2>
       <p class="hint">
         {remote ? 'Trained by your remote trainer; hearth follows it.' : 'Training on this machine.'}{' '}
         {count(job.training_examples)} examples · started {when(job.started_at ?? job.created_at)}

@@ -11,7 +11,7 @@ import { DataQuality } from './quality';
 import { Schedule } from './schedule';
 import { StartJob } from './start';
 import { Versions } from './versions';
-import { active, type Job, type PersonalModel, type Readiness, type RemoteTrainer, type Settings } from './types';
+import { active, sameModel, shortName, type Job, type PersonalModel, type Readiness, type RemoteTrainer, type Settings } from './types';
 import './page.css';
 
 function App() {
@@ -31,8 +31,9 @@ function App() {
   // The first model with enough data, else the first one.
   useEffect(() => {
     if (model && names.includes(model)) return;
-    const ready = readiness.data?.models.find((m) => m.ready && names.includes(m.model));
-    if (names.length) setModel(ready?.model ?? names[0]);
+    const ready = readiness.data?.models.find((m) => m.ready);
+    const pick = ready && names.find((n) => sameModel(n, ready.model));
+    if (names.length) setModel(pick ?? names[0]);
   }, [models.data, readiness.data]);
   const jobList = jobs.data?.jobs ?? [];
   // Until the user picks one, the newest job is shown.
@@ -53,16 +54,16 @@ function App() {
         ? <p class="panel muted">No installed model to train: download one in <a href="/personal-models">Personal models</a>.</p>
         : (
           <StartJob models={names} model={model} onModel={setModel}
-                    readiness={readiness.data.models.find((m) => m.model === model)}
+                    readiness={readiness.data.models.find((m) => sameModel(m.model, model))}
                     remote={remote.data ?? null}
-                    busyJob={jobList.find((j) => j.model === model && active(j))}
+                    busyJob={jobList.find((j) => sameModel(j.model, model) && active(j))}
                     onStarted={(j) => { setSelected(j); jobs.reload(); }} />
         )}
       {selected && <LiveJob key={selected.id} initial={selected} onChanged={changed} />}
       {jobs.error && <ErrorNote error={jobs.error} retry={jobs.reload} />}
       <JobHistory jobs={jobList} selected={selected?.id ?? null} onSelect={setSelected} />
       {row && <Versions modelId={row.id} reloadKey={versionsKey} onChanged={changed} />}
-      {row && <Schedule key={row.id} modelId={row.id} model={row.custom_name} />}
+      {row && <Schedule key={row.id} modelId={row.id} model={shortName(row.custom_name)} />}
     </main>
   );
 }

@@ -1,22 +1,27 @@
 // Data quality: what of the user's conversations training would learn from, model by model,
 // the opt-in that decides whether any of it counts, and the export of it as files.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, get, send } from '../lib/api';
 import { count, when } from '../lib/format';
 import { ErrorNote, ProgressBar, useLoad } from '../lib/ui';
 import { ScoreHistogram } from './histogram';
-import type { Dataset, Readiness, Settings } from './types';
+import { shortName, type Dataset, type Readiness, type Settings } from './types';
 
 function OptIn({ settings, onChanged }: { settings: Settings; onChanged: () => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const change = async (on: boolean) => {
+  // Shown at once; back to the stored value when the server refuses.
+  const [on, setOn] = useState(settings.training_opt_in);
+  useEffect(() => setOn(settings.training_opt_in), [settings.training_opt_in]);
+  const change = async (want: boolean) => {
     setBusy(true);
     setError(null);
+    setOn(want);
     try {
-      await api('PUT', '/api/settings', { training_opt_in: on });
+      await api('PUT', '/api/settings', { training_opt_in: want });
       onChanged();
     } catch (e) {
+      setOn(settings.training_opt_in);
       setError(e);
     } finally {
       setBusy(false);
@@ -24,11 +29,11 @@ function OptIn({ settings, onChanged }: { settings: Settings; onChanged: () => v
   };
   return (
     <div class="opt-in">
-      <input id="training-opt-in" type="checkbox" checked={settings.training_opt_in} disabled={busy}
+      <input id="training-opt-in" type="checkbox" checked={on} disabled={busy}
              onChange={(e) => change(e.currentTarget.checked)} />
       <label for="training-opt-in">Use my kept conversations to train my personal models</label>
       <p class="hint">
-        {settings.training_opt_in
+        {on
           ? 'On: a conversation counts unless you switched it off in Chat. '
           : 'Off: no conversation counts, except those you switched on one by one in Chat. '}
         Only answers scored above the threshold are learned from (a thumbs up, a rating of 4 or 5,
@@ -143,8 +148,8 @@ export function DataQuality({ readiness, settings, onSettingsChanged }: {
             </thead>
             <tbody>
               {readiness.models.map((m) => (
-                <tr data-testid={`quality-${m.model}`}>
-                  <td>{m.model}</td>
+                <tr data-testid={`quality-${shortName(m.model)}`}>
+                  <td>{shortName(m.model)}</td>
                   <td data-testid="model-conversations">{count(m.conversations)}</td>
                   <td data-testid="model-rated">{count(m.rated)}</td>
                   <td class="qualifying">

@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api } from '../lib/api';
 import { bytes, count, duration } from '../lib/format';
 import { ErrorNote } from '../lib/ui';
-import type { Hyperparameters, Job, ModelReadiness, Plan, RemoteTrainer } from './types';
+import { shortName, type Hyperparameters, type Job, type ModelReadiness, type Plan, type RemoteTrainer } from './types';
 
 // The form's fields as typed (text, so that "empty" means auto), and their limits
 // (loop/hyperparameters.cpp).
@@ -133,7 +133,7 @@ export function StartJob({ models, model, onModel, readiness, remote, busyJob, o
         <div class="field">
           <label for="train-model">Personal model</label>
           <select id="train-model" value={model} onChange={(e) => onModel(e.currentTarget.value)}>
-            {models.map((m) => <option value={m}>{m}</option>)}
+            {models.map((m) => <option value={m}>{shortName(m)}</option>)}
           </select>
           <span class="hint">
             {readiness ? `${count(readiness.qualifying_examples)} of ${count(readiness.needed)} qualifying examples` : 'no conversations with it yet'}
@@ -168,13 +168,13 @@ export function StartJob({ models, model, onModel, readiness, remote, busyJob, o
       {trainer === 'local' && planError !== null && (
         <p class="warn">No estimate: {(tooLittle(planError) ?? (planError as Error).message)}</p>
       )}
-      {!ready && model && <p class="muted">Training starts once {model} has {count(readiness?.needed ?? 100)} qualifying examples.</p>}
+      {!ready && model && <p class="muted">Training starts once {shortName(model)} has {count(readiness?.needed ?? 100)} qualifying examples.</p>}
       <div class="actions">
         <button type="button" class="primary" onClick={start}
                 disabled={starting || !model || !ready || !('hyperparameters' in parsed) || busyJob !== undefined}>
           {starting ? 'Starting…' : 'Start training'}
         </button>
-        {busyJob && <span class="muted">Job #{busyJob.id} of {busyJob.model} is {busyJob.status}.</span>}
+        {busyJob && <span class="muted">Job #{busyJob.id} of {shortName(busyJob.model)} is {busyJob.status}.</span>}
       </div>
       {startError !== null && <ErrorNote error={startError} />}
     </section>

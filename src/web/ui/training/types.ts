@@ -87,7 +87,7 @@ export interface EvalFigures {
 }
 
 export interface EvalSample {
-  prompt: string;
+  prompt: string | { role: string; content: string }[];  // the conversation up to the answer
   expected: string;
   base: string;
   tuned: string;
@@ -174,3 +174,8 @@ export interface RemoteTrainer {
 }
 
 export const active = (j: Job) => j.status === 'queued' || j.status === 'running';
+
+// "tiny" and "tiny:latest" are one model: readiness names models as the chats did, personal
+// models by their custom name.
+export const shortName = (name: string) => name.replace(/:latest$/, '');
+export const sameModel = (a: string, b: string) => shortName(a) === shortName(b);

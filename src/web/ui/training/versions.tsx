@@ -4,7 +4,7 @@ import { useState } from 'preact/hooks';
 import { api, get } from '../lib/api';
 import { fixed, when } from '../lib/format';
 import { ConfirmButton, ErrorNote, useLoad } from '../lib/ui';
-import type { Versions as Answer } from './types';
+import { shortName, type Versions as Answer } from './types';
 
 export function Versions({ modelId, reloadKey, onChanged }: { modelId: number; reloadKey: number; onChanged: () => void }) {
   const list = useLoad(() => get<Answer>(`/api/personal-models/${modelId}/versions`), [modelId, reloadKey]);
@@ -25,7 +25,7 @@ export function Versions({ modelId, reloadKey, onChanged }: { modelId: number; r
   const served = v.served_version;
   return (
     <section class="panel" aria-labelledby="versions-title" data-testid="versions">
-      <h2 id="versions-title">Versions of {v.model}</h2>
+      <h2 id="versions-title">Versions of {shortName(v.model)}</h2>
       <p>Serving <strong data-testid="served-version">{served === 0 ? 'the base model (version 0)' : `version ${served}`}</strong>.</p>
       <table aria-label={`Versions of ${v.model}`}>
         <thead><tr><th>Version</th><th>From job</th><th>Held-out loss</th><th>Made</th><th></th></tr></thead>
