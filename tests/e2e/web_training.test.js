@@ -3,7 +3,7 @@
 // starts, a job started from the page draws its loss curve from the events stream and completes,
 // is deployed (with "force" when the evaluation gate refuses, as it may on random weights) and
 // rolled back, each step checked through the API; with authentication off the opt-in switch
-// works; with it on, bob never sees alice's jobs or data.
+// works; with it on, bob never sees alice's jobs or data, and sets his weekly schedule.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
@@ -252,9 +252,8 @@ test('a job started from the page draws its loss curve, completes, deploys and r
   }
 });
 
-test('bob never sees alice\'s jobs or data', T, async () => {
+test('bob never sees alice\'s jobs or data; his weekly schedule is set and removed from the page', T, async () => {
   const view = await openPage(browser, guarded.url, '/training', { token: tokens.bob });
-  view.page.on('response', (r) => { if (r.status() >= 400) console.log('DEBUG', r.status(), r.url()); });
   try {
     const { page } = view;
     await page.getByRole('heading', { name: 'Your training data' }).waitFor();
@@ -273,6 +272,30 @@ test('bob never sees alice\'s jobs or data', T, async () => {
       assert.equal((await call(guarded, tokens.bob, 'GET', `/api/training/jobs/${aliceJob}`)).status, 404);
       assert.doesNotMatch(await page.locator('main').textContent(), new RegExp(`#${aliceJob}\\b`));
     }
+    const aliceModel = (await ok(guarded, tokens.alice, 'GET', '/api/personal-models')).models[0].id;
+    const bobModel = (await ok(guarded, tokens.bob, 'GET', '/api/personal-models')).models[0].id;
+    assert.notEqual(aliceModel, bobModel);
+    assert.equal((await call(guarded, tokens.bob, 'GET', `/api/personal-models/${aliceModel}/versions`)).status, 404);
+
+    // The weekly schedule (bob has no data, so no run can start from it during the test).
+    const state = page.getByTestId('schedule-state');
+    assert.match(await state.textContent(), /^Off\./);
+    await page.getByLabel('Wednesday').check();
+    await page.getByLabel('From').fill('01:30');
+    await page.getByLabel('Until').fill('05:00');
+    await page.getByLabel('Time zone').fill('Europe/Berlin');
+    await page.getByRole('button', { name: 'Save schedule' }).click();
+    await page.locator('[data-testid="schedule-state"]', { hasText: 'On:' }).waitFor();
+    const schedule = await ok(guarded, tokens.bob, 'GET', `/api/personal-models/${bobModel}/schedule`);
+    assert.equal(schedule.enabled, true);
+    assert.equal(schedule.window, 'sun,wed 01:30-05:00');
+    assert.equal(schedule.time_zone, 'Europe/Berlin');
+    assert.ok(schedule.next_window?.start, JSON.stringify(schedule));
+    assert.match(await state.textContent(), /sun,wed 01:30-05:00 \(Europe\/Berlin\)\. Next window: .+ to .+\./);
+    assert.equal((await ok(guarded, tokens.alice, 'GET', `/api/personal-models/${aliceModel}/schedule`)).enabled, false);
+    await page.getByRole('button', { name: 'Remove schedule' }).click();
+    await page.locator('[data-testid="schedule-state"]', { hasText: 'Off.' }).waitFor();
+    assert.equal((await ok(guarded, tokens.bob, 'GET', `/api/personal-models/${bobModel}/schedule`)).enabled, false);
     await page.waitForLoadState('networkidle');
     assertClean(view.problems);
   } finally {
