@@ -31,7 +31,7 @@ export function Deploy({ job, onDeployed }: { job: Job; onDeployed: (version: nu
   if (deployed !== null) {
     return (
       <p class="deploy good" role="status" data-testid="deployed">
-        Deployed as version {deployed} of {shortName(job.model)}: chats with {shortName(job.model)} use it now (see the versions below to roll back).
+        Deployed as version {deployed} of {shortName(job.model)}. Which version chats use now, and the rollback, are under Versions below.
       </p>
     );
   }
