@@ -182,7 +182,7 @@ test('the planner\'s memory and time estimate shows before a job starts', T, asy
   }
 });
 
-test('a job started from the page draws its loss curve, completes, deploys and rolls back', T, async () => {
+test('jobs started from the page draw their loss curve, complete, deploy (forced past the gate) and roll back', T, async () => {
   const view = await openPage(browser, guarded.url, '/training', { token: tokens.alice });
   try {
     const { page } = view;
@@ -221,7 +221,8 @@ test('a job started from the page draws its loss curve, completes, deploys and r
     assert.equal(await comparison.getByTestId('tuned-answer').count(), compared.eval.samples.length);
     await screenshot(page, 'training');
 
-    // Deploy: through the gate, or past it with "force" when the page says the gate refused.
+    // Deploy: through the gate, or past it with "force" when the page says the gate refused
+    // (the tiny model's random weights may well not improve).
     await live.getByRole('button', { name: 'Deploy to tiny' }).click();
     const deployed = live.getByTestId('deployed');
     const anyway = live.getByRole('button', { name: 'Deploy anyway' });
@@ -232,21 +233,90 @@ test('a job started from the page draws its loss curve, completes, deploys and r
       await anyway.click();
     }
     await deployed.waitFor();
-    const versions = await ok(guarded, tokens.alice, 'GET', `/api/personal-models/${job.personal_model_id}/versions`);
-    assert.equal(versions.served_version, 1);
+    const model = `/api/personal-models/${job.personal_model_id}`;
+    assert.equal((await ok(guarded, tokens.alice, 'GET', `${model}/versions`)).served_version, 1);
     assert.equal((await ok(guarded, tokens.alice, 'GET', `/api/training/jobs/${id}`)).deployed_version, 1);
     const served = page.getByTestId('served-version');
     await page.locator('[data-testid="served-version"]', { hasText: 'version 1' }).waitFor();
 
-    // Roll back, confirmed: the base is served again.
+    // A second job, evaluated while version 1 is served; then a rollback to the base, so that
+    // the gate refuses the second job for sure (it was never compared with what is served now):
+    // the page says why and deploys it only when asked to anyway.
+    await page.getByRole('button', { name: 'Start training' }).click();
+    const second = page.locator('[data-testid="live-job"]:not([data-job-id="' + id + '"])');
+    await second.waitFor();
+    const id2 = Number(await second.getAttribute('data-job-id'));
+    await second.getByTestId('job-status').filter({ hasText: 'completed' }).waitFor({ timeout: 240_000 });
+    assert.equal((await ok(guarded, tokens.alice, 'GET', `/api/training/jobs/${id2}`)).eval.compared_with.version, 1);
+    await page.getByTestId(`job-${id}`).waitFor();
+    await page.getByTestId(`job-${id2}`).waitFor();
+
     await page.getByRole('button', { name: 'Roll back' }).click();
     await page.getByRole('button', { name: 'Yes' }).click();
     await page.locator('[data-testid="served-version"]', { hasText: 'base model' }).waitFor();
     assert.match(await served.textContent(), /version 0/);
-    assert.equal((await ok(guarded, tokens.alice, 'GET', `/api/personal-models/${job.personal_model_id}/versions`)).served_version, 0);
+    assert.equal((await ok(guarded, tokens.alice, 'GET', `${model}/versions`)).served_version, 0);
+
+    await second.getByRole('button', { name: 'Deploy to tiny' }).click();
+    const refusal = second.getByRole('alert');
+    await refusal.waitFor();
+    assert.match(await refusal.textContent(), /evaluation gate refused: .*evaluated against version 1, but version 0 is served now/);
+    assert.equal((await ok(guarded, tokens.alice, 'GET', `${model}/versions`)).served_version, 0, 'a refusal deploys nothing');
+    await second.getByRole('button', { name: 'Deploy anyway' }).click();
+    await second.getByTestId('deployed').waitFor();
+    assert.match(await second.getByTestId('deployed').textContent(), /version 2/);
+    await page.locator('[data-testid="served-version"]', { hasText: 'version 2' }).waitFor();
+    const afterForce = await ok(guarded, tokens.alice, 'GET', `${model}/versions`);
+    assert.equal(afterForce.served_version, 2);
+    assert.equal(afterForce.versions.find((v) => v.version === 2).job_id, id2);
+
+    // And back again: the page shows what the API serves.
+    await page.getByRole('button', { name: 'Roll back' }).click();
+    await page.getByRole('button', { name: 'Yes' }).click();
+    await page.locator('[data-testid="served-version"]:not(:has-text("version 2"))').waitFor();
+    const now = (await ok(guarded, tokens.alice, 'GET', `${model}/versions`)).served_version;
+    assert.ok(now < 2);
+    assert.match(await served.textContent(), now === 0 ? /base model/ : new RegExp(`version ${now}`));
     await page.waitForLoadState('networkidle');
     // A refused deploy answers 409, which Chromium logs.
     assertClean(view.problems, { allowConsole: [/status of 409/] });
+  } finally {
+    await view.close();
+  }
+});
+
+test('a running job\'s curve grows from the events stream, and the job is cancelled from the page', T, async () => {
+  const view = await openPage(browser, guarded.url, '/training', { token: tokens.alice });
+  try {
+    const { page } = view;
+    await page.getByTestId('quality-tiny').waitFor();
+    await fillSettings(page);
+    // Long enough to be caught running: 20 epochs, no step limit.
+    await page.getByLabel('Epochs').fill('20');
+    await page.getByLabel('Stop after steps').fill('');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    const started = page.locator('[data-testid="live-job"]', { has: page.getByTestId('job-status').filter({ hasText: /queued|running/ }) });
+    await started.waitFor();
+    const id = Number(await started.getAttribute('data-job-id'));
+    const live = page.locator(`[data-testid="live-job"][data-job-id="${id}"]`);
+    // Points drawn while the job runs, and more of them a moment later.
+    await live.locator('[data-testid="loss-chart"]:not([data-points="0"]):not([data-points="1"])').waitFor({ timeout: 120_000 });
+    const drawn = Number(await live.getByTestId('loss-chart').getAttribute('data-points'));
+    await page.waitForFunction(
+      (n) => Number(document.querySelector('[data-testid="loss-chart"]')?.getAttribute('data-points')) > n, drawn);
+    const running = await ok(guarded, tokens.alice, 'GET', `/api/training/jobs/${id}`);
+    assert.equal(running.status, 'running', 'the curve grew while the job ran');
+    assert.ok(running.metrics.total_steps >= 100, JSON.stringify(running.metrics.total_steps));
+    assert.match(await live.getByTestId('job-step').textContent(), new RegExp(` / ${running.metrics.total_steps}$`));
+
+    await live.getByRole('button', { name: 'Cancel job' }).click();
+    await live.getByRole('button', { name: 'Yes' }).click();
+    await live.getByTestId('job-status').filter({ hasText: 'cancelled' }).waitFor({ timeout: 60_000 });
+    const cancelled = await ok(guarded, tokens.alice, 'GET', `/api/training/jobs/${id}`);
+    assert.equal(cancelled.status, 'cancelled');
+    assert.ok(cancelled.metrics.step < cancelled.metrics.total_steps);
+    await page.waitForLoadState('networkidle');
+    assertClean(view.problems);
   } finally {
     await view.close();
   }
