@@ -138,7 +138,11 @@ export function DataQuality({ readiness, settings, onSettingsChanged }: {
         <div><dt>Qualifying score</dt><dd>above {threshold}</dd></div>
       </dl>
       <OptIn settings={settings} onChanged={onSettingsChanged} />
-      {readiness.message && !readiness.opted_in && <p class="warn" role="status">{readiness.message}</p>}
+      {/* The server's message names its API; the page says it in the box's words. */}
+      {!readiness.opted_in && (
+        <p class="warn" role="status">You have not opted in: training cannot start, and only conversations you switched
+          on one by one in Chat count. Tick the box above to use your kept conversations.</p>
+      )}
       {readiness.models.length === 0
         ? <p class="muted">No conversations with a model yet: chat in <a href="/chat">Chat</a> and rate the answers.</p>
         : (
