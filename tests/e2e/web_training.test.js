@@ -173,6 +173,8 @@ test('the planner\'s memory and time estimate shows before a job starts', T, asy
     assert.match(text, /Needs about [\d.]+ (B|KiB|MiB|GiB)/);
     assert.match(text, plan.fits ? /fits/ : /does not fit/);
     assert.match(text, new RegExp(`${plan.examples} examples`));
+    assert.equal(plan.steps, 20);  // the form's "stop after steps"
+    assert.match(text, /20 steps of 4 examples, adapter rank 8, learning rate 0\.01/);
     if (plan.estimated_seconds !== null) assert.match(text, /about \d+ (s|min|h)/);
     // Nothing started yet.
     assert.deepEqual((await ok(guarded, tokens.alice, 'GET', '/api/training/jobs')).jobs, []);

@@ -36,6 +36,7 @@ function read(fields: Fields): { hyperparameters: Hyperparameters } | { problem:
 
 function PlanView({ plan }: { plan: Plan }) {
   const parts = Object.entries(plan.memory).filter(([k]) => k !== 'peak');
+  const h = plan.hyperparameters;
   return (
     <div class={plan.fits ? 'plan' : 'plan does-not-fit'} data-testid="plan" role="status">
       <p>
@@ -46,7 +47,9 @@ function PlanView({ plan }: { plan: Plan }) {
         {' '}{plan.fits ? <span class="badge good">fits</span> : <span class="badge bad">does not fit</span>}
       </p>
       <p class="hint">
-        {count(plan.examples)} examples, {count(plan.tokens)} tokens, {plan.epochs} epoch{plan.epochs === 1 ? '' : 's'}.
+        {count(plan.examples)} examples, {count(plan.tokens)} tokens, {plan.epochs} epoch{plan.epochs === 1 ? '' : 's'}
+        {plan.steps !== undefined && <>: {count(plan.steps)} steps</>}
+        {h && <> of {h.batch_size} examples, adapter rank {h.rank}, learning rate {h.learning_rate}</>}.
         {plan.basis && <> Time: {plan.basis}.</>}
       </p>
       {parts.length > 0 && (

@@ -57,6 +57,9 @@ export interface Plan {
   examples: number;
   tokens: number;
   epochs: number;
+  steps?: number;
+  // What the job would train with, auto values resolved: n_epochs, batch_size, rank, learning_rate...
+  hyperparameters?: Record<string, number>;
   memory: Record<string, number>;  // "peak", "weights", "adapter", ... in bytes
   available_memory: number | null;
   fits: boolean;
