@@ -103,7 +103,9 @@ export function LiveJob({ initial, onChanged }: { initial: Job; onChanged: () =>
     <section class="panel live-job" aria-labelledby="job-title" data-testid="live-job" data-job-id={job.id}>
       <h2 id="job-title">Job #{job.id}: {shortName(job.model)} <StatusBadge job={job} /></h2>
       <p class="hint">
-        {remote ? 'Trained by your remote trainer; hearth follows it.' : 'Training on this machine.'}{' '}
+        {remote
+          ? `Trained by your remote trainer${job.eval?.remote?.base_url ? ` at ${job.eval.remote.base_url}` : ''}: the examples were sent there.`
+          : 'Trained on this machine: the examples never left it.'}{' '}
         {count(job.training_examples)} examples · started {when(job.started_at ?? job.created_at)}
         {job.completed_at && <> · ended {when(job.completed_at)}</>}
       </p>
