@@ -123,7 +123,7 @@ export function StartJob({ models, model, onModel, readiness, remote, busyJob, o
   const field = (key: keyof Fields, hint: string) => (
     <div class="field">
       <label for={`hp-${key}`}>{LIMITS[key].label}</label>
-      <input id={`hp-${key}`} inputMode="decimal" placeholder="auto" value={fields[key]} aria-describedby={`hp-${key}-hint`}
+      <input id={`hp-${key}`} inputMode={LIMITS[key].whole ? 'numeric' : 'decimal'} placeholder="auto" value={fields[key]} aria-describedby={`hp-${key}-hint`}
              onInput={(e) => setFields({ ...fields, [key]: e.currentTarget.value })} />
       <span id={`hp-${key}-hint`} class="hint">{hint}</span>
     </div>
