@@ -87,7 +87,9 @@ test('authentication off: no data yet, and the opt-in switch changes the setting
     assert.equal(await optIn.isChecked(), false);
     assert.equal((await ok(open, null, 'GET', '/api/settings')).training_opt_in, false);
     await page.getByText('you have not opted in').waitFor();
-    await optIn.check();
+    // By keyboard: the switch takes focus and Space flips it.
+    await optIn.focus();
+    await page.keyboard.press('Space');
     // The readiness answer loses its "not opted in" message once the setting is stored.
     await page.getByText('you have not opted in').waitFor({ state: 'detached' });
     assert.equal((await ok(open, null, 'GET', '/api/settings')).training_opt_in, true);
@@ -148,6 +150,18 @@ test('data quality shows what the API counts, and export downloads the dataset',
     await view.close();
   }
 });
+
+// Form controls and buttons with no name a screen reader could say (no label, no aria-label, no
+// text): the page's own, not uPlot's canvas.
+async function unlabelled(page) {
+  return page.evaluate(() => [...document.querySelectorAll('main input, main select, main textarea, main button')]
+    .filter((el) => {
+      if (el.getAttribute('aria-label') || el.closest('label')) return false;
+      if (el.id && document.querySelector(`label[for="${el.id}"]`)) return false;
+      return !(el.tagName === 'BUTTON' && el.textContent.trim());
+    })
+    .map((el) => el.outerHTML.slice(0, 120)));
+}
 
 // The hyperparameters typed into the form: short, so that the job ends in seconds on one core.
 async function fillSettings(page) {
@@ -222,6 +236,7 @@ test('jobs started from the page draw their loss curve, complete, deploy (forced
     assert.equal(await comparison.getByTestId('tuned-loss').textContent(), compared.eval.tuned.loss.toFixed(4));
     assert.equal(await comparison.getByTestId('tuned-answer').count(), compared.eval.samples.length);
     await screenshot(page, 'training');
+    assert.deepEqual(await unlabelled(page), [], 'every control has a name');
 
     // Deploy: through the gate, or past it with "force" when the page says the gate refused
     // (the tiny model's random weights may well not improve).
