@@ -185,6 +185,71 @@ test('an installed model shows its usage, is renamed in place and lists its base
   }
 });
 
+// A fine-tuned version made the quick way: opted in, 105 chats each corrected, a 3-step job on
+// the tiny model, deployed with force (3 steps need not beat the base). Seconds on the tiny model.
+async function deployFineTunedVersion(server, model) {
+  const call = async (method, pathname, body) => {
+    const r = await request(server.url + pathname, { method, body });
+    assert.ok(r.status < 300, `${method} ${pathname}: ${r.status} ${r.text}`);
+    return r.json;
+  };
+  await call('PUT', '/api/settings', { training_opt_in: true });
+  for (let i = 0; i < 105; i++) {
+    const a = await call('POST', '/v1/chat/completions', {
+      model, messages: [{ role: 'user', content: `what colour is thing ${i}?` }], max_tokens: 2, temperature: 0 });
+    await call('POST', `/api/conversations/${a.hearth.conversation_id}/messages/${a.hearth.message_id}/feedback`,
+               { corrected_answer: `Thing ${i} is blue.` });
+  }
+  const job = await call('POST', '/api/training/start-job',
+                         { model, hyperparameters: { n_epochs: 1, batch_size: 4, max_steps: 3, rank: 4 } });
+  const done = await waitFor(async () => {
+    const j = await apiGet(server, `/api/training/jobs/${job.id}`);
+    return ['completed', 'failed', 'cancelled'].includes(j.status) && j;
+  }, { timeoutMs: 120_000, intervalMs: 250 });
+  assert.equal(done.status, 'completed', JSON.stringify(done));
+  return call('POST', '/api/training/deploy', { job_id: job.id, force: true });
+}
+
+test('a deployed version is marked current, and rolling back (confirmed) serves the base again', T, async () => {
+  const row = await byName(open, 'helper:latest');
+  assert.ok(row, 'the renamed model of the test before');
+  const deployed = await deployFineTunedVersion(open, 'helper');
+  assert.equal(deployed.version, 1);
+
+  const view = await openPage(browser, open.url, '/personal-models');
+  const { page } = view;
+  try {
+    const card = cardOf(page, row.id);
+    await card.getByRole('button', { name: 'Versions' }).click();
+    const versions = card.getByTestId('version');
+    await versions.nth(1).waitFor();
+    assert.equal(await versions.count(), 2);
+    assert.match(await versions.nth(0).textContent(), /Version 1.*current.*training job/);
+    assert.doesNotMatch(await versions.nth(1).textContent(), /current/);
+    assert.match(await card.textContent(), /fine-tuned · version 1/);
+    // The usage of those chats.
+    assert.equal(await card.getByTestId('usage-requests').textContent(), '105');
+
+    // "No" changes nothing; "Yes" rolls back.
+    const rollback = card.getByRole('button', { name: 'Roll helper:latest back to the base model' });
+    await rollback.click();
+    await card.getByRole('button', { name: 'No' }).click();
+    assert.equal((await apiGet(open, `/api/personal-models/${row.id}/versions`)).served_version, 1);
+    await rollback.click();
+    await card.getByRole('button', { name: 'Yes' }).click();
+    await versions.nth(1).filter({ hasText: 'current' }).waitFor();
+    assert.match(await versions.nth(1).textContent(), /Base.*current/);
+    assert.doesNotMatch(await versions.nth(0).textContent(), /current/);
+    const after = await apiGet(open, `/api/personal-models/${row.id}/versions`);
+    assert.equal(after.served_version, 0);
+    assert.equal(after.versions.length, 1);
+    await card.getByText('base model', { exact: true }).waitFor();
+    assertClean(view.problems);
+  } finally {
+    await view.close();
+  }
+});
+
 test('a download shows its progress, goes on after a reload and completes', T, async () => {
   const files = await startSlowFileServer({ '/slow.gguf': modelFile },
                                           { bytesPerSecond: 384 * 1024, holdAt: Math.floor(modelSize / 2) });
