@@ -150,6 +150,8 @@ test('an installed model shows its usage, is renamed in place and lists its base
     await field.fill('never-saved');
     await field.press('Escape');
     await page.getByRole('button', { name: 'Rename tiny:latest' }).waitFor();
+    // The keyboard is back on the Rename button.
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Rename tiny:latest');
     assert.ok(await byName(open, 'tiny:latest'), 'Escape changed nothing');
 
     // A name the server refuses: its reason is shown and the field stays.

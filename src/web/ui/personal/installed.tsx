@@ -5,7 +5,7 @@ import { bytes, count, fixed, when } from '../lib/format';
 import { ConfirmButton, ErrorNote } from '../lib/ui';
 import { removeModel, startDownload, totalBytes } from './download_api';
 import { RenameInPlace } from './rename';
-import { sourceOf } from './source';
+import { canDownloadAgain, sourceOf } from './source';
 import type { PersonalModel } from './types';
 import { VersionList } from './versions';
 
@@ -39,7 +39,7 @@ function ModelCard({ model, onChanged }: { model: PersonalModel; onChanged: () =
           ? <span class="badge">fine-tuned · version {model.fine_tune_version}</span>
           : <span class="badge muted">base model</span>}
         <span class="spacer" />
-        {failed && (
+        {failed && canDownloadAgain(model.model_id) && (
           <button type="button" onClick={() => void act(startDownload({ model_id: model.model_id, custom_name: model.custom_name }))}>
             Try again
           </button>

@@ -15,6 +15,14 @@ import './page.css';
 // once a second); otherwise only after a change made here.
 const POLL_MS = 1000;
 
+// What became of the download started from this page, said where a screen reader hears it.
+function startedNote(name: string, models: PersonalModel[]): string {
+  const row = models.find((m) => m.custom_name === name);
+  if (!row || isUnfinished(row)) return `Downloading ${name}: follow it below.`;
+  if (row.status === 'installed') return `${name} is installed: pick it on the Chat page.`;
+  return `The download of ${name} failed: the reason is shown with it below.`;
+}
+
 function App() {
   const rows = useLoad(() => get<{ models: PersonalModel[] }>('/api/personal-models').then((a) => a.models));
   const [started, setStarted] = useState<string | null>(null);
@@ -36,7 +44,7 @@ function App() {
   return (
     <main class="personal">
       <h1>Personal models</h1>
-      {started && <p class="notice" role="status">Downloading {started} — follow it below.</p>}
+      {started && <p class="notice" role="status">{startedNote(started, models)}</p>}
       {rows.error !== null && <ErrorNote error={rows.error} retry={rows.reload} />}
       {rows.data && (
         <>

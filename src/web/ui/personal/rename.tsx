@@ -10,19 +10,24 @@ export function RenameInPlace({ model, onRenamed }: { model: PersonalModel; onRe
   const [saving, setSaving] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const input = useRef<HTMLInputElement>(null);
+  const button = useRef<HTMLButtonElement>(null);
+  // After saving or cancelling, the keyboard goes back to the Rename button.
+  const refocus = useRef(false);
   const inputId = `rename-${model.id}`;
 
   useEffect(() => {
     if (editing) input.current?.select();
+    else if (refocus.current) { refocus.current = false; button.current?.focus(); }
   }, [editing]);
 
-  const stop = () => { setEditing(false); setError(null); setValue(model.custom_name); };
+  const stop = () => { refocus.current = true; setEditing(false); setError(null); setValue(model.custom_name); };
   const save = async () => {
     const name = value.trim();
     if (!name || name === model.custom_name) { stop(); return; }
     setSaving(true);
     try {
       await api('PUT', `/api/personal-models/${model.id}`, { custom_name: name });
+      refocus.current = true;
       setEditing(false);
       setError(null);
       onRenamed();
@@ -38,7 +43,7 @@ export function RenameInPlace({ model, onRenamed }: { model: PersonalModel; onRe
       <span class="model-name">
         <strong data-testid="model-name">{model.custom_name}</strong>
         {model.status !== 'failed' && (
-          <button type="button" class="link" aria-label={`Rename ${model.custom_name}`}
+          <button type="button" class="link" ref={button} aria-label={`Rename ${model.custom_name}`}
                   onClick={() => { setValue(model.custom_name); setEditing(true); }}>
             Rename
           </button>

@@ -14,3 +14,9 @@ export function sourceOf(modelId: string): string {
   if (/^[a-z0-9][a-z0-9._-]*$/i.test(modelId)) return 'Hugging Face (catalog)';
   return 'a file imported on this machine';
 }
+
+// Whether the server can fetch it again (a failed download): not for an imported file, which
+// only the machine's own `hearth pull` can import.
+export function canDownloadAgain(modelId: string): boolean {
+  return sourceOf(modelId) !== 'a file imported on this machine';
+}
