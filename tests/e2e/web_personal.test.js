@@ -151,7 +151,8 @@ test('an installed model shows its usage, is renamed in place and lists its base
     await field.press('Escape');
     await page.getByRole('button', { name: 'Rename tiny:latest' }).waitFor();
     // The keyboard is back on the Rename button.
-    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Rename tiny:latest');
+    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Rename tiny:latest',
+                               null, { timeout: 5000 });
     assert.ok(await byName(open, 'tiny:latest'), 'Escape changed nothing');
 
     // A name the server refuses: its reason is shown and the field stays.
@@ -330,6 +331,36 @@ test('a download is cancelled, and a model deleted, only after confirming', T, a
     await card.waitFor({ state: 'detached' });
     assert.equal(await byName(open, 'slow:latest'), undefined, 'the API no longer lists it');
     assert.ok(await byName(open, 'helper:latest'), 'the other model stays');
+    assertClean(view.problems);
+  } finally {
+    await view.close();
+    await files.close();
+  }
+});
+
+test('a download that fails says why, offers to try again, and is removed', T, async () => {
+  const files = await startFileServer({});  // every address answers 404
+  const view = await openPage(browser, open.url, '/personal-models');
+  const { page } = view;
+  try {
+    await page.getByLabel('GGUF file address').fill(`${files.url}/missing.gguf`);
+    await page.getByLabel('Name (optional)').fill('missing');
+    await page.getByRole('button', { name: 'Download', exact: true }).click();
+    const row = await waitFor(async () => {
+      const m = await byName(open, 'missing:latest');
+      return m?.status === 'failed' && m;
+    }, { timeoutMs: 30_000, intervalMs: 200 });
+    assert.ok(row, 'the API has the failed row');
+    const card = cardOf(page, row.id);
+    await card.getByRole('alert').waitFor();
+    assert.equal(await card.getByRole('alert').textContent(), row.error);
+    assert.match(await card.textContent(), /download failed/);
+    await card.getByRole('button', { name: 'Try again' }).waitFor();
+    await page.getByRole('status').filter({ hasText: 'The download of missing:latest failed' }).waitFor();
+    await card.getByRole('button', { name: 'Delete missing:latest' }).click();
+    await card.getByRole('button', { name: 'Yes' }).click();
+    await card.waitFor({ state: 'detached' });
+    assert.equal(await byName(open, 'missing:latest'), undefined);
     assertClean(view.problems);
   } finally {
     await view.close();
