@@ -1,15 +1,19 @@
 // /personal-models in Chromium against `hearth serve`: the catalog's fit verdicts and reasons
-// (checked against GET /api/catalog), a download from a slow loopback server that shows its
-// progress, survives a reload and completes, cancel, rename in place, usage, versions, delete
-// with confirm, and with authentication on, one user's models never shown to another.
+// (checked against GET /api/catalog), rename in place and usage, versions with a deployed
+// fine-tuned version rolled back, a download from a slow loopback server that shows its
+// progress, survives a reload and completes, cancel, a failed download's reason, delete with
+// confirm, and with authentication on, one user's models never shown to another. Every step is
+// checked in the page and through the API.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { addUserWithToken, installModel, makeTempDir, startServer, synthTiny } from './lib/hearth.js';
-import { assertClean, launchBrowser, openPage, screenshot, signIn, webEnv } from './lib/browser.js';
+import { assertClean, launchBrowser, openPage, screenshot, webEnv } from './lib/browser.js';
 import { startFileServer } from './lib/file_server.js';
 import { startSlowFileServer } from './lib/web_personal_files.js';
+import { apiGet, assertCleanSignedIn, byName, cardOf, deployFineTunedVersion, listed, modelCard, openSignedIn }
+  from './lib/web_personal_helpers.js';
 import { request, waitFor } from './lib/util.js';
 
 const T = { timeout: 180_000 };
@@ -21,17 +25,6 @@ let guarded;   // auth on: alice and bob
 let aliceToken;
 let bobToken;
 let browser;
-
-async function apiGet(server, pathname, token) {
-  const r = await request(server.url + pathname, {
-    method: 'GET', headers: token ? { Authorization: `Bearer ${token}` } : {},
-  });
-  assert.equal(r.status, 200, `${pathname}: ${r.text}`);
-  return r.json;
-}
-
-const listed = async (server, token) => (await apiGet(server, '/api/personal-models', token)).models;
-const byName = async (server, name, token) => (await listed(server, token)).find((m) => m.custom_name === name);
 
 before(async () => {
   dir = await makeTempDir('hearth-e2e-personal-');
@@ -53,30 +46,6 @@ after(async () => {
   await guarded?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-function cardOf(page, id) {
-  return page.locator(`[data-testid="installed-model"][data-model-id="${id}"]`);
-}
-
-// Signs in with `token`, recording the 401 answers the page saw: only the sign-in check may get
-// one (a binary whose /api/me is not public yet answers a tab without a token so).
-async function openSignedIn(server, token) {
-  const view = await openPage(browser, server.url, '/personal-models');
-  view.refused = [];
-  view.page.on('response', (r) => { if (r.status() === 401) view.refused.push(new URL(r.url()).pathname); });
-  await signIn(view.page, token);
-  return view;
-}
-
-function assertCleanSignedIn(view) {
-  assert.ok(view.refused.every((p) => p === '/api/me'), `refused: ${view.refused}`);
-  assertClean(view.problems, { allowConsole: view.refused.length ? [/status of 401/] : [] });
-}
-
-function modelCard(page, name) {
-  return page.getByTestId('installed-model')
-    .filter({ has: page.getByTestId('model-name').getByText(name, { exact: true }) });
-}
 
 test('the catalog shows this machine\'s verdict and its reasons for every model', T, async () => {
   const view = await openPage(browser, open.url, '/personal-models');
@@ -187,31 +156,6 @@ test('an installed model shows its usage, is renamed in place and lists its base
     await view.close();
   }
 });
-
-// A fine-tuned version made the quick way: opted in, 105 chats each corrected, a 3-step job on
-// the tiny model, deployed with force (3 steps need not beat the base). Seconds on the tiny model.
-async function deployFineTunedVersion(server, model) {
-  const call = async (method, pathname, body) => {
-    const r = await request(server.url + pathname, { method, body });
-    assert.ok(r.status < 300, `${method} ${pathname}: ${r.status} ${r.text}`);
-    return r.json;
-  };
-  await call('PUT', '/api/settings', { training_opt_in: true });
-  for (let i = 0; i < 105; i++) {
-    const a = await call('POST', '/v1/chat/completions', {
-      model, messages: [{ role: 'user', content: `what colour is thing ${i}?` }], max_tokens: 2, temperature: 0 });
-    await call('POST', `/api/conversations/${a.hearth.conversation_id}/messages/${a.hearth.message_id}/feedback`,
-               { corrected_answer: `Thing ${i} is blue.` });
-  }
-  const job = await call('POST', '/api/training/start-job',
-                         { model, hyperparameters: { n_epochs: 1, batch_size: 4, max_steps: 3, rank: 4 } });
-  const done = await waitFor(async () => {
-    const j = await apiGet(server, `/api/training/jobs/${job.id}`);
-    return ['completed', 'failed', 'cancelled'].includes(j.status) && j;
-  }, { timeoutMs: 120_000, intervalMs: 250 });
-  assert.equal(done.status, 'completed', JSON.stringify(done));
-  return call('POST', '/api/training/deploy', { job_id: job.id, force: true });
-}
 
 test('a deployed version is marked current, and rolling back (confirmed) serves the base again', T, async () => {
   const row = await byName(open, 'helper:latest');
@@ -383,7 +327,7 @@ test('with authentication on, each user sees only their own models', T, async ()
     await files.close();
   }
 
-  const bob = await openSignedIn(guarded, bobToken);
+  const bob = await openSignedIn(browser, guarded, bobToken);
   try {
     await bob.page.getByTestId('no-models').waitFor();
     await bob.page.getByTestId('catalog-model').first().waitFor();
@@ -395,7 +339,7 @@ test('with authentication on, each user sees only their own models', T, async ()
     await bob.close();
   }
 
-  const alice = await openSignedIn(guarded, aliceToken);
+  const alice = await openSignedIn(browser, guarded, aliceToken);
   try {
     await modelCard(alice.page, 'alices-secret:latest').waitFor();
     assert.equal(await alice.page.getByTestId('installed-model').count(), 1);
