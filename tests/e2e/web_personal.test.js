@@ -51,7 +51,15 @@ test('the catalog shows this machine\'s verdict and its reasons for every model'
   const view = await openPage(browser, open.url, '/personal-models');
   const { page } = view;
   try {
-    const catalog = await apiGet(open, '/api/catalog?ctx=8192');
+    // The reasons quote the memory free at that moment: the page is compared with the answer it
+    // got (caught on a reload), and that answer's verdicts with a fresh call of the API.
+    await page.getByTestId('catalog-model').first().waitFor();  // the first load's answer is in
+    const answered = page.waitForResponse((r) => r.url().endsWith('/api/catalog?ctx=8192'));
+    await page.reload();
+    const catalog = await (await answered).json();
+    const fresh = await apiGet(open, '/api/catalog?ctx=8192');
+    assert.deepEqual(catalog.models.map((m) => [m.id, m.verdict, m.reasons.length]),
+                     fresh.models.map((m) => [m.id, m.verdict, m.reasons.length]));
     assert.ok(catalog.models.length > 0);
     const cards = page.getByTestId('catalog-model');
     await cards.first().waitFor();
@@ -82,9 +90,11 @@ test('the catalog shows this machine\'s verdict and its reasons for every model'
     assert.ok((await cards.count()) >= 1);
 
     // Another context length asks the server again: the verdicts are the server's for it.
-    const big = await apiGet(open, '/api/catalog?ctx=131072');
     await page.getByLabel('Search').fill('');
+    const bigAnswer = page.waitForResponse((r) => r.url().endsWith('/api/catalog?ctx=131072'));
     await page.getByLabel('Context').selectOption('131072');
+    const big = await (await bigAnswer).json();
+    assert.equal(big.context_length, 131072);
     const m0 = big.models[0];
     await page.locator(`[data-testid="catalog-model"][data-id="${m0.id}"] [data-testid="fit-reason"]`)
       .first().filter({ hasText: m0.reasons[0] }).waitFor();
