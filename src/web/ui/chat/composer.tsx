@@ -32,8 +32,8 @@ export function Composer({ busy, canSend, onSend, onStop, maxTokens, onMaxTokens
                  }} />
         </span>
         {busy
-          ? <button type="button" class="danger" onClick={onStop} aria-keyshortcuts="Escape">Stop</button>
-          : <button type="submit" class="primary" disabled={!canSend || !text.trim()}>Send</button>}
+          ? <button key="stop" type="button" class="danger" onClick={onStop} aria-keyshortcuts="Escape">Stop</button>
+          : <button key="send" type="submit" class="primary" disabled={!canSend || !text.trim()}>Send</button>}
       </div>
     </form>
   );

@@ -1,6 +1,7 @@
 // /chat: talk to an installed model (or one version of a personal model), and give the feedback
 // that training learns from. Layout: the kept conversations on the left, the chat on the right
 // with the line that says where it goes.
+import { useState } from 'preact/hooks';
 import { get } from '../lib/api';
 import { mount } from '../lib/shell';
 import { ErrorNote, useLoad } from '../lib/ui';
@@ -15,7 +16,11 @@ import './page.css';
 
 function ChatPage() {
   const chat = useChat(rememberedModel());
-  const settings = useLoad(() => get<Settings>('/api/settings'));
+  const loaded = useLoad(() => get<Settings>('/api/settings'));
+  // The bar changes the settings and shows the change at once (the server's answer then
+  // confirms it); a reload of the page reads them again.
+  const [changed, setChanged] = useState<Settings | null>(null);
+  const settings = changed ?? loaded.data;
   return (
     <main class="chat-page">
       <ConversationList selected={chat.conversationId} refresh={chat.listVersion}
@@ -25,10 +30,10 @@ function ChatPage() {
           <h1>{chat.summary?.title || 'New chat'}</h1>
           <ModelPicker value={chat.model} onChange={chat.setModel} disabled={chat.busy} />
         </div>
-        {settings.error !== null && <ErrorNote error={settings.error} retry={settings.reload} />}
-        {settings.data && (
-          <PrivacyBar settings={settings.data} conversation={chat.summary}
-                      onSettings={() => settings.reload()} onConversation={chat.setSummary} />
+        {loaded.error !== null && <ErrorNote error={loaded.error} retry={loaded.reload} />}
+        {settings && (
+          <PrivacyBar settings={settings} conversation={chat.summary}
+                      onSettings={setChanged} onConversation={chat.setSummary} />
         )}
         {chat.messages.length === 0
           ? <p class="empty muted">Ask anything. The answer is written on this machine by the model you pick;

@@ -16,8 +16,11 @@ export function PrivacyBar({ settings, conversation, onSettings, onConversation 
     setError(null);
     try { then(await call()); } catch (e) { setError(e); }
   }
-  const putSettings = (s: Partial<Settings>) =>
-    change(() => api<Settings>('PUT', '/api/settings', s), onSettings);
+  const putSettings = (s: Partial<Settings>) => {
+    const before = settings;
+    onSettings({ ...settings, ...s });
+    return change(() => api<Settings>('PUT', '/api/settings', s).catch((e) => { onSettings(before); throw e; }), onSettings);
+  };
   const setOptIn = (value: boolean | null) => conversation &&
     change(() => api<ConversationSummary>('PATCH', `/api/conversations/${conversation.id}`, { training_opt_in: value }),
            onConversation);

@@ -8,6 +8,11 @@ import { duration, fixed } from '../lib/format';
 import { FeedbackControls } from './feedback';
 import type { Feedback, ThreadMessage } from './types';
 
+// Answers take from milliseconds to minutes: tenths of a second below a minute.
+function seconds(ms: number): string {
+  return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : duration(ms / 1000);
+}
+
 function Question({ message, busy, onEdit }: {
   message: ThreadMessage; busy: boolean; onEdit: (text: string) => void;
 }) {
@@ -71,8 +76,8 @@ function AnswerView({ message, conversationId, last, busy, onRegenerate, onFeedb
         <p class="stopped" role="status">Stopped: the answer ends here. A stopped answer is not kept
           and gets no feedback; regenerate it for a whole one.</p>
       )}
-      {!message.streaming && message.completion_tokens !== undefined && (
-        <p class="answer-meta muted">{message.completion_tokens} tokens · {duration((message.duration_ms ?? 0) / 1000)}{speed}</p>
+      {!message.streaming && !!message.completion_tokens && (
+        <p class="answer-meta muted">{message.completion_tokens} tokens · {seconds(message.duration_ms ?? 0)}{speed}</p>
       )}
       <Earlier message={message} />
       {!message.streaming && (
