@@ -213,6 +213,9 @@ test('regenerate and edit make the conversation tree the server keeps', T, async
     await page.locator('.message.user .bubble', { hasText: 'Second question, edited' }).waitFor();
     await keptAnswers(page, 2);
     assert.equal(await page.locator('.message.user .bubble', { hasText: 'about waves' }).count(), 0);
+    // The old question stays visible as an earlier version of the edited one.
+    await page.getByText('You edited this message (1 earlier version kept)').click();
+    await page.locator('.earlier-question', { hasText: 'Second question about waves' }).waitFor();
     c = await conversation(open, id);
     assert.deepEqual(c.messages.map((m) => m.role), ['user', 'assistant', 'user', 'assistant']);
     assert.equal(c.messages[2].content, 'Second question, edited');

@@ -21,6 +21,12 @@ function Question({ message, busy, onEdit }: {
     return (
       <article class="message user" aria-label="Your message">
         <div class="bubble">{message.content}</div>
+        {!!message.earlier?.length && (
+          <details class="earlier">
+            <summary>You edited this message ({message.earlier.length} earlier version{message.earlier.length > 1 ? 's' : ''} kept)</summary>
+            {message.earlier.map((m) => <div class="earlier-question">{m.content}</div>)}
+          </details>
+        )}
         <button type="button" class="link" disabled={busy} aria-label="Edit this message"
                 onClick={() => setDraft(message.content)}>Edit</button>
       </article>

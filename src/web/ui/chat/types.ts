@@ -59,7 +59,9 @@ export interface ThreadMessage {
   duration_ms?: number;
   streaming?: boolean;
   stopped?: boolean;
-  earlier?: StoredMessage[];  // answers this one replaced (regenerated), newest first
+  // Messages this one replaced, newest first: earlier answers to the same question
+  // (regenerated), or for a question, the versions the user edited away (older branches).
+  earlier?: StoredMessage[];
 }
 
 export function threadOf(c: Conversation): ThreadMessage[] {
@@ -70,8 +72,8 @@ export function threadOf(c: Conversation): ThreadMessage[] {
     feedback: m.feedback ?? null,
     completion_tokens: m.completion_tokens,
     duration_ms: m.duration_ms,
-    earlier: m.role === 'assistant'
-      ? c.alternatives.filter((a) => a.role === 'assistant' && a.parent_id === m.parent_id).reverse()
-      : undefined,
+    earlier: m.role === 'system'
+      ? undefined
+      : c.alternatives.filter((a) => a.role === m.role && a.parent_id === m.parent_id).reverse(),
   }));
 }
