@@ -149,30 +149,43 @@ function stopWhenGrowing(page) {
   }));
 }
 
-test('an answer streams, grows, and is stopped; the slot is free afterwards', T, async () => {
+test('an answer streams, grows, and is stopped; the slot is free afterwards', T, async (t) => {
   const view = await openChat(open, { maxTokens: 4000 });
   try {
     const { page } = view;
     let stopped = null;
-    // A random answer can end by itself within a few tokens: then it is tried again.
-    for (let attempt = 0; attempt < 5 && !stopped?.clicked; attempt++) {
+    let id;
+    // A random answer can end by itself within a few tokens, and the model may finish before
+    // the stop reaches the server (the page shows the answer a little after it is written):
+    // then the answer is kept whole, and the stop is tried again in a new chat.
+    for (let attempt = 0; attempt < 6; attempt++) {
       if (attempt) await page.getByRole('button', { name: 'New chat' }).click();
       const watching = stopWhenGrowing(page);
       await page.getByLabel('Message', { exact: true }).fill('Write a very long essay about rivers.');
       await page.getByLabel('Message', { exact: true }).press('Enter');
       stopped = await watching;
+      await page.getByRole('button', { name: 'Send', exact: true }).waitFor();
+      if (!stopped.clicked) continue;
+      id = await shownId(page);
+      const roles = (await conversation(open, id)).messages.map((m) => m.role);
+      if (roles.length === 1) {
+        t.diagnostic(`stopped mid-answer at attempt ${attempt + 1}`);
+        break;
+      }
+      // Kept whole: the page shows the kept answer, not a stopped one.
+      await keptAnswers(page, 1);
+      assert.equal(await page.getByRole('status').filter({ hasText: 'Stopped' }).count(), 0);
+      stopped = null;
     }
-    assert.ok(stopped.clicked, 'an answer was stopped while it was written');
+    assert.ok(stopped?.clicked, 'an answer was stopped while the model wrote it');
     assert.ok(stopped.lengths[1] > stopped.lengths[0], `the text grew: ${stopped.lengths}`);
     await page.getByRole('status').filter({ hasText: 'Stopped' }).waitFor();
-    await page.getByRole('button', { name: 'Send', exact: true }).waitFor();
     assert.equal(await page.getByTestId('streaming-answer').count(), 0);
     // What arrived stays on screen.
     const kept = await page.locator('[data-testid="answer"] .bubble').textContent();
     assert.ok(kept.length >= stopped.lengths[1], `the stopped answer keeps its text (${kept.length} characters)`);
     assert.ok(await waitFor(() => idle(open), { timeoutMs: 10_000 }), 'the slot is free after the stop');
-    // The question was kept; the stopped answer was not (the server was stopped mid-answer).
-    const id = await shownId(page);
+    // The question was kept; the stopped answer was not.
     const c = await conversation(open, id);
     assert.deepEqual(c.messages.map((m) => m.role), ['user']);
     assert.equal(c.messages[0].content, 'Write a very long essay about rivers.');

@@ -89,8 +89,13 @@ export function useChat(initialModel: string | null): Chat {
       if (answer.stopped || !answer.conversationId) {
         update({ streaming: false, stopped: answer.stopped });
         if (answer.conversationId) {
-          const c = await get<ConversationSummary>(`/api/conversations/${answer.conversationId}`);
-          if (showing.current === view) setSummary(c);
+          const c = await get<Conversation>(`/api/conversations/${answer.conversationId}`);
+          if (showing.current !== view) return;
+          setSummary(c);
+          // The model may have finished before the stop reached the server: then the whole
+          // answer was kept, and that is what the user should see (and rate).
+          const kept = threadOf(c);
+          if (kept.length === question.length + 1 && kept[kept.length - 1].role === 'assistant') setMessages(kept);
         }
       } else {
         await load(answer.conversationId, view);
