@@ -413,6 +413,9 @@ class ModelUsage {
               std::int64_t completion_tokens, std::int64_t eval_ns);
   std::optional<ModelUsageTotals> get(std::int64_t user_id, const std::string& model);
   std::vector<ModelUsageTotals> list(std::int64_t user_id);  // most recently used first
+  // The model was renamed: its totals follow it (totals left under the new name by a model
+  // deleted earlier are dropped), in one transaction.
+  void rename(std::int64_t user_id, const std::string& from, const std::string& to);
 
  private:
   std::shared_ptr<Database::Impl> db_;

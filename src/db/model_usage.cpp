@@ -85,4 +85,16 @@ std::vector<ModelUsageTotals> ModelUsage::list(std::int64_t user_id) {
   });
 }
 
+void ModelUsage::rename(std::int64_t user_id, const std::string& from, const std::string& to) {
+  long long user = user_id;
+  detail::in_transaction(*db_, "moving usage of '" + from + "' to '" + to + "'",
+                         [&](soci::session& sql) {
+                           sql << "DELETE FROM model_usage WHERE user_id = :u AND model = :m",
+                               soci::use(user), soci::use(to);
+                           sql << "UPDATE model_usage SET model = :to WHERE user_id = :u AND "
+                                  "model = :m",
+                               soci::use(to), soci::use(user), soci::use(from);
+                         });
+}
+
 }  // namespace hearth::db

@@ -165,6 +165,13 @@ db::PersonalModel Library::update(std::int64_t user_id, std::int64_t id,
         rows.models().rename(id, new_name);
       }
       rows.clear_failure(old_name);
+      // The usage totals are kept by name: they follow the model. A failure costs the figures
+      // only, never the rename.
+      try {
+        db::ModelUsage(rows.database()).rename(user_id, old_name, new_name);
+      } catch (const std::exception& e) {
+        SPDLOG_WARN("usage of {} not moved to {}: {}", old_name, new_name, e.what());
+      }
       audit(user_id, "rename", new_name, format_json(boost::json::object{{"from", old_name}}));
     }
   }

@@ -126,6 +126,27 @@ TEST_P(ModelUsageTest, UsersAreCountedApart) {
   EXPECT_EQ(models.find(graces.id)->usage_count, 0);  // another user's model of the same name
 }
 
+TEST_P(ModelUsageTest, TotalsFollowARenamedModel) {
+  std::int64_t ada = make_user("ada");
+  std::int64_t grace = make_user("grace");
+  Database db = open();
+  ModelUsage usage(db);
+  usage.record(ada, "old:latest", 10, 20, 30);
+  usage.record(ada, "old:latest", 1, 2, 3);
+  usage.record(ada, "new:latest", 100, 100, 100);  // a model of that name deleted earlier
+  usage.record(grace, "old:latest", 5, 5, 5);
+  usage.rename(ada, "old:latest", "new:latest");
+  EXPECT_FALSE(usage.get(ada, "old:latest").has_value());
+  const auto moved = usage.get(ada, "new:latest");
+  ASSERT_TRUE(moved.has_value());
+  EXPECT_EQ(moved->requests, 2);
+  EXPECT_EQ(moved->prompt_tokens, 11);
+  EXPECT_EQ(moved->completion_tokens, 22);
+  EXPECT_EQ(usage.get(grace, "old:latest")->requests, 1);  // another user's stays
+  usage.rename(ada, "never-used:latest", "other:latest");  // nothing to move: fine
+  EXPECT_FALSE(usage.get(ada, "other:latest").has_value());
+}
+
 TEST_P(ModelUsageTest, RefusesBadValues) {
   std::int64_t user = make_user();
   Database db = open();
