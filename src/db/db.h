@@ -163,6 +163,7 @@ class PersonalModels {
   void set_status(std::int64_t id, ModelStatus status, std::optional<double> progress = {});
   void set_progress(std::int64_t id, double percent);  // only while downloading, else conflict
   void set_local_path(std::int64_t id, const std::string& path);
+  void set_size(std::int64_t id, double size_gb);  // once a download learns it
   void rename(std::int64_t id, const std::string& custom_name);  // conflict when taken
   // A finished fine-tune: fine_tuned, the version, the training date and the optional score.
   void record_training(std::int64_t id, int version, Timestamp when,

@@ -240,6 +240,14 @@ void PersonalModels::set_local_path(std::int64_t id, const std::string& path) {
              soci::use(path), soci::use(stamp), soci::use(key));
 }
 
+void PersonalModels::set_size(std::int64_t id, double size_gb) {
+  long long key = id;
+  std::string stamp = format_time(now());
+  update_one(*db_, id, "setting its size",
+             "UPDATE user_personal_models SET model_size_gb = :s, updated_at = :t WHERE id = :id",
+             soci::use(size_gb), soci::use(stamp), soci::use(key));
+}
+
 void PersonalModels::rename(std::int64_t id, const std::string& custom_name) {
   if (custom_name.empty()) throw Error(ErrorKind::invalid_input, "a model's name cannot be empty");
   long long key = id;

@@ -114,6 +114,8 @@ db::PersonalModel LibraryDb::begin_pull(const std::string& full_name, const std:
     models_.set_status(row->id, db::ModelStatus::pending);
   if (!local_path.empty() && row->local_path != local_path)
     models_.set_local_path(row->id, local_path);
+  // A download started from the API makes its row before the size is asked of the source.
+  if (size_gb > 0 && row->model_size_gb != size_gb) models_.set_size(row->id, size_gb);
   return *models_.find(row->id);
 }
 

@@ -91,6 +91,7 @@ Response from_folder(const Request& request, const std::string& folder, std::str
                                 : ext == ".js"  ? "text/javascript; charset=utf-8"
                                 : ext == ".css" ? "text/css; charset=utf-8"
                                 : ext == ".svg" ? "image/svg+xml"
+                                : ext == ".txt" ? "text/plain; charset=utf-8"
                                                 : "application/octet-stream";
   std::string text = body.str();
   const std::string etag = "\"dev-" + std::to_string(std::hash<std::string>{}(text)) + "\"";

@@ -46,7 +46,7 @@ const result = await esbuild.build({
   jsx: 'automatic',
   jsxImportSource: 'preact',
   metafile: true,
-  legalComments: 'none',
+  legalComments: 'eof',  // Preact's and uPlot's licence notices stay in the bundle
   logLevel: 'warning',
 });
 
@@ -81,6 +81,13 @@ ${files.css ? `<link rel="stylesheet" href="/assets/${files.css}">\n` : ''}<scri
   await writeFile(path.join(dist, `${page.name}.html`), html);
 }
 await writeFile(path.join(dist, 'assets', 'icon.svg'), await readFile(path.join(here, 'ui', 'icon.svg')));
+// The libraries' licences travel with the code built from them (served as /assets/licenses.txt).
+let notices = 'The pages of hearth include code from these libraries.\n';
+for (const lib of ['preact', 'uplot']) {
+  const { version } = JSON.parse(await readFile(path.join(here, 'node_modules', lib, 'package.json'), 'utf8'));
+  notices += `\n==== ${lib} ${version} ====\n\n` + await readFile(path.join(here, 'node_modules', lib, 'LICENSE'), 'utf8');
+}
+await writeFile(path.join(dist, 'assets', 'licenses.txt'), notices);
 
 // ---- the C++ table ------------------------------------------------------------------------------
 const types = {
@@ -88,6 +95,7 @@ const types = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml',
+  '.txt': 'text/plain; charset=utf-8',
 };
 async function listFiles(dir, prefix = '') {
   const found = [];

@@ -184,8 +184,8 @@ test('a deployed version is marked current, and rolling back (confirmed) serves 
     assert.match(await versions.nth(0).textContent(), /Version 1.*current.*training job/);
     assert.doesNotMatch(await versions.nth(1).textContent(), /current/);
     assert.match(await card.textContent(), /fine-tuned · version 1/);
-    // The usage of those chats.
-    assert.equal(await card.getByTestId('usage-requests').textContent(), '105');
+    // The usage of those chats, and of the one before the rename (usage follows the name).
+    assert.equal(await card.getByTestId('usage-requests').textContent(), '106');
 
     // "No" changes nothing; "Yes" rolls back.
     const rollback = card.getByRole('button', { name: 'Roll helper:latest back to the base model' });

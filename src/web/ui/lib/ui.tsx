@@ -1,6 +1,6 @@
 // Small pieces every page uses: error notes, a progress bar, a confirm button, data loading.
 import { type ComponentChildren } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 
 export function ErrorNote({ error, retry }: { error: unknown; retry?: () => void }) {
   const text = error instanceof Error ? error.message : String(error);
@@ -22,19 +22,29 @@ export function ProgressBar({ value, max, label }: { value: number; max: number;
   );
 }
 
-// A button that asks again before doing something that cannot be undone.
+// A button that asks again before doing something that cannot be undone. The question takes
+// the keyboard focus ("No" first, so Enter twice does not confirm by accident), and "No" gives
+// it back to the button.
 export function ConfirmButton({ onConfirm, children, question, label }: {
   onConfirm: () => void; children: ComponentChildren; question: string; label?: string;
 }) {
   const [asking, setAsking] = useState(false);
+  const trigger = useRef<HTMLButtonElement>(null);
+  const no = useRef<HTMLButtonElement>(null);
+  const focusBack = useRef(false);
+  useEffect(() => {
+    if (asking) no.current?.focus();
+    else if (focusBack.current) trigger.current?.focus();
+    focusBack.current = false;
+  }, [asking]);
   if (!asking) {
-    return <button type="button" class="danger" aria-label={label} onClick={() => setAsking(true)}>{children}</button>;
+    return <button type="button" class="danger" aria-label={label} ref={trigger} onClick={() => setAsking(true)}>{children}</button>;
   }
   return (
     <span class="confirm" role="group" aria-label={question}>
       <span>{question}</span>
       <button type="button" class="danger" onClick={() => { setAsking(false); onConfirm(); }}>Yes</button>
-      <button type="button" onClick={() => setAsking(false)}>No</button>
+      <button type="button" ref={no} onClick={() => { focusBack.current = true; setAsking(false); }}>No</button>
     </span>
   );
 }
@@ -46,7 +56,9 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
-// Loads once, and again on reload() or when `keys` change; every `pollMs` when given.
+// Loads once, and again on reload() or when `keys` change. With `pollMs`, loads again that long
+// after each answer (never two at once, so a slow server is never flooded), and not while the
+// tab is hidden.
 export function useLoad<T>(load: () => Promise<T>, keys: unknown[] = [], pollMs?: number): Loaded<T> {
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -55,17 +67,21 @@ export function useLoad<T>(load: () => Promise<T>, keys: unknown[] = [], pollMs?
   const reload = useCallback(() => setTick((n) => n + 1), []);
   useEffect(() => {
     let live = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const again = () => {
+      if (document.hidden) timer = setTimeout(again, pollMs);
+      else setTick((n) => n + 1);
+    };
     setLoading(true);
     load()
       .then((d) => { if (live) { setData(d); setError(null); } })
       .catch((e) => { if (live) setError(e); })
-      .finally(() => { if (live) setLoading(false); });
-    return () => { live = false; };
-  }, [tick, ...keys]);
-  useEffect(() => {
-    if (!pollMs) return;
-    const timer = setInterval(reload, pollMs);
-    return () => clearInterval(timer);
-  }, [pollMs]);
+      .finally(() => {
+        if (!live) return;
+        setLoading(false);
+        if (pollMs) timer = setTimeout(again, pollMs);
+      });
+    return () => { live = false; clearTimeout(timer); };
+  }, [tick, pollMs, ...keys]);
   return { data, error, loading, reload };
 }
