@@ -88,6 +88,42 @@ test('hashed assets have their types and are cached for a year; nothing else is 
   }
 });
 
+test('the libraries\' licences are served beside the code built from them', T, async () => {
+  const r = await fetch(open.url + '/assets/licenses.txt');
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('content-type'), 'text/plain; charset=utf-8');
+  const text = await r.text();
+  for (const lib of ['preact', 'uplot']) assert.match(text, new RegExp(`==== ${lib} \\d`), lib);
+  assert.match(text, /MIT License/);
+});
+
+test('text a user or a model wrote is shown as text, never run or loaded as HTML', T, async () => {
+  // A kept chat whose question is HTML with a script in an attribute and a javascript: link.
+  const attack = '<img src="/x-injected" onerror="window.pwned=1"> [click](javascript:window.pwned=2) ' +
+                 '<script>window.pwned=3</script>';
+  const r = await fetch(open.url + '/v1/chat/completions', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ model: 'tiny', max_tokens: 4, messages: [{ role: 'user', content: attack }] }),
+  });
+  assert.equal(r.status, 200, await r.text());
+  const view = await openPage(browser, open.url, '/chat');
+  try {
+    const row = view.page.locator('li[data-conversation-id]').filter({ hasText: '<img' }).first();
+    await row.getByRole('button').first().click();
+    await view.page.locator('main').getByText('window.pwned=3').first().waitFor();
+    const found = await view.page.evaluate(() => ({
+      pwned: window.pwned,
+      images: document.querySelectorAll('main img').length,
+      scripts: document.querySelectorAll('main script').length,
+      links: [...document.querySelectorAll('main a[href^="javascript:"]')].length,
+    }));
+    assert.deepEqual(found, { pwned: undefined, images: 0, scripts: 0, links: 0 });
+    assertClean(view.problems);
+  } finally {
+    await view.close();
+  }
+});
+
 test('GET / answers tools in plain text and sends a browser on to /chat', T, async () => {
   const tool = await fetch(open.url + '/');
   assert.equal(tool.status, 200);
