@@ -72,8 +72,8 @@ export async function api<T>(method: string, path: string, body?: unknown, init?
 
 export const get = <T>(path: string, init?: RequestInit) => api<T>('GET', path, undefined, init);
 
-// The body's lines as they arrive (NDJSON streams: /api/pull, /api/chat).
-export async function* lines(response: Response): AsyncGenerator<string> {
+// Every line of the body as it arrives, blank ones included, without the line ending.
+async function* rawLines(response: Response): AsyncGenerator<string> {
   if (!response.body) return;
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffered = '';
@@ -83,12 +83,16 @@ export async function* lines(response: Response): AsyncGenerator<string> {
     buffered += value;
     let newline: number;
     while ((newline = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, newline).replace(/\r$/, '');
+      yield buffered.slice(0, newline).replace(/\r$/, '');
       buffered = buffered.slice(newline + 1);
-      if (line) yield line;
     }
   }
-  if (buffered.trim()) yield buffered;
+  if (buffered) yield buffered;
+}
+
+// The body's non-empty lines as they arrive (NDJSON streams: /api/pull, /api/chat).
+export async function* lines(response: Response): AsyncGenerator<string> {
+  for await (const line of rawLines(response)) if (line.trim()) yield line;
 }
 
 export interface ServerEvent {
@@ -98,39 +102,25 @@ export interface ServerEvent {
 }
 
 // Server-Sent Events read from a fetch answer (EventSource cannot send the Authorization header).
+// A blank line ends an event.
 export async function* events(response: Response): AsyncGenerator<ServerEvent> {
   let event = 'message';
   let data: string[] = [];
   let id: string | undefined;
-  const pending = (): ServerEvent | null => (data.length ? { event, data: data.join('\n'), id } : null);
-  // A blank line ends an event (so lines(), which skips blank lines, is not used here).
-  if (!response.body) return;
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffered += value;
-    let newline: number;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, newline).replace(/\r$/, '');
-      buffered = buffered.slice(newline + 1);
-      if (line === '') {
-        const ready = pending();
-        if (ready) yield ready;
-        event = 'message';
-        data = [];
-        id = undefined;
-      } else if (!line.startsWith(':')) {
-        const colon = line.indexOf(':');
-        const field = colon < 0 ? line : line.slice(0, colon);
-        const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-        if (field === 'event') event = value;
-        else if (field === 'data') data.push(value);
-        else if (field === 'id') id = value;
-      }
+  for await (const line of rawLines(response)) {
+    if (line === '') {
+      if (data.length) yield { event, data: data.join('\n'), id };
+      event = 'message';
+      data = [];
+      id = undefined;
+    } else if (!line.startsWith(':')) {
+      const colon = line.indexOf(':');
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+      if (field === 'event') event = value;
+      else if (field === 'data') data.push(value);
+      else if (field === 'id') id = value;
     }
   }
-  const last = pending();
-  if (last) yield last;
+  if (data.length) yield { event, data: data.join('\n'), id };
 }
