@@ -3,36 +3,25 @@
 // the server, with authentication off and on (login form, a refused token, sign out).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
-import path from 'node:path';
-import { addUserWithToken, installModel, makeTempDir, startServer, synthTiny } from './lib/hearth.js';
-import { assertClean, launchBrowser, openPage, signIn, webEnv } from './lib/browser.js';
+import { assertClean, openPage, signIn } from './lib/browser.js';
+import { startWebFixture } from './lib/web_fixture.js';
 
 const PAGES = ['/chat', '/personal-models', '/training'];
 const T = { timeout: 120_000 };
-let dir;
+let world;
 let open;      // auth off: the machine's owner only
 let guarded;   // auth on: alice
 let aliceToken;
 let browser;
 
 before(async () => {
-  dir = await makeTempDir('hearth-e2e-web-');
-  const model = await synthTiny(dir);
-  const openHome = path.join(dir, 'open');
-  await installModel(openHome, model, 'tiny');
-  open = await startServer({ home: openHome, env: webEnv() });
-  const guardedHome = path.join(dir, 'guarded');
-  aliceToken = await addUserWithToken(guardedHome, 'alice');
-  guarded = await startServer({ home: guardedHome, env: webEnv() });
-  browser = await launchBrowser();
+  world = await startWebFixture({ prefix: 'hearth-e2e-web-', users: ['alice'] });
+  ({ open, guarded, browser } = world);
+  aliceToken = world.tokens.alice;
 });
 
 after(async () => {
-  await browser?.close();
-  await open?.stop();
-  await guarded?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await world?.stop();
 });
 
 function scriptsOf(html) {
