@@ -207,6 +207,14 @@ test('a deployed version is marked current, and rolling back (confirmed) serves 
   }
 });
 
+// A size in bytes as the page writes it (lib/format.ts bytes()).
+function sizeAsShown(n) {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let unit = 0;
+  while (n >= 1024 && unit < units.length - 1) { n /= 1024; unit++; }
+  return `${unit === 0 ? n.toFixed(0) : n.toFixed(n < 10 ? 2 : 1)} ${units[unit]}`;
+}
+
 test('a download shows its progress, goes on after a reload and completes', T, async () => {
   const files = await startSlowFileServer({ '/slow.gguf': modelFile },
                                           { bytesPerSecond: 384 * 1024, holdAt: Math.floor(modelSize / 2) });
@@ -223,12 +231,22 @@ test('a download shows its progress, goes on after a reload and completes', T, a
     const percent = async () => Number(await bar.getAttribute('aria-valuenow'));
     // Progress is drawn while the file still arrives (the server holds it at half).
     await waitFor(async () => (await percent()) > 0, { timeoutMs: 30_000 });
+    // The speed in bytes per second (the size is known from the source's HEAD answer, so the page
+    // never falls back to percent per second) and the time left.
+    await download.getByTestId('download-pace')
+      .filter({ hasText: /^\d+(\.\d+)? (B|KiB|MiB)\/s · about \d+ (s|min)/ }).waitFor({ timeout: 20_000 });
     await files.held;
-    await download.getByTestId('download-pace').filter({ hasText: /\/s · about/ }).waitFor({ timeout: 20_000 });
     const seen = await percent();
     assert.ok(seen > 0 && seen < 100, `${seen} %`);
-    assert.match(await download.getByTestId('download-amount').textContent(), /\d+ %/);
-    assert.equal((await byName(open, 'slow:latest')).status, 'downloading');
+    const pending = await byName(open, 'slow:latest');
+    assert.equal(pending.status, 'downloading');
+    assert.ok(Math.abs(pending.model_size_gb * 1024 ** 3 - modelSize) < 1, `${pending.model_size_gb} GiB`);
+    // "X of Y · N %", Y the file's size as the page writes sizes.
+    const amount = await download.getByTestId('download-amount').textContent();
+    const shown = /^(\d+(?:\.\d+)? (?:B|KiB|MiB)) of (\d+(?:\.\d+)? (?:B|KiB|MiB)) · (\d+) %$/.exec(amount);
+    assert.ok(shown, amount);
+    assert.equal(shown[2], sizeAsShown(modelSize));
+    assert.ok(Number(shown[3]) > 0 && Number(shown[3]) < 100, amount);
 
     // The page with everything on it, for the README.
     await modelCard(page, 'helper:latest').getByRole('button', { name: 'Versions' }).click();

@@ -2,8 +2,9 @@
 // figures match the API, export downloads the dataset, the planner's estimate shows before a job
 // starts, a job started from the page draws its loss curve from the events stream and completes,
 // is deployed (with "force" when the evaluation gate refuses, as it may on random weights) and
-// rolled back, each step checked through the API; with authentication off the opt-in switch
-// works; with it on, bob never sees alice's jobs or data, and sets his weekly schedule.
+// rolled back, each step checked through the API; with the events stream cut, the page follows a
+// job by reading it; with authentication off the opt-in switch works; with it on, bob never sees
+// alice's jobs or data, and sets his weekly schedule.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
@@ -334,6 +335,61 @@ test('a running job\'s curve grows from the events stream, and the job is cancel
     assert.ok(cancelled.metrics.step < cancelled.metrics.total_steps);
     await page.waitForLoadState('networkidle');
     assertClean(view.problems);
+  } finally {
+    await view.close();
+  }
+});
+
+test('with no events stream, the page follows a running job by reading it: the curve still grows and the end shows', T, async () => {
+  const view = await openPage(browser, guarded.url, '/training', { token: tokens.alice });
+  try {
+    const { page } = view;
+    // The events stream never reaches the server: the first try is cut (as by a dropped
+    // connection), the next refused as the server refuses one when too many are open. The page
+    // tries again after the first, and reads the job instead after the 503.
+    const cut = [];
+    await page.route(/\/api\/training\/jobs\/\d+\/events/, (route) => {
+      cut.push(route.request().url());
+      if (cut.length === 1) return route.abort();
+      return route.fulfill({ status: 503, contentType: 'application/json',
+                             body: JSON.stringify({ error: 'too many event streams are open' }) });
+    });
+    await page.getByTestId('quality-tiny').waitFor();
+    await fillSettings(page);
+    await page.getByLabel('Epochs').fill('20');
+    await page.getByLabel('Stop after steps').fill('');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    const started = page.locator('[data-testid="live-job"]', { has: page.getByTestId('job-status').filter({ hasText: /queued|running/ }) });
+    await started.waitFor();
+    const id = Number(await started.getAttribute('data-job-id'));
+    const live = page.locator(`[data-testid="live-job"][data-job-id="${id}"]`);
+    // The page gives the stream up after a few tries and says so.
+    await live.getByTestId('following-by-polling').waitFor({ timeout: 30_000 });
+    assert.equal(cut.length, 2, 'one try again after the cut, none after the 503');
+    assert.equal(await live.getByRole('list', { name: 'Latest events' }).count(), 0, 'no event came by the stream');
+    // Points drawn from the job as read, and more of them a moment later.
+    await live.locator('[data-testid="loss-chart"]:not([data-points="0"]):not([data-points="1"])').waitFor({ timeout: 120_000 });
+    const drawn = Number(await live.getByTestId('loss-chart').getAttribute('data-points'));
+    await page.waitForFunction(
+      ([job, n]) => Number(document.querySelector(`[data-job-id="${job}"] [data-testid="loss-chart"]`)?.getAttribute('data-points')) > n,
+      [id, drawn]);
+    const running = await ok(guarded, tokens.alice, 'GET', `/api/training/jobs/${id}`);
+    assert.equal(running.status, 'running', 'the curve grew while the job ran');
+    await live.getByTestId('job-status').filter({ hasText: 'running' }).waitFor();
+    assert.match(await live.getByTestId('chart-legend').textContent(), /Latest, step \d+: training loss \d+\.\d{4}/);
+
+    // The end of the job comes by reading it too: the badge changes and the note goes.
+    await live.getByRole('button', { name: 'Cancel job' }).click();
+    await live.getByRole('button', { name: 'Yes' }).click();
+    await live.getByTestId('job-status').filter({ hasText: 'cancelled' }).waitFor({ timeout: 60_000 });
+    await live.getByTestId('following-by-polling').waitFor({ state: 'detached' });
+    const cancelled = await ok(guarded, tokens.alice, 'GET', `/api/training/jobs/${id}`);
+    assert.equal(cancelled.status, 'cancelled');
+    await page.locator(`[data-job-id="${id}"] [data-testid="loss-chart"][data-points="${cancelled.metrics.loss_curve.length}"]`).waitFor();
+    await page.waitForLoadState('networkidle');
+    assert.equal(cut.length, 2, 'the stream was not tried again while polling');
+    // Chromium logs the cut stream and the 503 as failed loads.
+    assertClean(view.problems, { allowConsole: [/ERR_FAILED/, /status of 503/] });
   } finally {
     await view.close();
   }

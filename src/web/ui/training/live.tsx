@@ -1,54 +1,16 @@
-// One job, live: its loss curve growing from the events stream, step / total, tokens per second,
+// One job, live: its loss curve growing from the events stream (or from the job read every few
+// seconds when the stream is not available), step / total, tokens per second,
 // the expected end, its latest events and a cancel button; once it has ended, its evaluation
 // against the base and the deploy button.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { ApiError, api, events, get, send } from '../lib/api';
+import { api, get } from '../lib/api';
 import { count, duration, fixed, when } from '../lib/format';
 import { ConfirmButton, ErrorNote, ProgressBar } from '../lib/ui';
 import { LossChart } from './chart';
 import { Comparison } from './compare';
 import { Deploy } from './deploy';
+import { POLL_SECONDS, useJobFollow, type JobEvent } from './follow';
 import { active, shortName, type CurvePoint, type Job } from './types';
-
-interface JobEvent { id: number; level: string; message: string; data: Record<string, unknown>; created_at: string }
-
-// Follows the job's events until it ends; resumes after a dropped connection from the last
-// event seen. Each step event adds its point at once; the job itself is re-read (at most once a
-// second) for the figures the events do not carry.
-function useJobStream(jobId: number, live: boolean, onEvent: (e: JobEvent) => void, onEnd: () => void) {
-  const handlers = useRef({ onEvent, onEnd });
-  handlers.current = { onEvent, onEnd };
-  const [error, setError] = useState<unknown>(null);
-  useEffect(() => {
-    if (!live) return;
-    const abort = new AbortController();
-    let last = 0;
-    (async () => {
-      for (let attempt = 0; attempt < 20 && !abort.signal.aborted; attempt++) {
-        try {
-          const response = await send('GET', `/api/training/jobs/${jobId}/events${last ? `?after=${last}` : ''}`,
-                                      undefined, { signal: abort.signal });
-          setError(null);
-          for await (const e of events(response)) {
-            if (e.event === 'end') { handlers.current.onEnd(); return; }
-            if (e.event !== 'message') continue;
-            const parsed = JSON.parse(e.data) as JobEvent;
-            last = parsed.id;
-            handlers.current.onEvent(parsed);
-          }
-        } catch (e) {
-          if (abort.signal.aborted) return;
-          if (e instanceof ApiError && e.status >= 400 && e.status < 500 && e.status !== 429) { setError(e); return; }
-          setError(e);
-        }
-        // The stream ended without its end event (the server restarted, the network dropped).
-        await new Promise((r) => setTimeout(r, 1000 + attempt * 500));
-      }
-    })();
-    return () => abort.abort();
-  }, [jobId, live]);
-  return error;
-}
 
 function mergeCurve(into: Map<number, CurvePoint>, points: CurvePoint[] | undefined) {
   for (const p of points ?? []) if (typeof p.step === 'number' && typeof p.loss === 'number') into.set(p.step, { ...into.get(p.step), ...p });
@@ -83,15 +45,21 @@ export function LiveJob({ initial, onChanged }: { initial: Job; onChanged: () =>
     return () => { if (refetch.current) clearTimeout(refetch.current); };
   }, [initial.id]);
 
-  const streamError = useJobStream(initial.id, active(initial), (e) => {
-    setLog((l) => [...l.slice(-7), e]);
-    const d = e.data;
-    if (typeof d?.step === 'number' && typeof d?.loss === 'number') {
-      mergeCurve(points.current, [d as unknown as CurvePoint]);
-      setCurve([...points.current.values()]);
-    }
-    if (!refetch.current) refetch.current = setTimeout(() => { refetch.current = null; reread(); }, 1000);
-  }, () => { reread(); onChanged(); });
+  // Each step event adds its point at once; the job itself is re-read (at most once a second)
+  // for the figures the events do not carry.
+  const follow = useJobFollow(initial.id, active(initial), {
+    event: (e) => {
+      setLog((l) => [...l.slice(-7), e]);
+      const d = e.data;
+      if (typeof d?.step === 'number' && typeof d?.loss === 'number') {
+        mergeCurve(points.current, [d as unknown as CurvePoint]);
+        setCurve([...points.current.values()]);
+      }
+      if (!refetch.current) refetch.current = setTimeout(() => { refetch.current = null; reread(); }, 1000);
+    },
+    job: absorb,
+    end: () => { reread(); onChanged(); },
+  });
 
   const cancel = () => {
     api<Job>('POST', `/api/training/jobs/${job.id}/cancel`).then(absorb).catch(setError);
@@ -124,7 +92,12 @@ export function LiveJob({ initial, onChanged }: { initial: Job; onChanged: () =>
       )}
       {job.error && <ErrorNote error={`The job failed: ${job.error}`} />}
       {error !== null && <ErrorNote error={error} retry={reread} />}
-      {streamError !== null && <ErrorNote error={streamError} />}
+      {follow.error !== null && <ErrorNote error={follow.error} />}
+      {follow.polling && active(job) && (
+        <p class="hint" data-testid="following-by-polling">
+          Live updates are not available right now: this job is read again every {POLL_SECONDS} seconds.
+        </p>
+      )}
       {log.length > 0 && (
         <ol class="events" aria-label="Latest events" aria-live="polite">
           {log.map((e) => <li class={e.level === 'warn' || e.level === 'error' ? 'warn' : ''}>{e.message}</li>)}

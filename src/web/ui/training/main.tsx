@@ -18,8 +18,10 @@ function App() {
   const readiness = useLoad(() => get<Readiness>('/api/training/readiness'));
   const settings = useLoad(() => get<Settings>('/api/settings'));
   const models = useLoad(() => get<{ models: PersonalModel[] }>('/api/personal-models'));
-  // Jobs change on their own (the schedule starts some): read again every few seconds.
-  const jobs = useLoad(() => get<{ jobs: Job[] }>('/api/training/jobs'), [], 5000);
+  // While a job is queued or running the list changes on its own (status, progress): read it
+  // again every few seconds then, and not at all otherwise.
+  const [watching, setWatching] = useState(false);
+  const jobs = useLoad(() => get<{ jobs: Job[] }>('/api/training/jobs'), [], watching ? 5000 : undefined);
   // No remote trainer set is the usual case; an error here only hides the choice.
   const remote = useLoad(() => get<RemoteTrainer>('/api/training/remote').catch(() => null));
   const [model, setModel] = useState('');
@@ -37,7 +39,10 @@ function App() {
   }, [models.data, readiness.data]);
   const jobList = jobs.data?.jobs ?? [];
   // Until the user picks one, the newest job is shown.
-  useEffect(() => { if (!selected && jobList.length) setSelected(jobList[0]); }, [jobs.data]);
+  useEffect(() => {
+    if (!selected && jobList.length) setSelected(jobList[0]);
+    setWatching(jobList.some(active));
+  }, [jobs.data]);
 
   const failure = readiness.error ?? settings.error ?? models.error;
   if (failure) return <main><ErrorNote error={failure} retry={() => { readiness.reload(); settings.reload(); models.reload(); }} /></main>;
