@@ -6,10 +6,9 @@
 // checked in the page and through the API.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm, stat } from 'node:fs/promises';
-import path from 'node:path';
-import { addUserWithToken, installModel, makeTempDir, startServer, synthTiny } from './lib/hearth.js';
-import { assertClean, launchBrowser, openPage, screenshot, webEnv } from './lib/browser.js';
+import { stat } from 'node:fs/promises';
+import { assertClean, openPage, screenshot } from './lib/browser.js';
+import { startWebFixture } from './lib/web_fixture.js';
 import { startFileServer } from './lib/file_server.js';
 import { startSlowFileServer } from './lib/web_personal_files.js';
 import { apiGet, assertCleanSignedIn, byName, cardOf, deployFineTunedVersion, listed, modelCard, openSignedIn }
@@ -17,7 +16,7 @@ import { apiGet, assertCleanSignedIn, byName, cardOf, deployFineTunedVersion, li
 import { request, waitFor } from './lib/util.js';
 
 const T = { timeout: 180_000 };
-let dir;
+let world;
 let modelFile;
 let modelSize;
 let open;      // auth off: the machine's owner, with tiny:latest installed
@@ -27,24 +26,14 @@ let bobToken;
 let browser;
 
 before(async () => {
-  dir = await makeTempDir('hearth-e2e-personal-');
-  modelFile = await synthTiny(dir);
+  world = await startWebFixture({ prefix: 'hearth-e2e-personal-' });
+  ({ open, guarded, browser, modelFile } = world);
+  ({ alice: aliceToken, bob: bobToken } = world.tokens);
   modelSize = (await stat(modelFile)).size;
-  const openHome = path.join(dir, 'open');
-  await installModel(openHome, modelFile, 'tiny');
-  open = await startServer({ home: openHome, env: webEnv() });
-  const guardedHome = path.join(dir, 'guarded');
-  aliceToken = await addUserWithToken(guardedHome, 'alice');
-  bobToken = await addUserWithToken(guardedHome, 'bob');
-  guarded = await startServer({ home: guardedHome, env: webEnv() });
-  browser = await launchBrowser();
 });
 
 after(async () => {
-  await browser?.close();
-  await open?.stop();
-  await guarded?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await world?.stop();
 });
 
 test('the catalog shows this machine\'s verdict and its reasons for every model', T, async () => {

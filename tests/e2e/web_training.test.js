@@ -7,18 +7,17 @@
 // alice's jobs or data, and sets his weekly schedule.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, rm } from 'node:fs/promises';
-import path from 'node:path';
-import { addUserWithToken, installModel, makeTempDir, runHearth, startServer, synthTiny } from './lib/hearth.js';
-import { assertClean, launchBrowser, openPage, screenshot, webEnv } from './lib/browser.js';
+import { readFile } from 'node:fs/promises';
+import { assertClean, openPage, screenshot } from './lib/browser.js';
+import { startWebFixture } from './lib/web_fixture.js';
 
 const T = { timeout: 300_000 };
 const GOOD = 110;  // answers rated thumbs up and 5: quality 1.0, above the 0.7 threshold
 const POOR = 10;   // answers rated 2: quality 0.25, not learned from
-let dir;
+let world;
 let open;      // authentication off: the machine's owner ("local")
 let guarded;   // authentication on: alice and bob
-const tokens = {};
+let tokens;
 let browser;
 let aliceJob = null;
 
@@ -54,26 +53,14 @@ async function seed(server, token, good, poor) {
 }
 
 before(async () => {
-  dir = await makeTempDir('hearth-e2e-web-training-');
-  const model = await synthTiny(dir);
-  const openHome = path.join(dir, 'open');
-  await installModel(openHome, model, 'tiny');
-  open = await startServer({ home: openHome, env: webEnv() });
-  const guardedHome = path.join(dir, 'guarded');
-  for (const user of ['alice', 'bob']) {
-    tokens[user] = await addUserWithToken(guardedHome, user);
-    await runHearth(['pull', model, '--name', 'tiny', '--user', user], { home: guardedHome });
-  }
-  guarded = await startServer({ home: guardedHome, env: webEnv({ HEARTH_TRAIN_THREADS: '1' }) });
+  world = await startWebFixture({ prefix: 'hearth-e2e-web-training-', modelsForUsers: true,
+                                  guardedEnv: { HEARTH_TRAIN_THREADS: '1' } });
+  ({ open, guarded, browser, tokens } = world);
   await seed(guarded, tokens.alice, GOOD, POOR);
-  browser = await launchBrowser();
 });
 
 after(async () => {
-  await browser?.close();
-  await open?.stop();
-  await guarded?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await world?.stop();
 });
 
 test('authentication off: no data yet, and the opt-in switch changes the setting', T, async () => {
