@@ -2,9 +2,9 @@
 // tokens, so the tests look at structure, never at words): a chat streams and is stopped, the
 // slot is free afterwards; regenerate and edit make the conversation tree the server keeps;
 // feedback given in the page is what the API returns; search, delete, the training opt-in and
-// the store setting; older conversations a page at a time; keyboard focus, Escape and the
-// spoken end of an answer; an answer about a conversation the user has left. (With
-// authentication on: web_chat_users.test.js.)
+// the store setting; older conversations a page at a time; keyboard focus and the spoken end
+// of an answer. (With authentication on: web_chat_users.test.js; Escape and answers that arrive
+// after the user moved on: web_chat_timing.test.js.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
@@ -13,7 +13,7 @@ import { installModel, makeTempDir, startServer, synthTiny } from './lib/hearth.
 import { waitFor } from './lib/util.js';
 import { assertClean, launchBrowser, screenshot, webEnv } from './lib/browser.js';
 import {
-  call, conversation, conversations, hold, idle, keptAnswers, openChat, say, settle, shownId, stopWhenGrowing,
+  call, conversation, conversations, idle, keptAnswers, openChat, say, shownId, stopWhenGrowing,
 } from './web_chat_page.js';
 
 const T = { timeout: 180_000 };
@@ -290,83 +290,6 @@ test('the training opt-in and the store setting are shown, changed in the page a
       const s = (await call(open, '/api/settings')).json;
       return s.store_conversations && !s.training_opt_in;
     }));
-    assertClean(view.problems);
-  } finally {
-    await view.close();
-  }
-});
-
-test('Escape stops an answer from the composer, not from a correction being written', T, async () => {
-  const view = await openChat(browser, open);
-  try {
-    const { page } = view;
-    await say(page, 'Escape check', 1);
-    const answer = page.locator('[data-testid="answer"]').last();
-    const input = page.getByLabel('Message', { exact: true });
-    // The answer is held back on its way, so it is being written for as long as the test needs.
-    let gate = await hold(page, '**/v1/chat/completions');
-    await input.fill('Go on, please');
-    await input.press('Enter');
-    await gate.held;
-    await page.getByRole('button', { name: 'Stop' }).waitFor();
-    await answer.getByRole('button', { name: 'Correct this answer' }).click();
-    const correction = answer.getByLabel('The answer you wanted');
-    await correction.press('Escape');  // closes the correction, and only that
-    await correction.waitFor({ state: 'detached' });
-    await page.keyboard.press('Escape');  // the focus is back on "Correct this answer"
-    await settle(page);
-    assert.equal(await page.getByRole('button', { name: 'Stop' }).count(), 1, 'the answer is still being written');
-    await gate.release('go');
-    await keptAnswers(page, 2);
-    await page.getByTestId('chat-announcement').filter({ hasText: 'Answer complete' }).waitFor();
-    assert.equal(await page.locator('.stopped').count(), 0);
-
-    // From the composer, Escape stops it.
-    gate = await hold(page, '**/v1/chat/completions');
-    await input.fill('And once more');
-    await input.press('Enter');
-    await gate.held;
-    await input.press('Escape');
-    await page.locator('.stopped').waitFor();
-    await page.getByTestId('chat-announcement').filter({ hasText: 'Answer stopped' }).waitFor();
-    await page.getByRole('button', { name: 'Send', exact: true }).waitFor();
-    await gate.release('drop');
-    assertClean(view.problems);
-  } finally {
-    await view.close();
-  }
-});
-
-test('a training opt-in answered after the user opened another conversation leaves that one alone', T, async () => {
-  const ids = {};
-  for (const name of ['Heron opt-in race', 'Egret opt-in race']) {
-    const r = await call(open, '/v1/chat/completions', {
-      body: { model: 'tiny', max_tokens: 2, messages: [{ role: 'user', content: name }] } });
-    assert.equal(r.status, 200, r.text);
-    ids[name] = r.json.hearth.conversation_id;
-  }
-  const heron = ids['Heron opt-in race'];
-  const egret = ids['Egret opt-in race'];
-  const view = await openChat(browser, open);
-  try {
-    const { page } = view;
-    const row = (id) => page.locator(`.conversations li[data-conversation-id="${id}"] button.open`);
-    await row(heron).click();
-    await page.getByRole('heading', { name: 'Heron opt-in race' }).waitFor();
-    const gate = await hold(page, `**/api/conversations/${heron}`, 'PATCH');
-    await page.getByLabel('Training use of this conversation').selectOption('yes');
-    await gate.held;
-    await row(egret).click();
-    await page.getByRole('heading', { name: 'Egret opt-in race' }).waitFor();
-    const answered = page.waitForResponse((r) => r.request().method() === 'PATCH');
-    await gate.release('go');
-    assert.equal((await answered).status(), 200);
-    await settle(page);
-    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Egret opt-in race');
-    assert.equal(await page.getByLabel('Training use of this conversation').inputValue(), 'follow');
-    assert.match(await page.getByTestId('privacy-state').textContent(), /\(your setting\)/);
-    assert.equal((await conversation(open, heron)).training_opt_in, true);
-    assert.equal((await conversation(open, egret)).training_opt_in, null);
     assertClean(view.problems);
   } finally {
     await view.close();

@@ -1,7 +1,7 @@
 // Feedback on one kept answer: thumbs, a 1–5 rating and a corrected answer. This is what
 // training learns from, so the current state is always shown. The server replaces the whole
 // feedback on each call, so every change sends the other fields as they are.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../lib/api';
 import { ErrorNote } from '../lib/ui';
 import type { Feedback, Thumbs } from './types';
@@ -40,7 +40,9 @@ export function FeedbackControls({ conversationId, messageId, answer, feedback, 
   const field = useRef<HTMLTextAreaElement>(null);
   const focusBack = useRef(false);
   const open = correcting !== null;
-  useEffect(() => {
+  // Before the browser handles another key: a key pressed as the form closes must not land
+  // on the page body (where Escape stops an answer).
+  useLayoutEffect(() => {
     if (open) field.current?.focus();
     else if (focusBack.current) opener.current?.focus();
     focusBack.current = false;

@@ -2,7 +2,7 @@
 // stream), each kept answer with its feedback, the last one with "Regenerate", and every
 // question with "Edit" (the conversation then goes on from the edited question, as a new branch
 // that the server keeps beside the old one).
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { Markdown } from '../lib/markdown';
 import { duration, fixed } from '../lib/format';
 import { FeedbackControls } from './feedback';
@@ -22,7 +22,9 @@ function Question({ message, busy, onEdit }: {
   const field = useRef<HTMLTextAreaElement>(null);
   const focusBack = useRef(false);
   const editing = draft !== null;
-  useEffect(() => {
+  // Before the browser handles another key: a key pressed as the form closes must not land
+  // on the page body (where Escape stops an answer).
+  useLayoutEffect(() => {
     if (editing) field.current?.focus();
     else if (focusBack.current) editButton.current?.focus();
     focusBack.current = false;
