@@ -296,34 +296,6 @@ test('the training opt-in and the store setting are shown, changed in the page a
   }
 });
 
-test('older conversations come a page at a time with "Show older"', T, async () => {
-  const PAGE = 50;
-  let total = (await call(open, '/api/conversations?limit=1000')).json.conversations.length;
-  for (let n = 0; total < PAGE + 3; n++, total++) {
-    const r = await call(open, '/v1/chat/completions', {
-      body: { model: 'tiny', max_tokens: 1, messages: [{ role: 'user', content: `Paging filler ${n}` }] } });
-    assert.equal(r.status, 200, r.text);
-  }
-  const all = (await call(open, '/api/conversations?limit=1000')).json.conversations.map((c) => c.id);
-  assert.equal(all.length, total);
-  const view = await openChat(browser, open);
-  try {
-    const { page } = view;
-    const rows = page.locator('[data-testid="conversation-list"] li');
-    const shown = () => rows.evaluateAll((lis) => lis.map((li) => Number(li.dataset.conversationId)));
-    await page.getByRole('button', { name: 'Show older' }).waitFor();
-    assert.deepEqual(await shown(), all.slice(0, PAGE));
-    await page.getByRole('button', { name: 'Show older' }).click();
-    await page.waitForFunction((n) =>
-      document.querySelectorAll('[data-testid="conversation-list"] li').length === n, total);
-    assert.deepEqual(await shown(), all, 'every conversation once, newest first');
-    assert.equal(await page.getByRole('button', { name: 'Show older' }).count(), 0, 'nothing older is left');
-    assertClean(view.problems);
-  } finally {
-    await view.close();
-  }
-});
-
 test('a conversation with Markdown, code and feedback (screenshot)', T, async () => {
   const markdown = [
     'Here is a **small** example in `python`:', '',
@@ -355,6 +327,35 @@ test('a conversation with Markdown, code and feedback (screenshot)', T, async ()
     assert.equal(await first.locator('li').count(), 2);
     assert.equal(await first.getByTestId('feedback-state').textContent(), 'Your feedback: good answer · rated 5/5');
     await screenshot(page, 'chat');
+    assertClean(view.problems);
+  } finally {
+    await view.close();
+  }
+});
+
+// Last: its many conversations would crowd the screenshot's list.
+test('older conversations come a page at a time with "Show older"', T, async () => {
+  const PAGE = 50;
+  let total = (await call(open, '/api/conversations?limit=1000')).json.conversations.length;
+  for (let n = 0; total < PAGE + 3; n++, total++) {
+    const r = await call(open, '/v1/chat/completions', {
+      body: { model: 'tiny', max_tokens: 1, messages: [{ role: 'user', content: `Paging filler ${n}` }] } });
+    assert.equal(r.status, 200, r.text);
+  }
+  const all = (await call(open, '/api/conversations?limit=1000')).json.conversations.map((c) => c.id);
+  assert.equal(all.length, total);
+  const view = await openChat(browser, open);
+  try {
+    const { page } = view;
+    const rows = page.locator('[data-testid="conversation-list"] li');
+    const shown = () => rows.evaluateAll((lis) => lis.map((li) => Number(li.dataset.conversationId)));
+    await page.getByRole('button', { name: 'Show older' }).waitFor();
+    assert.deepEqual(await shown(), all.slice(0, PAGE));
+    await page.getByRole('button', { name: 'Show older' }).click();
+    await page.waitForFunction((n) =>
+      document.querySelectorAll('[data-testid="conversation-list"] li').length === n, total);
+    assert.deepEqual(await shown(), all, 'every conversation once, newest first');
+    assert.equal(await page.getByRole('button', { name: 'Show older' }).count(), 0, 'nothing older is left');
     assertClean(view.problems);
   } finally {
     await view.close();
