@@ -356,6 +356,16 @@ test('older conversations come a page at a time with "Show older"', T, async () 
       document.querySelectorAll('[data-testid="conversation-list"] li').length === n, total);
     assert.deepEqual(await shown(), all, 'every conversation once, newest first');
     assert.equal(await page.getByRole('button', { name: 'Show older' }).count(), 0, 'nothing older is left');
+    // Deleting an older one keeps the older pages on screen.
+    const oldest = all[all.length - 1];
+    const row = page.locator(`[data-testid="conversation-list"] li[data-conversation-id="${oldest}"]`);
+    await row.getByRole('button', { name: /^Delete conversation/ }).click();
+    await row.getByRole('button', { name: 'Yes' }).click();
+    await row.waitFor({ state: 'detached' });
+    assert.equal((await call(open, `/api/conversations/${oldest}`)).status, 404);
+    await page.waitForFunction((n) =>
+      document.querySelectorAll('[data-testid="conversation-list"] li').length === n, total - 1);
+    assert.deepEqual(await shown(), all.slice(0, -1));
     assertClean(view.problems);
   } finally {
     await view.close();

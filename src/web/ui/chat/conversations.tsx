@@ -25,8 +25,9 @@ export function ConversationList({ selected, refresh, onOpen, onNew, onDeleted }
   const [more, setMore] = useState(false);
   const [olderError, setOlderError] = useState<unknown>(null);
   const [loadingOlder, setLoadingOlder] = useState(false);
-  // Which reading of the first page the older pages follow: a page that arrives after a new
-  // search must not be added to its results.
+  // Which search and list version the older pages follow (a page that arrives after a new
+  // search must not be added to its results), and a count that tells a late page it is stale.
+  const readFor = useRef<string | null>(null);
   const generation = useRef(0);
   // Searching as the user types, without a request for every key.
   useEffect(() => {
@@ -34,13 +35,20 @@ export function ConversationList({ selected, refresh, onOpen, onNew, onDeleted }
     return () => clearTimeout(timer);
   }, [typed]);
   // A new search or a changed list (a new answer moves its conversation to the top) starts
-  // again from the first page.
+  // again from the first page; after a deletion the first page is read again and the older
+  // pages stay.
+  const keys = `${refresh}\u0000${query}`;
   const list = useLoad(async () => {
     const first = await get<{ conversations: ConversationSummary[] }>(listUrl(query, 0));
-    generation.current += 1;
-    setOlder([]);
-    setOlderError(null);
-    setMore(first.conversations.length === PAGE_SIZE);
+    if (readFor.current !== keys) {
+      readFor.current = keys;
+      generation.current += 1;
+      setOlder([]);
+      setOlderError(null);
+      setMore(first.conversations.length === PAGE_SIZE);
+    } else if (!older.length) {
+      setMore(first.conversations.length === PAGE_SIZE);
+    }
     return first;
   }, [query, refresh]);
 
