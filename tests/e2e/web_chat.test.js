@@ -2,23 +2,23 @@
 // tokens, so the tests look at structure, never at words): a chat streams and is stopped, the
 // slot is free afterwards; regenerate and edit make the conversation tree the server keeps;
 // feedback given in the page is what the API returns; search, delete, the training opt-in and
-// the store setting; and with authentication on, bob never sees alice's conversation.
+// the store setting; older conversations a page at a time; keyboard focus and the spoken end
+// of an answer. (With authentication on: web_chat_users.test.js; Escape and answers that arrive
+// after the user moved on: web_chat_timing.test.js.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { addUserWithToken, installModel, makeTempDir, startServer, synthTiny } from './lib/hearth.js';
-import { assertClean, launchBrowser, openPage, screenshot, webEnv } from './lib/browser.js';
-import { startFileServer } from './lib/file_server.js';
+import { installModel, makeTempDir, startServer, synthTiny } from './lib/hearth.js';
 import { waitFor } from './lib/util.js';
-import { call, conversation, conversations, idle, keptAnswers, openChat, say, shownId, stopWhenGrowing } from './web_chat_page.js';
+import { assertClean, launchBrowser, screenshot, webEnv } from './lib/browser.js';
+import {
+  call, conversation, conversations, idle, keptAnswers, openChat, say, shownId, stopWhenGrowing,
+} from './web_chat_page.js';
 
 const T = { timeout: 180_000 };
 let dir;
-let open;     // auth off: the machine's owner, model "tiny"
-let guarded;  // auth on: alice and bob
-let files;
-const tokens = {};
+let open;  // auth off: the machine's owner, model "tiny"
 let browser;
 
 before(async () => {
@@ -29,19 +29,12 @@ before(async () => {
   // One slot and one thread: a long answer takes long enough to be stopped, and a slot that the
   // stop did not free would block the next answer.
   open = await startServer({ home: openHome, env: webEnv({ HEARTH_NUM_PARALLEL: '1', HEARTH_THREADS: '1' }) });
-  const guardedHome = path.join(dir, 'guarded');
-  tokens.alice = await addUserWithToken(guardedHome, 'alice');
-  tokens.bob = await addUserWithToken(guardedHome, 'bob');
-  guarded = await startServer({ home: guardedHome, env: webEnv() });
-  files = await startFileServer({ '/alice-model.gguf': model });
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
   await open?.stop();
-  await guarded?.stop();
-  await files?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -59,10 +52,11 @@ test('the page loads clean, picks the model and says where the chat goes', T, as
     await input.pressSequentially('line two');
     assert.equal(await input.inputValue(), 'line one\nline two');
     assert.equal(await page.locator('.message').count(), 0, 'nothing was sent');
-    // The choice is remembered in this browser, and only the model's name is.
+    // The choice is remembered in this browser for this user, and only the model's name is.
+    const user = await page.getByTestId('username').textContent();
     await page.locator('#chat-model').selectOption('tiny:latest');
-    assert.equal(await page.evaluate(() => localStorage.getItem('hearth.chat.model')), 'tiny:latest');
-    assert.deepEqual(await page.evaluate(() => Object.keys(localStorage)), ['hearth.chat.model']);
+    assert.equal(await page.evaluate((u) => localStorage.getItem(`hearth.chat.model:${u}`), user), 'tiny:latest');
+    assert.deepEqual(await page.evaluate(() => Object.keys(localStorage)), [`hearth.chat.model:${user}`]);
     await page.waitForLoadState('networkidle');
     assertClean(view.problems);
   } finally {
@@ -98,7 +92,8 @@ test('an answer streams, grows, and is stopped; the slot is free afterwards', T,
     }
     assert.ok(stopped?.clicked, 'an answer was stopped while the model wrote it');
     assert.ok(stopped.lengths[1] > stopped.lengths[0], `the text grew: ${stopped.lengths}`);
-    await page.getByRole('status').filter({ hasText: 'Stopped' }).waitFor();
+    await page.locator('.stopped').filter({ hasText: 'kept only if you continue' }).waitFor();
+    await page.getByTestId('chat-announcement').filter({ hasText: 'Answer stopped' }).waitFor();
     assert.equal(await page.getByTestId('streaming-answer').count(), 0);
     // What arrived stays on screen.
     const kept = await page.locator('[data-testid="answer"] .bubble').textContent();
@@ -112,6 +107,7 @@ test('an answer streams, grows, and is stopped; the slot is free afterwards', T,
     // from what the user saw, the stopped text included.
     await page.getByLabel('Longest answer (tokens)').fill('4');
     await say(page, 'A short one now.', 2);
+    await page.getByTestId('chat-announcement').filter({ hasText: 'Answer complete' }).waitFor();
     const after = await conversation(open, id);
     assert.deepEqual(after.messages.map((m) => m.role), ['user', 'assistant', 'user', 'assistant']);
     assert.ok(after.messages[1].content.length >= stopped.lengths[1] / 2, 'the stopped text went with the next question');
@@ -139,6 +135,13 @@ test('regenerate and edit make the conversation tree the server keeps', T, async
     assert.equal(replaced.parent_id, c.messages[0].id);
 
     await say(page, 'Second question about waves', 2);
+    // The keyboard follows the form: into it, and back to "Edit" on Cancel.
+    await page.getByRole('button', { name: 'Edit this message' }).nth(1).click();
+    await page.waitForFunction(() => document.activeElement?.id?.startsWith('edit-'));
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Edit this message');
+    assert.equal(await page.evaluate(() => [...document.querySelectorAll('[aria-label="Edit this message"]')]
+      .indexOf(document.activeElement)), 1, 'the button that opened the form');
     await page.getByRole('button', { name: 'Edit this message' }).nth(1).click();
     await page.getByLabel('Edited message').fill('Second question, edited');
     await page.getByRole('button', { name: 'Save and send' }).click();
@@ -173,6 +176,11 @@ test('thumbs, rating and a correction given in the page are what the API returns
     await answer.getByTestId('feedback-state').filter({ hasText: 'good answer' }).waitFor();
     await answer.getByRole('button', { name: 'Rate 4 of 5' }).click();
     await answer.getByTestId('feedback-state').filter({ hasText: 'rated 4/5' }).waitFor();
+    // The correction form takes the keyboard focus, and Cancel gives it back.
+    await answer.getByRole('button', { name: 'Correct this answer' }).click();
+    await page.waitForFunction(() => document.activeElement?.id?.startsWith('correction-'));
+    await answer.getByRole('button', { name: 'Cancel' }).click();
+    await page.waitForFunction(() => document.activeElement?.textContent === 'Correct this answer');
     await answer.getByRole('button', { name: 'Correct this answer' }).click();
     await answer.getByLabel('The answer you wanted').fill('Blue, like the sea.');
     await answer.getByRole('button', { name: 'Save correction' }).click();
@@ -288,40 +296,6 @@ test('the training opt-in and the store setting are shown, changed in the page a
   }
 });
 
-test('with authentication on, bob never sees alice\'s conversation', T, async () => {
-  const pulled = await call(guarded, '/api/pull', {
-    token: tokens.alice, body: { model: `${files.url}/alice-model.gguf`, stream: false } });
-  assert.equal(pulled.status, 200, pulled.text);
-  const alice = await openChat(browser, guarded, { token: tokens.alice });
-  let aliceId;
-  try {
-    await say(alice.page, 'Alice private note about herons', 1);
-    aliceId = await shownId(alice.page);
-    // (Before signing in, the page's question "who am I?" is answered 401.)
-    assertClean(alice.problems, { allowConsole: [/status of 401/] });
-  } finally {
-    await alice.close();
-  }
-  assert.equal((await conversation(guarded, aliceId, tokens.alice)).title, 'Alice private note about herons');
-
-  const bob = await openPage(browser, guarded.url, '/chat', { token: tokens.bob });
-  try {
-    const { page } = bob;
-    await page.getByText('No kept conversations yet.').waitFor();
-    assert.equal(await page.getByText('herons').count(), 0);
-    // Bob has no model of his own, and alice's is not offered to him.
-    await page.getByText('No model is installed yet').waitFor();
-    assert.equal(await page.locator('#chat-model').count(), 0);
-    await page.getByLabel('Search conversations').fill('herons');
-    await page.getByText('No conversation mentions “herons”.').waitFor();
-    assert.equal((await call(guarded, `/api/conversations/${aliceId}`, { token: tokens.bob })).status, 404);
-    assert.deepEqual(await conversations(guarded, tokens.bob), []);
-    assertClean(bob.problems, { allowConsole: [/status of 401/] });
-  } finally {
-    await bob.close();
-  }
-});
-
 test('a conversation with Markdown, code and feedback (screenshot)', T, async () => {
   const markdown = [
     'Here is a **small** example in `python`:', '',
@@ -353,6 +327,45 @@ test('a conversation with Markdown, code and feedback (screenshot)', T, async ()
     assert.equal(await first.locator('li').count(), 2);
     assert.equal(await first.getByTestId('feedback-state').textContent(), 'Your feedback: good answer · rated 5/5');
     await screenshot(page, 'chat');
+    assertClean(view.problems);
+  } finally {
+    await view.close();
+  }
+});
+
+// Last: its many conversations would crowd the screenshot's list.
+test('older conversations come a page at a time with "Show older"', T, async () => {
+  const PAGE = 50;
+  let total = (await call(open, '/api/conversations?limit=1000')).json.conversations.length;
+  for (let n = 0; total < PAGE + 3; n++, total++) {
+    const r = await call(open, '/v1/chat/completions', {
+      body: { model: 'tiny', max_tokens: 1, messages: [{ role: 'user', content: `Paging filler ${n}` }] } });
+    assert.equal(r.status, 200, r.text);
+  }
+  const all = (await call(open, '/api/conversations?limit=1000')).json.conversations.map((c) => c.id);
+  assert.equal(all.length, total);
+  const view = await openChat(browser, open);
+  try {
+    const { page } = view;
+    const rows = page.locator('[data-testid="conversation-list"] li');
+    const shown = () => rows.evaluateAll((lis) => lis.map((li) => Number(li.dataset.conversationId)));
+    await page.getByRole('button', { name: 'Show older' }).waitFor();
+    assert.deepEqual(await shown(), all.slice(0, PAGE));
+    await page.getByRole('button', { name: 'Show older' }).click();
+    await page.waitForFunction((n) =>
+      document.querySelectorAll('[data-testid="conversation-list"] li').length === n, total);
+    assert.deepEqual(await shown(), all, 'every conversation once, newest first');
+    assert.equal(await page.getByRole('button', { name: 'Show older' }).count(), 0, 'nothing older is left');
+    // Deleting an older one keeps the older pages on screen.
+    const oldest = all[all.length - 1];
+    const row = page.locator(`[data-testid="conversation-list"] li[data-conversation-id="${oldest}"]`);
+    await row.getByRole('button', { name: /^Delete conversation/ }).click();
+    await row.getByRole('button', { name: 'Yes' }).click();
+    await row.waitFor({ state: 'detached' });
+    assert.equal((await call(open, `/api/conversations/${oldest}`)).status, 404);
+    await page.waitForFunction((n) =>
+      document.querySelectorAll('[data-testid="conversation-list"] li').length === n, total - 1);
+    assert.deepEqual(await shown(), all.slice(0, -1));
     assertClean(view.problems);
   } finally {
     await view.close();

@@ -84,3 +84,55 @@ export function stopWhenGrowing(page) {
     observer.observe(document.body, { subtree: true, childList: true, characterData: true });
   }));
 }
+
+// The models `token`'s user has installed (full names, "x:latest").
+export async function modelNames(server, token) {
+  const r = await call(server, '/api/tags', { token });
+  assert.equal(r.status, 200, r.text);
+  return r.json.models.map((m) => m.name);
+}
+
+// Installs `file` of the range server for `token`'s user unless it is already there; returns
+// the model's name as the API lists it.
+export async function ensureModel(server, token, files, file) {
+  const stem = file.replace(/\.gguf$/, '');
+  const has = (names) => names.find((n) => n.startsWith(`${stem}:`) || n === stem);
+  const known = has(await modelNames(server, token));
+  if (known) return known;
+  const r = await call(server, '/api/pull', { token, body: { model: `${files.url}/${file}`, stream: false } });
+  assert.equal(r.status, 200, r.text);
+  const name = has(await modelNames(server, token));
+  assert.ok(name, `${file} is installed`);
+  return name;
+}
+
+// Holds the page's requests whose URL matches `pattern` (and method, when given) until
+// release(): 'go' sends each on to the server, 'drop' fails it (for a request the page gave up).
+// `held` resolves once the first one is held.
+export async function hold(page, pattern, method) {
+  let open;
+  const gate = new Promise((resolve) => { open = resolve; });
+  let heldOne;
+  const held = new Promise((resolve) => { heldOne = resolve; });
+  await page.route(pattern, async (route) => {
+    if (method && route.request().method() !== method) return route.fallback();
+    heldOne();
+    const how = await gate;
+    try {
+      if (how === 'go') await route.continue();
+      else await route.abort();
+    } catch { /* the page gave the request up meanwhile */ }
+  });
+  return {
+    held,
+    async release(how) { open(how); await page.unroute(pattern); },
+  };
+}
+
+// Lets the page run what is queued (promise callbacks, Preact's rendering) before a test looks
+// at something that must NOT have changed.
+export async function settle(page) {
+  for (let i = 0; i < 2; i++) {
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0))));
+  }
+}

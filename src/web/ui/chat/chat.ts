@@ -4,7 +4,11 @@
 // The server decides where each exchange goes (conversation_capture.h): with the conversation's
 // id, the same messages again are a regeneration and a changed earlier question is a new branch,
 // so the page sends the messages the user means and then shows the conversation as the server
-// kept it. A stopped answer is not kept by the server, so it stays only in this tab.
+// kept it. A stopped answer is not kept by the server on its own; if the user goes on, it is
+// sent as part of the history and kept then, like the rest of the conversation.
+//
+// A conversation belongs to one model (its data is counted under that model), so changing the
+// model starts a new chat, and opening a kept conversation goes on with its model.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { get } from '../lib/api';
 import { ask } from './stream';
@@ -12,7 +16,8 @@ import { threadOf, type Conversation, type ConversationSummary, type Feedback, t
 
 export interface Chat {
   model: string | null;
-  setModel: (name: string) => void;
+  chooseModel: (name: string) => void;  // the page's choice on loading: nothing else changes
+  setModel: (name: string) => void;     // the user's choice: a new chat when one is open
   maxTokens: number | null;
   setMaxTokens: (n: number | null) => void;
   conversationId: number | null;
@@ -21,6 +26,7 @@ export interface Chat {
   messages: ThreadMessage[];
   busy: boolean;
   error: unknown;
+  announcement: string;  // for screen readers: how the last answer ended
   listVersion: number;  // grows when the conversation list should be read again
   send: (text: string) => void;
   stop: () => void;
@@ -32,14 +38,15 @@ export interface Chat {
   setFeedback: (index: number, f: Feedback) => void;
 }
 
-export function useChat(initialModel: string | null): Chat {
-  const [model, setModel] = useState<string | null>(initialModel);
+export function useChat(): Chat {
+  const [model, setModel] = useState<string | null>(null);
   const [maxTokens, setMaxTokens] = useState<number | null>(null);
   const [conversationId, setConversationId] = useState<number | null>(null);
   const [summary, setSummary] = useState<ConversationSummary | null>(null);
   const [messages, setMessages] = useState<ThreadMessage[]>([]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const [announcement, setAnnouncement] = useState('');
   const [listVersion, setListVersion] = useState(0);
   const controller = useRef<AbortController | null>(null);
   // Which conversation the page shows now: an answer or a load that comes back after the user
@@ -48,19 +55,31 @@ export function useChat(initialModel: string | null): Chat {
 
   const stop = () => controller.current?.abort();
 
+  // Escape stops the answer from the composer or from nowhere in particular, not from another
+  // field (a correction being written, an open list), where it means something else.
   useEffect(() => {
     if (!busy) return;
-    const onKey = (e: KeyboardEvent) => { if (e.key === 'Escape') stop(); };
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      const at = e.target;
+      const free = at === document.body || at === document.documentElement || at === null;
+      if (free || (at instanceof Element && at.closest('form.composer'))) {
+        e.preventDefault();
+        stop();
+      }
+    };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, [busy]);
 
-  async function load(id: number, view: number) {
+  // `adopt`: opening a kept conversation, which goes on with its own model.
+  async function load(id: number, view: number, adopt = false) {
     const c = await get<Conversation>(`/api/conversations/${id}`);
     if (showing.current !== view) return;
     setConversationId(c.id);
     setSummary(c);
     setMessages(threadOf(c));
+    if (adopt) setModel(c.model);
   }
 
   async function run(question: ThreadMessage[]) {
@@ -70,6 +89,8 @@ export function useChat(initialModel: string | null): Chat {
     controller.current = abort;
     setBusy(true);
     setError(null);
+    setAnnouncement('');
+    let ended = 'Answer complete';
     const writing: ThreadMessage = { role: 'assistant', content: '', streaming: true };
     setMessages([...question, writing]);
     const update = (patch: Partial<ThreadMessage>) => {
@@ -82,6 +103,7 @@ export function useChat(initialModel: string | null): Chat {
         messages: question.map((m) => ({ role: m.role, content: m.content })),
       }, (text) => update({ content: text }), abort.signal);
       if (showing.current !== view) return;
+      if (answer.stopped) ended = 'Answer stopped';
       if (answer.conversationId) {
         setConversationId(answer.conversationId);
         setListVersion((n) => n + 1);
@@ -101,7 +123,8 @@ export function useChat(initialModel: string | null): Chat {
         await load(answer.conversationId, view);
       }
     } catch (e) {
-      setError(e);
+      ended = 'Answer stopped';
+      if (controller.current === abort && showing.current === view) setError(e);
       if (showing.current === view) {
         setMessages((ms) => {
           const last = ms[ms.length - 1];
@@ -109,20 +132,38 @@ export function useChat(initialModel: string | null): Chat {
         });
       }
     } finally {
-      if (controller.current === abort) controller.current = null;
-      setBusy(false);
+      // A run the user left (another conversation, a new chat) must not touch a newer one.
+      if (controller.current === abort && showing.current === view) {
+        controller.current = null;
+        setBusy(false);
+        setAnnouncement(ended);
+      }
     }
   }
 
   function leave() {
     stop();
+    controller.current = null;
     showing.current += 1;
     setError(null);
     setBusy(false);
   }
 
+  function startNew() {
+    leave();
+    setConversationId(null);
+    setSummary(null);
+    setMessages([]);
+  }
+
   return {
-    model, setModel, maxTokens, setMaxTokens, conversationId, summary, setSummary, messages, busy, error, listVersion,
+    model, maxTokens, setMaxTokens, conversationId, summary, setSummary, messages, busy, error, announcement, listVersion,
+    chooseModel: setModel,
+    setModel: (name) => {
+      if (name === model) return;
+      if (messages.length || conversationId) startNew();
+      setModel(name);
+    },
     stop,
     send: (text) => void run([...messages, { role: 'user', content: text }]),
     regenerate: () => {
@@ -133,21 +174,10 @@ export function useChat(initialModel: string | null): Chat {
     open: (id) => {
       leave();
       const view = showing.current;
-      load(id, view).catch((e) => { if (showing.current === view) setError(e); });
+      load(id, view, true).catch((e) => { if (showing.current === view) setError(e); });
     },
-    startNew: () => {
-      leave();
-      setConversationId(null);
-      setSummary(null);
-      setMessages([]);
-    },
-    forget: (id) => {
-      if (id !== conversationId) return;
-      leave();
-      setConversationId(null);
-      setSummary(null);
-      setMessages([]);
-    },
+    startNew,
+    forget: (id) => { if (id === conversationId) startNew(); },
     setFeedback: (index, f) => setMessages((ms) => ms.map((m, i) => (i === index ? { ...m, feedback: f } : m))),
   };
 }

@@ -1,5 +1,6 @@
 // Writing the next message: Enter sends, Shift+Enter starts a new line, Escape stops an answer
-// being written. The answer-length limit applies to this page only.
+// being written (chat.ts listens for it on the window). The answer-length limit applies to this
+// page only.
 import { useState } from 'preact/hooks';
 
 export function Composer({ busy, canSend, onSend, onStop, maxTokens, onMaxTokens }: {
@@ -19,7 +20,6 @@ export function Composer({ busy, canSend, onSend, onStop, maxTokens, onMaxTokens
                 onInput={(e) => setText(e.currentTarget.value)}
                 onKeyDown={(e) => {
                   if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
-                  else if (e.key === 'Escape' && busy) { e.preventDefault(); onStop(); }
                 }} />
       <div class="composer-actions">
         <span class="max-tokens">

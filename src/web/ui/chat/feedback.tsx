@@ -1,7 +1,7 @@
 // Feedback on one kept answer: thumbs, a 1–5 rating and a corrected answer. This is what
 // training learns from, so the current state is always shown. The server replaces the whole
 // feedback on each call, so every change sends the other fields as they are.
-import { useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../lib/api';
 import { ErrorNote } from '../lib/ui';
 import type { Feedback, Thumbs } from './types';
@@ -34,6 +34,20 @@ export function FeedbackControls({ conversationId, messageId, answer, feedback, 
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [correcting, setCorrecting] = useState<string | null>(null);
+  // The keyboard focus follows the correction form: into it when it opens, back to the button
+  // that opened it on Cancel.
+  const opener = useRef<HTMLButtonElement>(null);
+  const field = useRef<HTMLTextAreaElement>(null);
+  const focusBack = useRef(false);
+  const open = correcting !== null;
+  // Before the browser handles another key: a key pressed as the form closes must not land
+  // on the page body (where Escape stops an answer).
+  useLayoutEffect(() => {
+    if (open) field.current?.focus();
+    else if (focusBack.current) opener.current?.focus();
+    focusBack.current = false;
+  }, [open]);
+  const cancel = () => { focusBack.current = true; setCorrecting(null); };
 
   async function save(next: Feedback) {
     // The server refuses feedback with none of thumbs, rating or correction: taking the last
@@ -68,7 +82,7 @@ export function FeedbackControls({ conversationId, messageId, answer, feedback, 
                     onClick={() => save({ ...current, rating: current.rating === n ? null : n })}>★</button>
           ))}
         </span>
-        <button type="button" class="link" disabled={busy}
+        <button type="button" class="link" disabled={busy} ref={opener} aria-expanded={open}
                 onClick={() => setCorrecting(correcting === null ? current.corrected_answer ?? answer : null)}>
           {current.corrected_answer ? 'Edit your correction' : 'Correct this answer'}
         </button>
@@ -80,13 +94,14 @@ export function FeedbackControls({ conversationId, messageId, answer, feedback, 
           if (correcting.trim()) void save({ ...current, corrected_answer: correcting });
         }}>
           <label for={`correction-${messageId}`}>The answer you wanted</label>
-          <textarea id={`correction-${messageId}`} rows={5} value={correcting}
-                    onInput={(e) => setCorrecting(e.currentTarget.value)} />
+          <textarea id={`correction-${messageId}`} rows={5} value={correcting} ref={field}
+                    onInput={(e) => setCorrecting(e.currentTarget.value)}
+                    onKeyDown={(e) => { if (e.key === 'Escape') cancel(); }} />
           <p class="hint">When you train on your conversations, this text is the answer the model
             learns from instead of the one above. It stays on this machine.</p>
           <span class="actions">
             <button type="submit" class="primary" disabled={busy || !correcting.trim()}>Save correction</button>
-            <button type="button" onClick={() => setCorrecting(null)}>Cancel</button>
+            <button type="button" onClick={cancel}>Cancel</button>
           </span>
         </form>
       )}

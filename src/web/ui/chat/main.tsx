@@ -3,19 +3,19 @@
 // with the line that says where it goes.
 import { useState } from 'preact/hooks';
 import { get } from '../lib/api';
-import { mount } from '../lib/shell';
+import { mount, type Me } from '../lib/shell';
 import { ErrorNote, useLoad } from '../lib/ui';
 import { useChat } from './chat';
 import { Composer } from './composer';
 import { ConversationList } from './conversations';
-import { ModelPicker, rememberedModel } from './models';
+import { ModelPicker } from './models';
 import { PrivacyBar } from './privacy';
 import { Thread } from './thread';
 import type { Settings } from './types';
 import './page.css';
 
-function ChatPage() {
-  const chat = useChat(rememberedModel());
+function ChatPage({ me }: { me: Me }) {
+  const chat = useChat();
   const loaded = useLoad(() => get<Settings>('/api/settings'));
   // The bar changes the settings and shows the change at once (the server's answer then
   // confirms it); a reload of the page reads them again.
@@ -27,8 +27,16 @@ function ChatPage() {
                         onOpen={chat.open} onNew={chat.startNew} onDeleted={chat.forget} />
       <section class="chat-main" aria-label="Chat">
         <div class="chat-head">
-          <h1>{chat.summary?.title || 'New chat'}</h1>
-          <ModelPicker value={chat.model} onChange={chat.setModel} disabled={chat.busy} />
+          <div class="chat-title">
+            <h1>{chat.summary?.title || 'New chat'}</h1>
+            {chat.summary && (
+              <p class="muted" data-testid="conversation-model">
+                With {chat.summary.model.replace(/:latest$/, '')}: this conversation's data counts for this model
+              </p>
+            )}
+          </div>
+          <ModelPicker username={me.username} value={chat.model} disabled={chat.busy}
+                       onChoose={chat.chooseModel} onChange={chat.setModel} />
         </div>
         {loaded.error !== null && <ErrorNote error={loaded.error} retry={loaded.reload} />}
         {settings && (
@@ -41,6 +49,9 @@ function ChatPage() {
           : <Thread messages={chat.messages} conversationId={chat.conversationId} busy={chat.busy}
                     onEdit={chat.edit} onRegenerate={chat.regenerate} onFeedback={chat.setFeedback} />}
         {chat.error !== null && <ErrorNote error={chat.error} />}
+        <div class="visually-hidden" aria-live="polite" aria-atomic="true" data-testid="chat-announcement">
+          {chat.announcement}
+        </div>
         <Composer busy={chat.busy} canSend={!!chat.model} onSend={chat.send} onStop={chat.stop}
                   maxTokens={chat.maxTokens} onMaxTokens={chat.setMaxTokens} />
       </section>

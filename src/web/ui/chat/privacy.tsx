@@ -1,6 +1,6 @@
 // Where this chat goes, always in view: kept on this machine or not, and whether it may be used
 // for training (this conversation's choice, else the user's setting), with both changeable here.
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { api } from '../lib/api';
 import { ErrorNote } from '../lib/ui';
 import type { ConversationSummary, Settings } from './types';
@@ -11,6 +11,9 @@ export function PrivacyBar({ settings, conversation, onSettings, onConversation 
 }) {
   const [open, setOpen] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  // The conversation on screen now: an answer about one the user has left must not replace it.
+  const showing = useRef<number | null>(null);
+  showing.current = conversation?.id ?? null;
 
   async function change<T>(call: () => Promise<T>, then: (t: T) => void) {
     setError(null);
@@ -23,7 +26,7 @@ export function PrivacyBar({ settings, conversation, onSettings, onConversation 
   };
   const setOptIn = (value: boolean | null) => conversation &&
     change(() => api<ConversationSummary>('PATCH', `/api/conversations/${conversation.id}`, { training_opt_in: value }),
-           onConversation);
+           (c) => { if (c.id === showing.current) onConversation(c); });
 
   const own = conversation?.training_opt_in ?? null;
   const training = own ?? settings.training_opt_in;

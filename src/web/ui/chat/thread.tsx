@@ -2,7 +2,7 @@
 // stream), each kept answer with its feedback, the last one with "Regenerate", and every
 // question with "Edit" (the conversation then goes on from the edited question, as a new branch
 // that the server keeps beside the old one).
-import { useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { Markdown } from '../lib/markdown';
 import { duration, fixed } from '../lib/format';
 import { FeedbackControls } from './feedback';
@@ -17,6 +17,19 @@ function Question({ message, busy, onEdit }: {
   message: ThreadMessage; busy: boolean; onEdit: (text: string) => void;
 }) {
   const [draft, setDraft] = useState<string | null>(null);
+  // The keyboard focus follows the form: into it when it opens, back to "Edit" on Cancel.
+  const editButton = useRef<HTMLButtonElement>(null);
+  const field = useRef<HTMLTextAreaElement>(null);
+  const focusBack = useRef(false);
+  const editing = draft !== null;
+  // Before the browser handles another key: a key pressed as the form closes must not land
+  // on the page body (where Escape stops an answer).
+  useLayoutEffect(() => {
+    if (editing) field.current?.focus();
+    else if (focusBack.current) editButton.current?.focus();
+    focusBack.current = false;
+  }, [editing]);
+  const cancel = () => { focusBack.current = true; setDraft(null); };
   if (draft === null) {
     return (
       <article class="message user" aria-label="Your message">
@@ -27,7 +40,7 @@ function Question({ message, busy, onEdit }: {
             {message.earlier.map((m) => <div class="earlier-question">{m.content}</div>)}
           </details>
         )}
-        <button type="button" class="link" disabled={busy} aria-label="Edit this message"
+        <button type="button" class="link" disabled={busy} aria-label="Edit this message" ref={editButton}
                 onClick={() => setDraft(message.content)}>Edit</button>
       </article>
     );
@@ -42,12 +55,12 @@ function Question({ message, busy, onEdit }: {
         setDraft(null);
       }}>
         <label for={id}>Edited message</label>
-        <textarea id={id} rows={3} value={draft} onInput={(e) => setDraft(e.currentTarget.value)}
-                  onKeyDown={(e) => { if (e.key === 'Escape') setDraft(null); }} />
+        <textarea id={id} rows={3} value={draft} ref={field} onInput={(e) => setDraft(e.currentTarget.value)}
+                  onKeyDown={(e) => { if (e.key === 'Escape') cancel(); }} />
         <p class="hint">Sending starts a new branch from here; the old one stays in the conversation.</p>
         <span class="actions">
           <button type="submit" class="primary" disabled={busy || !draft.trim()}>Save and send</button>
-          <button type="button" onClick={() => setDraft(null)}>Cancel</button>
+          <button type="button" onClick={cancel}>Cancel</button>
         </span>
       </form>
     </article>
@@ -79,8 +92,8 @@ function AnswerView({ message, conversationId, last, busy, onRegenerate, onFeedb
         {message.streaming && <span class="cursor" aria-hidden="true">▍</span>}
       </div>
       {message.stopped && (
-        <p class="stopped" role="status">Stopped: the answer ends here. A stopped answer is not kept
-          and gets no feedback; regenerate it for a whole one.</p>
+        <p class="stopped">Stopped. This partial answer is kept only if you continue the chat; it
+          takes no feedback until then. Regenerate it for a whole one.</p>
       )}
       {!message.streaming && !!message.completion_tokens && (
         <p class="answer-meta muted">{message.completion_tokens} tokens · {seconds(message.duration_ms ?? 0)}{speed}</p>
