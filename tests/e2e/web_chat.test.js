@@ -7,35 +7,27 @@
 // after the user moved on: web_chat_timing.test.js.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
-import path from 'node:path';
-import { installModel, makeTempDir, startServer, synthTiny } from './lib/hearth.js';
+import { startWebFixture } from './lib/web_fixture.js';
 import { waitFor } from './lib/util.js';
-import { assertClean, launchBrowser, screenshot, webEnv } from './lib/browser.js';
+import { assertClean, screenshot } from './lib/browser.js';
 import {
   call, conversation, conversations, idle, keptAnswers, openChat, say, shownId, stopWhenGrowing,
 } from './web_chat_page.js';
 
 const T = { timeout: 180_000 };
-let dir;
+let world;
 let open;  // auth off: the machine's owner, model "tiny"
 let browser;
 
 before(async () => {
-  dir = await makeTempDir('hearth-e2e-web-chat-');
-  const model = await synthTiny(dir);
-  const openHome = path.join(dir, 'open');
-  await installModel(openHome, model, 'tiny');
   // One slot and one thread: a long answer takes long enough to be stopped, and a slot that the
   // stop did not free would block the next answer.
-  open = await startServer({ home: openHome, env: webEnv({ HEARTH_NUM_PARALLEL: '1', HEARTH_THREADS: '1' }) });
-  browser = await launchBrowser();
+  world = await startWebFixture({ prefix: 'hearth-e2e-web-chat-', users: [], openEnv: { HEARTH_NUM_PARALLEL: '1', HEARTH_THREADS: '1' } });
+  ({ open, browser } = world);
 });
 
 after(async () => {
-  await browser?.close();
-  await open?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await world?.stop();
 });
 
 test('the page loads clean, picks the model and says where the chat goes', T, async () => {

@@ -5,29 +5,22 @@
 // earlier run) does not change the one they look at now.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
-import path from 'node:path';
-import { installModel, makeTempDir, startServer, synthTiny } from './lib/hearth.js';
-import { assertClean, launchBrowser, webEnv } from './lib/browser.js';
+import { startWebFixture } from './lib/web_fixture.js';
+import { assertClean } from './lib/browser.js';
 import { call, conversation, hold, keptAnswers, openChat, say, settle } from './web_chat_page.js';
 
 const T = { timeout: 180_000 };
-let dir;
+let world;
 let open;  // auth off: the machine's owner, model "tiny"
 let browser;
 
 before(async () => {
-  dir = await makeTempDir('hearth-e2e-web-chat-timing-');
-  const home = path.join(dir, 'home');
-  await installModel(home, await synthTiny(dir), 'tiny');
-  open = await startServer({ home, env: webEnv() });
-  browser = await launchBrowser();
+  world = await startWebFixture({ prefix: 'hearth-e2e-web-chat-timing-', users: [] });
+  ({ open, browser } = world);
 });
 
 after(async () => {
-  await browser?.close();
-  await open?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await world?.stop();
 });
 
 test('Escape stops an answer from the composer, not from a correction being written', T, async () => {

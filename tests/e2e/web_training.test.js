@@ -290,20 +290,25 @@ test('jobs started from the page draw their loss curve, complete, deploy (forced
   }
 });
 
+// Starts, from the page, a job long enough to be caught running (20 epochs, no step limit);
+// its id and its live panel.
+async function startLongJob(page) {
+  await fillSettings(page);
+  await page.getByLabel('Epochs').fill('20');
+  await page.getByLabel('Stop after steps').fill('');
+  await page.getByRole('button', { name: 'Start training' }).click();
+  const started = page.locator('[data-testid="live-job"]', { has: page.getByTestId('job-status').filter({ hasText: /queued|running/ }) });
+  await started.waitFor();
+  const id = Number(await started.getAttribute('data-job-id'));
+  return { id, live: page.locator(`[data-testid="live-job"][data-job-id="${id}"]`) };
+}
+
 test('a running job\'s curve grows from the events stream, and the job is cancelled from the page', T, async () => {
   const view = await openPage(browser, guarded.url, '/training', { token: tokens.alice });
   try {
     const { page } = view;
     await page.getByTestId('quality-tiny').waitFor();
-    await fillSettings(page);
-    // Long enough to be caught running: 20 epochs, no step limit.
-    await page.getByLabel('Epochs').fill('20');
-    await page.getByLabel('Stop after steps').fill('');
-    await page.getByRole('button', { name: 'Start training' }).click();
-    const started = page.locator('[data-testid="live-job"]', { has: page.getByTestId('job-status').filter({ hasText: /queued|running/ }) });
-    await started.waitFor();
-    const id = Number(await started.getAttribute('data-job-id'));
-    const live = page.locator(`[data-testid="live-job"][data-job-id="${id}"]`);
+    const { id, live } = await startLongJob(page);
     // Points drawn while the job runs, and more of them a moment later.
     await live.locator('[data-testid="loss-chart"]:not([data-points="0"]):not([data-points="1"])').waitFor({ timeout: 120_000 });
     const drawn = Number(await live.getByTestId('loss-chart').getAttribute('data-points'));
@@ -342,14 +347,7 @@ test('with no events stream, the page follows a running job by reading it: the c
                              body: JSON.stringify({ error: 'too many event streams are open' }) });
     });
     await page.getByTestId('quality-tiny').waitFor();
-    await fillSettings(page);
-    await page.getByLabel('Epochs').fill('20');
-    await page.getByLabel('Stop after steps').fill('');
-    await page.getByRole('button', { name: 'Start training' }).click();
-    const started = page.locator('[data-testid="live-job"]', { has: page.getByTestId('job-status').filter({ hasText: /queued|running/ }) });
-    await started.waitFor();
-    const id = Number(await started.getAttribute('data-job-id'));
-    const live = page.locator(`[data-testid="live-job"][data-job-id="${id}"]`);
+    const { id, live } = await startLongJob(page);
     // The page gives the stream up after a few tries and says so.
     await live.getByTestId('following-by-polling').waitFor({ timeout: 30_000 });
     assert.equal(cut.length, 2, 'one try again after the cut, none after the 503');
