@@ -70,6 +70,20 @@ std::optional<std::pair<double, std::int64_t>> measured_speed(const db::Database
 
 }  // namespace
 
+BatchChoice choose_batch(const model::Model& model, const train::LoraAdapter& adapter,
+                         std::int64_t longest, const Hyperparameters& asked,
+                         std::int64_t examples, int threads, std::uint64_t available) {
+  BatchChoice c;
+  for (std::int64_t b : asked.batch_size ? std::vector<std::int64_t>{*asked.batch_size}
+                                         : std::vector<std::int64_t>{4, 2, 1}) {
+    c.plan = train::choose_plan(model, adapter, longest, static_cast<int>(b), threads, available,
+                                false);
+    c.settings = resolve(asked, examples, b);
+    if (available == 0 || c.plan.peak() <= available) break;
+  }
+  return c;
+}
+
 JobEstimate estimate_job(const db::Database& db, library::Library& library, std::int64_t user_id,
                          const EstimateJob& request) {
   if (request.model.empty())
@@ -120,13 +134,10 @@ JobEstimate estimate_job(const db::Database& db, library::Library& library, std:
                          static_cast<float>(e.settings.alpha), detail::kSeed);
   e.available = request.memory_budget > 0 ? request.memory_budget
                                           : hardware::read_meminfo().available;
-  for (std::int64_t b : asked.batch_size ? std::vector<std::int64_t>{*asked.batch_size}
-                                         : std::vector<std::int64_t>{4, 2, 1}) {
-    e.memory = train::choose_plan(*model, adapter, e.longest, static_cast<int>(b),
-                                  std::max(1, request.threads), e.available, false);
-    e.settings = resolve(asked, e.examples, b);
-    if (e.available == 0 || e.memory.peak() <= e.available) break;
-  }
+  const BatchChoice batch = choose_batch(*model, adapter, e.longest, asked, e.examples,
+                                         std::max(1, request.threads), e.available);
+  e.settings = batch.settings;
+  e.memory = batch.plan;
   e.fits = e.available == 0 || e.memory.peak() <= e.available;
 
   const double mean = e.examples > 0 ? static_cast<double>(e.tokens) / static_cast<double>(e.examples) : 0;

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "db/db.h"
+#include "engine/model/model.h"
 #include "library/library.h"
 #include "loop/hyperparameters.h"
 #include "train/plan.h"
@@ -41,6 +42,18 @@ struct JobEstimate {
   std::optional<double> seconds{};
   std::string basis;
 };
+
+// The batch a local job trains with: the user's (asked.batch_size), else the largest of 4, 2, 1
+// whose memory plan for sequences of `longest` tokens fits `available` bytes (0: unknown; the
+// largest then). The settings for that batch over `examples` examples, and its plan, which may
+// still not fit.
+struct BatchChoice {
+  TrainingSettings settings;
+  train::MemoryPlan plan;
+};
+BatchChoice choose_batch(const model::Model& model, const train::LoraAdapter& adapter,
+                         std::int64_t longest, const Hyperparameters& asked,
+                         std::int64_t examples, int threads, std::uint64_t available);
 
 // Errors as start_job's: not_found (no such model), invalid_input (not opted in, a dataset that
 // is not the user's, bad hyperparameters), NotEnoughData.

@@ -19,6 +19,7 @@
 #include "engine/model/model.h"
 #include "hardware/hardware.h"
 #include "loop/evaluation.h"
+#include "loop/estimate.h"
 #include "loop/internal.h"
 #include "loop/loop.h"
 #include "train/adapter_file.h"
@@ -127,21 +128,16 @@ void JobRun::train() {
   size_t longest = 0;
   for (const std::vector<train::Example>* set : {&std::as_const(examples), &held_out})
     for (const auto& ex : *set) longest = std::max(longest, ex.tokens.size());
-  std::optional<train::MemoryPlan> plan;
-  for (std::int64_t b : requested.batch_size ? std::vector<std::int64_t>{*requested.batch_size}
-                                             : std::vector<std::int64_t>{4, 2, 1}) {
-    plan = train::choose_plan(*model, adapter, static_cast<std::int64_t>(longest),
-                              static_cast<int>(b), static_cast<int>(pool.size()), available, false);
-    used = resolve(requested, n, b);
-    if (job.init_version > 0 && !adapter.weights.empty()) {  // the continued adapter's shape
-      used.rank = adapter.weights.front().rank;
-      used.alpha = adapter.alpha;
-    }
-    if (available == 0 || plan->peak() <= available) break;
+  const BatchChoice batch = choose_batch(*model, adapter, static_cast<std::int64_t>(longest),
+                                         requested, n, static_cast<int>(pool.size()), available);
+  used = batch.settings;
+  if (job.init_version > 0 && !adapter.weights.empty()) {  // the continued adapter's shape
+    used.rank = adapter.weights.front().rank;
+    used.alpha = adapter.alpha;
   }
-  if (available > 0 && plan->peak() > available)
+  if (available > 0 && batch.plan.peak() > available)
     throw Error(ErrorKind::unavailable,
-                "the job needs about " + std::to_string(plan->peak() >> 20) + " MiB at its peak but " +
+                "the job needs about " + std::to_string(batch.plan.peak() >> 20) + " MiB at its peak but " +
                     std::to_string(available >> 20) + " MiB is available (HEARTH_TRAIN_MEMORY)");
   hyper["used"] = to_json(used);
   jobs.set_hyperparameters(job.id, format_json(hyper));
@@ -165,7 +161,7 @@ void JobRun::train() {
   }
 
   train::Network network(model, kernels::default_matmul_options(&pool));
-  network.set_recompute(plan->recompute);
+  network.set_recompute(batch.plan.recompute);
   train::TrainSettings ts;
   ts.adamw.lr = static_cast<float>(used.learning_rate);
   train::Trainer trainer(network, adapter, ts);

@@ -25,6 +25,17 @@ loop::RemoteAccess remote_access_for(ApiContext& api, const Request& http,
   return *access;
 }
 
+void end_failed_forwarding(ResponseStream& out, bool started, const std::string& path,
+                           const std::string& model, const std::exception& e) {
+  SPDLOG_WARN("remote chat for {}: {}", model, e.what());
+  if (started) {
+    out.finish();
+    return;
+  }
+  out.respond(error_response(path, 503, ErrorKind::unavailable,
+                             std::string("the remote serving this model failed: ") + e.what()));
+}
+
 Response forward_remote_chat(ApiContext& api, const Request& http, json::object body,
                              const library::ResolvedModel& model) {
   const loop::RemoteAccess access = remote_access_for(api, http, model);
@@ -65,14 +76,7 @@ Response forward_remote_chat(ApiContext& api, const Request& http, json::object 
           r.body = std::move(whole);
           out->respond(r);
         } catch (const std::exception& e) {
-          SPDLOG_WARN("remote chat for {}: {}", name, e.what());
-          if (started) {
-            out->finish();
-          } else {
-            out->respond(
-                error_response(path, 503, ErrorKind::unavailable,
-                               std::string("the remote serving this model failed: ") + e.what()));
-          }
+          end_failed_forwarding(*out, started, path, name, e);
         }
       });
   Response r;

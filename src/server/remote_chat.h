@@ -13,6 +13,8 @@
 
 namespace hearth::server {
 
+class ResponseStream;
+
 // `body` is the request's OpenAI chat body; `model` resolved to a remote version (remote()).
 // Refused with 503 when the user's remote trainer settings are gone or now name another base URL
 // (the key is only ever sent where the user configured it).
@@ -25,6 +27,11 @@ Response forward_remote_chat(ApiContext& api, const Request& http, boost::json::
 Response forward_remote_ollama_chat(ApiContext& api, const Request& http,
                                     const api::ChatRequest& chat,
                                     const library::ResolvedModel& model);
+
+// A forwarded chat that failed: a stream already started just ends (its client has part of the
+// answer); otherwise the answer is a 503 naming the failure. `model` names it in the log.
+void end_failed_forwarding(ResponseStream& out, bool started, const std::string& path,
+                           const std::string& model, const std::exception& e);
 
 // The user's remote access for `model`, or Error(unavailable) as above.
 loop::RemoteAccess remote_access_for(ApiContext& api, const Request& http,

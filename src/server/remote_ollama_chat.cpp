@@ -126,14 +126,7 @@ Response forward_remote_ollama_chat(ApiContext& api, const Request& http,
               json_response(ollama_line(asked, string_at(*answer, "/choices/0/message/content"),
                                         true, finish.empty() ? "stop" : finish, usage)));
         } catch (const std::exception& e) {
-          SPDLOG_WARN("remote chat for {}: {}", asked, e.what());
-          if (started) {
-            out->finish();
-          } else {
-            out->respond(
-                error_response(path, 503, ErrorKind::unavailable,
-                               std::string("the remote serving this model failed: ") + e.what()));
-          }
+          end_failed_forwarding(*out, started, path, asked, e);
         }
       });
   Response r;

@@ -113,6 +113,10 @@ TEST(TrainingApi, SchedulesAreCheckedAndScopedAndStartJobRefusesBadRequests) {
                        foreign).status, 403);
   EXPECT_EQ(alice.call("GET", "/api/training/jobs", nullptr, foreign).status, 403);
   EXPECT_EQ(alice.call("GET", "/v1/fine_tuning/jobs", nullptr, foreign).status, 403);
+  EXPECT_EQ(alice.call("POST", "/api/training/plan", &any_start, foreign).status, 403);
+  EXPECT_EQ(alice.call("GET", "/api/training/readiness", nullptr, foreign).status, 403);
+  EXPECT_EQ(alice.call("GET", "/api/conversations?q=secret", nullptr, foreign).status, 403);
+  EXPECT_EQ(alice.call("GET", "/api/me", nullptr, foreign).status, 403);
 }
 
 }  // namespace
