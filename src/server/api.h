@@ -25,6 +25,9 @@ class JobRunner;
 
 namespace hearth::server {
 
+class DesktopHub;
+class RemoteEngines;
+
 // Request counters for /metrics, by route family.
 struct ApiCounters {
   std::atomic<std::uint64_t> requests{0};
@@ -43,6 +46,10 @@ struct ApiContext {
   // The background trainer (loop/runner.h), woken when a job is queued or cancelled; null when
   // this server runs no jobs (they wait for one that does).
   loop::JobRunner* training = nullptr;
+  // Where chats may be routed besides this machine (routing.h): the callers' desktop agents
+  // (desktop_hub.h) and the owner's remote engines (remote_engines.h); null: none.
+  DesktopHub* desktops = nullptr;
+  RemoteEngines* remotes = nullptr;
   // Runs bookkeeping (usage counters) off the model loops, one job after another. Declared
   // last: destroyed first, finishing what was queued while the rest is still alive.
   ThreadPool background{1};

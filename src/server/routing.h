@@ -1,0 +1,53 @@
+// Where a chat runs (issue: desktop connector and remote engines). A hub serves a request on
+// its own scheduler, on one of the caller's desktop agents (desktop_hub.h) or on a remote
+// OpenAI-compatible engine (remote_engines.h); the choice is made before the hub's own library
+// resolves the model, because the model may exist only on the agent or the remote.
+//
+// Policy (the user's setting "route", overridden per request by the X-Hearth-Route header):
+//   desktop-then-local  (default) an agent of the caller that has the model, else a remote
+//                       engine that serves it, else this machine
+//   desktop-only        an agent or a remote engine; 503 when none serves the model now
+//   local-only          this machine only
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "server/scheduler.h"
+#include "server/server.h"
+
+namespace hearth::server {
+
+struct ApiContext;
+
+enum class RoutePolicy { desktop_then_local, desktop_only, local_only };
+std::string_view to_string(RoutePolicy p);
+// "desktop-then-local" / "desktop-only" / "local-only"; Error(invalid_input) otherwise, naming
+// `what` (the header or the setting).
+RoutePolicy route_policy_from(std::string_view text, std::string_view what);
+
+// Something other than this machine's scheduler that runs generations: an agent's link or a
+// remote engine. Its events follow Scheduler::submit's contract (token events, then exactly one
+// done or error; any thread; `request.cancelled` is honoured). submit() itself never blocks on
+// the network.
+class GenerationTarget {
+ public:
+  virtual ~GenerationTarget() = default;
+  virtual void submit(GenerationRequest request, GenerationSink sink) = 0;
+  // For messages and listings: "desktop 'laptop'", "remote 'vllm'".
+  virtual std::string where() const = 0;
+};
+
+struct Route {
+  std::shared_ptr<GenerationTarget> target;
+  std::string model;  // the name the target knows the model by (GenerationRequest::model)
+};
+
+// The route for the caller's chat with `model`: nullopt means this machine. Error(unavailable)
+// under desktop-only when nothing serves the model now; Error(invalid_input) for a bad
+// X-Hearth-Route header.
+std::optional<Route> choose_route(ApiContext& api, const Request& http, const std::string& model);
+
+}  // namespace hearth::server
