@@ -512,6 +512,17 @@ const std::vector<Migration>& migrations() {
                 sealed_key TEXT NOT NULL,
                 updated_at TIMESTAMPTZ NOT NULL))"},
        }},
+      {9,
+       "desktop agents: a name and a secret per agent, and each user's route policy",
+       {
+           // Only the secret's SHA-256 (hex) is kept; '' for rows written before agents had one
+           // (they cannot authenticate and must register again).
+           {"ALTER TABLE desktop_app_connections ADD COLUMN name TEXT NOT NULL DEFAULT ''"},
+           {"ALTER TABLE desktop_app_connections ADD COLUMN secret_hash TEXT NOT NULL DEFAULT ''"},
+           // server/routing.h: desktop-then-local, desktop-only or local-only.
+           {"ALTER TABLE user_settings ADD COLUMN route_policy TEXT NOT NULL "
+            "DEFAULT 'desktop-then-local'"},
+       }},
   };
   return list;
 }
