@@ -23,7 +23,7 @@ export function hearthBin() {
 
 // The environment for a child: HEARTH_HOME set, and no HEARTH_* settings leaking in from the
 // caller's shell (they would change what is tested), except the ones given.
-function childEnv(home, extra = {}) {
+export function childEnv(home, extra = {}) {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith('HEARTH_') || k === 'HEARTH_KERNELS') env[k] = v;

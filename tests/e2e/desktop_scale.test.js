@@ -1,0 +1,83 @@
+// Many chats routed at once over two desktop agents of one user (docs/desktop-protocol.md:
+// "Several agents with the model are balanced"): every chat completes with its own text (the
+// pieces of concurrent requests never mix: a greedy answer is the same alone or batched), and
+// both agents take a share.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { openaiClient, streamChat } from './lib/util.js';
+import { MODEL, startDesktopFixture, listAgents, poll } from './lib/desktop.js';
+
+const T = { timeout: 90_000 };
+const N = 50;
+const prompts = ['Name three colours of the rainbow.', 'Count to five.', 'What is a river?',
+                 'Say hello in French.', 'Describe the sea in one line.'];
+let fx;
+let ada;
+const agents = [];
+
+before(async () => {
+  fx = await startDesktopFixture({ agents: 2 });
+  ada = fx.tokens.ada;
+  for (const [i, home] of fx.homes.entries()) {
+    // Several sequences each, one thread: the two agents share this machine's cores.
+    const a = await fx.agent({ token: ada, home, name: `desk-${i + 1}`,
+                               env: { HEARTH_NUM_PARALLEL: '8', HEARTH_THREADS: '1' } });
+    agents.push(a);
+  }
+  for (const a of agents) await a.waitConnected();
+});
+
+after(async () => {
+  await fx?.stop();
+});
+
+test(`${N} concurrent routed chats (streaming and not) all complete, on both agents`, T, async () => {
+  const ids = agents.map((a) => a.connections()[0].id);
+  const listed = await poll(async () => {
+    const all = await listAgents(fx.url, ada);
+    return ids.every((id) => all.find((x) => x.id === id)?.status === 'connected') ? all : null;
+  });
+  assert.ok(listed, 'both agents are not listed connected');
+
+  const client = openaiClient(fx.url, ada);
+  const headers = { Authorization: `Bearer ${ada}` };
+  const one = async (i) => {
+    const prompt = prompts[i % prompts.length];
+    const body = { model: MODEL, temperature: 0, max_tokens: 16,
+                   messages: [{ role: 'user', content: prompt }] };
+    if (i % 2 === 0) {
+      const r = await streamChat(fx.url, { ...body, stream_options: { include_usage: true } }, { headers });
+      assert.ok(r.sawDone, `chat ${i}: no [DONE]`);
+      return { prompt, text: r.text, tokens: r.usage?.completion_tokens, finish: r.finishReason };
+    }
+    const r = await client.chat.completions.create(body);
+    return { prompt, text: r.choices[0].message.content, tokens: r.usage.completion_tokens,
+             finish: r.choices[0].finish_reason };
+  };
+  const t0 = performance.now();
+  const results = await Promise.all(Array.from({ length: N }, (_, i) => one(i)));
+  const seconds = (performance.now() - t0) / 1000;
+
+  const byPrompt = new Map();
+  for (const [i, r] of results.entries()) {
+    assert.ok(r.text.length > 0, `chat ${i} has no text`);
+    assert.ok(r.tokens >= 1 && r.tokens <= 16, `chat ${i}: ${r.tokens} tokens`);
+    assert.ok(['stop', 'length'].includes(r.finish), `chat ${i}: finish ${r.finish}`);
+    if (!byPrompt.has(r.prompt)) byPrompt.set(r.prompt, new Set());
+    byPrompt.get(r.prompt).add(r.text);
+  }
+  for (const [prompt, texts] of byPrompt) {
+    assert.equal(texts.size, 1, `"${prompt}" got different answers: ${JSON.stringify([...texts])}`);
+  }
+
+  const after = await poll(async () => {
+    const all = await listAgents(fx.url, ada);
+    const mine = ids.map((id) => all.find((x) => x.id === id));
+    return mine.every((a) => a.in_flight === 0) ? mine : null;
+  }, { timeoutMs: 5000 });
+  assert.ok(after, 'requests stay in flight after every chat ended');
+  const served = after.map((a) => a.served);
+  assert.equal(served[0] + served[1], N, `served ${served} (${N} chats)`);
+  for (const [i, s] of served.entries()) assert.ok(s > 0, `agent ${i + 1} served none (${served})`);
+  process.stdout.write(`# ${N} routed chats in ${seconds.toFixed(1)} s, served per agent: ${served}\n`);
+});
