@@ -184,6 +184,19 @@ test('chats through the hub (openai streaming and not, ollama) are the agent\'s 
   assert.ok((await mine()).served >= 3, `served: ${(await mine()).served}`);
 });
 
+test('X-Hearth-Route picks where a chat runs; a bad value is a 400 naming the header', T, async () => {
+  const body = { model: MODEL, messages, max_tokens: 4, temperature: 0 };
+  const ask = (route) => hubApi(url, '/v1/chat/completions', {
+    token: ada, method: 'POST', body, headers: { 'X-Hearth-Route': route } });
+  const desk = await ask('desktop-only');
+  assert.equal(desk.status, 200, desk.text);
+  const local = await ask('local-only');  // the hub itself has no desk-tiny
+  assert.equal(local.status, 404, local.text);
+  const bad = await ask('anywhere');
+  assert.equal(bad.status, 400, bad.text);
+  assert.match(bad.text, /X-Hearth-Route/i);
+});
+
 test('aborting a routed stream stops the agent\'s generation', T, async () => {
   const full = await openaiClient(agent.url).chat.completions.create(long);
   const fullTokens = full.usage.completion_tokens;
