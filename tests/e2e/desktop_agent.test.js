@@ -22,7 +22,7 @@ let agentId;
 let secret;    // read from its credentials file
 const messages = [{ role: 'user', content: 'Name three colours of the rainbow.' }];
 const long = { model: MODEL, temperature: 0, max_tokens: 4000,
-               messages: [{ role: 'user', content: 'Write a very long essay about rivers.' }] };
+               messages: [{ role: 'user', content: 'a b c d e f g' }] };  // ~2,900 greedy tokens
 
 before(async () => {
   fx = await startDesktopFixture({ agents: 1 });
