@@ -37,8 +37,10 @@ export class HearthAgent {
     child.stderr.setEncoding('utf8');
     child.stdout.on('data', (d) => { this.output += d; });
     child.stderr.on('data', (d) => { this.output += d; });
+    // 'close' (not 'exit'): the process ended and its output has been read to the end, so a
+    // last line printed before exiting is in `output` when `exited` is set.
     this.exitPromise = new Promise((resolve) => {
-      child.on('exit', (code, signal) => {
+      child.on('close', (code, signal) => {
         this.exited = { code, signal };
         live.delete(this);
         resolve(this.exited);
