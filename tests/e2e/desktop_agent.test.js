@@ -326,8 +326,11 @@ test('a revoked agent is disconnected and cannot come back with its old secret',
                          { from, timeoutMs: 15_000, what: 'word of the refusal' });
   assert.equal(agent.connections().length, n, 'the revoked agent connected again');
   // The old secret is of no use any more: it is not kept either.
-  const kept = await readFile(path.join(home, 'agent', 'credentials.json'), 'utf8').catch(() => '');
-  assert.ok(!kept.includes(secret), 'the revoked secret is still in credentials.json');
+  const forgotten = await poll(async () => {
+    const kept = await readFile(path.join(home, 'agent', 'credentials.json'), 'utf8').catch(() => '');
+    return !kept.includes(secret);
+  }, { timeoutMs: 10_000 });
+  assert.ok(forgotten, 'the revoked secret is still in credentials.json');
   await assert.rejects(openaiClient(url, ada).chat.completions.create({ model: MODEL, messages, max_tokens: 4 }),
                        (e) => e.status === 404);
 });
