@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { openaiClient, ollamaClient } from './lib/util.js';
-import { MODEL, isModel, startDesktopFixture, listAgents, hubApi, openUpgrade, metrics,
-         poll } from './lib/desktop.js';
+import { MODEL, isModel, startDesktopFixture, listAgents, hubApi, openUpgrade, openAgentSocket,
+         metrics, poll } from './lib/desktop.js';
 
 const T = { timeout: 60_000 };
 let fx;
@@ -299,17 +299,39 @@ test('another user sees no agent, cannot chat with its model, revoke it or conne
   assert.equal((await mine()).status, 'connected');
 });
 
-test('a second connection of the agent replaces the first; the agent comes back', T, async () => {
-  for (const auth of [secret, ada]) {  // its secret, then the owner's API token
+test('a second connection of the agent replaces the first; the agent takes its place back', T, async () => {
+  const hello = { type: 'hello', protocol: 1, name: 'laptop', version: 'e2e', hardware: {}, models: [] };
+  for (const [what, auth] of [['its secret', secret], ['ada\'s API token', ada]]) {
     const n = agent.connections().length;
-    const r = await openUpgrade(url, { 'X-Hearth-Agent': agentId, Authorization: `Bearer ${auth}` });
-    assert.equal(r.status, 101, `upgrade with ${auth === secret ? 'the secret' : 'ada\'s token'}: ${r.status} ${r.text}`);
+    const from = agent.output.length;
+    const ws = await openAgentSocket(url, { 'X-Hearth-Agent': agentId, Authorization: `Bearer ${auth}` });
+    ws.send(hello);
+    const welcome = await ws.next();
+    assert.equal(welcome.type, 'welcome', `with ${what}: ${JSON.stringify(welcome)}`);
+    assert.equal(welcome.agent_id, agentId);
+    assert.equal(welcome.protocol, 1);
+    // The agent's connection is closed; it says so, comes back, and replaces this one in turn.
+    await agent.waitOutput(/disconnected from \S+: .*; retrying in [\d.]+s/, { from, timeoutMs: 10_000 });
     await agent.waitConnected({ count: n + 1, timeoutMs: 20_000 });
-    assert.match(agent.output, /disconnected from \S+: .*retrying in [\d.]+s/);
+    let m;
+    do m = await ws.next(20_000); while (!('close' in m));
+    ws.end();
   }
   await waitStatus('connected');
   const r = await openaiClient(url, ada).chat.completions.create({ model: MODEL, messages, max_tokens: 4 });
   assert.ok(r.usage.completion_tokens >= 1);
+});
+
+test('a malformed message closes the connection with a policy violation and the reason', T, async () => {
+  const n = agent.connections().length;
+  const ws = await openAgentSocket(url, { 'X-Hearth-Agent': agentId, Authorization: `Bearer ${secret}` });
+  ws.send('this is not JSON');
+  const m = await ws.next();
+  ws.end();
+  assert.equal(m.close, 1008, JSON.stringify(m));
+  assert.ok(m.reason.length > 0, 'no reason given');
+  assert.equal(agent.connections().length, n, 'the agent\'s own connection was disturbed');
+  assert.equal((await mine()).status, 'connected');
 });
 
 test('a revoked agent is disconnected and cannot come back with its old secret', T, async () => {

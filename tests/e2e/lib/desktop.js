@@ -213,6 +213,107 @@ export function openUpgrade(base, headers, { ca } = {}) {
   });
 }
 
+// A /ws/desktop connection speaking the protocol from the test (as an impostor or second copy
+// of an agent): resolves after the 101 to { send(obj or text), next(timeoutMs), closed, end() }.
+// next() resolves to the next text message parsed ({ type, … }) or to { close: code, reason }
+// when the hub closes. Client frames are masked (RFC 6455); control frames other than close
+// are skipped.
+export function openAgentSocket(base, headers, { ca } = {}) {
+  const url = new URL('/ws/desktop', base);
+  const lib = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = lib.request(url, {
+      ca,
+      headers: {
+        Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': randomBytes(16).toString('base64'), ...headers,
+      },
+    });
+    req.on('response', (res) => {
+      res.resume();
+      reject(new Error(`/ws/desktop answered ${res.statusCode} instead of 101`));
+    });
+    req.on('error', reject);
+    req.on('upgrade', (res, socket, head) => {
+      let buffer = head;
+      const messages = [];
+      const waiters = [];
+      let closed = null;
+      const deliver = (m) => {
+        if (waiters.length) waiters.shift()(m);
+        else messages.push(m);
+      };
+      const parse = () => {
+        for (;;) {
+          if (buffer.length < 2) return;
+          const opcode = buffer[0] & 0x0f;
+          let len = buffer[1] & 0x7f;
+          let at = 2;
+          if (len === 126) {
+            if (buffer.length < 4) return;
+            len = buffer.readUInt16BE(2);
+            at = 4;
+          } else if (len === 127) {
+            if (buffer.length < 10) return;
+            len = Number(buffer.readBigUInt64BE(2));
+            at = 10;
+          }
+          if (buffer.length < at + len) return;
+          const payload = buffer.subarray(at, at + len);
+          buffer = buffer.subarray(at + len);
+          if (opcode === 1) {
+            deliver(JSON.parse(payload.toString('utf8')));
+          } else if (opcode === 8) {
+            closed = { close: payload.length >= 2 ? payload.readUInt16BE(0) : null,
+                       reason: payload.subarray(2).toString('utf8') };
+            deliver(closed);
+          }
+        }
+      };
+      socket.on('data', (d) => {
+        buffer = Buffer.concat([buffer, d]);
+        parse();
+      });
+      socket.on('close', () => {
+        if (!closed) {
+          closed = { close: null, reason: 'the connection closed' };
+          deliver(closed);
+        }
+      });
+      const frame = (opcode, data) => {
+        const mask = randomBytes(4);
+        const n = data.length;
+        const head = n < 126 ? Buffer.from([0x80 | opcode, 0x80 | n])
+          : n < 65536 ? Buffer.from([0x80 | opcode, 0x80 | 126, n >> 8, n & 0xff])
+            : Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | 127]),
+                             (() => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(n)); return b; })()]);
+        const body = Buffer.from(data);
+        for (let i = 0; i < n; i++) body[i] ^= mask[i % 4];
+        socket.write(Buffer.concat([head, mask, body]));
+      };
+      parse();
+      resolve({
+        status: res.statusCode,
+        send(obj) {
+          frame(1, Buffer.from(typeof obj === 'string' ? obj : JSON.stringify(obj), 'utf8'));
+        },
+        next(timeoutMs = 10_000) {
+          if (messages.length) return Promise.resolve(messages.shift());
+          if (closed) return Promise.resolve(closed);
+          return new Promise((res2, rej2) => {
+            const t = setTimeout(() => rej2(new Error(`no message from the hub in ${timeoutMs} ms`)), timeoutMs);
+            waiters.push((m) => { clearTimeout(t); res2(m); });
+          });
+        },
+        get closed() { return closed; },
+        end() { socket.destroy(); },
+      });
+    });
+    req.setTimeout(15_000, () => req.destroy(new Error('no answer to the upgrade in 15 s')));
+    req.end();
+  });
+}
+
 // The local API's /metrics (Prometheus text) as { name: value } for unlabelled samples.
 export async function metrics(base) {
   const r = await hubApi(base, '/metrics');
