@@ -4,8 +4,9 @@
 // the agent holding the model. N streaming chat completions go straight to the agent's own API
 // and N through the hub (same body: one fixed prompt, temperature 0, fixed max_tokens),
 // alternating one by one, one at a time. Prints one JSON object: for each path the median and
-// p90 of the time to first token and of the decode speed (tokens/s after the first token), and
-// the hub's added latency (hub − direct) and ratio (hub / direct).
+// p90 of the time to first token, of the decode speed (tokens/s after the first token) and of
+// the gaps between pieces of text, and the hub's added latency (hub − direct) and ratio
+// (hub / direct).
 //
 //   node bench/hub_routing.mjs [--hearth BIN] [--model FILE.gguf] [--requests 20] [--tokens 64]
 //                              [--threads N]
@@ -102,6 +103,8 @@ async function stream(url, body, headers = {}) {
   let usage = null;
   let done = false;
   let text = '';
+  let last = null;  // ms from the request to the latest piece
+  const gaps = [];  // ms between pieces of text: what a reader sees as smoothness
   for await (const piece of res.body) {
     buffer += decoder.decode(piece, { stream: true });
     let i;
@@ -118,7 +121,10 @@ async function stream(url, body, headers = {}) {
       if (chunk.error) throw new Error(`${url}: ${JSON.stringify(chunk.error)}`);
       const delta = chunk.choices?.[0]?.delta?.content;
       if (delta) {
-        if (ttft === null) ttft = performance.now() - t0;
+        const now = performance.now() - t0;
+        if (ttft === null) ttft = now;
+        if (last !== null) gaps.push(now - last);
+        last = now;
         text += delta;
       }
       if (chunk.usage) usage = chunk.usage;
@@ -127,9 +133,12 @@ async function stream(url, body, headers = {}) {
   const total = performance.now() - t0;
   if (!done || !usage) throw new Error(`${url}: the stream ended without usage and [DONE]`);
   ttft = ttft ?? total;
+  last = last ?? total;
   const tokens = usage.completion_tokens;
-  return { ttft, total, tokens, text,
-           decode_tps: tokens > 1 && total > ttft ? (tokens - 1) / ((total - ttft) / 1000) : null };
+  // Decode speed between the first and the last piece; the tail (last piece to the end of the
+  // stream: the usage chunk, [DONE], what the server does before closing) apart.
+  return { ttft, total, tokens, text, gaps, tail: total - last,
+           decode_tps: tokens > 1 && last > ttft ? (tokens - 1) / ((last - ttft) / 1000) : null };
 }
 
 function percentile(values, p) {
@@ -147,12 +156,17 @@ function summary(runs) {
   const ttft = runs.map((x) => x.ttft);
   const tps = runs.map((x) => x.decode_tps);
   const total = runs.map((x) => x.total);
+  const tail = runs.map((x) => x.tail);
+  const gaps = runs.flatMap((x) => x.gaps);
   return {
     requests: runs.length,
     completion_tokens_min: Math.min(...runs.map((x) => x.tokens)),
     ttft_ms: { median: r3(percentile(ttft, 50)), p90: r3(percentile(ttft, 90)) },
     total_ms: { median: r3(percentile(total, 50)), p90: r3(percentile(total, 90)) },
+    tail_ms: { median: r3(percentile(tail, 50)), p90: r3(percentile(tail, 90)) },
     decode_tokens_per_s: { median: r3(percentile(tps, 50)), p90_slowest: r3(percentile(tps, 10)) },
+    piece_gap_ms: { median: r3(percentile(gaps, 50)), p90: r3(percentile(gaps, 90)),
+                    p99: r3(percentile(gaps, 99)) },
   };
 }
 
@@ -224,6 +238,7 @@ async function main() {
         ttft_ms_median: r3(h.ttft_ms.median - d.ttft_ms.median),
         ttft_ms_p90: r3(h.ttft_ms.p90 - d.ttft_ms.p90),
         total_ms_median: r3(h.total_ms.median - d.total_ms.median),
+        tail_ms_median: r3(h.tail_ms.median - d.tail_ms.median),
         ttft_ratio_median: r3(h.ttft_ms.median / d.ttft_ms.median),
         decode_tokens_per_s_ratio_median: r3(h.decode_tokens_per_s.median / d.decode_tokens_per_s.median),
       },
