@@ -14,6 +14,7 @@
 #include "loop/runner.h"
 #include "server/api.h"
 #include "server/auth.h"
+#include "server/remote_engines.h"
 #include "server/scheduler.h"
 #include "store/store.h"
 
@@ -44,21 +45,27 @@ void serve(const ServeArgs& args) {
   // Training jobs run in the background, one at a time (loop/runner.h); a job cut short by the
   // last stop resumes now.
   auto training = std::make_unique<loop::JobRunner>(database, library, loop::RunnerSettings::from_config());
+  // The owner's remote engines (`hearth remote`): chats for their models may go there.
+  auto remotes = std::make_unique<server::RemoteEngines>(database);
   server::ApiContext api{store, database, library, *scheduler, auth, {}, std::chrono::system_clock::now(),
                          training.get()};
+  api.remotes = remotes.get();
   struct StopFirst {
     library::Library& library;
     std::unique_ptr<server::Scheduler>& scheduler;
     std::unique_ptr<loop::JobRunner>& training;
+    std::unique_ptr<server::RemoteEngines>& remotes;
     ~StopFirst() {
+      remotes->stop();  // chats in flight end with an error event while their streams exist
       // The step in flight ends with a checkpoint. The runner object itself outlives the API
       // context (declared before it), whose background tasks may still wake it.
       training->stop();
       library.shutdown();
       scheduler.reset();
     }
-  } stop_first{library, scheduler, training};
+  } stop_first{library, scheduler, training, remotes};
   training->start();
+  remotes->start();
   const server::Router router = server::make_api_router(api);
 
   server::ServeOptions options;
