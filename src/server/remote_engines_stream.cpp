@@ -85,6 +85,8 @@ void Workers::stop() {
     dropped.swap(queue_);
   }
   wake_.notify_all();
+  // RemoteEngines::stop() gets here while it still holds the Workers, so no job (whose target
+  // also holds them) can be dropping the last reference on one of these threads.
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   // A queued job sees stopping() and ends with its error event at once.
