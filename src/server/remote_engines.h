@@ -41,7 +41,7 @@ struct Engine;
 class Workers;
 }  // namespace remote_detail
 
-class RemoteEngines {
+class RemoteEngines final : public RouteSource {
  public:
   struct Options {
     std::chrono::milliseconds health_interval{15'000};  // HEARTH_REMOTE_HEALTH_INTERVAL
@@ -56,7 +56,7 @@ class RemoteEngines {
   static Options options_from_config();
 
   explicit RemoteEngines(db::Database db, Options options = options_from_config());
-  ~RemoteEngines();  // stop()
+  ~RemoteEngines() override;  // stop()
   RemoteEngines(const RemoteEngines&) = delete;
   RemoteEngines& operator=(const RemoteEngines&) = delete;
 
@@ -68,10 +68,10 @@ class RemoteEngines {
 
   // An engine given to this user or shared, whose circuit is not open, that serves `model`
   // ("name" and "name:latest" are the same model); nullopt when none does now.
-  std::optional<Route> route(std::int64_t user_id, const std::string& model);
+  std::optional<Route> route(std::int64_t user_id, const std::string& model) override;
   // For GET /api/desktop/models: [{"name", "where": "remote", "remote": NAME, "healthy": bool}]
   // for every model of every engine this user may use.
-  boost::json::array models(std::int64_t user_id);
+  boost::json::array models(std::int64_t user_id) override;
 
   // Runs one round of health checks now, on the caller's thread (tests).
   void check_now();
