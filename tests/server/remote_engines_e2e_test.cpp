@@ -6,6 +6,7 @@
 // after the cooldown, through a health check.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <csignal>
 #include <mutex>
@@ -151,6 +152,30 @@ TEST_F(RemoteEnginesEndToEnd, StreamsFailsOpensAndRecovers) {
     EXPECT_EQ(out.last.timings.completion_tokens, 8);
     EXPECT_GT(out.last.timings.total_ns, 0);
   }
+
+  {
+    // A chat whose client goes away (at its first token here) ends quietly: no more tokens
+    // arrive, no final event, and the engine is not blamed.
+    Outcome out;
+    GenerationRequest r = hello(100'000);
+    r.sampling.temperature = 1.0f;  // with these, the tiny model runs until its context is full
+    r.sampling.top_p = 1.0f;        // (4048 tokens) when nothing stops it
+    r.model = route->model;
+    r.cancelled = std::make_shared<std::atomic<bool>>(false);
+    auto cancelled = r.cancelled;
+    auto inner = out.sink();
+    route->target->submit(std::move(r), [inner, cancelled](GenerationEvent&& e) {
+      if (e.kind == GenerationEvent::Kind::token) cancelled->store(true);
+      inner(std::move(e));
+    });
+    std::this_thread::sleep_for(3s);
+    std::lock_guard lock(out.mutex);
+    EXPECT_FALSE(out.ended) << out.last.finish_reason << out.last.error;
+    EXPECT_GT(out.tokens, 0);
+    EXPECT_LT(out.tokens, 200) << "tokens kept coming after the cancel";
+    EXPECT_EQ(engines.models(bo_).size(), 1u);
+  }
+  EXPECT_TRUE(serves(engines.models(bo_), "r1", true));
 
   // The remote goes away: each chat fails with the remote named, and the third opens r1.
   remote_->stop(SIGKILL, 10s);
