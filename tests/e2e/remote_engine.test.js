@@ -13,7 +13,7 @@ import {
   HearthServer, hearthBin, makeTempDir, synthTiny, installModel, runHearth, startServer,
   addUserWithToken,
 } from './lib/hearth.js';
-import { openaiClient, request } from './lib/util.js';
+import { openaiClient, ollamaClient, request } from './lib/util.js';
 
 const T = { timeout: 120_000 };
 const messages = [{ role: 'user', content: 'Name three colours of the rainbow.' }];
@@ -138,6 +138,17 @@ test('a chat for a model only the remote has streams through the hub', T, async 
   assert.ok(usage.prompt_tokens > 0, `prompt_tokens ${usage.prompt_tokens}`);
   assert.equal(usage.total_tokens, usage.prompt_tokens + usage.completion_tokens);
   assert.equal(await r1Healthy(bob), true);
+});
+
+test('the Ollama API reaches the remote too', T, async () => {
+  const r = await ollamaClient(hub.url, bob).chat({
+    model: 'tiny', messages, stream: false, options: { num_predict: 5, temperature: 0 },
+  });
+  assert.equal(r.message.role, 'assistant');
+  assert.ok(r.message.content.length > 0);
+  assert.equal(r.done, true);
+  assert.equal(r.eval_count, 5);
+  assert.ok(r.prompt_eval_count > 0);
 });
 
 test("an engine given to one user is never used for another", T, async () => {
