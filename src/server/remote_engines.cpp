@@ -66,7 +66,9 @@ RemoteEngines::~RemoteEngines() { stop(); }
 void RemoteEngines::start() {
   std::lock_guard lock(health_mutex_);
   if (health_.joinable() || stopping_) return;
+  started_ = true;
   health_ = std::thread([this] { health_loop(); });
+  refresher_ = std::thread([this] { refresh_loop(); });
 }
 
 void RemoteEngines::stop() {
@@ -76,6 +78,7 @@ void RemoteEngines::stop() {
   }
   health_wake_.notify_all();
   if (health_.joinable()) health_.join();
+  if (refresher_.joinable()) refresher_.join();
   workers_->stop();
 }
 
@@ -115,8 +118,11 @@ void RemoteEngines::refresh(bool force) {
       try {
         access.api_key = loop::open_secret(row.sealed_key, loop::remote_key_file());
       } catch (const std::exception& e) {
-        spdlog::warn("remote '{}' ({}): its key cannot be opened, so it is not used: {}", row.name,
-                     row.base_url, e.what());
+        // Said once per stored key, not at every re-read.
+        std::lock_guard lock(mutex_);
+        if (unopened_keys_.insert(row.name + '\n' + row.sealed_key).second)
+          spdlog::warn("remote '{}' ({}): its key cannot be opened, so it is not used: {}",
+                       row.name, row.base_url, e.what());
         continue;
       }
     }
@@ -135,7 +141,14 @@ void RemoteEngines::refresh(bool force) {
 }
 
 std::vector<std::shared_ptr<Engine>> RemoteEngines::engines_for(std::int64_t user_id) {
-  refresh(false);
+  // Once started, the rows are re-read on a thread of their own: a request never waits on the
+  // database (which may be busy or locked), it routes on rows at most ~2 s old.
+  bool started = false;
+  {
+    std::lock_guard lock(health_mutex_);
+    started = started_;
+  }
+  if (!started) refresh(false);
   std::vector<std::shared_ptr<Engine>> out;
   {
     std::lock_guard lock(mutex_);
@@ -209,6 +222,14 @@ void RemoteEngines::check_now() {
       if (why.ends_with(": stopped")) why = "GET /models: no answer within the health timeout";
       engine->record_failure("health check", why);
     }
+  }
+}
+
+void RemoteEngines::refresh_loop() {
+  for (;;) {
+    refresh(true);
+    std::unique_lock lock(health_mutex_);
+    if (health_wake_.wait_for(lock, options_.refresh_after, [this] { return stopping_; })) return;
   }
 }
 

@@ -2,8 +2,9 @@
 // serve`) that the machine's owner registered with `hearth remote add` (db/remote_engines.h), to
 // which the hub routes chats for the models they serve (routing.h's choose_route calls route()).
 //
-//   - Rows are re-read from the database when older than ~2 s, so an engine added or removed on a
-//     running hub counts within seconds. An engine given to a user serves only that user; a
+//   - Rows are re-read from the database every ~2 s (on a thread of their own once started, so
+//     that route() never waits on a busy database), so an engine added or removed on a running
+//     hub counts within seconds. An engine given to a user serves only that user; a
 //     shared one (no user) serves everyone. Keys are opened (loop/remote_settings.h) only into
 //     the Authorization header of calls to that engine.
 //   - A background thread checks every engine each HEARTH_REMOTE_HEALTH_INTERVAL seconds with
@@ -27,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -80,6 +82,7 @@ class RemoteEngines final : public RouteSource {
   std::vector<std::shared_ptr<remote_detail::Engine>> engines_for(std::int64_t user_id);
   void refresh(bool force);
   void health_loop();
+  void refresh_loop();
 
   db::Database db_;
   Options options_;
@@ -87,11 +90,14 @@ class RemoteEngines final : public RouteSource {
   std::mutex mutex_;  // engines_, refreshed_at_
   std::map<std::string, std::shared_ptr<remote_detail::Engine>> engines_;  // by name
   std::chrono::steady_clock::time_point refreshed_at_{};
+  std::set<std::string> unopened_keys_;  // rows whose key did not open (warned once)
   std::mutex refresh_mutex_;  // one database read at a time
   std::mutex health_mutex_;
   std::condition_variable health_wake_;
   bool stopping_ = false;
+  bool started_ = false;  // the rows are re-read by refresher_, not by requests
   std::thread health_;
+  std::thread refresher_;
 };
 
 }  // namespace hearth::server
