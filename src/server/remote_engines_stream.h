@@ -63,8 +63,9 @@ class Workers {
   explicit Workers(int threads);
   ~Workers();  // stop()
   bool post(std::function<void()> job);
-  // Sets stopping (transfers in flight poll it), runs nothing more that was queued (each queued
-  // job's `on_drop` is called instead) and joins the threads.
+  // Sets stopping (transfers in flight poll it and end), joins the threads, then runs what was
+  // still queued on the caller's thread: each such job sees stopping() and only sends its error
+  // event.
   void stop();
   bool stopping() const { return stopping_; }
 
