@@ -162,6 +162,7 @@ test("an engine given to one user is never used for another", T, async () => {
 
 test('a dead remote fails clearly, opens its circuit, and closes it when it is back', T,
      async () => {
+  remote.child.kill('SIGKILL');  // gone at once, before health checks could open the circuit
   await remote.stop();
   remote = null;
   // Every chat fails; while the circuit is closed the answer is a 503 naming the remote.
