@@ -9,6 +9,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -177,11 +178,34 @@ TEST_F(RemoteEnginesEndToEnd, StreamsFailsOpensAndRecovers) {
   }
   EXPECT_TRUE(serves(engines.models(bo_), "r1", true));
 
-  // The remote goes away: each chat fails with the remote named, and the third opens r1.
-  remote_->stop(SIGKILL, 10s);
+  // The remote goes away in the middle of an answer: the stream ends with an error naming it.
+  {
+    Outcome out;
+    GenerationRequest r = hello(100'000);
+    r.sampling.temperature = 1.0f;
+    r.sampling.top_p = 1.0f;
+    r.model = route->model;
+    std::promise<void> first_token;
+    auto first = std::make_shared<std::once_flag>();
+    auto inner = out.sink();
+    route->target->submit(std::move(r), [&, inner, first](GenerationEvent&& e) {
+      if (e.kind == GenerationEvent::Kind::token)
+        std::call_once(*first, [&] { first_token.set_value(); });
+      inner(std::move(e));
+    });
+    ASSERT_EQ(first_token.get_future().wait_for(30s), std::future_status::ready);
+    remote_->stop(SIGKILL, 10s);
+    ASSERT_TRUE(out.wait());
+    EXPECT_GT(out.tokens, 0);
+    ASSERT_EQ(out.last.kind, GenerationEvent::Kind::error) << out.last.finish_reason;
+    EXPECT_EQ(out.last.error_kind, ErrorKind::unavailable);
+    EXPECT_TRUE(test::contains(out.last.error, "remote 'r1' (" + base + ") failed: "))
+        << out.last.error;
+  }
   const int port = remote_->port();
   remote_.reset();
-  for (int i = 0; i < 3; ++i) {
+  // Each chat now fails with the remote named; with the one above, the second opens r1.
+  for (int i = 0; i < 2; ++i) {
     route = engines.route(bo_, "tiny");
     ASSERT_TRUE(route) << "chat " << i;
     Outcome out;
