@@ -1,11 +1,13 @@
 // /personal-models: the caller's models (downloads in progress, installed ones with their usage
-// and versions) above the catalog with this machine's fit verdicts.
+// and versions), their desktops (connected agents, live figures, where each model runs), then
+// the catalog with this machine's fit verdicts.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { get } from '../lib/api';
-import { mount } from '../lib/shell';
+import { mount, type Me } from '../lib/shell';
 import { ErrorNote, useLoad } from '../lib/ui';
 import { AddressForm } from './address_form';
 import { CatalogSection } from './catalog';
+import { DesktopsSection } from './desktops';
 import { Downloads } from './downloads';
 import { InstalledModels } from './installed';
 import { isUnfinished, type PersonalModel } from './types';
@@ -23,7 +25,7 @@ function startedNote(name: string, models: PersonalModel[]): string {
   return `The download of ${name} failed: the reason is shown with it below.`;
 }
 
-function App() {
+function App({ me }: { me: Me }) {
   const rows = useLoad(() => get<{ models: PersonalModel[] }>('/api/personal-models').then((a) => a.models));
   const [started, setStarted] = useState<string | null>(null);
   const models = rows.data ?? [];
@@ -53,6 +55,7 @@ function App() {
         </>
       )}
       {!rows.data && rows.error === null && <p class="muted">Reading your models…</p>}
+      <DesktopsSection me={me} />
       <AddressForm onStarted={onStarted} />
       <CatalogSection onStarted={onStarted} installedKey={installedKey} />
     </main>
