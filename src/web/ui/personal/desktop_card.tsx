@@ -37,8 +37,8 @@ function Figures({ agent, t }: { agent: Agent; t: Telemetry }) {
     <dl class="figures" aria-label={`Load of ${agent.name}`}>
       <div><dt>CPU</dt><dd data-testid="agent-cpu">{percent(t.cpu_percent)}</dd></div>
       <div><dt>Memory</dt><dd data-testid="agent-memory">{usedOf(t.memory_used, t.memory_total)}</dd></div>
-      {t.gpus.map((g, i) => <div key={i}><dt>GPU {i}</dt><dd data-testid="agent-gpu">{gpuText(g)}</dd></div>)}
-      <div><dt>Loaded</dt><dd data-testid="agent-loaded">{t.loaded_models.length ? t.loaded_models.join(', ') : 'none'}</dd></div>
+      {(t.gpus ?? []).map((g, i) => <div key={i}><dt>GPU {i}</dt><dd data-testid="agent-gpu">{gpuText(g)}</dd></div>)}
+      <div><dt>Loaded</dt><dd data-testid="agent-loaded">{t.loaded_models?.length ? t.loaded_models.join(', ') : 'none'}</dd></div>
       <div><dt>Queue / running</dt><dd data-testid="agent-queue">{count(t.queue)} / {count(t.active)}</dd></div>
       <div><dt>Speed</dt>
         <dd data-testid="agent-speed">{t.tokens_per_second === null ? '–' : `${fixed(t.tokens_per_second, 1)} tokens/s`}</dd></div>
@@ -80,7 +80,7 @@ export function AgentCard({ agent, onChanged }: { agent: Agent; onChanged: () =>
         : <p class="muted small">{connected ? 'Waiting for its first report…' : 'No live figures while it is away.'}</p>}
       <p class="small" data-testid="agent-models">
         <span class="muted">Models: </span>
-        {agent.models.length
+        {agent.models?.length
           ? agent.models.map((m) => `${m.name} (${bytes(m.size)})`).join(', ')
           : 'none installed there'}
       </p>
