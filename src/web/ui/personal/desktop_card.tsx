@@ -15,7 +15,7 @@ function usedOf(used: number | null | undefined, total: number | null | undefine
 
 function hardwareLine(agent: Agent): string {
   const hw = agent.hardware;
-  if (!hw) return 'hardware not reported';
+  if (!hw || (!hw.cpu_model && !hw.arch)) return 'hardware not reported';
   const cpu = hw.cpu_model || hw.arch || 'processor';
   const cores = hw.physical_cores ? ` · ${hw.physical_cores} cores (${hw.logical_cores ?? '?'} threads)` : '';
   const ram = hw.ram_total_bytes ? ` · ${bytes(hw.ram_total_bytes)} RAM` : '';
