@@ -49,7 +49,8 @@ export async function startAgentProcess({ hub, home, name, token, timeoutMs = 30
   };
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !exited) {
-    const m = /connected to \S+ as agent '([^']*)' \((agt_[^)\s]+)\)/.exec(output);
+    // Not "disconnected from …": the phrase must start a word.
+    const m = /(?<![A-Za-z])connected to \S+ as agent '([^']*)' \((agt_[A-Za-z0-9_-]+)\)/.exec(output);
     if (m) {
       agent.id = m[2];
       return agent;
