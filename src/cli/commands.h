@@ -22,6 +22,7 @@ void register_synth(CLI::App& app);        // synth.cpp: random-weight models of
 void register_pull(CLI::App& app);         // pull.cpp: download or import a model
 void register_library(CLI::App& app);      // library.cpp: list, show, rm, cp and ps
 void register_serve(CLI::App& app);        // serve.cpp: the HTTP API server
+void register_agent(CLI::App& app);        // agent.cpp: connect this machine to a hub
 void register_user(CLI::App& app);         // user.cpp: add and list users
 void register_token(CLI::App& app);        // token.cpp: create, list and revoke API keys
 void register_audit(CLI::App& app);        // audit.cpp: the audit log

@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
   hearth::cli::register_pull(app);
   hearth::cli::register_library(app);
   hearth::cli::register_serve(app);
+  hearth::cli::register_agent(app);
   hearth::cli::register_user(app);
   hearth::cli::register_token(app);
   hearth::cli::register_audit(app);

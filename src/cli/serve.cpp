@@ -4,31 +4,25 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/serve.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "library/library.h"
 #include "loop/runner.h"
 #include "server/api.h"
 #include "server/auth.h"
+#include "server/desktop_hub.h"
 #include "server/scheduler.h"
 #include "store/store.h"
 
 namespace hearth::cli {
-namespace {
 
-struct ServeArgs {
-  std::string tls_cert;
-  std::string tls_key;
-  // One value per flagged setting of the configuration table (env name -> flag value); empty
-  // when the flag was not given, so that the environment or the default applies.
-  std::vector<std::pair<std::string, std::string>> settings;
-};
-
-void serve(const ServeArgs& args) {
+void serve(const ServeArgs& args, const Alongside& alongside) {
   for (const auto& [env, value] : args.settings)
     if (!value.empty()) config::set_override(env, value);
   log::init_from_config();  // --log
@@ -59,6 +53,9 @@ void serve(const ServeArgs& args) {
     }
   } stop_first{library, scheduler, training};
   training->start();
+  // Desktop agents connect here (hearth agent --hub); chats for their models are routed to them.
+  server::DesktopHub desktops(database);
+  api.desktops = &desktops;
   const server::Router router = server::make_api_router(api);
 
   server::ServeOptions options;
@@ -83,11 +80,32 @@ void serve(const ServeArgs& args) {
     library.stop();
     training->request_stop();
   };
+  // Work that shares this server's library and engine (hearth agent --serve) runs beside it and
+  // ends on the same signal.
+  // It starts once the server listens (a server that cannot bind starts nothing).
+  std::thread beside;
+  if (alongside) {
+    auto listening = options.on_listening;
+    options.on_listening = [&, listening](uint16_t bound) {
+      listening(bound);
+      beside = std::thread([&] {
+        try {
+          alongside(store, library, *scheduler);
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "error: %s\n", e.what());
+        }
+      });
+    };
+  }
+  struct JoinBeside {
+    std::thread& t;
+    ~JoinBeside() {
+      if (t.joinable()) t.join();
+    }
+  } join_beside{beside};
   server::serve(router, options);
   std::printf("hearth serve stopped\n");
 }
-
-}  // namespace
 
 void register_serve(CLI::App& app) {
   auto* cmd = app.add_subcommand(
@@ -108,7 +126,7 @@ void register_serve(CLI::App& app) {
   }
   cmd->add_option("--tls-cert", args->tls_cert, "PEM certificate chain: serve HTTPS (with --tls-key)");
   cmd->add_option("--tls-key", args->tls_key, "PEM private key for --tls-cert");
-  cmd->callback([args] { serve(*args); });
+  cmd->callback([args] { serve(*args, {}); });
 }
 
 }  // namespace hearth::cli

@@ -30,6 +30,9 @@ struct UserSettings {
   std::int64_t user_id = 0;
   bool store_conversations = true;  // keep chats that pass through the server
   bool training_opt_in = false;     // may kept chats become training data (per-conversation override)
+  // Where chats run (server/routing.h): "desktop-then-local", "desktop-only" or "local-only";
+  // the server checks the value before storing it.
+  std::string route_policy = "desktop-then-local";
 };
 
 class UserSettingsStore {

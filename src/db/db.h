@@ -287,6 +287,8 @@ struct DesktopConnection {
   Timestamp last_seen{};
   ConnectionStatus status = ConnectionStatus::connected;
   std::string local_models{};  // JSON array text
+  std::string name{};          // the agent's name, chosen when it registered
+  std::string secret_hash{};   // SHA-256 (hex) of the agent's secret; "" for rows from before
 };
 
 struct DesktopHello {  // what a desktop says when it connects
@@ -304,6 +306,12 @@ class DesktopConnections {
   // Registers the desktop or refreshes its row (connected, connected_at = last_seen = now).
   // Error(conflict) when the connection id belongs to another user.
   DesktopConnection upsert(const DesktopHello& hello);
+  // A new agent (hearth agent's first start): status disconnected until it connects.
+  // Error(conflict) when the id exists.
+  DesktopConnection register_agent(std::int64_t user_id, const std::string& connection_id,
+                                   const std::string& name, const std::string& secret_hash);
+  // Deletes the user's agent; false when the user has no such agent.
+  bool remove(std::int64_t user_id, const std::string& connection_id);
   std::optional<DesktopConnection> find(const std::string& connection_id);
   // last_seen = now, status connected; local_models replaced when non-empty. Error(not_found).
   void touch(const std::string& connection_id, const std::string& local_models_json = {});

@@ -12,7 +12,7 @@ constexpr std::array<std::string_view, 2> kStatusNames = {"connected", "disconne
 struct ConnectionRow {
   long long id = 0, user_id = 0;
   std::string connection_id, app_version, os_info, hardware_info, connected_at, last_seen, status,
-      local_models;
+      local_models, name, secret_hash;
 
   void bind(soci::statement& st) {
     st.exchange(soci::into(id));
@@ -25,6 +25,8 @@ struct ConnectionRow {
     st.exchange(soci::into(last_seen));
     st.exchange(soci::into(status));
     st.exchange(soci::into(local_models));
+    st.exchange(soci::into(name));
+    st.exchange(soci::into(secret_hash));
   }
 
   DesktopConnection get() const {
@@ -39,6 +41,8 @@ struct ConnectionRow {
     c.last_seen = detail::read_time(last_seen, "desktop_app_connections.last_seen");
     c.status = connection_status_from(status);
     c.local_models = local_models;
+    c.name = name;
+    c.secret_hash = secret_hash;
     return c;
   }
 };
@@ -49,7 +53,7 @@ std::string select_list(const Database::Impl& db) {
   return "SELECT id, user_id, connection_id, app_version, os_info, " +
          json_column(db, "hardware_info") + ", " + time_column(db, "connected_at") + ", " +
          time_column(db, "last_seen") + ", status, " + json_column(db, "local_models") +
-         " FROM desktop_app_connections ";
+         ", name, secret_hash FROM desktop_app_connections ";
 }
 
 std::string label(const std::string& connection_id) {
@@ -101,6 +105,39 @@ DesktopConnection DesktopConnections::upsert(const DesktopHello& hello) {
   auto row = find(hello.connection_id);
   HEARTH_ASSERT(row.has_value(), "a desktop connection vanished right after it was stored");
   return *row;
+}
+
+DesktopConnection DesktopConnections::register_agent(std::int64_t user_id,
+                                                     const std::string& connection_id,
+                                                     const std::string& name,
+                                                     const std::string& secret_hash) {
+  if (connection_id.empty() || secret_hash.empty())
+    throw Error(ErrorKind::invalid_input, "an agent needs an id and a secret");
+  long long user = user_id;
+  std::string stamp = format_time(now());
+  std::string status(to_string(ConnectionStatus::disconnected));
+  detail::with_session(*db_, "registering " + label(connection_id), [&](soci::session& sql) {
+    detail::execute(sql,
+                    "INSERT INTO desktop_app_connections (user_id, connection_id, name, "
+                    "secret_hash, connected_at, last_seen, status) "
+                    "VALUES (:u, :c, :n, :h, :t, :t2, :s)",
+                    soci::use(user), soci::use(connection_id), soci::use(name),
+                    soci::use(secret_hash), soci::use(stamp), soci::use(stamp), soci::use(status));
+  });
+  auto row = find(connection_id);
+  HEARTH_ASSERT(row.has_value(), "a desktop agent vanished right after it was registered");
+  return *row;
+}
+
+bool DesktopConnections::remove(std::int64_t user_id, const std::string& connection_id) {
+  long long user = user_id;
+  long long changed =
+      detail::with_session(*db_, "removing " + label(connection_id), [&](soci::session& sql) {
+        return detail::execute(
+            sql, "DELETE FROM desktop_app_connections WHERE user_id = :u AND connection_id = :c",
+            soci::use(user), soci::use(connection_id));
+      });
+  return changed > 0;
 }
 
 std::optional<DesktopConnection> DesktopConnections::find(const std::string& connection_id) {

@@ -86,11 +86,14 @@ UserSettings UserSettingsStore::get(std::int64_t user_id) {
   s.user_id = user_id;
   detail::with_session(*db_, "reading user settings", [&](soci::session& sql) {
     int store = 1, opt_in = 0;
-    sql << "SELECT store_conversations, training_opt_in FROM user_settings WHERE user_id = :u",
-        soci::use(user), soci::into(store), soci::into(opt_in);
+    std::string route;
+    sql << "SELECT store_conversations, training_opt_in, route_policy FROM user_settings "
+           "WHERE user_id = :u",
+        soci::use(user), soci::into(store), soci::into(opt_in), soci::into(route);
     if (sql.got_data()) {
       s.store_conversations = store != 0;
       s.training_opt_in = opt_in != 0;
+      s.route_policy = route;
     }
   });
   return s;
@@ -99,15 +102,18 @@ UserSettings UserSettingsStore::get(std::int64_t user_id) {
 void UserSettingsStore::set(const UserSettings& settings) {
   long long user = settings.user_id;
   int store = settings.store_conversations ? 1 : 0, opt_in = settings.training_opt_in ? 1 : 0;
+  std::string route = settings.route_policy;
   std::string stamp = format_time(now());
   // A missing user fails the foreign key: Error(not_found).
   detail::with_session(*db_, "storing user settings", [&](soci::session& sql) {
     detail::execute(sql,
                     "INSERT INTO user_settings (user_id, store_conversations, training_opt_in, "
-                    "updated_at) VALUES (:u, :s, :o, :t) ON CONFLICT (user_id) DO UPDATE SET "
-                    "store_conversations = excluded.store_conversations, "
-                    "training_opt_in = excluded.training_opt_in, updated_at = excluded.updated_at",
-                    soci::use(user), soci::use(store), soci::use(opt_in), soci::use(stamp));
+                    "route_policy, updated_at) VALUES (:u, :s, :o, :r, :t) ON CONFLICT (user_id) "
+                    "DO UPDATE SET store_conversations = excluded.store_conversations, "
+                    "training_opt_in = excluded.training_opt_in, "
+                    "route_policy = excluded.route_policy, updated_at = excluded.updated_at",
+                    soci::use(user), soci::use(store), soci::use(opt_in), soci::use(route),
+                    soci::use(stamp));
   });
 }
 

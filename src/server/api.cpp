@@ -114,6 +114,7 @@ Router make_api_router(ApiContext& api) {
   add_files_routes(router, api);
   add_remote_training_routes(router, api);
   add_fine_tuning_routes(router, api);
+  add_desktop_routes(router, api);
   router.set_authenticate(
       [&api](const Request& r) { return api.auth.authenticate(r.header("authorization")); });
   router.set_observer([&api](const Request&, const Response& r) {

@@ -26,7 +26,7 @@ class JobRunner;
 namespace hearth::server {
 
 class DesktopHub;
-class RemoteEngines;
+class RouteSource;
 
 // Request counters for /metrics, by route family.
 struct ApiCounters {
@@ -47,9 +47,9 @@ struct ApiContext {
   // this server runs no jobs (they wait for one that does).
   loop::JobRunner* training = nullptr;
   // Where chats may be routed besides this machine (routing.h): the callers' desktop agents
-  // (desktop_hub.h) and the owner's remote engines (remote_engines.h); null: none.
+  // (desktop_hub.h) and the owner's remote engines (a RouteSource, remote_engines.h); null: none.
   DesktopHub* desktops = nullptr;
-  RemoteEngines* remotes = nullptr;
+  RouteSource* remotes = nullptr;
   // Runs bookkeeping (usage counters) off the model loops, one job after another. Declared
   // last: destroyed first, finishing what was queued while the rest is still alive.
   ThreadPool background{1};
@@ -69,6 +69,7 @@ void add_conversation_routes(Router& router, ApiContext& api);  // /api/conversa
 void add_training_routes(Router& router, ApiContext& api);  // /api/training/ (jobs, deploy), versions, rollback, compare
 void add_files_routes(Router& router, ApiContext& api);       // /v1/files* (OpenAI Files API, uploads streamed to disk)
 void add_remote_training_routes(Router& router, ApiContext& api);  // /api/training/remote (the user's remote trainer)
-void add_fine_tuning_routes(Router& router, ApiContext& api);  // /v1/fine_tuning/jobs* (OpenAI fine-tuning API, local trainer)
+void add_fine_tuning_routes(Router& router, ApiContext& api);
+void add_desktop_routes(Router& router, ApiContext& api);  // /api/desktop/register, agents, /ws/desktop (desktop_hub.h)  // /v1/fine_tuning/jobs* (OpenAI fine-tuning API, local trainer)
 
 }  // namespace hearth::server

@@ -34,6 +34,7 @@
 #include "server/response_stream.h"
 #include "server/server.h"
 #include "server/upload_reader.h"
+#include "server/websocket_session.h"
 
 namespace hearth::server {
 namespace {
@@ -289,9 +290,29 @@ net::awaitable<void> session(Stream& stream, ServerState& state) {
     const auto cors = early ? ResponseStream::Headers{} : cors_headers(state.origins, request);
     Response r;
     bool close_after = false;  // an upload whose body was not read to its end
+    const bool websocket_upgrade = !early && !upload && beast::websocket::is_upgrade(req) &&
+                                   state.router.takes_websocket(request.path());
     if (early) {
       r = std::move(*early);
       close_after = upload;
+    } else if (websocket_upgrade) {
+      // The peer is chosen (and the caller authenticated) on a handler thread; once accepted,
+      // the connection is the WebSocket's until it ends (websocket_session.h).
+      WebSocketStart start = co_await net::co_spawn(
+          state.handlers,
+          [&]() -> net::awaitable<WebSocketStart> { co_return state.router.open_websocket(request); },
+          net::use_awaitable);
+      if (start.peer && !state.stopping) {
+        self->busy = false;
+        co_await websocket_session::run(std::move(stream), parser.release(), start.peer,
+                                        [&](beast::tcp_stream* s) { self->stream = s; });
+        state.sessions.erase(self);
+        co_return;
+      }
+      r = start.peer ? error_response(request.path(), 503, ErrorKind::unavailable,
+                                       "the server is stopping")
+                     : std::move(start.refusal);
+      close_after = true;
     } else if (upload) {
       auto outcome = co_await upload_reader::read(stream, tcp, buffer, parser, state.router, request,
                                                   state.handlers, state.options.read_timeout);
@@ -448,7 +469,7 @@ void serve(const Router& router, const ServeOptions& options) {
       if (s.response) {
         s.response->cancel();
         s.wakeup->wake();
-      } else if (!s.busy) {
+      } else if (!s.busy && s.stream != nullptr) {
         s.stream->socket().cancel(ignored);
       }
     }

@@ -118,7 +118,8 @@ std::shared_ptr<ConversationCapture> capture_chat(ApiContext& api, const Request
 
 Response run_generation(ApiContext& api, const Request& http_request, GenerationRequest request,
                         std::shared_ptr<GenerationWriter> writer,
-                        std::shared_ptr<ConversationCapture> capture) {
+                        std::shared_ptr<ConversationCapture> capture,
+                        std::shared_ptr<GenerationTarget> target) {
   auto out = std::make_shared<ResponseStream>();
   request.cancelled = out->cancel_flag();
   struct State {
@@ -189,7 +190,8 @@ Response run_generation(ApiContext& api, const Request& http_request, Generation
       ctx->background.submit([shared, e = std::move(e)]() mutable { (*shared)(std::move(e)); });
     };
   }
-  api.scheduler.submit(std::move(request), std::move(sink));
+  if (target) target->submit(std::move(request), std::move(sink));
+  else api.scheduler.submit(std::move(request), std::move(sink));
   Response r;
   r.stream = std::move(out);
   return r;

@@ -13,6 +13,7 @@
 #include "api/options.h"
 #include "server/api.h"
 #include "server/json_util.h"
+#include "server/routing.h"
 #include "server/scheduler.h"
 
 namespace hearth::server {
@@ -55,9 +56,12 @@ void use_model(GenerationRequest& request, const library::ResolvedModel& model);
 // first token or the end): a request the scheduler refuses (prompt longer than the context,
 // model that cannot load) stores nothing; the answer is kept when the generation ends. Those
 // writes, and the output that carries their ids, run on api.background, off the model's loop.
+// With a target (routing.h) the generation runs there (a desktop agent, a remote engine)
+// instead of this machine's scheduler; everything else is the same.
 Response run_generation(ApiContext& api, const Request& http_request, GenerationRequest request,
                         std::shared_ptr<GenerationWriter> writer,
-                        std::shared_ptr<ConversationCapture> capture = nullptr);
+                        std::shared_ptr<ConversationCapture> capture = nullptr,
+                        std::shared_ptr<GenerationTarget> target = nullptr);
 
 // Starts keeping a chat request (see conversation_capture.h); nullptr when not stored.
 // `body` is the request's JSON (it may name the conversation: "hearth": {"conversation_id"}).

@@ -260,6 +260,42 @@ Response Router::dispatch(const Request& request) const noexcept {
   }
 }
 
+void Router::add_websocket(std::string path, WebSocketHandler handler) {
+  add("GET", path, [](const Request& r) {
+    Response answer = error_response(r.path(), 426, ErrorKind::invalid_input,
+                                     r.path() + " is a WebSocket: connect with Upgrade: websocket");
+    answer.headers.emplace_back("Upgrade", "websocket");
+    return answer;
+  }, true);
+  websockets_.emplace_back(std::move(path), std::move(handler));
+}
+
+bool Router::takes_websocket(std::string_view path) const {
+  for (const auto& [p, h] : websockets_)
+    if (p == path) return true;
+  return false;
+}
+
+WebSocketStart Router::open_websocket(const Request& request) const noexcept {
+  WebSocketStart start;
+  std::string path;
+  try {
+    path = request.path();
+    for (const auto& [p, handler] : websockets_)
+      if (p == path) {
+        start.peer = handler(request);
+        break;
+      }
+    if (!start.peer)
+      start.refusal = error_response(path, 404, ErrorKind::not_found, path + ": no such WebSocket");
+  } catch (...) {
+    start.peer.reset();
+    start.refusal = current_error(request, path);
+  }
+  start.refusal = start.peer ? Response{} : observed(request, std::move(start.refusal));
+  return start;
+}
+
 bool Router::takes_upload(std::string_view method, std::string_view path) const {
   for (const auto& r : routes_)
     if (r.upload && r.method == method && path_matches(r.path, path, nullptr)) return true;

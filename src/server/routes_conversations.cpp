@@ -10,7 +10,7 @@
 //   POST   /api/conversations/{id}/messages/{message_id}/feedback
 //          {"thumbs": "up"|"down" (or 1 / -1), "rating": 1..5, "reason", "comment",
 //           "corrected_answer"}
-//   GET    /api/settings, PUT /api/settings              {"store_conversations", "training_opt_in"}
+//   GET    /api/settings, PUT /api/settings              {"store_conversations", "training_opt_in", "route"}
 //   POST   /api/training/export-data                     {"min_score", "min_examples",
 //          "allow_small", "model", "since", "validation", "redact_pii"} -> the dataset version,
 //          its counts and the URLs it downloads from (never a path on the server)
@@ -34,6 +34,7 @@
 #include "server/api.h"
 #include "server/json_util.h"
 #include "server/response_stream.h"
+#include "server/routing.h"
 
 namespace hearth::server {
 namespace {
@@ -208,7 +209,9 @@ Response feedback(ApiContext& api, const Request& r) {
 }
 
 json::object settings_json(const db::UserSettings& s) {
-  return {{"store_conversations", s.store_conversations}, {"training_opt_in", s.training_opt_in}};
+  return {{"store_conversations", s.store_conversations},
+          {"training_opt_in", s.training_opt_in},
+          {"route", s.route_policy}};
 }
 
 Response get_settings(ApiContext& api, const Request& r) {
@@ -221,6 +224,12 @@ Response put_settings(ApiContext& api, const Request& r) {
   db::UserSettings s = store.get(r.caller.user_id);
   if (auto v = opt_bool(body, "store_conversations")) s.store_conversations = *v;
   if (auto v = opt_bool(body, "training_opt_in")) s.training_opt_in = *v;
+  if (const auto* v = body.if_contains("route")) {
+    if (!v->is_string())
+      throw Error(ErrorKind::invalid_input,
+                  "\"route\" must be desktop-then-local, desktop-only or local-only");
+    s.route_policy = std::string(to_string(route_policy_from(v->as_string(), "\"route\"")));
+  }
   s.user_id = r.caller.user_id;
   store.set(s);
   try {

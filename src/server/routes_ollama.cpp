@@ -107,6 +107,20 @@ Response load_or_unload(ApiContext& api, const Request& http, GenerationRequest&
 Response chat(ApiContext& api, const Request& http, const char* source) {
   const json::object body = parse_body_object(http.body);
   api::ChatRequest c = api::parse_chat(body);
+  if (!c.messages.empty())  // a desktop agent or a remote engine (routing.h)
+    if (auto route = choose_route(api, http, c.model)) {
+      GenerationRequest r;
+      r.model = route->model;
+      r.sampling.seed = random_seed();
+      apply_options(c.options, r);
+      r.json_object = c.json_format;
+      r.keep_alive = c.keep_alive;
+      for (auto& m : c.messages) r.messages.push_back({std::move(m.role), std::move(m.content)});
+      auto capture = capture_chat(api, http, body, r, source);
+      return run_generation(api, http, std::move(r),
+                            std::make_shared<OllamaWriter>(c.model, c.stream, true),
+                            std::move(capture), route->target);
+    }
   if (!c.messages.empty())  // a version trained by a remote API answers from there
     if (const auto m = api.library.resolve(http.caller.user_id, c.model); m.remote())
       return forward_remote_ollama_chat(api, http, c, m);

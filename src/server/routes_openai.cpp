@@ -126,6 +126,12 @@ Response chat_completions(ApiContext& api, const Request& http) {
   api::ChatCompletionRequest c = api::parse_chat_completion(body);
   GenerationRequest r = generation_request(c);
   for (auto& m : c.messages) r.messages.push_back({std::move(m.role), std::move(m.content)});
+  if (auto route = choose_route(api, http, c.model)) {  // a desktop agent or a remote engine
+    r.model = route->model;
+    auto capture = capture_chat(api, http, body, r, "openai");
+    return run_generation(api, http, std::move(r), std::make_shared<ChatWriter>(std::move(c), true),
+                          std::move(capture), route->target);
+  }
   const library::ResolvedModel m = api.library.resolve(http.caller.user_id, c.model);
   if (m.remote()) return forward_remote_chat(api, http, body, m);  // trained by a remote API
   use_model(r, m);

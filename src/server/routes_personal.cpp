@@ -17,6 +17,8 @@
 #include "hardware/hardware.h"
 #include "core/log.h"
 #include "server/api.h"
+#include "server/desktop_hub.h"
+#include "server/routing.h"
 #include "server/json_util.h"
 #include "server/library_json.h"
 
@@ -205,8 +207,15 @@ Response desktop_models(ApiContext& api, const Request& request) {
                                      {"size", m.total_size()},
                                      {"family", d.family},
                                      {"parameter_size", d.parameter_size},
-                                     {"quantization", d.quantization_level}});
+                                     {"quantization", d.quantization_level},
+                                     {"where", "hub"}});
   }
+  // Where else the caller's chats may run (routing.h): their agents' models and remote engines.
+  const std::int64_t user = request.caller.user_id;
+  if (api.desktops != nullptr)
+    for (auto& m : api.desktops->models(user)) models.emplace_back(std::move(m));
+  if (api.remotes != nullptr)
+    for (auto& m : api.remotes->models(user)) models.emplace_back(std::move(m));
   return json_response(json::object{{"models", std::move(models)}});
 }
 

@@ -10,6 +10,9 @@
 //   local-only          this machine only
 #pragma once
 
+#include <boost/json/array.hpp>
+
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,6 +46,17 @@ class GenerationTarget {
 struct Route {
   std::shared_ptr<GenerationTarget> target;
   std::string model;  // the name the target knows the model by (GenerationRequest::model)
+};
+
+// Where the routing asks for targets besides the desktop agents: the owner's remote engines
+// (remote_engines.h implements it).
+class RouteSource {
+ public:
+  virtual ~RouteSource() = default;
+  // A target that serves `model` for this user now, or nullopt.
+  virtual std::optional<Route> route(std::int64_t user_id, const std::string& model) = 0;
+  // For GET /api/desktop/models: [{"name", "where": "remote", "remote": NAME, "healthy"}].
+  virtual boost::json::array models(std::int64_t user_id) = 0;
 };
 
 // The route for the caller's chat with `model`: nullopt means this machine. Error(unavailable)

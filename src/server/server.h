@@ -96,6 +96,35 @@ struct UploadStart {
   std::string too_large;           // the 413's message
 };
 
+// The far end of an accepted WebSocket (GET /ws/desktop). The socket layer calls, on its I/O
+// thread and in this order: opened() once, message() for each text frame as it arrives, and
+// closed() once when the connection ends for any reason (the peer is then done with). The
+// callbacks must be quick: anything that may wait (the database) goes to another thread.
+class WebSocketPeer {
+ public:
+  // Handed to opened(): `send` queues one text frame, `close` ends the connection after the
+  // frames queued before it, with a close frame carrying `reason`. Both are safe from any thread
+  // and harmless once the connection is gone.
+  struct Link {
+    std::function<void(std::string text)> send;
+    std::function<void(std::string reason)> close;
+  };
+  virtual ~WebSocketPeer() = default;
+  virtual void opened(Link link) = 0;
+  virtual void message(std::string text) = 0;
+  virtual void closed(const std::string& why) = 0;
+};
+
+// Decides on an upgrade request whose headers passed the Host/Origin checks: the peer that takes
+// the connection, or Error to refuse it with a plain HTTP answer (401, 404, ...). Runs on a
+// handler thread (it may wait on the database) and does its own authentication.
+using WebSocketHandler = std::function<std::shared_ptr<WebSocketPeer>(const Request&)>;
+
+struct WebSocketStart {
+  std::shared_ptr<WebSocketPeer> peer;  // null: refused, and `refusal` is the answer
+  Response refusal;
+};
+
 // HTTP status for an error kind: invalid_input 400, not_found 404, unauthorized 401, conflict
 // 409, unavailable 503, unsupported/out_of_memory 400, io/corrupt_file/internal 500.
 int status_for(ErrorKind kind);
@@ -128,6 +157,13 @@ class Router {
   //   write_upload   each piece: nullopt, or the refusal (then the sink is done with)
   //   finish_upload  the whole body arrived: the answer
   bool takes_upload(std::string_view method, std::string_view path) const;
+
+  // A WebSocket route: an upgrade request for `path` goes to `handler` (WebSocketHandler); a
+  // plain GET of it is answered 426. The socket layer asks takes_websocket() for an upgrade
+  // request, then open_websocket() for its peer.
+  void add_websocket(std::string path, WebSocketHandler handler);
+  bool takes_websocket(std::string_view path) const;
+  WebSocketStart open_websocket(const Request& request) const noexcept;
   UploadStart open_upload(const Request& request) const noexcept;
   std::optional<Response> write_upload(const Request& request, BodySink& sink,
                                        std::string_view piece) const noexcept;
@@ -151,6 +187,7 @@ class Router {
                      std::vector<std::pair<std::string, std::string>>& params,
                      Response& refusal) const;
   std::vector<Route> routes_;
+  std::vector<std::pair<std::string, WebSocketHandler>> websockets_;
   std::function<Caller(const Request&)> authenticate_;
   std::function<void(const Request&, const Response&)> observer_;
 };

@@ -1,0 +1,400 @@
+// See desktop_link.h and docs/desktop-protocol.md.
+#include "server/desktop_link.h"
+
+#include "core/json_text.h"
+#include "core/log.h"
+#include "core/thread_pool.h"
+#include "server/desktop_wire.h"
+#include "server/json_util.h"
+
+namespace hearth::server {
+namespace {
+
+constexpr std::size_t kMaxModels = 4096;
+constexpr std::size_t kMaxTelemetryBytes = 64u << 10;
+
+GenerationEvent error_event(ErrorKind kind, std::string message) {
+  GenerationEvent e;
+  e.kind = GenerationEvent::Kind::error;
+  e.error_kind = kind;
+  e.error = std::move(message);
+  return e;
+}
+
+// A models array from a peer: objects with a string "name"; anything else is refused.
+json::array checked_models(const json::value& v) {
+  if (!v.is_array()) throw Error(ErrorKind::invalid_input, "\"models\" must be an array");
+  const json::array& in = v.as_array();
+  if (in.size() > kMaxModels) throw Error(ErrorKind::invalid_input, "too many models");
+  json::array out;
+  for (const auto& m : in) {
+    if (!m.is_object() || !m.as_object().if_contains("name") ||
+        !m.as_object().at("name").is_string())
+      throw Error(ErrorKind::invalid_input, "each model must be an object with a \"name\"");
+    const json::object& o = m.as_object();
+    out.emplace_back(json::object{{"name", o.at("name")},
+                                  {"digest", wire::string_field(o, "digest")},
+                                  {"size", wire::int_field(o, "size")},
+                                  {"family", wire::string_field(o, "family")}});
+  }
+  return out;
+}
+
+}  // namespace
+
+AgentLink::AgentLink(std::shared_ptr<HubState> hub, AgentIdentity identity)
+    : hub_(std::move(hub)), identity_(std::move(identity)) {}
+
+void AgentLink::opened(Link link) {
+  std::lock_guard lock(mutex_);
+  link_ = std::move(link);
+}
+
+void AgentLink::send(const json::object& m) {
+  std::function<void(std::string)> send;
+  {
+    std::lock_guard lock(mutex_);
+    send = link_.send;
+  }
+  if (send) send(json_text(m));
+}
+
+void AgentLink::close(const std::string& reason) {
+  std::function<void(std::string)> close;
+  {
+    std::lock_guard lock(mutex_);
+    close = link_.close;
+  }
+  if (close) close(reason);
+}
+
+void AgentLink::message(std::string text) {
+  try {
+    std::string error;
+    auto parsed = parse_json(text, &error);
+    if (!parsed) throw Error(ErrorKind::invalid_input, "not JSON: " + error);
+    json::value& v = *parsed;
+    if (!v.is_object()) throw Error(ErrorKind::invalid_input, "a message must be a JSON object");
+    handle(v.as_object());
+  } catch (const std::exception& e) {
+    SPDLOG_WARN("desktop agent {} ({}) sent a bad message: {}", identity_.name, identity_.agent_id,
+                e.what());
+    close(std::string("bad message: ") + e.what());
+  }
+}
+
+void AgentLink::handle(const json::object& m) {
+  const std::string type = wire::string_field(m, "type");
+  bool hello_done;
+  {
+    std::lock_guard lock(mutex_);
+    hello_done = hello_;
+  }
+  if (!hello_done) {
+    if (type != "hello") throw Error(ErrorKind::invalid_input, "the first message must be hello");
+    hello(m);
+    return;
+  }
+  if (type == "heartbeat") {
+    const json::object& t = wire::object_field(m, "telemetry");
+    if (json_text(t).size() > kMaxTelemetryBytes)
+      throw Error(ErrorKind::invalid_input, "telemetry is too large");
+    std::string models_text;
+    {
+      std::lock_guard lock(mutex_);
+      telemetry_ = t;
+      if (m.contains("models")) {
+        models_ = checked_models(m.at("models"));
+        models_text = json_text(models_);
+      }
+    }
+    const std::string id = identity_.agent_id;
+    hub_->write([id, models_text](db::Database& db) { db::DesktopConnections(db).touch(id, models_text); });
+    return;
+  }
+  if (type == "models") {
+    std::string models_text;
+    {
+      std::lock_guard lock(mutex_);
+      models_ = checked_models(m.contains("models") ? m.at("models") : json::value(json::array{}));
+      models_text = json_text(models_);
+    }
+    const std::string id = identity_.agent_id;
+    hub_->write([id, models_text](db::Database& db) { db::DesktopConnections(db).touch(id, models_text); });
+    return;
+  }
+  const std::string id = wire::string_field(m, "id");
+  if (type == "piece" || type == "done" || type == "error") {
+    std::shared_ptr<GenerationSink> sink;
+    std::shared_ptr<ResponseStream> command;
+    GenerationEvent e;
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = pending_.find(id); it != pending_.end()) {
+        sink = it->second.sink;
+        if (type == "piece") {
+          it->second.got_piece = true;
+        } else {
+          pending_.erase(it);
+          if (type == "done") ++served_;
+        }
+      } else if (auto c = commands_.find(id); c != commands_.end()) {
+        command = c->second;
+        if (type != "piece") commands_.erase(c);
+      } else {
+        return;  // a request cancelled since, or an id this agent was never sent
+      }
+    }
+    if (command) {
+      if (type == "done") {
+        command->write(json_text(json::object{{"status", "success"}}) + "\n");
+      } else if (type == "error") {
+        command->write(json_text(json::object{{"error", wire::string_field(m, "message")}}) + "\n");
+      }
+      if (type != "piece") command->finish();
+      return;
+    }
+    if (type == "piece") {
+      e.text = wire::string_field(m, "text");
+    } else if (type == "done") {
+      e.kind = GenerationEvent::Kind::done;
+      e.finish_reason = wire::string_field(m, "finish_reason", "stop");
+      if (e.finish_reason != "stop" && e.finish_reason != "length") e.finish_reason = "stop";
+      e.timings = wire::timings_from(m.contains("usage") ? m.at("usage") : json::value());
+    } else {
+      e = error_event(wire::kind_from(wire::string_field(m, "kind")),
+                      where() + ": " + wire::string_field(m, "message", "failed"));
+    }
+    (*sink)(std::move(e));
+    return;
+  }
+  if (type == "progress") {
+    std::shared_ptr<ResponseStream> command;
+    {
+      std::lock_guard lock(mutex_);
+      if (auto c = commands_.find(id); c != commands_.end()) command = c->second;
+    }
+    if (command)
+      command->write(json_text(json::object{{"status", wire::string_field(m, "status")},
+                                            {"completed", wire::int_field(m, "completed")},
+                                            {"total", wire::int_field(m, "total")}}) +
+                     "\n");
+    return;
+  }
+  // Unknown types are ignored: a newer agent may send more.
+}
+
+void AgentLink::hello(const json::object& m) {
+  const std::int64_t protocol = wire::int_field(m, "protocol");
+  if (protocol != wire::kProtocol)
+    throw Error(ErrorKind::unsupported, "protocol " + std::to_string(protocol) +
+                                            " is not spoken here; this hub speaks protocol " +
+                                            std::to_string(wire::kProtocol));
+  json::array models = checked_models(m.contains("models") ? m.at("models") : json::value(json::array{}));
+  const json::object& hardware = wire::object_field(m, "hardware");
+  if (json_text(hardware).size() > kMaxTelemetryBytes)
+    throw Error(ErrorKind::invalid_input, "hardware is too large");
+  db::DesktopHello row;
+  row.user_id = identity_.user_id;
+  row.connection_id = identity_.agent_id;
+  row.app_version = wire::string_field(m, "version").substr(0, 64);
+  row.os_info = wire::string_field(m, "os").substr(0, 200);
+  row.hardware_info = json_text(hardware);
+  row.local_models = json_text(models);
+  {
+    std::lock_guard lock(mutex_);
+    hello_ = true;
+    version_ = row.app_version;
+    hardware_ = hardware;
+    models_ = std::move(models);
+    connected_at_ = std::chrono::system_clock::now();
+  }
+  // A newer connection of the same agent replaces the older one.
+  std::shared_ptr<AgentLink> previous;
+  {
+    std::lock_guard lock(hub_->mutex);
+    auto& slot = hub_->links[identity_.agent_id];
+    previous = slot;
+    slot = shared_from_this();
+  }
+  if (previous) previous->close("replaced by a newer connection of the same agent");
+  hub_->write([row](db::Database& db) { db::DesktopConnections(db).upsert(row); });
+  send(json::object{{"type", "welcome"},
+                    {"protocol", wire::kProtocol},
+                    {"agent_id", identity_.agent_id},
+                    {"heartbeat_s", wire::kHeartbeatSeconds}});
+  SPDLOG_INFO("desktop agent '{}' ({}) connected", identity_.name, identity_.agent_id);
+}
+
+void AgentLink::closed(const std::string& why) {
+  bool was_live;
+  {
+    std::lock_guard lock(mutex_);
+    was_live = hello_ && !closed_;
+    closed_ = true;
+    link_ = {};
+  }
+  {
+    std::lock_guard lock(hub_->mutex);
+    auto it = hub_->links.find(identity_.agent_id);
+    if (it != hub_->links.end() && it->second.get() == this) hub_->links.erase(it);
+  }
+  if (was_live) {
+    SPDLOG_INFO("desktop agent '{}' ({}) disconnected: {}", identity_.name, identity_.agent_id, why);
+    const std::string id = identity_.agent_id;
+    hub_->write([id](db::Database& db) {
+      try {
+        db::DesktopConnections(db).mark_disconnected(id);
+      } catch (const Error&) {
+        // revoked meanwhile: nothing to mark
+      }
+    });
+  }
+  fail_pending(why);
+}
+
+void AgentLink::fail_pending(const std::string& why) {
+  std::map<std::string, Pending> pending;
+  std::map<std::string, std::shared_ptr<ResponseStream>> commands;
+  {
+    std::lock_guard lock(mutex_);
+    pending.swap(pending_);
+    commands.swap(commands_);
+  }
+  for (auto& [id, c] : commands) {
+    c->write(json_text(json::object{{"error", where() + " disconnected: " + why}}) + "\n");
+    c->finish();
+  }
+  for (auto& [id, p] : pending) {
+    if (p.request.cancelled && p.request.cancelled->load()) continue;
+    if (!p.got_piece) {
+      // Nothing reached the client yet: another of the user's agents may answer instead.
+      if (auto other = hub_->reroute(identity_.user_id, p.request.model, this)) {
+        SPDLOG_INFO("request {} moves from desktop '{}' to {}", id, identity_.name,
+                    other->target->where());
+        GenerationRequest again = std::move(p.request);
+        again.model = other->model;
+        auto sink = p.sink;
+        other->target->submit(std::move(again), [sink](GenerationEvent&& e) { (*sink)(std::move(e)); });
+        continue;
+      }
+      (*p.sink)(error_event(ErrorKind::unavailable,
+                            where() + " disconnected before answering (" + why + ")"));
+    } else {
+      (*p.sink)(error_event(ErrorKind::unavailable,
+                            where() + " disconnected in the middle of the answer (" + why + ")"));
+    }
+  }
+}
+
+void AgentLink::submit(GenerationRequest request, GenerationSink sink) {
+  std::string id;
+  json::object m;
+  {
+    std::lock_guard lock(mutex_);
+    if (!closed_) {
+      id = "r" + std::to_string(next_id_++);
+      m = wire::infer_message(id, request);
+      pending_.emplace(id, Pending{std::move(request),
+                                   std::make_shared<GenerationSink>(std::move(sink)), false});
+    }
+  }
+  if (id.empty()) {  // closed between route() and here: as if it dropped before answering
+    if (auto other = hub_->reroute(identity_.user_id, request.model, this)) {
+      request.model = other->model;
+      other->target->submit(std::move(request), std::move(sink));
+      return;
+    }
+    sink(error_event(ErrorKind::unavailable, where() + " is not connected any more"));
+    return;
+  }
+  send(m);
+}
+
+void AgentLink::send_cancels() {
+  std::vector<std::string> ids;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      const auto& flag = it->second.request.cancelled;
+      if (flag && flag->load(std::memory_order_acquire)) {
+        ids.push_back(it->first);
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const auto& id : ids) send(json::object{{"type", "cancel"}, {"id", id}});
+}
+
+void AgentLink::command(const std::string& type, const std::string& model,
+                        std::shared_ptr<ResponseStream> out) {
+  std::string id;
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) throw Error(ErrorKind::unavailable, where() + " is not connected");
+    id = "c" + std::to_string(next_id_++);
+    commands_.emplace(id, out);
+  }
+  out->start(200, "application/x-ndjson");
+  send(json::object{{"type", type}, {"id", id}, {"model", model}});
+}
+
+bool AgentLink::live() const {
+  std::lock_guard lock(mutex_);
+  return hello_ && !closed_;
+}
+
+std::string AgentLink::find_model(const std::string& model) const {
+  const std::string full = wire::full_model_name(model);
+  const bool tagged = full == model;
+  std::lock_guard lock(mutex_);
+  std::string only;
+  int same_name = 0;
+  for (const auto& m : models_) {
+    const std::string name(m.as_object().at("name").as_string());
+    if (name == full || name == model) return name;
+    if (!tagged && name.rfind(model + ":", 0) == 0) {
+      only = name;
+      ++same_name;
+    }
+  }
+  return same_name == 1 ? only : std::string();
+}
+
+double AgentLink::load() const {
+  std::lock_guard lock(mutex_);
+  double queue = 0;
+  if (telemetry_.is_object())
+    if (const auto* q = telemetry_.as_object().if_contains("queue"); q && q->is_number())
+      queue = q->to_number<double>();
+  return static_cast<double>(pending_.size()) + queue;
+}
+
+double AgentLink::speed() const {
+  std::lock_guard lock(mutex_);
+  if (telemetry_.is_object())
+    if (const auto* s = telemetry_.as_object().if_contains("tokens_per_second"); s && s->is_number())
+      return s->to_number<double>();
+  return 0;
+}
+
+json::object AgentLink::describe() const {
+  std::lock_guard lock(mutex_);
+  return {{"status", "connected"},
+          {"version", version_},
+          {"connected_at", rfc3339(connected_at_)},
+          {"hardware", hardware_},
+          {"telemetry", telemetry_},
+          {"models", models_},
+          {"in_flight", pending_.size()},
+          {"served", served_}};
+}
+
+json::array AgentLink::models() const {
+  std::lock_guard lock(mutex_);
+  return models_;
+}
+
+}  // namespace hearth::server

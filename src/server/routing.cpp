@@ -1,0 +1,49 @@
+// See routing.h.
+#include "server/routing.h"
+
+#include <array>
+
+#include "db/conversations.h"
+#include "server/api.h"
+#include "server/desktop_hub.h"
+
+namespace hearth::server {
+namespace {
+
+constexpr std::array<std::string_view, 3> kNames = {"desktop-then-local", "desktop-only",
+                                                    "local-only"};
+
+}  // namespace
+
+std::string_view to_string(RoutePolicy p) { return kNames.at(static_cast<std::size_t>(p)); }
+
+RoutePolicy route_policy_from(std::string_view text, std::string_view what) {
+  for (std::size_t i = 0; i < kNames.size(); ++i)
+    if (kNames[i] == text) return static_cast<RoutePolicy>(i);
+  throw Error(ErrorKind::invalid_input,
+              std::string(what) + " must be desktop-then-local, desktop-only or local-only, not '" +
+                  std::string(text.substr(0, 40)) + "'");
+}
+
+std::optional<Route> choose_route(ApiContext& api, const Request& http, const std::string& model) {
+  if (api.desktops == nullptr && api.remotes == nullptr) return std::nullopt;
+  const std::string_view header = http.header("x-hearth-route");
+  const RoutePolicy policy =
+      !header.empty()
+          ? route_policy_from(header, "the X-Hearth-Route header")
+          : route_policy_from(db::UserSettingsStore(api.db).get(http.caller.user_id).route_policy,
+                              "the stored route setting");
+  if (policy == RoutePolicy::local_only) return std::nullopt;
+  if (api.desktops != nullptr)
+    if (auto r = api.desktops->route(http.caller.user_id, model)) return r;
+  if (api.remotes != nullptr)
+    if (auto r = api.remotes->route(http.caller.user_id, model)) return r;
+  if (policy == RoutePolicy::desktop_only)
+    throw Error(ErrorKind::unavailable,
+                "none of your desktop agents or remote engines serves '" + model +
+                    "' right now (your route policy is desktop-only; connect an agent that has it, "
+                    "or send X-Hearth-Route: desktop-then-local)");
+  return std::nullopt;
+}
+
+}  // namespace hearth::server
