@@ -1,9 +1,9 @@
 // /personal-models' Desktops section in Chromium, against a real hub (`hearth serve`) and a real
 // `hearth agent` with its own HEARTH_HOME and the tiny model installed as desk-tiny: the empty
 // state's command, the agent's card (name, connected, machine, live figures read again every few
-// seconds, its models), where each model runs (this server / the desktop), Revoke from the page
-// (gone from the page and the API), and with authentication on, one user's desktop never shown
-// to, nor revoked by, another.
+// seconds, its models, a chat routed to it counted), where each model runs (this server / the
+// desktop), Revoke from the page (gone from the page and the API), and with authentication on,
+// one user's desktop never shown to, nor revoked by, another.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -79,6 +79,12 @@ test('a connected desktop shows its machine, live figures and models, and Revoke
     // Where each model runs: desk-tiny on that desktop, tiny on this server.
     await placeRow(page, 'desk-tiny').getByTestId('model-where').filter({ hasText: "desktop 'desk-open'" }).waitFor();
     assert.match(await placeRow(page, 'tiny').getByTestId('model-where').textContent(), /this server/);
+
+    // A chat with desk-tiny through the hub runs on the desktop: its card counts it, unreloaded.
+    const chat = await request(`${open.url}/v1/chat/completions`, {
+      body: { model: 'desk-tiny', messages: [{ role: 'user', content: 'hello' }], max_tokens: 8, temperature: 0 } });
+    assert.equal(chat.status, 200, chat.text);
+    await card.getByTestId('agent-requests').filter({ hasText: /· 1 served$/ }).waitFor({ timeout: 10_000 });
 
     // The figures are read again while the page is open (about every 3 s).
     const seen = polls;

@@ -42,7 +42,7 @@ function Figures({ agent, t }: { agent: Agent; t: Telemetry }) {
       <div><dt>Queue / running</dt><dd data-testid="agent-queue">{count(t.queue)} / {count(t.active)}</dd></div>
       <div><dt>Speed</dt>
         <dd data-testid="agent-speed">{t.tokens_per_second === null ? '–' : `${fixed(t.tokens_per_second, 1)} tokens/s`}</dd></div>
-      <div><dt>Requests from here</dt><dd>{count(agent.in_flight)} now{agent.served !== undefined && <> · {count(agent.served)} served</>}</dd></div>
+      <div><dt>Requests from here</dt><dd data-testid="agent-requests">{count(agent.in_flight)} now{agent.served !== undefined && <> · {count(agent.served)} served</>}</dd></div>
     </dl>
   );
 }
