@@ -64,4 +64,5 @@ function App({ me }: { me: Me }) {
 
 mount('personal-models', App,
   <>Models are downloaded from the source shown (Hugging Face, or the address you give) to this machine and
-    stored in hearth's folder here; nothing you type into them, their usage or their training leaves this machine.</>);
+    stored in hearth's folder here; nothing you type into them, their usage or their training leaves this machine.
+    A chat with a model of one of your connected desktops runs on that desktop.</>);
