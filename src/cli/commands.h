@@ -29,6 +29,7 @@ void register_audit(CLI::App& app);        // audit.cpp: the audit log
 void register_data(CLI::App& app);         // data.cpp: export and validate training data
 void register_train(CLI::App& app);        // train.cpp: LoRA fine-tuning
 void register_jobs(CLI::App& app);         // jobs.cpp: the server's training jobs
+void register_remote(CLI::App& app);       // remote.cpp: remote engines chats are routed to
 
 // Thrown by a subcommand that has printed its own message and must end with this exit code
 // (e.g. 130 after Ctrl-C); main() returns the code.

@@ -17,6 +17,7 @@
 #include "server/api.h"
 #include "server/auth.h"
 #include "server/desktop_hub.h"
+#include "server/remote_engines.h"
 #include "server/scheduler.h"
 #include "store/store.h"
 
@@ -38,21 +39,27 @@ void serve(const ServeArgs& args, const Alongside& alongside) {
   // Training jobs run in the background, one at a time (loop/runner.h); a job cut short by the
   // last stop resumes now.
   auto training = std::make_unique<loop::JobRunner>(database, library, loop::RunnerSettings::from_config());
+  // The owner's remote engines (`hearth remote`): chats for their models may go there.
+  auto remotes = std::make_unique<server::RemoteEngines>(database);
   server::ApiContext api{store, database, library, *scheduler, auth, {}, std::chrono::system_clock::now(),
                          training.get()};
+  api.remotes = remotes.get();
   struct StopFirst {
     library::Library& library;
     std::unique_ptr<server::Scheduler>& scheduler;
     std::unique_ptr<loop::JobRunner>& training;
+    std::unique_ptr<server::RemoteEngines>& remotes;
     ~StopFirst() {
+      remotes->stop();  // chats in flight end with an error event while their streams exist
       // The step in flight ends with a checkpoint. The runner object itself outlives the API
       // context (declared before it), whose background tasks may still wake it.
       training->stop();
       library.shutdown();
       scheduler.reset();
     }
-  } stop_first{library, scheduler, training};
+  } stop_first{library, scheduler, training, remotes};
   training->start();
+  remotes->start();
   // Desktop agents connect here (hearth agent --hub); chats for their models are routed to them.
   server::DesktopHub desktops(database);
   api.desktops = &desktops;

@@ -11,7 +11,7 @@
 namespace hearth::config {
 namespace {
 
-constexpr std::array<Setting, 21> kSettings = {{
+constexpr std::array<Setting, 23> kSettings = {{
     {"HEARTH_HOST", "--host", "127.0.0.1:11435", "address and port the server listens on"},
     {"HEARTH_HOME", "", "", "where models, the database and datasets live "
                             "(default $XDG_DATA_HOME/hearth, else ~/.local/share/hearth)"},
@@ -58,6 +58,12 @@ constexpr std::array<Setting, 21> kSettings = {{
      "1: URL pulls asked for through the server's API may download from loopback, private, "
      "link-local and other non-public addresses (otherwise refused, redirects included, and "
      "fetched without a proxy); the hearth command's own pulls are never limited"},
+    {"HEARTH_REMOTE_HEALTH_INTERVAL", "", "15",
+     "seconds between the server's health checks of each remote engine (`hearth remote`): "
+     "GET /models, which also lists the models of an engine added without --models"},
+    {"HEARTH_REMOTE_COOLDOWN", "", "30",
+     "seconds a remote engine is left alone after 3 failures in a row, before one health check "
+     "or chat tries it again"},
 }};
 
 std::mutex overrides_mutex;

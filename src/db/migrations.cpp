@@ -523,6 +523,29 @@ const std::vector<Migration>& migrations() {
            {"ALTER TABLE user_settings ADD COLUMN route_policy TEXT NOT NULL "
             "DEFAULT 'desktop-then-local'"},
        }},
+      {10,
+       "remote engines",
+       {
+           // OpenAI-compatible engines the machine's owner routes chats to (`hearth remote`).
+           // sealed_key: loop/remote_settings.h's sealed text, '' for none; models: a JSON array
+           // of names, '[]' to ask the engine's GET /models; user_id NULL: every user's.
+           {R"(CREATE TABLE remote_engines (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                name TEXT NOT NULL UNIQUE,
+                base_url TEXT NOT NULL,
+                sealed_key TEXT NOT NULL DEFAULT '',
+                models TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(models)),
+                user_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
+                created_at TEXT NOT NULL))",
+            R"(CREATE TABLE remote_engines (
+                id BIGSERIAL PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                base_url TEXT NOT NULL,
+                sealed_key TEXT NOT NULL DEFAULT '',
+                models JSONB NOT NULL DEFAULT '[]',
+                user_id BIGINT REFERENCES users(id) ON DELETE CASCADE,
+                created_at TIMESTAMPTZ NOT NULL))"},
+       }},
   };
   return list;
 }

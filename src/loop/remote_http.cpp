@@ -50,11 +50,15 @@ long perform(const RemoteAccess& access, Call& call) {
   call.curl = c;
   const std::string url = access.base_url + call.path;
   store::TransferGuard guard;
-  if (config::get("HEARTH_ALLOW_PRIVATE_URLS") != "1")
+  if (!access.owner_named && config::get("HEARTH_ALLOW_PRIVATE_URLS") != "1")
     guard.policy = store::AddressPolicy::public_only();
   store::guard_transfer(c, guard);
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10'000L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, access.connect_timeout_ms);
+  if (access.idle_timeout_s > 0) {
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, access.idle_timeout_s);
+  }
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, call.timeout_ms);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, to_sink);
@@ -64,7 +68,9 @@ long perform(const RemoteAccess& access, Call& call) {
   curl_easy_setopt(c, CURLOPT_XFERINFODATA, &call);
   std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(nullptr, curl_slist_free_all);
   curl_slist* list =
-      curl_slist_append(nullptr, ("Authorization: Bearer " + access.api_key).c_str());
+      access.api_key.empty()
+          ? curl_slist_append(nullptr, "Accept: */*")
+          : curl_slist_append(nullptr, ("Authorization: Bearer " + access.api_key).c_str());
   std::unique_ptr<curl_mime, void (*)(curl_mime*)> mime(nullptr, curl_mime_free);
   if (call.json_body) {
     list = curl_slist_append(list, "Content-Type: application/json");

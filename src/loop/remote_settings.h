@@ -18,8 +18,14 @@
 namespace hearth::loop {
 
 struct RemoteAccess {
-  std::string base_url;  // without a trailing '/', e.g. "https://api.openai.com/v1"
-  std::string api_key;   // in the clear: only for the request's Authorization header
+  std::string base_url{};  // without a trailing '/', e.g. "https://api.openai.com/v1"
+  std::string api_key{};   // in the clear: only for the request's Authorization header ('' : none)
+  // True for an engine the machine's owner registered (`hearth remote add`): the owner named the
+  // address, so loopback and private ones are allowed whatever HEARTH_ALLOW_PRIVATE_URLS says.
+  // False (the default) for anything a user configured: url_policy applies.
+  bool owner_named = false;
+  long connect_timeout_ms = 10'000;
+  long idle_timeout_s = 0;  // a transfer that receives nothing this long fails; 0: no limit
 };
 
 // HEARTH_HOME/secrets/remote.key

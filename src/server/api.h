@@ -13,6 +13,7 @@
 #include "db/db.h"
 #include "library/library.h"
 #include "server/auth.h"
+#include "server/routing.h"
 #include "server/scheduler.h"
 #include "server/server.h"
 
@@ -50,6 +51,7 @@ struct ApiContext {
   // (desktop_hub.h) and the owner's remote engines (a RouteSource, remote_engines.h); null: none.
   DesktopHub* desktops = nullptr;
   RouteSource* remotes = nullptr;
+  RoutePolicyCache route_policies;  // each user's stored route policy (routing.h)
   // Runs bookkeeping (usage counters) off the model loops, one job after another. Declared
   // last: destroyed first, finishing what was queued while the rest is still alive.
   ThreadPool background{1};

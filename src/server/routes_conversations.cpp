@@ -232,6 +232,7 @@ Response put_settings(ApiContext& api, const Request& r) {
   }
   s.user_id = r.caller.user_id;
   store.set(s);
+  api.route_policies.forget(r.caller.user_id);
   try {
     db::AuditLog(api.db).record(r.caller.user_id, "settings.update", "settings",
                                 json::serialize(settings_json(s)));

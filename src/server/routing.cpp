@@ -25,14 +25,32 @@ RoutePolicy route_policy_from(std::string_view text, std::string_view what) {
                   std::string(text.substr(0, 40)) + "'");
 }
 
+RoutePolicy RoutePolicyCache::get(const db::Database& db, std::int64_t user_id) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = cache_.find(user_id); it != cache_.end() && now - it->second.second < kFresh)
+      return it->second.first;
+  }
+  const RoutePolicy policy = route_policy_from(
+      db::UserSettingsStore(db).get(user_id).route_policy, "the stored route setting");
+  std::lock_guard lock(mutex_);
+  cache_[user_id] = {policy, now};
+  return policy;
+}
+
+void RoutePolicyCache::forget(std::int64_t user_id) {
+  std::lock_guard lock(mutex_);
+  cache_.erase(user_id);
+}
+
 std::optional<Route> choose_route(ApiContext& api, const Request& http, const std::string& model) {
   if (api.desktops == nullptr && api.remotes == nullptr) return std::nullopt;
   const std::string_view header = http.header("x-hearth-route");
   const RoutePolicy policy =
       !header.empty()
           ? route_policy_from(header, "the X-Hearth-Route header")
-          : route_policy_from(db::UserSettingsStore(api.db).get(http.caller.user_id).route_policy,
-                              "the stored route setting");
+          : api.route_policies.get(api.db, http.caller.user_id);
   if (policy == RoutePolicy::local_only) return std::nullopt;
   if (api.desktops != nullptr)
     if (auto r = api.desktops->route(http.caller.user_id, model)) return r;

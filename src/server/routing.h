@@ -12,12 +12,16 @@
 
 #include <boost/json/array.hpp>
 
+#include <chrono>
 #include <cstdint>
+#include <mutex>
+#include <unordered_map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "db/db.h"
 #include "server/scheduler.h"
 #include "server/server.h"
 
@@ -30,6 +34,20 @@ std::string_view to_string(RoutePolicy p);
 // "desktop-then-local" / "desktop-only" / "local-only"; Error(invalid_input) otherwise, naming
 // `what` (the header or the setting).
 RoutePolicy route_policy_from(std::string_view text, std::string_view what);
+
+// Each user's stored policy, remembered for a while: a chat must not wait on a busy database
+// to learn it (the database is read again after kFresh, and at once after the user changes it).
+class RoutePolicyCache {
+ public:
+  static constexpr std::chrono::seconds kFresh{30};
+  RoutePolicy get(const db::Database& db, std::int64_t user_id);
+  void forget(std::int64_t user_id);
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::int64_t, std::pair<RoutePolicy, std::chrono::steady_clock::time_point>>
+      cache_;
+};
 
 // Something other than this machine's scheduler that runs generations: an agent's link or a
 // remote engine. Its events follow Scheduler::submit's contract (token events, then exactly one

@@ -89,6 +89,31 @@ TEST_P(DesktopConnectionsTest, TouchAndDisconnect) {
   EXPECT_FALSE(desktops.find("nope").has_value());
 }
 
+TEST_P(DesktopConnectionsTest, AgentsRegisterKeepTheirSecretAndGoWhenRemoved) {
+  std::int64_t ada = make_user("ada");
+  std::int64_t bob = make_user("bob");
+  Database db = open();
+  DesktopConnections desktops(db);
+  auto a = desktops.register_agent(ada, "agt_1", "laptop", "hash-1");
+  EXPECT_EQ(a.status, ConnectionStatus::disconnected);
+  EXPECT_EQ(a.name, "laptop");
+  EXPECT_EQ(a.secret_hash, "hash-1");
+  EXPECT_DB_ERROR(desktops.register_agent(bob, "agt_1", "x", "hash-2"), ErrorKind::conflict);
+  EXPECT_DB_ERROR(desktops.register_agent(ada, "agt_2", "x", ""), ErrorKind::invalid_input);
+  // Connecting (hello) refreshes the row but keeps the name and the secret.
+  desktops.upsert({.user_id = ada, .connection_id = "agt_1", .app_version = "0.2"});
+  auto connected = *desktops.find("agt_1");
+  EXPECT_EQ(connected.status, ConnectionStatus::connected);
+  EXPECT_EQ(connected.name, "laptop");
+  EXPECT_EQ(connected.secret_hash, "hash-1");
+  EXPECT_EQ(connected.app_version, "0.2");
+  EXPECT_FALSE(desktops.remove(bob, "agt_1"));  // not bob's
+  EXPECT_TRUE(desktops.find("agt_1").has_value());
+  EXPECT_TRUE(desktops.remove(ada, "agt_1"));
+  EXPECT_FALSE(desktops.find("agt_1").has_value());
+  EXPECT_FALSE(desktops.remove(ada, "agt_1"));
+}
+
 TEST_P(DesktopConnectionsTest, ListIsMostRecentlySeenFirstPerUser) {
   std::int64_t ada = make_user("ada");
   std::int64_t bob = make_user("bob");

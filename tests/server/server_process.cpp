@@ -35,8 +35,9 @@ int free_port() {
 }
 
 ServerProcess::ServerProcess(const std::filesystem::path& home, std::vector<std::string> extra_args,
-                             std::vector<std::pair<std::string, std::string>> extra_env) {
-  port_ = free_port();
+                             std::vector<std::pair<std::string, std::string>> extra_env,
+                             int port) {
+  port_ = port > 0 ? port : free_port();
   int out[2];
   if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
   posix_spawn_file_actions_t actions;

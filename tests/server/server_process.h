@@ -21,8 +21,10 @@ int free_port();
 // from loopback file servers, which a server otherwise refuses (store/url_policy.h).
 class ServerProcess {
  public:
+  // `port` 0: a free one; else that one (a test restarting a server where its clients expect it).
   explicit ServerProcess(const std::filesystem::path& home, std::vector<std::string> extra_args = {},
-                         std::vector<std::pair<std::string, std::string>> extra_env = {});
+                         std::vector<std::pair<std::string, std::string>> extra_env = {},
+                         int port = 0);
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -36,6 +38,7 @@ class ServerProcess {
     return std::string(scheme) + "://127.0.0.1:" + std::to_string(port_) + path;
   }
   const std::string& output() const { return output_; }
+  int port() const { return port_; }
 
  private:
   pid_t pid_ = -1;

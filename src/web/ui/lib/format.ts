@@ -38,3 +38,17 @@ export function when(value: string | number | null | undefined): string {
   if (Number.isNaN(date.getTime())) return String(value);
   return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
+
+// How long ago `value` (as when() takes it) was, in words: "just now", "5 s ago", "3 min ago",
+// "2 h ago", then the date. `now` is the reader's clock in milliseconds.
+export function ago(value: string | number | null | undefined, now = Date.now()): string {
+  if (value === null || value === undefined || value === '') return 'never';
+  const date = typeof value === 'number' ? new Date(value * 1000) : new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  const seconds = Math.max(0, Math.round((now - date.getTime()) / 1000));
+  if (seconds < 5) return 'just now';
+  if (seconds < 60) return `${seconds} s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+  return when(value);
+}

@@ -1,11 +1,13 @@
 // /personal-models: the caller's models (downloads in progress, installed ones with their usage
-// and versions) above the catalog with this machine's fit verdicts.
+// and versions), their desktops (connected agents, live figures, where each model runs), then
+// the catalog with this machine's fit verdicts.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { get } from '../lib/api';
-import { mount } from '../lib/shell';
+import { mount, type Me } from '../lib/shell';
 import { ErrorNote, useLoad } from '../lib/ui';
 import { AddressForm } from './address_form';
 import { CatalogSection } from './catalog';
+import { DesktopsSection } from './desktops';
 import { Downloads } from './downloads';
 import { InstalledModels } from './installed';
 import { isUnfinished, type PersonalModel } from './types';
@@ -23,7 +25,7 @@ function startedNote(name: string, models: PersonalModel[]): string {
   return `The download of ${name} failed: the reason is shown with it below.`;
 }
 
-function App() {
+function App({ me }: { me: Me }) {
   const rows = useLoad(() => get<{ models: PersonalModel[] }>('/api/personal-models').then((a) => a.models));
   const [started, setStarted] = useState<string | null>(null);
   const models = rows.data ?? [];
@@ -53,6 +55,7 @@ function App() {
         </>
       )}
       {!rows.data && rows.error === null && <p class="muted">Reading your models…</p>}
+      <DesktopsSection me={me} />
       <AddressForm onStarted={onStarted} />
       <CatalogSection onStarted={onStarted} installedKey={installedKey} />
     </main>
@@ -61,4 +64,5 @@ function App() {
 
 mount('personal-models', App,
   <>Models are downloaded from the source shown (Hugging Face, or the address you give) to this machine and
-    stored in hearth's folder here; nothing you type into them, their usage or their training leaves this machine.</>);
+    stored in hearth's folder here; nothing you type into them, their usage or their training leaves this machine.
+    A chat with a model of one of your connected desktops runs on that desktop.</>);
