@@ -152,11 +152,22 @@ struct Runner {
 
   // One connection on a connected stream (moved in): returns why it ended (then the caller
   // retries), or throws Fatal.
+  // Keeps `current` pointing at the live stream's TCP layer, and never at a dead one (an
+  // exception may leave a scope early).
+  struct Current {
+    beast::tcp_stream*& slot;
+    Current(beast::tcp_stream*& s, beast::tcp_stream* now) : slot(s) { slot = now; }
+    ~Current() { slot = nullptr; }
+  };
+
   template <class Stream>
   net::awaitable<std::string> converse(Stream stream, bool& welcomed) {
-    if (!credentials) co_await register_agent(stream);
+    {
+      Current registering(current, &beast::get_lowest_layer(stream));
+      if (!credentials) co_await register_agent(stream);
+    }
     websocket::stream<Stream> ws(std::move(stream));
-    current = &beast::get_lowest_layer(ws);
+    Current live(current, &beast::get_lowest_layer(ws));
     if (stopping) co_return std::string("stopped");
     ws.set_option(websocket::stream_base::decorator([this](websocket::request_type& req) {
       req.set(http::field::user_agent, "hearth-agent/" HEARTH_VERSION);
@@ -212,7 +223,6 @@ struct Runner {
     auto result = co_await (server::websocket_session::pump(ws, outbox, on_text) || heartbeat());
     outbox->detach();
     session->closed();
-    current = nullptr;
     co_return result.index() == 0 ? std::get<0>(result) : std::string("stopped");
   }
 
@@ -222,15 +232,16 @@ struct Runner {
     auto [rec, endpoints] = co_await resolver.async_resolve(url.host, url.port, nothrow);
     if (rec) co_return "cannot resolve " + url.host + ": " + rec.message();
     beast::tcp_stream tcp_stream(executor);
-    current = &tcp_stream;
-    tcp_stream.expires_after(kConnectTimeout);
-    auto [cec, ep] = co_await tcp_stream.async_connect(endpoints, nothrow);
-    current = nullptr;
-    if (stopping) co_return std::string("stopped");
-    if (cec) co_return "cannot connect: " + cec.message();
+    {
+      Current connecting(current, &tcp_stream);
+      tcp_stream.expires_after(kConnectTimeout);
+      auto [cec, ep] = co_await tcp_stream.async_connect(endpoints, nothrow);
+      if (stopping) co_return std::string("stopped");
+      if (cec) co_return "cannot connect: " + cec.message();
+    }
     if (!url.tls) co_return co_await converse(std::move(tcp_stream), welcomed);
     beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp_stream), tls);
-    current = &beast::get_lowest_layer(stream);
+    Current handshaking(current, &beast::get_lowest_layer(stream));
     // The server name for the hub's certificate selection (not for an IP address); the
     // certificate is checked against the host either way.
     boost::system::error_code parse_ec;
@@ -238,7 +249,6 @@ struct Runner {
     if (parse_ec) SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str());
     stream.set_verify_callback(ssl::host_name_verification(url.host));
     auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, nothrow);
-    current = nullptr;
     if (stopping) co_return std::string("stopped");
     if (hec)
       co_return "TLS handshake failed: " + hec.message() +

@@ -67,6 +67,7 @@ AgentSession::AgentSession(AgentContext& context, std::function<void(std::string
   const auto [busy, total] = cpu_times();
   cpu_busy_ = busy;
   cpu_total_ = total;
+  gpus_ = hardware::probe().gpus;  // once: the probe loads the GPU driver's library
 }
 
 void AgentSession::send(const json::object& m) const { send_(server::json_text(m)); }
@@ -117,7 +118,7 @@ json::object AgentSession::heartbeat() {
   json::array loaded;
   for (const auto& m : context_.scheduler.loaded()) loaded.emplace_back(json::string(m.model));
   json::array gpus;
-  for (const auto& g : hardware::probe().gpus)
+  for (const auto& g : gpus_)
     gpus.emplace_back(json::object{{"name", g.name},
                                    {"utilization", nullptr},
                                    {"vram_used", g.vram_total - std::min(g.vram_total, g.vram_free)},
@@ -254,13 +255,22 @@ void AgentSession::install(const std::string& id, const std::string& model) {
 }
 
 void AgentSession::remove(const std::string& id, const std::string& model) {
+  // Off the connection's thread, which must keep answering pings.
+  auto self = shared_from_this();
+  auto work = [self, id, model](const std::function<bool()>&) {
+    try {
+      self->context_.library.remove(self->user_id_, model);
+      self->send(json::object{{"type", "done"}, {"id", id}});
+    } catch (const Error& e) {
+      self->send_error(id, wire::kind_name(e.kind()), e.what());
+    }
+    self->send(json::object{{"type", "models"}, {"models", self->models()}});
+  };
   try {
-    context_.library.remove(user_id_, model);
-    send(json::object{{"type", "done"}, {"id", id}});
+    context_.library.run_in_background(work);
   } catch (const Error& e) {
     send_error(id, wire::kind_name(e.kind()), e.what());
   }
-  send(json::object{{"type", "models"}, {"models", models()}});
 }
 
 void AgentSession::closed() {

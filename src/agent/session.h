@@ -13,6 +13,7 @@
 #include <string>
 
 #include "agent/agent.h"
+#include "hardware/hardware.h"
 
 namespace hearth::agent {
 
@@ -45,6 +46,7 @@ class AgentSession : public std::enable_shared_from_this<AgentSession> {
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> running_;  // by request id
   std::uint64_t cpu_busy_ = 0, cpu_total_ = 0;  // /proc/stat at the last heartbeat
+  std::vector<hardware::GpuInfo> gpus_;          // probed once, for the heartbeats
 };
 
 }  // namespace hearth::agent

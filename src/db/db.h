@@ -310,6 +310,9 @@ class DesktopConnections {
   // Error(conflict) when the id exists.
   DesktopConnection register_agent(std::int64_t user_id, const std::string& connection_id,
                                    const std::string& name, const std::string& secret_hash);
+  // A registered agent connected (its hello): the row is refreshed as upsert() does, but never
+  // created; false when the row is gone (the agent was revoked meanwhile).
+  bool mark_connected(const DesktopHello& hello);
   // Deletes the user's agent; false when the user has no such agent.
   bool remove(std::int64_t user_id, const std::string& connection_id);
   std::optional<DesktopConnection> find(const std::string& connection_id);

@@ -129,6 +129,26 @@ DesktopConnection DesktopConnections::register_agent(std::int64_t user_id,
   return *row;
 }
 
+bool DesktopConnections::mark_connected(const DesktopHello& hello) {
+  long long user = hello.user_id;
+  std::string stamp = format_time(now());
+  std::string status(to_string(ConnectionStatus::connected));
+  const std::string hardware = hello.hardware_info.empty() ? "{}" : hello.hardware_info;
+  const std::string models = hello.local_models.empty() ? "[]" : hello.local_models;
+  long long changed = detail::with_session(
+      *db_, "refreshing " + label(hello.connection_id), [&](soci::session& sql) {
+        return detail::execute(
+            sql,
+            "UPDATE desktop_app_connections SET app_version = :a, os_info = :o, "
+            "hardware_info = :h, connected_at = :t, last_seen = :t2, status = :s, "
+            "local_models = :l WHERE connection_id = :c AND user_id = :u",
+            soci::use(hello.app_version), soci::use(hello.os_info), soci::use(hardware),
+            soci::use(stamp), soci::use(stamp), soci::use(status), soci::use(models),
+            soci::use(hello.connection_id), soci::use(user));
+      });
+  return changed > 0;
+}
+
 bool DesktopConnections::remove(std::int64_t user_id, const std::string& connection_id) {
   long long user = user_id;
   long long changed =

@@ -51,7 +51,7 @@ struct ApiContext {
   // (desktop_hub.h) and the owner's remote engines (a RouteSource, remote_engines.h); null: none.
   DesktopHub* desktops = nullptr;
   RouteSource* remotes = nullptr;
-  RoutePolicyCache route_policies;  // each user's stored route policy (routing.h)
+  RoutePolicyCache route_policies{};  // each user's stored route policy (routing.h)
   // Runs bookkeeping (usage counters) off the model loops, one job after another. Declared
   // last: destroyed first, finishing what was queued while the rest is still alive.
   ThreadPool background{1};

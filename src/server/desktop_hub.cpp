@@ -46,10 +46,23 @@ bool same_secret(const std::string& a, const std::string& b) {
 }  // namespace
 
 HubState::HubState(db::Database database)
-    : db(std::move(database)), writer(std::make_unique<ThreadPool>(1)) {}
+    : db(std::move(database)), writer_(std::make_unique<ThreadPool>(1)) {}
+
+HubState::~HubState() { stop_writing(); }
+
+void HubState::stop_writing() {
+  std::unique_ptr<ThreadPool> writer;
+  {
+    std::lock_guard lock(writer_mutex_);
+    writer.swap(writer_);
+  }
+  writer.reset();  // joins after the queued writes
+}
 
 void HubState::write(std::function<void(db::Database&)> work) {
-  writer->submit([this, work = std::move(work)] {
+  std::lock_guard lock(writer_mutex_);
+  if (!writer_) return;
+  writer_->submit([this, work = std::move(work)] {
     try {
       work(db);
     } catch (const std::exception& e) {
@@ -126,7 +139,7 @@ DesktopHub::~DesktopHub() {
   impl_->wake.notify_all();
   impl_->watcher.join();
   close_all();
-  impl_->state->writer.reset();  // finishes the database writes queued so far
+  impl_->state->stop_writing();
 }
 
 json::object DesktopHub::register_agent(std::int64_t user_id, const std::string& name) {

@@ -40,6 +40,28 @@ json::array checked_models(const json::value& v) {
   return out;
 }
 
+// At most this much text for one answer: generously above what max_tokens (or a long context)
+// can produce, and never more than kMaxAnswerBytes.
+constexpr std::size_t kMaxAnswerBytes = 64u << 20;
+std::size_t answer_limit(const GenerationRequest& r) {
+  const std::size_t tokens = r.max_tokens > 0 ? static_cast<std::size_t>(r.max_tokens) : 1u << 18;
+  return std::min(kMaxAnswerBytes, tokens * 256 + 4096);
+}
+
+// What an agent's error may tell a client: never that the client's own credentials or state
+// are wrong (a web page would take a 401 for a logout).
+ErrorKind agent_error_kind(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::invalid_input:
+    case ErrorKind::not_found:
+    case ErrorKind::unsupported:
+    case ErrorKind::out_of_memory:
+      return kind;
+    default:
+      return ErrorKind::unavailable;
+  }
+}
+
 }  // namespace
 
 AgentLink::AgentLink(std::shared_ptr<HubState> hub, AgentIdentity identity)
@@ -99,28 +121,26 @@ void AgentLink::handle(const json::object& m) {
     const json::object& t = wire::object_field(m, "telemetry");
     if (json_text(t).size() > kMaxTelemetryBytes)
       throw Error(ErrorKind::invalid_input, "telemetry is too large");
-    std::string models_text;
+    bool changed = false;
     {
       std::lock_guard lock(mutex_);
       telemetry_ = t;
       if (m.contains("models")) {
         models_ = checked_models(m.at("models"));
-        models_text = json_text(models_);
+        changed = true;
       }
+      // last_seen needs no more than a write every few heartbeats: a live agent's is "now".
+      changed = changed || std::chrono::steady_clock::now() - persisted_at_ > std::chrono::seconds(30);
     }
-    const std::string id = identity_.agent_id;
-    hub_->write([id, models_text](db::Database& db) { db::DesktopConnections(db).touch(id, models_text); });
+    if (changed) persist();
     return;
   }
   if (type == "models") {
-    std::string models_text;
     {
       std::lock_guard lock(mutex_);
       models_ = checked_models(m.contains("models") ? m.at("models") : json::value(json::array{}));
-      models_text = json_text(models_);
     }
-    const std::string id = identity_.agent_id;
-    hub_->write([id, models_text](db::Database& db) { db::DesktopConnections(db).touch(id, models_text); });
+    persist();
     return;
   }
   const std::string id = wire::string_field(m, "id");
@@ -128,12 +148,19 @@ void AgentLink::handle(const json::object& m) {
     std::shared_ptr<GenerationSink> sink;
     std::shared_ptr<ResponseStream> command;
     GenerationEvent e;
+    bool over_limit = false;
     {
       std::lock_guard lock(mutex_);
       if (auto it = pending_.find(id); it != pending_.end()) {
         sink = it->second.sink;
         if (type == "piece") {
           it->second.got_piece = true;
+          it->second.bytes += wire::string_field(m, "text").size();
+          if (it->second.bytes > answer_limit(it->second.request)) {
+            // More text than the request can produce: the agent is broken or hostile.
+            pending_.erase(it);
+            over_limit = true;
+          }
         } else {
           pending_.erase(it);
           if (type == "done") ++served_;
@@ -154,6 +181,11 @@ void AgentLink::handle(const json::object& m) {
       if (type != "piece") command->finish();
       return;
     }
+    if (over_limit) {
+      send(json::object{{"type", "cancel"}, {"id", id}});
+      (*sink)(error_event(ErrorKind::unavailable, where() + " sent more text than the request allows"));
+      return;
+    }
     if (type == "piece") {
       e.text = wire::string_field(m, "text");
     } else if (type == "done") {
@@ -162,8 +194,8 @@ void AgentLink::handle(const json::object& m) {
       if (e.finish_reason != "stop" && e.finish_reason != "length") e.finish_reason = "stop";
       e.timings = wire::timings_from(m.contains("usage") ? m.at("usage") : json::value());
     } else {
-      e = error_event(wire::kind_from(wire::string_field(m, "kind")),
-                      where() + ": " + wire::string_field(m, "message", "failed"));
+      e = error_event(agent_error_kind(wire::kind_from(wire::string_field(m, "kind"))),
+                      where() + ": " + wire::string_field(m, "message", "failed").substr(0, 2000));
     }
     (*sink)(std::move(e));
     return;
@@ -218,7 +250,17 @@ void AgentLink::hello(const json::object& m) {
     slot = shared_from_this();
   }
   if (previous) previous->close("replaced by a newer connection of the same agent");
-  hub_->write([row](db::Database& db) { db::DesktopConnections(db).upsert(row); });
+  // The row is refreshed, never made again: an agent revoked since it connected is closed here
+  // (revoke() closes the agents it finds live; this catches one that said hello just after).
+  std::weak_ptr<AgentLink> weak = weak_from_this();
+  hub_->write([row, weak](db::Database& db) {
+    if (!db::DesktopConnections(db).mark_connected(row))
+      if (auto self = weak.lock()) self->close("this agent was revoked");
+  });
+  {
+    std::lock_guard lock(mutex_);
+    persisted_at_ = std::chrono::steady_clock::now();
+  }
   send(json::object{{"type", "welcome"},
                     {"protocol", wire::kProtocol},
                     {"agent_id", identity_.agent_id},
@@ -234,12 +276,16 @@ void AgentLink::closed(const std::string& why) {
     closed_ = true;
     link_ = {};
   }
+  bool was_current = false;  // not replaced by a newer connection of the same agent
   {
     std::lock_guard lock(hub_->mutex);
     auto it = hub_->links.find(identity_.agent_id);
-    if (it != hub_->links.end() && it->second.get() == this) hub_->links.erase(it);
+    if (it != hub_->links.end() && it->second.get() == this) {
+      hub_->links.erase(it);
+      was_current = true;
+    }
   }
-  if (was_live) {
+  if (was_live && was_current) {
     SPDLOG_INFO("desktop agent '{}' ({}) disconnected: {}", identity_.name, identity_.agent_id, why);
     const std::string id = identity_.agent_id;
     hub_->write([id](db::Database& db) {
@@ -334,11 +380,33 @@ void AgentLink::command(const std::string& type, const std::string& model,
   {
     std::lock_guard lock(mutex_);
     if (closed_) throw Error(ErrorKind::unavailable, where() + " is not connected");
+    out->start(200, "application/x-ndjson");
     id = "c" + std::to_string(next_id_++);
     commands_.emplace(id, out);
   }
-  out->start(200, "application/x-ndjson");
   send(json::object{{"type", type}, {"id", id}, {"model", model}});
+}
+
+void AgentLink::persist() {
+  {
+    std::lock_guard lock(mutex_);
+    if (persist_queued_) return;
+    persist_queued_ = true;
+  }
+  std::weak_ptr<AgentLink> weak = weak_from_this();
+  const std::string id = identity_.agent_id;
+  hub_->write([weak, id](db::Database& db) {
+    auto self = weak.lock();
+    if (!self) return;
+    std::string models;
+    {
+      std::lock_guard lock(self->mutex_);
+      self->persist_queued_ = false;
+      self->persisted_at_ = std::chrono::steady_clock::now();
+      models = json_text(self->models_);
+    }
+    db::DesktopConnections(db).touch(id, models);
+  });
 }
 
 bool AgentLink::live() const {

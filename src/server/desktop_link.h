@@ -63,7 +63,11 @@ class AgentLink : public WebSocketPeer,
     GenerationRequest request;
     std::shared_ptr<GenerationSink> sink;
     bool got_piece = false;
+    std::size_t bytes = 0;  // text received so far, held against the request's limit
   };
+  // Queues one database write of the row's state (last seen, models); while one is queued,
+  // later changes ride along with it, so a chatty agent cannot flood the writer.
+  void persist();
   void handle(const boost::json::object& m);
   void hello(const boost::json::object& m);
   void send(const boost::json::object& m);
@@ -84,21 +88,28 @@ class AgentLink : public WebSocketPeer,
   std::map<std::string, std::shared_ptr<ResponseStream>> commands_;
   std::uint64_t next_id_ = 1;
   std::uint64_t served_ = 0;
+  bool persist_queued_ = false;
+  std::chrono::steady_clock::time_point persisted_at_{};
 };
 
 // What the hub's parts share: the database, its writer thread and the live links by agent id.
 struct HubState : std::enable_shared_from_this<HubState> {
   explicit HubState(db::Database database);
+  ~HubState();
   db::Database db;
   std::mutex mutex;
   std::map<std::string, std::shared_ptr<AgentLink>> links;  // live (after hello), by agent id
-  // Database writes, one after another, off the I/O thread.
+  // Database writes, one after another, off the I/O thread; dropped once the hub stops.
   void write(std::function<void(db::Database&)> work);
+  void stop_writing();  // finishes the writes queued so far
   // Another live agent of the user with the model, for a request its first agent dropped before
   // answering; nullopt when there is none.
   std::optional<Route> reroute(std::int64_t user_id, const std::string& model,
                                const AgentLink* except);
-  std::unique_ptr<class ThreadPool> writer;
+
+ private:
+  std::mutex writer_mutex_;
+  std::unique_ptr<class ThreadPool> writer_;
 };
 
 }  // namespace hearth::server

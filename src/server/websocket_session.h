@@ -63,6 +63,15 @@ struct Outbox {
   }
 };
 
+// A close frame's reason holds at most 123 bytes: cut at a character boundary (a peer refuses
+// a reason that is not UTF-8).
+inline std::string short_reason(const std::string& text) {
+  if (text.size() <= 120) return text;
+  std::size_t end = 120;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end);
+}
+
 // Reads frames into `on_text` and writes the outbox's frames until either side ends the
 // connection (or the outbox asks to close); returns why it ended. Shared by the hub's side
 // (run() below) and the agent's (agent/connection.cpp).
@@ -77,6 +86,7 @@ net::awaitable<std::string> pump(WebSocket& ws, const std::shared_ptr<Outbox>& o
     for (;;) {
       auto [ec, n] = co_await ws.async_read(buffer, nothrow);
       if (ec) {
+        if (!why.empty()) co_return;  // the writer ended it first, and said why
         why = ec == websocket::error::closed ? std::string("the other side closed the connection")
                                              : ec.message();
         if (ec == websocket::error::closed && !ws.reason().reason.empty())
@@ -104,16 +114,23 @@ net::awaitable<std::string> pump(WebSocket& ws, const std::shared_ptr<Outbox>& o
       for (auto& frame : frames) {
         ws.text(true);
         if (auto [ec, n] = co_await ws.async_write(net::buffer(frame), nothrow); ec) {
-          why = ec.message();
+          if (why.empty()) why = ec.message();
           co_return;
         }
       }
       if (close) {
         websocket::close_reason reason(websocket::close_code::normal);
-        reason.reason = close->substr(0, 120);  // a close frame's reason is at most 123 bytes
-        co_await ws.async_close(reason, nothrow);
+        reason.reason = short_reason(*close);
         why = *close;
+        co_await ws.async_close(reason, nothrow);
         co_return;
+      }
+      {
+        // A push that came while we wrote posted its wake-up before the timer waited, which
+        // would be lost: look again first. Nothing else runs on this thread between this check
+        // and the wait, so a later push's wake-up finds the timer waiting.
+        std::lock_guard lock(outbox->mutex);
+        if (!outbox->frames.empty() || outbox->close_reason) continue;
       }
       outbox->timer->expires_at(net::steady_timer::time_point::max());
       co_await outbox->timer->async_wait(nothrow);

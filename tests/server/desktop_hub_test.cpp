@@ -297,6 +297,47 @@ TEST_F(DesktopHubTest, InstallAndRemoveStreamTheAgentsProgress) {
   EXPECT_NE(t.data.find("no model m"), std::string::npos) << t.data;
 }
 
+TEST_F(DesktopHubTest, AnAgentRevokedBeforeItsHelloIsClosedAndStaysGone) {
+  const json::object reg = hub.register_agent(ada, "desk");
+  const std::string id(reg.at("agent_id").as_string());
+  FakeConnection* c = fresh();
+  c->open(hub.accept(upgrade(id, std::string(reg.at("secret").as_string())), auth));
+  hub.revoke(ada, id);  // not live yet: nothing to close now
+  c->say(hello({"m:latest"}));
+  bool closed = false;
+  for (int i = 0; i < 200 && !closed; ++i) {
+    {
+      std::lock_guard lock(c->mutex);
+      closed = !c->closed_with.empty();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_NE(c->closed_with.find("revoked"), std::string::npos) << c->closed_with;
+  EXPECT_TRUE(hub.agents(ada).empty()) << "the row came back";
+}
+
+TEST_F(DesktopHubTest, AnAnswerLongerThanTheRequestAllowsIsCut) {
+  auto desk = connect(ada, {"m:latest"});
+  Events events;
+  auto route = hub.route(ada, "m");
+  GenerationRequest r = chat(route->model);
+  r.max_tokens = 2;  // at most 2 * 256 + 4096 bytes of text
+  route->target->submit(r, events.sink());
+  const json::object infer = desk->last("infer");
+  desk->say({{"type", "piece"}, {"id", infer.at("id")}, {"text", std::string(6000, 'x')}});
+  desk->say({{"type", "done"}, {"id", infer.at("id")}, {"finish_reason", "stop"}});
+  ASSERT_EQ(events.ends.size(), 1u);
+  EXPECT_EQ(events.ends[0].kind, GenerationEvent::Kind::error);
+  EXPECT_EQ(desk->last("cancel").at("id"), infer.at("id"));
+  // An agent's "unauthorized" never reaches a client as its own 401.
+  Events other;
+  route->target->submit(chat(route->model), other.sink());
+  const json::object second = desk->last("infer");
+  desk->say({{"type", "error"}, {"id", second.at("id")}, {"kind", "unauthorized"}, {"message", "no"}});
+  ASSERT_EQ(other.ends.size(), 1u);
+  EXPECT_EQ(other.ends[0].error_kind, ErrorKind::unavailable);
+}
+
 TEST_F(DesktopHubTest, BadMessagesCloseTheConnection) {
   const json::object reg = hub.register_agent(ada, "desk");
   FakeConnection* c = fresh();
