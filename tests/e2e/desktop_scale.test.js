@@ -1,11 +1,12 @@
 // Many chats routed at once over two desktop agents of one user (docs/desktop-protocol.md:
 // "Several agents with the model are balanced"): every chat completes with its own text (the
 // pieces of concurrent requests never mix: a greedy answer is the same alone or batched), and
-// both agents take a share.
+// both agents take a share. Then a model removed from one agent through the hub
+// (DELETE /api/desktop/agents/{id}/models/{name}) sends every chat to the other.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { openaiClient, streamChat } from './lib/util.js';
-import { MODEL, startDesktopFixture, listAgents, poll } from './lib/desktop.js';
+import { MODEL, isModel, startDesktopFixture, listAgents, hubApi, poll } from './lib/desktop.js';
 
 const T = { timeout: 90_000 };
 const N = 50;
@@ -80,4 +81,34 @@ test(`${N} concurrent routed chats (streaming and not) all complete, on both age
   assert.equal(served[0] + served[1], N, `served ${served} (${N} chats)`);
   for (const [i, s] of served.entries()) assert.ok(s > 0, `agent ${i + 1} served none (${served})`);
   process.stdout.write(`# ${N} routed chats in ${seconds.toFixed(1)} s, served per agent: ${served}\n`);
+});
+
+test('a model removed from one agent through the hub: the other agent serves every chat', T, async () => {
+  const [one, two] = agents.map((a) => a.connections()[0].id);
+  const r = await hubApi(fx.url, `/api/desktop/agents/${one}/models/${MODEL}`, { token: ada, method: 'DELETE' });
+  assert.equal(r.status, 200, r.text);
+  const lines = r.text.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(lines.at(-1), { status: 'success' }, r.text);
+
+  // The agent sends its new list; the hub shows desk-tiny on the other agent only.
+  const listed = await poll(async () => {
+    const m = await hubApi(fx.url, '/api/desktop/models', { token: ada });
+    const where = m.json.models.filter((x) => isModel(x.name) && x.where === 'desktop').map((x) => x.agent.id);
+    return where.length === 1 && where[0] === two ? m.json : null;
+  }, { timeoutMs: 10_000 });
+  assert.ok(listed, 'the hub still lists desk-tiny on the agent it was removed from');
+  const before = Object.fromEntries((await listAgents(fx.url, ada)).map((a) => [a.id, a.served]));
+  assert.ok(!(await listAgents(fx.url, ada)).find((a) => a.id === one).models.some((m) => isModel(m.name)));
+
+  const client = openaiClient(fx.url, ada);
+  await Promise.all(Array.from({ length: 6 }, () => client.chat.completions.create({
+    model: MODEL, max_tokens: 4, messages: [{ role: 'user', content: prompts[0] }] })));
+  const after = Object.fromEntries((await listAgents(fx.url, ada)).map((a) => [a.id, a.served]));
+  assert.equal(after[one], before[one], 'a chat went to the agent without the model');
+  assert.equal(after[two], before[two] + 6);
+
+  // Removing it again: the agent has no such model, and the answer says so.
+  const again = await hubApi(fx.url, `/api/desktop/agents/${one}/models/${MODEL}`, { token: ada, method: 'DELETE' });
+  assert.ok(again.status === 404 || /"error"/.test(again.text), `${again.status} ${again.text}`);
+  assert.ok(!/"success"/.test(again.text), again.text);
 });
