@@ -1,7 +1,8 @@
 // Many chats routed at once over two desktop agents of one user (docs/desktop-protocol.md:
 // "Several agents with the model are balanced"): every chat completes with its own text (the
 // pieces of concurrent requests never mix: a greedy answer is the same alone or batched), and
-// both agents take a share. Then a model removed from one agent through the hub
+// both agents take a share. Chats given to an agent that dies before its first piece finish on
+// the other one. A model removed from one agent through the hub
 // (DELETE /api/desktop/agents/{id}/models/{name}) sends every chat to the other.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -81,6 +82,38 @@ test(`${N} concurrent routed chats (streaming and not) all complete, on both age
   assert.equal(served[0] + served[1], N, `served ${served} (${N} chats)`);
   for (const [i, s] of served.entries()) assert.ok(s > 0, `agent ${i + 1} served none (${served})`);
   process.stdout.write(`# ${N} routed chats in ${seconds.toFixed(1)} s, served per agent: ${served}\n`);
+});
+
+test('chats on an agent that dies before its first piece move to the other agent', T, async () => {
+  const [one, two] = agents.map((a) => a.connections()[0].id);
+  const served = async () => Object.fromEntries((await listAgents(fx.url, ada)).map((a) => [a.id, a]));
+  const before = await served();
+  // Frozen, agent 1 takes its share of the chats and answers nothing.
+  agents[0].kill('SIGSTOP');
+  const client = openaiClient(fx.url, ada);
+  const body = { model: MODEL, temperature: 0, max_tokens: 8, messages: [{ role: 'user', content: prompts[1] }] };
+  const chats = Promise.all(Array.from({ length: 4 }, () => client.chat.completions.create(body)));
+  const stuck = await poll(async () => ((await served())[one].in_flight >= 1 ? true : null), { timeoutMs: 10_000 });
+  if (!stuck) agents[0].kill('SIGCONT');
+  assert.ok(stuck, 'no chat was given to agent 1');
+  const t0 = performance.now();
+  agents[0].child.kill('SIGKILL');
+  const results = await chats;
+  const ms = performance.now() - t0;
+  const texts = new Set(results.map((r) => r.choices[0].message.content));
+  assert.equal(texts.size, 1, `different answers: ${JSON.stringify([...texts])}`);
+  assert.ok(results.every((r) => r.usage.completion_tokens >= 1));
+  assert.ok(ms < 5000, `the chats took ${Math.round(ms)} ms to finish after agent 1 died`);
+  const after = await served();
+  assert.equal(after[one].status, 'disconnected');
+  assert.equal(after[two].served, before[two].served + 4);
+
+  // Agent 1 comes back for the next test.
+  await agents[0].exitPromise;
+  agents[0] = await fx.agent({ home: fx.homes[0], name: 'desk-1',
+                               env: { HEARTH_NUM_PARALLEL: '8', HEARTH_THREADS: '1' } });
+  assert.equal((await agents[0].waitConnected()).id, one);
+  assert.ok(await poll(async () => ((await served())[one].status === 'connected' ? true : null)));
 });
 
 test('a model removed from one agent through the hub: the other agent serves every chat', T, async () => {
