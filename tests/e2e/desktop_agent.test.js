@@ -119,7 +119,7 @@ test('a restart without --token reconnects with the kept credentials', T, async 
   await waitStatus('connected');
 });
 
-test('chats through the hub (openai streaming and not, ollama) are the agent\'s and are kept', T, async () => {
+test('chats through the hub (openai streaming and not, ollama, /api/desktop/inference) are the agent\'s and are kept', T, async () => {
   const client = openaiClient(url, ada);
   const stream = await client.chat.completions.create({
     model: MODEL, messages, max_tokens: 24, temperature: 0, stream: true,
@@ -163,6 +163,12 @@ test('chats through the hub (openai streaming and not, ollama) are the agent\'s 
   const ollamaText = viaHub.map((p) => p.message?.content ?? '').join('');
   const mirror = (await collect(ollamaClient(agent.url))).map((p) => p.message?.content ?? '').join('');
   assert.equal(ollamaText, mirror);
+  // The connector's own route takes /api/chat's body too.
+  const inference = await hubApi(url, '/api/desktop/inference', { token: ada, method: 'POST',
+                                                                   body: { ...ask, stream: false } });
+  assert.equal(inference.status, 200, inference.text);
+  assert.equal(inference.json.done, true, inference.text);
+  assert.equal(inference.json.message.content, ollamaText);
 
   // The hub keeps the conversation, under the model name the client used.
   const kept = await poll(async () => {
