@@ -209,7 +209,7 @@ struct Runner {
           std::fflush(stdout);
         }
       } catch (const std::exception& e) {
-        outbox->close(std::string("bad message from the hub: ") + e.what());
+        outbox->close(std::string("bad message from the hub: ") + e.what(), true);
       }
     };
     auto heartbeat = [&]() -> net::awaitable<void> {
@@ -239,6 +239,10 @@ struct Runner {
       if (stopping) co_return std::string("stopped");
       if (cec) co_return "cannot connect: " + cec.message();
     }
+    // Pieces are small frames: send each at once rather than wait for the hub's ACK (Nagle's
+    // delay would add ~40 ms between pieces).
+    beast::error_code ignored;
+    tcp_stream.socket().set_option(tcp::no_delay(true), ignored);
     if (!url.tls) co_return co_await converse(std::move(tcp_stream), welcomed);
     beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp_stream), tls);
     Current handshaking(current, &beast::get_lowest_layer(stream));

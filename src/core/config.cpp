@@ -103,7 +103,9 @@ long long get_int(std::string_view env, long long min, long long max) {
 void set_override(std::string_view env, std::string value) {
   find(env);
   std::lock_guard lock(overrides_mutex);
-  overrides.insert_or_assign(std::string(env), std::move(value));
+  // An empty value removes the override: the environment or the default applies again.
+  if (value.empty()) overrides.erase(std::string(env));
+  else overrides.insert_or_assign(std::string(env), std::move(value));
 }
 
 }  // namespace hearth::config

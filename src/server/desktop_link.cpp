@@ -81,11 +81,11 @@ void AgentLink::send(const json::object& m) {
   if (send) send(json_text(m));
 }
 
-void AgentLink::close(const std::string& reason) {
+void AgentLink::close(const std::string& reason, bool protocol_violation) {
   std::function<void(std::string)> close;
   {
     std::lock_guard lock(mutex_);
-    close = link_.close;
+    close = protocol_violation ? link_.refuse : link_.close;
   }
   if (close) close(reason);
 }
@@ -101,7 +101,7 @@ void AgentLink::message(std::string text) {
   } catch (const std::exception& e) {
     SPDLOG_WARN("desktop agent {} ({}) sent a bad message: {}", identity_.name, identity_.agent_id,
                 e.what());
-    close(std::string("bad message: ") + e.what());
+    close(std::string("bad message: ") + e.what(), true);
   }
 }
 

@@ -56,7 +56,7 @@ class AgentLink : public WebSocketPeer,
   // install / remove: a command whose progress lines stream into `out`.
   void command(const std::string& type, const std::string& model,
                std::shared_ptr<ResponseStream> out);
-  void close(const std::string& reason);
+  void close(const std::string& reason, bool protocol_violation = false);
 
  private:
   struct Pending {

@@ -103,11 +103,14 @@ struct UploadStart {
 class WebSocketPeer {
  public:
   // Handed to opened(): `send` queues one text frame, `close` ends the connection after the
-  // frames queued before it, with a close frame carrying `reason`. Both are safe from any thread
+  // frames queued before it, with a close frame carrying `reason` (`refuse` likewise, marking a
+  // protocol violation). Both are safe from any thread
   // and harmless once the connection is gone.
   struct Link {
     std::function<void(std::string text)> send;
     std::function<void(std::string reason)> close;
+    // As close, with the close code for a peer that broke the protocol (1008).
+    std::function<void(std::string reason)> refuse;
   };
   virtual ~WebSocketPeer() = default;
   virtual void opened(Link link) = 0;

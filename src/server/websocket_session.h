@@ -38,6 +38,7 @@ struct Outbox {
   std::mutex mutex;
   std::deque<std::string> frames;
   std::optional<std::string> close_reason;
+  bool violation = false;  // the close is for a protocol violation (1008), not a normal end
   bool alive = true;
   net::any_io_executor executor;
   std::shared_ptr<net::steady_timer> timer;
@@ -48,10 +49,11 @@ struct Outbox {
     frames.push_back(std::move(frame));
     net::post(executor, [t = timer] { t->cancel(); });
   }
-  void close(std::string reason) {
+  void close(std::string reason, bool protocol_violation = false) {
     std::lock_guard lock(mutex);
     if (!alive || close_reason) return;
     close_reason = std::move(reason);
+    violation = protocol_violation;
     net::post(executor, [t = timer] { t->cancel(); });
   }
   // The connection is over (on its I/O thread, after the writer stopped): later pushes are
@@ -95,7 +97,7 @@ net::awaitable<std::string> pump(WebSocket& ws, const std::shared_ptr<Outbox>& o
       }
       if (!ws.got_text()) {
         why = "a binary frame (the protocol sends JSON text)";
-        outbox->close(why);
+        outbox->close(why, true);
         co_return;
       }
       on_text(beast::buffers_to_string(buffer.data()));
@@ -106,10 +108,12 @@ net::awaitable<std::string> pump(WebSocket& ws, const std::shared_ptr<Outbox>& o
     for (;;) {
       std::deque<std::string> frames;
       std::optional<std::string> close;
+      bool violation = false;
       {
         std::lock_guard lock(outbox->mutex);
         frames.swap(outbox->frames);
         close = outbox->close_reason;
+        violation = outbox->violation;
       }
       for (auto& frame : frames) {
         ws.text(true);
@@ -119,7 +123,8 @@ net::awaitable<std::string> pump(WebSocket& ws, const std::shared_ptr<Outbox>& o
         }
       }
       if (close) {
-        websocket::close_reason reason(websocket::close_code::normal);
+        websocket::close_reason reason(violation ? websocket::close_code::policy_error
+                                                 : websocket::close_code::normal);
         reason.reason = short_reason(*close);
         why = *close;
         co_await ws.async_close(reason, nothrow);
@@ -159,6 +164,9 @@ net::awaitable<void> run(Stream stream, beast::http::request<beast::http::string
   constexpr auto nothrow = net::as_tuple(net::use_awaitable);
   websocket::stream<Stream> ws(std::move(stream));
   beast::get_lowest_layer(ws).expires_never();  // the WebSocket's own timeouts take over
+  // Small frames (a piece, a cancel) go out at once instead of waiting for an ACK.
+  beast::error_code ignored;
+  beast::get_lowest_layer(ws).socket().set_option(net::ip::tcp::no_delay(true), ignored);
   lowest(&beast::get_lowest_layer(ws));
   ws.set_option(websocket::stream_base::timeout{kHandshake, kIdle, true});
   ws.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
@@ -172,7 +180,8 @@ net::awaitable<void> run(Stream stream, beast::http::request<beast::http::string
   }
   auto outbox = co_await make_outbox();
   peer->opened({[outbox](std::string text) { outbox->push(std::move(text)); },
-                [outbox](std::string reason) { outbox->close(std::move(reason)); }});
+                [outbox](std::string reason) { outbox->close(std::move(reason)); },
+                [outbox](std::string reason) { outbox->close(std::move(reason), true); }});
   const std::string why =
       co_await pump(ws, outbox, [&peer](std::string text) { peer->message(std::move(text)); });
   lowest(nullptr);

@@ -28,6 +28,7 @@ struct FakeConnection {
   std::mutex mutex;
   std::vector<json::object> sent;
   std::string closed_with;
+  bool refused = false;  // closed as a protocol violation
   std::shared_ptr<WebSocketPeer> peer;
 
   void open(std::shared_ptr<WebSocketPeer> p) {
@@ -39,6 +40,11 @@ struct FakeConnection {
                   [this](std::string reason) {
                     std::lock_guard lock(mutex);
                     closed_with = reason;
+                  },
+                  [this](std::string reason) {
+                    std::lock_guard lock(mutex);
+                    closed_with = reason;
+                    refused = true;
                   }});
   }
   void say(const json::object& m) { peer->message(format_json(m)); }
@@ -313,6 +319,7 @@ TEST_F(DesktopHubTest, AnAgentRevokedBeforeItsHelloIsClosedAndStaysGone) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_NE(c->closed_with.find("revoked"), std::string::npos) << c->closed_with;
+  EXPECT_FALSE(c->refused);
   EXPECT_TRUE(hub.agents(ada).empty()) << "the row came back";
 }
 
@@ -346,6 +353,7 @@ TEST_F(DesktopHubTest, BadMessagesCloseTheConnection) {
                      auth));
   c->say({{"type", "heartbeat"}});  // before hello
   EXPECT_NE(c->closed_with.find("hello"), std::string::npos) << c->closed_with;
+  EXPECT_TRUE(c->refused);
 
   auto d = connect(ada, {"m:latest"});
   d->peer->message("{not json");
