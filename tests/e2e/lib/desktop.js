@@ -186,17 +186,22 @@ export async function listAgents(base, token, opts = {}) {
 
 // A WebSocket upgrade of /ws/desktop with the given headers; resolves to the HTTP status (101
 // when the hub accepted; the socket is then closed at once) and the body of a refusal.
-export function openUpgrade(base, headers, { ca } = {}) {
+// The request of a /ws/desktop upgrade (not yet sent) with the given extra headers.
+function upgradeRequest(base, headers, ca) {
   const url = new URL('/ws/desktop', base);
   const lib = url.protocol === 'https:' ? https : http;
+  return lib.request(url, {
+    ca,
+    headers: {
+      Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13',
+      'Sec-WebSocket-Key': randomBytes(16).toString('base64'), ...headers,
+    },
+  });
+}
+
+export function openUpgrade(base, headers, { ca } = {}) {
   return new Promise((resolve, reject) => {
-    const req = lib.request(url, {
-      ca,
-      headers: {
-        Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13',
-        'Sec-WebSocket-Key': randomBytes(16).toString('base64'), ...headers,
-      },
-    });
+    const req = upgradeRequest(base, headers, ca);
     req.on('upgrade', (res, socket) => {
       socket.destroy();
       resolve({ status: res.statusCode, text: '' });
@@ -219,16 +224,8 @@ export function openUpgrade(base, headers, { ca } = {}) {
 // when the hub closes. Client frames are masked (RFC 6455); control frames other than close
 // are skipped.
 export function openAgentSocket(base, headers, { ca } = {}) {
-  const url = new URL('/ws/desktop', base);
-  const lib = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = lib.request(url, {
-      ca,
-      headers: {
-        Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13',
-        'Sec-WebSocket-Key': randomBytes(16).toString('base64'), ...headers,
-      },
-    });
+    const req = upgradeRequest(base, headers, ca);
     req.on('response', (res) => {
       res.resume();
       reject(new Error(`/ws/desktop answered ${res.statusCode} instead of 101`));
