@@ -13,11 +13,13 @@
 #include <ctime>
 #include <exception>
 #include <filesystem>
+#include <set>
 
 #include "core/log.h"
 #include "engine/gguf/gguf.h"
 #include "server/api.h"
 #include "server/json_util.h"
+#include "server/routing.h"
 #include "server/library_json.h"
 #include "server/response_stream.h"
 
@@ -69,6 +71,27 @@ Response tags(ApiContext& api, const Request& request) {
     o["details"] = api::to_json(model_details(api.store, m));
     models.emplace_back(std::move(o));
   }
+  // Models the caller's chats are routed to (a desktop agent, a remote engine), after their own.
+  std::set<std::string> here;
+  for (const auto& m : models) here.insert(std::string(m.as_object().at("name").as_string()));
+  for (const auto& v : routed_models(api, request)) {
+    const json::object& r = v.as_object();
+    const std::string name(r.at("name").as_string());
+    if (here.count(name)) continue;
+    const std::string digest = r.contains("digest") && r.at("digest").is_string()
+                                   ? std::string(r.at("digest").as_string())
+                                   : std::string();
+    json::object o{{"name", name},
+                   {"model", name},
+                   {"modified_at", ""},
+                   {"size", r.contains("size") ? r.at("size") : json::value(0)},
+                   {"digest", std::string(digest_hex(digest))},
+                   {"details", json::object{{"format", "gguf"},
+                                            {"family", r.contains("family") ? r.at("family")
+                                                                            : json::value("")}}},
+                   {"hearth", json::object{{"where", r.at("where")}}}};
+    models.emplace_back(std::move(o));
+  }
   return json_response(json::object{{"models", std::move(models)}});
 }
 
@@ -81,7 +104,24 @@ json::object openai_model(const store::Manifest& m) {
 
 Response openai_models(ApiContext& api, const Request& request) {
   json::array data;
-  for (const auto& m : api.library.list(request.caller.user_id)) data.emplace_back(openai_model(m));
+  std::set<std::string> here;
+  for (const auto& m : api.library.list(request.caller.user_id)) {
+    here.insert(m.full_name());
+    data.emplace_back(openai_model(m));
+  }
+  // Models the caller's chats are routed to, owned by the desktop or remote that has them.
+  for (const auto& v : routed_models(api, request)) {
+    const json::object& r = v.as_object();
+    const std::string name(r.at("name").as_string());
+    if (!here.insert(name).second) continue;
+    std::string owner = "remote";
+    if (const auto* agent = r.if_contains("agent"); agent && agent->is_object())
+      owner = "desktop:" + std::string(agent->as_object().at("name").as_string());
+    else if (const auto* remote = r.if_contains("remote"); remote && remote->is_string())
+      owner = "remote:" + std::string(remote->as_string());
+    data.emplace_back(json::object{
+        {"id", name}, {"object", "model"}, {"created", 0}, {"owned_by", owner}});
+  }
   return json_response(json::object{{"object", "list"}, {"data", std::move(data)}});
 }
 

@@ -2,6 +2,7 @@
 #include "server/routing.h"
 
 #include <array>
+#include <set>
 
 #include "db/conversations.h"
 #include "server/api.h"
@@ -44,13 +45,36 @@ void RoutePolicyCache::forget(std::int64_t user_id) {
   cache_.erase(user_id);
 }
 
+namespace {
+
+RoutePolicy policy_for(ApiContext& api, const Request& http) {
+  const std::string_view header = http.header("x-hearth-route");
+  return !header.empty() ? route_policy_from(header, "the X-Hearth-Route header")
+                         : api.route_policies.get(api.db, http.caller.user_id);
+}
+
+}  // namespace
+
+boost::json::array routed_models(ApiContext& api, const Request& http) {
+  boost::json::array out;
+  if (api.desktops == nullptr && api.remotes == nullptr) return out;
+  if (policy_for(api, http) == RoutePolicy::local_only) return out;
+  boost::json::array all;
+  if (api.desktops != nullptr) all = api.desktops->models(http.caller.user_id);
+  if (api.remotes != nullptr)
+    for (auto& m : api.remotes->models(http.caller.user_id)) all.emplace_back(std::move(m));
+  std::set<std::string> seen;
+  for (auto& m : all) {
+    const auto* name = m.is_object() ? m.as_object().if_contains("name") : nullptr;
+    if (name == nullptr || !name->is_string()) continue;
+    if (seen.insert(std::string(name->as_string())).second) out.emplace_back(std::move(m));
+  }
+  return out;
+}
+
 std::optional<Route> choose_route(ApiContext& api, const Request& http, const std::string& model) {
   if (api.desktops == nullptr && api.remotes == nullptr) return std::nullopt;
-  const std::string_view header = http.header("x-hearth-route");
-  const RoutePolicy policy =
-      !header.empty()
-          ? route_policy_from(header, "the X-Hearth-Route header")
-          : api.route_policies.get(api.db, http.caller.user_id);
+  const RoutePolicy policy = policy_for(api, http);
   if (policy == RoutePolicy::local_only) return std::nullopt;
   if (api.desktops != nullptr)
     if (auto r = api.desktops->route(http.caller.user_id, model)) return r;

@@ -82,4 +82,9 @@ class RouteSource {
 // X-Hearth-Route header.
 std::optional<Route> choose_route(ApiContext& api, const Request& http, const std::string& model);
 
+// The models the caller's chats may be routed to besides this machine's (GET /api/desktop/models'
+// "desktop" and "remote" entries), one per name, the first place first; empty under local-only.
+// For the model lists of /v1/models and /api/tags.
+boost::json::array routed_models(ApiContext& api, const Request& http);
+
 }  // namespace hearth::server

@@ -92,6 +92,18 @@ test('first start registers with the user token, connects, and is listed with ha
   const entry = models.json.models.find((x) => isModel(x.name) && x.where === 'desktop');
   assert.ok(entry, `desk-tiny is not listed "desktop": ${models.text}`);
   assert.deepEqual(entry.agent, { id: agentId, name: 'laptop' });
+  // The clients' own model lists show it too, owned by the desktop; bob's show nothing of it.
+  const listed = await openaiClient(url, ada).models.list();
+  const own = listed.data.find((x) => isModel(x.id));
+  assert.ok(own, `openai models.list() lacks desk-tiny: ${JSON.stringify(listed.data)}`);
+  assert.equal(own.owned_by, 'desktop:laptop');
+  const tags = await ollamaClient(url, ada).list();
+  assert.ok(tags.models.some((x) => isModel(x.name)), JSON.stringify(tags.models));
+  const bobs = await openaiClient(url, bob).models.list();
+  assert.ok(!bobs.data.some((x) => isModel(x.id)), JSON.stringify(bobs.data));
+  // Under local-only the hub lists only its own models.
+  const localOnly = await hubApi(url, '/v1/models', { token: ada, headers: { 'X-Hearth-Route': 'local-only' } });
+  assert.ok(!localOnly.json.data.some((x) => isModel(x.id)), localOnly.text);
 
   // The credentials: the agent's secret, mode 0600; the user's token is not kept.
   const file = path.join(home, 'agent', 'credentials.json');

@@ -87,11 +87,21 @@ test(`${N} concurrent routed chats (streaming and not) all complete, on both age
 test('chats on an agent that dies before its first piece move to the other agent', T, async () => {
   const [one, two] = agents.map((a) => a.connections()[0].id);
   const served = async () => Object.fromEntries((await listAgents(fx.url, ada)).map((a) => [a.id, a]));
+  // The hub balances on the queue each agent last reported: wait until both have reported an
+  // empty one since the previous test's burst (a frozen agent 1 would otherwise look busy).
+  const quiet = await poll(async () => {
+    const all = Object.values(await served());
+    return all.length === 2 && all.every((a) => a.telemetry?.queue === 0 && a.telemetry?.active === 0)
+      ? true : null;
+  }, { timeoutMs: 15_000 });
+  assert.ok(quiet, 'the agents never reported an empty queue');
   const before = await served();
-  // Frozen, agent 1 takes its share of the chats and answers nothing.
+  // Frozen, agent 1 takes its share of the chats and answers nothing. The chats are long enough
+  // that agent 2 is still busy with one when the next arrives: an idle agent 2 that is faster
+  // would rightly get every short chat, one after another.
   agents[0].kill('SIGSTOP');
   const client = openaiClient(fx.url, ada);
-  const body = { model: MODEL, temperature: 0, max_tokens: 8, messages: [{ role: 'user', content: prompts[1] }] };
+  const body = { model: MODEL, temperature: 0, max_tokens: 300, messages: [{ role: 'user', content: prompts[1] }] };
   const chats = Promise.all(Array.from({ length: 4 }, () => client.chat.completions.create(body)));
   const stuck = await poll(async () => ((await served())[one].in_flight >= 1 ? true : null), { timeoutMs: 10_000 });
   if (!stuck) agents[0].kill('SIGCONT');
