@@ -15,6 +15,8 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/url/parse.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <random>
 
@@ -109,7 +111,7 @@ struct Runner {
     // Without a token only a hub that needs none (loopback, no users) registers the agent.
     if (!options.token.empty()) req.set(http::field::authorization, "Bearer " + options.token);
     req.set(http::field::content_type, "application/json");
-    req.body() = server::json_text(json::object{{"name", options.name.empty() ? hostname() : options.name}});
+    req.body() = server::json_text(json::object{{"name", options.name}});
     req.prepare_payload();
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
     if (auto [ec, n] = co_await http::async_write(stream, req, nothrow); ec)
@@ -144,11 +146,6 @@ struct Runner {
     std::fflush(stdout);
   }
 
-  static std::string hostname() {
-    char name[256] = {};
-    if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "desktop";
-    return name;
-  }
 
   // One connection on a connected stream (moved in): returns why it ended (then the caller
   // retries), or throws Fatal.
@@ -296,7 +293,12 @@ struct Runner {
 
 }  // namespace
 
-void run_agent(const AgentOptions& options, AgentContext& context) {
+void run_agent(const AgentOptions& given, AgentContext& context) {
+  AgentOptions options = given;
+  if (options.name.empty()) {  // the host name, as the hub will show it
+    char name[256] = {};
+    options.name = ::gethostname(name, sizeof name - 1) == 0 && name[0] != '\0' ? name : "desktop";
+  }
   Runner runner{options, context, parse_hub(options.hub), ssl::context{ssl::context::tls_client},
                 false, nullptr, nullptr, std::nullopt};
   runner.credentials = load_credentials(runner.url.key);

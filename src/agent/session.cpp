@@ -1,8 +1,6 @@
 // See session.h.
 #include "agent/session.h"
 
-#include <unistd.h>
-
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -50,11 +48,6 @@ std::pair<std::uint64_t, std::uint64_t> memory() {
   return {total, available};
 }
 
-std::string host_name() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "desktop";
-  return name;
-}
 
 }  // namespace
 
@@ -62,7 +55,7 @@ AgentSession::AgentSession(AgentContext& context, std::function<void(std::string
                            std::string name)
     : context_(context),
       send_(std::move(send)),
-      name_(name.empty() ? host_name() : std::move(name)),
+      name_(std::move(name)),
       user_id_(context.library.local_user_id()) {
   const auto [busy, total] = cpu_times();
   cpu_busy_ = busy;

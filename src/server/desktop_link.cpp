@@ -148,6 +148,7 @@ void AgentLink::handle(const json::object& m) {
     std::shared_ptr<GenerationSink> sink;
     std::shared_ptr<ResponseStream> command;
     GenerationEvent e;
+    std::string text;  // a piece's
     bool over_limit = false;
     {
       std::lock_guard lock(mutex_);
@@ -155,7 +156,8 @@ void AgentLink::handle(const json::object& m) {
         sink = it->second.sink;
         if (type == "piece") {
           it->second.got_piece = true;
-          it->second.bytes += wire::string_field(m, "text").size();
+          text = wire::string_field(m, "text");
+          it->second.bytes += text.size();
           if (it->second.bytes > answer_limit(it->second.request)) {
             // More text than the request can produce: the agent is broken or hostile.
             pending_.erase(it);
@@ -187,7 +189,7 @@ void AgentLink::handle(const json::object& m) {
       return;
     }
     if (type == "piece") {
-      e.text = wire::string_field(m, "text");
+      e.text = std::move(text);
     } else if (type == "done") {
       e.kind = GenerationEvent::Kind::done;
       e.finish_reason = wire::string_field(m, "finish_reason", "stop");
