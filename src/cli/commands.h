@@ -30,6 +30,8 @@ void register_data(CLI::App& app);         // data.cpp: export and validate trai
 void register_train(CLI::App& app);        // train.cpp: LoRA fine-tuning
 void register_jobs(CLI::App& app);         // jobs.cpp: the server's training jobs
 void register_remote(CLI::App& app);       // remote.cpp: remote engines chats are routed to
+void register_adapter(CLI::App& app);      // adapter.cpp: export a version's adapter
+void register_keys(CLI::App& app);         // keys.cpp: the master key (status, rotate)
 
 // Thrown by a subcommand that has printed its own message and must end with this exit code
 // (e.g. 130 after Ctrl-C); main() returns the code.

@@ -78,6 +78,9 @@ void run_export(ExportCli& o) {
   o.options.allow_small_name = "--allow-small";
   const std::filesystem::path out =
       o.out.empty() ? paths::datasets() : std::filesystem::path(o.out);
+  // Kept under HEARTH_HOME, the files are sealed like everything else the user wrote; a folder
+  // the user named gets plain JSONL, for their own tools.
+  o.options.seal_files = o.out.empty();
   data::ExportResult r = data::export_dataset(db, user, o.options, out);
   std::printf(
       "Exported %lld training and %lld validation examples (%lld weighted answers, %lld "
@@ -173,7 +176,9 @@ void register_data(CLI::App& app) {
                "replace e-mail addresses, phone numbers and secrets");
   ex->add_option("--seed", o->seed, "seed of the train/validation split")->capture_default_str();
   ex->add_option("--user", o->user, "whose conversations (default: the machine's owner)");
-  ex->add_option("--out", o->out, "folder for the files (default: HEARTH_HOME/datasets)");
+  ex->add_option("-o,--out", o->out,
+                 "folder for plain JSONL files of your own (default: HEARTH_HOME/datasets, "
+                 "encrypted)");
   ex->callback([o] { run_export(*o); });
 
   auto file = std::make_shared<std::string>();

@@ -11,7 +11,7 @@
 namespace hearth::config {
 namespace {
 
-constexpr std::array<Setting, 23> kSettings = {{
+constexpr std::array<Setting, 25> kSettings = {{
     {"HEARTH_HOST", "--host", "127.0.0.1:11435", "address and port the server listens on"},
     {"HEARTH_HOME", "", "", "where models, the database and datasets live "
                             "(default $XDG_DATA_HOME/hearth, else ~/.local/share/hearth)"},
@@ -31,6 +31,12 @@ constexpr std::array<Setting, 23> kSettings = {{
     {"HEARTH_API_KEY", "", "",
      "API key the CLI sends to a running server that requires one (`hearth ps`)"},
     {"HEARTH_DB", "--db", "", "database URL: empty for SQLite in HEARTH_HOME, or postgresql://..."},
+    {"HEARTH_KEY_FILE", "", "",
+     "the master key that unlocks what users stored (0600, 32 bytes; made on first start; default "
+     "HEARTH_HOME/secrets/master.key): keep a copy apart from backups"},
+    {"HEARTH_PASSPHRASE", "", "",
+     "derive the master key from this passphrase (argon2id) instead of a key file, for a new "
+     "database or one set up so (`hearth keys rotate --passphrase`); asked on a terminal if unset"},
     {"HEARTH_KEEP_ALIVE", "--keep-alive", "5m", "how long an idle model stays loaded"},
     {"HEARTH_NUM_PARALLEL", "--parallel", "4", "sequences decoded together per loaded model"},
     {"HEARTH_MAX_QUEUE", "--max-queue", "512", "requests waiting before the server answers 503"},

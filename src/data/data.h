@@ -60,6 +60,10 @@ struct ExportOptions {
   // How the caller lets users override the minimum, named in the "too few" error: the API's
   // field by default, "--allow-small" on the command line.
   std::string allow_small_name = "allow_small";
+  // Sealed with the user's data key (crypto/sealed_file.h): what the server and the default
+  // `hearth data export` keep under HEARTH_HOME. False writes plain JSONL, for a folder the user
+  // named (`hearth data export --out DIR`).
+  bool seal_files = true;
 };
 
 struct ExportResult {

@@ -17,11 +17,13 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include "core/error.h"
 #include "core/json_text.h"
 #include "core/paths.h"
 #include "core/sha256.h"
+#include "crypto/sealed_file.h"
 #include "data/data.h"
 #include "data/examples.h"
 
@@ -52,7 +54,12 @@ std::uint64_t split_hash(std::uint64_t seed, std::int64_t conversation_id) {
   throw Error(ErrorKind::io, what + " " + path.string() + ": " + std::strerror(err));
 }
 
-void write_atomically(const fs::path& path, const std::string& bytes) {
+void write_atomically(const fs::path& path, const std::string& bytes,
+                      const std::optional<crypto::DataKey>& seal) {
+  if (seal) {
+    crypto::write_sealed_file(path, bytes, *seal);
+    return;
+  }
   // Unique per process and call, so two exports that pick the same name never share a temp file.
   static std::atomic<unsigned> counter{0};
   const fs::path tmp = path.parent_path() / ("." + path.filename().string() + "." +
@@ -188,11 +195,13 @@ ExportResult export_dataset(const db::Database& db, std::int64_t user_id,
   const fs::path dir = fs::absolute(out_dir);
   const std::string base = file_stamp(db::now()) + "-" + result.content_hash.substr(0, 8);
   result.train_path = dir / (base + "-train.jsonl");
-  write_atomically(result.train_path, train);
+  std::optional<crypto::DataKey> seal;
+  if (options.seal_files) seal = db.data_key(user_id);
+  write_atomically(result.train_path, train, seal);
   if (n_validation > 0) {
     result.validation_path = dir / (base + "-validation.jsonl");
     try {
-      write_atomically(result.validation_path, validation);
+      write_atomically(result.validation_path, validation, seal);
     } catch (...) {
       std::error_code ec;
       fs::remove(result.train_path, ec);  // no half dataset

@@ -2,12 +2,14 @@
 // same check names, plus invalid_json (a line that is not JSON at all) and invalid_weight.
 // A line gets each kind of issue at most once (the message names the first message at fault),
 // so one broken conversation does not flood the report.
+#include <sstream>
 #include <boost/json.hpp>
 
 #include <algorithm>
 #include <fstream>
 #include <set>
 
+#include "crypto/sealed_file.h"
 #include "core/error.h"
 #include "core/json_text.h"
 #include "data/data.h"
@@ -119,8 +121,8 @@ ValidationReport validate_jsonl(const std::filesystem::path& file) {
   std::error_code ec;
   if (!std::filesystem::exists(file, ec))
     throw Error(ErrorKind::not_found, "no file " + file.string());
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(ErrorKind::io, "cannot read " + file.string());
+  // Datasets hearth keeps are sealed (crypto/sealed_file.h); a user's own file is plain.
+  std::istringstream in(crypto::read_file(file));
   ValidationReport report;
   std::string text;
   for (std::size_t line = 1; std::getline(in, text); ++line) {

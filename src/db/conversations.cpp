@@ -9,9 +9,11 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "db/conversations.h"
 #include "db/internal.h"
+#include "db/sealing.h"
 
 namespace hearth::db {
 namespace {
@@ -122,6 +124,19 @@ std::string message_select(const Database::Impl& db) {
          " FROM messages m JOIN conversations c ON c.id = m.conversation_id ";
 }
 
+// Titles and contents are stored sealed (db/sealing.h); these open what a query read.
+std::vector<Conversation> opened(Database::Impl& db, soci::session& sql,
+                                 std::vector<Conversation> list) {
+  for (Conversation& c : list) c.title = detail::open(db, sql, c.user_id, c.title, "conversations.title");
+  return list;
+}
+
+std::vector<Message> opened(Database::Impl& db, soci::session& sql, std::int64_t user_id,
+                            std::vector<Message> list) {
+  for (Message& m : list) m.content = detail::open(db, sql, user_id, m.content, "messages.content");
+  return list;
+}
+
 // The conversation of one of the user's messages: the subquery every message update uses.
 constexpr const char* kOwnedMessage =
     " WHERE id = :m AND conversation_id IN (SELECT id FROM conversations WHERE user_id = :u)";
@@ -141,10 +156,10 @@ void update_message(Database::Impl& db, std::int64_t user_id, std::int64_t messa
                        [&](soci::session& sql) { update_message(sql, user_id, message_id, set); });
 }
 
-long long insert_conversation(soci::session& sql, const NewConversation& c) {
+long long insert_conversation(Database::Impl& db, soci::session& sql, const NewConversation& c) {
   long long user = c.user_id;
   std::string stamp = format_time(now());
-  std::string title = cut_title(c.title);
+  std::string title = detail::seal(db, sql, c.user_id, cut_title(c.title), "conversations.title");
   std::string parameters = c.parameters.empty() ? "{}" : c.parameters;
   long long new_id = 0;
   sql << "INSERT INTO conversations (user_id, model, source, title, parameters, created_at, "
@@ -163,13 +178,16 @@ void check_message(const NewMessage& m) {
 }
 
 // Inside the caller's transaction (see add_message); returns the new message's id.
-long long insert_message(soci::session& sql, std::int64_t user_id, std::int64_t conversation_id,
-                         const NewMessage& m) {
+long long insert_message(Database::Impl& db, soci::session& sql, std::int64_t user_id,
+                         std::int64_t conversation_id, const NewMessage& m) {
   check_message(m);
   long long user = user_id, conversation = conversation_id;
   long long prompt = m.prompt_tokens, completion = m.completion_tokens, duration = m.duration_ms;
   std::string stamp = format_time(now());
-  std::string title = m.role == "user" ? cut_title(m.content) : std::string();
+  const std::string title =
+      m.role == "user" ? detail::seal(db, sql, user_id, cut_title(m.content), "conversations.title")
+                       : std::string();
+  const std::string content = detail::seal(db, sql, user_id, m.content, "messages.content");
   // Updating the conversation first checks its owner and, on PostgreSQL, locks its row, so two
   // concurrent appends to the current leaf form a chain (SQLite's write lock already
   // serialises).
@@ -205,7 +223,7 @@ long long insert_message(soci::session& sql, std::int64_t user_id, std::int64_t 
          "prompt_tokens, completion_tokens, duration_ms, created_at) "
          "VALUES (:c, :pa, :p, :r, :x, :m, :pt, :ct, :d, :t) RETURNING id",
       soci::use(conversation), soci::use(parent, parent_ind), soci::use(position),
-      soci::use(m.role), soci::use(m.content), soci::use(m.model), soci::use(prompt),
+      soci::use(m.role), soci::use(content), soci::use(m.model), soci::use(prompt),
       soci::use(completion), soci::use(duration), soci::use(stamp), soci::into(new_id);
   const long long count = position + 1;
   detail::execute(sql,
@@ -219,7 +237,7 @@ long long insert_message(soci::session& sql, std::int64_t user_id, std::int64_t 
 
 Conversation Conversations::create(const NewConversation& c) {
   long long id = detail::with_session(*db_, "creating a conversation", [&](soci::session& sql) {
-    return insert_conversation(sql, c);
+    return insert_conversation(*db_, sql, c);
   });
   auto found = find(c.user_id, id);
   HEARTH_ASSERT(found.has_value(), "a conversation vanished right after it was created");
@@ -229,9 +247,9 @@ Conversation Conversations::create(const NewConversation& c) {
 std::optional<Conversation> Conversations::find(std::int64_t user_id, std::int64_t id) {
   long long user = user_id, key = id;
   auto rows = detail::with_session(*db_, "reading a conversation", [&](soci::session& sql) {
-    return detail::query_rows<ConversationRow>(
+    return opened(*db_, sql, detail::query_rows<ConversationRow>(
         sql, conversation_select(*db_) + "WHERE id = :id AND user_id = :u", soci::use(key),
-        soci::use(user));
+        soci::use(user)));
   });
   if (rows.empty()) return std::nullopt;
   return rows.front();
@@ -243,36 +261,58 @@ std::vector<Conversation> Conversations::list(std::int64_t user_id, std::size_t 
   long long n = static_cast<long long>(std::min<std::size_t>(limit, 1'000'000));
   long long skip = static_cast<long long>(std::min<std::size_t>(offset, 1'000'000'000));
   return detail::with_session(*db_, "listing conversations", [&](soci::session& sql) {
-    return detail::query_rows<ConversationRow>(
+    return opened(*db_, sql, detail::query_rows<ConversationRow>(
         sql,
         conversation_select(*db_) +
             "WHERE user_id = :u ORDER BY updated_at DESC, id DESC LIMIT :n OFFSET :o",
-        soci::use(user), soci::use(n), soci::use(skip));
+        soci::use(user), soci::use(n), soci::use(skip)));
   });
 }
 
 std::vector<Conversation> Conversations::search(std::int64_t user_id, const std::string& text,
                                                 std::size_t limit, std::size_t offset) {
+  // Titles and messages are sealed, so the database cannot match them: the user's own are opened
+  // in memory and matched here, ignoring ASCII case (what SQLite's LIKE did).
   long long user = user_id;
-  long long n = static_cast<long long>(std::min<std::size_t>(limit, 1'000'000));
-  long long skip = static_cast<long long>(std::min<std::size_t>(offset, 1'000'000'000));
-  // LIKE with its wildcards escaped: the user's text matches as it is.
-  std::string pattern = "%";
-  for (char c : text) {
-    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
-    pattern += c;
-  }
-  pattern += '%';
-  // SQLite's LIKE ignores ASCII case already; PostgreSQL's ILIKE ignores case for all letters.
-  const std::string like = db_->backend == Backend::postgresql ? "ILIKE" : "LIKE";
+  auto lower = [](std::string t) {
+    for (char& ch : t)
+      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    return t;
+  };
+  const std::string needle = lower(text);
+  auto matches = [&](const std::string& hay) {
+    return lower(hay).find(needle) != std::string::npos;
+  };
   return detail::with_session(*db_, "searching conversations", [&](soci::session& sql) {
-    return detail::query_rows<ConversationRow>(
-        sql,
-        conversation_select(*db_) + "WHERE user_id = :u AND (title " + like +
-            " :p ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = "
-            "conversations.id AND m.content " + like +
-            " :p2 ESCAPE '\\')) ORDER BY updated_at DESC, id DESC LIMIT :n OFFSET :o",
-        soci::use(user), soci::use(pattern), soci::use(pattern), soci::use(n), soci::use(skip));
+    std::vector<Conversation> all = opened(
+        *db_, sql,
+        detail::query_rows<ConversationRow>(
+            sql, conversation_select(*db_) + "WHERE user_id = :u ORDER BY updated_at DESC, id DESC",
+            soci::use(user)));
+    std::set<long long> hit;
+    {
+      long long conversation = 0;
+      std::string content;
+      soci::statement st =
+          (sql.prepare << "SELECT m.conversation_id, m.content FROM messages m JOIN conversations "
+                          "c ON c.id = m.conversation_id WHERE c.user_id = :u",
+           soci::use(user), soci::into(conversation), soci::into(content));
+      st.execute();
+      while (st.fetch()) {
+        if (hit.contains(conversation)) continue;
+        if (matches(detail::open(*db_, sql, user_id, content, "messages.content")))
+          hit.insert(conversation);
+      }
+    }
+    std::vector<Conversation> found;
+    std::size_t skipped = 0;
+    for (Conversation& c : all) {
+      if (found.size() >= limit) break;
+      if (!matches(c.title) && !hit.contains(c.id)) continue;
+      if (skipped++ < offset) continue;
+      found.push_back(std::move(c));
+    }
+    return found;
   });
 }
 
@@ -281,11 +321,11 @@ std::vector<Conversation> Conversations::recent(std::int64_t user_id, const std:
   long long user = user_id;
   long long n = static_cast<long long>(std::min<std::size_t>(limit, 1'000'000));
   return detail::with_session(*db_, "finding recent conversations", [&](soci::session& sql) {
-    return detail::query_rows<ConversationRow>(
+    return opened(*db_, sql, detail::query_rows<ConversationRow>(
         sql,
         conversation_select(*db_) +
             "WHERE user_id = :u AND model = :m ORDER BY updated_at DESC, id DESC LIMIT :n",
-        soci::use(user), soci::use(model), soci::use(n));
+        soci::use(user), soci::use(model), soci::use(n)));
   });
 }
 
@@ -295,12 +335,12 @@ std::vector<Conversation> Conversations::all(std::int64_t user_id, const std::st
   // An empty model and the epoch as `since` select everything, so one statement serves all.
   std::string from = format_time(since.value_or(Timestamp{}));
   return detail::with_session(*db_, "reading conversations", [&](soci::session& sql) {
-    return detail::query_rows<ConversationRow>(
+    return opened(*db_, sql, detail::query_rows<ConversationRow>(
         sql,
         conversation_select(*db_) +
             "WHERE user_id = :u AND (CAST(:m AS TEXT) = '' OR model = :m2) AND updated_at >= :s "
             "ORDER BY id",
-        soci::use(user), soci::use(model), soci::use(model), soci::use(from));
+        soci::use(user), soci::use(model), soci::use(model), soci::use(from)));
   });
 }
 
@@ -330,7 +370,7 @@ Message Conversations::add_message(std::int64_t user_id, std::int64_t conversati
                                    const NewMessage& m) {
   check_message(m);  // before taking SQLite's write lock
   long long id = detail::in_transaction(*db_, "adding a message", [&](soci::session& sql) {
-    return insert_message(sql, user_id, conversation_id, m);
+    return insert_message(*db_, sql, user_id, conversation_id, m);
   });
   auto found = find_message(user_id, conversation_id, id);
   HEARTH_ASSERT(found.has_value(), "a message vanished right after it was added");
@@ -345,13 +385,13 @@ StoredRequest Conversations::store_request(std::int64_t user_id, const RequestSi
     if (stored.conversation_id == 0) {
       NewConversation fresh = side.fresh;
       fresh.user_id = user_id;
-      stored.conversation_id = insert_conversation(sql, fresh);
+      stored.conversation_id = insert_conversation(*db_, sql, fresh);
     }
     stored.leaf = side.anchor;
     for (NewMessage m : side.messages) {
       m.parent_id = stored.leaf;
       m.root = !stored.leaf;
-      stored.leaf = insert_message(sql, user_id, stored.conversation_id, m);
+      stored.leaf = insert_message(*db_, sql, user_id, stored.conversation_id, m);
     }
     if (side.continued_id != 0) update_message(sql, user_id, side.continued_id, "continued = 1");
     if (side.regenerated_id != 0)
@@ -384,9 +424,9 @@ std::vector<Message> Conversations::every_message(std::int64_t user_id,
                                                   std::int64_t conversation_id) {
   long long user = user_id, conversation = conversation_id;
   return detail::with_session(*db_, "reading messages", [&](soci::session& sql) {
-    return detail::query_rows<MessageRow>(
+    return opened(*db_, sql, user_id, detail::query_rows<MessageRow>(
         sql, message_select(*db_) + "WHERE m.conversation_id = :c AND c.user_id = :u ORDER BY m.id",
-        soci::use(conversation), soci::use(user));
+        soci::use(conversation), soci::use(user)));
   });
 }
 
@@ -401,9 +441,9 @@ std::optional<Message> Conversations::find_message(std::int64_t user_id,
 std::optional<Message> Conversations::find_message(std::int64_t user_id, std::int64_t message_id) {
   long long user = user_id, message = message_id;
   auto rows = detail::with_session(*db_, "reading a message", [&](soci::session& sql) {
-    return detail::query_rows<MessageRow>(
+    return opened(*db_, sql, user_id, detail::query_rows<MessageRow>(
         sql, message_select(*db_) + "WHERE m.id = :m AND c.user_id = :u", soci::use(message),
-        soci::use(user));
+        soci::use(user)));
   });
   if (rows.empty()) return std::nullopt;
   return rows.front();

@@ -8,6 +8,7 @@
 #include "core/paths.h"
 #include "db/internal.h"
 #include "db/migrations.h"
+#include "db/sealing.h"
 
 namespace hearth::db {
 namespace {
@@ -70,6 +71,7 @@ Database Database::open(const std::string& url, const OpenOptions& options) {
   }
 
   auto impl = std::make_shared<Impl>(backend, location, connect, options);
+  impl->keys = std::make_shared<detail::Keys>();
   for (std::size_t i = 0; i < options.pool_size; ++i) {
     try {
       detail::connect(*impl, impl->pool.at(i));
@@ -86,6 +88,8 @@ Database Database::open(const std::string& url, const OpenOptions& options) {
   }
   Database db(std::move(impl));
   detail::migrate(*db.impl_, options.migrate_to);
+  // Keys come with the schema that holds them (tests may stop at an older version).
+  if (db.schema_version() >= 11) detail::open_keys(*db.impl_);
   return db;
 }
 

@@ -36,11 +36,16 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace hearth::crypto {
+struct DataKey;
+}
 
 namespace hearth::db {
 
@@ -76,12 +81,50 @@ class Database {
   int schema_version() const;          // the highest applied migration
   static int latest_schema_version();  // the highest this build knows
 
+  // The user's data key, for sealing that user's files (crypto/sealed_file.h); made and stored
+  // when the user has none yet. Opening the database also makes its keys known to the process's
+  // key registry, so any module can read those files back.
+  crypto::DataKey data_key(std::int64_t user_id) const;
+
   struct Impl;  // the pool and dialect (src/db/internal.h); repositories use it
   const std::shared_ptr<Impl>& impl() const { return impl_; }
 
  private:
   explicit Database(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<Impl> impl_;
+};
+
+// ---- encryption at rest ------------------------------------------------------------------------
+
+// What users wrote (messages, titles, feedback, evaluation answers) is sealed with their data key;
+// data keys are wrapped by the master key: a 0600 key file (HEARTH_KEY_FILE, default
+// HEARTH_HOME/secrets/master.key) or a passphrase (HEARTH_PASSPHRASE, argon2id). Opening a
+// database without the right key is Error(unauthorized) or Error(unavailable), saying which.
+
+// Asked for the passphrase when a database needs one and HEARTH_PASSPHRASE is empty (the CLI sets
+// one that reads the terminal without echo).
+void set_passphrase_prompt(std::function<std::string()> prompt);
+
+struct EncryptionStatus {
+  std::string key_kind{};  // "file" or "argon2id"
+  std::string key_file{};  // for "file": where the key is
+  std::int64_t user_keys = 0;
+  Timestamp created_at{};
+  std::optional<Timestamp> rotated_at{};
+};
+
+class Encryption {
+ public:
+  explicit Encryption(const Database& db) : db_(db.impl()) {}
+  EncryptionStatus status();
+  // A new master key (a new key file, or one derived from `new_passphrase` when given), and every
+  // user's data key re-wrapped under it in one transaction; the data itself is untouched, so a
+  // running server goes on serving. The new key file is written beside the old one first
+  // (".new") and moved into place after the commit; the old one is kept as ".old".
+  void rotate(const std::string& new_passphrase = {});
+
+ private:
+  std::shared_ptr<Database::Impl> db_;
 };
 
 // ---- users ---------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 // conversations, every statement names the user, so another user's rows read as missing.
 #include "db/conversations.h"
 #include "db/internal.h"
+#include "db/sealing.h"
 
 namespace hearth::db {
 namespace {
@@ -45,6 +46,17 @@ std::string feedback_select(const Database::Impl& db) {
          "f.corrected_answer, " +
          detail::time_column(db, "f.created_at") + ", " + detail::time_column(db, "f.updated_at") +
          " FROM feedback f ";
+}
+
+// Reason, comment and correction are stored sealed (db/sealing.h).
+std::vector<Feedback> opened(Database::Impl& db, soci::session& sql, std::vector<Feedback> list) {
+  for (Feedback& f : list) {
+    f.reason = detail::open(db, sql, f.user_id, f.reason, "feedback.reason");
+    f.comment = detail::open(db, sql, f.user_id, f.comment, "feedback.comment");
+    f.corrected_answer =
+        detail::open(db, sql, f.user_id, f.corrected_answer, "feedback.corrected_answer");
+  }
+  return list;
 }
 
 struct VersionRow {
@@ -144,6 +156,10 @@ Feedback FeedbackStore::upsert(std::int64_t user_id, std::int64_t message_id,
       throw Error(ErrorKind::not_found, "message " + std::to_string(message_id) +
                                             " is not an answer (feedback is on "
                                             "assistant messages)");
+    const std::string reason = detail::seal(*db_, sql, user_id, f.reason, "feedback.reason");
+    const std::string comment = detail::seal(*db_, sql, user_id, f.comment, "feedback.comment");
+    const std::string corrected =
+        detail::seal(*db_, sql, user_id, f.corrected_answer, "feedback.corrected_answer");
     // A second call replaces every field but keeps created_at.
     detail::execute(sql,
                     "INSERT INTO feedback (message_id, user_id, thumbs, rating, reason, comment, "
@@ -154,8 +170,8 @@ Feedback FeedbackStore::upsert(std::int64_t user_id, std::int64_t message_id,
                     "comment = excluded.comment, corrected_answer = excluded.corrected_answer, "
                     "updated_at = excluded.updated_at",
                     soci::use(message), soci::use(user), soci::use(thumbs, thumbs_ind),
-                    soci::use(rating, rating_ind), soci::use(f.reason), soci::use(f.comment),
-                    soci::use(f.corrected_answer), soci::use(stamp), soci::use(stamp));
+                    soci::use(rating, rating_ind), soci::use(reason), soci::use(comment),
+                    soci::use(corrected), soci::use(stamp), soci::use(stamp));
   });
   auto found = find(user_id, message_id);
   HEARTH_ASSERT(found.has_value(), "feedback vanished right after it was stored");
@@ -165,9 +181,9 @@ Feedback FeedbackStore::upsert(std::int64_t user_id, std::int64_t message_id,
 std::optional<Feedback> FeedbackStore::find(std::int64_t user_id, std::int64_t message_id) {
   long long user = user_id, message = message_id;
   auto rows = detail::with_session(*db_, "reading feedback", [&](soci::session& sql) {
-    return detail::query_rows<FeedbackRow>(
+    return opened(*db_, sql, detail::query_rows<FeedbackRow>(
         sql, feedback_select(*db_) + "WHERE f.message_id = :m AND f.user_id = :u",
-        soci::use(message), soci::use(user));
+        soci::use(message), soci::use(user)));
   });
   if (rows.empty()) return std::nullopt;
   return rows.front();
@@ -177,13 +193,13 @@ std::vector<Feedback> FeedbackStore::for_conversation(std::int64_t user_id,
                                                       std::int64_t conversation_id) {
   long long user = user_id, conversation = conversation_id;
   return detail::with_session(*db_, "reading a conversation's feedback", [&](soci::session& sql) {
-    return detail::query_rows<FeedbackRow>(
+    return opened(*db_, sql, detail::query_rows<FeedbackRow>(
         sql,
         feedback_select(*db_) +
             "JOIN messages m ON m.id = f.message_id JOIN conversations c ON c.id = "
             "m.conversation_id WHERE c.id = :c AND c.user_id = :u AND f.user_id = :u2 "
             "ORDER BY f.id",
-        soci::use(conversation), soci::use(user), soci::use(user));
+        soci::use(conversation), soci::use(user), soci::use(user)));
   });
 }
 

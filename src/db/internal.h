@@ -5,6 +5,7 @@
 
 #include <soci/soci.h>
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -15,6 +16,10 @@
 #include "db/db.h"
 
 namespace hearth::db {
+
+namespace detail {
+struct Keys;  // db/sealing.h
+}
 
 struct Database::Impl {
   Impl(Backend b, std::string loc, std::string connect, const OpenOptions& opts)
@@ -28,6 +33,7 @@ struct Database::Impl {
   std::string connect_string;  // what SOCI's backend gets (may hold a password)
   OpenOptions options;
   soci::connection_pool pool;  // options.pool_size sessions, all opened by Database::open
+  std::shared_ptr<detail::Keys> keys;  // the master key and users' data keys (db/sealing.h)
 };
 
 namespace detail {

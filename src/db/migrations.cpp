@@ -546,6 +546,44 @@ const std::vector<Migration>& migrations() {
                 user_id BIGINT REFERENCES users(id) ON DELETE CASCADE,
                 created_at TIMESTAMPTZ NOT NULL))"},
        }},
+      {11,
+       "encryption at rest",
+       {
+           // One row: how the master key is found (kdf 'file': HEARTH_KEY_FILE; 'argon2id': a
+           // passphrase with this base64 salt) and a value sealed under it, which tells a right
+           // key from a wrong one. plaintext_sealed / plaintext_files_sealed: values and files an
+           // older hearth stored in plaintext have been sealed (db/sealing.h).
+           {R"(CREATE TABLE encryption_master (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                kdf TEXT NOT NULL,
+                salt TEXT NOT NULL DEFAULT '',
+                key_check TEXT NOT NULL,
+                plaintext_sealed INTEGER NOT NULL DEFAULT 0,
+                plaintext_files_sealed INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL,
+                rotated_at TEXT))",
+            R"(CREATE TABLE encryption_master (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                kdf TEXT NOT NULL,
+                salt TEXT NOT NULL DEFAULT '',
+                key_check TEXT NOT NULL,
+                plaintext_sealed INTEGER NOT NULL DEFAULT 0,
+                plaintext_files_sealed INTEGER NOT NULL DEFAULT 0,
+                created_at TIMESTAMPTZ NOT NULL,
+                rotated_at TIMESTAMPTZ))"},
+           // Each user's data key, wrapped by the master key; key_id (32 hex digits) is written in
+           // front of the user's sealed files. Deleting a user deletes their key with them.
+           {R"(CREATE TABLE user_keys (
+                user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+                key_id TEXT NOT NULL UNIQUE,
+                wrapped TEXT NOT NULL,
+                created_at TEXT NOT NULL))",
+            R"(CREATE TABLE user_keys (
+                user_id BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+                key_id TEXT NOT NULL UNIQUE,
+                wrapped TEXT NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL))"},
+       }},
   };
   return list;
 }

@@ -1,5 +1,6 @@
 // ModelVersions: a personal model's fine-tuned versions, deploy and rollback (training.h).
 #include "db/internal.h"
+#include "db/sealing.h"
 #include "db/training.h"
 
 namespace hearth::db {
@@ -64,6 +65,15 @@ std::string select_list(const Database::Impl& db) {
          detail::time_column(db, "created_at") + " FROM personal_model_versions ";
 }
 
+// Evaluation answers are stored sealed (db/sealing.h).
+std::vector<ModelVersion> opened(Database::Impl& db, soci::session& sql,
+                                 std::vector<ModelVersion> list) {
+  for (ModelVersion& v : list)
+    v.eval_results = detail::open_json(db, sql, v.user_id, v.eval_results,
+                                       "personal_model_versions.eval_results");
+  return list;
+}
+
 // The personal model's owner and the version it serves; Error(not_found) when there is none.
 std::pair<long long, int> owner_and_version(soci::session& sql, long long model) {
   long long owner = 0;
@@ -99,6 +109,8 @@ ModelVersion ModelVersions::deploy(const ModelVersion& v) {
     sql << "SELECT MAX(version) FROM personal_model_versions WHERE personal_model_id = :m",
         soci::into(highest, ind), soci::use(model);
     const int next = (ind == soci::i_ok ? highest : 0) + 1;
+    const std::string eval =
+        detail::seal_json(*db_, sql, v.user_id, v.eval_results, "personal_model_versions.eval_results");
     detail::execute(
         sql,
         "INSERT INTO personal_model_versions (personal_model_id, user_id, version, job_id, "
@@ -109,7 +121,7 @@ ModelVersion ModelVersions::deploy(const ModelVersion& v) {
         soci::use(model), soci::use(user), soci::use(next), soci::use(job, job_ind),
         soci::use(v.adapter_path), soci::use(v.adapter_digest), soci::use(v.base_model),
         soci::use(v.base_digest), soci::use(dataset, dataset_ind), soci::use(v.dataset_hash),
-        soci::use(v.hyperparameters), soci::use(v.eval_results), soci::use(v.remote_base_url),
+        soci::use(v.hyperparameters), soci::use(eval), soci::use(v.remote_base_url),
         soci::use(v.remote_model), soci::use(served), soci::use(stamp));
     // The job becomes this version once: a second deploy of it (a double click) is refused.
     if (v.job_id &&
@@ -153,9 +165,9 @@ int ModelVersions::rollback(std::int64_t personal_model_id) {
 std::optional<ModelVersion> ModelVersions::find(std::int64_t personal_model_id, int version) {
   long long model = personal_model_id;
   auto rows = detail::with_session(*db_, "finding a model version", [&](soci::session& sql) {
-    return detail::query_rows<VersionRow>(
+    return opened(*db_, sql, detail::query_rows<VersionRow>(
         sql, select_list(*db_) + "WHERE personal_model_id = :m AND version = :v",
-        soci::use(model), soci::use(version));
+        soci::use(model), soci::use(version)));
   });
   if (rows.empty()) return std::nullopt;
   return rows.front();
@@ -164,8 +176,8 @@ std::optional<ModelVersion> ModelVersions::find(std::int64_t personal_model_id, 
 std::vector<ModelVersion> ModelVersions::list(std::int64_t personal_model_id) {
   long long model = personal_model_id;
   return detail::with_session(*db_, "listing model versions", [&](soci::session& sql) {
-    return detail::query_rows<VersionRow>(
-        sql, select_list(*db_) + "WHERE personal_model_id = :m ORDER BY version", soci::use(model));
+    return opened(*db_, sql, detail::query_rows<VersionRow>(
+        sql, select_list(*db_) + "WHERE personal_model_id = :m ORDER BY version", soci::use(model)));
   });
 }
 

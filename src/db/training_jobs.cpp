@@ -3,6 +3,7 @@
 #include <initializer_list>
 
 #include "db/internal.h"
+#include "db/sealing.h"
 
 namespace hearth::db {
 namespace {
@@ -100,6 +101,17 @@ std::string select_list(const Database::Impl& db) {
          "deployed_version, suffix, remote_job_id FROM personal_model_training_jobs ";
 }
 
+// Evaluation answers are stored sealed (db/sealing.h).
+std::vector<TrainingJob> opened(Database::Impl& db, soci::session& sql,
+                                std::vector<TrainingJob> list) {
+  for (TrainingJob& j : list) {
+    j.eval_results = detail::open_json(db, sql, j.user_id, j.eval_results,
+                                       "personal_model_training_jobs.eval_results");
+    j.suffix = detail::open(db, sql, j.user_id, j.suffix, "personal_model_training_jobs.suffix");
+  }
+  return list;
+}
+
 std::string label(std::int64_t id) {
   return "training job " + std::to_string(id);
 }
@@ -175,6 +187,8 @@ TrainingJob TrainingJobs::create(const NewTrainingJob& n) {
                                              std::to_string(model) + " is already queued or running");
     }
     long long new_id = 0;
+    const std::string suffix =
+        detail::seal(*db_, sql, n.user_id, n.suffix, "personal_model_training_jobs.suffix");
     sql << "INSERT INTO personal_model_training_jobs (user_id, model_id, job_status, "
            "training_data_size, training_progress, error_message, training_metrics, created_at, "
            "dataset_version_id, hyperparameters, trainer, origin, started_by, base_model, "
@@ -184,7 +198,7 @@ TrainingJob TrainingJobs::create(const NewTrainingJob& n) {
         soci::use(user), soci::use(model), soci::use(status), soci::use(size), soci::use(stamp),
         soci::use(dataset, dataset_ind), soci::use(n.hyperparameters), soci::use(n.trainer),
         soci::use(n.origin), soci::use(started_by, started_ind), soci::use(n.base_model),
-        soci::use(n.base_digest), soci::use(init_version), soci::use(n.suffix),
+        soci::use(n.base_digest), soci::use(init_version), soci::use(suffix),
         soci::into(new_id);
     return new_id;
   });
@@ -196,7 +210,7 @@ TrainingJob TrainingJobs::create(const NewTrainingJob& n) {
 std::optional<TrainingJob> TrainingJobs::find(std::int64_t id) {
   long long key = id;
   auto rows = detail::with_session(*db_, "finding " + label(id), [&](soci::session& sql) {
-    return detail::query_rows<JobRow>(sql, select_list(*db_) + "WHERE id = :id", soci::use(key));
+    return opened(*db_, sql, detail::query_rows<JobRow>(sql, select_list(*db_) + "WHERE id = :id", soci::use(key)));
   });
   if (rows.empty()) return std::nullopt;
   return rows.front();
@@ -248,12 +262,12 @@ void TrainingJobs::cancel(std::int64_t id) {
 std::optional<TrainingJob> TrainingJobs::next_to_run(const std::string& trainer) {
   std::string running(to_string(JobStatus::running)), queued(to_string(JobStatus::queued));
   auto rows = detail::with_session(*db_, "finding the next training job", [&](soci::session& sql) {
-    return detail::query_rows<JobRow>(
+    return opened(*db_, sql, detail::query_rows<JobRow>(
         sql,
         select_list(*db_) +
             "WHERE trainer = :t AND job_status IN (:r, :q) ORDER BY "
             "CASE WHEN job_status = :r2 THEN 0 ELSE 1 END, id LIMIT 1",
-        soci::use(trainer), soci::use(running), soci::use(queued), soci::use(running));
+        soci::use(trainer), soci::use(running), soci::use(queued), soci::use(running)));
   });
   if (rows.empty()) return std::nullopt;
   return rows.front();
@@ -309,7 +323,13 @@ void TrainingJobs::set_hyperparameters(std::int64_t id, const std::string& json)
 }
 
 void TrainingJobs::set_eval_results(std::int64_t id, const std::string& json) {
-  std::string v = json;
+  long long key = id, user = 0;
+  std::string v = detail::with_session(*db_, "storing a job's evaluation", [&](soci::session& sql) {
+    sql << "SELECT user_id FROM personal_model_training_jobs WHERE id = :id", soci::use(key),
+        soci::into(user);
+    if (!sql.got_data()) throw Error(ErrorKind::not_found, "no training job " + std::to_string(id));
+    return detail::seal_json(*db_, sql, user, json, "personal_model_training_jobs.eval_results");
+  });
   set_column(*db_, id, "storing a job's evaluation", "eval_results = :v", v);
 }
 
@@ -332,18 +352,18 @@ void TrainingJobs::set_remote_job_id(std::int64_t id, const std::string& remote_
 std::vector<TrainingJob> TrainingJobs::list_for_model(std::int64_t model_id) {
   long long model = model_id;
   return detail::with_session(*db_, "listing a model's training jobs", [&](soci::session& sql) {
-    return detail::query_rows<JobRow>(
+    return opened(*db_, sql, detail::query_rows<JobRow>(
         sql, select_list(*db_) + "WHERE model_id = :m ORDER BY created_at DESC, id DESC",
-        soci::use(model));
+        soci::use(model)));
   });
 }
 
 std::vector<TrainingJob> TrainingJobs::list(std::int64_t user_id) {
   long long user = user_id;
   return detail::with_session(*db_, "listing training jobs", [&](soci::session& sql) {
-    return detail::query_rows<JobRow>(
+    return opened(*db_, sql, detail::query_rows<JobRow>(
         sql, select_list(*db_) + "WHERE user_id = :u ORDER BY created_at DESC, id DESC",
-        soci::use(user));
+        soci::use(user)));
   });
 }
 

@@ -1,6 +1,8 @@
 // See evaluation.h.
+#include "crypto/sealed_file.h"
 #include "loop/evaluation.h"
 
+#include <sstream>
 #include <cmath>
 #include <fstream>
 
@@ -81,8 +83,7 @@ json::array answer_samples(const std::filesystem::path& base_model,
                            const std::filesystem::path& validation_file, int n, int threads) {
   json::array samples;
   if (n <= 0 || validation_file.empty()) return samples;
-  std::ifstream in(validation_file);
-  if (!in) throw Error(ErrorKind::io, "cannot read " + validation_file.string());
+  std::istringstream in(crypto::read_file(validation_file));
   std::vector<std::pair<std::vector<chat::ChatMessage>, std::string>> prompts;
   for (std::string line; prompts.size() < static_cast<size_t>(n) && std::getline(in, line);) {
     if (line.empty()) continue;

@@ -153,6 +153,7 @@ void JobRun::train() {
   run.checkpoint_dir = dir / "checkpoints";
   run.checkpoint_every = settings.checkpoint_every;
   run.settings = {{"job_id", job.id}};
+  run.seal = db.data_key(job.user_id);  // checkpoints and the adapter are the user's data
   std::optional<train::Checkpoint> resume;
   if (resumed) {
     resume = train::read_latest_checkpoint(run.checkpoint_dir);
@@ -243,7 +244,9 @@ void JobRun::train() {
   }
 
   const fs::path adapter_path = dir / "adapter.gguf";
-  train::write_adapter(result.adapter, adapter_path);
+  // Named as the fine-tuning API names the job's model ("<base>:<suffix>"), inside the sealed file.
+  train::write_adapter(result.adapter, adapter_path, &*run.seal,
+                       job.suffix.empty() ? job.base_model : job.base_model + ":" + job.suffix);
   jobs.set_adapter_path(job.id, adapter_path.string());
 
   // The evaluation gate's figures: against the base and the version served now.

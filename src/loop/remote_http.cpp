@@ -4,10 +4,12 @@
 #include <curl/curl.h>
 
 #include <memory>
+#include <string>
 
 #include "core/config.h"
 #include "core/error.h"
 #include "core/json_text.h"
+#include "crypto/sealed_file.h"
 #include "store/url_policy.h"
 
 namespace hearth::loop {
@@ -83,7 +85,10 @@ long perform(const RemoteAccess& access, Call& call) {
     curl_mime_data(part, call.purpose.c_str(), CURL_ZERO_TERMINATED);
     part = curl_mime_addpart(mime.get());
     curl_mime_name(part, "file");
-    if (curl_mime_filedata(part, call.file->c_str()) != CURLE_OK)
+    // The dataset is sealed on disk: opened into memory for the trainer the user chose.
+    const std::string upload_body = crypto::read_file(*call.file);  // curl copies it
+    curl_mime_filename(part, call.file->filename().c_str());
+    if (curl_mime_data(part, upload_body.data(), upload_body.size()) != CURLE_OK)
       throw Error(ErrorKind::io, "cannot read " + call.file->string() + " to upload it");
     curl_mime_type(part, "application/jsonl");
     curl_easy_setopt(c, CURLOPT_MIMEPOST, mime.get());

@@ -22,12 +22,14 @@
 //          feedback), scored, and "histogram": answers by quality score in tenths
 //          ([0, 0.1) ... [0.9, 1]); the totals "conversations" and "rated"
 // Everything is scoped to the caller: another user's conversation or message is 404.
+#include <sstream>
 #include <charconv>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <set>
 
+#include "crypto/sealed_file.h"
 #include "core/log.h"
 #include "core/paths.h"
 #include "data/data.h"
@@ -299,9 +301,10 @@ Response download_dataset(ApiContext& api, const Request& r) {
     try {
       Response resp;
       resp.content_type = "application/x-ndjson";
-      resp.body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-      // A read error half-way is an error, never a short file answered 200.
-      if (in.bad()) throw Error(ErrorKind::io, "reading " + path + " failed");
+      // Opened for its owner; a read error half-way (or a damaged file) is an error, never a
+      // short file answered 200.
+      in.close();
+      resp.body = crypto::read_file(path);
       resp.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
       out->respond(resp);
     } catch (const std::exception& e) {

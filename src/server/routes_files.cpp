@@ -14,6 +14,7 @@
 // then the body goes piece by piece through the multipart reader into an UploadFile, within
 // HEARTH_MAX_UPLOAD instead of the server's body limit. Once it is whole it is checked as chat
 // fine-tuning JSONL (data::validate_jsonl), kept, and only then recorded (uploads.h).
+#include <sstream>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +23,7 @@
 #include <optional>
 #include <string>
 
+#include "crypto/sealed_file.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "data/data.h"
@@ -126,7 +128,7 @@ class FileUpload final : public BodySink {
   void begin(const FormPart& part) {
     if (part.name == "file") {
       if (file_) throw Error(ErrorKind::invalid_input, "the form has more than one 'file' field; send one file per request");
-      file_.emplace(user_id_);
+      file_.emplace(user_id_, api_.db.data_key(user_id_));
       filename_ = part.filename.value_or("file");
       field_ = Field::file;
     } else if (part.name == "purpose") {
@@ -171,9 +173,10 @@ Response file_content(ApiContext& api, const Request& r) {
     SPDLOG_WARN("uploaded file {} of user {} is missing from disk", f.id, f.user_id);
     throw Error(ErrorKind::not_found, "no file with id '" + file_public_id(f.id) + "'");
   }
+  in.close();
   Response out;
   out.content_type = "application/octet-stream";
-  out.body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  out.body = crypto::read_file(f.path);  // the owner's own file, opened for them
   return out;
 }
 

@@ -17,6 +17,7 @@
 #include "core/json_text.h"
 #include "core/paths.h"
 #include "core/sha256.h"
+#include "crypto/sealed_file.h"
 #include "data/data.h"
 #include "db/conversations.h"
 #include "loop/loop.h"
@@ -150,8 +151,9 @@ db::DatasetVersion dataset_from_uploads(ApiContext& api, std::int64_t user,
   }
   const fs::path dir = paths::home() / "datasets" / std::to_string(user);
   fs::create_directories(dir);
-  std::string hash_input = sha256_file_hex(train_upload);
-  if (!validation_upload.empty()) hash_input += sha256_file_hex(validation_upload);
+  // Of the contents, not of the sealed bytes (which differ every time they are sealed).
+  std::string hash_input = sha256_hex(crypto::read_file(train_upload));
+  if (!validation_upload.empty()) hash_input += sha256_hex(crypto::read_file(validation_upload));
   const std::string hash = sha256_hex(hash_input);
   const std::string stem = "upload-" + hash.substr(0, 16);
   db::DatasetVersion v;

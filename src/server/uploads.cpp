@@ -79,46 +79,39 @@ std::filesystem::path uploaded_file_path(const db::Database& db, std::int64_t us
   return row->path;
 }
 
-UploadFile::UploadFile(std::int64_t user_id) {
+UploadFile::UploadFile(std::int64_t user_id, const crypto::DataKey& key) {
   const std::filesystem::path folder = uploads_folder(user_id);
   paths::ensure_directory(folder);
   kept_ = folder / ("upload-" + random_hex(16));
   partial_ = kept_;
   partial_ += ".part";
-  fd_ = ::open(partial_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd_ < 0) throw io_error(partial_.string() + ": cannot create", errno);
+  writer_ = std::make_unique<crypto::SealedWriter>(partial_, key);
 }
 
 UploadFile::~UploadFile() {
-  if (fd_ >= 0) ::close(fd_);
   if (!kept_done_) ::unlink(partial_.c_str());
 }
 
 void UploadFile::write(std::string_view bytes) {
-  HEARTH_ASSERT(fd_ >= 0, "UploadFile::write after sync");
+  HEARTH_ASSERT(writer_ != nullptr, "UploadFile::write after sync");
   sha_.update(bytes);
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw io_error(partial_.string() + ": cannot write", errno);
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-    bytes_ += static_cast<std::uint64_t>(n);
+  try {
+    writer_->write(bytes);
+  } catch (const Error& e) {
+    throw Error(e.kind(), std::string(e.what()) + (errno == ENOSPC ? " (disk full)" : ""));
   }
+  bytes_ += bytes.size();
 }
 
 std::string UploadFile::sync() {
-  HEARTH_ASSERT(fd_ >= 0, "UploadFile::sync twice");
-  const int fd = fd_;
-  fd_ = -1;
-  const bool synced = ::fsync(fd) == 0;
-  const int error = errno;
-  ::close(fd);
-  if (!synced) throw io_error(partial_.string() + ": cannot sync", error);
+  HEARTH_ASSERT(writer_ != nullptr, "UploadFile::sync twice");
+  std::unique_ptr<crypto::SealedWriter> writer = std::move(writer_);
+  writer->commit();  // sealed, synced and renamed to the ".part" name
   return sha_.finish_hex();
 }
 
 std::filesystem::path UploadFile::keep() {
-  HEARTH_ASSERT(fd_ < 0 && !kept_done_, "UploadFile::keep before sync, or twice");
+  HEARTH_ASSERT(writer_ == nullptr && !kept_done_, "UploadFile::keep before sync, or twice");
   if (::rename(partial_.c_str(), kept_.c_str()) != 0)
     throw io_error(kept_.string() + ": cannot rename the upload into place", errno);
   kept_done_ = true;

@@ -1,7 +1,7 @@
 // Files sent to POST /v1/files (OpenAI's Files API): their public ids, where they are kept, and
 // the writer that streams one to disk.
 //
-//   HEARTH_HOME/uploads/<user id>/upload-<32 hex>        a kept upload (its uploaded_files row's path)
+//   HEARTH_HOME/uploads/<user id>/upload-<32 hex>        a kept upload, sealed (its row's path)
 //   HEARTH_HOME/uploads/<user id>/upload-<32 hex>.part   while it streams in; removed if refused
 //
 // The name is random rather than the row's id because the row is written last, once the file is
@@ -10,11 +10,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "core/sha256.h"
+#include "crypto/sealed_file.h"
 #include "db/db.h"
 
 namespace hearth::server {
@@ -36,7 +38,9 @@ std::filesystem::path uploaded_file_path(const db::Database& db, std::int64_t us
 // synced and renamed to its kept name. Destroyed before keep(), it removes its file.
 class UploadFile {
  public:
-  explicit UploadFile(std::int64_t user_id);  // Error(io) when the file cannot be created
+  // Sealed with the user's data key as it streams in (crypto/sealed_file.h): the upload never lies
+  // on disk in plaintext. Error(io) when the file cannot be created.
+  UploadFile(std::int64_t user_id, const crypto::DataKey& key);
   ~UploadFile();
   UploadFile(const UploadFile&) = delete;
   UploadFile& operator=(const UploadFile&) = delete;
@@ -44,7 +48,7 @@ class UploadFile {
   void write(std::string_view bytes);  // Error(io) ("disk full" when it is)
   // Syncs and closes the file; the hex digest of everything written.
   std::string sync();
-  // The file as written so far (to check it before keeping it).
+  // The file as written (after sync(): sealed; crypto::read_file opens it), to check before keeping.
   const std::filesystem::path& partial_path() const { return partial_; }
   std::uint64_t bytes() const { return bytes_; }
   // Renames it to its kept name (after sync()) and syncs the folder: the kept path. The file
@@ -54,7 +58,7 @@ class UploadFile {
  private:
   std::filesystem::path kept_;
   std::filesystem::path partial_;
-  int fd_ = -1;
+  std::unique_ptr<crypto::SealedWriter> writer_;  // null once synced
   bool kept_done_ = false;
   std::uint64_t bytes_ = 0;
   Sha256 sha_;

@@ -28,8 +28,10 @@ LoraAdapter read_adapter(const std::filesystem::path& path) {
   return LoraAdapter::read(file);
 }
 
-void write_adapter(const LoraAdapter& adapter, const std::filesystem::path& path) {
+void write_adapter(const LoraAdapter& adapter, const std::filesystem::path& path,
+                   const crypto::DataKey* seal, std::string_view name) {
   gguf::Writer writer;
+  if (!name.empty()) writer.set("general.name", gguf::Value::of_string(std::string(name)));
   writer.set(std::string(model::keys::kArchitecture), gguf::Value::of_string(adapter.arch));
   writer.set("general.type", gguf::Value::of_string("adapter"));
   writer.set("adapter.type", gguf::Value::of_string("lora"));
@@ -44,7 +46,7 @@ void write_adapter(const LoraAdapter& adapter, const std::filesystem::path& path
     writer.add_tensor(p.base + std::string(kSuffixB), gguf::TensorType::f32, {p.rank, p.n_out},
                       bytes(p.b));
   }
-  writer.write(path);
+  writer.write(path, seal);
 }
 
 }  // namespace hearth::train

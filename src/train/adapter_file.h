@@ -14,7 +14,9 @@
 #pragma once
 
 #include <filesystem>
+#include <string_view>
 
+#include "crypto/keyring.h"
 #include "engine/model/lora.h"
 
 namespace hearth::train {
@@ -29,6 +31,9 @@ using model::LoraWeight;
 LoraAdapter read_adapter(const std::filesystem::path& path);
 
 // Writes `adapter` atomically (temporary file, fsync, rename). Error(io) on failure.
-void write_adapter(const LoraAdapter& adapter, const std::filesystem::path& path);
+// `seal`: sealed with that data key (a user's adapter kept under HEARTH_HOME); plain otherwise.
+// `name`: general.name, when given (what the adapter was trained as).
+void write_adapter(const LoraAdapter& adapter, const std::filesystem::path& path,
+                   const crypto::DataKey* seal = nullptr, std::string_view name = {});
 
 }  // namespace hearth::train

@@ -1,6 +1,8 @@
 // See chat_examples.h.
+#include "crypto/sealed_file.h"
 #include "train/chat_examples.h"
 
+#include <sstream>
 #include <algorithm>
 
 #include <fstream>
@@ -28,7 +30,9 @@ std::string first_line(const std::filesystem::path& path) {
       throw Error(ErrorKind::not_found, "no file " + path.string());
     throw Error(ErrorKind::io, "cannot read " + path.string());
   }
-  for (std::string line; std::getline(in, line);)
+  in.close();
+  std::istringstream text(crypto::read_file(path));
+  for (std::string line; std::getline(text, line);)
     if (line.find_first_not_of(" \t\r") != std::string::npos) return line;
   return {};
 }

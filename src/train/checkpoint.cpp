@@ -86,7 +86,7 @@ std::vector<float> moment(const gguf::File& file, const std::string& name, size_
 
 }  // namespace
 
-void write_checkpoint(const fs::path& dir, const Checkpoint& c) {
+void write_checkpoint(const fs::path& dir, const Checkpoint& c, const crypto::DataKey* seal) {
   const fs::path folder = dir / (std::string(kPrefix) + std::to_string(c.run.step));
   std::error_code ec;
   fs::create_directories(folder, ec);
@@ -94,8 +94,8 @@ void write_checkpoint(const fs::path& dir, const Checkpoint& c) {
   // A folder of the same step (an earlier run cut short) is written over: state.gguf goes first,
   // so that it is never taken for complete with the new files half in place.
   fs::remove(folder / "state.gguf", ec);
-  write_adapter(c.adapter, folder / "adapter.gguf");
-  if (c.best) write_adapter(*c.best, folder / "best.gguf");
+  write_adapter(c.adapter, folder / "adapter.gguf", seal);
+  if (c.best) write_adapter(*c.best, folder / "best.gguf", seal);
 
   gguf::Writer writer;
   writer.set("general.type", gguf::Value::of_string("hearth.train.state"));
@@ -114,7 +114,7 @@ void write_checkpoint(const fs::path& dir, const Checkpoint& c) {
     add(".lora_b.m", o.m.b[i]);
     add(".lora_b.v", o.v.b[i]);
   }
-  writer.write(folder / "state.gguf");
+  writer.write(folder / "state.gguf", seal);
 
   for (const fs::path& old : folders(dir))
     if (step_of(old) != c.run.step) fs::remove_all(old, ec);

@@ -43,7 +43,10 @@ struct Checkpoint {
 };
 
 // Writes DIR/step-<run.step>/ and then removes the older checkpoints. Error(io) when it cannot.
-void write_checkpoint(const std::filesystem::path& dir, const Checkpoint& checkpoint);
+// `seal`: every file sealed with that data key (crypto/sealed_file.h); read_latest_checkpoint
+// opens sealed and plain ones alike.
+void write_checkpoint(const std::filesystem::path& dir, const Checkpoint& checkpoint,
+                      const crypto::DataKey* seal = nullptr);
 
 // The newest complete checkpoint of DIR; nullopt when there is none. Error(corrupt_file) naming
 // the file when the newest complete one cannot be read.

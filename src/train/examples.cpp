@@ -1,3 +1,4 @@
+#include "crypto/sealed_file.h"
 #include "train/examples.h"
 
 #include <boost/json.hpp>
@@ -84,9 +85,8 @@ std::vector<Example> read_tokenized_jsonl(const std::filesystem::path& path, int
     throw Error(missing ? ErrorKind::not_found : ErrorKind::io,
                 "cannot read " + path.string() + (missing ? ": no such file" : ""));
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_tokenized_jsonl(text.str(), n_vocab, path.string());
+  in.close();
+  return parse_tokenized_jsonl(crypto::read_file(path), n_vocab, path.string());
 }
 
 }  // namespace hearth::train

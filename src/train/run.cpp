@@ -45,7 +45,8 @@ RunResult run_training(Trainer& trainer, std::span<const Example> examples,
   const bool evaluating = !eval_examples.empty() && o.eval_every > 0;
   auto checkpoint = [&] {
     if (o.checkpoint_dir.empty()) return;
-    write_checkpoint(o.checkpoint_dir, {trainer.adapter(), trainer.optimizer_state(), state, best});
+    write_checkpoint(o.checkpoint_dir, {trainer.adapter(), trainer.optimizer_state(), state, best},
+                     o.seal ? &*o.seal : nullptr);
   };
   RunResult result;
   const auto started = std::chrono::steady_clock::now();

@@ -36,6 +36,7 @@ struct RunOptions {
   std::filesystem::path checkpoint_dir;  // empty: no checkpoints
   int64_t checkpoint_every = 0;          // steps between checkpoints (0: only when stopped)
   boost::json::object settings;          // kept in checkpoints, for the resuming command
+  std::optional<crypto::DataKey> seal;   // checkpoints sealed with this user key (a server job)
 };
 
 struct StepReport {

@@ -45,6 +45,10 @@ namespace hearth {
 class MappedFile;
 }
 
+namespace hearth::crypto {
+struct DataKey;
+}
+
 namespace hearth::gguf {
 
 // clang-format off
@@ -92,8 +96,9 @@ struct TensorInfo {
 // A parsed GGUF file. Tensor data stays in the mapping; tensor_data() returns views into it.
 class File {
  public:
-  // Maps `path` read-only and parses it. Errors: not_found, io (cannot open or map), corrupt_file,
-  // unsupported.
+  // Maps `path` read-only and parses it; a sealed file (crypto/sealed_file.h: a user's adapter or
+  // checkpoint) is opened into memory instead. Errors: not_found, io (cannot open or map),
+  // corrupt_file, unsupported, unavailable (a sealed file whose key is not known).
   static File open(const std::filesystem::path& path);
   // Parses bytes already in memory (they must outlive the File). `name` is used in messages.
   static File parse(std::span<const uint8_t> bytes, std::string name);
@@ -126,6 +131,7 @@ class File {
 
  private:
   std::shared_ptr<MappedFile> mapping_;  // null when parsed from caller-owned bytes
+  std::shared_ptr<const std::string> opened_;  // a sealed file's contents, opened in memory
   std::span<const uint8_t> bytes_;
   std::string name_;
   uint32_t version_ = 3;
@@ -167,7 +173,9 @@ class Writer {
 
   std::vector<uint8_t> to_bytes() const;
   // Writes to `path` atomically: a temporary file beside it, fsync, rename. Error(io) on failure.
-  void write(const std::filesystem::path& path) const;
+  // `seal`: sealed with that data key (crypto/sealed_file.h), for a user's adapters and
+  // checkpoints; File::open reads such a file back into memory instead of mapping it.
+  void write(const std::filesystem::path& path, const crypto::DataKey* seal = nullptr) const;
 
  private:
   struct PendingTensor {

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "crypto/sealed_file.h"
 #include "engine/gguf/gguf.h"
 #include "engine/gguf/gguf_format.h"
 
@@ -288,6 +289,13 @@ File File::parse(std::span<const uint8_t> bytes, std::string name) {
 }
 
 File File::open(const std::filesystem::path& path) {
+  if (crypto::is_sealed_file(path)) {
+    auto opened = std::make_shared<const std::string>(crypto::read_file(path));
+    File file = parse({reinterpret_cast<const uint8_t*>(opened->data()), opened->size()},
+                      path.string());
+    file.opened_ = std::move(opened);
+    return file;
+  }
   auto mapping = std::make_shared<MappedFile>(path);
   File file = parse(mapping->bytes(), path.string());
   file.mapping_ = std::move(mapping);

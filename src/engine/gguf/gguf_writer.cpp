@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "crypto/sealed_file.h"
 #include "engine/gguf/gguf.h"
 #include "engine/gguf/gguf_format.h"
 
@@ -208,8 +209,13 @@ namespace {
 
 }  // namespace
 
-void Writer::write(const std::filesystem::path& path) const {
+void Writer::write(const std::filesystem::path& path, const crypto::DataKey* seal) const {
   const std::vector<uint8_t> bytes = to_bytes();
+  if (seal) {
+    crypto::write_sealed_file(
+        path, {reinterpret_cast<const char*>(bytes.data()), bytes.size()}, *seal);
+    return;
+  }
   std::filesystem::path temp = path;
   temp += ".tmp-" + std::to_string(::getpid());
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
