@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/config.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "core/paths.h"
 #include "db/internal.h"
@@ -242,6 +243,10 @@ std::string open(Database::Impl& db, soci::session& sql, std::int64_t user_id,
 std::string seal_json(Database::Impl& db, soci::session& sql, std::int64_t user_id,
                       std::string_view json, std::string_view where) {
   if (json.empty() || json == "{}") return "{}";
+  // The column's own check cannot see inside the sealed value: the JSON is checked here.
+  std::string error;
+  if (!parse_json(json, &error))
+    throw Error(ErrorKind::invalid_input, std::string(where) + " is not valid JSON: " + error);
   return "\"" + seal(db, sql, user_id, json, where) + "\"";
 }
 

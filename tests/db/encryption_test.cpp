@@ -267,7 +267,9 @@ TEST_P(EncryptionTest, PlaintextFromAnOlderHearthIsSealedInPlaceAndLeavesNoTrace
   if (GetParam() == Backend::sqlite) {
     const fs::path file = fs::path(url().substr(std::string("sqlite://").size()));
     for (const fs::path& p : {file, fs::path(file.string() + "-wal")})
-      if (fs::exists(p)) EXPECT_EQ(slurp(p).find(marker), std::string::npos) << p;
+      if (fs::exists(p)) {
+        EXPECT_EQ(slurp(p).find(marker), std::string::npos) << p;
+      }
   }
 }
 
