@@ -30,6 +30,8 @@ void register_data(CLI::App& app);         // data.cpp: export and validate trai
 void register_train(CLI::App& app);        // train.cpp: LoRA fine-tuning
 void register_jobs(CLI::App& app);         // jobs.cpp: the server's training jobs
 void register_remote(CLI::App& app);       // remote.cpp: remote engines chats are routed to
+void register_backup(CLI::App& app);       // backup.cpp: the database and user files in one file
+void register_restore(CLI::App& app);      // restore.cpp: a backup back into a HEARTH_HOME
 
 // Thrown by a subcommand that has printed its own message and must end with this exit code
 // (e.g. 130 after Ctrl-C); main() returns the code.

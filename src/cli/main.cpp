@@ -85,6 +85,8 @@ int main(int argc, char** argv) {
   hearth::cli::register_train(app);
   hearth::cli::register_jobs(app);
   hearth::cli::register_remote(app);
+  hearth::cli::register_backup(app);
+  hearth::cli::register_restore(app);
   if (const auto unknown = unknown_command(app, argc, argv)) {
     std::fprintf(stderr, "hearth: %s\n", unknown->c_str());
     return 2;
