@@ -218,9 +218,30 @@ TEST_P(BackupTest, RoundTripKeepsEveryTableAndEveryFile) {
   EXPECT_TRUE(contains(made.out, "NOT in this backup")) << made.out;
   EXPECT_TRUE(contains(made.out, "tiny:latest")) << made.out;  // the base model left out
 
+  // A truncated copy first: refused, and the target stays empty.
+  const fs::path cut = dir_.path() / "cut.tar";
+  std::ofstream(cut, std::ios::binary) << test::read_file(out).substr(0, fs::file_size(out) * 2 / 3);
+  const auto refused = run_hearth({"restore", cut.string()}, env_for(to, target));
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_TRUE(contains(refused.err, "truncated")) << refused.err;
+  EXPECT_EQ(every_file(to, {"serve.lock"}).size(), 0u);
+  if (GetParam() == Backend::postgresql) {
+    EXPECT_EQ(db::snapshot::postgres_table_count(target.url()), 0);
+  }
+
   const auto back = run_hearth({"restore", out.string()}, env_for(to, target));
   ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
   EXPECT_TRUE(contains(back.out, "pull them again")) << back.out;
+  // Once more into the now full target: refused (a PostgreSQL database must be empty even
+  // with --force).
+  const auto again = run_hearth({"restore", out.string()}, env_for(to, target));
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_TRUE(contains(again.err, "not empty")) << again.err;
+  if (GetParam() == Backend::postgresql) {
+    const auto forced = run_hearth({"restore", "--force", out.string()}, env_for(to, target));
+    EXPECT_NE(forced.exit_code, 0);
+    EXPECT_TRUE(contains(forced.err, "empty database")) << forced.err;
+  }
   {
     const db::Database d = target.open(to);
     EXPECT_EQ(every_table(d), before);
@@ -281,13 +302,16 @@ TEST_P(BackupTest, ConsistentWhileAWriterWrites) {
   });
 }
 
-TEST_P(BackupTest, DamagedOrTruncatedBackupChangesNothing) {
-  const fs::path from = home("from"), to = home("to");
-  TargetDb source(GetParam(), from), target(GetParam(), to);
-  if (!source.skip_reason().empty()) GTEST_SKIP() << source.skip_reason();
+HEARTH_DB_BACKENDS(BackupTest);
+
+// Damage of every kind, on SQLite (the round trip above refuses a truncated backup on both).
+TEST(BackupDamageTest, DamagedOrTruncatedBackupChangesNothing) {
+  test::TempDir dir;
+  const fs::path from = dir.path() / "from", to = dir.path() / "to";
+  TargetDb source(Backend::sqlite, from), target(Backend::sqlite, to);
   fill_home(from);
   { fill_every_table(source.open(from), from); }
-  const fs::path out = dir_.path() / "good.tar";
+  const fs::path out = dir.path() / "good.tar";
   ASSERT_EQ(run_hearth({"backup", out.string()}, env_for(from, source)).exit_code, 0);
   const std::string good = test::read_file(out);
   const std::string log_text = "step 1 loss 1.5\n";
@@ -311,7 +335,7 @@ TEST_P(BackupTest, DamagedOrTruncatedBackupChangesNothing) {
       {"empty", "", "truncated"},
   };
   for (const auto& c : cases) {
-    const fs::path bad = dir_.path() / (std::string(c.name) + ".tar");
+    const fs::path bad = dir.path() / (std::string(c.name) + ".tar");
     std::ofstream(bad, std::ios::binary) << c.bytes;
     const auto r = run_hearth({"restore", bad.string()}, env_for(to, target));
     EXPECT_NE(r.exit_code, 0) << c.name;
@@ -319,16 +343,11 @@ TEST_P(BackupTest, DamagedOrTruncatedBackupChangesNothing) {
     EXPECT_FALSE(contains(r.err, "internal error")) << c.name << ": " << r.err;
     // Nothing was written: no database, no files (the lock file aside).
     EXPECT_EQ(every_file(to, {"serve.lock"}).size(), 0u) << c.name;
-    if (GetParam() == Backend::postgresql) {
-      EXPECT_EQ(db::snapshot::postgres_table_count(target.url()), 0) << c.name;
-    }
   }
   // The good one still restores into that untouched target.
   const auto r = run_hearth({"restore", out.string()}, env_for(to, target));
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
 }
-
-HEARTH_DB_BACKENDS(BackupTest);
 
 // --include-key and --include-models put the key and the base weights in, and restore puts the
 // key back private.
@@ -385,22 +404,6 @@ TEST(BackupServerTest, RestoreRefusedWhileServing) {
   EXPECT_EQ(forced.exit_code, 0) << forced.out << forced.err;
   EXPECT_EQ(test::read_file(other / "notes.txt"), "mine");
   EXPECT_EQ(test::read_file(other / "jobs/1/log.txt"), "step 1 loss 1.5\n");
-}
-
-// A PostgreSQL target that already holds tables is refused, whatever --force says.
-TEST(BackupPostgresTest, RefusesANonEmptyDatabase) {
-  if (!db::test::postgres_url()) GTEST_SKIP() << "HEARTH_TEST_POSTGRES_URL is not set";
-  test::TempDir dir;
-  const fs::path from = dir.path() / "from", to = dir.path() / "to";
-  TargetDb source(Backend::postgresql, from), target(Backend::postgresql, to);
-  if (!source.skip_reason().empty()) GTEST_SKIP() << source.skip_reason();
-  { fill_every_table(source.open(from), from); }
-  { target.open(to); }  // migrated: it has hearth's tables now
-  const fs::path out = dir.path() / "pg.tar";
-  ASSERT_EQ(run_hearth({"backup", out.string()}, env_for(from, source)).exit_code, 0);
-  const auto r = run_hearth({"restore", "--force", out.string()}, env_for(to, target));
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_TRUE(contains(r.err, "empty database")) << r.err;
 }
 
 }  // namespace
