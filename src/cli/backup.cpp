@@ -204,6 +204,25 @@ void run_backup(const BackupOptions& o) {
 
 }  // namespace
 
+constexpr const char* kBackupHelp = R"(hearth backup OUT [--include-models] [--include-key] [--force]
+  Writes one tar file: the database (SQLite's online backup, or pg_dump for PostgreSQL; safe
+  while the server runs), the user files under HEARTH_HOME (datasets/, jobs/, uploads/,
+  adapters, manifests) and hearth-backup.json (version, time, database kind, every file's
+  SHA-256). It is written under a temporary name and renamed when complete.
+  Left out unless asked for:
+    base model weights  public downloads, listed by name and digest to pull again
+                        (--include-models keeps them)
+    HEARTH_HOME/secrets/  the master key (--include-key). Without it, keep the key yourself:
+                        the restored data cannot be decrypted without it.
+
+hearth restore IN [--force]
+  Into a stopped or new HEARTH_HOME (refused while `hearth serve` runs there; a home that is
+  not empty needs --force) and the database HEARTH_DB names: a SQLite file, or an empty
+  PostgreSQL database (createdb NAME). Every file is checked against its SHA-256 before
+  anything is written; a truncated or damaged backup changes nothing. Files are written under
+  temporary names and renamed into place. The key comes back when the backup holds it.
+)";
+
 void register_backup(CLI::App& app) {
   auto o = std::make_shared<BackupOptions>();
   auto* cmd = app.add_subcommand(
@@ -218,6 +237,12 @@ void register_backup(CLI::App& app) {
                 "separately to restore");
   cmd->add_flag("--force", o->force, "replace OUT when it exists");
   cmd->callback([o] { run_backup(*o); });
+
+  // `hearth help backup` (the help command is registered before this one).
+  for (CLI::App* help : app.get_subcommands([](CLI::App* c) { return c->get_name() == "help"; })) {
+    help->add_subcommand("backup", "what `hearth backup` keeps and how `hearth restore` puts it back")
+        ->callback([] { std::fputs(kBackupHelp, stdout); });
+  }
 }
 
 }  // namespace hearth::cli

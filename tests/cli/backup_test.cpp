@@ -361,6 +361,9 @@ TEST(BackupKeyTest, IncludeKeyAndModels) {
   const auto made = run_hearth({"backup", "--include-key", "--include-models", out.string()}, env_for(from, source));
   ASSERT_EQ(made.exit_code, 0) << made.out << made.err;
   EXPECT_TRUE(contains(made.out, "master key is inside")) << made.out;
+  const auto help = run_hearth({"help", "backup"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_TRUE(contains(help.out, "--include-key") && contains(help.out, "hearth restore")) << help.out;
   // The same name again is refused unless --force.
   const auto again = run_hearth({"backup", out.string()}, env_for(from, source));
   EXPECT_NE(again.exit_code, 0);
