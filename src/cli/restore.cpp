@@ -66,6 +66,9 @@ backup::Manifest verify(const fs::path& in) {
   const std::string damaged = in.string() + ": the backup is damaged: ";
   std::size_t listed = 0;
   for (const auto& f : m.files) {
+    // Only the database and files under home/; never the lock a restore itself holds.
+    if (f.path != m.database_file && (!f.path.starts_with("home/") || f.path == "home/" + std::string(HomeLock::kFileName)))
+      throw Error(ErrorKind::corrupt_file, damaged + "it lists an unexpected file '" + f.path + "'");
     auto it = seen.find(f.path);
     if (it == seen.end()) throw Error(ErrorKind::corrupt_file, damaged + "'" + f.path + "' is missing");
     if (it->second.size != f.size || it->second.sha256 != f.sha256)
