@@ -170,6 +170,9 @@ void fill_home(const fs::path& home) {
   write(home / "jobs/1/checkpoint.bin", std::string(3000, '\x07'));
   write(home / "jobs/1/log.txt", "step 1 loss 1.5\n");
   write(home / "uploads/1/file-1", "abc");
+  // Paths past the tar header's 100 bytes: split at a '/', and one name too long for that.
+  write(home / "jobs/1" / std::string(70, 'd') / std::string(60, 'f'), "deep");
+  write(home / "jobs/1" / (std::string(120, 'n') + ".log"), "long");
   const std::string base = "GGUF base weights", adapter = "GGUF adapter";
   write(home / "blobs" / blob_name(base), base);
   write(home / "blobs" / blob_name(adapter), adapter);
