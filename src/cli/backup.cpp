@@ -8,7 +8,7 @@
 //   - base model weights: blobs no adapter or fine-tune manifest names are public downloads;
 //     their digests, sizes, names and sources are listed in the manifest (--include-models
 //     keeps them),
-//   - partial downloads and their locks beside the blobs, serve.lock,
+//   - partial downloads and their locks beside the blobs, serve.lock, a restore's staging folder,
 //   - secrets/ (the master key that unwraps every user's key) unless --include-key: a backup
 //     that travels with its key opens for whoever holds the file.
 #include <fcntl.h>
@@ -162,6 +162,7 @@ void run_backup(const BackupOptions& o) {
       if (!is_blob_name(name) || base.contains(name)) continue;  // partial downloads, locks, base weights
     }
     if (top == "blob-stamps" && base.contains(name)) continue;
+    if (top.starts_with(".restore-")) continue;  // a restore's staging folder (restore.cpp)
     if (top == "secrets" && !o.include_key) {
       manifest.left_out_secrets.push_back(rel.generic_string());
       continue;
