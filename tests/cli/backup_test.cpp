@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -330,10 +331,20 @@ TEST(BackupDamageTest, DamagedOrTruncatedBackupChangesNothing) {
   flipped[in_a_file + 3] ^= 0x20;
   std::string bad_header = good;
   bad_header[10] ^= 0x01;  // the first entry's name
+  // A well-formed header whose path climbs out of the home: refused before anything is written.
+  std::string escaping = good;
+  ASSERT_EQ(escaping.compare(0, 18, "database/hearth.db"), 0);
+  escaping.replace(0, 18, "home/../../evil.db");
+  unsigned sum = 0;
+  for (std::size_t i = 0; i < 512; ++i) sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(escaping[i]);
+  char field[8];
+  std::snprintf(field, sizeof field, "%06o", sum);
+  escaping.replace(148, 7, field, 7);
   const std::vector<Case> cases{
       {"truncated", good.substr(0, good.size() / 2), "truncated"},
       {"flipped", flipped, "SHA-256"},
       {"bad-header", bad_header, "checksum"},
+      {"escaping-path", escaping, "unexpected path"},
       {"cut-before-end", good.substr(0, good.size() - 1024 - 512), "truncated"},
       {"empty", "", "truncated"},
   };
@@ -346,6 +357,7 @@ TEST(BackupDamageTest, DamagedOrTruncatedBackupChangesNothing) {
     EXPECT_FALSE(contains(r.err, "internal error")) << c.name << ": " << r.err;
     // Nothing was written: no database, no files (the lock file aside).
     EXPECT_EQ(every_file(to, {"serve.lock"}).size(), 0u) << c.name;
+    EXPECT_FALSE(fs::exists(dir.path() / "evil.db")) << c.name;
   }
   // The good one still restores into that untouched target.
   const auto r = run_hearth({"restore", out.string()}, env_for(to, target));
