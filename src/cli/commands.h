@@ -32,6 +32,8 @@ void register_jobs(CLI::App& app);         // jobs.cpp: the server's training jo
 void register_remote(CLI::App& app);       // remote.cpp: remote engines chats are routed to
 void register_adapter(CLI::App& app);      // adapter.cpp: export a version's adapter
 void register_keys(CLI::App& app);         // keys.cpp: the master key (status, rotate)
+void register_backup(CLI::App& app);       // backup.cpp: the database and user files in one file
+void register_restore(CLI::App& app);      // restore.cpp: a backup back into a HEARTH_HOME
 
 // Thrown by a subcommand that has printed its own message and must end with this exit code
 // (e.g. 130 after Ctrl-C); main() returns the code.

@@ -87,6 +87,8 @@ int main(int argc, char** argv) {
   hearth::cli::register_remote(app);
   hearth::cli::register_keys(app);
   hearth::cli::register_adapter(app);
+  hearth::cli::register_backup(app);
+  hearth::cli::register_restore(app);
   if (const auto unknown = unknown_command(app, argc, argv)) {
     std::fprintf(stderr, "hearth: %s\n", unknown->c_str());
     return 2;

@@ -9,9 +9,11 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/home_lock.h"
 #include "cli/serve.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/paths.h"
 #include "library/library.h"
 #include "loop/runner.h"
 #include "server/api.h"
@@ -29,6 +31,8 @@ void serve(const ServeArgs& args, const Alongside& alongside) {
   log::init_from_config();  // --log
   const auto [address, port] = server::parse_host_port(config::get("HEARTH_HOST"));
   const server::AuthMode mode = server::auth_mode_from(config::get("HEARTH_AUTH"));
+  // Marks the home as served, for `hearth restore` (cli/home_lock.h).
+  const HomeLock serving(paths::home(), HomeLock::Mode::serving);
   store::Store store = store::Store::open_default();
   db::Database database = db::Database::open(config::get("HEARTH_DB"));
   library::Library library(store, database);
