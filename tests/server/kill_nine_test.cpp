@@ -1,13 +1,15 @@
 // kill -9 of `hearth serve` while its write paths are busy — chats being captured as
 // conversations, dataset exports, a model download — then a new server on the same HEARTH_HOME:
 // everything a client was told had succeeded is there and whole, and nothing half-written sits
-// under a final name (blobs match their digests, dataset files are whole JSONL). Training
-// checkpoints under kill -9 are covered by TrainingRestart and TrainResume.
+// under a final name (blobs match their digests, dataset files are whole JSONL). A deploy that
+// answered 201 is still the served version after a kill -9 right after it. Training checkpoints
+// under kill -9 are covered by TrainingRestart and TrainResume.
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <atomic>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -173,6 +175,77 @@ TEST(KillNine, WhatWasAcknowledgedSurvivesAndNothingIsHalfWritten) {
   EXPECT_TRUE(tiny) << tags;
   const json::value after = alice.chat({{{"role", "user"}, {"content", "after the restart"}}});
   EXPECT_TRUE(after.as_object().contains("hearth")) << after;
+}
+
+// Polls `get` until `done` holds (or 120 s pass); the last answer.
+json::value wait_for(const std::function<json::value()>& get, const std::function<bool(const json::value&)>& done) {
+  const auto until = std::chrono::steady_clock::now() + 120s;
+  json::value v;
+  do {
+    v = get();
+    if (done(v)) return v;
+    std::this_thread::sleep_for(100ms);
+  } while (std::chrono::steady_clock::now() < until);
+  return v;
+}
+
+TEST(KillNine, ADeployThatAnswered201IsServedAfterTheRestart) {
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  test::TempDir home;
+  const Env env{{"HEARTH_HOME", home.path().string()}, {"HEARTH_LOG", "warn"}};
+  const std::string token = test::token_for(env, "alice");
+  ASSERT_FALSE(token.empty());
+  const Env server_env{{"HEARTH_TRAIN_THREADS", "1"}};
+  auto server = std::make_unique<test::ServerProcess>(home.path(), std::vector<std::string>{}, server_env);
+  ASSERT_TRUE(server->wait_listening(20s)) << server->output();
+  test::HttpFileServer files(dir / "models");
+  {
+    const ChatClient alice(*server, token);
+    const json::value pull{{"model", files.url("llama3-f16.gguf")}, {"stream", false}};
+    ASSERT_EQ(alice.call("POST", "/api/pull", &pull).status, 200);
+    const json::value opt_in{{"training_opt_in", true}};
+    ASSERT_EQ(alice.call("PUT", "/api/settings", &opt_in).status, 200);
+  }
+  {
+    db::Database database = db::Database::open("sqlite://" + (home.path() / "hearth.db").string());
+    const std::int64_t user = db::Users(database).find_by_name("alice")->id;
+    db::Conversations conversations(database);
+    for (int i = 0; i < 110; ++i) {
+      auto c = conversations.create({.user_id = user, .model = "llama3-f16:latest", .source = "openai"});
+      conversations.add_message(user, c.id, {.role = "user", .content = "tell me about " + std::to_string(i)});
+      auto a = conversations.add_message(user, c.id, {.role = "assistant", .content = "It is number " + std::to_string(i) + "."});
+      db::FeedbackStore(database).upsert(user, a.id, {.rating = 5});
+    }
+  }
+  const json::value start{{"model", "llama3-f16"},
+                          {"hyperparameters", {{"n_epochs", 1}, {"batch_size", 8}, {"rank", 4}}}};
+  HttpResult r = ChatClient(*server, token).call("POST", "/api/training/start-job", &start);
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::int64_t id = json_from(r.body).at("id").as_int64();
+  const std::string job_path = "/api/training/jobs/" + std::to_string(id);
+  const json::value done = wait_for([&] { return ChatClient(*server, token).get(job_path); },
+                                    [](const json::value& j) {
+                                      const auto s = j.at("status").as_string();
+                                      return s == "completed" || s == "failed" || s == "cancelled";
+                                    });
+  ASSERT_EQ(done.at("status").as_string(), "completed") << done;
+
+  const json::value deploy{{"job_id", id}, {"force", true}};
+  r = ChatClient(*server, token).call("POST", "/api/training/deploy", &deploy);
+  ASSERT_EQ(r.status, 201) << r.body;
+  server->stop(SIGKILL, 10s);  // at once: nothing after the answer may be needed
+  const json::value deployed = json_from(r.body);
+  const std::string model = json::value_to<std::string>(deployed.at("model"));
+  const std::int64_t row = deployed.at("personal_model_id").as_int64();
+
+  server = std::make_unique<test::ServerProcess>(home.path(), std::vector<std::string>{}, server_env);
+  ASSERT_TRUE(server->wait_listening(20s)) << server->output();
+  const ChatClient alice(*server, token);
+  const json::value versions = alice.get("/api/personal-models/" + std::to_string(row) + "/versions");
+  EXPECT_EQ(versions.at("served_version").as_int64(), deployed.at("version").as_int64()) << versions;
+  const json::value answer = alice.chat({{{"role", "user"}, {"content", "tell me about 7"}}}, {},
+                                        json::object{{"model", model + "@v" + std::to_string(deployed.at("version").as_int64())}});
+  EXPECT_TRUE(answer.as_object().contains("choices")) << answer;
 }
 
 }  // namespace
