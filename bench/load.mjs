@@ -72,7 +72,8 @@ const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => 
               HEARTH_HOME: home, HEARTH_LOG: 'error', HEARTH_READ_TIMEOUT: String(o.readTimeout) };
 let pgDir = null;
 if (o.postgres) {
-  pgDir = path.join(home, 'pg');
+  // Beside HEARTH_HOME, not in it: the cluster's owner (postgres, when we are root) must reach it.
+  pgDir = await mkdtemp(path.join(os.tmpdir(), 'hearth-load-pg-'));
   env.HEARTH_DB = (await run('bash', [path.join(repo, 'scripts/postgres.sh'), 'start', pgDir], process.env)).trim();
 }
 await run(o.hearth, ['pull', o.model, '--name', 'tiny'], env);
