@@ -66,6 +66,14 @@ class RawSocket {
       if (n > 0 && received != nullptr) received->append(buf, static_cast<size_t>(n));
     }
   }
+  // Reads until what arrived contains `marker`, the peer closes or `wait` passes; what arrived.
+  std::string read_until(std::string_view marker, std::chrono::milliseconds wait) {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    std::string out;
+    while (out.find(marker) == std::string::npos && std::chrono::steady_clock::now() < deadline)
+      if (closed_by_peer(std::chrono::milliseconds(20), &out)) break;
+    return out;
+  }
   // Reads until the peer closes or `wait` passes; what arrived.
   std::string read_all(std::chrono::milliseconds wait) {
     std::string out;
