@@ -1,6 +1,6 @@
 // Load on the real `hearth serve` with a tiny conformance model, loopback only: hundreds of idle
-// connections beside streaming chats, a client that sends its headers byte by byte, one that
-// never reads its streamed answer, and request bodies at and one byte past the limits. Every wait
+// connections beside streaming chats, clients that send their headers or body byte by byte, one
+// that never reads its streamed answer, and request bodies at and one byte past the limits. Every wait
 // has a bound, so a stall fails the test instead of hanging it; no timing decides a result.
 //
 // HEARTH_LOAD_IDLE and HEARTH_LOAD_CHATS change the counts (500 and 50) for a heavier run.
@@ -145,7 +145,7 @@ TEST_F(Load, IdleConnectionsDoNotStarveStreamingChats) {
   EXPECT_EQ(version().status, 200);
 }
 
-TEST_F(Load, SlowHeadersAreCutAtTheReadTimeoutWhileOthersAreAnswered) {
+TEST_F(Load, SlowHeadersAndBodiesAreCutAtTheReadTimeoutWhileOthersAreAnswered) {
   start({{"HEARTH_READ_TIMEOUT", "2"}});
   if (HasFatalFailure()) return;
   RawSocket slow(server_->port());
@@ -170,14 +170,34 @@ TEST_F(Load, SlowHeadersAreCutAtTheReadTimeoutWhileOthersAreAnswered) {
       }
     }
   });
+  // And one whose headers are whole but whose body comes a byte at a time.
+  RawSocket slow_body(server_->port());
+  ASSERT_TRUE(slow_body.valid());
+  std::atomic<bool> body_cut{false};
+  std::atomic<int> body_sent{0};
+  std::thread trickle([&] {
+    if (!slow_body.send_all("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            "Content-Type: application/json\r\nContent-Length: 200\r\n\r\n"))
+      return;
+    for (int i = 0; i < 200; ++i) {
+      if (!slow_body.send_all(" ") || slow_body.closed_by_peer(100ms)) {
+        body_cut = true;
+        return;
+      }
+      ++body_sent;
+    }
+  });
   // Meanwhile other clients are answered as usual.
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(version().status, 200);
     EXPECT_TRUE(ended(chat(4, 10'000)));
   }
   loris.join();
+  trickle.join();
   EXPECT_TRUE(cut) << "the server kept a connection that sent " << sent << " header bytes";
   EXPECT_LT(sent.load(), 200);
+  EXPECT_TRUE(body_cut) << "the server kept a connection that sent " << body_sent << " body bytes";
+  EXPECT_LT(body_sent.load(), 200);
   EXPECT_EQ(version().status, 200);
 }
 
