@@ -7,6 +7,8 @@
 #                                     the URL (postgresql://hearth@127.0.0.1:PORT/hearth_test) as
 #                                     the only line on stdout; progress goes to stderr.
 #   scripts/postgres.sh stop DIR      stops that cluster and removes DIR.
+#   scripts/postgres.sh down DIR      stops the server but keeps the cluster (a restart's first
+#   scripts/postgres.sh up DIR        half); `up` starts it again on the same port.
 #
 # DIR holds data/ (the cluster), sock/ (the Unix socket), log (the server log) and url. Nothing is
 # synced to disk (fsync=off): the data is meant to vanish. Authentication is `trust` and the server
@@ -48,6 +50,13 @@ free_port() {
   return 1
 }
 
+# Starts the server of the cluster in $1 on port $2.
+server_start() {
+  as_owner "$pg_bin/pg_ctl" -D "$1/data" -l "$1/log" -w -t 60 \
+    -o "-p $2 -c listen_addresses=127.0.0.1 -c unix_socket_directories=$1/sock -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    start >/dev/null 2>&1
+}
+
 start() {
   local dir=${1:-}
   [ -x "$pg_bin/initdb" ] || die "no PostgreSQL 15 at $pg_bin (run scripts/install-deps.sh)"
@@ -73,9 +82,7 @@ start() {
   local port="" tries
   for tries in 1 2 3 4 5; do
     port=$(free_port) || die "no free TCP port on 127.0.0.1"
-    if as_owner "$pg_bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
-      -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir/sock -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-      start >/dev/null 2>&1; then
+    if server_start "$dir" "$port"; then
       break
     fi
     port=""
@@ -104,8 +111,29 @@ stop() {
   rm -rf "$dir"
 }
 
+# The cluster in DIR, made by `start` (dies otherwise).
+cluster() {
+  [ -n "${1:-}" ] && [ -f "$1/$marker" ] || die "${1:-(none)} is not a cluster made by postgres.sh start"
+}
+
+down() {
+  cluster "${1:-}"
+  as_owner "$pg_bin/pg_ctl" -D "$1/data" -m fast -w stop >/dev/null 2>&1 || die "pg_ctl stop failed; see $1/log"
+}
+
+up() {
+  cluster "${1:-}"
+  local url port
+  url=$(cat "$1/url")
+  port=${url##*:}
+  port=${port%%/*}
+  server_start "$1" "$port" || die "the server did not start again; see $1/log: $(tail -n 5 "$1/log" 2>/dev/null)"
+}
+
 case "${1:-}" in
   start) start "${2:-}" ;;
   stop) stop "${2:-}" ;;
-  *) die "usage: postgres.sh start [DIR] | stop DIR" ;;
+  down) down "${2:-}" ;;
+  up) up "${2:-}" ;;
+  *) die "usage: postgres.sh start [DIR] | stop DIR | down DIR | up DIR" ;;
 esac

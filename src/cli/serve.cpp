@@ -76,6 +76,7 @@ void serve(const ServeArgs& args, const Alongside& alongside) {
   options.tls_key = args.tls_key;
   options.allowed_hosts = config::get("HEARTH_ALLOWED_HOSTS");
   options.origins = config::get("HEARTH_ORIGINS");
+  options.read_timeout = std::chrono::seconds(config::get_int("HEARTH_READ_TIMEOUT", 1, 3600));
   options.on_listening = [&](uint16_t bound) {
     const bool v6 = address.find(':') != std::string::npos;
     const std::string base = std::string(args.tls_cert.empty() ? "http" : "https") + "://" +

@@ -11,7 +11,7 @@
 namespace hearth::config {
 namespace {
 
-constexpr std::array<Setting, 25> kSettings = {{
+constexpr std::array<Setting, 26> kSettings = {{
     {"HEARTH_HOST", "--host", "127.0.0.1:11435", "address and port the server listens on"},
     {"HEARTH_HOME", "", "", "where models, the database and datasets live "
                             "(default $XDG_DATA_HOME/hearth, else ~/.local/share/hearth)"},
@@ -42,6 +42,9 @@ constexpr std::array<Setting, 25> kSettings = {{
     {"HEARTH_MAX_QUEUE", "--max-queue", "512", "requests waiting before the server answers 503"},
     {"HEARTH_MAX_UPLOAD", "--max-upload", "512",
      "largest upload POST /v1/files accepts, in MiB (the request's whole body; beyond it 413)"},
+    {"HEARTH_READ_TIMEOUT", "--read-timeout", "30",
+     "seconds a client has to send a request's headers and body (slow senders are closed after "
+     "it); an idle keep-alive connection is closed after it too"},
     {"HEARTH_THREADS", "--threads", "0", "compute threads (0: one per physical core)"},
     {"HEARTH_LOG", "--log", "info", "log level: trace, debug, info, warn, error, off"},
     {"HEARTH_KERNELS", "", "auto",

@@ -21,9 +21,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -387,13 +389,21 @@ net::awaitable<void> tls_session(tcp::socket socket, ssl::context& tls, ServerSt
 
 net::awaitable<void> accept_loop(tcp::acceptor& acceptor, ssl::context* tls, ServerState& state) {
   auto executor = co_await net::this_coro::executor;
+  long accept_failures = 0;
   while (!state.stopping) {
     auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
     if (ec) {
       if (state.stopping || ec == net::error::operation_aborted) break;
-      SPDLOG_WARN("accept failed: {}", ec.message());
+      // Out of file descriptors (or another lasting failure): accepting again at once would fail
+      // again at once, a busy loop that floods the log. The connection waits in the backlog; a
+      // short pause lets sessions end (idle ones by the read timeout) and free descriptors.
+      if (++accept_failures == 1 || accept_failures % 100 == 0)
+        SPDLOG_WARN("accept failed ({} times in a row): {}", accept_failures, ec.message());
+      net::steady_timer pause(executor, std::chrono::milliseconds(50));
+      co_await pause.async_wait(use_nothrow);
       continue;
     }
+    accept_failures = 0;
     auto on_end = [](std::exception_ptr e) {
       if (!e) return;
       try {
@@ -426,9 +436,25 @@ std::unique_ptr<ssl::context> make_tls_context(const ServeOptions& options) {
   return tls;
 }
 
+// Every connection holds a descriptor; many systems start processes with a soft limit of 1024,
+// which a few hundred idle clients and the model files would exhaust. The hard limit is ours to
+// take.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  // (An unlimited hard limit still stops at the kernel's nr_open, 2^20 by default.)
+  const rlim_t wanted = limit.rlim_max == RLIM_INFINITY ? rlim_t{1} << 20 : limit.rlim_max;
+  if (limit.rlim_cur >= wanted) return;
+  limit.rlim_cur = wanted;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0)
+    SPDLOG_WARN("cannot raise the open-file limit to {}: {}", static_cast<unsigned long long>(wanted),
+                std::strerror(errno));
+}
+
 }  // namespace
 
 void serve(const Router& router, const ServeOptions& options) {
+  raise_descriptor_limit();
   net::io_context io{1};
   // Declared after io: destroyed (its threads joined) before the io_context it resumes on.
   net::thread_pool handlers{handler_threads};

@@ -1,6 +1,8 @@
 // See response_stream.h.
 #include "server/response_stream.h"
 
+#include "core/log.h"
+
 namespace hearth::server {
 
 void ResponseStream::start(int status, std::string content_type, Headers headers) {
@@ -17,10 +19,16 @@ void ResponseStream::start(int status, std::string content_type, Headers headers
 
 void ResponseStream::write(std::string piece) {
   if (piece.empty() || cancelled()) return;
+  bool backlogged = false;
   {
     std::lock_guard lock(mutex_);
     if (finished_) return;
     pending_ += piece;
+    backlogged = pending_.size() > max_backlog;
+  }
+  if (backlogged) {
+    SPDLOG_INFO("a streamed response is {} bytes behind its client: stopped", max_backlog);
+    cancel();
   }
   wake();
 }

@@ -16,6 +16,10 @@
 // whole body arrived before the head was written goes out with Content-Length; otherwise it is
 // sent with chunked transfer encoding as the pieces arrive.
 //
+// A consumer that falls more than max_backlog bytes behind (its client stopped reading and the
+// socket's buffers are full) cancels the stream: the producer stops, freeing its decode slot,
+// instead of buffering a whole generation nobody reads.
+//
 // Thread-safe: one producer and one consumer may use it at the same time.
 #pragma once
 
@@ -34,6 +38,7 @@ namespace hearth::server {
 class ResponseStream {
  public:
   using Headers = std::vector<std::pair<std::string, std::string>>;
+  static constexpr std::size_t max_backlog = 4u << 20;
 
   // ---- producer ----
   // The status line and headers; a second call is ignored.

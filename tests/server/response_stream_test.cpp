@@ -68,6 +68,28 @@ TEST(ResponseStream, CancelReachesTheProducersFlag) {
   EXPECT_EQ(s.take().data, "");
 }
 
+TEST(ResponseStream, AConsumerFarBehindCancelsTheProducer) {
+  ResponseStream s;
+  s.start(200, "text/event-stream");
+  const std::string piece(64 << 10, 'x');
+  // A consumer that keeps up: any amount passes.
+  for (std::size_t sent = 0; sent < 2 * ResponseStream::max_backlog; sent += piece.size()) {
+    s.write(piece);
+    EXPECT_EQ(s.take().data.size(), piece.size());
+  }
+  EXPECT_FALSE(s.cancelled());
+  // One that takes nothing: cancelled once max_backlog bytes wait, and the backlog is let go.
+  std::size_t written = 0;
+  while (!s.cancelled() && written <= 2 * ResponseStream::max_backlog) {
+    s.write(piece);
+    written += piece.size();
+  }
+  EXPECT_TRUE(s.cancelled());
+  EXPECT_GT(written, ResponseStream::max_backlog);
+  EXPECT_LE(written, ResponseStream::max_backlog + piece.size());
+  EXPECT_TRUE(s.take().data.empty());
+}
+
 TEST(ResponseStream, ProducerThreadAndConsumerAgree) {
   ResponseStream s;
   std::atomic<int> wakes{0};
