@@ -10,6 +10,7 @@
 // agent's secret), constant_time_equal does it.
 #include "server/auth.h"
 
+#include <arpa/inet.h>
 #include <openssl/crypto.h>
 
 #include <cctype>
@@ -71,12 +72,26 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 namespace {
 // More addresses than this in the map and the expired ones are dropped on the next failure.
 constexpr std::size_t kPruneAbove = 4096;
+
+// The key an address is counted under: an IPv4 address as it is, an IPv6 address by its /64
+// (one host usually holds a whole /64, and would otherwise get a fresh count per address).
+std::string counted_as(const std::string& address) {
+  unsigned char bytes[16];
+  if (address.find(':') == std::string::npos || inet_pton(AF_INET6, address.c_str(), bytes) != 1)
+    return address;
+  for (int i = 8; i < 16; ++i) bytes[i] = 0;
+  char text[INET6_ADDRSTRLEN];
+  if (inet_ntop(AF_INET6, bytes, text, sizeof text) == nullptr) return address;
+  return std::string(text) + "/64";
+}
+
 }  // namespace
 
 int FailureLimiter::blocked_for(const std::string& address) {
   if (limit_ <= 0 || address.empty()) return 0;
+  const std::string key = counted_as(address);
   std::lock_guard lock(mutex_);
-  const auto it = entries_.find(address);
+  const auto it = entries_.find(key);
   if (it == entries_.end() || it->second.failures < limit_) return 0;
   const auto left = it->second.since + window_ - std::chrono::steady_clock::now();
   if (left <= std::chrono::steady_clock::duration::zero()) {
@@ -90,10 +105,11 @@ int FailureLimiter::blocked_for(const std::string& address) {
 void FailureLimiter::fail(const std::string& address) {
   if (limit_ <= 0 || address.empty()) return;
   const auto now = std::chrono::steady_clock::now();
+  const std::string key = counted_as(address);
   std::lock_guard lock(mutex_);
   if (entries_.size() > kPruneAbove)
     std::erase_if(entries_, [&](const auto& e) { return now - e.second.since >= window_; });
-  Entry& e = entries_[address];
+  Entry& e = entries_[key];
   if (e.failures == 0 || now - e.since >= window_) e = {0, now};
   if (e.failures < limit_) ++e.failures;
 }

@@ -38,7 +38,8 @@ bool constant_time_equal(std::string_view a, std::string_view b);
 
 // Counts refused credentials per client address in a fixed window: once an address has `limit`
 // failures within `window` of its first one, it is blocked until that window ends. A limit of 0
-// turns counting off. Addresses are kept only while their window lasts (and the map is pruned
+// turns counting off. IPv6 addresses count by their /64 (a host that holds a whole prefix gets
+// one count, not one per address). Addresses are kept only while their window lasts (and the map is pruned
 // when it grows), so a flood of addresses cannot hold memory for long. Thread-safe.
 class FailureLimiter {
  public:

@@ -98,5 +98,13 @@ TEST(AuthLimit, WrongTokensFromOneAddressGet429AndOtherAddressesDoNot) {
   EXPECT_EQ(get(url, good, "127.0.0.2").status, 200);
 }
 
+// The limit and its window are settings of the configuration table.
+TEST(AuthLimit, SettingsAreListedByHelpConfig) {
+  const auto r = test::run_hearth({"help", "config"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  for (const char* name : {"HEARTH_AUTH_FAILURES", "--auth-failures", "HEARTH_AUTH_WINDOW", "--auth-window"})
+    EXPECT_NE(r.out.find(name), std::string::npos) << name << "\n" << r.out;
+}
+
 }  // namespace
 }  // namespace hearth

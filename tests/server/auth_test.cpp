@@ -165,6 +165,13 @@ TEST(FailureLimiter, BlocksAnAddressAfterItsLimitWithinTheWindowOnly) {
   for (int i = 0; i < 10; ++i) limiter.fail("");
   EXPECT_EQ(limiter.blocked_for(""), 0);
 
+  // IPv6 addresses count by their /64.
+  limiter.fail("2001:db8::1");
+  limiter.fail("2001:db8::2");
+  limiter.fail("2001:db8:0:0:ffff::3");
+  EXPECT_GE(limiter.blocked_for("2001:db8::99"), 1);
+  EXPECT_EQ(limiter.blocked_for("2001:db8:0:1::1"), 0);
+
   FailureLimiter off(0, std::chrono::seconds(60));  // 0: no limit
   for (int i = 0; i < 100; ++i) off.fail("10.0.0.1");
   EXPECT_EQ(off.blocked_for("10.0.0.1"), 0);
