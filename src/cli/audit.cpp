@@ -1,5 +1,8 @@
-// `hearth audit [--user NAME] [--limit N] [--json]`: the audit log, newest first (users added,
-// tokens created and revoked, and what the server records).
+// `hearth audit [--user NAME] [--limit N] [--json]`: the audit log, newest first: management
+// (users added, tokens created and revoked, settings, desktop agents, remote engines), model use
+// (model.use: one entry per generation with its prompt and completion tokens) and training
+// (training.start when queued, training.run, training.cancel, training.finish with its status,
+// training.deploy, training.rollback).
 #include <boost/json.hpp>
 
 #include <cstdio>

@@ -11,7 +11,7 @@
 namespace hearth::config {
 namespace {
 
-constexpr std::array<Setting, 26> kSettings = {{
+constexpr std::array<Setting, 28> kSettings = {{
     {"HEARTH_HOST", "--host", "127.0.0.1:11435", "address and port the server listens on"},
     {"HEARTH_HOME", "", "", "where models, the database and datasets live "
                             "(default $XDG_DATA_HOME/hearth, else ~/.local/share/hearth)"},
@@ -40,6 +40,12 @@ constexpr std::array<Setting, 26> kSettings = {{
     {"HEARTH_KEEP_ALIVE", "--keep-alive", "5m", "how long an idle model stays loaded"},
     {"HEARTH_NUM_PARALLEL", "--parallel", "4", "sequences decoded together per loaded model"},
     {"HEARTH_MAX_QUEUE", "--max-queue", "512", "requests waiting before the server answers 503"},
+    {"HEARTH_AUTH_FAILURES", "--auth-failures", "10",
+     "wrong API keys one client address may send within HEARTH_AUTH_WINDOW before further wrong "
+     "keys from it are answered 429 with Retry-After (0: no limit); other addresses are not "
+     "affected"},
+    {"HEARTH_AUTH_WINDOW", "--auth-window", "60",
+     "seconds over which HEARTH_AUTH_FAILURES is counted, from an address's first failure"},
     {"HEARTH_MAX_UPLOAD", "--max-upload", "512",
      "largest upload POST /v1/files accepts, in MiB (the request's whole body; beyond it 413)"},
     {"HEARTH_READ_TIMEOUT", "--read-timeout", "30",

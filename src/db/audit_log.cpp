@@ -1,4 +1,5 @@
-// AuditLog: an append-only record of changes to who may do what.
+// AuditLog: an append-only record of who did what: changes to who may do what, model use and
+// training (see cli/audit.cpp for the actions).
 #include <algorithm>
 
 #include "db/internal.h"

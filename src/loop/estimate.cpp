@@ -101,8 +101,8 @@ JobEstimate estimate_job(const db::Database& db, library::Library& library, std:
   std::vector<train::Example> examples;
   if (request.dataset_version_id) {
     const auto dataset = db::DatasetVersions(db).find(user_id, *request.dataset_version_id);
-    if (!dataset)
-      throw Error(ErrorKind::invalid_input, "dataset version " +
+    if (!dataset)  // another user's answers as a missing one
+      throw Error(ErrorKind::not_found, "dataset version " +
                                                 std::to_string(*request.dataset_version_id) +
                                                 " not found");
     examples = read(dataset->train_path);

@@ -79,8 +79,8 @@ db::TrainingJob start_job(const db::Database& db, library::Library& library, std
   std::optional<db::DatasetVersion> dataset;
   if (request.dataset_version_id) {
     dataset = db::DatasetVersions(db).find(user_id, *request.dataset_version_id);
-    if (!dataset)
-      throw Error(ErrorKind::invalid_input,
+    if (!dataset)  // another user's answers as a missing one
+      throw Error(ErrorKind::not_found,
                   "dataset version " + std::to_string(*request.dataset_version_id) + " not found");
     const std::int64_t n = dataset->train_examples + dataset->validation_examples;
     if (n < request.min_examples) throw NotEnoughData(base.name, n, request.min_examples);

@@ -59,6 +59,8 @@ struct JobRun {
 void JobRun::train() {
   const bool resumed = job.status == db::JobStatus::running;
   jobs.start(job.id);
+  audit(db, job.started_by, "training.run", job.base_model,
+        {{"job_id", job.id}, {"trainer", "local"}, {"resumed", resumed}});
   dir = settings.jobs_dir / std::to_string(job.id);
   // A fresh job starts from nothing: files left under its id (a database made anew beside an old
   // HEARTH_HOME) are not its own.

@@ -29,7 +29,8 @@
 // there is nothing to judge, "better" is false and deploying needs "force". Deploying it makes a
 // version with remote_base_url and remote_model (no adapter) that hearth serves by forwarding
 // chat requests to that remote with the user's key.
-// Every step is audited: training.start, training.finish (completed, failed, cancelled),
+// Every step is audited: training.start (queued), training.run (the runner began it),
+// training.cancel (asked), training.finish (completed, failed, cancelled),
 // training.deploy, training.rollback — by the user who asked, or none for the schedule.
 #pragma once
 

@@ -173,6 +173,8 @@ json::object RemoteRun::evaluation(const json::object& remote) const {
 
 void RemoteRun::run() {
   jobs.start(job.id);
+  audit(db, job.started_by, "training.run", job.base_model,
+        {{"job_id", job.id}, {"trainer", "openai"}});
   const auto access = remote_access(db, job.user_id);
   if (!access)
     throw Error(ErrorKind::invalid_input,

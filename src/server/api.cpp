@@ -99,7 +99,7 @@ Router make_api_router(ApiContext& api) {
         const bool required = api.auth.required();
         if (required && r.header("authorization").empty())
           return json_response(json::object{{"username", nullptr}, {"auth_required", true}});
-        const Caller caller = api.auth.authenticate(r.header("authorization"));
+        const Caller caller = api.auth.authenticate(r.header("authorization"), r.client_address);
         return json_response(
             json::object{{"username", caller.username}, {"auth_required", required}});
       },
@@ -116,7 +116,7 @@ Router make_api_router(ApiContext& api) {
   add_fine_tuning_routes(router, api);
   add_desktop_routes(router, api);
   router.set_authenticate(
-      [&api](const Request& r) { return api.auth.authenticate(r.header("authorization")); });
+      [&api](const Request& r) { return api.auth.authenticate(r.header("authorization"), r.client_address); });
   router.set_observer([&api](const Request&, const Response& r) {
     api.counters.requests.fetch_add(1, std::memory_order_relaxed);
     if (!r.stream && r.status >= 400) api.counters.errors.fetch_add(1, std::memory_order_relaxed);

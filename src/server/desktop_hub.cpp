@@ -1,7 +1,6 @@
 // See desktop_hub.h.
 #include "server/desktop_hub.h"
 
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -37,10 +36,6 @@ std::string checked_name(const std::string& name) {
     if (c < 0x20 || c == 0x7f)
       throw Error(ErrorKind::invalid_input, "an agent's name must not hold control characters");
   return name;
-}
-
-bool same_secret(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace
@@ -168,12 +163,22 @@ std::shared_ptr<WebSocketPeer> DesktopHub::accept(const Request& upgrade, Authen
   const std::string refused =
       "unknown or revoked agent, or wrong secret; register the agent again "
       "(hearth agent --token ...)";
-  if (!row) throw Error(ErrorKind::unauthorized, refused);
+  // A wrong agent or secret counts against the caller's address like a wrong API key (auth.h).
+  const auto refuse = [&] {
+    if (const int wait = auth.failures().blocked_for(upgrade.client_address); wait > 0)
+      throw TooManyRequests("too many failed authentications from " + upgrade.client_address +
+                                "; try again in " + std::to_string(wait) + " s",
+                            wait);
+    auth.failures().fail(upgrade.client_address);
+    throw Error(ErrorKind::unauthorized, refused);
+  };
+  if (!row) refuse();
   if (credential.substr(0, kSecretPrefix.size()) == kSecretPrefix) {
-    if (row->secret_hash.empty() || !same_secret(sha256_hex(credential), row->secret_hash))
-      throw Error(ErrorKind::unauthorized, refused);
+    if (row->secret_hash.empty() ||
+        !constant_time_equal(sha256_hex(credential), row->secret_hash))
+      refuse();
   } else {
-    const Caller caller = auth.authenticate(authorization);
+    const Caller caller = auth.authenticate(authorization, upgrade.client_address);
     if (caller.user_id != row->user_id) throw Error(ErrorKind::unauthorized, refused);
   }
   return std::make_shared<AgentLink>(impl_->state,

@@ -276,7 +276,19 @@ net::awaitable<void> session(Stream& stream, ServerState& state) {
     self->busy = true;
     auto& req = parser.get();
     Request request{std::string(req.method_string()), std::string(req.target()),
-                    std::move(req.body()), std::string(req[http::field::content_type]), {}, {}, {}};
+                    std::move(req.body()), std::string(req[http::field::content_type]), {}, {}, {}, {}};
+    {
+      // The peer's address: failed authentications are counted per address (auth.h).
+      boost::system::error_code peer_ec;
+      const auto peer = tcp.socket().remote_endpoint(peer_ec);
+      if (!peer_ec) {
+        const auto address = peer.address();
+        // An IPv4 peer on a dual-stack socket counts as its IPv4 address.
+        request.client_address = address.is_v6() && address.to_v6().is_v4_mapped()
+                                     ? net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6()).to_string()
+                                     : address.to_string();
+      }
+    }
     // Read now: an upload hands the parser's message on to read its body.
     const unsigned version = req.version();
     const bool head_only = req.method() == http::verb::head;

@@ -65,6 +65,11 @@ void record_usage(ApiContext& api, std::int64_t user_id, const std::string& mode
     try {
       db::ModelUsage(database).record(user_id, model, timings.prompt_tokens,
                                       timings.completion_tokens, timings.eval_ns);
+      // One audit entry per generation: who used which model, and how much.
+      db::AuditLog(database).record(
+          user_id, "model.use", model,
+          "{\"prompt_tokens\":" + std::to_string(timings.prompt_tokens) +
+              ",\"completion_tokens\":" + std::to_string(timings.completion_tokens) + "}");
     } catch (const std::exception& e) {
       // Usage counters must never fail a request that has already been answered.
       SPDLOG_WARN("could not record usage of {}: {}", model, e.what());

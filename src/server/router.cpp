@@ -163,6 +163,12 @@ void Router::set_observer(std::function<void(const Request&, const Response&)> o
   observer_ = std::move(observer);
 }
 
+std::vector<std::pair<std::string, std::string>> Router::patterns() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& r : routes_) out.emplace_back(r.method, r.path);
+  return out;
+}
+
 Response Router::observed(const Request& request, Response response) const noexcept {
   if (observer_) observer_(request, response);
   return response;
@@ -179,6 +185,10 @@ namespace {
 Response current_error(const Request& request, const std::string& path) noexcept {
   try {
     throw;
+  } catch (const TooManyRequests& e) {
+    Response r = error_response(path, 429, ErrorKind::unauthorized, e.what());
+    r.headers.emplace_back("Retry-After", std::to_string(e.retry_after_s()));
+    return r;
   } catch (const Error& e) {
     Response r = error_response(path, status_for(e.kind()), e.kind(), e.what());
     if (e.kind() == ErrorKind::unavailable) r.headers.emplace_back("Retry-After", "1");

@@ -44,6 +44,8 @@ struct Request {
   // Path parameters of a pattern route: "/api/personal-models/{id}" matched against
   // "/api/personal-models/7" gives {"id", "7"}.
   std::vector<std::pair<std::string, std::string>> params;
+  // The peer's IP address as text ("127.0.0.1", "::1"); "" when not known (in-process calls).
+  std::string client_address;
 
   std::string path() const;  // target without the query string
   // The first header of that (lower-case) name; "" when absent.
@@ -128,6 +130,17 @@ struct WebSocketStart {
   Response refusal;
 };
 
+// A refusal that the client may retry later: 429 Too Many Requests with Retry-After (seconds).
+class TooManyRequests : public Error {
+ public:
+  TooManyRequests(const std::string& message, int retry_after_s)
+      : Error(ErrorKind::unavailable, message), retry_after_s_(retry_after_s) {}
+  int retry_after_s() const noexcept { return retry_after_s_; }
+
+ private:
+  int retry_after_s_;
+};
+
 // HTTP status for an error kind: invalid_input 400, not_found 404, unauthorized 401, conflict
 // 409, unavailable 503, unsupported/out_of_memory 400, io/corrupt_file/internal 500.
 int status_for(ErrorKind kind);
@@ -143,6 +156,8 @@ class Router {
   void set_authenticate(std::function<Caller(const Request&)> authenticate);
   // Sees every request and the answer handle() gives it (for counters); must not throw.
   void set_observer(std::function<void(const Request&, const Response&)> observer);
+  // Every registered route as (method, path pattern), in the order added (WebSockets as GET).
+  std::vector<std::pair<std::string, std::string>> patterns() const;
   // A protected route whose body streams into a BodySink instead of Request::body, with its own
   // limit of `limit` bytes instead of the server's body limit; `too_large` is the 413's message.
   void add_upload(std::string method, std::string path, UploadHandler handler, std::uint64_t limit,

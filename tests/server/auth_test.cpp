@@ -7,6 +7,7 @@
 #include <chrono>
 #include <thread>
 
+#include "core/config.h"
 #include "core/error.h"
 #include "support/test_support.h"
 
@@ -132,6 +133,87 @@ TEST_F(AuthTest, AddingAUserTurnsAuthenticationOnWithinASecond) {
   db::Users(db).remove(db::Users(db).find_by_name("ada")->id);
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   EXPECT_FALSE(auth.required());
+}
+
+TEST(ConstantTimeEqual, EqualOnlyForTheSameBytes) {
+  const std::string a(64, 'a');
+  std::string first = a, last = a;
+  first.front() = 'b';
+  last.back() = 'b';
+  EXPECT_TRUE(constant_time_equal(a, a));
+  EXPECT_TRUE(constant_time_equal(a, std::string(64, 'a')));
+  EXPECT_TRUE(constant_time_equal("", ""));
+  EXPECT_FALSE(constant_time_equal(a, first));
+  EXPECT_FALSE(constant_time_equal(a, last));
+  EXPECT_FALSE(constant_time_equal(a, a.substr(0, 63)));  // a prefix is not the secret
+  EXPECT_FALSE(constant_time_equal("", "x"));
+  // Bytes past a NUL count.
+  EXPECT_FALSE(constant_time_equal(std::string("ab\0c", 4), std::string("ab\0d", 4)));
+}
+
+TEST(FailureLimiter, BlocksAnAddressAfterItsLimitWithinTheWindowOnly) {
+  FailureLimiter limiter(3, std::chrono::seconds(60));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(limiter.blocked_for("10.0.0.1"), 0) << i;
+    limiter.fail("10.0.0.1");
+  }
+  const int wait = limiter.blocked_for("10.0.0.1");
+  EXPECT_GE(wait, 1);
+  EXPECT_LE(wait, 60);
+  EXPECT_EQ(limiter.blocked_for("10.0.0.2"), 0);  // another address is counted apart
+  EXPECT_EQ(limiter.blocked_for(""), 0);          // an unknown address is never limited
+  for (int i = 0; i < 10; ++i) limiter.fail("");
+  EXPECT_EQ(limiter.blocked_for(""), 0);
+
+  // IPv6 addresses count by their /64.
+  limiter.fail("2001:db8::1");
+  limiter.fail("2001:db8::2");
+  limiter.fail("2001:db8:0:0:ffff::3");
+  EXPECT_GE(limiter.blocked_for("2001:db8::99"), 1);
+  EXPECT_EQ(limiter.blocked_for("2001:db8:0:1::1"), 0);
+
+  FailureLimiter off(0, std::chrono::seconds(60));  // 0: no limit
+  for (int i = 0; i < 100; ++i) off.fail("10.0.0.1");
+  EXPECT_EQ(off.blocked_for("10.0.0.1"), 0);
+
+  // The window ends a second after the first failure.
+  FailureLimiter brief(2, std::chrono::seconds(1));
+  brief.fail("::1");
+  brief.fail("::1");
+  EXPECT_EQ(brief.blocked_for("::1"), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_EQ(brief.blocked_for("::1"), 0);
+  brief.fail("::1");  // a new window: one failure is not enough
+  EXPECT_EQ(brief.blocked_for("::1"), 0);
+}
+
+TEST_F(AuthTest, WrongTokensFromOneAddressAreAnswered429ButGoodOnesStillWork) {
+  config::set_override("HEARTH_AUTH_FAILURES", "3");
+  config::set_override("HEARTH_AUTH_WINDOW", "60");
+  Authenticator auth(db, AuthMode::required, false);
+  config::set_override("HEARTH_AUTH_FAILURES", "");
+  config::set_override("HEARTH_AUTH_WINDOW", "");
+  const std::int64_t ada = add_user("ada");
+  const std::string good = "Bearer " + db::ApiTokens(db).create(ada, "").plaintext;
+
+  // A missing header is no wrong credential: it is not counted.
+  for (int i = 0; i < 5; ++i) unauthorized([&] { auth.authenticate("", "10.0.0.1"); });
+  for (int i = 0; i < 3; ++i) unauthorized([&] { auth.authenticate("Bearer hearth_wrong", "10.0.0.1"); });
+  for (const char* header : {"Bearer hearth_wrong", "Basic dXNlcjpwYXNz"}) {
+    try {
+      auth.authenticate(header, "10.0.0.1");
+      ADD_FAILURE() << "accepted " << header;
+    } catch (const TooManyRequests& e) {
+      EXPECT_GE(e.retry_after_s(), 1);
+      EXPECT_LE(e.retry_after_s(), 60);
+      EXPECT_NE(std::string(e.what()).find("too many failed authentications"), std::string::npos);
+    }
+  }
+  // The user's own token still works from there, and other addresses are untouched.
+  EXPECT_EQ(auth.authenticate(good, "10.0.0.1").user_id, ada);
+  unauthorized([&] { auth.authenticate("Bearer hearth_wrong", "10.0.0.2"); });
+  EXPECT_EQ(auth.authenticate(good, "10.0.0.2").user_id, ada);
+  EXPECT_EQ(auth.failures().blocked_for("10.0.0.2"), 0);
 }
 
 }  // namespace

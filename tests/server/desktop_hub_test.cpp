@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/config.h"
 #include "core/error.h"
 #include "core/json_text.h"
 #include "server/desktop_wire.h"
@@ -370,6 +371,41 @@ TEST_F(DesktopHubTest, BadMessagesCloseTheConnection) {
   old["protocol"] = 7;
   f->say(old);
   EXPECT_NE(f->closed_with.find("protocol 7"), std::string::npos) << f->closed_with;
+}
+
+// Wrong agent secrets count against the connecting address like wrong API keys (auth.h): past
+// the limit that address is told to wait (429), while the right secret still opens the agent.
+TEST_F(DesktopHubTest, WrongSecretsFromOneAddressAreRateLimited) {
+  config::set_override("HEARTH_AUTH_FAILURES", "2");
+  Authenticator limited(db, AuthMode::required, false);
+  config::set_override("HEARTH_AUTH_FAILURES", "");
+  const json::object reg = hub.register_agent(ada, "laptop");
+  const std::string id(reg.at("agent_id").as_string()), secret(reg.at("secret").as_string());
+  const auto from = [&](const std::string& credential, const std::string& address) {
+    Request r = upgrade(id, credential);
+    r.client_address = address;
+    return r;
+  };
+  for (int i = 0; i < 2; ++i) {
+    try {
+      hub.accept(from(secret + "x", "10.0.0.1"), limited);
+      ADD_FAILURE() << "accepted a wrong secret";
+    } catch (const TooManyRequests&) {
+      ADD_FAILURE() << "limited after " << i << " failures";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::unauthorized) << e.what();
+    }
+  }
+  EXPECT_THROW(hub.accept(from(secret + "x", "10.0.0.1"), limited), TooManyRequests);
+  EXPECT_NE(hub.accept(from(secret, "10.0.0.1"), limited), nullptr);
+  try {
+    hub.accept(from(secret + "x", "10.0.0.2"), limited);
+    ADD_FAILURE() << "accepted a wrong secret";
+  } catch (const TooManyRequests&) {
+    ADD_FAILURE() << "another address was limited";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::unauthorized) << e.what();
+  }
 }
 
 }  // namespace

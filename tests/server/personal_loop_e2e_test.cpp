@@ -226,9 +226,10 @@ TEST_P(PersonalLoopEndToEnd, ConversationsBecomeADeployedVersionThatRollsBack) {
   db::Database database = open();
   std::vector<std::string> actions;
   for (const auto& e : db::AuditLog(database).list())
-    if (e.action.rfind("training.", 0) == 0) actions.push_back(e.action + " " + e.username);
-  for (const char* a : {"training.start alice", "training.finish alice", "training.deploy alice",
-                        "training.rollback alice"})
+    if (e.action.rfind("training.", 0) == 0 || e.action == "model.use")
+      actions.push_back(e.action + " " + e.username);
+  for (const char* a : {"training.start alice", "training.run alice", "training.finish alice",
+                        "training.deploy alice", "training.rollback alice", "model.use alice"})
     EXPECT_NE(std::find(actions.begin(), actions.end(), a), actions.end()) << a;
 }
 

@@ -85,7 +85,7 @@ TEST(TrainingApi, SchedulesAreCheckedAndScopedAndStartJobRefusesBadRequests) {
   const json::value opt_in{{"training_opt_in", true}};
   ASSERT_EQ(alice.call("PUT", "/api/settings", &opt_in).status, 200);
   r = alice.call("POST", "/api/training/start-job", &start);
-  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.status, 404);
   EXPECT_NE(r.body.find("dataset version 12345 not found"), std::string::npos) << r.body;
 
   EXPECT_EQ(alice.call("GET", "/api/training/jobs/abc").status, 400);
