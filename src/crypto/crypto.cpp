@@ -219,13 +219,6 @@ Key read_or_create_key_file(const fs::path& file) {
   return read_key_file(file);
 }
 
-bool equal_constant_time(std::string_view a, std::string_view b) {
-  ready();
-  if (a.size() != b.size()) return false;
-  if (a.empty()) return true;
-  return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
 std::string to_base64(std::string_view data) {
   ready();
   std::string out(sodium_base64_ENCODED_LEN(data.size(), sodium_base64_VARIANT_ORIGINAL), '\0');

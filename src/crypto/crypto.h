@@ -79,9 +79,6 @@ bool key_file_exists(const std::filesystem::path& file);
 // making it at once end with the same key.
 Key read_or_create_key_file(const std::filesystem::path& file);
 
-// Equal contents, in time that depends only on the lengths (secrets and their hashes).
-bool equal_constant_time(std::string_view a, std::string_view b);
-
 std::string to_base64(std::string_view bytes);
 std::string from_base64(std::string_view text, std::string_view what);  // Error(corrupt_file)
 
