@@ -102,7 +102,7 @@ TEST(ControlTokens, MessagesNeverBecomeControlTokensInAnyVocabulary) {
   size_t vocabularies = 0, control_texts = 0;
   for (const auto& path : vocabulary_files(dir)) {
     const auto file = gguf::File::open(path);
-    const Tokenizer tok = Tokenizer::from_gguf(file);
+    const Tokenizer& tok = tokenizer::test::load_cached(path);  // loaded once per process
     const ModelChat model_chat = ModelChat::of(file, tok);
     const std::string bos = prompt_bos_text(tok);
     ++vocabularies;

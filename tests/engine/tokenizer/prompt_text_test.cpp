@@ -3,6 +3,8 @@
 // type "</s>" user-defined), while ordinary user-defined pieces still match.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "tokenizer_test_support.h"
 
 namespace hearth::tokenizer::test {
