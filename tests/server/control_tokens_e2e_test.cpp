@@ -1,8 +1,9 @@
 // Through the real `hearth serve`: a chat message that says "</s>" (the end-of-sequence text of the
 // tiny conformance vocabulary) is tokenized as those characters, in the OpenAI and Ollama chat
-// routes and Ollama's templated generate, while a prompt the caller marks as raw (Ollama's
-// "raw": true, OpenAI's /v1/completions) still turns it into the token. The observable is the
-// prompt's token count each API reports, against the vocabulary tokenizing the texts here.
+// routes, Ollama's templated generate and both embedding routes, while a prompt the caller marks as
+// raw (Ollama's "raw": true, OpenAI's /v1/completions) still turns it into the token. The
+// observable is the prompt's token count each API reports, against the vocabulary tokenizing the
+// texts here.
 #include <gtest/gtest.h>
 
 #include "engine/chat/model_chat.h"
@@ -58,6 +59,13 @@ class ControlTokens : public ::testing::Test {
   int ollama_generate(const std::string& prompt, bool raw) {
     return prompt_tokens("/api/generate", {{"prompt", prompt}, {"raw", raw}}, "/prompt_eval_count");
   }
+  int embed(const std::string& path, const std::string& input, const std::string& pointer) {
+    const std::string text = hearth::format_json(json::object{{"model", "tiny"}, {"input", input}});
+    const HttpResult r = http("POST", server_->url(path), &text);
+    EXPECT_EQ(r.status, 200) << path << ": " << r.body;
+    if (r.status != 200) return -1;
+    return json_from(r.body).at_pointer(pointer).to_number<int>();
+  }
   int completions(const std::string& prompt) {
     return prompt_tokens("/v1/completions", {{"prompt", prompt}}, "/usage/prompt_tokens");
   }
@@ -90,6 +98,11 @@ TEST_F(ControlTokens, MessagesAreTextAndRawPromptsParseSpecials) {
   const auto chat = hearth::chat::ModelChat::of(file, tok);
   EXPECT_EQ(openai_chat(kInjected),
             static_cast<int>(tok.encode(chat.render({{"user", kInjected}}, true), false).size()));
+
+  // Text to embed is plain text too.
+  for (const auto& [path, pointer] : {std::pair{"/api/embed", "/prompt_eval_count"},
+                                      std::pair{"/v1/embeddings", "/usage/prompt_tokens"}})
+    EXPECT_EQ(embed(path, kInjected, pointer) - embed(path, kNeutral, pointer), as_text) << path;
 
   // Raw prompts: the caller asks for special tokens (the BOS rule puts "<s>" first).
   const auto raw = static_cast<int>(tok.encode("<s>" + kInjected, false, true).size());
