@@ -42,7 +42,11 @@ std::string first_line(const std::filesystem::path& path) {
 Example conversation_example(const chat::ModelChat& chat, const tokenizer::Tokenizer& tokenizer,
                              std::span<const chat::ChatMessage> messages,
                              const std::vector<bool>& trained) {
-  auto encode = [&](const std::string& text) { return tokenizer.encode(text, false, true); };
+  // The messages' text is plain (chat_template.h): an answer that says "<|im_end|>" teaches
+  // those characters, never the control token.
+  auto encode = [&](const tokenizer::PromptText& prompt) {
+    return tokenizer.encode(prompt, false);
+  };
   auto render = [&](size_t n, bool generation_prompt) {
     return chat.render({messages.begin(), messages.begin() + static_cast<std::ptrdiff_t>(n)},
                        generation_prompt);

@@ -65,11 +65,13 @@ TEST(ChatExamples, AnswersThroughTheirEndOfTurnAreTheTargets) {
     ASSERT_EQ(ex.tokens.size(), ex.mask.size());
     EXPECT_EQ(target_texts(ex, v.tokenizer), c.targets) << c.vocab;
     // The whole sequence is the conversation as the model's chat format renders it.
-    EXPECT_EQ(ex.tokens, v.tokenizer.encode(v.chat.render(kConversation, false), false, true))
+    EXPECT_EQ(ex.tokens,
+              v.tokenizer.encode(v.chat.render(kConversation, false).text(), false, true))
         << c.vocab;
     // What comes before the first answer is exactly what inference is asked with.
     const auto prompt = v.tokenizer.encode(
-        v.chat.render({kConversation.begin(), kConversation.begin() + 2}, true), false, true);
+        v.chat.render({kConversation.begin(), kConversation.begin() + 2}, true).text(), false,
+        true);
     ASSERT_LT(prompt.size(), ex.tokens.size());
     EXPECT_TRUE(std::equal(prompt.begin(), prompt.end(), ex.tokens.begin())) << c.vocab;
     EXPECT_EQ(ex.mask[prompt.size()], 1) << c.vocab;

@@ -42,12 +42,18 @@
 //
 // BOS rule: the rendered prompt is bos_text followed by the conversation, for every format.
 // Callers pass prompt_bos_text(tokenizer): the BOS token's text when the vocabulary asks for a BOS
-// (Tokenizer::add_bos()), else "". They then tokenize the prompt with parse_special = true and
-// add_special = false, so the BOS is the one in the text and special-token text in the template
-// becomes special tokens. This gives the same tokens as llama.cpp, which removes the BOS a
-// template renders and lets add_bos decide; and for the official GGUFs of these families (whose
-// templates render the BOS exactly when add_bos is set) the same text as the Jinja template.
-// User content is inserted as is: it may itself contain special-token text.
+// (Tokenizer::add_bos()), else "". They then tokenize the prompt with add_special = false, so the
+// BOS is the one in the text and special-token text in the template becomes special tokens. This
+// gives the same tokens as llama.cpp, which removes the BOS a template renders and lets add_bos
+// decide; and for the official GGUFs of these families (whose templates render the BOS exactly
+// when add_bos is set) the same text as the Jinja template.
+//
+// Messages cannot inject control tokens: render_chat_prompt() returns a tokenizer::PromptText in
+// which the template's text (and the BOS) is markup and every message's text (content, system
+// text, answers) is plain, and Tokenizer::encode(const PromptText&, bool) turns special-token text
+// into special tokens only in the markup. A message that says "<|im_end|>" or "</s>" is tokenized
+// as those characters; a conversation without such text gives exactly the tokens of the whole
+// prompt text tokenized with parse_special = true.
 #pragma once
 
 #include <span>
@@ -55,6 +61,7 @@
 #include <string_view>
 
 #include "engine/gguf/gguf.h"
+#include "engine/tokenizer/prompt_text.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace hearth::chat {
@@ -91,9 +98,14 @@ std::string default_system_prompt(std::string_view jinja_template_text);
 // and the vocabulary has a BOS, else "".
 std::string prompt_bos_text(const tokenizer::Tokenizer& tokenizer);
 
-// The prompt for `messages` in `format` (see above). add_generation_prompt: end with the opening
-// of an assistant turn, for the model to complete. Error(invalid_input) for a role other than
-// system, user and assistant, and for the message orders the Mistral formats refuse.
+// The prompt for `messages` in `format` (see above), markup and plain text told apart.
+// add_generation_prompt: end with the opening of an assistant turn, for the model to complete.
+// Error(invalid_input) for a role other than system, user and assistant, and for the message
+// orders the Mistral formats refuse.
+tokenizer::PromptText render_chat_prompt(ChatFormat format, std::span<const ChatMessage> messages,
+                                         bool add_generation_prompt, const std::string& bos_text);
+
+// The text of render_chat_prompt(), for showing; tokenize the PromptText, not this.
 std::string render_chat(ChatFormat format, std::span<const ChatMessage> messages,
                         bool add_generation_prompt, const std::string& bos_text);
 

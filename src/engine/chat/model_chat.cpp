@@ -12,10 +12,19 @@ ModelChat ModelChat::of(const gguf::File& file, const tokenizer::Tokenizer& toke
   return c;
 }
 
-std::string ModelChat::render(std::vector<ChatMessage> messages, bool add_generation_prompt) const {
+tokenizer::PromptText ModelChat::render(std::vector<ChatMessage> messages,
+                                        bool add_generation_prompt) const {
   if ((messages.empty() || messages.front().role != "system") && !default_system_.empty())
     messages.insert(messages.begin(), {"system", default_system_});
-  return render_chat(format_, messages, add_generation_prompt, bos_text_);
+  return render_chat_prompt(format_, messages, add_generation_prompt, bos_text_);
+}
+
+tokenizer::PromptText ModelChat::raw(std::string_view prompt) const {
+  return tokenizer::PromptText::of_markup(bos_text_).markup(prompt);
+}
+
+tokenizer::PromptText ModelChat::plain(std::string_view text) const {
+  return tokenizer::PromptText::of_markup(bos_text_).plain(text);
 }
 
 }  // namespace hearth::chat

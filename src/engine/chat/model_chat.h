@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/chat/chat_template.h"
@@ -18,9 +19,14 @@ class ModelChat {
   static ModelChat of(const gguf::File& file, const tokenizer::Tokenizer& tokenizer);
 
   // The conversation as prompt text: the template's built-in system message first when the
-  // conversation has no system message of its own, then render_chat(). Error(invalid_input) as
-  // render_chat().
-  std::string render(std::vector<ChatMessage> messages, bool add_generation_prompt) const;
+  // conversation has no system message of its own, then render_chat_prompt() (the messages'
+  // text plain, the template's markup). Error(invalid_input) as render_chat().
+  tokenizer::PromptText render(std::vector<ChatMessage> messages, bool add_generation_prompt) const;
+  // A prompt the caller marks as raw: the BOS rule's text, then `prompt` as markup (special-token
+  // text in it becomes special tokens: the caller asks for that).
+  tokenizer::PromptText raw(std::string_view prompt) const;
+  // Text to embed: the BOS rule's text, then `text` as plain text.
+  tokenizer::PromptText plain(std::string_view text) const;
 
   ChatFormat format() const { return format_; }
   const std::string& bos_text() const { return bos_text_; }

@@ -10,6 +10,7 @@ namespace hearth::chat {
 namespace {
 
 using Messages = std::span<const ChatMessage>;
+using tokenizer::PromptText;
 
 // Jinja's trim filter (Python's str.strip()), for the ASCII whitespace that matters in prompts.
 std::string_view trim(std::string_view s) {
@@ -30,53 +31,58 @@ void check_roles(Messages messages) {
   }
 }
 
-std::string render_llama3(Messages messages, bool add_generation_prompt, std::string out) {
+// Every renderer writes the template's own text as markup and what the messages bring (content,
+// system text, answers) as plain text, so special-token text in a message stays text.
+void render_llama3(Messages messages, bool add_generation_prompt, PromptText& out) {
   for (const auto& m : messages) {
-    out += "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n";
-    out += trim(m.content);
-    out += "<|eot_id|>";
+    out.markup("<|start_header_id|>" + m.role + "<|end_header_id|>\n\n");
+    out.plain(trim(m.content));
+    out.markup("<|eot_id|>");
   }
-  if (add_generation_prompt) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
-  return out;
+  if (add_generation_prompt) out.markup("<|start_header_id|>assistant<|end_header_id|>\n\n");
 }
 
-std::string render_chatml(Messages messages, bool add_generation_prompt, std::string out) {
-  for (const auto& m : messages) out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
-  if (add_generation_prompt) out += "<|im_start|>assistant\n";
-  return out;
+void render_chatml(Messages messages, bool add_generation_prompt, PromptText& out) {
+  for (const auto& m : messages) {
+    out.markup("<|im_start|>" + m.role + "\n");
+    out.plain(m.content);
+    out.markup("<|im_end|>\n");
+  }
+  if (add_generation_prompt) out.markup("<|im_start|>assistant\n");
 }
 
-std::string render_deepseek_r1(Messages messages, bool add_generation_prompt, std::string out) {
+void render_deepseek_r1(Messages messages, bool add_generation_prompt, PromptText& out) {
   // The system text goes right after the BOS; when there are several the last one counts.
   std::string_view system;
   for (const auto& m : messages) {
     if (m.role == "system") system = m.content;
   }
-  out += system;
+  out.plain(system);
   for (const auto& m : messages) {
     if (m.role == "user") {
-      out += "<｜User｜>" + m.content;
+      out.markup("<｜User｜>");
+      out.plain(m.content);
     } else if (m.role == "assistant") {
       std::string_view answer = m.content;
       if (const size_t end = answer.rfind("</think>"); end != std::string_view::npos) {
         answer.remove_prefix(end + std::string_view("</think>").size());
       }
-      out += "<｜Assistant｜>";
-      out += answer;
-      out += "<｜end▁of▁sentence｜>";
+      out.markup("<｜Assistant｜>");
+      out.plain(answer);
+      out.markup("<｜end▁of▁sentence｜>");
     }
   }
-  if (add_generation_prompt) out += "<｜Assistant｜><think>\n";
-  return out;
+  if (add_generation_prompt) out.markup("<｜Assistant｜><think>\n");
 }
 
-std::string render_phi3(Messages messages, bool add_generation_prompt, std::string out) {
+void render_phi3(Messages messages, bool add_generation_prompt, PromptText& out) {
   for (const auto& m : messages) {
     if (m.role == "system" && m.content.empty()) continue;
-    out += "<|" + m.role + "|>\n" + m.content + "<|end|>\n";
+    out.markup("<|" + m.role + "|>\n");
+    out.plain(m.content);
+    out.markup("<|end|>\n");
   }
-  out += add_generation_prompt ? "<|assistant|>\n" : "<|endoftext|>";
-  return out;
+  out.markup(add_generation_prompt ? "<|assistant|>\n" : "<|endoftext|>");
 }
 
 // The Mistral templates' own checks: an optional system message first, then user and assistant
@@ -102,7 +108,7 @@ std::optional<std::string_view> split_mistral_system(Messages& messages) {
   return system;
 }
 
-std::string render_mistral_inst(Messages messages, std::string out) {
+void render_mistral_inst(Messages messages, PromptText& out) {
   const auto system = split_mistral_system(messages);
   size_t last_user = messages.size();
   for (size_t i = 0; i < messages.size(); ++i) {
@@ -111,53 +117,71 @@ std::string render_mistral_inst(Messages messages, std::string out) {
   for (size_t i = 0; i < messages.size(); ++i) {
     const auto& m = messages[i];
     if (m.role == "user") {
-      out += "[INST] ";
+      out.markup("[INST] ");
       if (i == last_user && system) {
-        out += *system;
-        out += "\n\n";
+        out.plain(*system);
+        out.markup("\n\n");
       }
-      out += m.content + "[/INST]";
+      out.plain(m.content);
+      out.markup("[/INST]");
     } else {
-      out += " ";
-      out += trim(m.content);
-      out += "</s>";
+      out.markup(" ");
+      out.plain(trim(m.content));
+      out.markup("</s>");
     }
   }
-  return out;
 }
 
-std::string render_mistral_v7_tekken(Messages messages, std::string out) {
+void render_mistral_v7_tekken(Messages messages, PromptText& out) {
   if (const auto system = split_mistral_system(messages)) {
-    out += "[SYSTEM_PROMPT]";
-    out += *system;
-    out += "[/SYSTEM_PROMPT]";
+    out.markup("[SYSTEM_PROMPT]");
+    out.plain(*system);
+    out.markup("[/SYSTEM_PROMPT]");
   }
   for (const auto& m : messages) {
-    out += m.role == "user" ? "[INST]" + m.content + "[/INST]" : m.content + "</s>";
+    if (m.role == "user") {
+      out.markup("[INST]");
+      out.plain(m.content);
+      out.markup("[/INST]");
+    } else {
+      out.plain(m.content);
+      out.markup("</s>");
+    }
   }
-  return out;
 }
 
 }  // namespace
 
-std::string render_chat(ChatFormat format, std::span<const ChatMessage> messages,
-                        bool add_generation_prompt, const std::string& bos_text) {
+PromptText render_chat_prompt(ChatFormat format, std::span<const ChatMessage> messages,
+                              bool add_generation_prompt, const std::string& bos_text) {
   check_roles(messages);
+  PromptText out = PromptText::of_markup(bos_text);
   switch (format) {
     case ChatFormat::llama3:
-      return render_llama3(messages, add_generation_prompt, bos_text);
+      render_llama3(messages, add_generation_prompt, out);
+      return out;
     case ChatFormat::chatml:
-      return render_chatml(messages, add_generation_prompt, bos_text);
+      render_chatml(messages, add_generation_prompt, out);
+      return out;
     case ChatFormat::deepseek_r1:
-      return render_deepseek_r1(messages, add_generation_prompt, bos_text);
+      render_deepseek_r1(messages, add_generation_prompt, out);
+      return out;
     case ChatFormat::phi3:
-      return render_phi3(messages, add_generation_prompt, bos_text);
+      render_phi3(messages, add_generation_prompt, out);
+      return out;
     case ChatFormat::mistral_inst:
-      return render_mistral_inst(messages, bos_text);
+      render_mistral_inst(messages, out);
+      return out;
     case ChatFormat::mistral_v7_tekken:
-      return render_mistral_v7_tekken(messages, bos_text);
+      render_mistral_v7_tekken(messages, out);
+      return out;
   }
   HEARTH_ASSERT(false, "unknown ChatFormat");
+}
+
+std::string render_chat(ChatFormat format, std::span<const ChatMessage> messages,
+                        bool add_generation_prompt, const std::string& bos_text) {
+  return render_chat_prompt(format, messages, add_generation_prompt, bos_text).text();
 }
 
 }  // namespace hearth::chat

@@ -101,8 +101,10 @@ void ModelRunner::reserve(int n_ctx, int n_seq) {
   cached_.assign(static_cast<size_t>(n_seq), {});
 }
 
-std::string ModelRunner::render(const Request& request) const {
-  if (request.messages.empty() && !request.apply_template) return chat_.bos_text() + request.prompt;
+tokenizer::PromptText ModelRunner::render(const Request& request) const {
+  // A raw prompt is the caller's own markup; messages, a templated prompt and the system text
+  // are plain text in the template's markup (chat_template.h).
+  if (request.messages.empty() && !request.apply_template) return chat_.raw(request.prompt);
   std::vector<chat::ChatMessage> messages;
   // `system` leads unless the conversation brings its own system message.
   const bool has_system = !request.messages.empty() && request.messages.front().role == "system";
@@ -154,7 +156,7 @@ std::optional<Embedding> ModelRunner::embed(int slot, const std::vector<std::str
   Embedding result;
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (cancelled && cancelled()) return std::nullopt;
-    auto tokens = tokenizer().encode(chat_.bos_text() + inputs[i], false, true);
+    auto tokens = tokenizer().encode(chat_.plain(inputs[i]), false);
     if (tokens.empty())
       throw Error(ErrorKind::invalid_input, "input " + std::to_string(i) + " is empty");
     if (static_cast<int>(tokens.size()) > limit) {

@@ -57,7 +57,8 @@ class Runner {
   // Ends a running sequence now: its cells go and it gives no more output.
   virtual void stop(int slot) = 0;
 
-  // Embeds each input on its own in the slot (no template; the BOS rule applies). An input longer
+  // Embeds each input on its own in the slot (no template; the BOS rule applies; the input is
+  // plain text, so special-token text in it stays text). An input longer
   // than `limit` is cut when `truncate`, else Error(invalid_input). nullopt when `cancelled`
   // turned true between two inputs.
   virtual std::optional<Embedding> embed(int slot, const std::vector<std::string>& inputs,
@@ -116,8 +117,9 @@ class ModelRunner final : public Runner {
   // sequences use it); RunnerOptions::adapters are in memory_bytes().
   std::uint64_t request_adapter_bytes() const;
 
-  // The prompt text of a request: the chat template (or the raw prompt) with the BOS rule.
-  std::string render(const Request& request) const;
+  // The prompt of a request: the chat template (or the raw prompt) with the BOS rule, the
+  // messages' text plain so it never becomes control tokens (chat_template.h).
+  tokenizer::PromptText render(const Request& request) const;
 
   // Raw access for checking a model against reference outputs and for benchmarks: appends
   // tokens to a slot (in batches of max_batch) and returns the logits of every appended position

@@ -11,7 +11,7 @@ namespace hearth::generate {
 int ModelRunner::start(int slot, const Request& request, int limit) {
   const auto s = static_cast<size_t>(slot);
   std::vector<int32_t> tokens =
-      tokenizer().encode(render(request), /*add_special=*/false, /*parse_special=*/true);
+      tokenizer().encode(render(request), /*add_special=*/false);
   if (tokens.empty()) throw Error(ErrorKind::invalid_input, "the prompt is empty");
   if (static_cast<int>(tokens.size()) > limit)
     throw Error(ErrorKind::invalid_input, "the prompt is " + std::to_string(tokens.size()) +

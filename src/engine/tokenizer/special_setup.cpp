@@ -85,6 +85,22 @@ void mark_special_tokens(const gguf::File& file, Vocab& v) {
   std::stable_sort(v.special_tokens.begin(), v.special_tokens.end(),
                    [&](int32_t a, int32_t b) { return v.texts[a].size() > v.texts[b].size(); });
 
+  // User-defined tokens that text from a message may still become: not the ones the vocabulary
+  // names (BOS, EOS, end of turn, padding, ...: some files type Phi-3's "</s>" user-defined),
+  // nor any written like markup ("<...>", "[...]": "<|EOT|>", "<tool_call>", "[PAD32022]").
+  // What stays are the ordinary pieces some vocabularies add, such as single characters.
+  v.plain_ok.assign(static_cast<size_t>(v.n_tokens()), 0);
+  for (int32_t id : v.special_tokens) {
+    if (v.types[id] != TokenType::user_defined) continue;
+    const std::string& text = v.texts[id];
+    const bool named = id == v.bos || id == v.eos || id == v.eot || id == v.eom || id == v.unk ||
+                       id == v.pad || id == v.sep ||
+                       std::binary_search(v.eog_ids.begin(), v.eog_ids.end(), id);
+    const bool bracketed = text.size() >= 3 && ((text.front() == '<' && text.back() == '>') ||
+                                                (text.front() == '[' && text.back() == ']'));
+    if (!named && !bracketed) v.plain_ok[static_cast<size_t>(id)] = 1;
+  }
+
   // Phi-3 files carry no per-token attributes, but its special tokens swallow the whitespace
   // that follows them; llama.cpp recognises the model by general.name.
   std::string name = file.get_string("general.name").value_or("");

@@ -36,15 +36,17 @@ Tokenizer Tokenizer::from_gguf(const gguf::File& file) {
   return Tokenizer(load_vocab(file));
 }
 
-std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
-                                       bool parse_special) const {
-  const Vocab& v = *vocab_;
+namespace {
+
+// The ids of `text` cut into `fragments` (special_split.h), with BOS/EOS as add_special asks.
+std::vector<int32_t> encode_fragments(const Vocab& v, std::string_view text,
+                                      const std::vector<Fragment>& fragments, bool add_special) {
   std::vector<int32_t> out;
   if (add_special && v.add_bos) out.push_back(v.bos);
 
   // The "▁" prefix goes on the first text and after every special token, as in llama.cpp.
   bool after_special = true;
-  for (const Fragment& f : split_special(v, text, parse_special)) {
+  for (const Fragment& f : fragments) {
     if (f.token != kNoToken) {
       out.push_back(f.token);
       after_special = true;
@@ -63,6 +65,32 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
 
   if (add_special && v.add_eos) out.push_back(v.eos);
   return out;
+}
+
+}  // namespace
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
+                                       bool parse_special) const {
+  return encode_fragments(*vocab_, text, split_special(*vocab_, text, parse_special), add_special);
+}
+
+std::vector<int32_t> Tokenizer::encode(const PromptText& prompt, bool add_special) const {
+  const std::string& text = prompt.text();
+  return encode_fragments(*vocab_, text, split_special(*vocab_, text, prompt.plain_spans()),
+                          add_special);
+}
+
+bool Tokenizer::is_markup(int32_t id) const {
+  check_id(*vocab_, id);
+  switch (vocab_->types[id]) {
+    case TokenType::control:
+    case TokenType::unknown:
+      return true;
+    case TokenType::user_defined:
+      return vocab_->plain_ok[static_cast<size_t>(id)] == 0;
+    default:
+      return false;
+  }
 }
 
 TokenizerModel Tokenizer::model() const {

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "engine/gguf/gguf.h"
+#include "engine/tokenizer/prompt_text.h"
 
 namespace hearth::tokenizer {
 
@@ -68,6 +69,11 @@ class Tokenizer {
   // does the same). Never fails: any byte string is accepted. Empty text gives no ids (except
   // the BOS/EOS that add_special asks for).
   std::vector<int32_t> encode(std::string_view text, bool add_special, bool parse_special) const;
+  // A prompt whose markup may hold special tokens and whose plain text may not (prompt_text.h):
+  // the same ids as encode(prompt.text(), add_special, true) except that no special token is
+  // recognised where its text touches a plain piece, other than the user-defined tokens that are
+  // no markup (is_markup() false).
+  std::vector<int32_t> encode(const PromptText& prompt, bool add_special) const;
 
   // The bytes one token stands for. Not necessarily valid UTF-8 on its own: a byte token such as
   // <0xE6> is one byte of a character; use decode() or StreamDecoder for text to show.
@@ -106,6 +112,12 @@ class Tokenizer {
   // chat formats ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", ...).
   bool is_eog(int32_t id) const;
   const std::vector<int32_t>& eog_ids() const;  // sorted
+
+  // Tokens that only markup makes (encode(const PromptText&, bool) never makes them from plain
+  // text): control and unknown-type tokens, and user-defined ones the vocabulary names (BOS,
+  // EOS, end of turn, padding, ...) or that are written like markup ("<...>" or "[...]").
+  // Error(invalid_input) for an id outside the vocabulary.
+  bool is_markup(int32_t id) const;
 
   // Per-token data; Error(invalid_input) for an id outside the vocabulary. The type may differ
   // from the file's for control-looking tokens that llama.cpp also promotes to control.

@@ -69,6 +69,9 @@ struct Vocab {
   // Tokens matched in text before the encoders run (control, user-defined and unknown types),
   // longest text first, ties by id.
   std::vector<int32_t> special_tokens;
+  // Per token: 1 for the user-defined tokens that plain text of a PromptText may still turn
+  // into (neither a named special token nor written like markup; Tokenizer::is_markup()).
+  std::vector<uint8_t> plain_ok;
 
   int32_t n_tokens() const { return static_cast<int32_t>(texts.size()); }
   bool valid_id(int32_t id) const { return id >= 0 && id < n_tokens(); }

@@ -69,7 +69,7 @@ TEST(ModelRunner, AGenerationIsTheGreedyContinuationOfItsPrompt) {
 
   // The same by hand: feed the rendered prompt, pick the largest logit each time.
   auto direct = load(dir);
-  auto tokens = direct->tokenizer().encode(direct->render(req), false, true);
+  auto tokens = direct->tokenizer().encode(direct->render(req).text(), false, true);
   ASSERT_EQ(static_cast<int>(tokens.size()), n_prompt);
   auto logits = direct->feed(0, tokens, false);
   std::vector<int32_t> ids;
