@@ -262,7 +262,9 @@ class ApiTarget : public Target {
       for (const auto& [status, n] : counts) line += " " + std::to_string(status) + "x" + std::to_string(n);
       out.push_back(line);
     }
-    out.push_back("503s excused by kAllowed503: " + std::to_string(excused_));
+    out.push_back("503s excused by kAllowed503: " + std::to_string(excused_) +
+                  "; streams still open after a second, then cancelled: " +
+                  std::to_string(streams_left_open_));
     for (const auto& key : unseeded_) out.push_back("no seed body (fuzzed from {}): " + key);
     out.push_back("400 answers to a changed member: " + std::to_string(changed_400_) + ", of which " +
                   std::to_string(unnamed_) + " do not name it");
@@ -286,11 +288,23 @@ class ApiTarget : public Target {
     const server::Response r = World::get().router().handle(req);
     if (!r.stream) return {r.status, r.body};
     Answer a;
+    // A stream that has begun may go on for as long as the client listens (a job's events follow
+    // the job): once its head is there, a second without its end is enough; it is then cancelled,
+    // as a client that goes away cancels it. A head that never comes is a hang.
+    std::chrono::steady_clock::time_point head_at{};
     for (;;) {
       auto t = r.stream->take();
-      if (t.has_head) a.status = t.status;
+      if (t.has_head) {
+        a.status = t.status;
+        head_at = std::chrono::steady_clock::now();
+      }
       if (a.body.size() < (1u << 20)) a.body += t.data;
       if (t.finished) break;
+      if (a.status != 0 && std::chrono::steady_clock::now() - head_at > std::chrono::seconds(1)) {
+        r.stream->cancel();
+        ++streams_left_open_;
+        break;
+      }
       if (t.data.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     return a;
@@ -351,6 +365,7 @@ class ApiTarget : public Target {
   std::set<std::string> ids_;
   std::string changed_key_;
   bool plain_ = false;
+  std::uint64_t streams_left_open_ = 0;
   std::uint64_t excused_ = 0;
   std::map<std::string, std::map<int, std::uint64_t>> statuses_;
   std::vector<std::string> unseeded_;
