@@ -54,24 +54,26 @@ const std::multimap<std::string, std::string> kBodies = {
     {"POST /api/pull", R"({"name":"hf://org/repo/file.gguf","stream":true})"},
     {"DELETE /api/delete", R"({"model":"copy-of-tiny"})"},
     {"POST /api/copy", R"({"source":"MODEL","destination":"copy-of-tiny"})"},
-    {"POST /api/personal-models/download", R"({"model":"qwen2.5:0.5b","force":false,"name":"mine:v1"})"},
+    {"POST /api/personal-models/download", R"({"model_id":"qwen2.5:0.5b","force":false,"custom_name":"mine:v1"})"},
     {"PUT /api/personal-models/{id}", R"({"custom_name":"renamed","parameters":{"temperature":0.3,"num_ctx":128}})"},
     {"PUT /api/personal-models/{id}/schedule",
-     R"({"enabled":true,"window":{"start":"01:00","end":"05:00"},"time_zone":"UTC","min_examples":10})"},
-    {"POST /api/personal-models/{id}/rollback", R"({"version":1})"},
+     R"({"enabled":true,"window":"sunday 02:00-06:00","time_zone":"Europe/Paris"})"},
+    {"POST /api/personal-models/{id}/rollback", R"({"id":1})"},
     {"POST /api/training/start-job",
-     R"({"model":"MODEL","dataset_version_id":1,"hyperparameters":{"epochs":1,"learning_rate":0.0001,"rank":4},"force":false})"},
-    {"POST /api/training/plan", R"({"model":"MODEL","dataset_version_id":1,"hyperparameters":{"epochs":2}})"},
-    {"POST /api/training/deploy", R"({"job_id":1,"personal_model_id":1})"},
+     R"({"model":"MODEL","dataset_version":1,"hyperparameters":{"n_epochs":1,"learning_rate":0.0001,"rank":4,"max_steps":2},"trainer":"local"})"},
+    {"POST /api/training/plan", R"({"model":"MODEL","dataset_version":1,"hyperparameters":{"n_epochs":2,"batch_size":4}})"},
+    {"POST /api/training/deploy", R"({"job_id":1,"force":true})"},
     {"POST /api/training/export-data",
-     R"({"min_score":0.5,"model":"MODEL","since":"2024-01-01T00:00:00Z","redact_pii":true,"validation":0.1,"allow_small":true})"},
+     R"({"min_score":0.5,"min_examples":1,"model":"MODEL","since":"2024-01-01","redact_pii":true,"validation":0.1,"allow_small":true})"},
     {"PUT /api/training/remote", R"({"trainer":"openai","base_url":"https://api.openai.com/v1","api_key":"sk-test"})"},
-    {"PATCH /api/conversations/{id}", R"({"title":"renamed","training_opt_in":true})"},
+    {"PATCH /api/conversations/{id}", R"({"training_opt_in":true})"},
     {"POST /api/conversations/{id}/messages/{message_id}/feedback",
-     R"({"rating":"up","comment":"good","corrected_answer":"better","reason":"style"})"},
+     R"({"thumbs":"up","rating":4,"comment":"good","corrected_answer":"better","reason":"style"})"},
     {"POST /api/conversations/{id}/messages/{message_id}/feedback", R"({"thumbs":-1})"},
-    {"PUT /api/settings", R"({"store_conversations":true,"training_opt_in":false,"route":"auto"})"},
+    {"PUT /api/settings", R"({"store_conversations":true,"training_opt_in":false,"route":"desktop-then-local"})"},
     {"POST /api/desktop/register", R"({"name":"laptop"})"},
+    {"POST /api/training/jobs/{id}/cancel", ""},
+    {"POST /v1/fine_tuning/jobs/{id}/cancel", ""},
     {"POST /api/desktop/agents/{id}/models", R"({"model":"qwen2.5:0.5b"})"},
     {"POST /api/desktop/inference", R"({"model":"MODEL","messages":[{"role":"user","content":"hi"}]})"},
     {"POST /v1/fine_tuning/jobs",
@@ -85,6 +87,10 @@ const std::map<std::string, std::string> kAllowed503 = {
     // fuzzer points every download at a closed loopback port, so a pull that gets as far as
     // fetching ends here.
     {"POST /api/pull", "cannot reach"},
+    // Installing on or removing from a desktop agent that is offline: the agent, not the
+    // request, is unavailable, and the same request succeeds once it reconnects (desktop_hub.h).
+    {"POST /api/desktop/agents/{id}/models", "is not connected"},
+    {"DELETE /api/desktop/agents/{id}/models/{name}", "is not connected"},
 };
 
 const std::vector<std::string> kQueryKeys = {"limit", "after", "ctx", "job_id", "min_score",
@@ -242,7 +248,7 @@ class ApiTarget : public Target {
                     " without a JSON error message: " + a.body.substr(0, 300);
       else if (a.status == 400 && !changed.empty() && plain && message.find(changed) == std::string::npos) {
         ++unnamed_;
-        if (unnamed_examples_.size() < 12)
+        if (unnamed_examples_.size() < 60)
           unnamed_examples_.push_back(r.method + " " + path + " changed '" + changed.substr(0, 40) +
                                       "': " + message.substr(0, 160));
       }

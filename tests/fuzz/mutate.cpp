@@ -156,7 +156,8 @@ std::string mutate_json(const std::string& text, Rng& rng, std::string* changed_
     std::vector<Slot> slots;
     collect(root, slots, nullptr, "", nullptr, 0);
     const Slot& s = rng.pick(slots);
-    if (changed_key && r == 0) *changed_key = s.key;
+    // Only a single change of one member's value is attributed to that member.
+    if (changed_key && r == 0 && rounds == 1) *changed_key = s.key;
     switch (rng.below(8)) {
       case 0:  // the member goes
         if (s.parent_object) {
@@ -213,6 +214,12 @@ std::string mutate_json(const std::string& text, Rng& rng, std::string* changed_
     }
   }
   std::string out = json::serialize(root);
+  // Invalid UTF-8 in a value makes the whole text unreadable: then no member is to blame.
+  if (changed_key && !changed_key->empty()) {
+    json::error_code ec;
+    json::parse(out, ec);
+    if (ec) changed_key->clear();
+  }
   // Now and then the text itself: numbers no serializer writes, nesting past any limit.
   if (rng.one_in(8)) {
     out = mutate_bytes(std::move(out), rng);
