@@ -183,11 +183,13 @@ std::string mutate_json(const std::string& text, Rng& rng, std::string* changed_
           json::array& a = s.value->as_array();
           const json::value e = a[rng.below(a.size())];
           // At most about 1 MiB more: many copies of a small element, few of a large one.
-          const std::size_t each = json::serialize(e).size() + 1;
-          const std::size_t most = std::max<std::size_t>(1, (1u << 20) / each);
-          const std::size_t n = std::min(most, 1 + rng.below(rng.one_in(4) ? 5000 : 20));
-          for (std::size_t i = 0; i < n; ++i)
-            a.push_back(rng.one_in(3) ? hostile_value(rng) : e);
+          std::size_t added = 0;
+          for (std::size_t i = 0, n = 1 + rng.below(rng.one_in(4) ? 5000 : 20);
+               i < n && added < (1u << 20); ++i) {
+            json::value next = rng.one_in(3) ? hostile_value(rng) : e;
+            added += json::serialize(next).size() + 1;
+            a.push_back(std::move(next));
+          }
           break;
         }
         *s.value = json::array{*s.value, hostile_value(rng)};
