@@ -36,7 +36,7 @@ const std::multimap<std::string, std::string> kBodies = {
      R"({"model":"MODEL","messages":[{"role":"user","content":"hi"}],"max_tokens":3,"stream":true,"stream_options":{"include_usage":true},"response_format":{"type":"json_object"},"presence_penalty":0.5,"frequency_penalty":0.1,"n":1,"logprobs":false})"},
     {"POST /v1/completions",
      R"({"model":"MODEL","prompt":"once upon","max_tokens":4,"temperature":0,"echo":false,"stream":false})"},
-    {"POST /v1/completions", R"({"model":"MODEL","prompt":["a","b"],"max_tokens":2,"stream":true})"},
+    {"POST /v1/completions", R"({"model":"MODEL","prompt":["a"],"max_tokens":2,"stream":true})"},
     {"POST /v1/embeddings", R"({"model":"MODEL","input":["hello","world"],"encoding_format":"float"})"},
     {"POST /v1/embeddings", R"({"model":"MODEL","input":"hello"})"},
     {"POST /api/chat",
