@@ -145,6 +145,20 @@ void AgentLink::handle(const json::object& m) {
   }
   const std::string id = wire::string_field(m, "id");
   if (type == "piece" || type == "done" || type == "error") {
+    // Every field is read before the request is looked up: a malformed message then ends the
+    // connection with its request still pending, so that the request fails (or moves to another
+    // agent) with the others instead of waiting for an answer that never comes.
+    const std::string piece_text = type == "piece" ? wire::string_field(m, "text") : std::string();
+    std::string finish_reason, message;
+    Timings timings;
+    ErrorKind error_kind = ErrorKind::unavailable;
+    if (type == "done") {
+      finish_reason = wire::string_field(m, "finish_reason", "stop");
+      timings = wire::timings_from(m.contains("usage") ? m.at("usage") : json::value());
+    } else if (type == "error") {
+      error_kind = agent_error_kind(wire::kind_from(wire::string_field(m, "kind")));
+      message = wire::string_field(m, "message");
+    }
     std::shared_ptr<GenerationSink> sink;
     std::shared_ptr<ResponseStream> command;
     GenerationEvent e;
@@ -156,7 +170,7 @@ void AgentLink::handle(const json::object& m) {
         sink = it->second.sink;
         if (type == "piece") {
           it->second.got_piece = true;
-          text = wire::string_field(m, "text");
+          text = piece_text;
           it->second.bytes += text.size();
           if (it->second.bytes > answer_limit(it->second.request)) {
             // More text than the request can produce: the agent is broken or hostile.
@@ -178,7 +192,7 @@ void AgentLink::handle(const json::object& m) {
       if (type == "done") {
         command->write(json_text(json::object{{"status", "success"}}) + "\n");
       } else if (type == "error") {
-        command->write(json_text(json::object{{"error", wire::string_field(m, "message")}}) + "\n");
+        command->write(json_text(json::object{{"error", message}}) + "\n");
       }
       if (type != "piece") command->finish();
       return;
@@ -192,12 +206,11 @@ void AgentLink::handle(const json::object& m) {
       e.text = std::move(text);
     } else if (type == "done") {
       e.kind = GenerationEvent::Kind::done;
-      e.finish_reason = wire::string_field(m, "finish_reason", "stop");
-      if (e.finish_reason != "stop" && e.finish_reason != "length") e.finish_reason = "stop";
-      e.timings = wire::timings_from(m.contains("usage") ? m.at("usage") : json::value());
+      e.finish_reason = finish_reason == "length" ? "length" : "stop";
+      e.timings = timings;
     } else {
-      e = error_event(agent_error_kind(wire::kind_from(wire::string_field(m, "kind"))),
-                      where() + ": " + wire::string_field(m, "message", "failed").substr(0, 2000));
+      e = error_event(error_kind,
+                      where() + ": " + (m.contains("message") ? message.substr(0, 2000) : "failed"));
     }
     (*sink)(std::move(e));
     return;

@@ -9,9 +9,17 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/paths.h"
+#include "engine/tokenizer/utf8.h"
 
 namespace hearth::server {
 namespace {
+
+// A string as JSON text, with U+FFFD in place of each invalid UTF-8 sequence: answers repeat what
+// clients sent (a path's id, a Content-Type) and must stay JSON that every client can read.
+void append_string(std::string& out, std::string_view text) {
+  namespace utf8 = tokenizer::utf8;
+  out += utf8::is_valid(text) ? json::serialize(text) : json::serialize(utf8::sanitize(text));
+}
 
 void append_json(std::string& out, const json::value& v) {
   switch (v.kind()) {
@@ -43,14 +51,15 @@ void append_json(std::string& out, const json::value& v) {
       for (const auto& [key, item] : v.get_object()) {
         if (!first) out += ',';
         first = false;
-        out += json::serialize(key);
+        append_string(out, key);
         out += ':';
         append_json(out, item);
       }
       out += '}';
       return;
     }
-    default: out += json::serialize(v);  // null, bool, integers and strings are fine as they are
+    case json::kind::string: append_string(out, v.get_string()); return;
+    default: out += json::serialize(v);  // null, bool and integers are fine as they are
   }
 }
 

@@ -121,12 +121,18 @@ void MultipartReader::feed(std::string_view piece) {
       }
       case State::headers: {
         // No headers at all is an empty line right away.
-        std::size_t end = pending_.rfind("\r\n", 0) == 0 ? 0 : pending_.find("\r\n\r\n");
+        // The search starts where the last one stopped (less the 3 bytes of an end it may have
+        // cut): headers arriving a few bytes at a time cost their length once.
+        std::size_t end = pending_.rfind("\r\n", 0) == 0
+                              ? 0
+                              : pending_.find("\r\n\r\n", header_scanned_ > 3 ? header_scanned_ - 3 : 0);
         if (end == std::string::npos) {
           if (pending_.size() > max_header_bytes)
             throw bad_form("a part's headers are larger than " + std::to_string(max_header_bytes / 1024) + " KiB");
+          header_scanned_ = pending_.size();
           return;
         }
+        header_scanned_ = 0;
         if (end > max_header_bytes)
           throw bad_form("a part's headers are larger than " + std::to_string(max_header_bytes / 1024) + " KiB");
         parse_headers(std::string_view(pending_).substr(0, end));

@@ -61,6 +61,7 @@ class MultipartReader {
   Events events_;
   State state_ = State::preamble;
   std::string pending_;        // bytes fed but not decided yet
+  std::size_t header_scanned_ = 0;  // headers: bytes of pending_ searched for their end
 };
 
 }  // namespace hearth::server

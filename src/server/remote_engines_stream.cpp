@@ -153,18 +153,28 @@ RemoteCall remote_call(const GenerationRequest& r, const std::string& model) {
 // ---- the answer ------------------------------------------------------------------------------
 
 void SseReader::feed(std::string_view bytes) {
+  if (overflowed_) return;
+  // Only the new bytes are searched for a newline: a long line arriving in many small pieces
+  // costs its length once, not once per piece.
+  std::size_t from = pending_.size();
   pending_.append(bytes);
   std::size_t start = 0;
-  for (std::size_t nl; (nl = pending_.find('\n', start)) != std::string::npos; start = nl + 1) {
+  for (std::size_t nl; (nl = pending_.find('\n', from)) != std::string::npos; start = from = nl + 1) {
+    if (nl - start > kMaxLineBytes) break;  // refused below, however the bytes were cut
     std::string_view l(pending_.data() + start, nl - start);
     if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
     line(l);
   }
   pending_.erase(0, start);
+  if (pending_.size() > kMaxLineBytes) {
+    overflowed_ = true;
+    pending_.clear();
+    error_ = "the answer has a line longer than " + std::to_string(kMaxLineBytes >> 20) + " MiB";
+  }
 }
 
 void SseReader::finish() {
-  if (!pending_.empty()) line(pending_);
+  if (!overflowed_ && !pending_.empty()) line(pending_);
   pending_.clear();
 }
 

@@ -11,7 +11,9 @@
 // The answer (SseReader): "data: {chunk}" lines; choices[0].delta.content (chat) or
 // choices[0].text (completions) become token events; choices[0].finish_reason and the usage
 // chunk's prompt_tokens/completion_tokens the done event; "data: [DONE]" ends it. A chunk with
-// "error" is the remote's failure.
+// "error" is the remote's failure. A line longer than SseReader::kMaxLineBytes is refused as an
+// error (the rest of the answer is then ignored): no chunk is that large, and holding one would let
+// a broken remote grow the server's memory without end.
 #pragma once
 
 #include <atomic>
@@ -86,6 +88,7 @@ RemoteCall remote_call(const GenerationRequest& request, const std::string& mode
 
 class SseReader {
  public:
+  static constexpr std::size_t kMaxLineBytes = 4u << 20;
   explicit SseReader(std::function<void(std::string text)> on_token)
       : on_token_(std::move(on_token)) {}
   void feed(std::string_view bytes);
@@ -101,7 +104,8 @@ class SseReader {
  private:
   void line(std::string_view text);
   std::function<void(std::string)> on_token_;
-  std::string pending_;
+  std::string pending_;  // the start of a line whose newline has not arrived (holds no '\n')
+  bool overflowed_ = false;
   bool done_ = false;
   std::string finish_reason_;
   int prompt_tokens_ = 0, completion_tokens_ = 0, tokens_seen_ = 0;

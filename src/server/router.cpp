@@ -27,6 +27,13 @@ std::string_view openai_error_type(ErrorKind kind) {
 
 }  // namespace
 
+std::vector<Router::RouteInfo> Router::routes() const {
+  std::vector<RouteInfo> out;
+  out.reserve(routes_.size());
+  for (const Route& r : routes_) out.push_back({r.method, r.path, static_cast<bool>(r.upload)});
+  return out;
+}
+
 std::string Request::path() const {
   const auto q = target.find_first_of("?#");
   return q == std::string::npos ? target : target.substr(0, q);

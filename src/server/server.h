@@ -176,6 +176,15 @@ class Router {
   //   finish_upload  the whole body arrived: the answer
   bool takes_upload(std::string_view method, std::string_view path) const;
 
+  // Every registered route, in the order added: method, path pattern and whether it is an
+  // upload route (for tools that walk the whole API, such as the request fuzzer).
+  struct RouteInfo {
+    std::string method;
+    std::string path;
+    bool upload = false;
+  };
+  std::vector<RouteInfo> routes() const;
+
   // A WebSocket route: an upgrade request for `path` goes to `handler` (WebSocketHandler); a
   // plain GET of it is answered 426. The socket layer asks takes_websocket() for an upgrade
   // request, then open_websocket() for its peer.

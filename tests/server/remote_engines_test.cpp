@@ -185,6 +185,26 @@ TEST(SseReader, CompletionsTextAnErrorChunkAndAStreamCutShort) {
   EXPECT_FALSE(failing.ended());
 }
 
+TEST(SseReader, ALineLongerThanTheLimitIsAnErrorHoweverItArrives) {
+  // Found by the fuzzer: such a line arriving in small pieces was searched again for each piece.
+  const std::string first = "data: {\"choices\":[{\"delta\":{\"content\":\"ok\"}}]}\n";
+  const std::string huge = "data: \"" + std::string(remote_detail::SseReader::kMaxLineBytes, 'x');
+  for (const bool newline : {false, true}) {
+    std::string text;
+    remote_detail::SseReader reader([&](std::string t) { text += t; });
+    reader.feed(first);
+    for (std::size_t i = 0; i < huge.size(); i += 1024) reader.feed(std::string_view(huge).substr(i, 1024));
+    if (newline) reader.feed("\"\ndata: [DONE]\n");
+    reader.finish();
+    EXPECT_EQ(text, "ok");
+    EXPECT_NE(reader.error().find("longer than 4 MiB"), std::string::npos) << reader.error();
+    EXPECT_FALSE(reader.ended());  // nothing after the long line is read
+  }
+  remote_detail::SseReader whole([](std::string) {});
+  whole.feed(huge + "\"\n");
+  EXPECT_NE(whole.error().find("longer than 4 MiB"), std::string::npos);
+}
+
 TEST(ErrorText, TheRemotesMessageOrTheStartOfItsBody) {
   EXPECT_EQ(remote_detail::error_text(R"({"error":{"message":"model 'x' not found"}})"),
             "model 'x' not found");
