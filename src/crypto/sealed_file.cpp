@@ -56,9 +56,10 @@ bool read_exact(int fd, void* data, std::size_t size, const fs::path& path) {
 
 std::atomic<unsigned> temp_counter{0};
 
+// Hidden (a leading '.'), so that listings of finished files never show one half written.
 fs::path temp_beside(const fs::path& path) {
-  return path.string() + ".partial-" + std::to_string(::getpid()) + "-" +
-         std::to_string(temp_counter++);
+  return path.parent_path() / ("." + path.filename().string() + ".partial-" +
+                               std::to_string(::getpid()) + "-" + std::to_string(temp_counter++));
 }
 
 void sync_folder(const fs::path& path) {

@@ -1,6 +1,6 @@
 // Sealed files: a user's datasets, uploads, adapters and checkpoints as they lie on disk.
 //
-//   SealedWriter out(path, key);       // writes "<path>.partial-<pid>-<n>" beside it
+//   SealedWriter out(path, key);       // writes ".<name>.partial-<pid>-<n>" beside it
 //   out.write(bytes); ...; out.commit();  // fsync, then renamed to path: all or nothing
 //   std::string back = read_file(path);   // sealed or plain, the contents
 //

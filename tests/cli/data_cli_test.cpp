@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "crypto/sealed_file.h"
 #include "data/data.h"
 #include "db/conversations.h"
 #include "support/test_support.h"
@@ -80,8 +81,9 @@ TEST_F(DataCliTest, ExportsTheLocalUsersDataAndEveryLineValidates) {
     CommandResult check = hearth({"data", "validate", file});
     EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
     EXPECT_TRUE(contains(check.out, "0 issues")) << check.out;
-    std::ifstream in(file);
-    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_TRUE(crypto::is_sealed_file(file)) << file;  // kept under HEARTH_HOME: encrypted
+    db::Database db = db::Database::open(db_url());     // whose keys open it
+    const std::string all = crypto::read_file(file);
     EXPECT_FALSE(contains(all, "ada asks")) << "another user's data was exported";
   }
 }

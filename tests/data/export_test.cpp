@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "crypto/sealed_file.h"
 #include "core/sha256.h"
 #include "data/data.h"
 #include "db/db_test_support.h"
@@ -21,7 +22,7 @@ namespace json = boost::json;
 std::vector<json::value> read_lines(const fs::path& file) {
   std::vector<json::value> out;
   if (file.empty()) return out;
-  std::ifstream in(file);
+  std::istringstream in(crypto::read_file(file));  // kept sealed under the user's key
   for (std::string line; std::getline(in, line);) out.push_back(hearth::test::json_from(line));
   return out;
 }
@@ -35,10 +36,8 @@ std::string question(const json::array& m) {
 }
 
 std::string read_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  EXPECT_TRUE(crypto::is_sealed_file(file)) << file;
+  return crypto::read_file(file);
 }
 
 class ExportTest : public db::test::BackendTest {

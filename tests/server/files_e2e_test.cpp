@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/sealed_file.h"
 #include "core/sha256.h"
 #include "db/db.h"
 #include "db/db_test_support.h"
@@ -168,7 +169,8 @@ TEST_P(FilesEndToEnd, UploadListGetContentDeleteAndOtherUsersSee404) {
   const auto kept = stored_files(s.home.path());
   ASSERT_EQ(kept.size(), 1u);
   EXPECT_EQ(kept[0].parent_path(), s.home.path() / "uploads" / std::to_string(alice_id));
-  EXPECT_EQ(test::read_file(kept[0]), content);
+  EXPECT_TRUE(crypto::is_sealed_file(kept[0]));  // encrypted at rest, opened for its owner
+  EXPECT_EQ(crypto::read_file(kept[0]), content);
   const auto row = db::UploadedFiles(db).find(alice_id, std::stoll(id.substr(5)));
   ASSERT_TRUE(row.has_value());
   EXPECT_EQ(row->sha256, sha256_hex(content));

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "crypto/sealed_file.h"
 #include "core/sha256.h"
 #include "db/conversations.h"
 #include "db/db.h"
@@ -158,7 +159,7 @@ TEST(KillNine, WhatWasAcknowledgedSurvivesAndNothingIsHalfWritten) {
   for (const auto& f : fs::recursive_directory_iterator(home.path() / "datasets")) {
     const std::string name = f.path().filename().string();
     if (!f.is_regular_file() || name.front() == '.') continue;  // temporaries are hidden
-    const std::string text = test::read_file(f.path());
+    const std::string text = crypto::read_file(f.path());  // whole: it opens, to its end
     ASSERT_FALSE(text.empty()) << name;
     EXPECT_EQ(text.back(), '\n') << name;
     std::istringstream lines(text);
