@@ -90,7 +90,10 @@ start() {
   [ -n "$port" ] || die "the server did not start; see $dir/log: $(tail -n 5 "$dir/log" 2>/dev/null)"
 
   local psql=("$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir/sock" -p "$port" -U postgres -d postgres)
+  # pg_checkpoint and pg_read_all_settings: the encryption test flushes the pages to disk and
+  # reads where the data folder is, to look for plaintext in it.
   as_owner "${psql[@]}" -c "CREATE ROLE hearth LOGIN" -c "CREATE DATABASE hearth_test OWNER hearth" \
+    -c "GRANT pg_checkpoint, pg_read_all_settings TO hearth" \
     >/dev/null || die "could not create the role and database; see $dir/log"
 
   local url="postgresql://hearth@127.0.0.1:$port/hearth_test"

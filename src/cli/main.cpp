@@ -1,13 +1,17 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
+#include "core/config.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "crypto/keyring.h"
+#include "db/db.h"
 
 namespace {
 
@@ -93,6 +97,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hearth: %s\n", unknown->c_str());
     return 2;
   }
+  // A sealed file met by a command that has not opened the database (`hearth data validate`):
+  // its keys are in the database, opened then.
+  hearth::crypto::set_key_fallback([]() -> std::shared_ptr<void> {
+    return std::make_shared<hearth::db::Database>(
+        hearth::db::Database::open(hearth::config::get("HEARTH_DB")));
+  });
   try {
     hearth::log::init_from_config();
     app.parse(argc, argv);

@@ -14,6 +14,8 @@ struct Registry {
   std::mutex mutex;
   std::map<KeyId, Key> keys;
   std::list<std::weak_ptr<KeySource>> sources;
+  std::function<std::shared_ptr<void>()> fallback;
+  std::shared_ptr<void> fallback_handle;  // set once the fallback ran
 };
 
 Registry& registry() {
@@ -37,7 +39,15 @@ void remember_key(const DataKey& key) {
   r.keys.insert_or_assign(key.id, key.key);
 }
 
-Key find_key(const KeyId& id) {
+void set_key_fallback(std::function<std::shared_ptr<void>()> open) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  r.fallback = std::move(open);
+}
+
+namespace {
+
+std::optional<Key> ask_sources(const KeyId& id) {
   Registry& r = registry();
   std::vector<std::shared_ptr<KeySource>> sources;
   {
@@ -58,6 +68,27 @@ Key find_key(const KeyId& id) {
       remember_key({id, *k});
       return *k;
     }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Key find_key(const KeyId& id) {
+  if (std::optional<Key> k = ask_sources(id)) return *k;
+  Registry& r = registry();
+  std::function<std::shared_ptr<void>()> fallback;
+  {
+    std::lock_guard lock(r.mutex);
+    if (!r.fallback_handle) fallback = r.fallback;
+  }
+  if (fallback) {
+    std::shared_ptr<void> handle = fallback();
+    {
+      std::lock_guard lock(r.mutex);
+      r.fallback_handle = handle ? handle : std::make_shared<int>(0);
+    }
+    if (std::optional<Key> k = ask_sources(id)) return *k;
   }
   throw Error(ErrorKind::unavailable, "an encrypted file's key (id " + key_id_hex(id) +
                                           ") is not in this installation's database");

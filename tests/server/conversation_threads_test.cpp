@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "crypto/sealed_file.h"
 #include "db/db_test_support.h"
 #include "server/chat_client.h"
 #include "server/server_process.h"
@@ -305,13 +306,15 @@ TEST_P(ConversationThreads, DatasetsDownloadThroughTheApiWithoutServerPaths) {
             "/api/training/datasets/" + id + "/validation.jsonl");
 
   // The files the export wrote (the test knows HEARTH_HOME; clients do not).
-  std::map<std::string, std::string> written;  // "train" / "validation" -> bytes
+  std::map<std::string, std::string> written;  // "train" / "validation" -> contents
+  // Sealed with Alice's key: opened through the database that holds it.
+  const hearth::db::Database keys = hearth::db::Database::open(database->url());
   for (const auto& entry :
        std::filesystem::recursive_directory_iterator(home.path() / "datasets")) {
     const std::string name = entry.path().filename().string();
-    if (name.ends_with("-train.jsonl")) written["train"] = hearth::test::read_file(entry.path());
+    if (name.ends_with("-train.jsonl")) written["train"] = hearth::crypto::read_file(entry.path());
     if (name.ends_with("-validation.jsonl"))
-      written["validation"] = hearth::test::read_file(entry.path());
+      written["validation"] = hearth::crypto::read_file(entry.path());
   }
   ASSERT_EQ(written.size(), 2u);
   for (const std::string file : {"train", "validation"}) {
