@@ -13,6 +13,7 @@
 #include <fstream>
 #include <set>
 
+#include "cli/train_recipe.h"
 #include "data/data.h"
 #include "db/conversations.h"
 #include "support/test_support.h"
@@ -104,21 +105,11 @@ std::uint64_t disk_bytes(const fs::path& dir) {
   return total;
 }
 
-// The exact-mode recipe of the conformance pack's llama case (as in train_resume_test.cpp).
-std::vector<std::string> recipe(const fs::path& dir, const fs::path& out, int steps) {
-  const fs::path t = dir / "train";
-  return {"train", (dir / "models" / "llama-gqa-f32.gguf").string(),
-          "--data", (t / "llama-gqa-f32.train.jsonl").string(),
-          "--init-adapter", (t / "llama-gqa-f32.init-lora.gguf").string(),
-          "--steps", std::to_string(steps), "--lr", "0.001", "--batch", "1", "--no-shuffle",
-          "--schedule", "constant", "--warmup", "0", "--clip", "0", "--threads", "1",
-          "--out", out.string()};
-}
 
 TEST_F(DiskFull, CheckpointOnAFullDiskFailsClearlyAndTheLastCompleteOneResumes) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
   // One checkpoint's size, measured on the ordinary disk (a run of two steps keeps the first's).
-  auto measure = recipe(dir, temp.path() / "measure.gguf", 2);
+  auto measure = test::train_recipe(dir, temp.path() / "measure.gguf", 2);
   measure.insert(measure.end(), {"--checkpoint-every", "1", "--checkpoint-dir",
                                  (temp.path() / "measure").string()});
   const CommandResult measured = hearth(measure);
@@ -130,7 +121,7 @@ TEST_F(DiskFull, CheckpointOnAFullDiskFailsClearlyAndTheLastCompleteOneResumes) 
   // first is kept until its successor is whole.
   SmallDisk disk(temp.path() / "checkpoints", one + one / 2);
   if (!disk.mounted) GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << disk.error;
-  auto args = recipe(dir, temp.path() / "adapter.gguf", 4);
+  auto args = test::train_recipe(dir, temp.path() / "adapter.gguf", 4);
   args.insert(args.end(), {"--checkpoint-every", "1", "--checkpoint-dir", disk.dir.string()});
   const CommandResult r = hearth(args);
   EXPECT_NE(r.exit_code, 0) << r.out;

@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 
+#include "cli/train_recipe.h"
 #include "support/json_test_util.h"
 #include "support/test_support.h"
 
@@ -32,16 +33,6 @@ std::map<int64_t, double> losses(const fs::path& log) {
   return out;
 }
 
-// The exact-mode recipe on the conformance pack's llama case, for `steps` steps.
-std::vector<std::string> recipe(const fs::path& dir, const fs::path& out, int steps) {
-  const fs::path t = dir / "train";
-  return {"train", (dir / "models" / "llama-gqa-f32.gguf").string(),
-          "--data", (t / "llama-gqa-f32.train.jsonl").string(),
-          "--init-adapter", (t / "llama-gqa-f32.init-lora.gguf").string(),
-          "--steps", std::to_string(steps), "--lr", "0.001", "--batch", "1", "--no-shuffle",
-          "--schedule", "constant", "--warmup", "0", "--clip", "0", "--threads", "1",
-          "--out", out.string()};
-}
 
 // Runs a bash script (written to a file, so that nothing in it is expanded on the way); its exit
 // status.
@@ -62,13 +53,13 @@ TEST(TrainResume, KilledAtAnyMomentItContinuesTheSameTrajectory) {
   test::TempDir tmp;
   constexpr int kSteps = 600;
   const std::vector<std::pair<std::string, std::string>> exact{{"HEARTH_KERNELS", "reference"}};
-  auto whole = recipe(dir, tmp.path() / "whole.gguf", kSteps);
+  auto whole = test::train_recipe(dir, tmp.path() / "whole.gguf", kSteps);
   whole.insert(whole.end(), {"--log", (tmp.path() / "whole.log").string()});
   const auto w = run_hearth(whole, exact);
   ASSERT_EQ(w.exit_code, 0) << w.err;
 
   // The same run, killed with SIGKILL once it has logged some steps (checkpoints every 7).
-  auto cut = recipe(dir, tmp.path() / "cut.gguf", kSteps);
+  auto cut = test::train_recipe(dir, tmp.path() / "cut.gguf", kSteps);
   const fs::path log = tmp.path() / "cut.log", checkpoints = tmp.path() / "ck";
   cut.insert(cut.end(), {"--log", log.string(), "--checkpoint-dir", checkpoints.string(),
                          "--checkpoint-every", "7"});
@@ -98,7 +89,7 @@ TEST(TrainResume, KilledAtAnyMomentItContinuesTheSameTrajectory) {
 TEST(TrainResume, CtrlCWritesACheckpointAndSaysHowToContinue) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
   test::TempDir tmp;
-  auto args = recipe(dir, tmp.path() / "a.gguf", 100000);
+  auto args = test::train_recipe(dir, tmp.path() / "a.gguf", 100000);
   const fs::path log = tmp.path() / "a.log";
   args.insert(args.end(), {"--log", log.string()});
   const std::string script =
@@ -124,7 +115,7 @@ TEST(TrainResume, EarlyStoppingKeepsTheBestAdapter) {
   HEARTH_REQUIRE_CONFORMANCE(dir);
   test::TempDir tmp;
   // A learning rate far too high: the validation loss soon stops improving.
-  auto args = recipe(dir, tmp.path() / "a.gguf", 200);
+  auto args = test::train_recipe(dir, tmp.path() / "a.gguf", 200);
   const fs::path data = dir / "train" / "llama-gqa-f32.train.jsonl";
   args.insert(args.end(), {"--eval-data", data.string(), "--eval-every", "2", "--patience", "2",
                            "--log", (tmp.path() / "a.log").string()});

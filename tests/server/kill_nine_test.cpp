@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "server/rated_conversations.h"
 #include "crypto/sealed_file.h"
 #include "core/sha256.h"
 #include "db/conversations.h"
@@ -207,17 +208,7 @@ TEST(KillNine, ADeployThatAnswered201IsServedAfterTheRestart) {
     const json::value opt_in{{"training_opt_in", true}};
     ASSERT_EQ(alice.call("PUT", "/api/settings", &opt_in).status, 200);
   }
-  {
-    db::Database database = db::Database::open("sqlite://" + (home.path() / "hearth.db").string());
-    const std::int64_t user = db::Users(database).find_by_name("alice")->id;
-    db::Conversations conversations(database);
-    for (int i = 0; i < 110; ++i) {
-      auto c = conversations.create({.user_id = user, .model = "llama3-f16:latest", .source = "openai"});
-      conversations.add_message(user, c.id, {.role = "user", .content = "tell me about " + std::to_string(i)});
-      auto a = conversations.add_message(user, c.id, {.role = "assistant", .content = "It is number " + std::to_string(i) + "."});
-      db::FeedbackStore(database).upsert(user, a.id, {.rating = 5});
-    }
-  }
+  test::add_rated_conversations(home.path(), "alice", 110);
   const json::value start{{"model", "llama3-f16"},
                           {"hyperparameters", {{"n_epochs", 1}, {"batch_size", 8}, {"rank", 4}}}};
   HttpResult r = ChatClient(*server, token).call("POST", "/api/training/start-job", &start);

@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "server/rated_conversations.h"
 #include "db/conversations.h"
 #include "db/db.h"
 #include "server/chat_client.h"
@@ -73,17 +74,7 @@ TEST(TrainingRestart, KillNineLosesOnlyTheStepsSinceTheLastCheckpointAndStopsRes
     ASSERT_EQ(alice.call("PUT", "/api/settings", &opt_in).status, 200);
   }
   // 110 rated conversations, written straight into the database.
-  {
-    db::Database database = db::Database::open("sqlite://" + (home.path() / "hearth.db").string());
-    const std::int64_t user = db::Users(database).find_by_name("alice")->id;
-    db::Conversations conversations(database);
-    for (int i = 0; i < 110; ++i) {
-      auto c = conversations.create({.user_id = user, .model = "llama3-f16:latest", .source = "openai"});
-      conversations.add_message(user, c.id, {.role = "user", .content = "tell me about " + std::to_string(i)});
-      auto a = conversations.add_message(user, c.id, {.role = "assistant", .content = "It is number " + std::to_string(i) + "."});
-      db::FeedbackStore(database).upsert(user, a.id, {.rating = 5});
-    }
-  }
+  test::add_rated_conversations(home.path(), "alice", 110);
   // A long job: many small steps.
   const json::value start{{"model", "llama3-f16"},
                           {"hyperparameters", {{"n_epochs", 50}, {"batch_size", 1}, {"rank", 4}}}};
