@@ -171,16 +171,14 @@ void open_keys(Database::Impl& db) {
     auto held = keys.lock();
     if (!held) return std::nullopt;
     const std::string hex = crypto::key_id_hex(id);
-    long long user = 0;
-    bool found = false;
-    with_session(*raw, "finding a file's key", [&](soci::session& sql) {
-      sql << "SELECT user_id FROM user_keys WHERE key_id = :k", soci::use(hex), soci::into(user);
-      found = sql.got_data();
-    });
-    if (!found) return std::nullopt;
-    return with_session(*raw, "finding a file's key", [&](soci::session& sql) {
-      return user_key(*raw, sql, user).key;
-    });
+    return with_session(*raw, "finding a file's key",
+                        [&](soci::session& sql) -> std::optional<crypto::Key> {
+                          long long user = 0;
+                          sql << "SELECT user_id FROM user_keys WHERE key_id = :k",
+                              soci::use(hex), soci::into(user);
+                          if (!sql.got_data()) return std::nullopt;
+                          return user_key(*raw, sql, user).key;
+                        });
   });
 }
 

@@ -1,6 +1,7 @@
 // The master key and users' data keys of an open database (db/sealing.h).
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/config.h"
@@ -181,8 +182,7 @@ std::optional<crypto::DataKey> stored_user_key(Database::Impl& db, soci::session
   if (raw.size() != crypto::key_size)
     throw Error(ErrorKind::corrupt_file, "a stored user key has the wrong size");
   std::copy(raw.begin(), raw.end(), key.key.data());
-  crypto::Key wipe;  // overwrite the plain copy
-  std::copy(wipe.data(), wipe.data() + wipe.size(), raw.begin());
+  std::fill(raw.begin(), raw.end(), '\0');  // the unwrapped copy does not outlive its use
   return key;
 }
 

@@ -24,7 +24,6 @@
 // Everything is scoped to the caller: another user's conversation or message is 404.
 #include <sstream>
 #include <charconv>
-#include <fstream>
 #include <iterator>
 #include <map>
 #include <set>
@@ -290,21 +289,21 @@ Response download_dataset(ApiContext& api, const Request& r) {
   const std::string route = r.path();
   const std::string name = "dataset-" + std::to_string(id) + "-" + file;
   api.background.submit([out, path, route, name, id] {
-    std::ifstream in(path, std::ios::binary);
-    if (!in.is_open()) {
-      // Never the path itself: the client only knows the dataset version.
-      out->respond(error_response(
-          route, 404, ErrorKind::not_found,
-          "the file of dataset " + std::to_string(id) + " is no longer on the server"));
-      return;
-    }
     try {
       Response resp;
       resp.content_type = "application/x-ndjson";
       // Opened for its owner; a read error half-way (or a damaged file) is an error, never a
       // short file answered 200.
-      in.close();
-      resp.body = crypto::read_file(path);
+      try {
+        resp.body = crypto::read_file(path);
+      } catch (const Error& e) {
+        if (e.kind() != ErrorKind::not_found) throw;
+        // Never the path itself: the client only knows the dataset version.
+        out->respond(error_response(
+            route, 404, ErrorKind::not_found,
+            "the file of dataset " + std::to_string(id) + " is no longer on the server"));
+        return;
+      }
       resp.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
       out->respond(resp);
     } catch (const std::exception& e) {

@@ -17,7 +17,6 @@
 #include <sstream>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -168,15 +167,16 @@ Response list_files(ApiContext& api, const Request& r) {
 
 Response file_content(ApiContext& api, const Request& r) {
   const db::UploadedFile f = find_file(api, r);
-  std::ifstream in(f.path, std::ios::binary);
-  if (!in) {
+  Response out;
+  out.content_type = "application/octet-stream";
+  try {
+    out.body = crypto::read_file(f.path);  // the owner's own file, opened for them
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::not_found) throw;
+    // Never the path: the client knows only the file's id.
     SPDLOG_WARN("uploaded file {} of user {} is missing from disk", f.id, f.user_id);
     throw Error(ErrorKind::not_found, "no file with id '" + file_public_id(f.id) + "'");
   }
-  in.close();
-  Response out;
-  out.content_type = "application/octet-stream";
-  out.body = crypto::read_file(f.path);  // the owner's own file, opened for them
   return out;
 }
 
