@@ -59,6 +59,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/gguf/gguf.h"
 #include "engine/tokenizer/prompt_text.h"
@@ -66,9 +67,21 @@
 
 namespace hearth::chat {
 
+// A call the assistant made to one of the tools it was offered (tools.h).
+struct ToolCall {
+  std::string id;         // the caller's id for it ("" when the model gave none)
+  std::string name;       // the function's name
+  std::string arguments;  // a JSON object's text
+  bool operator==(const ToolCall&) const = default;
+};
+
 struct ChatMessage {
-  std::string role;  // "system", "user" or "assistant"
+  std::string role;  // "system", "user", "assistant" or "tool"
   std::string content;
+  // (Default member initializers keep {role, content} brace-initialisation warning-free.)
+  std::vector<ToolCall> tool_calls = {};  // assistant: the calls it made
+  std::string tool_call_id = {};          // tool: the call this message answers
+  std::string tool_name = {};             // tool: the function that answered (may be "")
 };
 
 enum class ChatFormat { llama3, chatml, deepseek_r1, phi3, mistral_inst, mistral_v7_tekken };

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/chat/chat_template.h"
+#include "engine/chat/tools.h"
 
 namespace hearth::chat {
 
@@ -22,6 +23,14 @@ class ModelChat {
   // conversation has no system message of its own, then render_chat_prompt() (the messages'
   // text plain, the template's markup). Error(invalid_input) as render_chat().
   tokenizer::PromptText render(std::vector<ChatMessage> messages, bool add_generation_prompt) const;
+  // The same with tools and thinking (tools.h); options.thinking_template is set from the model.
+  tokenizer::PromptText render(std::vector<ChatMessage> messages, bool add_generation_prompt,
+                               ChatOptions options) const;
+  // The options as render() uses them for this model (thinking_template set).
+  ChatOptions with_model(ChatOptions options) const {
+    options.thinking_template = thinking_template_;
+    return options;
+  }
   // A prompt the caller marks as raw: the BOS rule's text, then `prompt` as markup (special-token
   // text in it becomes special tokens: the caller asks for that).
   tokenizer::PromptText raw(std::string_view prompt) const;
@@ -35,6 +44,7 @@ class ModelChat {
   ChatFormat format_ = ChatFormat::chatml;
   std::string default_system_;  // the template's built-in system message, if any
   std::string bos_text_;        // the BOS rule (chat_template.h)
+  bool thinking_template_ = false;  // a ChatML template that writes <think> (Qwen3)
 };
 
 }  // namespace hearth::chat

@@ -182,7 +182,7 @@ ErrorKind error_kind_of(ChatFormat format, const Chat& chat) {
 }
 
 TEST(RenderErrors, UnknownRolesAreInvalidInputInEveryFormat) {
-  for (const char* role : {"tool", "function", "System", "", "developer"}) {
+  for (const char* role : {"function", "System", "", "developer", "ipython"}) {
     const Chat chat = {{"user", "Hi"}, {role, "x"}};
     for (const auto format : kAllFormats) {
       EXPECT_EQ(error_kind_of(format, chat), ErrorKind::invalid_input)
