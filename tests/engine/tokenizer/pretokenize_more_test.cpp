@@ -10,6 +10,7 @@
 
 #include "engine/tokenizer/pretokenize.h"
 #include "pretokenize_test_support.h"
+#include "tokenizer_test_support.h"
 
 namespace hearth::tokenizer::test {
 namespace {
@@ -188,34 +189,48 @@ std::string repeat(std::string_view unit, size_t bytes) {
 
 // 256 KiB runs: a matcher that retried a run from every character would take minutes here.
 TEST(PreTokenizerMore, LongRunsOfOneClassSplitCorrectly) {
-  constexpr size_t kSize = size_t{1} << 18;
+  constexpr size_t kSize = size_t{1} << 18;  // = 3 * 87381 + 1
+  constexpr size_t kThrees = 87382;
   const std::string letters = repeat("a", kSize);
+  const std::string upper = repeat("A", kSize);
   const std::string cjk = repeat("我", kSize);
+  const std::string punctuation = repeat("!", kSize);
+  const std::string digits = repeat("7", kSize);
+  const std::string newlines = repeat("\n", kSize);
   const std::string spaces = repeat(" ", kSize);
   // A space run that ends in something else: the trailing-space rules must not rescan it.
   const std::string spaces_then_digit = spaces + "1";
   const std::string spaces_then_emoji = spaces + "🦙";
   struct Expected {
     PreTokenizerKind kind;
+    size_t digits, punctuation, newlines, spaces;
     size_t then_digit;  // pieces of spaces_then_digit
     size_t then_emoji;  // pieces of spaces_then_emoji
   };
   // Most rules leave the last space to what follows it; a digit then loses it again where
   // digits are split off (" 1" -> " ", "1"). DeepSeek LLM has no rule that cuts white space
-  // before an emoji, and Chameleon cuts every four spaces.
+  // before an emoji, and Chameleon cuts every four spaces and every punctuation character.
+  constexpr size_t n = kSize;
   const Expected expected[] = {
-      {PreTokenizerKind::falcon, 3, 2},          {PreTokenizerKind::deepseek_llm, 2, 1},
-      {PreTokenizerKind::llama3_merged, 3, 2},   {PreTokenizerKind::bloom, 2, 2},
-      {PreTokenizerKind::viking, 3, 2},          {PreTokenizerKind::chameleon, kSize / 4 + 1, kSize / 4 + 1},
-      {PreTokenizerKind::gpt4o, 3, 2},           {PreTokenizerKind::seed_coder, 3, 2},
+      {PreTokenizerKind::falcon, kThrees, 1, 1, 1, 3, 2},
+      {PreTokenizerKind::deepseek_llm, n, 1, n, 1, 2, 1},
+      {PreTokenizerKind::llama3_merged, kThrees, 1, 1, 1, 3, 2},
+      {PreTokenizerKind::bloom, 1, 1, 1, 1, 2, 2},
+      {PreTokenizerKind::viking, n, 1, 1, 1, 3, 2},
+      {PreTokenizerKind::chameleon, n, n, n, n / 4, n / 4 + 1, n / 4 + 1},
+      {PreTokenizerKind::gpt4o, kThrees, 1, 1, 1, 3, 2},
+      {PreTokenizerKind::seed_coder, n, 1, 1, 1, 3, 2},
   };
   for (const Expected& e : expected) {
     SCOPED_TRACE(static_cast<int>(e.kind));
     const PreTokenizer pre(e.kind);
     EXPECT_EQ(split_checked(pre, letters).size(), 1u);
+    EXPECT_EQ(split_checked(pre, upper).size(), 1u);
     EXPECT_EQ(split_checked(pre, cjk).size(), 1u);
-    EXPECT_EQ(split_checked(pre, spaces).size(),
-              e.kind == PreTokenizerKind::chameleon ? kSize / 4 : 1u);
+    EXPECT_EQ(split_checked(pre, digits).size(), e.digits);
+    EXPECT_EQ(split_checked(pre, punctuation).size(), e.punctuation);
+    EXPECT_EQ(split_checked(pre, newlines).size(), e.newlines);
+    EXPECT_EQ(split_checked(pre, spaces).size(), e.spaces);
     EXPECT_EQ(split_checked(pre, spaces_then_digit).size(), e.then_digit);
     EXPECT_EQ(split_checked(pre, spaces_then_emoji).size(), e.then_emoji);
   }
@@ -236,6 +251,48 @@ TEST(PreTokenizerMore, LongMixedTextSplitsLikeShortRepeats) {
     EXPECT_GT(per_unit, 5u);
     EXPECT_EQ(count(4000), ten + 3990 * per_unit);
   }
+}
+
+// Each name loads as tokenizer.ggml.pre of a byte-level vocabulary and its rule reaches the
+// encoder: with merges that build "1234" step by step, digits split one by one give four ids,
+// threes give "123" and "4", and no digit rule gives the whole number.
+TEST(PreTokenizerMore, EveryNewNameLoadsAndSplitsDigitsItsWay) {
+  const std::vector<int32_t> single = {0, 1, 2, 3}, threes = {5, 3}, whole = {6};
+  const std::vector<std::pair<std::string, std::vector<int32_t>>> names = {
+      {"falcon", threes},    {"mpt", whole},         {"deepseek-llm", single},
+      {"refact", single},    {"command-r", single},  {"olmo", whole},
+      {"dbrx", threes},      {"smaug-bpe", threes},  {"poro-chat", whole},
+      {"viking", single},    {"jais", whole},        {"chameleon", single},
+      {"gpt-4o", threes},    {"bloom", whole},       {"exaone", single},
+      {"minerva-7b", single}, {"seed-coder", single},
+  };
+  for (const auto& [name, ids] : names) {
+    SCOPED_TRACE(name);
+    SyntheticVocab v("gpt2");
+    v.tokens({"1", "2", "3", "4", "12", "123", "1234"});
+    v.merges({"1 2", "12 3", "123 4"});
+    v.set("tokenizer.ggml.pre", gguf::Value::of_string(name));
+    v.set("tokenizer.ggml.bos_token_id", gguf::Value::of_u32(0));
+    const Tokenizer tok = v.build();
+    EXPECT_EQ(tok.pre_tokenizer_name(), name);
+    EXPECT_EQ(tok.encode("1234", false, false), ids);
+    // Only Chameleon's vocabularies put a BOS in front by default.
+    EXPECT_EQ(tok.add_bos(), name == "chameleon");
+  }
+}
+
+// Falcon's digit steps read the byte-mapped text: the vocabulary's merge of 'Ð' and '¼' (the
+// two bytes of 'м') can never apply, while the same vocabulary under gpt-2 merges them.
+TEST(PreTokenizerMore, FalconSplitsBytesThatShowAsNumbers) {
+  const auto encode = [](const char* pre) {
+    SyntheticVocab v("gpt2");
+    v.tokens({"Ð", "¼", "Ð¼"});
+    v.merges({"Ð ¼"});
+    v.set("tokenizer.ggml.pre", gguf::Value::of_string(pre));
+    return v.build().encode("м", false, false);
+  };
+  EXPECT_EQ(encode("falcon"), (std::vector<int32_t>{0, 1}));
+  EXPECT_EQ(encode("gpt-2"), (std::vector<int32_t>{2}));
 }
 
 }  // namespace
