@@ -18,21 +18,21 @@
 namespace hearth::tokenizer {
 
 enum class PreTokenizerKind {
-  default_bpe,      // "default"
-  llama_bpe,        // "llama-bpe", "llama3", ... (Llama 3)
-  qwen2,            // "qwen2", "deepseek-r1-qwen"
-  gpt2,             // "gpt-2", "mpt", "olmo", "jais"
-  deepseek_coder,   // "deepseek-coder"
-  starcoder,        // "starcoder", "refact", "command-r", "exaone", "minerva-7b"
-  tekken,           // "tekken" (Mistral Nemo, Devstral)
-  falcon,           // "falcon"
-  deepseek_llm,     // "deepseek-llm"
-  llama3_merged,    // "dbrx", "smaug-bpe": Llama 3's split, but every word goes through merges
-  bloom,            // "bloom", "poro-chat"
-  viking,           // "viking"
-  chameleon,        // "chameleon"
-  gpt4o,            // "gpt-4o"
-  seed_coder,       // "seed-coder"
+  default_bpe,     // "default"
+  llama_bpe,       // "llama-bpe", "llama3", ... (Llama 3)
+  qwen2,           // "qwen2", "deepseek-r1-qwen"
+  gpt2,            // "gpt-2", "mpt", "olmo", "jais"
+  deepseek_coder,  // "deepseek-coder"
+  starcoder,       // "starcoder", "refact", "command-r", "exaone", "minerva-7b"
+  tekken,          // "tekken" (Mistral Nemo, Devstral)
+  falcon,          // "falcon"
+  deepseek_llm,    // "deepseek-llm"
+  llama3_merged,   // "dbrx", "smaug-bpe": Llama 3's split, but every word goes through merges
+  bloom,           // "bloom", "poro-chat"
+  viking,          // "viking"
+  chameleon,       // "chameleon"
+  gpt4o,           // "gpt-4o"
+  seed_coder,      // "seed-coder"
 };
 
 // The kind named by a tokenizer.ggml.pre value; nullopt when hearth does not know it.

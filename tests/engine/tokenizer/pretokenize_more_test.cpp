@@ -16,29 +16,28 @@ namespace hearth::tokenizer::test {
 namespace {
 
 TEST(PreTokenizerMore, Falcon) {
-  expect_splits(
-      PreTokenizerKind::falcon,
-      {
-          {"Hello world", {"Hello", " world"}},
-          // Punctuation is cut out first, so contractions never form.
-          {"I'm here, it's ok", {"I", "'", "m", " here", ",", " it", "'", "s", " ok"}},
-          // Digit runs lose their leading space, then split in threes.
-          {"1234567 apples", {"123", "456", "7", " apples"}},
-          {" 12 345", {" ", "12", " ", "345"}},
-          // ASCII symbols count as punctuation; runs stay together.
-          {"x+=1", {"x", "+=", "1"}},
-          {"$5`", {"$", "5", "`"}},
-          {"Hello!!! ...?", {"Hello", "!!!", " ", "...?"}},
-          {"  hello", {" ", " hello"}},
-          {"a\n\nb", {"a", "\n", "\n", "b"}},
-          // The digit steps read the byte-mapped text: 'м' is D0 BC and BC shows as '¼', a
-          // number, so the character splits between its bytes; '²' (C2 B2) likewise.
-          {"мир", {"\xD0", "\xBC", "\xD0\xB8\xD1\x80"}},
-          {"x²", {"x", "\xC2", "\xB2"}},
-          // Arabic-Indic digits are numbers as characters but none of their bytes is: the run
-          // stays whole instead of splitting in threes.
-          {"٣٤٥٦", {"٣٤٥٦"}},
-      });
+  expect_splits(PreTokenizerKind::falcon,
+                {
+                    {"Hello world", {"Hello", " world"}},
+                    // Punctuation is cut out first, so contractions never form.
+                    {"I'm here, it's ok", {"I", "'", "m", " here", ",", " it", "'", "s", " ok"}},
+                    // Digit runs lose their leading space, then split in threes.
+                    {"1234567 apples", {"123", "456", "7", " apples"}},
+                    {" 12 345", {" ", "12", " ", "345"}},
+                    // ASCII symbols count as punctuation; runs stay together.
+                    {"x+=1", {"x", "+=", "1"}},
+                    {"$5`", {"$", "5", "`"}},
+                    {"Hello!!! ...?", {"Hello", "!!!", " ", "...?"}},
+                    {"  hello", {" ", " hello"}},
+                    {"a\n\nb", {"a", "\n", "\n", "b"}},
+                    // The digit steps read the byte-mapped text: 'м' is D0 BC and BC shows as '¼',
+                    // a number, so the character splits between its bytes; '²' (C2 B2) likewise.
+                    {"мир", {"\xD0", "\xBC", "\xD0\xB8\xD1\x80"}},
+                    {"x²", {"x", "\xC2", "\xB2"}},
+                    // Arabic-Indic digits are numbers as characters but none of their bytes is: the
+                    // run stays whole instead of splitting in threes.
+                    {"٣٤٥٦", {"٣٤٥٦"}},
+                });
 }
 
 TEST(PreTokenizerMore, DeepseekLlm) {
@@ -172,9 +171,9 @@ TEST(PreTokenizerMore, DbrxAndSmaugSplitLikeLlama3) {
 }
 
 constexpr PreTokenizerKind kNewKinds[] = {
-    PreTokenizerKind::falcon,        PreTokenizerKind::deepseek_llm, PreTokenizerKind::llama3_merged,
-    PreTokenizerKind::bloom,         PreTokenizerKind::viking,       PreTokenizerKind::chameleon,
-    PreTokenizerKind::gpt4o,         PreTokenizerKind::seed_coder};
+    PreTokenizerKind::falcon, PreTokenizerKind::deepseek_llm, PreTokenizerKind::llama3_merged,
+    PreTokenizerKind::bloom,  PreTokenizerKind::viking,       PreTokenizerKind::chameleon,
+    PreTokenizerKind::gpt4o,  PreTokenizerKind::seed_coder};
 
 TEST(PreTokenizerMore, EmptyInputGivesNoPieces) {
   for (PreTokenizerKind kind : kNewKinds) EXPECT_TRUE(PreTokenizer(kind).split("").empty());
@@ -259,12 +258,11 @@ TEST(PreTokenizerMore, LongMixedTextSplitsLikeShortRepeats) {
 TEST(PreTokenizerMore, EveryNewNameLoadsAndSplitsDigitsItsWay) {
   const std::vector<int32_t> single = {0, 1, 2, 3}, threes = {5, 3}, whole = {6};
   const std::vector<std::pair<std::string, std::vector<int32_t>>> names = {
-      {"falcon", threes},    {"mpt", whole},         {"deepseek-llm", single},
-      {"refact", single},    {"command-r", single},  {"olmo", whole},
-      {"dbrx", threes},      {"smaug-bpe", threes},  {"poro-chat", whole},
-      {"viking", single},    {"jais", whole},        {"chameleon", single},
-      {"gpt-4o", threes},    {"bloom", whole},       {"exaone", single},
-      {"minerva-7b", single}, {"seed-coder", single},
+      {"falcon", threes},     {"mpt", whole},     {"deepseek-llm", single}, {"refact", single},
+      {"command-r", single},  {"olmo", whole},    {"dbrx", threes},         {"smaug-bpe", threes},
+      {"poro-chat", whole},   {"viking", single}, {"jais", whole},          {"chameleon", single},
+      {"gpt-4o", threes},     {"bloom", whole},   {"exaone", single},       {"minerva-7b", single},
+      {"seed-coder", single},
   };
   for (const auto& [name, ids] : names) {
     SCOPED_TRACE(name);

@@ -223,8 +223,8 @@ TEST(PreTokenizerTest, NamesMapToKinds) {
 }
 
 TEST(PreTokenizerTest, UnknownNamesGiveNothing) {
-  for (std::string_view name :
-       {"", "llama", "LLAMA3", "gpt2", "qwen2 ", "deepseek", "DBRX", "falcon-7b", "gpt4o", "olmo2"}) {
+  for (std::string_view name : {"", "llama", "LLAMA3", "gpt2", "qwen2 ", "deepseek", "DBRX",
+                                "falcon-7b", "gpt4o", "olmo2"}) {
     EXPECT_EQ(pre_tokenizer_from_name(name), std::nullopt) << name;
   }
 }
