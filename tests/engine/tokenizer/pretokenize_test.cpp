@@ -29,6 +29,7 @@ TEST(PreTokenizerTest, EmptyInputGivesNoPieces) {
   }
 }
 
+// Also mpt, olmo and jais.
 TEST(PreTokenizerTest, Gpt2) {
   expect_splits(PreTokenizerKind::gpt2,
                 {
@@ -119,6 +120,7 @@ TEST(PreTokenizerTest, DeepseekCoder) {
                 });
 }
 
+// Also refact, command-r, exaone and minerva-7b.
 TEST(PreTokenizerTest, Starcoder) {
   expect_splits(PreTokenizerKind::starcoder,
                 {
@@ -127,6 +129,13 @@ TEST(PreTokenizerTest, Starcoder) {
                     {"I'm here", {"I", "'m", " here"}},
                     {"1234567", {"1", "2", "3", "4", "5", "6", "7"}},
                     {"IT'S", {"IT", "'", "S"}},
+                    {"x = 12;", {"x", " =", " ", "1", "2", ";"}},
+                    {"  hello", {" ", " hello"}},
+                    {"a\n\nb", {"a", "\n", "\n", "b"}},
+                    {"Hello!!! ...?", {"Hello", "!!!", " ...?"}},
+                    // Every kind of number is split, not only ASCII digits.
+                    {"٣٤٥", {"٣", "٤", "٥"}},
+                    {"x²", {"x", "²"}},
                 });
 }
 
