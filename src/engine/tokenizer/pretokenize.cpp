@@ -1,8 +1,7 @@
 // Pre-tokenizers: each kind is a list of PCRE2 expressions applied in turn, every expression
 // splitting each current piece into its matches and the gaps between them (Hugging Face's
-// Split with behaviour "Isolated"). The expressions are the ones published in the models'
-// tokenizer.json files (and used by llama.cpp for the same tokenizer.ggml.pre names), written
-// here as published; `\s` / `\S` are rewritten at compile time (see to_pcre2 below).
+// Split with behaviour "Isolated"). The expressions and the names live in pretokenize_rules.cpp;
+// `\s` / `\S` in character expressions are rewritten at compile time (see to_pcre2 below).
 #include "engine/tokenizer/pretokenize.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -13,89 +12,10 @@
 #include <string>
 
 #include "core/error.h"
+#include "engine/tokenizer/pretokenize_rules.h"
 
 namespace hearth::tokenizer {
 namespace {
-
-struct NamedKind {
-  std::string_view name;
-  PreTokenizerKind kind;
-};
-
-// tokenizer.ggml.pre values. The Llama 3 aliases are every name llama.cpp maps to its LLAMA3
-// type (all share one expression); names that merely share an expression but that llama.cpp
-// treats as another type (dbrx, smaug-bpe, chatglm-bpe, ...) are left out on purpose.
-constexpr std::array kNames{
-    NamedKind{"default", PreTokenizerKind::default_bpe},
-    NamedKind{"llama-bpe", PreTokenizerKind::llama_bpe},
-    NamedKind{"llama3", PreTokenizerKind::llama_bpe},
-    NamedKind{"llama-v3", PreTokenizerKind::llama_bpe},
-    NamedKind{"falcon3", PreTokenizerKind::llama_bpe},
-    NamedKind{"falcon-h1", PreTokenizerKind::llama_bpe},
-    NamedKind{"pixtral", PreTokenizerKind::llama_bpe},
-    NamedKind{"midm-2.0", PreTokenizerKind::llama_bpe},
-    NamedKind{"lfm2", PreTokenizerKind::llama_bpe},
-    NamedKind{"qwen2", PreTokenizerKind::qwen2},
-    NamedKind{"deepseek-r1-qwen", PreTokenizerKind::qwen2},
-    NamedKind{"gpt-2", PreTokenizerKind::gpt2},
-    NamedKind{"deepseek-coder", PreTokenizerKind::deepseek_coder},
-    NamedKind{"starcoder", PreTokenizerKind::starcoder},
-    NamedKind{"tekken", PreTokenizerKind::tekken},
-};
-
-// The classic GPT-2 expression (Hugging Face ByteLevel pre-tokenizer with use_regex).
-constexpr const char* kGpt2 =
-    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
-
-// Llama 3; Qwen2 is the same with single digits instead of runs of up to three.
-constexpr const char* kLlama3 =
-    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3})"
-    R"(| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-constexpr const char* kQwen2 = R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N})"
-                               R"(| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-
-// Mistral's tekken: words split at case changes (CamelCase -> Camel, Case), single digits, and
-// a punctuation run may take trailing newlines and slashes.
-constexpr const char* kTekken =
-    R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+)"
-    R"(|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*)"
-    R"(|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-
-// DeepSeek Coder: newlines alone, letter runs, punctuation runs, CJK/Hangul runs (U+4E00-U+9FA5,
-// U+0800-U+4E00, U+AC00-U+D7FF), then single digits.
-constexpr const char* kDeepseekCoder[] = {
-    R"([\r\n])", R"(\s?\p{L}+)", R"(\s?\p{P}+)",
-    R"([\x{4E00}-\x{9FA5}\x{0800}-\x{4E00}\x{AC00}-\x{D7FF}]+)", R"(\p{N})"};
-
-// llama.cpp's fallback for vocabularies without a known tokenizer.ggml.pre: punctuation runs,
-// the GPT-2 expression, digit runs, then digits in threes.
-constexpr const char* kDefault[] = {
-    R"([\p{P}\$\+<=>\^~\|]+)",
-    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S))", R"(\p{N}+)",
-    R"([0-9][0-9][0-9])"};
-
-// Starcoder: single digits first, then GPT-2.
-constexpr const char* kStarcoder[] = {R"(\p{N})", kGpt2};
-
-std::vector<const char*> patterns_for(PreTokenizerKind kind) {
-  switch (kind) {
-    case PreTokenizerKind::default_bpe:
-      return {std::begin(kDefault), std::end(kDefault)};
-    case PreTokenizerKind::llama_bpe:
-      return {kLlama3};
-    case PreTokenizerKind::qwen2:
-      return {kQwen2};
-    case PreTokenizerKind::gpt2:
-      return {kGpt2};
-    case PreTokenizerKind::deepseek_coder:
-      return {std::begin(kDeepseekCoder), std::end(kDeepseekCoder)};
-    case PreTokenizerKind::starcoder:
-      return {std::begin(kStarcoder), std::end(kStarcoder)};
-    case PreTokenizerKind::tekken:
-      return {kTekken};
-  }
-  HEARTH_ASSERT(false, "unknown PreTokenizerKind");
-}
 
 // Hugging Face's regex engines take `\s` to be Unicode White_Space. PCRE2 with UCP also counts
 // U+180E MONGOLIAN VOWEL SEPARATOR (a format character since Unicode 6.3), so `\s` and `\S`
@@ -178,26 +98,11 @@ Scratch& scratch() {
 
 }  // namespace
 
-std::optional<PreTokenizerKind> pre_tokenizer_from_name(std::string_view name) {
-  for (const auto& entry : kNames) {
-    if (entry.name == name) return entry.kind;
-  }
-  return std::nullopt;
-}
-
-std::string supported_pre_tokenizer_names() {
-  std::string out;
-  for (const auto& entry : kNames) {
-    if (!out.empty()) out += ", ";
-    out += entry.name;
-  }
-  return out;
-}
-
 struct PreTokenizer::Compiled {
   struct Expression {
     pcre2_code* code;
-    bool jit;  // JIT-compiled; otherwise pcre2_match runs the interpreter
+    bool jit;    // JIT-compiled; otherwise pcre2_match runs the interpreter
+    bool bytes;  // reads bytes (StageInput::bytes), not UTF-8 characters
   };
   std::vector<Expression> expressions;
 
@@ -208,20 +113,24 @@ struct PreTokenizer::Compiled {
     for (const Expression& e : expressions) pcre2_code_free(e.code);
   }
 
-  void add(const char* pattern) {
-    const std::string translated = to_pcre2(pattern);
+  void add(const Stage& stage) {
+    const bool bytes = stage.input == StageInput::bytes;
+    HEARTH_ASSERT(bytes || expressions.empty() || !expressions.back().bytes,
+                  "a character expression after a byte expression");
+    // Byte expressions name their bytes outright; \s there would mean ASCII space only.
+    const std::string translated = bytes ? std::string(stage.pattern) : to_pcre2(stage.pattern);
     int error = 0;
     PCRE2_SIZE offset = 0;
     pcre2_code* code =
         pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
-                      PCRE2_UTF | PCRE2_UCP, &error, &offset, nullptr);
+                      bytes ? 0 : PCRE2_UTF | PCRE2_UCP, &error, &offset, nullptr);
     if (code == nullptr) {
       throw Error(ErrorKind::internal, "pre-tokenizer expression /" + translated +
                                            "/ does not compile at offset " +
                                            std::to_string(offset) + ": " + pcre2_message(error));
     }
     // Without JIT (unsupported platform, or no executable memory) the interpreter is used.
-    expressions.push_back({code, pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0});
+    expressions.push_back({code, pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0, bytes});
   }
 
   // Appends the pieces of `piece` under `code`: each match, and each non-empty gap around them.
@@ -252,9 +161,11 @@ struct PreTokenizer::Compiled {
       const size_t start = ovector[0];
       const size_t end = ovector[1];
       if (end == start) {
-        // An empty match makes no piece; step over one UTF-8 character and keep looking.
+        // An empty match makes no piece; step over one character (one byte for a byte
+        // expression) and keep looking.
         offset = start + 1;
-        while (offset < piece.size() && (static_cast<uint8_t>(piece[offset]) & 0xC0) == 0x80) {
+        while (!e.bytes && offset < piece.size() &&
+               (static_cast<uint8_t>(piece[offset]) & 0xC0) == 0x80) {
           ++offset;
         }
         continue;
@@ -269,7 +180,7 @@ struct PreTokenizer::Compiled {
 
 PreTokenizer::PreTokenizer(PreTokenizerKind kind)
     : kind_(kind), compiled_(std::make_unique<Compiled>()) {
-  for (const char* pattern : patterns_for(kind)) compiled_->add(pattern);
+  for (const Stage& stage : stages_for(kind)) compiled_->add(stage);
 }
 
 PreTokenizer::~PreTokenizer() = default;

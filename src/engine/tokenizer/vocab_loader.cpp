@@ -134,8 +134,8 @@ void choose_model(const gguf::File& file, Vocab& v) {
                                               supported_pre_tokenizer_names());
     }
     v.pre_tokenizer = std::make_unique<PreTokenizer>(*kind);
-    v.ignore_merges = *kind == PreTokenizerKind::llama_bpe || *kind == PreTokenizerKind::tekken;
-    v.add_bos = v.ignore_merges;
+    v.ignore_merges = pre_tokenizer_takes_whole_words(*kind);
+    v.add_bos = pre_tokenizer_adds_bos(*kind);
   } else {
     throw Error(ErrorKind::unsupported, file.name() + ": tokenizer model '" + v.model_name +
                                             "' (tokenizer.ggml.model) is not supported; "

@@ -58,6 +58,7 @@ TEST(TokenizerErrors, UnknownPreTokenizerNamesTheSupportedOnes) {
   EXPECT_TRUE(contains(e, "made-up-pre")) << e.what();
   EXPECT_TRUE(contains(e, "supported: ")) << e.what();
   EXPECT_TRUE(contains(e, "llama-bpe")) << e.what();
+  EXPECT_TRUE(contains(e, "seed-coder")) << e.what();
 }
 
 TEST(TokenizerErrors, MalformedVocabulariesAreCorruptFiles) {

@@ -10,37 +10,15 @@
 #include <thread>
 #include <vector>
 
+#include "pretokenize_test_support.h"
+
 namespace hearth::tokenizer {
 namespace {
 
-using Pieces = std::vector<std::string>;
-
-// Splits and checks the invariants every split must keep: pieces are non-empty, contiguous views
-// into the input, in order, covering all of it.
-Pieces split_checked(const PreTokenizer& pre, std::string_view text) {
-  const std::vector<std::string_view> views = pre.split(text);
-  const char* next = text.data();
-  for (std::string_view piece : views) {
-    EXPECT_FALSE(piece.empty());
-    EXPECT_EQ(piece.data(), next) << "pieces must be contiguous views into the input";
-    next = piece.data() + piece.size();
-  }
-  EXPECT_EQ(next, text.data() + text.size()) << "pieces must cover the whole input";
-  return Pieces(views.begin(), views.end());
-}
-
-struct Case {
-  std::string_view text;
-  Pieces pieces;
-};
-
-void expect_splits(PreTokenizerKind kind, const std::vector<Case>& cases) {
-  const PreTokenizer pre(kind);
-  EXPECT_EQ(pre.kind(), kind);
-  for (const Case& c : cases) {
-    EXPECT_EQ(split_checked(pre, c.text), c.pieces) << "input: \"" << c.text << "\"";
-  }
-}
+using test::Case;
+using test::expect_splits;
+using test::Pieces;
+using test::split_checked;
 
 TEST(PreTokenizerTest, EmptyInputGivesNoPieces) {
   for (auto kind :
@@ -51,6 +29,7 @@ TEST(PreTokenizerTest, EmptyInputGivesNoPieces) {
   }
 }
 
+// Also mpt, olmo and jais.
 TEST(PreTokenizerTest, Gpt2) {
   expect_splits(PreTokenizerKind::gpt2,
                 {
@@ -141,6 +120,7 @@ TEST(PreTokenizerTest, DeepseekCoder) {
                 });
 }
 
+// Also refact, command-r, exaone and minerva-7b.
 TEST(PreTokenizerTest, Starcoder) {
   expect_splits(PreTokenizerKind::starcoder,
                 {
@@ -149,6 +129,13 @@ TEST(PreTokenizerTest, Starcoder) {
                     {"I'm here", {"I", "'m", " here"}},
                     {"1234567", {"1", "2", "3", "4", "5", "6", "7"}},
                     {"IT'S", {"IT", "'", "S"}},
+                    {"x = 12;", {"x", " =", " ", "1", "2", ";"}},
+                    {"  hello", {" ", " hello"}},
+                    {"a\n\nb", {"a", "\n", "\n", "b"}},
+                    {"Hello!!! ...?", {"Hello", "!!!", " ...?"}},
+                    // Every kind of number is split, not only ASCII digits.
+                    {"٣٤٥", {"٣", "٤", "٥"}},
+                    {"x²", {"x", "²"}},
                 });
 }
 
@@ -208,17 +195,35 @@ TEST(PreTokenizerTest, NamesMapToKinds) {
       {"pixtral", PreTokenizerKind::llama_bpe},
       {"midm-2.0", PreTokenizerKind::llama_bpe},
       {"lfm2", PreTokenizerKind::llama_bpe},
+      {"dbrx", PreTokenizerKind::llama3_merged},
+      {"smaug-bpe", PreTokenizerKind::llama3_merged},
       {"qwen2", PreTokenizerKind::qwen2},
       {"deepseek-r1-qwen", PreTokenizerKind::qwen2},
       {"gpt-2", PreTokenizerKind::gpt2},
+      {"mpt", PreTokenizerKind::gpt2},
+      {"olmo", PreTokenizerKind::gpt2},
+      {"jais", PreTokenizerKind::gpt2},
       {"deepseek-coder", PreTokenizerKind::deepseek_coder},
+      {"deepseek-llm", PreTokenizerKind::deepseek_llm},
       {"starcoder", PreTokenizerKind::starcoder},
+      {"refact", PreTokenizerKind::starcoder},
+      {"command-r", PreTokenizerKind::starcoder},
+      {"exaone", PreTokenizerKind::starcoder},
+      {"minerva-7b", PreTokenizerKind::starcoder},
       {"tekken", PreTokenizerKind::tekken},
+      {"falcon", PreTokenizerKind::falcon},
+      {"bloom", PreTokenizerKind::bloom},
+      {"poro-chat", PreTokenizerKind::bloom},
+      {"viking", PreTokenizerKind::viking},
+      {"chameleon", PreTokenizerKind::chameleon},
+      {"gpt-4o", PreTokenizerKind::gpt4o},
+      {"seed-coder", PreTokenizerKind::seed_coder},
   };
   const std::string listed = supported_pre_tokenizer_names();
   for (const auto& [name, kind] : names) {
     EXPECT_EQ(pre_tokenizer_from_name(name), kind) << name;
-    EXPECT_NE(listed.find(std::string(name)), std::string::npos) << name << " not in " << listed;
+    EXPECT_NE((", " + listed + ",").find(", " + std::string(name) + ","), std::string::npos)
+        << name << " not in " << listed;
   }
   // Every listed name is one of the above.
   size_t count = 1;
@@ -227,7 +232,8 @@ TEST(PreTokenizerTest, NamesMapToKinds) {
 }
 
 TEST(PreTokenizerTest, UnknownNamesGiveNothing) {
-  for (std::string_view name : {"", "llama", "LLAMA3", "gpt2", "qwen2 ", "deepseek-llm", "dbrx"}) {
+  for (std::string_view name : {"", "llama", "LLAMA3", "gpt2", "qwen2 ", "deepseek", "DBRX",
+                                "falcon-7b", "gpt4o", "olmo2"}) {
     EXPECT_EQ(pre_tokenizer_from_name(name), std::nullopt) << name;
   }
 }
