@@ -176,7 +176,8 @@ void AgentSession::infer(const json::object& m) {
     if (cancelled->load(std::memory_order_acquire)) return;  // the hub stopped listening
     switch (e.kind) {
       case server::GenerationEvent::Kind::token:
-        if (!e.text.empty()) self->send(json::object{{"type", "piece"}, {"id", id}, {"text", e.text}});
+        if (!e.text.empty() || !e.reasoning.empty() || !e.tool_calls.empty())
+          self->send(wire::piece_json(id, e));
         return;
       case server::GenerationEvent::Kind::done:
         self->send(json::object{{"type", "done"},

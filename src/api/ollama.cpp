@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "api/fields.h"
+#include "api/tools.h"
 #include "core/duration.h"
 #include "core/error.h"
 #include "core/json_text.h"
@@ -66,8 +67,7 @@ std::string model_field(const json::object& body) {
 }
 
 ChatRequest parse_chat(const json::object& body) {
-  refuse_tools(body);
-  ChatRequest r{read_generation(body), {}};
+  ChatRequest r{read_generation(body), {}, read_chat_options(body, ToolDialect::ollama)};
   const json::array* list = opt_array(body, "messages");
   if (list == nullptr) return r;
   for (size_t i = 0; i < list->size(); ++i) {
@@ -75,17 +75,20 @@ ChatRequest parse_chat(const json::object& body) {
     if (!(*list)[i].is_object()) bad_field(field, "an object");
     const auto& m = (*list)[i].as_object();
     std::string role = req_string(m, "role");
-    if (role != "system" && role != "user" && role != "assistant")
-      bad_field(field + ".role", "system, user or assistant (got '" + role + "')");
+    if (role != "system" && role != "user" && role != "assistant" && role != "tool")
+      bad_field(field + ".role", "system, user, assistant or tool (got '" + role + "')");
     if (const auto* images = opt_array(m, "images"); images && !images->empty())
       throw Error(ErrorKind::unsupported, "field '" + field + ".images': images are not supported");
     r.messages.push_back({std::move(role), opt_string(m, "content").value_or("")});
+    read_message_tools(m, i, ToolDialect::ollama, r.messages.back());
   }
+  chat::check_tools(r.chat, r.messages);
   return r;
 }
 
 GenerateRequest parse_generate(const json::object& body) {
-  GenerateRequest r{read_generation(body), {}, {}, false};
+  GenerateRequest r{read_generation(body), {}, {}, false, read_chat_options(body, ToolDialect::ollama)};
+  if (!r.chat.tools.empty()) bad_field("tools", "absent: /api/generate takes no tools (use /api/chat)");
   r.prompt = opt_string(body, "prompt").value_or("");
   r.system = opt_string(body, "system").value_or("");
   r.raw = opt_bool(body, "raw").value_or(false);

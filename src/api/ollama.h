@@ -34,12 +34,14 @@ struct OllamaGeneration {
 
 struct ChatRequest : OllamaGeneration {
   std::vector<Message> messages;  // none: only load (or unload) the model
+  chat::ChatOptions chat;         // tools and think (api/tools.h)
 };
 
 struct GenerateRequest : OllamaGeneration {
   std::string prompt;  // empty: only load (or unload) the model
   std::string system;
   bool raw = false;  // the prompt as it is, without the chat template
+  chat::ChatOptions chat;  // think
 };
 
 struct EmbedRequest {

@@ -3,6 +3,7 @@
 
 #include "api/fields.h"
 #include "api/ollama.h"  // opt_keep_alive
+#include "api/tools.h"
 #include "core/error.h"
 
 namespace hearth::api {
@@ -72,26 +73,22 @@ std::vector<Message> read_messages(const json::object& body) {
     const auto& m = (*list)[i].as_object();
     std::string role = req_string(m, "role");
     if (role == "developer") role = "system";
-    if (role != "system" && role != "user" && role != "assistant")
-      bad_field(field + ".role", "system, developer, user or assistant");
+    if (role != "system" && role != "user" && role != "assistant" && role != "tool" &&
+        role != "function")
+      bad_field(field + ".role", "system, developer, user, assistant or tool");
     messages.push_back({std::move(role), message_content(m, i)});
+    read_message_tools(m, i, ToolDialect::openai, messages.back());
   }
   return messages;
 }
 
 }  // namespace
 
-void refuse_tools(const json::object& body) {
-  const auto it = body.find("tools");
-  if (it == body.end() || it->value().is_null()) return;
-  if (it->value().is_array() && it->value().get_array().empty()) return;
-  throw Error(ErrorKind::unsupported, "field 'tools': tools are not supported yet");
-}
-
 ChatCompletionRequest parse_chat_completion(const json::object& body) {
-  refuse_tools(body);
-  ChatCompletionRequest r{read_generation(body), {}};
+  ChatCompletionRequest r{read_generation(body), {}, {}};
   r.messages = read_messages(body);
+  r.chat = read_chat_options(body, ToolDialect::openai);
+  chat::check_tools(r.chat, r.messages);
   return r;
 }
 

@@ -16,13 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "engine/chat/tools.h"
+
 namespace hearth::api {
 
-struct Message {
-  std::string role;  // system, user or assistant ("developer" is read as system)
-  std::string content;
-  bool operator==(const Message&) const = default;
-};
+// A chat message: role system, user, assistant or tool ("developer" is read as system), with an
+// assistant's tool calls and a tool result's call id (engine/chat/chat_template.h).
+using Message = chat::ChatMessage;
 
 // What chat and text completions share.
 struct OpenAiGeneration {
@@ -42,6 +42,7 @@ struct OpenAiGeneration {
 
 struct ChatCompletionRequest : OpenAiGeneration {
   std::vector<Message> messages;  // at least one
+  chat::ChatOptions chat;         // tools, tool_choice, chat_template_kwargs.enable_thinking
 };
 
 struct CompletionRequest : OpenAiGeneration {
@@ -59,8 +60,6 @@ ChatCompletionRequest parse_chat_completion(const boost::json::object& body);
 CompletionRequest parse_completion(const boost::json::object& body);
 EmbeddingsRequest parse_embeddings(const boost::json::object& body);
 
-// Error(unsupported) when a chat request lists tools: answering as if they were not there would
-// leave a client waiting for tool calls that never come. An empty list is no tools.
-void refuse_tools(const boost::json::object& body);
+
 
 }  // namespace hearth::api

@@ -148,7 +148,8 @@ void AgentLink::handle(const json::object& m) {
     // Every field is read before the request is looked up: a malformed message then ends the
     // connection with its request still pending, so that the request fails (or moves to another
     // agent) with the others instead of waiting for an answer that never comes.
-    const std::string piece_text = type == "piece" ? wire::string_field(m, "text") : std::string();
+    GenerationEvent piece;
+    if (type == "piece") wire::piece_from(m, piece);
     std::string finish_reason, message;
     Timings timings;
     ErrorKind error_kind = ErrorKind::unavailable;
@@ -162,7 +163,6 @@ void AgentLink::handle(const json::object& m) {
     std::shared_ptr<GenerationSink> sink;
     std::shared_ptr<ResponseStream> command;
     GenerationEvent e;
-    std::string text;  // a piece's
     bool over_limit = false;
     {
       std::lock_guard lock(mutex_);
@@ -170,8 +170,9 @@ void AgentLink::handle(const json::object& m) {
         sink = it->second.sink;
         if (type == "piece") {
           it->second.got_piece = true;
-          text = piece_text;
-          it->second.bytes += text.size();
+          it->second.bytes += piece.text.size() + piece.reasoning.size();
+          for (const auto& call : piece.tool_calls)
+            it->second.bytes += call.name.size() + call.arguments.size();
           if (it->second.bytes > answer_limit(it->second.request)) {
             // More text than the request can produce: the agent is broken or hostile.
             pending_.erase(it);
@@ -203,7 +204,7 @@ void AgentLink::handle(const json::object& m) {
       return;
     }
     if (type == "piece") {
-      e.text = std::move(text);
+      e = std::move(piece);
     } else if (type == "done") {
       e.kind = GenerationEvent::Kind::done;
       e.finish_reason = finish_reason == "length" ? "length" : "stop";

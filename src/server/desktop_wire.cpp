@@ -1,6 +1,8 @@
 // See desktop_wire.h.
 #include "server/desktop_wire.h"
 
+#include "api/tools.h"
+
 #include <array>
 #include <cmath>
 
@@ -76,9 +78,9 @@ json::object infer_message(const std::string& id, const GenerationRequest& r) {
   json::object m{{"type", "infer"}, {"id", id}, {"model", r.model}, {"options", std::move(options)}};
   if (!r.messages.empty()) {
     json::array messages;
-    for (const auto& x : r.messages)
-      messages.emplace_back(json::object{{"role", x.role}, {"content", x.content}});
+    for (const auto& x : r.messages) messages.emplace_back(api::message_json(x));
     m["messages"] = std::move(messages);
+    api::put_chat_options(m, r.chat);
   } else {
     m["prompt"] = r.prompt;
     m["template"] = r.apply_template;
@@ -93,11 +95,14 @@ GenerationRequest request_from_infer(const json::object& m) {
   if (r.model.empty()) throw bad("model", "a model name");
   if (const json::value* v = m.if_contains("messages"); v != nullptr && !v->is_null()) {
     if (!v->is_array()) throw bad("messages", "an array");
-    for (const auto& x : v->as_array()) {
-      if (!x.is_object()) throw bad("messages", "an array of {role, content} objects");
-      r.messages.push_back({string_field(x.as_object(), "role"),
-                            string_field(x.as_object(), "content")});
+    const auto& list = v->as_array();
+    for (size_t i = 0; i < list.size(); ++i) {
+      if (!list[i].is_object()) throw bad("messages", "an array of {role, content} objects");
+      r.messages.push_back({string_field(list[i].as_object(), "role"),
+                            string_field(list[i].as_object(), "content")});
+      api::read_message_tools(list[i].as_object(), i, api::ToolDialect::openai, r.messages.back());
     }
+    r.chat = api::read_chat_options(m, api::ToolDialect::openai);
   }
   r.prompt = string_field(m, "prompt");
   r.system = string_field(m, "system");
@@ -139,6 +144,25 @@ GenerationRequest request_from_infer(const json::object& m) {
   if (o.contains("keep_alive_ms"))
     r.keep_alive = std::chrono::milliseconds(int_field(o, "keep_alive_ms"));
   return r;
+}
+
+json::object piece_json(const std::string& id, const GenerationEvent& e) {
+  json::object o{{"type", "piece"}, {"id", id}, {"text", e.text}};
+  if (!e.reasoning.empty()) o["reasoning"] = e.reasoning;
+  if (!e.tool_calls.empty())
+    o["tool_calls"] = api::tool_calls_json(e.tool_calls, api::ToolDialect::openai);
+  return o;
+}
+
+void piece_from(const json::object& m, GenerationEvent& e) {
+  e.text = string_field(m, "text");
+  e.reasoning = string_field(m, "reasoning");
+  if (const json::value* v = m.if_contains("tool_calls"); v != nullptr && !v->is_null()) {
+    // The calls come back in the shape an assistant message holds them: read them as one.
+    chat::ChatMessage holder{"assistant", ""};
+    api::read_message_tools(json::object{{"tool_calls", *v}}, 0, api::ToolDialect::openai, holder);
+    e.tool_calls = std::move(holder.tool_calls);
+  }
 }
 
 json::object usage_json(const Timings& t) {

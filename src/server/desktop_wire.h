@@ -25,6 +25,11 @@ json::object infer_message(const std::string& id, const GenerationRequest& reque
 // resolves the model on its own machine. Error(invalid_input) for a malformed message.
 GenerationRequest request_from_infer(const json::object& message);
 
+// A token event as the agent sends it ({"type": "piece", "id", "text", "reasoning",
+// "tool_calls"}), and back into an event (Error(invalid_input) for malformed calls).
+json::object piece_json(const std::string& id, const GenerationEvent& event);
+void piece_from(const json::object& message, GenerationEvent& event);
+
 json::object usage_json(const Timings& timings);
 Timings timings_from(const json::value& usage);  // missing fields are 0
 

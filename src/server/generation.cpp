@@ -80,16 +80,18 @@ void ModelLoop::take(generate::Output& o) {
     r.first_token = now;
   }
   if (o.token) ++pending_completion_;
-  auto emit = [&](std::string text) {
-    if (text.empty()) return;
+  // One token event for what this step let out: reasoning, text (with the held-back tail when
+  // the sequence ended) and completed calls.
+  if (o.done) o.text += o.tail;
+  if (!o.text.empty() || !o.reasoning.empty() || !o.tool_calls.empty()) {
     GenerationEvent e;
     e.kind = GenerationEvent::Kind::token;
-    e.text = std::move(text);
+    e.text = std::move(o.text);
+    e.reasoning = std::move(o.reasoning);
+    e.tool_calls = std::move(o.tool_calls);
     deliver(r.task.gen_sink, std::move(e));
-  };
-  emit(std::move(o.text));
+  }
   if (!o.done) return;
-  emit(std::move(o.tail));
   GenerationEvent done;
   done.kind = GenerationEvent::Kind::done;
   done.finish_reason = o.finish_reason;

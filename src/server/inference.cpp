@@ -108,6 +108,11 @@ std::shared_ptr<ConversationCapture> capture_chat(ApiContext& api, const Request
                                                   const json::object& body,
                                                   const GenerationRequest& request,
                                                   const std::string& source) {
+  // Tool conversations (tools offered, calls, results) are not kept: the conversation store and
+  // the training data hold plain chats, and half of such a conversation would mislead both.
+  if (request.chat.offers_tools()) return nullptr;
+  for (const auto& m : request.messages)
+    if (m.role == "tool" || !m.tool_calls.empty()) return nullptr;
   const auto& s = request.sampling;
   json::object parameters{{"temperature", s.temperature}, {"top_p", s.top_p}, {"top_k", s.top_k},
                           {"seed", s.seed},               {"max_tokens", request.max_tokens}};
@@ -128,7 +133,7 @@ Response run_generation(ApiContext& api, const Request& http_request, Generation
   auto out = std::make_shared<ResponseStream>();
   request.cancelled = out->cancel_flag();
   struct State {
-    std::string text;  // everything generated (whole answers, and kept conversations)
+    GenerationEvent whole;  // everything generated (whole answers, and kept conversations)
   };
   auto state = std::make_shared<State>();
   const std::string path = http_request.path();
@@ -147,29 +152,35 @@ Response run_generation(ApiContext& api, const Request& http_request, Generation
                   head](GenerationEvent&& e) {
     switch (e.kind) {
       case GenerationEvent::Kind::token:
-        if (!writer->streaming() || capture) state->text += e.text;
+        for (auto& call : e.tool_calls)
+          if (call.id.empty()) call.id = random_id("call_");
+        if (!writer->streaming() || capture) {
+          state->whole.text += e.text;
+          state->whole.reasoning += e.reasoning;
+          for (const auto& call : e.tool_calls) state->whole.tool_calls.push_back(call);
+        }
         if (!writer->streaming()) return;
         if (!out->started()) out->start(200, writer->content_type(), head());
-        out->write(writer->piece(e.text));
+        out->write(writer->piece(e));
         return;
       case GenerationEvent::Kind::done: {
         record_usage(*ctx, user_id, model, e.timings);
         ResponseStream::Headers headers = head();
         if (capture && capture->conversation_id() > 0) {
-          const std::int64_t message_id = capture->finish(state->text, e.timings);
+          const std::int64_t message_id = capture->finish(state->whole.text, e.timings);
           writer->hearth = json::object{{"conversation_id", capture->conversation_id()},
                                         {"message_id", message_id}};
           headers.emplace_back("X-Hearth-Message-Id", std::to_string(message_id));
         }
         if (!writer->streaming()) {
           Response r;
-          r.body = writer->done(state->text, e);
+          r.body = writer->done(state->whole, e);
           r.headers = std::move(headers);
           out->respond(r);
           return;
         }
         if (!out->started()) out->start(200, writer->content_type(), headers);
-        out->write(writer->done({}, e));
+        out->write(writer->done(GenerationEvent{}, e));
         out->finish();
         return;
       }

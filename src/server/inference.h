@@ -35,11 +35,12 @@ class GenerationWriter {
   json::value hearth = nullptr;
   virtual bool streaming() const = 0;
   virtual std::string content_type() const = 0;  // of a streamed answer
-  // Streaming: the bytes to send for a piece of text ("" sends nothing).
-  virtual std::string piece(const std::string& text) = 0;
-  // Streaming: the closing bytes; not streaming: the whole JSON body. `text` is everything
-  // generated (not streaming) or "" (streaming).
-  virtual std::string done(const std::string& text, const GenerationEvent& event) = 0;
+  // Streaming: the bytes to send for a token event's text, reasoning and tool calls (calls
+  // already have their ids; "" sends nothing).
+  virtual std::string piece(const GenerationEvent& event) = 0;
+  // Streaming: the closing bytes; not streaming: the whole JSON body. `whole` holds everything
+  // generated (text, reasoning, calls; not streaming) or nothing (streaming).
+  virtual std::string done(const GenerationEvent& whole, const GenerationEvent& event) = 0;
   // Streaming, after the head was sent: an error line/event.
   virtual std::string midstream_error(const std::string& message) = 0;
 };

@@ -109,6 +109,13 @@ void Workers::loop() {
 
 // ---- the request -----------------------------------------------------------------------------
 
+bool uses_tools(const GenerationRequest& r) {
+  if (r.chat.offers_tools()) return true;
+  for (const auto& m : r.messages)
+    if (m.role == "tool" || !m.tool_calls.empty()) return true;
+  return false;
+}
+
 RemoteCall remote_call(const GenerationRequest& r, const std::string& model) {
   json::object body;
   body["model"] = model;
@@ -283,6 +290,15 @@ class RemoteTarget final : public GenerationTarget,
     auto cancelled = [&request] { return request.cancelled && request.cancelled->load(); };
     if (workers_->stopping()) return fail(sink, "the server is shutting down");
     if (cancelled()) return;
+    if (uses_tools(request)) {
+      // Calls would have to be read back from the remote's deltas; until they are, a clear
+      // refusal beats an answer that silently ignores the tools.
+      GenerationEvent e;
+      e.kind = GenerationEvent::Kind::error;
+      e.error_kind = ErrorKind::unsupported;
+      e.error = engine_->label() + ": tools and tool messages are not forwarded to remote engines";
+      return sink(std::move(e));
+    }
     const RemoteCall call = remote_call(request, request.model);
     Clock::time_point first{}, last{};
     std::string error_body;

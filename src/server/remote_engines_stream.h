@@ -112,6 +112,9 @@ class SseReader {
   std::string error_;
 };
 
+// Whether a request offers tools or carries tool calls or results (not forwarded to remotes).
+bool uses_tools(const GenerationRequest& request);
+
 // The error text of an HTTP error answer: the body's error.message (or error, or detail), else
 // its first 200 bytes.
 std::string error_text(const std::string& body);

@@ -11,6 +11,12 @@ namespace hearth::server {
 namespace {
 
 json::object openai_body(const api::ChatRequest& c, const std::string& remote_model) {
+  bool tools = c.chat.offers_tools();
+  for (const auto& m : c.messages) tools = tools || m.role == "tool" || !m.tool_calls.empty();
+  if (tools)
+    throw Error(ErrorKind::unsupported,
+                "field 'tools': a version trained by a remote API takes tools through "
+                "/v1/chat/completions, not /api/chat");
   json::array messages;
   for (const auto& m : c.messages)
     messages.push_back(json::object{{"role", m.role}, {"content", m.content}});

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "api/ollama.h"
+#include "api/tools.h"
 #include "server/inference.h"
 #include "server/remote_chat.h"
 #include "server/response_stream.h"
@@ -50,16 +51,16 @@ class OllamaWriter : public GenerationWriter {
   bool streaming() const override { return stream_; }
   std::string content_type() const override { return "application/x-ndjson"; }
 
-  std::string piece(const std::string& text) override {
-    if (text.empty()) return {};
+  std::string piece(const GenerationEvent& e) override {
+    if (e.text.empty() && e.reasoning.empty() && e.tool_calls.empty()) return {};
     json::object o = head();
-    put_text(o, text);
+    put_text(o, e);
     o["done"] = false;
     return json_text(o) + "\n";
   }
-  std::string done(const std::string& text, const GenerationEvent& e) override {
+  std::string done(const GenerationEvent& whole, const GenerationEvent& e) override {
     json::object o = head();
-    put_text(o, text);
+    put_text(o, whole);
     for (auto& [k, v] : done_fields(e)) o[k] = v;
     if (!hearth.is_null()) o["hearth"] = hearth;
     return json_text(o) + (stream_ ? "\n" : "");
@@ -70,10 +71,23 @@ class OllamaWriter : public GenerationWriter {
 
  private:
   json::object head() const { return {{"model", model_}, {"created_at", now_text()}}; }
-  void put_text(json::object& o, const std::string& text) const {
-    if (chat_) o["message"] = json::object{{"role", "assistant"}, {"content", text}};
-    else o["response"] = text;
+  // The text, and (chat) the reasoning and calls as Ollama's message carries them; /api/generate
+  // puts reasoning in "thinking" beside "response".
+  void put_text(json::object& o, const GenerationEvent& e) {
+    if (!chat_) {
+      o["response"] = e.text;
+      if (!e.reasoning.empty()) o["thinking"] = e.reasoning;
+      return;
+    }
+    json::object m{{"role", "assistant"}, {"content", e.text}};
+    if (!e.reasoning.empty()) m["thinking"] = e.reasoning;
+    if (!e.tool_calls.empty()) {
+      m["tool_calls"] = api::tool_calls_json(e.tool_calls, api::ToolDialect::ollama, calls_sent_);
+      if (stream_) calls_sent_ += e.tool_calls.size();
+    }
+    o["message"] = std::move(m);
   }
+  size_t calls_sent_ = 0;  // streamed calls so far (their indexes)
   std::string model_;
   bool stream_;
   bool chat_;
@@ -115,7 +129,8 @@ Response chat(ApiContext& api, const Request& http, const char* source) {
       apply_options(c.options, r);
       r.json_object = c.json_format;
       r.keep_alive = c.keep_alive;
-      for (auto& m : c.messages) r.messages.push_back({std::move(m.role), std::move(m.content)});
+      r.messages = std::move(c.messages);
+      r.chat = std::move(c.chat);
       auto capture = capture_chat(api, http, body, r, source);
       return run_generation(api, http, std::move(r),
                             std::make_shared<OllamaWriter>(c.model, c.stream, true),
@@ -125,7 +140,8 @@ Response chat(ApiContext& api, const Request& http, const char* source) {
     if (const auto m = api.library.resolve(http.caller.user_id, c.model); m.remote())
       return forward_remote_ollama_chat(api, http, c, m);
   GenerationRequest r = generation_request(api, http, c);
-  for (auto& m : c.messages) r.messages.push_back({std::move(m.role), std::move(m.content)});
+  r.messages = std::move(c.messages);
+  r.chat = std::move(c.chat);
   if (r.messages.empty()) return load_or_unload(api, http, r, true);
   auto capture = capture_chat(api, http, body, r, source);
   return run_generation(api, http, std::move(r),
@@ -138,6 +154,7 @@ Response generate(ApiContext& api, const Request& http) {
   r.prompt = std::move(g.prompt);
   r.system = std::move(g.system);
   r.apply_template = !g.raw;
+  r.chat = std::move(g.chat);
   if (r.prompt.empty()) return load_or_unload(api, http, r, false);
   return run_generation(api, http, std::move(r),
                         std::make_shared<OllamaWriter>(g.model, g.stream, false));

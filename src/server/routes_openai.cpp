@@ -2,12 +2,14 @@
 //
 // Defaults follow OpenAI's: temperature 1, top_p 1, no top-k and no repeat penalty (only the
 // presence and frequency penalties, over everything generated). Streams are server-sent events,
-// one JSON chunk per "data:" line, ending with "data: [DONE]". Only n = 1 is supported.
+// one JSON chunk per "data:" line, ending with "data: [DONE]". Only n = 1 is supported. Chat
+// answers carry reasoning and tool calls apart from the text (api/tools.h).
 #include <cmath>
 #include <cstring>
 
 #include "core/base64.h"
 #include "api/openai.h"
+#include "api/tools.h"
 #include "server/inference.h"
 #include "server/remote_chat.h"
 #include "server/response_stream.h"
@@ -57,31 +59,53 @@ class ChatWriter : public GenerationWriter {
   bool streaming() const override { return c_.stream; }
   std::string content_type() const override { return "text/event-stream"; }
 
-  std::string piece(const std::string& text) override {
+  std::string piece(const GenerationEvent& e) override {
     std::string out;
     if (chat_ && !sent_role_) {
       sent_role_ = true;
       out += sse(chunk(json::object{{"role", "assistant"}, {"content", ""}}, nullptr));
     }
-    if (text.empty()) return out;
-    out += sse(chat_ ? chunk(json::object{{"content", text}}, nullptr) : chunk(json::string(text), nullptr));
+    if (!chat_) {
+      if (!e.text.empty()) out += sse(chunk(json::string(e.text), nullptr));
+      return out;
+    }
+    if (!e.reasoning.empty())
+      out += sse(chunk(json::object{{"reasoning_content", e.reasoning}}, nullptr));
+    if (!e.text.empty()) out += sse(chunk(json::object{{"content", e.text}}, nullptr));
+    if (!e.tool_calls.empty()) {
+      out += sse(chunk(json::object{{"tool_calls", api::tool_calls_json(e.tool_calls, api::ToolDialect::openai,
+                                                                         calls_sent_)}},
+                       nullptr));
+      calls_sent_ += e.tool_calls.size();
+    }
     return out;
   }
 
-  std::string done(const std::string& text, const GenerationEvent& e) override {
+  std::string done(const GenerationEvent& whole, const GenerationEvent& e) override {
+    // An answer that called tools ends with "tool_calls", as OpenAI's do.
+    const bool called = calls_sent_ > 0 || !whole.tool_calls.empty();
+    const std::string reason = called && e.finish_reason == "stop" ? "tool_calls" : e.finish_reason;
     if (!c_.stream) {
-      json::object choice{{"index", 0}, {"logprobs", nullptr}, {"finish_reason", e.finish_reason}};
-      if (chat_) choice["message"] = json::object{{"role", "assistant"}, {"content", text}};
-      else choice["text"] = text;
+      json::object choice{{"index", 0}, {"logprobs", nullptr}, {"finish_reason", reason}};
+      if (chat_) {
+        json::object message{{"role", "assistant"}};
+        message["content"] = whole.text.empty() && called ? json::value(nullptr) : json::value(whole.text);
+        if (!whole.reasoning.empty()) message["reasoning_content"] = whole.reasoning;
+        if (called)
+          message["tool_calls"] = api::tool_calls_json(whole.tool_calls, api::ToolDialect::openai);
+        choice["message"] = std::move(message);
+      } else {
+        choice["text"] = whole.text;
+      }
       json::object body = base(chat_ ? "chat.completion" : "text_completion");
       body["choices"] = json::array{std::move(choice)};
       body["usage"] = usage_json(e.timings);
       if (!hearth.is_null()) body["hearth"] = hearth;
       return json_text(body);
     }
-    std::string out = piece({});
-    json::object last = chat_ ? chunk(json::object{}, e.finish_reason.c_str())
-                              : chunk(json::string(), e.finish_reason.c_str());
+    std::string out = piece(GenerationEvent{});
+    json::object last = chat_ ? chunk(json::object{}, reason.c_str())
+                              : chunk(json::string(), reason.c_str());
     if (!hearth.is_null()) last["hearth"] = hearth;
     out += sse(last);
     if (c_.include_usage) {
@@ -119,13 +143,15 @@ class ChatWriter : public GenerationWriter {
   std::string id_;
   std::int64_t created_ = 0;
   bool sent_role_ = false;
+  size_t calls_sent_ = 0;  // tool calls streamed so far (their delta indexes)
 };
 
 Response chat_completions(ApiContext& api, const Request& http) {
   const json::object body = parse_body_object(http.body);
   api::ChatCompletionRequest c = api::parse_chat_completion(body);
   GenerationRequest r = generation_request(c);
-  for (auto& m : c.messages) r.messages.push_back({std::move(m.role), std::move(m.content)});
+  r.messages = std::move(c.messages);
+  r.chat = std::move(c.chat);
   if (auto route = choose_route(api, http, c.model)) {  // a desktop agent or a remote engine
     r.model = route->model;
     auto capture = capture_chat(api, http, body, r, "openai");

@@ -61,7 +61,9 @@ struct GenerationEvent {
   enum class Kind { token, done, error };
   Kind kind = Kind::token;
   std::string text;            // token: the new text (may be empty while UTF-8 or a possible
-                               // stop string is held back)
+                               // stop string is held back); chat: the answer's text only
+  std::string reasoning;       // token, chat: new reasoning text (generate::Output)
+  std::vector<chat::ToolCall> tool_calls;  // token, chat: calls completed now
   std::string finish_reason;   // done: "stop" (EOS, a stop string, JSON complete) or "length"
                                // (max_tokens or the context filled up)
   Timings timings;             // done

@@ -47,13 +47,15 @@ TEST(OllamaChatRequest, EachFieldsErrors) {
   refused(R"({"model": "m", "messages": "hi"})", bad, "field 'messages' must be an array");
   refused(R"({"model": "m", "messages": [1]})", bad, "field 'messages[0]' must be an object");
   refused(R"({"model": "m", "messages": [{"content": "x"}]})", bad, "field 'role' is required");
-  refused(R"({"model": "m", "messages": [{"role": "tool"}]})", bad,
-          "field 'messages[0].role' must be system, user or assistant (got 'tool')");
+  refused(R"({"model": "m", "messages": [{"role": "robot"}]})", bad,
+          "field 'messages[0].role' must be system, user, assistant or tool (got 'robot')");
   refused(R"({"model": "m", "messages": [{"role": "user", "content": 1}]})", bad,
           "field 'content' must be a string");
   refused(R"({"model": "m", "messages": [{"role": "user", "images": ["aGk="]}]})",
           ErrorKind::unsupported, "images are not supported");
-  refused(R"({"model": "m", "tools": [{}]})", ErrorKind::unsupported, "tools are not supported yet");
+  refused(R"({"model": "m", "tools": [{}]})", bad,
+          "field 'tools[0].function' must be an object with the function's name");
+  refused(R"({"model": "m", "think": "maybe"})", bad, "field 'think' must be true, false");
 }
 
 TEST(OllamaGenerateRequest, ReadsPromptSystemRawAndRefusesSuffixAndImages) {

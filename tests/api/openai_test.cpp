@@ -120,8 +120,11 @@ TEST(OpenAiChatRequest, EachSamplingFieldOfTheWrongTypeOrOutOfRange) {
   expect_chat_error(with(R"("response_format": {"type": "xml"})"), bad,
                     "field 'response_format.type' must be text, json_object or json_schema");
   expect_chat_error(with(R"("keep_alive": "soon")"), bad, "field 'keep_alive' must be a number of seconds");
-  expect_chat_error(with(R"("tools": [{"type": "function"}])"), ErrorKind::unsupported,
-                    "tools are not supported yet");
+  expect_chat_error(with(R"("tools": [{"type": "function"}])"), bad,
+                    "field 'tools[0].function' must be an object with the function's name");
+  expect_chat_error(with(R"("tools": [{"type": "code_interpreter"}])"), ErrorKind::unsupported,
+                    "field 'tools[0].type': tools of type 'code_interpreter' are not supported");
+  expect_chat_error(with(R"("tool_choice": "required")"), bad, "field 'tool_choice' must be");
 }
 
 TEST(OpenAiCompletionRequest, OnePromptAndNoSuffixOrEcho) {

@@ -1,6 +1,6 @@
 // End to end through the real `hearth serve`: numbers in answers and messages are written as
-// people write them, readiness says when training is off, and chat requests with tools are
-// refused rather than answered as if the tools were not there.
+// people write them, readiness says when training is off, and malformed tools are refused
+// naming what is wrong.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -53,21 +53,22 @@ TEST_F(PlainAnswers, RangeErrorsNamePlainNumbers) {
   EXPECT_NE(r.body.find("must be between 0 and 2"), std::string::npos) << r.body;
 }
 
-TEST_F(PlainAnswers, ChatWithToolsIsRefusedUntilToolsExist) {
-  const std::string tools =
-      R"("tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}])";
+TEST_F(PlainAnswers, MalformedToolsAreRefusedNamingTheField) {
+  const std::string bad_tools =
+      R"("tools":[{"type":"function","function":{"name":"get weather","parameters":{"type":"object"}}}])";
   HttpResult r = call("POST", "/v1/chat/completions",
-                      R"({"model":"m","messages":[{"role":"user","content":"hi"}],)" + tools + "}");
+                      R"({"model":"m","messages":[{"role":"user","content":"hi"}],)" + bad_tools + "}");
   EXPECT_EQ(r.status, 400) << r.body;
   const std::string message =
       json::value_to<std::string>(json_from(r.body).at_pointer("/error/message"));
-  EXPECT_NE(message.find("tools are not supported yet"), std::string::npos) << r.body;
-  r = call("POST", "/api/chat", R"({"model":"m","messages":[{"role":"user","content":"hi"}],)" + tools + "}");
+  EXPECT_NE(message.find("tool name 'get weather'"), std::string::npos) << r.body;
+  r = call("POST", "/api/chat",
+           R"({"model":"m","messages":[{"role":"user","content":"hi"}],)" + bad_tools + "}");
   EXPECT_EQ(r.status, 400) << r.body;
-  EXPECT_NE(json_from(r.body).at("error").as_string().find("tools are not supported yet"),
-            std::string::npos) << r.body;
-  // An empty list asks for nothing: the request goes on (to "no such model" here).
-  r = call("POST", "/api/chat", R"({"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[]})");
+  // Well-formed tools go on (to "no such model" here).
+  const std::string tools =
+      R"("tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}])";
+  r = call("POST", "/api/chat", R"({"model":"m","messages":[{"role":"user","content":"hi"}],)" + tools + "}");
   EXPECT_EQ(r.status, 404) << r.body;
 }
 

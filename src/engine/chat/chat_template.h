@@ -82,6 +82,7 @@ struct ChatMessage {
   std::vector<ToolCall> tool_calls = {};  // assistant: the calls it made
   std::string tool_call_id = {};          // tool: the call this message answers
   std::string tool_name = {};             // tool: the function that answered (may be "")
+  bool operator==(const ChatMessage&) const = default;
 };
 
 enum class ChatFormat { llama3, chatml, deepseek_r1, phi3, mistral_inst, mistral_v7_tekken };

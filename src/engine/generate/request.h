@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "engine/chat/chat_template.h"
+#include "engine/chat/tools.h"
 #include "engine/sampler/sampler.h"
 
 namespace hearth::generate {
@@ -31,10 +32,14 @@ struct Request {
   int max_tokens = -1;                // -1: until EOS or the end of the context
   std::vector<std::string> stop;      // stop strings (in addition to end-of-generation tokens)
   bool json_object = false;           // constrain the output to one JSON object
+  // Tools offered, the tool choice and thinking (chat/tools.h), for chat requests (messages, or
+  // a prompt with apply_template). A forced call constrains the output to the call's JSON; the
+  // output is split into reasoning, text and calls (chat/reply_parser.h) in Output.
   // LoRA adapters for this request only, on top of RunnerOptions::adapters, in this order: a
   // fine-tuned version of the loaded base runs as base + its adapter, batched with requests for
   // the base or other versions (model::Context::set_sequence_adapters).
   std::vector<LoraFile> adapters;
+  chat::ChatOptions chat;
 };
 
 // What a decode step did for one sequence. A sequence gives one Output per step it took part in
@@ -42,7 +47,11 @@ struct Request {
 struct Output {
   int slot = 0;
   std::string text;          // this token's text; may be empty while UTF-8 or a possible stop
-                             // string is held back
+                             // string (or, for chat requests, a possible marker) is held back.
+                             // Chat requests: the answer's text only, reasoning and tool calls
+                             // apart (below)
+  std::string reasoning;     // chat: reasoning text that became certain in this step (or at done)
+  std::vector<chat::ToolCall> tool_calls;  // chat: calls completed in this step (or at done)
   std::string tail;          // done: what was held back, let out at the end
   bool first = false;        // the prompt finished in this step (this is the first token)
   bool token = false;        // a token was generated (not the end-of-generation one)

@@ -114,7 +114,7 @@ tokenizer::PromptText ModelRunner::render(const Request& request) const {
   } else {
     messages.insert(messages.end(), request.messages.begin(), request.messages.end());
   }
-  return chat_.render(std::move(messages), /*add_generation_prompt=*/true);
+  return chat_.render(std::move(messages), /*add_generation_prompt=*/true, request.chat);
 }
 
 model::Logits ModelRunner::feed(int slot, std::span<const int32_t> tokens, bool all_logits) {

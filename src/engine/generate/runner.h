@@ -134,6 +134,8 @@ class ModelRunner final : public Runner {
 
   int32_t choose(Sequence& q, std::span<const float> logits);
   void take(int slot, std::span<const float> logits, std::vector<Output>& out);
+  // A step's text into the output: as it is, or through the chat reply parser.
+  void emit(Sequence& q, std::string text, Output& o);
   void finish(int slot, const std::string& reason, bool flush, bool context_full,
               std::vector<Output>& out);
   void drop(int slot);  // frees a slot's cells (or keeps them, with keep_conversation)

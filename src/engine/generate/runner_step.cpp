@@ -29,6 +29,12 @@ int ModelRunner::start(int slot, const Request& request, int limit) {
                    return a.adapter == b.adapter && a.scale == b.scale;
                  });
   auto q = std::make_unique<Sequence>(request, tokenizer(), model_->n_vocab());
+  if (!request.messages.empty() || request.apply_template) {
+    const chat::ChatOptions options = chat_.with_model(request.chat);
+    q->reply.emplace(chat_.format(), options);
+    // A forced call: the output is the call's JSON, held to the tools' schemas.
+    if (options.forced()) q->request.json_object = true;
+  }
   if (!same_adapters) ctx_->set_sequence_adapters(slot, std::move(adapters));
   if (options_.keep_conversation && seqs_[s]) q->sampler = std::move(seqs_[s]->sampler);
   // Reuse the cached tokens the prompt begins with and forget the rest (an earlier answer often
@@ -47,7 +53,7 @@ int ModelRunner::start(int slot, const Request& request, int limit) {
   q->fed = common;
   q->limit = limit;
   q->running = true;
-  if (request.json_object) {
+  if (q->request.json_object) {
     q->json.emplace();
     if (pieces_.empty()) {
       const auto& tok = tokenizer();
@@ -175,13 +181,24 @@ void ModelRunner::take(int slot, std::span<const float> logits, std::vector<Outp
   out.back().token = true;
   if (q.json) q.json->feed(pieces_[static_cast<size_t>(id)]);
   auto piece = q.stops.push(q.decoder.push(id));
-  out.back().text = std::move(piece.text);
+  emit(q, std::move(piece.text), out.back());
   if (piece.stopped) return finish(slot, "stop", false, false, out);
   if (q.json && q.json->complete()) return finish(slot, "stop", true, false, out);
   if (q.request.max_tokens > 0 && q.n_generated >= q.request.max_tokens)
     return finish(slot, "length", true, false, out);
   if (q.pos >= q.limit) return finish(slot, "length", true, true, out);  // no room to decode it
   q.next = id;
+}
+
+void ModelRunner::emit(Sequence& q, std::string text, Output& o) {
+  if (!q.reply) {
+    o.text = std::move(text);
+    return;
+  }
+  chat::ReplyDelta d = q.reply->push(text);
+  o.text = std::move(d.content);
+  o.reasoning = std::move(d.reasoning);
+  o.tool_calls = std::move(d.tool_calls);
 }
 
 void ModelRunner::finish(int slot, const std::string& reason, bool flush, bool context_full,
@@ -192,6 +209,15 @@ void ModelRunner::finish(int slot, const std::string& reason, bool flush, bool c
     auto tail = q.stops.push(q.decoder.finish());
     o.tail = std::move(tail.text);
     if (!tail.stopped) o.tail += q.stops.finish();
+  }
+  if (q.reply) {  // what the reply parser held back comes out now, in `tail` and the lists
+    std::string tail = std::move(o.tail);
+    o.tail.clear();
+    chat::ReplyDelta d = q.reply->push(tail);
+    d.append(q.reply->finish());
+    o.tail = std::move(d.content);
+    o.reasoning += d.reasoning;
+    for (auto& c : d.tool_calls) o.tool_calls.push_back(std::move(c));
   }
   o.done = true;
   o.finish_reason = reason;

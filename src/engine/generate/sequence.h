@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/chat/reply_parser.h"
 #include "engine/generate/json_prefix.h"
 #include "engine/generate/runner.h"
 #include "engine/sampler/sampler.h"
@@ -31,6 +32,7 @@ struct ModelRunner::Sequence {
   tokenizer::StreamDecoder decoder;
   sampler::StopStrings stops;
   std::optional<JsonPrefix> json;
+  std::optional<chat::ReplyParser> reply;  // chat requests: reasoning, text and calls apart
 };
 
 }  // namespace hearth::generate
