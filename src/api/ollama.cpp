@@ -5,6 +5,7 @@
 
 #include "api/fields.h"
 #include "api/tools.h"
+#include "api/unsupported.h"
 #include "core/duration.h"
 #include "core/error.h"
 #include "core/json_text.h"
@@ -67,6 +68,7 @@ std::string model_field(const json::object& body) {
 }
 
 ChatRequest parse_chat(const json::object& body) {
+  refuse_unsupported_ollama(body);
   ChatRequest r{read_generation(body), {}, read_chat_options(body, ToolDialect::ollama)};
   const json::array* list = opt_array(body, "messages");
   if (list == nullptr) return r;
@@ -87,6 +89,7 @@ ChatRequest parse_chat(const json::object& body) {
 }
 
 GenerateRequest parse_generate(const json::object& body) {
+  refuse_unsupported_ollama(body);
   GenerateRequest r{read_generation(body), {}, {}, false, read_chat_options(body, ToolDialect::ollama)};
   if (!r.chat.tools.empty()) bad_field("tools", "absent: /api/generate takes no tools (use /api/chat)");
   r.prompt = opt_string(body, "prompt").value_or("");

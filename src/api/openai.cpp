@@ -4,6 +4,7 @@
 #include "api/fields.h"
 #include "api/ollama.h"  // opt_keep_alive
 #include "api/tools.h"
+#include "api/unsupported.h"
 #include "core/error.h"
 
 namespace hearth::api {
@@ -85,6 +86,7 @@ std::vector<Message> read_messages(const json::object& body) {
 }  // namespace
 
 ChatCompletionRequest parse_chat_completion(const json::object& body) {
+  refuse_unsupported_openai(body, /*chat=*/true);
   ChatCompletionRequest r{read_generation(body), {}, {}};
   r.messages = read_messages(body);
   r.chat = read_chat_options(body, ToolDialect::openai);
@@ -93,6 +95,7 @@ ChatCompletionRequest parse_chat_completion(const json::object& body) {
 }
 
 CompletionRequest parse_completion(const json::object& body) {
+  refuse_unsupported_openai(body, /*chat=*/false);
   CompletionRequest r{read_generation(body), {}};
   const auto prompts = opt_string_list(body, "prompt");
   if (!prompts || prompts->size() != 1) bad_field("prompt", "one string (or an array of one)");

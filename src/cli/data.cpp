@@ -174,6 +174,8 @@ void register_data(CLI::App& app) {
       ->capture_default_str();
   ex->add_flag("--redact-pii", o->options.redact_pii,
                "replace e-mail addresses, phone numbers and secrets");
+  ex->add_flag("--keep-thinking", o->options.keep_thinking,
+               "keep answers' reasoning (<think>...</think> before the text) in the targets");
   ex->add_option("--seed", o->seed, "seed of the train/validation split")->capture_default_str();
   ex->add_option("--user", o->user, "whose conversations (default: the machine's owner)");
   ex->add_option("-o,--out", o->out,

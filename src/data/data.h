@@ -56,6 +56,9 @@ struct ExportOptions {
   std::optional<db::Timestamp> since{};
   double validation = 0.1;  // fraction of examples (by conversation) for the validation file
   bool redact_pii = false;  // e-mail addresses, phone numbers, secrets → [EMAIL], [PHONE], [SECRET]
+  // Answers keep their reasoning as "<think>\n...\n</think>\n\n" in front of the text, for
+  // training a model to reason; by default the reasoning stays out of training targets.
+  bool keep_thinking = false;
   std::uint64_t seed = 0;  // the split is a pure function of (seed, conversation id)
   // How the caller lets users override the minimum, named in the "too few" error: the API's
   // field by default, "--allow-small" on the command line.

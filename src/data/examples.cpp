@@ -41,6 +41,8 @@ std::optional<Example> to_example(const db::Conversation& c,
         in.corrected = !it->second->corrected_answer.empty();
         if (in.corrected) content = it->second->corrected_answer;  // the wanted answer
       }
+      if (f.keep_thinking && !in.corrected && !m.reasoning.empty() && !content.empty())
+        content = "<think>\n" + m.reasoning + "\n</think>\n\n" + content;  // redacted below too
       const bool passes = quality_score(in) > f.min_score;  // above the threshold
       if (f.redact) content = redact_pii(content);
       // An empty message would fail the format's missing_content check: leave it out.

@@ -23,6 +23,7 @@ struct ExampleFilter {
   std::string model;  // "" = every model
   std::optional<db::Timestamp> since;
   bool redact = false;
+  bool keep_thinking = false;  // ExportOptions::keep_thinking
 };
 
 struct Examples {

@@ -124,6 +124,7 @@ std::string filter_json(const ExportOptions& o) {
                     {"validation", o.validation},
                     {"redact_pii", o.redact_pii},
                     {"seed", o.seed}};
+  if (o.keep_thinking) j["keep_thinking"] = true;  // older versions' filters stay as they were
   j["since"] = o.since ? json::value(db::format_time(*o.since)) : json::value(nullptr);
   return format_json(j);
 }
@@ -134,7 +135,8 @@ ExportResult export_dataset(const db::Database& db, std::int64_t user_id,
                             const ExportOptions& options, const fs::path& out_dir) {
   check(options);
   detail::Examples examples = detail::collect_examples(
-      db, user_id, {options.min_score, options.model, options.since, options.redact_pii});
+      db, user_id,
+      {options.min_score, options.model, options.since, options.redact_pii, options.keep_thinking});
   const auto count = static_cast<std::int64_t>(examples.list.size());
   if (count < options.min_examples && !options.allow_small)
     throw Error(ErrorKind::invalid_input, "only " + std::to_string(count) +

@@ -77,7 +77,7 @@ struct MessageRow {
   int position = 0, regenerated = 0, continued = 0;
   double score = 0;
   soci::indicator score_ind = soci::i_ok, parent_ind = soci::i_ok;
-  std::string role, content, model, created_at;
+  std::string role, content, reasoning, model, created_at;
 
   void bind(soci::statement& st) {
     st.exchange(soci::into(id));
@@ -86,6 +86,7 @@ struct MessageRow {
     st.exchange(soci::into(position));
     st.exchange(soci::into(role));
     st.exchange(soci::into(content));
+    st.exchange(soci::into(reasoning));
     st.exchange(soci::into(model));
     st.exchange(soci::into(prompt));
     st.exchange(soci::into(completion));
@@ -103,6 +104,7 @@ struct MessageRow {
     m.position = position;
     m.role = role;
     m.content = content;
+    m.reasoning = reasoning;
     m.model = model;
     m.prompt_tokens = prompt;
     m.completion_tokens = completion;
@@ -117,7 +119,8 @@ struct MessageRow {
 
 // Messages joined with their conversation so that every query can require its owner.
 std::string message_select(const Database::Impl& db) {
-  return "SELECT m.id, m.conversation_id, m.parent_id, m.position, m.role, m.content, m.model, "
+  return "SELECT m.id, m.conversation_id, m.parent_id, m.position, m.role, m.content, "
+         "m.reasoning, m.model, "
          "m.prompt_tokens, m.completion_tokens, m.duration_ms, m.regenerated, m.continued, "
          "m.quality_score, " +
          detail::time_column(db, "m.created_at") +
@@ -133,7 +136,11 @@ std::vector<Conversation> opened(Database::Impl& db, soci::session& sql,
 
 std::vector<Message> opened(Database::Impl& db, soci::session& sql, std::int64_t user_id,
                             std::vector<Message> list) {
-  for (Message& m : list) m.content = detail::open(db, sql, user_id, m.content, "messages.content");
+  for (Message& m : list) {
+    m.content = detail::open(db, sql, user_id, m.content, "messages.content");
+    if (!m.reasoning.empty())
+      m.reasoning = detail::open(db, sql, user_id, m.reasoning, "messages.reasoning");
+  }
   return list;
 }
 
@@ -188,6 +195,9 @@ long long insert_message(Database::Impl& db, soci::session& sql, std::int64_t us
       m.role == "user" ? detail::seal(db, sql, user_id, cut_title(m.content), "conversations.title")
                        : std::string();
   const std::string content = detail::seal(db, sql, user_id, m.content, "messages.content");
+  const std::string reasoning =
+      m.reasoning.empty() ? std::string()
+                          : detail::seal(db, sql, user_id, m.reasoning, "messages.reasoning");
   // Updating the conversation first checks its owner and, on PostgreSQL, locks its row, so two
   // concurrent appends to the current leaf form a chain (SQLite's write lock already
   // serialises).
@@ -219,11 +229,12 @@ long long insert_message(Database::Impl& db, soci::session& sql, std::int64_t us
     position = parent_position + 1;
   }
   long long new_id = 0;
-  sql << "INSERT INTO messages (conversation_id, parent_id, position, role, content, model, "
-         "prompt_tokens, completion_tokens, duration_ms, created_at) "
-         "VALUES (:c, :pa, :p, :r, :x, :m, :pt, :ct, :d, :t) RETURNING id",
+  sql << "INSERT INTO messages (conversation_id, parent_id, position, role, content, reasoning, "
+         "model, prompt_tokens, completion_tokens, duration_ms, created_at) "
+         "VALUES (:c, :pa, :p, :r, :x, :rs, :m, :pt, :ct, :d, :t) RETURNING id",
       soci::use(conversation), soci::use(parent, parent_ind), soci::use(position),
-      soci::use(m.role), soci::use(content), soci::use(m.model), soci::use(prompt),
+      soci::use(m.role), soci::use(content), soci::use(reasoning), soci::use(m.model),
+      soci::use(prompt),
       soci::use(completion), soci::use(duration), soci::use(stamp), soci::into(new_id);
   const long long count = position + 1;
   detail::execute(sql,

@@ -76,6 +76,7 @@ struct Message {
   int position = 0;       // depth in the tree, from 0 (alternatives share their position)
   std::string role{};     // "system", "user" or "assistant"
   std::string content{};
+  std::string reasoning{};  // assistant messages: the model's reasoning, apart ("" when none)
   std::string model{};    // assistant messages: the model that wrote it
   std::int64_t prompt_tokens = 0;      // assistant messages: the request's counts and time
   std::int64_t completion_tokens = 0;
@@ -97,6 +98,7 @@ struct NewMessage {
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
   std::int64_t duration_ms = 0;
+  std::string reasoning{};  // assistant messages: the reasoning apart (last: positional callers)
 };
 
 // A chat request's side, as the server keeps it (see Conversations::store_request).

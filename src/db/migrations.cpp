@@ -584,6 +584,14 @@ const std::vector<Migration>& migrations() {
                 wrapped TEXT NOT NULL,
                 created_at TIMESTAMPTZ NOT NULL))"},
        }},
+      {12,
+       "reasoning kept apart",
+       {
+           // An answer's reasoning (the model's <think> text), sealed like its content; '' for
+           // answers without one. Exports leave it out unless asked to keep it.
+           {"ALTER TABLE messages ADD COLUMN reasoning TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE messages ADD COLUMN reasoning TEXT NOT NULL DEFAULT ''"},
+       }},
   };
   return list;
 }

@@ -257,7 +257,8 @@ std::int64_t ConversationCapture::commit() {
   return conversation_id_;
 }
 
-std::int64_t ConversationCapture::finish(const std::string& answer, const Timings& timings) {
+std::int64_t ConversationCapture::finish(const std::string& answer, const std::string& reasoning,
+                                         const Timings& timings) {
   if (commit() == 0) return 0;
   try {
     const db::Message m = while_busy(db_, [&] {
@@ -269,7 +270,8 @@ std::int64_t ConversationCapture::finish(const std::string& answer, const Timing
                                                  .model = model_,
                                                  .prompt_tokens = timings.prompt_tokens,
                                                  .completion_tokens = timings.completion_tokens,
-                                                 .duration_ms = timings.total_ns / 1'000'000});
+                                                 .duration_ms = timings.total_ns / 1'000'000,
+                                                 .reasoning = reasoning});
     });
     rescore(db_, user_id_, m.id);
     return m.id;

@@ -86,7 +86,8 @@ class ConversationCapture {
   std::int64_t conversation_id() const { return conversation_id_; }  // 0 until committed
   // Stores the answer (called once, when the generation is done; commits first when needed);
   // returns its message id, or 0 when it could not be stored (logged).
-  std::int64_t finish(const std::string& answer, const Timings& timings);
+  std::int64_t finish(const std::string& answer, const std::string& reasoning,
+                      const Timings& timings);
 
   // What begin() decided; the write side of it is commit().
   struct Plan {

@@ -167,7 +167,7 @@ Response run_generation(ApiContext& api, const Request& http_request, Generation
         record_usage(*ctx, user_id, model, e.timings);
         ResponseStream::Headers headers = head();
         if (capture && capture->conversation_id() > 0) {
-          const std::int64_t message_id = capture->finish(state->whole.text, e.timings);
+          const std::int64_t message_id = capture->finish(state->whole.text, state->whole.reasoning, e.timings);
           writer->hearth = json::object{{"conversation_id", capture->conversation_id()},
                                         {"message_id", message_id}};
           headers.emplace_back("X-Hearth-Message-Id", std::to_string(message_id));

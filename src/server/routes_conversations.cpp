@@ -12,7 +12,8 @@
 //           "corrected_answer"}
 //   GET    /api/settings, PUT /api/settings              {"store_conversations", "training_opt_in", "route"}
 //   POST   /api/training/export-data                     {"min_score", "min_examples",
-//          "allow_small", "model", "since", "validation", "redact_pii"} -> the dataset version,
+//          "allow_small", "model", "since", "validation", "redact_pii", "keep_thinking"} -> the
+//          dataset version,
 //          its counts and the URLs it downloads from (never a path on the server)
 //   GET    /api/training/datasets                        the caller's dataset versions
 //   GET    /api/training/datasets/{id}/train.jsonl       an exported file (application/x-ndjson)
@@ -102,6 +103,7 @@ json::object message_json(const db::Message& m, const db::Feedback* f) {
                  {"position", m.position},
                  {"created_at", db::format_time(m.created_at)}};
   if (m.role == "assistant") {
+    if (!m.reasoning.empty()) o["reasoning"] = m.reasoning;
     o["model"] = m.model;
     o["prompt_tokens"] = m.prompt_tokens;
     o["completion_tokens"] = m.completion_tokens;
@@ -343,6 +345,7 @@ data::ExportOptions export_options(const json::object& body) {
     o.validation = *v;
   }
   o.redact_pii = opt_bool(body, "redact_pii").value_or(false);
+  o.keep_thinking = opt_bool(body, "keep_thinking").value_or(false);
   return o;
 }
 

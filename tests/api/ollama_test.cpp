@@ -150,3 +150,20 @@ TEST(RunningModels, ABrokenAnswerSaysWhatIsWrong) {
 
 }  // namespace
 }  // namespace hearth::api
+
+namespace hearth::api {
+namespace {
+
+TEST(UnsupportedFields, OllamaRefusesTemplatesContextAndOtherSamplers) {
+  auto parse = [](const std::string& text) { return boost::json::parse(text).as_object(); };
+  EXPECT_THROW(parse_generate(parse(R"({"model": "m", "prompt": "p", "template": "{{ .Prompt }}"})")), Error);
+  EXPECT_THROW(parse_generate(parse(R"({"model": "m", "prompt": "p", "context": [1, 2]})")), Error);
+  EXPECT_THROW(parse_chat(parse(R"({"model": "m", "options": {"mirostat": 2}})")), Error);
+  EXPECT_THROW(parse_chat(parse(R"({"model": "m", "options": {"typical_p": 0.5}})")), Error);
+  // Neutral values and performance knobs are fine.
+  EXPECT_NO_THROW(parse_chat(parse(
+      R"({"model": "m", "options": {"mirostat": 0, "typical_p": 1, "tfs_z": 1, "num_gpu": 99, "num_thread": 4}})")));
+}
+
+}  // namespace
+}  // namespace hearth::api

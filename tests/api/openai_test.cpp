@@ -83,9 +83,12 @@ TEST(OpenAiChatRequest, MissingOrWrongModelAndMessages) {
                     "field 'messages[0]' must be an object");
   expect_chat_error(R"({"model": "m", "messages": [{"content": "hi"}]})", ErrorKind::invalid_input,
                     "field 'role' is required");
-  expect_chat_error(R"({"model": "m", "messages": [{"role": "user"}, {"role": "tool"}]})",
+  expect_chat_error(R"({"model": "m", "messages": [{"role": "user"}, {"role": "robot"}]})",
                     ErrorKind::invalid_input,
-                    "field 'messages[1].role' must be system, developer, user or assistant");
+                    "field 'messages[1].role' must be system, developer, user, assistant or tool");
+  expect_chat_error(R"({"model": "m", "messages": [{"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": "{nope"}}]}]})",
+                    ErrorKind::invalid_input,
+                    "field 'messages[0].tool_calls[0].function.arguments' must be the JSON text of an object");
   expect_chat_error(R"({"model": "m", "messages": [{"role": "user", "content": 5}]})",
                     ErrorKind::invalid_input,
                     "field 'messages[0].content' must be a string or an array of parts");
@@ -162,6 +165,42 @@ TEST(OpenAiEmbeddingsRequest, InputsFormatAndDimensions) {
           "field 'encoding_format' must be float or base64");
   refused(R"({"model": "m", "input": "a", "dimensions": 8})", ErrorKind::unsupported,
           "field 'dimensions' is not supported");
+}
+
+}  // namespace
+}  // namespace hearth::api
+
+namespace hearth::api {
+namespace {
+
+// Fields that would change the answer if ignored are refused, naming the field; service knobs
+// are ignored.
+TEST(UnsupportedFields, RefusedWhereIgnoringWouldChangeTheAnswer) {
+  auto chat = [](const std::string& extra) {
+    return boost::json::parse(R"({"model": "m", "messages": [{"role": "user", "content": "hi"}], )" +
+                              extra + "}")
+        .as_object();
+  };
+  for (const auto& [extra, field] : std::vector<std::pair<std::string, std::string>>{
+           {R"("logit_bias": {"42": 5})", "logit_bias"},
+           {R"("modalities": ["text", "audio"])", "modalities"},
+           {R"("audio": {"voice": "alloy"})", "audio"},
+           {R"("web_search_options": {"search_context_size": "low"})", "web_search_options"}}) {
+    try {
+      parse_chat_completion(chat(extra));
+      ADD_FAILURE() << extra << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::unsupported) << extra;
+      EXPECT_NE(std::string(e.what()).find("field '" + field + "'"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_NO_THROW(parse_chat_completion(chat(
+      R"("logit_bias": {}, "modalities": ["text"], "user": "u", "store": false, "metadata": {"a": "b"},
+         "service_tier": "auto", "prompt_cache_key": "k", "reasoning_effort": "low",
+         "parallel_tool_calls": true, "prediction": {"type": "content", "content": "x"})")));
+  EXPECT_THROW(parse_completion(boost::json::parse(R"({"model": "m", "prompt": "p", "best_of": 3})")
+                                    .as_object()),
+               Error);
 }
 
 }  // namespace

@@ -242,6 +242,32 @@ TEST_P(ExportTest, RemovesDuplicatesAndRedacts) {
   EXPECT_EQ(plain.duplicates_removed, 1);
 }
 
+TEST_P(ExportTest, ReasoningStaysOutOfTargetsUnlessKept) {
+  std::int64_t ada = make_user("ada");
+  db::Database db = open();
+  allow(db, ada);
+  db::Conversations conversations(db);
+  auto c = conversations.create({.user_id = ada, .model = "tiny:latest", .source = "openai"});
+  conversations.add_message(ada, c.id, {.role = "user", .content = "2+2?"});
+  auto a = conversations.add_message(
+      ada, c.id, {.role = "assistant", .content = "4", .reasoning = "two and two, ada@example.com"});
+  db::FeedbackStore(db).upsert(ada, a.id, db::NewFeedback{.thumbs = 1});
+  // Stored apart, sealed like the content, and read back.
+  EXPECT_EQ(conversations.messages(ada, c.id).back().reasoning, "two and two, ada@example.com");
+
+  auto answer = [&](const ExportResult& r) {
+    const auto lines = read_lines(r.train_path);
+    EXPECT_EQ(lines.size(), 1u);
+    return lines.empty() ? std::string() : text(messages(lines[0]).back().at("content"));
+  };
+  EXPECT_EQ(answer(run(db, ada, {.min_examples = 0, .validation = 0})), "4");
+  EXPECT_EQ(answer(run(db, ada, {.min_examples = 0, .validation = 0, .keep_thinking = true})),
+            "<think>\ntwo and two, ada@example.com\n</think>\n\n4");
+  EXPECT_EQ(answer(run(db, ada, {.min_examples = 0, .validation = 0, .redact_pii = true,
+                                 .keep_thinking = true})),
+            "<think>\ntwo and two, [EMAIL]\n</think>\n\n4");
+}
+
 TEST_P(ExportTest, RespectsOptInAndNeverExportsAnotherUsersData) {
   std::int64_t ada = make_user("ada");
   std::int64_t eve = make_user("eve");

@@ -1,6 +1,6 @@
 // Reasoning apart from the answer through the real `hearth serve`, in both APIs, streamed and
 // not: a scripted model (scripted_model.h) with a DeepSeek-R1 chat template (whose generation
-// prompt opens "<think>\n") writes "Hmm</think>Yes". OpenAI's answer carries "Hmm" as
+// prompt opens "<think>\n") writes "So</think>Yes". OpenAI's answer carries "So" as
 // reasoning_content and "Yes" as content; Ollama's as message.thinking and message.content.
 // Thinking turned off closes the block in the prompt (the text then is all answer), and an
 // answer sent back in the history goes without its reasoning.
@@ -36,7 +36,7 @@ class Reasoning : public ::testing::Test {
   void SetUp() override {
     HEARTH_REQUIRE_CONFORMANCE(dir);
     const auto file = home_.path() / "scripted.gguf";
-    hearth::test::write_scripted_model(dir, file, {"<think>\n", "Hmm</think>Yes", kR1Template});
+    hearth::test::write_scripted_model(dir, file, {"<think>\n", "So</think>Yes", kR1Template});
     if (HasFatalFailure()) return;
     const auto r = hearth::test::run_hearth({"pull", file.string(), "--name", "thinker"},
                                             {{"HEARTH_HOME", home_.path().string()}});
@@ -122,7 +122,7 @@ json::array ask() { return {{{"role", "user"}, {"content", "Is it?"}}}; }
 TEST_F(Reasoning, OpenAiGivesReasoningApartStreamedAndNot) {
   for (const bool stream : {false, true}) {
     const Reply r = openai({{"messages", ask()}, {"max_tokens", 20}}, stream);
-    EXPECT_EQ(r.reasoning, "Hmm") << "stream " << stream;
+    EXPECT_EQ(r.reasoning, "So") << "stream " << stream;
     EXPECT_EQ(r.content, "Yes") << "stream " << stream;
   }
 }
@@ -130,7 +130,7 @@ TEST_F(Reasoning, OpenAiGivesReasoningApartStreamedAndNot) {
 TEST_F(Reasoning, OllamaGivesThinkingApartStreamedAndNot) {
   for (const bool stream : {false, true}) {
     const Reply r = ollama({{"messages", ask()}, {"options", {{"num_predict", 20}}}}, stream);
-    EXPECT_EQ(r.reasoning, "Hmm") << "stream " << stream;
+    EXPECT_EQ(r.reasoning, "So") << "stream " << stream;
     EXPECT_EQ(r.content, "Yes") << "stream " << stream;
   }
 }
@@ -139,7 +139,8 @@ TEST_F(Reasoning, ThinkingOffClosesTheBlockInThePrompt) {
   const Reply on = ollama({{"messages", ask()}}, false);
   const Reply off = ollama({{"messages", ask()}, {"think", false}}, false);
   EXPECT_TRUE(off.reasoning.empty()) << off.reasoning;
-  EXPECT_EQ(off.content, "Hmm</think>Yes");  // the script runs on, but as the answer now
+  // The script runs on, but as the answer now (after the space SentencePiece puts in front).
+  EXPECT_EQ(off.content, " So</think>Yes");
   EXPECT_GT(off.prompt_tokens, on.prompt_tokens) << "the prompt closes an empty block";
   const Reply kw = openai({{"messages", ask()}, {"chat_template_kwargs", {{"enable_thinking", false}}}},
                           false);

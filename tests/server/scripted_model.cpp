@@ -22,10 +22,10 @@ void write_scripted_model(const std::filesystem::path& conformance,
   const int64_t n_vocab = tok.n_vocab();
   // The chain: the prompt's last token, then what the model says, then EOS.
   std::vector<int32_t> chain;
-  const auto before = tok.encode(script.after, /*add_special=*/false);
+  const auto before = tok.encode(script.after, /*add_special=*/false, /*parse_special=*/false);
   ASSERT_FALSE(before.empty());
   chain.push_back(before.back());
-  for (int32_t id : tok.encode(script.says, /*add_special=*/false)) chain.push_back(id);
+  for (int32_t id : tok.encode(script.says, /*add_special=*/false, /*parse_special=*/false)) chain.push_back(id);
   // A SentencePiece vocabulary puts a "▁" before the text: tokens that only exist at the start
   // of a text would differ when decoded mid-stream; the script's text is chosen to avoid it.
   chain.push_back(tok.eos());
