@@ -13,6 +13,7 @@
 #include "core/json_text.h"
 #include "core/sha256.h"
 #include "engine/model/lora_files.h"
+#include "server/inference.h"
 #include "server/server_process.h"
 #include "support/json_test_util.h"
 #include "support/test_support.h"
@@ -268,6 +269,39 @@ TEST(CreateEndToEnd, FromBlobWithAdapterQuantizeBadFieldsAndDelete) {
   }
   EXPECT_TRUE(fs::exists(s.home.path() / "blobs" / ("sha256-" + base_digest.substr(7))));
   EXPECT_EQ(greedy(s, "base", prompt, 10), without);
+}
+
+// A made model's "system" is the default system prompt: first in a chat that has none, generate's
+// `system` when the request gives none, and never over the request's own.
+TEST(CreateDefaults, SystemPromptOnlyWhereTheRequestBringsNone) {
+  server::GenerationRequest chat;
+  chat.default_system = "be brief";
+  chat.messages = {{"user", "hi"}};
+  server::apply_default_system(chat);
+  ASSERT_EQ(chat.messages.size(), 2u);
+  EXPECT_EQ(chat.messages[0].role, "system");
+  EXPECT_EQ(chat.messages[0].content, "be brief");
+  EXPECT_EQ(chat.messages[1].content, "hi");
+
+  server::GenerationRequest own = chat;
+  own.messages = {{"system", "mine"}, {"user", "hi"}};
+  server::apply_default_system(own);
+  ASSERT_EQ(own.messages.size(), 2u);
+  EXPECT_EQ(own.messages[0].content, "mine");
+
+  server::GenerationRequest generate;
+  generate.default_system = "be brief";
+  generate.prompt = "hi";
+  server::apply_default_system(generate);
+  EXPECT_EQ(generate.system, "be brief");
+  generate.system = "mine";
+  server::apply_default_system(generate);
+  EXPECT_EQ(generate.system, "mine");
+
+  server::GenerationRequest none;
+  none.messages = {{"user", "hi"}};
+  server::apply_default_system(none);
+  EXPECT_EQ(none.messages.size(), 1u);
 }
 
 }  // namespace
