@@ -89,6 +89,8 @@ std::uint64_t BlobUpload::finish(std::int64_t user_id) {
   std::error_code ec;
   if (fs::is_regular_file(blob, ec)) {
     ensure_blob_stamp(blob);  // the same bytes are there already: keep those
+    ::unlink(partial_.c_str());
+    partial_.clear();
   } else {
     if (::rename(partial_.c_str(), blob.c_str()) != 0) throw_io(blob, "move into place", errno);
     partial_.clear();
