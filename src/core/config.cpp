@@ -11,7 +11,7 @@
 namespace hearth::config {
 namespace {
 
-constexpr std::array<Setting, 28> kSettings = {{
+constexpr std::array<Setting, 29> kSettings = {{
     {"HEARTH_HOST", "--host", "127.0.0.1:11435", "address and port the server listens on"},
     {"HEARTH_HOME", "", "", "where models, the database and datasets live "
                             "(default $XDG_DATA_HOME/hearth, else ~/.local/share/hearth)"},
@@ -48,6 +48,9 @@ constexpr std::array<Setting, 28> kSettings = {{
      "seconds over which HEARTH_AUTH_FAILURES is counted, from an address's first failure"},
     {"HEARTH_MAX_UPLOAD", "--max-upload", "512",
      "largest upload POST /v1/files accepts, in MiB (the request's whole body; beyond it 413)"},
+    {"HEARTH_MAX_BLOB", "--max-blob", "65536",
+     "largest blob POST /api/blobs/:digest accepts (model weights, adapters), in MiB (beyond it "
+     "413)"},
     {"HEARTH_READ_TIMEOUT", "--read-timeout", "30",
      "seconds a client has to send a request's headers and body (slow senders are closed after "
      "it); an idle keep-alive connection is closed after it too"},

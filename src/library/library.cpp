@@ -134,6 +134,7 @@ ResolvedModel Library::resolve_installed(std::int64_t user_id, std::string_view 
   r.name = manifest->full_name();
   for (const auto& blob : manifest->blobs)
     if (blob.media_type == "model" && r.model_path.empty()) r.model_path = mine.blob_path(blob.digest);
+    else if (blob.media_type == "adapter") r.adapters.push_back(mine.blob_path(blob.digest));
   std::error_code ec;
   if (r.model_path.empty() || !fs::is_regular_file(r.model_path, ec))
     throw Error(ErrorKind::corrupt_file,

@@ -86,7 +86,7 @@ class Library {
   // caller's became (or its adapter, when it completed without being deployed).
   // Error(not_found) for a version or job the caller does not have.
   ResolvedModel resolve(std::int64_t user_id, std::string_view name);
-  // The installed name alone, without versions.
+  // The installed name alone, without versions (with the adapters its manifest names).
   ResolvedModel resolve_installed(std::int64_t user_id, std::string_view name);
   // Which version each of the user's names serves is remembered (a chat must not wait for a
   // busy database to learn it); deploy and rollback, and every change of the user's names,
@@ -104,6 +104,15 @@ class Library {
                                       const PullSettings& settings = {});
   void remove(std::int64_t user_id, std::string_view name);                 // Error(not_found)
   void copy(std::int64_t user_id, std::string_view src, std::string_view dst);  // not_found / conflict
+
+  // ---- models made by POST /api/create (created.cpp) ----
+  // Whether the caller may use a blob: they sent its bytes (store/blob_upload.h) or one of their
+  // own names uses it. Another user's blob is as unknown to them as a missing one.
+  bool can_use_blob(std::int64_t user_id, std::string_view digest);
+  // Installs `manifest` under the caller's own name, replacing theirs of that name as Ollama's
+  // create does (blobs only the replaced one used are dropped). Its "adapter" blobs are applied
+  // over its weights whenever the name is used (resolve_installed).
+  void install_created(std::int64_t user_id, store::Manifest manifest);
 
   // ---- personal-model rows (/api/personal-models) ----
   std::vector<db::PersonalModel> rows(std::int64_t user_id);

@@ -93,7 +93,11 @@ ResolvedModel Library::resolve(std::int64_t user_id, std::string_view name) {
     std::lock_guard lock(served_mutex_);
     if (served_generation_[user_id] == generation)
       served_[{user_id, r.name}] = Served{weights_digest(r.manifest), r.version,
-                                          r.adapters.empty() ? std::filesystem::path() : r.adapters.front(),
+                                          // a version's own adapter; the base's (its
+                                          // manifest's) come with resolve_installed
+                                          r.version == 0 || r.adapters.empty()
+                                              ? std::filesystem::path()
+                                              : r.adapters.front(),
                                           r.remote_base_url, r.remote_model};
   }
   return r;

@@ -105,6 +105,7 @@ Router make_api_router(ApiContext& api) {
       },
       true);
   add_library_routes(router, api);
+  add_create_routes(router, api);
   add_personal_routes(router, api);
   add_openai_routes(router, api);
   add_ollama_routes(router, api);

@@ -72,6 +72,9 @@ void add_training_routes(Router& router, ApiContext& api);  // /api/training/ (j
 void add_files_routes(Router& router, ApiContext& api);       // /v1/files* (OpenAI Files API, uploads streamed to disk)
 void add_remote_training_routes(Router& router, ApiContext& api);  // /api/training/remote (the user's remote trainer)
 void add_fine_tuning_routes(Router& router, ApiContext& api);
+// POST /api/create and the blob routes it builds from (routes_create.cpp, routes_blobs.cpp).
+void add_create_routes(Router& router, ApiContext& api);
+void add_blob_routes(Router& router, ApiContext& api);  // POST/HEAD /api/blobs/{digest}
 void add_desktop_routes(Router& router, ApiContext& api);  // /api/desktop/register, agents, /ws/desktop (desktop_hub.h)  // /v1/fine_tuning/jobs* (OpenAI fine-tuning API, local trainer)
 
 }  // namespace hearth::server

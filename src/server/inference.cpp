@@ -41,6 +41,21 @@ void use_model(GenerationRequest& request, const library::ResolvedModel& model) 
   request.model_path = model.model_path.string();
   request.adapters.clear();
   for (const auto& a : model.adapters) request.adapters.push_back({a.string(), 1.0f});
+  request.default_system = model.manifest.system;
+}
+
+void apply_default_system(GenerationRequest& request) {
+  if (request.default_system.empty()) return;
+  if (request.messages.empty()) {
+    if (request.system.empty()) request.system = request.default_system;
+    return;
+  }
+  for (const auto& m : request.messages)
+    if (m.role == "system") return;
+  chat::ChatMessage system;
+  system.role = "system";
+  system.content = request.default_system;
+  request.messages.insert(request.messages.begin(), std::move(system));
 }
 
 std::uint64_t random_seed() { return generate::random_seed(); }
@@ -132,6 +147,7 @@ Response run_generation(ApiContext& api, const Request& http_request, Generation
                         std::shared_ptr<GenerationTarget> target) {
   auto out = std::make_shared<ResponseStream>();
   request.cancelled = out->cancel_flag();
+  apply_default_system(request);
   struct State {
     GenerationEvent whole;  // everything generated (whole answers, and kept conversations)
   };

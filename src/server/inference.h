@@ -48,6 +48,9 @@ class GenerationWriter {
 // The resolved model into the request: its name, weights and, for a fine-tuned version, its
 // adapter on top of the base (the base stays loaded once for all its versions).
 void use_model(GenerationRequest& request, const library::ResolvedModel& model);
+// The model's default system prompt (its manifest's "system", set by POST /api/create) for a
+// request that brings none: a first system message, or generate's `system`. run_generation does it.
+void apply_default_system(GenerationRequest& request);
 
 // Queues the generation and returns the Response that the scheduler's events will fill. The
 // head is sent with the first token (or the end), so an error found before any output (model

@@ -78,6 +78,9 @@ struct GenerationRequest : generate::Request {
   std::string model;      // installed name:tag, as resolved by the caller
   std::string model_path; // the GGUF file of that model
   int num_ctx = 0;        // per-sequence context; 0: the scheduler's default
+  // The model's default system prompt (use_model), applied by run_generation when the request
+  // brings no system prompt of its own.
+  std::string default_system;
   std::optional<std::chrono::milliseconds> keep_alive;  // nullopt: the default
   std::shared_ptr<std::atomic<bool>> cancelled;         // set by the connection; may be null
 };

@@ -55,15 +55,19 @@ boost::json::object manifest_to_json(const Manifest& m) {
   for (const auto& b : m.blobs)
     blobs.push_back(
         boost::json::object{{"digest", b.digest}, {"size", b.size}, {"media_type", b.media_type}});
-  return {{"schema", kManifestSchema},
-          {"name", m.name},
-          {"tag", m.tag},
-          {"blobs", std::move(blobs)},
-          {"parameters", api::to_json(m.parameters)},
-          {"template", m.template_text},
-          {"source", m.source},
-          {"lineage", boost::json::object{{"base_model", m.base_model}}},
-          {"created_at", m.created_at}};
+  boost::json::object out{{"schema", kManifestSchema},
+                          {"name", m.name},
+                          {"tag", m.tag},
+                          {"blobs", std::move(blobs)},
+                          {"parameters", api::to_json(m.parameters)},
+                          {"template", m.template_text},
+                          {"source", m.source},
+                          {"lineage", boost::json::object{{"base_model", m.base_model}}},
+                          {"created_at", m.created_at}};
+  // Written only when set, so that manifests of models without them stay as they were.
+  if (!m.system.empty()) out["system"] = m.system;
+  if (!m.license.empty()) out["license"] = m.license;
+  return out;
 }
 
 Manifest manifest_from_json(const boost::json::value& json, const std::string& where) {
@@ -97,6 +101,8 @@ Manifest manifest_from_json(const boost::json::value& json, const std::string& w
       m.parameters = api::read_options(*parameters, api::UnknownOptions::ignore);
     m.template_text = api::opt_string(o, "template").value_or("");
     m.source = api::opt_string(o, "source").value_or("");
+    m.system = api::opt_string(o, "system").value_or("");
+    m.license = api::opt_string(o, "license").value_or("");
     if (const auto* lineage = api::opt_object(o, "lineage"))
       m.base_model = api::opt_string(*lineage, "base_model").value_or("");
     m.created_at = api::opt_string(o, "created_at").value_or("");

@@ -26,11 +26,14 @@
 //     "blobs": [ {"digest": "sha256:<64 hex>", "size": 2019377696, "media_type": "model"} ],
 //     "parameters": { "temperature": 0.7, "stop": ["<|eot_id|>"] },   // api/options.h
 //     "template": "",                 // chat template override; empty: the model's own
+//     "system": "...",                // optional: default system prompt (POST /api/create)
+//     "license": "...",               // optional: license text (POST /api/create)
 //     "source": "https://huggingface.co/...gguf" | "/home/me/model.gguf",
 //     "lineage": { "base_model": "" },  // for fine-tunes: the name:tag it was trained from
 //     "created_at": "2025-06-01T12:00:00Z"
 //   }
-// media_type is "model" (GGUF weights) or "adapter" (a LoRA adapter in GGUF). A reader refuses a
+// media_type is "model" (GGUF weights) or "adapter" (a LoRA adapter in GGUF, applied over the
+// weights whenever the name is used: a model made by POST /api/create with "adapters"). A reader refuses a
 // larger "schema" with Error(unsupported) and a malformed file with Error(corrupt_file).
 //
 // Thread safety: a Store is safe to use from several threads; separate processes may share one
@@ -77,6 +80,8 @@ struct Manifest {
   std::vector<BlobRef> blobs;
   api::Options parameters;  // default options of requests (api/options.h)
   std::string template_text;
+  std::string system;   // the default system prompt of requests that bring none
+  std::string license;  // license text given at creation (Ollama's LICENSE)
   std::string source;
   std::string base_model;  // lineage; empty for models not trained here
   std::string created_at;  // ISO 8601 UTC; filled by Store::write when empty

@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "core/sha256.h"
 #include "db/conversations.h"
 #include "db/db_test_support.h"
 #include "db/training.h"
@@ -17,6 +18,7 @@
 #include "server/api.h"
 #include "server/desktop_hub.h"
 #include "server/response_stream.h"
+#include "store/blob_upload.h"
 #include "support/json_test_util.h"
 
 namespace hearth {
@@ -26,7 +28,9 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 
 // Patterns with a path parameter that name no user's data: public files of the web pages.
-const std::set<std::string> kNotUserData = {"GET /assets/{file}"};
+// POST /api/blobs/{digest} keeps a body only when it hashes to the digest: sending it proves
+// having those bytes already, so it tells nothing of anyone's blob.
+const std::set<std::string> kNotUserData = {"GET /assets/{file}", "POST /api/blobs/{digest}"};
 
 class Isolation : public test::LibraryFixture,
                   public ::testing::WithParamInterface<db::Backend> {
@@ -171,6 +175,13 @@ class Isolation : public test::LibraryFixture,
     db::TrainingSchedules(*database).put(alice, model_row, true, "sunday 02:00-06:00", "UTC");
 
     agent = json::value_to<std::string>(hub->register_agent(alice, "alice's laptop").at("agent_id"));
+
+    // A blob only alice sent (POST /api/blobs/{digest}).
+    const std::string bytes = "alice's adapter";
+    blob = "sha256:" + sha256_hex(bytes);
+    store::BlobUpload upload(api->store, blob);
+    upload.write(bytes);
+    upload.finish(alice);
   }
 
   std::unique_ptr<db::test::ScratchDatabase> scratch;
@@ -179,7 +190,7 @@ class Isolation : public test::LibraryFixture,
   std::unique_ptr<server::DesktopHub> hub;
   std::unique_ptr<server::ApiContext> api;
   server::Router router;
-  std::string alice_token, bob_token, model_name, bob_model, agent;
+  std::string alice_token, bob_token, model_name, bob_model, agent, blob;
   std::int64_t model_row = 0, conversation = 0, message = 0, dataset = 0, file = 0, job = 0;
 };
 
@@ -231,7 +242,12 @@ TEST_P(Isolation, AnotherUsersIdsAnswer404AndChangeNothing) {
       {"PUT /api/personal-models/{id}/schedule", "PUT", "/api/personal-models/" + m + "/schedule",
        R"({"enabled":false,"window":"monday 01:00-02:00","time_zone":"UTC"})"},
       {"DELETE /api/personal-models/{id}/schedule", "DELETE", "/api/personal-models/" + m + "/schedule", ""},
+      {"HEAD /api/blobs/{digest}", "HEAD", "/api/blobs/" + blob, ""},
       // Ids and names in bodies and headers.
+      {"", "POST", "/api/create", R"({"model":"stolen","from":")" + model_name + R"("})"},
+      {"", "POST", "/api/create", R"({"model":"stolen","files":{"m.gguf":")" + blob + R"("}})"},
+      {"", "POST", "/api/create",
+       R"({"model":"stolen","from":")" + bob_model + R"(","adapters":{"a.gguf":")" + blob + R"("}})"},
       {"", "POST", "/api/show", R"({"model":")" + model_name + R"("})"},
       {"", "DELETE", "/api/delete", R"({"model":")" + model_name + R"("})"},
       {"", "POST", "/api/copy", R"({"source":")" + model_name + R"(","destination":"stolen"})"},

@@ -55,6 +55,7 @@ TEST(ServeFlags, BadFlagValuesNameTheSetting) {
            {"--parallel", "0", "HEARTH_NUM_PARALLEL"},
            {"--max-queue", "-1", "HEARTH_MAX_QUEUE"},
            {"--max-upload", "0", "HEARTH_MAX_UPLOAD"},
+           {"--max-blob", "0", "HEARTH_MAX_BLOB"},
            {"--auth-failures", "-1", "HEARTH_AUTH_FAILURES"},
            {"--auth-window", "0", "HEARTH_AUTH_WINDOW"},
            {"--threads", "many", "HEARTH_THREADS"},

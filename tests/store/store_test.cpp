@@ -58,6 +58,8 @@ TEST_F(StoreTest, ManifestRoundTripsThroughItsFile) {
   m.parameters.temperature = 0.5;
   m.parameters.stop = std::vector<std::string>{"<|end|>"};
   m.template_text = "{{ .Prompt }}";
+  m.system = "Be brief.";
+  m.license = "MIT";
   m.base_model = "base:v1";
   m.created_at.clear();
   store.write(m);
@@ -65,6 +67,11 @@ TEST_F(StoreTest, ManifestRoundTripsThroughItsFile) {
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(back->parameters, m.parameters);
   EXPECT_EQ(back->template_text, m.template_text);
+  EXPECT_EQ(back->system, "Be brief.");
+  EXPECT_EQ(back->license, "MIT");
+  // Written only when set: a manifest without them reads back without them.
+  EXPECT_FALSE(json_from(read_file(home() / "manifests" / "base" / "v1")).as_object().contains("system"));
+  EXPECT_TRUE(store.find("base:v1")->system.empty());
   EXPECT_EQ(back->base_model, "base:v1");
   EXPECT_EQ(back->blobs[0].digest, model.digest);
   EXPECT_EQ(back->created_at.size(), 20u);  // 2025-06-01T12:00:00Z
