@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/generate/json_prefix.h"
+#include "engine/generate/json_constraint.h"
 #include "engine/generate/runner.h"
 #include "engine/sampler/sampler.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -30,7 +30,7 @@ struct ModelRunner::Sequence {
   sampler::Sampler sampler;
   tokenizer::StreamDecoder decoder;
   sampler::StopStrings stops;
-  std::optional<JsonPrefix> json;
+  std::optional<JsonConstraint> json;  // format json / json_schema
 };
 
 }  // namespace hearth::generate

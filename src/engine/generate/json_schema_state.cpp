@@ -1,0 +1,565 @@
+// The checker's walk (json_schema.h): feeding bytes to every live alternative's frame stack, and
+// the shortest completion of a stack, frame by frame from the innermost value outwards.
+#include <algorithm>
+
+#include "engine/generate/json_schema_nodes.h"
+
+namespace hearth::generate {
+
+namespace {
+
+using Frame = JsonSchemaState::Frame;
+using Thread = JsonSchemaState::Thread;
+using K = SchemaNode::Kind;
+
+enum Type : uint8_t { t_root, t_object, t_array, t_string, t_number, t_literal };
+// Object phases: first (key or '}'), key_wait (after ','), in_key, colon, value_wait, in_value,
+// after_value. Array phases: first (value or ']'), value_wait (after ','), in_value, after_value.
+enum ObjPhase : uint8_t { o_first, o_key_wait, o_in_key, o_colon, o_value_wait, o_in_value, o_after };
+enum ArrPhase : uint8_t { a_first, a_value_wait, a_in_value, a_after };
+enum RootPhase : uint8_t { r_value, r_in_value, r_done };
+
+constexpr int kMaxLeadingSpace = 4;
+constexpr int kMaxSpaceRun = 24;
+constexpr size_t kMaxDepth = 48;
+constexpr size_t kMaxThreads = 32;
+constexpr size_t kMaxMemo = 100000;
+
+bool is_ws(unsigned char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+bool is_hex(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+bool between_tokens(const Frame& f) {
+  switch (f.type) {
+    case t_root:
+      return f.phase == r_value;
+    case t_object:
+      return f.phase != o_in_key && f.phase != o_in_value;
+    case t_array:
+      return f.phase != a_in_value;
+    default:
+      return false;
+  }
+}
+
+class Walker {
+ public:
+  Walker(const JsonSchema& s, std::vector<Thread>& out) : s_(s), out_(out) {}
+
+  void feed(Thread t, unsigned char c) {
+    if (between_tokens(t.back()) && is_ws(c)) {
+      if (++t[0].c > (t.size() == 1 ? kMaxLeadingSpace : kMaxSpaceRun)) return;
+      return keep(std::move(t));
+    }
+    t[0].c = 0;
+    Frame& f = t.back();
+    switch (f.type) {
+      case t_root:
+        if (f.phase != r_value) return;
+        f.phase = r_in_value;
+        return start(std::move(t), s_.root, c);
+      case t_object:
+        return object(std::move(t), c);
+      case t_array:
+        return array(std::move(t), c);
+      case t_string:
+        return string(std::move(t), c);
+      case t_number: {
+        const SchemaNode& n = node(f.node);
+        if (number::extend(n, f, c)) return keep(std::move(t));
+        if (!number::can_end(n, f)) return;
+        end(t);
+        return feed(std::move(t), c);  // the byte belongs to what follows the number
+      }
+      case t_literal:
+        return literal(std::move(t), c);
+    }
+  }
+
+ private:
+  const SchemaNode& node(int i) const { return s_.nodes[static_cast<size_t>(i)]; }
+  void keep(Thread t) { out_.push_back(std::move(t)); }
+
+  static void end(Thread& t) {
+    t.pop_back();
+    Frame& p = t.back();
+    if (p.type == t_root) {
+      p.phase = r_done;
+    } else if (p.type == t_object) {
+      p.phase = o_after;
+    } else {
+      ++p.a;
+      p.phase = a_after;
+    }
+  }
+
+  void start(Thread t, int idx, unsigned char c) {
+    const SchemaNode& n = node(idx);
+    if (!n.min_text || t.size() >= kMaxDepth) return;
+    Frame f;
+    f.node = idx;
+    switch (n.kind) {
+      case K::any_of:
+        for (int alt : n.alts) start(t, alt, c);
+        return;
+      case K::object:
+        if (c != '{') return;
+        f.type = t_object;
+        f.b = -1;
+        break;
+      case K::array:
+        if (c != '[') return;
+        f.type = t_array;
+        break;
+      case K::string:
+        if (c != '"') return;
+        f.type = t_string;
+        if (n.regex) f.buf = n.regex->start();
+        break;
+      case K::number:
+        f.type = t_number;
+        if (!number::extend(n, f, c)) return;
+        break;
+      case K::literal:
+        f.type = t_literal;
+        t.push_back(std::move(f));
+        return literal(std::move(t), c);
+    }
+    t.push_back(std::move(f));
+    keep(std::move(t));
+  }
+
+  static bool required_from(const SchemaNode& n, int a) {
+    for (size_t p = static_cast<size_t>(a); p < n.props.size(); ++p)
+      if (n.props[p].required) return true;
+    return false;
+  }
+  // Property p may be the next key of an object whose next allowed index is a.
+  bool candidate(const SchemaNode& n, int a, size_t p) const {
+    if (p < static_cast<size_t>(a) || !node(n.props[p].node).min_text) return false;
+    for (size_t q = static_cast<size_t>(a); q < p; ++q)
+      if (n.props[q].required) return false;
+    return true;
+  }
+  bool additional_ok(const SchemaNode& n, int a) const {
+    return n.additional >= 0 && node(n.additional).min_text && !required_from(n, a);
+  }
+  bool declared(const SchemaNode& n, const std::string& key) const {
+    for (const auto& p : n.props)
+      if (p.key == key) return true;
+    return false;
+  }
+  bool key_viable(const SchemaNode& n, const Frame& f) const {
+    if (additional_ok(n, f.a)) return true;
+    for (size_t p = 0; p < n.props.size(); ++p)
+      if (candidate(n, f.a, p) && n.props[p].key.compare(0, f.buf.size(), f.buf) == 0 &&
+          n.props[p].key.size() >= f.buf.size())
+        return true;
+    return false;
+  }
+
+  void object(Thread t, unsigned char c) {
+    Frame& f = t.back();
+    const SchemaNode& n = node(f.node);
+    switch (f.phase) {
+      case o_first:
+      case o_key_wait:
+        if (c == '}' && f.phase == o_first) {
+          if (required_from(n, f.a)) return;
+          end(t);
+          return keep(std::move(t));
+        }
+        if (c != '"') return;
+        f.phase = o_in_key;
+        f.buf.clear();
+        f.sub = 0;
+        if (key_viable(n, f)) keep(std::move(t));
+        return;
+      case o_in_key:
+        if (f.sub == 0) {
+          if (c == '"') {
+            for (size_t p = 0; p < n.props.size(); ++p) {
+              if (n.props[p].key == f.buf && candidate(n, f.a, p)) {
+                f.b = static_cast<int>(p);
+                f.a = static_cast<int>(p) + 1;
+                f.phase = o_colon;
+                return keep(std::move(t));
+              }
+            }
+            if (!additional_ok(n, f.a) || declared(n, f.buf)) return;
+            f.b = -1;
+            f.a = static_cast<int>(n.props.size());
+            f.phase = o_colon;
+            return keep(std::move(t));
+          }
+          if (c < 0x20) return;
+          if (c == '\\') f.sub = 1;
+        } else if (f.sub == 1) {
+          if (c == 'u') {
+            f.sub = 2;
+          } else if (std::string_view("\"\\/bfnrt").find(static_cast<char>(c)) !=
+                     std::string_view::npos) {
+            f.sub = 0;
+          } else {
+            return;
+          }
+        } else {
+          if (!is_hex(c)) return;
+          f.sub = f.sub == 5 ? 0 : static_cast<uint8_t>(f.sub + 1);
+        }
+        f.buf.push_back(static_cast<char>(c));
+        if (key_viable(n, f)) keep(std::move(t));
+        return;
+      case o_colon:
+        if (c != ':') return;
+        f.phase = o_value_wait;
+        return keep(std::move(t));
+      case o_value_wait: {
+        const int child = f.b >= 0 ? n.props[static_cast<size_t>(f.b)].node : n.additional;
+        f.phase = o_in_value;
+        return start(std::move(t), child, c);
+      }
+      case o_after:
+        if (c == '}') {
+          if (required_from(n, f.a)) return;
+          end(t);
+          return keep(std::move(t));
+        }
+        if (c != ',') return;
+        if (!additional_ok(n, f.a)) {
+          bool any = false;
+          for (size_t p = 0; p < n.props.size() && !any; ++p) any = candidate(n, f.a, p);
+          if (!any) return;
+        }
+        f.phase = o_key_wait;
+        return keep(std::move(t));
+      default:
+        return;
+    }
+  }
+
+  void array(Thread t, unsigned char c) {
+    Frame& f = t.back();
+    const SchemaNode& n = node(f.node);
+    switch (f.phase) {
+      case a_first:
+        if (c == ']') {
+          if (n.min_items > 0) return;
+          end(t);
+          return keep(std::move(t));
+        }
+        if (n.max_items <= 0 || n.items < 0) return;
+        f.phase = a_in_value;
+        return start(std::move(t), n.items, c);
+      case a_value_wait:
+        f.phase = a_in_value;
+        return start(std::move(t), n.items, c);
+      case a_after:
+        if (c == ']') {
+          if (f.a < n.min_items) return;
+          end(t);
+          return keep(std::move(t));
+        }
+        if (c != ',' || f.a >= n.max_items) return;
+        f.phase = a_value_wait;
+        return keep(std::move(t));
+      default:
+        return;
+    }
+  }
+
+  void string(Thread t, unsigned char c) {
+    Frame& f = t.back();
+    const SchemaNode& n = node(f.node);
+    if (f.sub == 1) {
+      if (c == 'u') {
+        f.sub = 2;
+      } else if (std::string_view("\"\\/bfnrt").find(static_cast<char>(c)) !=
+                 std::string_view::npos) {
+        f.sub = 0;
+      } else {
+        return;
+      }
+      return keep(std::move(t));
+    }
+    if (f.sub >= 2) {
+      if (!is_hex(c)) return;
+      f.sub = f.sub == 5 ? 0 : static_cast<uint8_t>(f.sub + 1);
+      return keep(std::move(t));
+    }
+    if (c == '"') {
+      if (f.a < n.min_len || (n.regex && !n.regex->accepts(f.buf))) return;
+      end(t);
+      return keep(std::move(t));
+    }
+    if (c < 0x20) return;
+    if (n.regex) {
+      if (!JsonRegex::in_alphabet(c) || f.a + 1 > n.max_len) return;
+      std::string next = n.regex->step(f.buf, c);
+      if (next.empty() || !s_.pattern_tail(f.node, next, f.a + 1)) return;
+      f.buf = std::move(next);
+      ++f.a;
+      return keep(std::move(t));
+    }
+    if (c == '\\') f.sub = 1;
+    if ((c & 0xC0) != 0x80 && ++f.a > n.max_len) return;  // a character starts here
+    keep(std::move(t));
+  }
+
+  void literal(Thread t, unsigned char c) {
+    Frame& f = t.back();
+    const SchemaNode& n = node(f.node);
+    std::string next = f.buf + static_cast<char>(c);
+    bool extends = false, exact = false, longer = false;
+    for (const auto& text : n.texts) {
+      if (text.compare(0, next.size(), next) != 0 || text.size() < next.size()) continue;
+      extends = true;
+      if (text.size() == next.size()) exact = true;
+      else longer = true;
+    }
+    if (extends) {
+      f.buf = std::move(next);
+      if (exact && !longer) end(t);
+      return keep(std::move(t));
+    }
+    if (std::find(n.texts.begin(), n.texts.end(), f.buf) == n.texts.end()) return;
+    end(t);
+    feed(std::move(t), c);
+  }
+
+  const JsonSchema& s_;
+  std::vector<Thread>& out_;
+};
+
+// The text that finishes frame f (a child of it, if any, having just ended).
+class Finisher {
+ public:
+  explicit Finisher(const JsonSchema& s) : s_(s) {}
+
+  std::optional<std::string> frame(const Frame& f, bool child) const {
+    switch (f.type) {
+      case t_root:
+        if (child || f.phase == r_done) return std::string();
+        return min(s_.root);
+      case t_object:
+        return object(f, child);
+      case t_array:
+        return array(f, child);
+      case t_string:
+        return string(f);
+      case t_number:
+        return number::finish(node(f.node), f);
+      case t_literal: {
+        std::optional<std::string> best;
+        for (const auto& text : node(f.node).texts)
+          if (text.size() >= f.buf.size() && text.compare(0, f.buf.size(), f.buf) == 0 &&
+              (!best || text.size() - f.buf.size() < best->size()))
+            best = text.substr(f.buf.size());
+        return best;
+      }
+      default:
+        return std::nullopt;
+    }
+  }
+
+ private:
+  const SchemaNode& node(int i) const { return s_.nodes[static_cast<size_t>(i)]; }
+  const std::optional<std::string>& min(int i) const { return node(i).min_text; }
+
+  // The remaining required properties from index `from` and the closing brace.
+  std::optional<std::string> rest(const SchemaNode& n, size_t from, bool comma) const {
+    std::string out;
+    for (size_t p = from; p < n.props.size(); ++p) {
+      if (!n.props[p].required) continue;
+      if (!min(n.props[p].node)) return std::nullopt;
+      if (comma) out += ',';
+      comma = true;
+      out += "\"" + n.props[p].key + "\":" + *min(n.props[p].node);
+    }
+    return out + "}";
+  }
+  static void take(std::optional<std::string>& best, const std::optional<std::string>& cand) {
+    if (cand && (!best || cand->size() < best->size())) best = cand;
+  }
+  std::optional<std::string> join(std::initializer_list<std::optional<std::string>> parts) const {
+    std::string out;
+    for (const auto& p : parts) {
+      if (!p) return std::nullopt;
+      out += *p;
+    }
+    return out;
+  }
+  bool required_before(const SchemaNode& n, int a, size_t p) const {
+    for (size_t q = static_cast<size_t>(a); q < p; ++q)
+      if (n.props[q].required) return true;
+    return false;
+  }
+  bool required_from(const SchemaNode& n, int a) const {
+    return required_before(n, a, n.props.size());
+  }
+
+  // A key that is not a declared property, starting with `prefix`.
+  std::string other_key(const SchemaNode& n, std::string key) const {
+    auto taken = [&](const std::string& k) {
+      for (const auto& p : n.props)
+        if (p.key == k) return true;
+      return false;
+    };
+    while (taken(key)) key += '_';
+    return key;
+  }
+
+  std::optional<std::string> object(const Frame& f, bool child) const {
+    const SchemaNode& n = node(f.node);
+    const auto a = static_cast<size_t>(f.a);
+    if (child || f.phase == o_after) return rest(n, a, true);
+    if (f.phase == o_first && (required_from(n, f.a) || (n.props.empty() && n.additional < 0)))
+      return rest(n, 0, false);
+    if (f.phase == o_first) return std::string("}");
+    const int value = f.b >= 0 ? n.props[static_cast<size_t>(f.b)].node : n.additional;
+    if (f.phase == o_colon) return join({":", min(value), rest(n, a, true)});
+    if (f.phase == o_value_wait) return join({min(value), rest(n, a, true)});
+    // o_key_wait (a key must come) or o_in_key (finish the key being written).
+    const bool in_key = f.phase == o_in_key;
+    if (!in_key && required_from(n, f.a)) return rest(n, a, false);
+    std::optional<std::string> best;
+    for (size_t p = a; p < n.props.size(); ++p) {
+      if (required_before(n, f.a, p) || !min(n.props[p].node)) continue;
+      const std::string& key = n.props[p].key;
+      if (in_key && (key.size() < f.buf.size() || key.compare(0, f.buf.size(), f.buf) != 0))
+        continue;
+      take(best, join({in_key ? key.substr(f.buf.size()) : "\"" + key, "\":",
+                       min(n.props[p].node), rest(n, p + 1, true)}));
+    }
+    if (n.additional >= 0 && min(n.additional) && !required_from(n, f.a)) {
+      std::string tail;
+      if (in_key && f.sub == 1) tail = "n";
+      if (in_key && f.sub >= 2) tail = std::string(static_cast<size_t>(6 - f.sub), '0');
+      const std::string key = other_key(n, (in_key ? f.buf : "") + tail);
+      const std::string written = in_key ? key.substr(f.buf.size()) : "\"" + key;
+      take(best, join({written, "\":", min(n.additional), "}"}));
+    }
+    return best;
+  }
+
+  std::optional<std::string> array(const Frame& f, bool child) const {
+    const SchemaNode& n = node(f.node);
+    const int count = f.a + (child ? 1 : 0);
+    std::string out;
+    int need = 0;
+    bool comma = true;
+    if (child || f.phase == a_after) {
+      need = std::max(0, n.min_items - count);
+    } else if (f.phase == a_first) {
+      need = n.min_items;
+      comma = false;
+    } else {  // after ','
+      need = std::max(1, n.min_items - count);
+      comma = false;
+    }
+    if (need > 0 && (n.items < 0 || !min(n.items))) return std::nullopt;
+    for (int k = 0; k < need; ++k) {
+      if (comma) out += ',';
+      comma = true;
+      out += *min(n.items);
+    }
+    return out + "]";
+  }
+
+  std::optional<std::string> string(const Frame& f) const {
+    const SchemaNode& n = node(f.node);
+    std::string out;
+    if (f.sub == 1) out = "n";
+    if (f.sub >= 2) out = std::string(static_cast<size_t>(6 - f.sub), '0');
+    if (n.regex) {
+      auto tail = s_.pattern_tail(f.node, f.buf, f.a);
+      if (!tail) return std::nullopt;
+      out += *tail;
+    } else if (f.a < n.min_len) {
+      out += std::string(static_cast<size_t>(n.min_len - f.a), 'a');
+    }
+    return out + "\"";
+  }
+
+  const JsonSchema& s_;
+};
+
+std::optional<std::string> thread_completion(const JsonSchema& s, const Thread& t) {
+  Finisher fin(s);
+  std::string out;
+  for (size_t i = t.size(); i-- > 0;) {
+    auto part = fin.frame(t[i], i + 1 < t.size());
+    if (!part) return std::nullopt;
+    out += *part;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> JsonSchema::pattern_tail(int node, const std::string& set,
+                                                    int length) const {
+  std::string key = std::to_string(node) + ':' + std::to_string(length) + ':' + set;
+  if (auto it = pattern_memo.find(key); it != pattern_memo.end()) return it->second;
+  const SchemaNode& n = nodes[static_cast<size_t>(node)];
+  auto tail = n.regex->shortest(set, length, n.min_len, n.max_len);
+  if (pattern_memo.size() > kMaxMemo) pattern_memo.clear();
+  pattern_memo.emplace(std::move(key), tail);
+  return tail;
+}
+
+JsonSchemaState::JsonSchemaState(const JsonSchema& schema) : schema_(&schema) {
+  Frame root;
+  root.type = t_root;
+  root.node = schema.root;
+  threads_.push_back({root});
+}
+
+bool JsonSchemaState::feed(unsigned char c) {
+  std::vector<Thread> next;
+  Walker w(*schema_, next);
+  for (auto& t : threads_) w.feed(std::move(t), c);
+  // Alternatives that met again are one; a bounded number stay (dropping one only narrows
+  // what may be written).
+  std::vector<Thread> unique;
+  for (auto& t : next) {
+    if (unique.size() >= kMaxThreads) break;
+    if (std::find(unique.begin(), unique.end(), t) == unique.end()) unique.push_back(std::move(t));
+  }
+  threads_ = std::move(unique);
+  return !threads_.empty();
+}
+
+bool JsonSchemaState::feed(std::string_view text) {
+  for (char ch : text)
+    if (!feed(static_cast<unsigned char>(ch))) return false;
+  return true;
+}
+
+bool JsonSchemaState::complete() const {
+  for (const auto& t : threads_) {
+    if (t[0].phase == r_done) return true;
+    if (t.size() != 2) continue;
+    const Frame& f = t[1];
+    const SchemaNode& n = schema_->nodes[static_cast<size_t>(f.node)];
+    if (f.type == t_number && number::can_end(n, f)) return true;
+    if (f.type == t_literal && std::find(n.texts.begin(), n.texts.end(), f.buf) != n.texts.end())
+      return true;
+  }
+  return false;
+}
+
+std::string JsonSchemaState::completion() const {
+  if (complete()) return {};
+  std::optional<std::string> best;
+  for (const auto& t : threads_) {
+    auto c = thread_completion(*schema_, t);
+    if (c && (!best || c->size() < best->size())) best = std::move(c);
+  }
+  return best.value_or(std::string());
+}
+
+}  // namespace hearth::generate
