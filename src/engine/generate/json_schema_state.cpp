@@ -32,6 +32,45 @@ bool is_hex(unsigned char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+// UTF-8 inside strings: a frame's `c` holds the continuation bytes still due (times 8) and which
+// range the next one must be in (RFC 3629's table: no overlong forms, no surrogates), so every
+// string is whole UTF-8 and the detokenized text equals the bytes checked.
+bool utf8_continues(int range, unsigned char c) {
+  static constexpr unsigned char lo[] = {0x80, 0xA0, 0x80, 0x90, 0x80};
+  static constexpr unsigned char hi[] = {0xBF, 0xBF, 0x9F, 0xBF, 0x8F};
+  return c >= lo[range] && c <= hi[range];
+}
+// Feeds a byte to a string's UTF-8 state: 1 taken (a lead or continuation byte), 0 refused,
+// -1 an ASCII byte with nothing due (the caller reads it).
+int utf8_feed(int32_t& state, unsigned char c) {
+  if (state > 0) {
+    if (!utf8_continues(state % 8, c)) return 0;
+    state = (state / 8 - 1) * 8;
+    return 1;
+  }
+  if (c < 0x80) return -1;
+  int due = 0, range = 0;
+  if (c >= 0xC2 && c <= 0xDF) due = 1;
+  else if (c == 0xE0) due = 2, range = 1;
+  else if (c == 0xED) due = 2, range = 2;
+  else if (c >= 0xE1 && c <= 0xEF) due = 2;
+  else if (c == 0xF0) due = 3, range = 3;
+  else if (c == 0xF4) due = 3, range = 4;
+  else if (c >= 0xF1 && c <= 0xF3) due = 3;
+  else return 0;
+  state = due * 8 + range;
+  return 1;
+}
+// The bytes that finish a character begun in a string.
+std::string utf8_finish(int32_t state) {
+  std::string out;
+  if (state <= 0) return out;
+  static constexpr unsigned char first[] = {0x80, 0xA0, 0x80, 0x90, 0x80};
+  out.push_back(static_cast<char>(first[state % 8]));
+  out.append(static_cast<size_t>(state / 8 - 1), static_cast<char>(0x80));
+  return out;
+}
+
 bool between_tokens(const Frame& f) {
   switch (f.type) {
     case t_root:
@@ -176,10 +215,18 @@ class Walker {
         f.phase = o_in_key;
         f.buf.clear();
         f.sub = 0;
+        f.c = 0;
         if (key_viable(n, f)) keep(std::move(t));
         return;
       case o_in_key:
         if (f.sub == 0) {
+          const int u = utf8_feed(f.c, c);
+          if (u == 0) return;
+          if (u == 1) {
+            f.buf.push_back(static_cast<char>(c));
+            if (key_viable(n, f)) keep(std::move(t));
+            return;
+          }
           if (c == '"') {
             for (size_t p = 0; p < n.props.size(); ++p) {
               if (n.props[p].key == f.buf && candidate(n, f.a, p)) {
@@ -290,6 +337,14 @@ class Walker {
       f.sub = f.sub == 5 ? 0 : static_cast<uint8_t>(f.sub + 1);
       return keep(std::move(t));
     }
+    if (!n.regex) {
+      const int u = utf8_feed(f.c, c);
+      if (u == 0) return;
+      if (u == 1) {
+        if (c >= 0xC0 && ++f.a > n.max_len) return;  // a character starts here
+        return keep(std::move(t));
+      }
+    }
     if (c == '"') {
       if (f.a < n.min_len || (n.regex && !n.regex->accepts(f.buf))) return;
       end(t);
@@ -305,7 +360,7 @@ class Walker {
       return keep(std::move(t));
     }
     if (c == '\\') f.sub = 1;
-    if ((c & 0xC0) != 0x80 && ++f.a > n.max_len) return;  // a character starts here
+    if (++f.a > n.max_len) return;
     keep(std::move(t));
   }
 
@@ -435,7 +490,7 @@ class Finisher {
                        min(n.props[p].node), rest(n, p + 1, true)}));
     }
     if (n.additional >= 0 && min(n.additional) && !required_from(n, f.a)) {
-      std::string tail;
+      std::string tail = in_key ? utf8_finish(f.c) : "";
       if (in_key && f.sub == 1) tail = "n";
       if (in_key && f.sub >= 2) tail = std::string(static_cast<size_t>(6 - f.sub), '0');
       const std::string key = other_key(n, (in_key ? f.buf : "") + tail);
@@ -471,7 +526,7 @@ class Finisher {
 
   std::optional<std::string> string(const Frame& f) const {
     const SchemaNode& n = node(f.node);
-    std::string out;
+    std::string out = utf8_finish(f.c);
     if (f.sub == 1) out = "n";
     if (f.sub >= 2) out = std::string(static_cast<size_t>(6 - f.sub), '0');
     if (n.regex) {

@@ -166,7 +166,10 @@ void ModelRunner::take(int slot, std::span<const float> logits, std::vector<Outp
   if (piece.stopped) return finish(slot, "stop", false, false, out);
   if (q.json && q.json->complete())  // "length" when the budget made it close early
     return finish(slot, q.json->forced() ? "length" : "stop", true, false, out);
-  if (q.request.max_tokens > 0 && q.n_generated >= q.request.max_tokens)
+  // A JSON value being closed is finished even past max_tokens: that happens only when the
+  // schema's shortest value is longer than max_tokens itself.
+  if (q.request.max_tokens > 0 && q.n_generated >= q.request.max_tokens &&
+      !(q.json && q.json->forced()))
     return finish(slot, "length", true, false, out);
   if (q.pos >= q.limit) return finish(slot, "length", true, true, out);  // no room to decode it
   q.next = id;
