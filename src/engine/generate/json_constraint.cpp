@@ -71,12 +71,11 @@ int32_t JsonConstraint::choose(sampler::Sampler& sampler, std::span<const float>
   for (int b = 0; b < 256; ++b) {
     const auto& ids = vocab_->by_first[static_cast<size_t>(b)];
     if (ids.empty()) continue;
-    JsonSchemaState byte = state_;
-    if (!byte.feed(static_cast<unsigned char>(b))) continue;
+    const char byte = static_cast<char>(b);
+    if (!state_.accepts(std::string_view(&byte, 1))) continue;
     for (int32_t id : ids) {
       if (static_cast<size_t>(id) >= logits.size()) continue;
-      JsonSchemaState trial = byte;
-      if (trial.feed(std::string_view(piece(id)).substr(1))) {
+      if (state_.accepts(piece(id))) {
         masked[static_cast<size_t>(id)] = logits[static_cast<size_t>(id)];
         any = true;
       }

@@ -44,6 +44,8 @@ class JsonSchemaState {
   // try on a copy).
   bool feed(unsigned char c);
   bool feed(std::string_view text);
+  // Whether feed(text) would succeed, leaving this state as it is.
+  bool accepts(std::string_view text) const;
   // The text so far is a whole value the schema accepts (the generation should stop).
   bool complete() const;
   // The shortest text found that completes the value ("" when complete()).

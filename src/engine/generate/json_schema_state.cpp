@@ -574,6 +574,20 @@ JsonSchemaState::JsonSchemaState(const JsonSchema& schema) : schema_(&schema) {
 }
 
 bool JsonSchemaState::feed(unsigned char c) {
+  // The common case without copies: a plain character inside a string without a pattern.
+  if (threads_.size() == 1) {
+    Frame& f = threads_[0].back();
+    if (f.type == t_string && f.sub == 0 && f.c == 0 && c >= 0x20 && c < 0x80 && c != '"' &&
+        c != '\\') {
+      const SchemaNode& n = schema_->nodes[static_cast<size_t>(f.node)];
+      if (!n.regex) {
+        if (f.a + 1 > n.max_len) return false;
+        ++f.a;
+        threads_[0][0].c = 0;
+        return true;
+      }
+    }
+  }
   std::vector<Thread> next;
   Walker w(*schema_, next);
   for (auto& t : threads_) w.feed(std::move(t), c);
@@ -586,6 +600,42 @@ bool JsonSchemaState::feed(unsigned char c) {
   }
   threads_ = std::move(unique);
   return !threads_.empty();
+}
+
+bool JsonSchemaState::accepts(std::string_view text) const {
+  // Inside a string without a pattern, plain characters are counted without copying the state
+  // (the sampler asks this of every token of the vocabulary).
+  size_t i = 0;
+  int32_t utf8 = 0;
+  int chars = 0;
+  if (threads_.size() == 1) {
+    const Frame& f = threads_[0].back();
+    const SchemaNode& n = schema_->nodes[static_cast<size_t>(f.node)];
+    if (f.type == t_string && f.sub == 0 && !n.regex) {
+      utf8 = f.c;
+      chars = f.a;
+      for (; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        const int u = utf8_feed(utf8, c);
+        if (u == 0) return false;
+        if (u == 1) {
+          if (c >= 0xC0 && ++chars > n.max_len) return false;
+          continue;
+        }
+        if (c < 0x20 || c == '"' || c == '\\') break;
+        if (++chars > n.max_len) return false;
+      }
+      if (i == text.size()) return true;
+    }
+  }
+  JsonSchemaState copy = *this;
+  if (i > 0) {
+    Frame& g = copy.threads_[0].back();
+    g.c = utf8;
+    g.a = chars;
+    copy.threads_[0][0].c = 0;
+  }
+  return copy.feed(text.substr(i));
 }
 
 bool JsonSchemaState::feed(std::string_view text) {
