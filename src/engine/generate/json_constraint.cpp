@@ -51,7 +51,8 @@ JsonConstraint::JsonConstraint(std::shared_ptr<const JsonSchema> schema,
 bool JsonConstraint::room(const JsonSchemaState& after, int budget) const {
   if (after.complete()) return true;
   const auto rest = vocab_->tokens(after.completion());
-  return rest && 1 + static_cast<int>(rest->size()) <= budget;
+  // A vocabulary missing a byte of the completion cannot promise a close: carry on unchecked.
+  return !rest || 1 + static_cast<int>(rest->size()) <= budget;
 }
 
 int32_t JsonConstraint::choose(sampler::Sampler& sampler, std::span<const float> logits,

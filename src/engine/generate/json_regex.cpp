@@ -10,7 +10,10 @@ namespace hearth::generate {
 
 namespace {
 
-constexpr size_t kMaxStates = 4000;
+constexpr size_t kMaxStates = 1000;
+constexpr size_t kMaxPattern = 1000;  // characters of a pattern
+constexpr int kMaxNesting = 50;       // groups inside groups
+constexpr size_t kMaxWork = 20'000'000;  // state visits one shortest-completion search may make
 constexpr int kMaxRepeat = 1000;
 constexpr size_t kMaxSearch = 20000;  // sets a shortest-completion search may visit
 
@@ -157,6 +160,8 @@ class Parser {
   Tree atom() {
     const unsigned char c = static_cast<unsigned char>(p_[i_]);
     if (c == '(') {
+      if (++nesting_ > kMaxNesting)
+        unsupported(full_, "groups nested over " + std::to_string(kMaxNesting) + " deep");
       ++i_;
       if (i_ < p_.size() && p_[i_] == '?') {
         if (i_ + 1 < p_.size() && p_[i_ + 1] == ':') {
@@ -168,6 +173,7 @@ class Parser {
       Tree t = alt();
       if (i_ >= p_.size() || p_[i_] != ')') malformed(full_, "an unclosed '('");
       ++i_;
+      --nesting_;
       return t;
     }
     ++i_;
@@ -281,6 +287,7 @@ class Parser {
 
   std::string_view full_, p_;
   size_t i_ = 0;
+  int nesting_ = 0;
 };
 
 }  // namespace
@@ -368,6 +375,9 @@ JsonRegex::Frag JsonRegex::build(const Tree& t) {
 }
 
 JsonRegex::JsonRegex(std::string_view pattern) {
+  if (pattern.size() > kMaxPattern)
+    throw Error(ErrorKind::unsupported, "patterns over " + std::to_string(kMaxPattern) +
+                                            " characters are not supported");
   std::string_view p = pattern;
   bool anchored_start = false, anchored_end = false;
   if (!p.empty() && p.front() == '^') {
@@ -457,11 +467,13 @@ std::optional<std::string> JsonRegex::shortest(const std::string& set, int lengt
   };
   std::deque<Node> queue{{set, length, {}}};
   std::unordered_set<std::string> seen{key(set, length)};
+  size_t work = 0;
   while (!queue.empty()) {
     Node n = std::move(queue.front());
     queue.pop_front();
     if (accepts(n.set) && n.length >= min_len) return n.text;
     if (n.length >= max_len || seen.size() > kMaxSearch) continue;
+    if ((work += order.size() * states_.size()) > kMaxWork) return std::nullopt;
     for (char ch : order) {
       std::string next = step(n.set, static_cast<unsigned char>(ch));
       if (next.empty()) continue;

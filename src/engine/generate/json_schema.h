@@ -36,6 +36,10 @@ struct JsonSchema;  // compiled form (json_schema_nodes.h)
 // uses 'patternProperties' at #/properties/x, which hearth does not support").
 std::shared_ptr<const JsonSchema> compile_json_schema(std::string_view schema_text);
 
+// Checks a request's schema before the request waits for a model (nothing for empty text): the
+// same Error kind as compile_json_schema, its message starting "field '<field>': ".
+void check_json_schema(std::string_view schema_text, std::string_view field);
+
 class JsonSchemaState {
  public:
   explicit JsonSchemaState(const JsonSchema& schema);

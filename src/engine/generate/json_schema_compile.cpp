@@ -14,6 +14,10 @@ namespace json = boost::json;
 
 namespace {
 
+// Bounds on what one request may ask the checker to carry (its work per byte grows with them).
+constexpr size_t kMaxNodes = 5000;
+constexpr size_t kMaxProperties = 256;
+
 // Keywords the compiler reads.
 const std::set<std::string, std::less<>> kSupported = {
     "type",      "properties", "required",  "additionalProperties", "enum",     "const",
@@ -187,6 +191,9 @@ class Compiler {
  private:
   SchemaNode& node(int i) { return out_.nodes[static_cast<size_t>(i)]; }
   int add() {
+    if (out_.nodes.size() >= kMaxNodes)
+      throw Error(ErrorKind::unsupported, "json_schema is too large (over " +
+                                              std::to_string(kMaxNodes) + " schemas in it)");
     out_.nodes.emplace_back();
     return static_cast<int>(out_.nodes.size() - 1);
   }
@@ -243,6 +250,8 @@ class Compiler {
       std::vector<SchemaNode::Prop> props;
       if (const auto* p = o.if_contains("properties")) {
         if (!p->is_object()) bad(path, "'properties' must be an object");
+        if (p->get_object().size() > kMaxProperties)
+          refuse("properties", path, " with over " + std::to_string(kMaxProperties) + " names");
         for (const auto& kv : p->get_object()) {
           const std::string name(kv.key());
           std::string key = json::serialize(json::string(name));
@@ -434,6 +443,15 @@ std::shared_ptr<const JsonSchema> compile_json_schema(std::string_view schema_te
                 "json_schema has no finite value that satisfies it (check required properties "
                 "that refer back to themselves, minItems above maxItems, empty ranges)");
   return out;
+}
+
+void check_json_schema(std::string_view schema_text, std::string_view field) {
+  if (schema_text.empty()) return;
+  try {
+    compile_json_schema(schema_text);
+  } catch (const Error& e) {
+    throw Error(e.kind(), "field '" + std::string(field) + "': " + e.what());
+  }
 }
 
 }  // namespace hearth::generate

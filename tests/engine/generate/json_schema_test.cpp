@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <random>
 #include <string>
 
@@ -231,6 +232,59 @@ TEST(JsonSchema, CompletionsAlwaysClose) {
       EXPECT_FALSE(ec) << written + tail;
     }
   }
+}
+
+// Schemas come from clients: mutated ones are compiled or refused with an Error, never a crash,
+// and what compiles still completes. HEARTH_FUZZ_SCHEMA_ITERATIONS sets a longer run.
+TEST(JsonSchema, MutatedSchemasAreRefusedOrFollowed) {
+  const std::vector<std::string> seeds = {
+      R"({"type":"object","properties":{"a":{"type":"string","pattern":"^(ab|c){1,3}[x-z]?$"},
+        "b":{"anyOf":[{"type":"integer","minimum":-3,"maximum":7},{"enum":[true,"q"]}]},
+        "c":{"type":"array","items":{"$ref":"#"},"maxItems":2}},"required":["a"]})",
+      R"({"$defs":{"x":{"type":["number","null"],"exclusiveMaximum":1e3}},"type":"array",
+        "items":{"$ref":"#/$defs/x"},"minItems":1})",
+      R"({"type":"string","format":"date-time","minLength":3,"maxLength":40})",
+  };
+  const char* env = std::getenv("HEARTH_FUZZ_SCHEMA_ITERATIONS");
+  const int iterations = env ? std::atoi(env) : 1500;
+  std::mt19937 rng(3);
+  const std::string alphabet = R"({}[]":,0123456789-+.eE^$|*?()\ abcdefgijklmnopqrstuvwxyz#/)";
+  int compiled = 0;
+  for (int it = 0; it < iterations; ++it) {
+    std::string text = seeds[rng() % seeds.size()];
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits && !text.empty(); ++e) {
+      const size_t at = rng() % text.size();
+      switch (rng() % 3) {
+        case 0: text[at] = alphabet[rng() % alphabet.size()]; break;
+        case 1: text.erase(at, 1 + rng() % 3); break;
+        default: text.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
+      }
+    }
+    std::shared_ptr<const JsonSchema> s;
+    try {
+      s = compile_json_schema(text);
+    } catch (const Error&) {
+      continue;
+    }
+    ++compiled;
+    JsonSchemaState st(*s);
+    std::string written;
+    for (int k = 0; k < 12 && !st.complete(); ++k) {
+      std::vector<unsigned char> ok;
+      for (unsigned char c : alphabet) {
+        JsonSchemaState trial = st;
+        if (trial.feed(c)) ok.push_back(c);
+      }
+      if (ok.empty()) break;
+      const unsigned char c = ok[rng() % ok.size()];
+      st.feed(c);
+      written.push_back(static_cast<char>(c));
+    }
+    const std::string tail = st.completion();
+    EXPECT_TRUE(st.feed(tail) && st.complete()) << text << "\n" << written << " + " << tail;
+  }
+  EXPECT_GT(compiled, 0);
 }
 
 }  // namespace
