@@ -22,7 +22,7 @@ enum RootPhase : uint8_t { r_value, r_in_value, r_done };
 constexpr int kMaxLeadingSpace = 4;
 constexpr int kMaxSpaceRun = 24;
 constexpr size_t kMaxDepth = 48;
-constexpr size_t kMaxThreads = 32;
+constexpr size_t kMaxThreads = 128;  // alternatives alive at once (e.g. one per tool)
 constexpr size_t kMaxMemo = 100000;
 
 bool is_ws(unsigned char c) {

@@ -149,6 +149,19 @@ TEST(JsonSchema, AlternativesAndToolCalls) {
   EXPECT_EQ(st.completion(), R"(ime","arguments":{"zone":"UTC"}})");
 }
 
+TEST(JsonSchema, EveryOneOfManyToolsCanBeCalled) {
+  std::string tools = R"({"anyOf":[)";
+  for (int k = 0; k < 60; ++k)
+    tools += std::string(k ? "," : "") + R"({"type":"object","properties":{"name":{"const":"tool_)" +
+             std::to_string(k) + R"("},"arguments":{"type":"object","properties":{"x":{"type":"integer"}},)" +
+             R"("required":["x"],"additionalProperties":false}},"required":["name","arguments"],)" +
+             R"("additionalProperties":false})";
+  tools += "]}";
+  EXPECT_TRUE(accepts(tools, R"({"name":"tool_59","arguments":{"x":1}})"));
+  EXPECT_TRUE(accepts(tools, R"({"name":"tool_0","arguments":{"x":-2}})"));
+  EXPECT_FALSE(prefix_ok(tools, R"({"name":"tool_60")"));
+}
+
 TEST(JsonSchema, RefsMayLoop) {
   const std::string tree = R"({"$ref":"#/$defs/node","$defs":{"node":{"type":"object",
     "properties":{"value":{"type":"integer"},"children":{"type":"array",
