@@ -170,6 +170,20 @@ test('a short max_tokens still closes the JSON (finish_reason length)', T, async
   check(schema, text, 'streamed');
 });
 
+test('Ollama generate and OpenAI completions follow a schema too', T, async () => {
+  const schema = makeSchema(3);
+  const g = await ollama.generate({
+    model: 'tiny', prompt: 'Fill in the record.', stream: false, format: schema,
+    options: { temperature: 0, num_predict: 60 },
+  });
+  check(schema, g.response, 'ollama generate');
+  const c = await openai.completions.create({
+    model: 'tiny', prompt: 'Fill in the record.', temperature: 0, max_tokens: 60,
+    response_format: { type: 'json_schema', json_schema: { name: 'c', schema } },
+  });
+  check(schema, c.choices[0].text, 'openai completions');
+});
+
 test('an unsupported keyword is a 400 that names it (both APIs)', T, async () => {
   const schema = { type: 'object', properties: { a: { type: 'object', patternProperties: { '^x': {} } } } };
   await assert.rejects(

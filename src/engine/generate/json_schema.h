@@ -17,7 +17,17 @@
 // - whitespace between tokens is capped (4 before the value, 24 in a row elsewhere), as in
 //   JsonPrefix, so a sampler cannot spend its budget on blanks;
 // - oneOf is read as anyOf (an output may match more than one alternative when they overlap).
-// Supported keywords are listed in json_schema_compile.cpp (kSupported); the others are refused.
+// Supported: type (object, array, string, number, integer, boolean, null, and arrays of them),
+// properties, required, additionalProperties (false, true or a schema; absent means no other keys
+// when `properties` is given, any keys otherwise), enum, const, items (a schema), minItems,
+// maxItems, minLength, maxLength, pattern (json_regex.h), format (date, time, date-time, uuid,
+// email checked; other formats are annotations), minimum, maximum, exclusiveMinimum,
+// exclusiveMaximum, anyOf, oneOf, allOf with one schema, nullable, uniqueItems false, $ref to
+// '#...' within the schema ($defs, definitions, any pointer; loops allowed). Ignored
+// annotations: title, description, default, examples, $schema, $id, $comment, deprecated,
+// readOnly, writeOnly, discriminator, contentMediaType, contentEncoding and x-*. Everything else
+// (patternProperties, if/then/else, not, dependentSchemas, prefixItems, uniqueItems true,
+// multipleOf, minProperties, remote $ref, ...) is refused by name.
 #pragma once
 
 #include <cstdint>
