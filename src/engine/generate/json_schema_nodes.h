@@ -52,6 +52,21 @@ struct JsonSchema {
   std::optional<std::string> pattern_tail(int node, const std::string& set, int length) const;
 };
 
+// What a checker frame is (JsonSchemaState::Frame::type) and where inside its value it stands.
+namespace frames {
+enum Type : uint8_t { t_root, t_object, t_array, t_string, t_number, t_literal };
+// Object phases: first (key or '}'), key_wait (after ','), in_key, colon, value_wait, in_value,
+// after_value. Array phases: first (value or ']'), value_wait (after ','), in_value, after_value.
+enum ObjPhase : uint8_t { o_first, o_key_wait, o_in_key, o_colon, o_value_wait, o_in_value, o_after };
+enum ArrPhase : uint8_t { a_first, a_value_wait, a_in_value, a_after };
+enum RootPhase : uint8_t { r_value, r_in_value, r_done };
+}  // namespace frames
+
+// The bytes that finish a UTF-8 character begun in a string (a frame's `c`, json_schema_state.cpp).
+std::string utf8_finish(int32_t state);
+// The shortest text that completes one alternative's frame stack; nullopt when it cannot.
+std::optional<std::string> thread_completion(const JsonSchema& s, const JsonSchemaState::Thread& t);
+
 // The number frame's machinery (json_schema_number.cpp), shared by the checker and the compiler.
 namespace number {
 enum Sub : uint8_t { empty, minus, zero, digits, dot, frac, exp, exp_sign, exp_digits };
