@@ -145,18 +145,26 @@ TEST(JsonConstraint, FullCheckCostOnTheQwen2Vocabulary) {
   const auto file = gguf::File::open(dir / "tokenizer" / "ggml-vocab-qwen2.gguf");
   const auto tok = tokenizer::Tokenizer::from_gguf(file);
   auto vocab = std::make_shared<JsonVocab>(tok);
-  auto schema = compile_json_schema(kSchemas[0]);
+  auto person = compile_json_schema(kSchemas[0]);
+  auto dated = compile_json_schema(kSchemas[3]);
   const auto n = static_cast<size_t>(tok.n_vocab());
   std::vector<float> logits(n, 0.0f);
   std::mt19937 rng(1);
   for (auto& l : logits) l = static_cast<float>(rng() % 1000) / 100.0f;
-  for (const auto& [prefix, first_byte] : {std::pair<const char*, unsigned char>{R"({"name":"Al)", '\n'},
-                                           {R"({"name":"Al","age":3,)", '}'}}) {
+  struct Case {
+    std::shared_ptr<const JsonSchema> schema;
+    const char* prefix;
+    unsigned char bad_first_byte;
+  };
+  for (const auto& [schema, prefix, first_byte] :
+       {Case{person, R"({"name":"Al)", '\n'}, Case{person, R"({"name":"Al","age":3,)", '}'},
+        Case{dated, R"({"day":"2024-0)", 'x'}}) {
     JsonConstraint c(schema, vocab);
     const auto ids = vocab->tokens(prefix);
     ASSERT_TRUE(ids);
     for (int32_t id : *ids) c.accept(id);
-    // A pick that cannot fit gets the top logit (a raw newline in a string, '}' after ',').
+    // A pick that cannot fit gets the top logit (a raw newline in a string, '}' after ',', a
+    // letter in a date).
     const int32_t bad = vocab->by_first[first_byte].front();
     std::vector<float> step = logits;
     step[static_cast<size_t>(bad)] = 100.0f;
