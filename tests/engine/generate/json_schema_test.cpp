@@ -300,5 +300,27 @@ TEST(JsonSchema, MutatedSchemasAreRefusedOrFollowed) {
   EXPECT_GT(compiled, 0);
 }
 
+// Patterns built to be costly are refused or stay bounded (the search for a completion has a
+// work limit), so a client cannot stall the server with one.
+TEST(JsonSchema, CostlyPatternsAreBounded) {
+  for (const char* pattern :
+       {"^(a|aa)*b$", "^(.*a){30}$", "^((a{0,9}){0,9}){0,9}$", "^[a-z]{900}$", "(x+x+)+y",
+        "^(([a-c]|[b-d]|[c-e])*[0-9]){12}$"}) {
+    const std::string schema = std::string(R"({"type":"string","maxLength":1000,"pattern":")") +
+                               pattern + "\"}";
+    try {
+      auto s = compile_json_schema(schema);
+      JsonSchemaState st(*s);
+      ASSERT_TRUE(st.feed('"'));
+      for (int k = 0; k < 20 && st.feed('a'); ++k) {
+      }
+      (void)st.completion();
+    } catch (const Error& e) {
+      EXPECT_TRUE(e.kind() == ErrorKind::unsupported || e.kind() == ErrorKind::invalid_input)
+          << pattern << ": " << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace hearth::generate
