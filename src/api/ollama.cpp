@@ -28,6 +28,7 @@ OllamaGeneration read_generation(const json::object& body) {
   const auto fmt = body.find("format");
   if (fmt != body.end() && !fmt->value().is_null()) {
     const auto& f = fmt->value();
+    if (f.is_object()) g.json_schema = json::serialize(f);
     if (f.is_object() || (f.is_string() && f.as_string() == "json")) g.json_format = true;
     else if (!(f.is_string() && f.as_string().empty()))
       bad_field("format", "\"json\" or a JSON schema object");

@@ -29,6 +29,7 @@ struct OllamaGeneration {
   bool stream = true;
   Options options;
   bool json_format = false;  // format "json" or a JSON schema object
+  std::string json_schema;   // format as a JSON schema object: its JSON text (else empty)
   std::optional<std::chrono::milliseconds> keep_alive;
 };
 

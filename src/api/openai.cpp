@@ -1,6 +1,8 @@
 // See openai.h.
 #include "api/openai.h"
 
+#include <cctype>
+
 #include "api/fields.h"
 #include "api/ollama.h"  // opt_keep_alive
 #include "api/tools.h"
@@ -9,6 +11,32 @@
 
 namespace hearth::api {
 namespace {
+
+// response_format {type: "json_schema", json_schema: {name, schema, strict, description}}: the
+// schema's JSON text (empty when it has none: any JSON object, as json_object). The server
+// compiles the schema (engine/generate/json_schema.h), which names what it cannot do. `strict`
+// changes nothing: hearth's output always keeps to the schema.
+std::string read_json_schema(const json::object& rf) {
+  const auto* js = rf.if_contains("json_schema");
+  if (!js || !js->is_object())
+    bad_field("response_format.json_schema", "an object with a name and a schema");
+  const json::object& o = js->get_object();
+  if (const auto* name = o.if_contains("name")) {
+    bool ok = name->is_string() && !name->get_string().empty() && name->get_string().size() <= 64;
+    if (ok)
+      for (char c : name->get_string())
+        ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
+    if (!ok) bad_field("response_format.json_schema.name", "1 to 64 letters, digits, '_' or '-'");
+  }
+  if (const auto* strict = o.if_contains("strict"); strict && !strict->is_null() && !strict->is_bool())
+    bad_field("response_format.json_schema.strict", "true or false");
+  if (const auto* d = o.if_contains("description"); d && !d->is_null() && !d->is_string())
+    bad_field("response_format.json_schema.description", "a string");
+  const auto* schema = o.if_contains("schema");
+  if (!schema || schema->is_null()) return {};
+  if (!schema->is_object()) bad_field("response_format.json_schema.schema", "a JSON schema object");
+  return json::serialize(*schema);
+}
 
 OpenAiGeneration read_generation(const json::object& body) {
   OpenAiGeneration g;
@@ -37,6 +65,7 @@ OpenAiGeneration read_generation(const json::object& body) {
     const std::string type = opt_string(*rf, "type").value_or("text");
     if (type == "json_object" || type == "json_schema") g.json_object = true;
     else if (type != "text") bad_field("response_format.type", "text, json_object or json_schema");
+    if (type == "json_schema") g.json_schema = read_json_schema(*rf);
   }
   g.keep_alive = opt_keep_alive(body);
   return g;

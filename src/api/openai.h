@@ -37,6 +37,7 @@ struct OpenAiGeneration {
   std::optional<std::int64_t> max_tokens;  // >= 1; max_completion_tokens wins when both are given
   std::vector<std::string> stop;           // at most 4
   bool json_object = false;                // response_format json_object or json_schema
+  std::string json_schema;  // response_format json_schema: json_schema.schema's JSON text
   std::optional<std::chrono::milliseconds> keep_alive;  // hearth's extension (Ollama's field)
 };
 

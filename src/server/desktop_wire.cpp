@@ -75,6 +75,7 @@ json::object infer_message(const std::string& id, const GenerationRequest& r) {
     options["stop"] = std::move(stop);
   }
   if (r.keep_alive) options["keep_alive_ms"] = r.keep_alive->count();
+  if (!r.json_schema.empty()) options["json_schema"] = r.json_schema;  // the schema's JSON text
   json::object m{{"type", "infer"}, {"id", id}, {"model", r.model}, {"options", std::move(options)}};
   if (!r.messages.empty()) {
     json::array messages;
@@ -133,6 +134,10 @@ GenerationRequest request_from_infer(const json::object& m) {
   if (const json::value* v = o.if_contains("json"); v != nullptr && !v->is_null()) {
     if (!v->is_bool()) throw bad("json", "true or false");
     r.json_object = v->as_bool();
+  }
+  if (const json::value* v = o.if_contains("json_schema"); v != nullptr && !v->is_null()) {
+    if (!v->is_string()) throw bad("json_schema", "a JSON schema's text");
+    r.json_schema = std::string(v->as_string());
   }
   if (const json::value* v = o.if_contains("stop"); v != nullptr && !v->is_null()) {
     if (!v->is_array()) throw bad("stop", "an array of strings");

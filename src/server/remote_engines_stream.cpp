@@ -152,7 +152,18 @@ RemoteCall remote_call(const GenerationRequest& r, const std::string& model) {
     for (const auto& x : r.stop) stop.emplace_back(x);
     body["stop"] = std::move(stop);
   }
-  if (r.json_object) body["response_format"] = json::object{{"type", "json_object"}};
+  // The schema was compiled when the request came in, so it parses; should it not, the
+  // engine is asked for any JSON object rather than nothing.
+  boost::system::error_code schema_error;
+  const json::value schema =
+      r.json_schema.empty() ? json::value() : json::parse(r.json_schema, schema_error);
+  if (!r.json_schema.empty() && !schema_error) {
+    body["response_format"] = json::object{
+        {"type", "json_schema"},
+        {"json_schema", json::object{{"name", "output"}, {"strict", true}, {"schema", schema}}}};
+  } else if (r.json_object) {
+    body["response_format"] = json::object{{"type", "json_object"}};
+  }
   call.body = format_json(body);
   return call;
 }

@@ -6,7 +6,7 @@
 // for raw text; always "stream": true and "stream_options": {"include_usage": true}; "model"
 // the engine's name for it; temperature (0 when greedy), top_p, seed, presence_penalty,
 // frequency_penalty; max_tokens only when > 0; stop when any; response_format json_object for
-// JSON mode.
+// JSON mode, or json_schema (name "output", strict) with the request's schema.
 //
 // The answer (SseReader): "data: {chunk}" lines; choices[0].delta.content (chat) or
 // choices[0].text (completions) become token events; choices[0].finish_reason and the usage

@@ -32,7 +32,18 @@ json::object openai_body(const api::ChatRequest& c, const std::string& remote_mo
     for (const auto& s : *o.stop) stop.emplace_back(json::string(s));
     body["stop"] = std::move(stop);
   }
-  if (c.json_format) body["response_format"] = json::object{{"type", "json_object"}};
+  // The schema was compiled when the request came in, so it parses; should it not, the
+  // engine is asked for any JSON object rather than nothing.
+  boost::system::error_code schema_error;
+  const json::value schema =
+      c.json_schema.empty() ? json::value() : json::parse(c.json_schema, schema_error);
+  if (!c.json_schema.empty() && !schema_error) {
+    body["response_format"] = json::object{
+        {"type", "json_schema"},
+        {"json_schema", json::object{{"name", "output"}, {"strict", true}, {"schema", schema}}}};
+  } else if (c.json_format) {
+    body["response_format"] = json::object{{"type", "json_object"}};
+  }
   return body;
 }
 

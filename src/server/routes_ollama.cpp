@@ -10,6 +10,7 @@
 
 #include "api/ollama.h"
 #include "api/tools.h"
+#include "engine/generate/json_schema.h"
 #include "server/inference.h"
 #include "server/remote_chat.h"
 #include "server/response_stream.h"
@@ -28,6 +29,7 @@ GenerationRequest generation_request(ApiContext& api, const Request& http,
   r.sampling.seed = random_seed();
   apply_options(api::overlay(resolved.manifest.parameters, g.options), r);
   r.json_object = g.json_format;
+  r.json_schema = g.json_schema;
   r.keep_alive = g.keep_alive;
   return r;
 }
@@ -121,6 +123,8 @@ Response load_or_unload(ApiContext& api, const Request& http, GenerationRequest&
 Response chat(ApiContext& api, const Request& http, const char* source) {
   const json::object body = parse_body_object(http.body);
   api::ChatRequest c = api::parse_chat(body);
+  // A schema hearth cannot follow is a 400 now, before the request waits for a model.
+  generate::check_json_schema(c.json_schema, "format");
   if (!c.messages.empty())  // a desktop agent or a remote engine (routing.h)
     if (auto route = choose_route(api, http, c.model)) {
       GenerationRequest r;
@@ -128,6 +132,7 @@ Response chat(ApiContext& api, const Request& http, const char* source) {
       r.sampling.seed = random_seed();
       apply_options(c.options, r);
       r.json_object = c.json_format;
+      r.json_schema = c.json_schema;
       r.keep_alive = c.keep_alive;
       r.messages = std::move(c.messages);
       r.chat = std::move(c.chat);
@@ -150,6 +155,7 @@ Response chat(ApiContext& api, const Request& http, const char* source) {
 
 Response generate(ApiContext& api, const Request& http) {
   api::GenerateRequest g = api::parse_generate(parse_body_object(http.body));
+  generate::check_json_schema(g.json_schema, "format");
   GenerationRequest r = generation_request(api, http, g);
   r.prompt = std::move(g.prompt);
   r.system = std::move(g.system);

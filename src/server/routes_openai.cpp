@@ -10,6 +10,7 @@
 #include "core/base64.h"
 #include "api/openai.h"
 #include "api/tools.h"
+#include "engine/generate/json_schema.h"
 #include "server/inference.h"
 #include "server/remote_chat.h"
 #include "server/response_stream.h"
@@ -46,6 +47,9 @@ GenerationRequest generation_request(const api::OpenAiGeneration& g) {
   if (g.max_tokens) r.max_tokens = static_cast<int>(std::min<std::int64_t>(*g.max_tokens, 1 << 30));
   r.stop = g.stop;
   r.json_object = g.json_object;
+  // A schema hearth cannot follow is a 400 now, before the request waits for a model.
+  generate::check_json_schema(g.json_schema, "response_format.json_schema.schema");
+  r.json_schema = g.json_schema;
   r.keep_alive = g.keep_alive;
   return r;
 }

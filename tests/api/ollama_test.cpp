@@ -28,6 +28,7 @@ TEST(OllamaChatRequest, ReadsEveryField) {
   const auto plain = parse_chat(body(R"({"model": "m", "format": {"type": "object"}})"));
   EXPECT_TRUE(plain.stream);  // Ollama streams unless told not to
   EXPECT_TRUE(plain.json_format);
+  EXPECT_EQ(plain.json_schema, R"({"type":"object"})") << "a schema object travels as its text";
   EXPECT_TRUE(plain.messages.empty());  // only loads the model
 }
 

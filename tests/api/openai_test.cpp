@@ -57,6 +57,29 @@ TEST(OpenAiChatRequest, AbsentFieldsStayUnset) {
   EXPECT_FALSE(r.json_object);
 }
 
+TEST(OpenAiChatRequest, ResponseFormatJsonSchema) {
+  const auto r = parse_chat_completion(body(with(R"("response_format": {"type": "json_schema",
+      "json_schema": {"name": "person_1", "strict": true, "description": "a person",
+      "schema": {"type": "object", "properties": {"a": {"type": "string"}}}}})")));
+  EXPECT_TRUE(r.json_object);
+  EXPECT_EQ(r.json_schema, R"({"type":"object","properties":{"a":{"type":"string"}}})");
+  const auto no_schema = parse_chat_completion(
+      body(with(R"("response_format": {"type": "json_schema", "json_schema": {"name": "x"}})")));
+  EXPECT_TRUE(no_schema.json_object);
+  EXPECT_TRUE(no_schema.json_schema.empty()) << "no schema: any JSON object";
+  expect_chat_error(with(R"("response_format": {"type": "json_schema"})"),
+                    ErrorKind::invalid_input, "field 'response_format.json_schema' must be");
+  expect_chat_error(
+      with(R"("response_format": {"type": "json_schema", "json_schema": {"name": "a b"}})"),
+      ErrorKind::invalid_input, "field 'response_format.json_schema.name' must be");
+  expect_chat_error(with(R"("response_format": {"type": "json_schema",
+      "json_schema": {"name": "a", "schema": "x"}})"),
+                    ErrorKind::invalid_input, "field 'response_format.json_schema.schema' must be");
+  expect_chat_error(with(R"("response_format": {"type": "json_schema",
+      "json_schema": {"name": "a", "strict": 1, "schema": {}}})"),
+                    ErrorKind::invalid_input, "field 'response_format.json_schema.strict' must be");
+}
+
 TEST(OpenAiChatRequest, MessagesJoinTextPartsAndReadDeveloperAsSystem) {
   const auto r = parse_chat_completion(body(R"({"model": "m", "messages": [
       {"role": "developer", "content": "be brief"},

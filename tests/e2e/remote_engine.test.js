@@ -151,6 +151,27 @@ test('the Ollama API reaches the remote too', T, async () => {
   assert.ok(r.prompt_eval_count > 0);
 });
 
+test('a JSON schema reaches the remote engine (both APIs)', T, async () => {
+  const schema = {
+    type: 'object', properties: { colour: { enum: ['red', 'blue'] }, n: { type: 'integer', minimum: 1, maximum: 3 } },
+    required: ['colour', 'n'], additionalProperties: false,
+  };
+  const check = (text) => {
+    const v = JSON.parse(text);
+    assert.deepEqual(Object.keys(v), ['colour', 'n'], text);
+    assert.ok(['red', 'blue'].includes(v.colour) && [1, 2, 3].includes(v.n), text);
+  };
+  const o = await openaiClient(hub.url, bob).chat.completions.create({
+    model: 'tiny', messages, temperature: 0, max_tokens: 40,
+    response_format: { type: 'json_schema', json_schema: { name: 'pick', schema } },
+  });
+  check(o.choices[0].message.content);
+  const r = await ollamaClient(hub.url, bob).chat({
+    model: 'tiny', messages, stream: false, format: schema, options: { num_predict: 40, temperature: 0 },
+  });
+  check(r.message.content);
+});
+
 test("an engine given to one user is never used for another", T, async () => {
   const { text } = await streamChat(alice, 'tiny-a');
   assert.ok(text.length > 0);

@@ -36,6 +36,7 @@ TEST(DesktopWire, RequestSurvivesTheTrip) {
   EXPECT_EQ(back.max_tokens, 42);
   EXPECT_EQ(back.stop, r.stop);
   EXPECT_TRUE(back.json_object);
+  EXPECT_TRUE(back.json_schema.empty());
   EXPECT_EQ(back.num_ctx, 2048);
   ASSERT_TRUE(back.keep_alive.has_value());
   EXPECT_EQ(back.keep_alive->count(), 0);
@@ -81,6 +82,25 @@ TEST(DesktopWire, NamesAndPolicies) {
   EXPECT_EQ(route_policy_from("local-only", "x"), RoutePolicy::local_only);
   EXPECT_EQ(to_string(RoutePolicy::desktop_then_local), "desktop-then-local");
   EXPECT_THROW(route_policy_from("desktop", "the X-Hearth-Route header"), Error);
+}
+
+TEST(DesktopWire, AJsonSchemaTravelsToTheDesktopAndBack) {
+  GenerationRequest r;
+  r.model = "m:latest";
+  r.prompt = "p";
+  r.json_object = true;
+  r.json_schema = R"({"type":"object","properties":{"a":{"enum":["x","y"]}},"required":["a"]})";
+  const GenerationRequest back = request_from_infer(infer_message("r2", r));
+  EXPECT_TRUE(back.json_object);
+  EXPECT_EQ(back.json_schema, r.json_schema);
+  boost::json::object bad = infer_message("r3", r);
+  bad["options"].as_object()["json_schema"] = 5;
+  try {
+    request_from_infer(bad);
+    ADD_FAILURE() << "a json_schema that is no text must be refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("json_schema"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -115,6 +115,13 @@ TEST(RemoteCall, AChatBecomesAStreamedChatCompletion) {
   EXPECT_EQ(body.at("max_tokens").as_int64(), 12);
   EXPECT_EQ(body.at_pointer("/stop/0").as_string(), "\n\n");
   EXPECT_EQ(body.at_pointer("/response_format/type").as_string(), "json_object");
+
+  GenerationRequest schema = chat_request();
+  schema.json_schema = R"({"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]})";
+  const json::value with = *parse_json(remote_detail::remote_call(schema, "llama3:8b").body);
+  EXPECT_EQ(with.at_pointer("/response_format/type").as_string(), "json_schema");
+  EXPECT_TRUE(with.at_pointer("/response_format/json_schema/strict").as_bool());
+  EXPECT_EQ(with.at_pointer("/response_format/json_schema/schema/required/0").as_string(), "n");
 }
 
 TEST(RemoteCall, APromptWithTemplateIsOneUserMessageAndRawTextACompletion) {

@@ -1,5 +1,7 @@
-// An incremental checker for "the text so far can still become one JSON object", used to
-// constrain sampling for format = "json" (GenerationRequest::json_object).
+// An incremental checker for "the text so far can still become one JSON object": a small,
+// independent oracle that tests hold generated JSON-mode text against. Sampling itself is
+// constrained by JsonSchemaState (json_schema.h), which format = "json" runs with the schema
+// {"type":"object"} and with the same whitespace and number limits.
 //
 // Shape: a pushdown automaton over bytes. feed() takes the next byte and says whether the text
 // stays a prefix of some valid JSON document whose top level is an object (leading whitespace

@@ -32,13 +32,16 @@ struct Request {
   int max_tokens = -1;                // -1: until EOS or the end of the context
   std::vector<std::string> stop;      // stop strings (in addition to end-of-generation tokens)
   bool json_object = false;           // constrain the output to one JSON object
-  // Tools offered, the tool choice and thinking (chat/tools.h), for chat requests (messages, or
-  // a prompt with apply_template). A forced call constrains the output to the call's JSON; the
-  // output is split into reasoning, text and calls (chat/reply_parser.h) in Output.
+  // Constrain the output to a value this JSON Schema (its JSON text) accepts; empty: none.
+  // Takes precedence over json_object. compile_json_schema() (json_schema.h) checks it first.
+  std::string json_schema;
   // LoRA adapters for this request only, on top of RunnerOptions::adapters, in this order: a
   // fine-tuned version of the loaded base runs as base + its adapter, batched with requests for
   // the base or other versions (model::Context::set_sequence_adapters).
   std::vector<LoraFile> adapters;
+  // Tools offered, the tool choice and thinking (chat/tools.h), for chat requests (messages, or
+  // a prompt with apply_template). A forced call constrains the output to the call's JSON; the
+  // output is split into reasoning, text and calls (chat/reply_parser.h) in Output.
   chat::ChatOptions chat;
 };
 

@@ -34,6 +34,8 @@
 
 namespace hearth::generate {
 
+struct JsonVocab;  // json_constraint.h
+
 class Runner {
  public:
   virtual ~Runner() = default;
@@ -130,6 +132,7 @@ class ModelRunner final : public Runner {
 
  private:
   struct Sequence;  // runner_step.cpp
+  int budget(const Sequence& q) const;  // tokens a sequence may still write
   ModelRunner(std::string path, std::shared_ptr<const model::Model> model, RunnerOptions options);
 
   int32_t choose(Sequence& q, std::span<const float> logits);
@@ -150,7 +153,7 @@ class ModelRunner final : public Runner {
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<model::Context> ctx_;
   chat::ModelChat chat_;  // the chat format, built-in system message and BOS rule
-  std::vector<std::string> pieces_;  // every token's bytes, filled on the first JSON request
+  std::shared_ptr<const JsonVocab> json_vocab_;  // built on the first JSON request
   std::vector<std::unique_ptr<Sequence>> seqs_;  // by slot
   std::vector<std::vector<int32_t>> cached_;     // by slot: the tokens its cells hold
 };

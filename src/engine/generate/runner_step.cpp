@@ -22,6 +22,15 @@ int ModelRunner::start(int slot, const Request& request, int limit) {
   // an error). The cached tokens were computed with the slot's previous adapters: reusable only
   // when those are the same files (same loaded copy) at the same scales.
   std::vector<model::AppliedLora> adapters = load_adapters(request);
+  // The JSON constraint's schema, compiled before anything changes (an unsupported or malformed
+  // schema is the request's error).
+  std::shared_ptr<const JsonSchema> schema;
+  const bool chat = !request.messages.empty() || request.apply_template;
+  const chat::ChatOptions chat_options = chat_.with_model(request.chat);
+  if (chat && chat_options.forced())  // a forced call: its JSON, held to the tools' schemas
+    schema = compile_json_schema(chat::forced_call_schema(chat_.format(), chat_options));
+  else if (!request.json_schema.empty()) schema = compile_json_schema(request.json_schema);
+  else if (request.json_object) schema = any_object_schema();
   const std::vector<model::AppliedLora>& before = ctx_->sequence_adapters(slot);
   const bool same_adapters =
       std::equal(adapters.begin(), adapters.end(), before.begin(), before.end(),
@@ -29,12 +38,7 @@ int ModelRunner::start(int slot, const Request& request, int limit) {
                    return a.adapter == b.adapter && a.scale == b.scale;
                  });
   auto q = std::make_unique<Sequence>(request, tokenizer(), model_->n_vocab());
-  if (!request.messages.empty() || request.apply_template) {
-    const chat::ChatOptions options = chat_.with_model(request.chat);
-    q->reply.emplace(chat_.format(), options);
-    // A forced call: the output is the call's JSON, held to the tools' schemas.
-    if (options.forced()) q->request.json_object = true;
-  }
+  if (chat) q->reply.emplace(chat_.format(), chat_options);
   if (!same_adapters) ctx_->set_sequence_adapters(slot, std::move(adapters));
   if (options_.keep_conversation && seqs_[s]) q->sampler = std::move(seqs_[s]->sampler);
   // Reuse the cached tokens the prompt begins with and forget the rest (an earlier answer often
@@ -53,14 +57,9 @@ int ModelRunner::start(int slot, const Request& request, int limit) {
   q->fed = common;
   q->limit = limit;
   q->running = true;
-  if (q->request.json_object) {
-    q->json.emplace();
-    if (pieces_.empty()) {
-      const auto& tok = tokenizer();
-      pieces_.reserve(static_cast<size_t>(tok.n_vocab()));
-      for (int32_t id = 0; id < tok.n_vocab(); ++id)
-        pieces_.push_back(tok.token_to_piece(id, /*render_special=*/false));
-    }
+  if (schema) {
+    if (!json_vocab_) json_vocab_ = std::make_shared<JsonVocab>(tokenizer());
+    q->json.emplace(std::move(schema), json_vocab_);
   }
   const int n = static_cast<int>(q->prompt.size());
   seqs_[s] = std::move(q);
@@ -138,29 +137,16 @@ void ModelRunner::drop(int slot) {
   seqs_[s].reset();
 }
 
+int ModelRunner::budget(const Sequence& q) const {
+  // This token plus one more per position left to decode; max_tokens when it is smaller.
+  int left = q.limit - q.pos + 1;
+  if (q.request.max_tokens > 0) left = std::min(left, q.request.max_tokens - q.n_generated);
+  return left;
+}
+
 int32_t ModelRunner::choose(Sequence& q, std::span<const float> logits) {
-  const int32_t first = q.sampler.sample(logits);
-  if (!q.json) return first;
-  const auto& tok = tokenizer();
-  auto allowed = [&](int32_t id) {
-    if (tok.is_eog(id)) return false;  // the object is not complete yet (else we stopped)
-    const std::string& piece = pieces_[static_cast<size_t>(id)];
-    if (piece.empty()) return false;
-    JsonPrefix trial = *q.json;
-    return trial.feed(piece);
-  };
-  if (allowed(first)) return first;
-  // The model's pick breaks the JSON: sample again among the tokens that keep it valid.
-  std::vector<float> masked(logits.begin(), logits.end());
-  bool any = false;
-  for (int32_t id = 0; id < static_cast<int32_t>(masked.size()); ++id) {
-    if (allowed(id)) {
-      any = true;
-    } else {
-      masked[static_cast<size_t>(id)] = -std::numeric_limits<float>::infinity();
-    }
-  }
-  return any ? q.sampler.sample(masked) : -1;
+  if (!q.json) return q.sampler.sample(logits);
+  return q.json->choose(q.sampler, logits, budget(q));
 }
 
 void ModelRunner::take(int slot, std::span<const float> logits, std::vector<Output>& out) {
@@ -179,12 +165,16 @@ void ModelRunner::take(int slot, std::span<const float> logits, std::vector<Outp
   if (tokenizer().is_eog(id)) return finish(slot, "stop", true, false, out);
   ++q.n_generated;
   out.back().token = true;
-  if (q.json) q.json->feed(pieces_[static_cast<size_t>(id)]);
+  if (q.json) q.json->accept(id);
   auto piece = q.stops.push(q.decoder.push(id));
   emit(q, std::move(piece.text), out.back());
   if (piece.stopped) return finish(slot, "stop", false, false, out);
-  if (q.json && q.json->complete()) return finish(slot, "stop", true, false, out);
-  if (q.request.max_tokens > 0 && q.n_generated >= q.request.max_tokens)
+  if (q.json && q.json->complete())  // "length" when the budget made it close early
+    return finish(slot, q.json->forced() ? "length" : "stop", true, false, out);
+  // A JSON value being closed is finished even past max_tokens: that happens only when the
+  // schema's shortest value is longer than max_tokens itself.
+  if (q.request.max_tokens > 0 && q.n_generated >= q.request.max_tokens &&
+      !(q.json && q.json->forced()))
     return finish(slot, "length", true, false, out);
   if (q.pos >= q.limit) return finish(slot, "length", true, true, out);  // no room to decode it
   q.next = id;

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "engine/chat/reply_parser.h"
-#include "engine/generate/json_prefix.h"
+#include "engine/generate/json_constraint.h"
 #include "engine/generate/runner.h"
 #include "engine/sampler/sampler.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -31,7 +31,7 @@ struct ModelRunner::Sequence {
   sampler::Sampler sampler;
   tokenizer::StreamDecoder decoder;
   sampler::StopStrings stops;
-  std::optional<JsonPrefix> json;
+  std::optional<JsonConstraint> json;  // format json / json_schema / a forced call
   std::optional<chat::ReplyParser> reply;  // chat requests: reasoning, text and calls apart
 };
 
