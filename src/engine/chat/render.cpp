@@ -150,6 +150,34 @@ void render_mistral_v7_tekken(Messages messages, PromptText& out) {
   }
 }
 
+void render_gemma(Messages messages, bool add_generation_prompt, PromptText& out) {
+  std::optional<std::string_view> system;
+  if (!messages.empty() && messages.front().role == "system") {
+    system = messages.front().content;
+    messages = messages.subspan(1);
+  }
+  for (const auto& m : messages)
+    if (m.role == "system")
+      throw Error(ErrorKind::invalid_input,
+                  "the Gemma chat format accepts a system message only as the first message");
+  if (system && messages.empty()) {  // the system text alone: a user turn of its own
+    out.markup("<start_of_turn>user\n");
+    out.plain(*system);
+    out.markup("\n\n<end_of_turn>\n");
+  }
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const auto& m = messages[i];
+    out.markup(m.role == "assistant" ? "<start_of_turn>model\n" : "<start_of_turn>user\n");
+    if (i == 0 && system) {
+      out.plain(*system);
+      out.markup("\n\n");
+    }
+    out.plain(trim(m.content));
+    out.markup("<end_of_turn>\n");
+  }
+  if (add_generation_prompt) out.markup("<start_of_turn>model\n");
+}
+
 }  // namespace
 
 PromptText render_chat_prompt(ChatFormat format, std::span<const ChatMessage> messages,
@@ -174,6 +202,9 @@ PromptText render_chat_prompt(ChatFormat format, std::span<const ChatMessage> me
       return out;
     case ChatFormat::mistral_v7_tekken:
       render_mistral_v7_tekken(messages, out);
+      return out;
+    case ChatFormat::gemma:
+      render_gemma(messages, add_generation_prompt, out);
       return out;
   }
   HEARTH_ASSERT(false, "unknown ChatFormat");
