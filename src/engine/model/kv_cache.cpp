@@ -147,7 +147,9 @@ void KvCache::prune(int seq) {
   Sequence& s = it->second;
   const int keep_from = s.cells.rbegin()->first + 1 - window_;
   if (keep_from <= s.floor) return;
-  for (auto c = s.cells.begin(); c != s.cells.end() && c->first < keep_from; ++c)
+  // Positions below the floor have no local cell (window_intact() keeps them from getting one
+  // again), so each position is visited once over the sequence's life.
+  for (auto c = s.cells.lower_bound(s.floor); c != s.cells.end() && c->first < keep_from; ++c)
     if (c->second.local >= 0) {
       local_free_.push_back(c->second.local);
       c->second.local = -1;
@@ -185,8 +187,10 @@ int KvCache::sequence_cells(int seq, int max_pos, bool local, std::vector<int>& 
   positions.clear();
   auto it = seqs_.find(seq);
   if (it == seqs_.end()) return 0;
-  const auto end = it->second.cells.upper_bound(max_pos);
-  for (auto c = it->second.cells.begin(); c != end; ++c) {
+  // A local layer's rows start at the floor: the positions below it have none.
+  const auto& all = it->second.cells;
+  for (auto c = local ? all.lower_bound(it->second.floor) : all.begin();
+       c != all.end() && c->first <= max_pos; ++c) {
     const int cell = local ? c->second.local : c->second.cell;
     if (cell < 0) continue;
     positions.push_back(c->first);
