@@ -129,6 +129,22 @@ TEST(SlidingWindowModel, KeepsOnlyTheWindowAndAgreesWithOneBatch) {
   EXPECT_EQ(chunked.kv_cache().bytes(), 2u * (1024 + 2 * 520) * 64 * sizeof(float));
 }
 
+// An F16 cache (the server's) reads the local pool's rows as the F32 one does, within F16
+// rounding.
+TEST(SlidingWindowModel, F16CacheAgreesWithF32) {
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  const auto model = gemma(dir);
+  const std::vector<int32_t> tokens = random_tokens(90, model->n_vocab());
+  Context f32(model, exact(256));
+  ContextOptions o = exact(256);
+  o.kv_type = KvType::f16;
+  Context f16(model, o);
+  const float d = max_diff(feed(f32, tokens, 0, 90, 7), feed(f16, tokens, 0, 90, 7));
+  EXPECT_LT(d, 0.05f);
+  EXPECT_GT(d, 0.0f);  // the rows were rounded
+  EXPECT_EQ(f16.kv_cache().n_local_used(), 8);
+}
+
 // Keeping a prefix: the last token may be decoded again (its window is kept); an earlier cut
 // needs keys the local layers dropped, so the sequence is forgotten and decoded again from the
 // start, giving the same logits. Decoding an old position in place is refused.
