@@ -148,6 +148,11 @@ Model parse_model(const json::value& j, const std::string& where) {
   m.heads = small(g, "heads", g.number("heads"), 0, 1024);
   m.kv_heads = small(g, "kv_heads", g.number("kv_heads", 0, true), 1, 1024);
   m.head_dim = small(g, "head_dim", g.number("head_dim", 0, true), 1, 4096);
+  m.sliding_window = small(g, "sliding_window", g.number("sliding_window"), 0, 1u << 24);
+  m.sliding_window_pattern =
+      small(g, "sliding_window_pattern", g.number("sliding_window_pattern"), 0, 1024);
+  if (m.sliding_window > 0 && m.sliding_window_pattern == 0)
+    g.fail("\"sliding_window\" needs \"sliding_window_pattern\" (the period of local layers)");
   m.license = g.text("license", "unknown");
   if (g.has("requirements")) {
     Fields r(g.at("requirements"), here + " requirements");
@@ -197,6 +202,12 @@ hardware::ModelShape Model::shape(const Variant& variant) const {
   s.n_layer = layers;
   s.n_head_kv = kv_heads;
   s.head_dim = head_dim;
+  if (sliding_window > 0) {
+    // As the engine reads a period: layer % p < p - 1 is local (p = 1: none).
+    for (uint32_t il = 0; il < layers; ++il)
+      s.n_layer_swa += il % sliding_window_pattern < sliding_window_pattern - 1 ? 1 : 0;
+    s.swa_window = sliding_window;
+  }
   return s;
 }
 

@@ -11,6 +11,9 @@
 //   use_cases     ["chat", ...]
 //   parameters    parameter count;   architecture   GGUF general.architecture ("llama")
 //   context_length, layers, heads, kv_heads, head_dim    the hyperparameters the fit needs
+//   sliding_window, sliding_window_pattern  (optional, gemma3) the window of the local layers and
+//                 their period (a layer is local when layer % pattern < pattern - 1), which keep
+//                 only the window in the KV cache
 //   requirements  {"ram_gb", "vram_gb", "disk_gb" (GB = 2^30 bytes), "gpu": none | optional |
 //                  recommended | required}
 //   quality, speed  1..10;   group  "system" | "starter" | "user";   starter  true for the one
@@ -68,6 +71,7 @@ struct Model {
   std::string architecture;
   uint32_t context_length = 0;
   uint32_t layers = 0, heads = 0, kv_heads = 0, head_dim = 0;
+  uint32_t sliding_window = 0, sliding_window_pattern = 0;  // 0: no local layers
   std::string license;
   hardware::Requirements requirements;
   int quality = 5, speed = 5;  // 1..10

@@ -13,6 +13,7 @@
 #include "cli/model_resolve.h"
 #include "core/json_text.h"
 #include "engine/gguf/gguf.h"
+#include "engine/model/arch.h"
 
 namespace hearth::cli {
 namespace {
@@ -208,6 +209,11 @@ void print_text(const gguf::File& file, const Summary& s) {
                 file.tensors().size());
   std::printf("\nparameters:  %s (%" PRIu64 ")\n", human_count(s.parameters).c_str(), s.parameters);
 
+  // The shape as hearth reads it (as stored: also for files it cannot run).
+  const auto facts = model::architecture_facts(model::describe(file, model::DescribeMode::as_stored));
+  std::printf("\nmodel:\n");
+  for (const auto& [name, value] : facts) std::printf("  %-16s %s\n", name.c_str(), value.c_str());
+
   size_t key_width = 3, type_width = 4;
   for (const auto& [key, value] : file.metadata()) {
     key_width = std::max(key_width, std::min<size_t>(key.size(), 48));
@@ -251,6 +257,11 @@ void print_json(const gguf::File& file, const Summary& s) {
   out["tensor_type_counts"] = std::move(type_counts);
   out["parameter_count"] = s.parameters;
   out["parameter_count_text"] = human_count(s.parameters);
+  json::object facts;
+  for (const auto& [name, value] :
+       model::architecture_facts(model::describe(file, model::DescribeMode::as_stored)))
+    facts[name] = value;
+  out["model"] = std::move(facts);
   json::array metadata;
   for (const auto& [key, value] : file.metadata()) {
     json::object entry{{"key", key}, {"type", gguf::value_type_name(value.type)}};

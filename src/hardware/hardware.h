@@ -12,7 +12,8 @@
 // value, so tests build machines by hand.
 //
 // Fit: memory = weights (the GGUF file size) + KV cache + overhead, where
-//   KV cache = 2 (K and V) × n_layer × n_ctx × n_head_kv × head_dim × 2 bytes (F16 cells)
+//   KV cache = 2 (K and V) × n_layer × n_ctx × n_head_kv × head_dim × 2 bytes (F16 cells), with
+//              a sliding-window layer counting min(n_ctx, window + 512) cells (kv_cache_bytes)
 //   overhead = 300 MiB of runtime buffers + 10% of (weights + KV cache)
 // checked against free VRAM, available RAM and free disk, and against the catalog's own minimums
 // (a machine meets a minimum of "N GB" when it has at least 90% of N GiB, since a "32 GB" machine
@@ -126,6 +127,10 @@ struct ModelShape {
   uint32_t n_layer = 0;     // <arch>.block_count
   uint32_t n_head_kv = 0;   // <arch>.attention.head_count_kv
   uint32_t head_dim = 0;    // <arch>.attention.key_length, else embedding_length / head_count
+  // Sliding-window layers (gemma3): n_layer_swa of the n_layer layers keep only the last
+  // swa_window positions of each sequence (0, 0: none).
+  uint32_t n_layer_swa = 0;
+  uint32_t swa_window = 0;
 };
 
 // A catalog entry's own minimums; zero means none.
@@ -146,7 +151,12 @@ struct MemoryEstimate {
 // use it): K and V, for every layer and cell, n_head_kv × head_dim values of
 // `bytes_per_value` bytes (2: F16, the server's cache; 4: F32).
 // 2 × n_layer × n_cells × n_head_kv × head_dim × bytes_per_value.
-uint64_t kv_cache_bytes(const ModelShape& shape, uint64_t n_cells, uint32_t bytes_per_value = 2);
+// A sliding-window layer counts min(n_cells, n_seq × swa_window + kSwaBatchCells) cells instead
+// of n_cells: the engine keeps each of the n_seq sequences' window there, plus room for one batch
+// of new tokens (the engine's KvCache::kLocalBatchCells), and reuses the cells beyond.
+constexpr uint64_t kSwaBatchCells = 512;
+uint64_t kv_cache_bytes(const ModelShape& shape, uint64_t n_cells, uint32_t bytes_per_value = 2,
+                        uint64_t n_seq = 1);
 MemoryEstimate estimate_memory(const ModelShape& shape, uint32_t n_ctx);
 
 struct FitResult {

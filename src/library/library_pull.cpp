@@ -66,9 +66,12 @@ std::optional<hardware::FitResult> fit_of_file(const hardware::MachineInfo& mach
                                                const gguf::File& file, uint32_t n_ctx,
                                                bool on_disk) {
   const model::Hparams hp = model::describe(file, model::DescribeMode::as_stored);
-  const hardware::ModelShape shape{file.file_size(), static_cast<uint32_t>(hp.n_layer),
+  const hardware::ModelShape shape{file.file_size(),
+                                   static_cast<uint32_t>(hp.n_layer),
                                    static_cast<uint32_t>(hp.n_head_kv),
-                                   static_cast<uint32_t>(hp.head_dim)};
+                                   static_cast<uint32_t>(hp.head_dim),
+                                   static_cast<uint32_t>(hp.n_layer_swa()),
+                                   static_cast<uint32_t>(hp.n_swa)};
   if (shape.n_layer == 0 || shape.n_head_kv == 0 || shape.head_dim == 0) return std::nullopt;
   if (hp.n_ctx_train > 0) n_ctx = std::min<uint32_t>(n_ctx, static_cast<uint32_t>(hp.n_ctx_train));
   hardware::FitOptions options;

@@ -80,7 +80,23 @@ void LoraGradients::zero() {
 }
 
 Network::Network(std::shared_ptr<const model::Model> model, kernels::MatmulOptions options)
-    : model_(std::move(model)), options_(options) {}
+    : model_(std::move(model)), options_(options) {
+  // The blocks here are llama's (with qwen2's biases, phi3's fused projections and experts);
+  // a family with q/k norms, post norms, another gate or a sliding window would train wrong.
+  const std::string& arch = model_->hparams().arch;
+  const model::ArchSpec* spec = model::find_arch(arch);
+  if (model_->hparams().rope_freq_scale != 1)
+    throw Error(ErrorKind::unsupported,
+                "training a LoRA adapter on a model with linear RoPE scaling is not supported yet");
+  if (spec == nullptr || !model::plain_llama_block(*spec)) {
+    std::string trainable;
+    for (const model::ArchSpec& a : model::architectures())
+      if (model::plain_llama_block(a)) trainable += (trainable.empty() ? "" : ", ") + std::string(a.name);
+    throw Error(ErrorKind::unsupported, "training a LoRA adapter on a " + arch +
+                                            " model is not supported yet (the trainer runs " +
+                                            trainable + ")");
+  }
+}
 
 void Network::check(const LoraAdapter& adapter) const {
   bind(*model_, adapter, 1.0f, nullptr);

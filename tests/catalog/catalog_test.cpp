@@ -229,15 +229,88 @@ TEST(Recommend, PicksTheBestFittingModelPerUseCase) {
   const Recommendation* chat = find("chat");
   ASSERT_NE(chat, nullptr);
   ASSERT_NE(chat->choice, nullptr);
-  EXPECT_EQ(chat->choice->model->id, "fast-assistant");  // quality 7 beats the starters
+  // Quality 8 beats fast-assistant's 7 and the starters; of the two at 8, Qwen3-8B is faster.
+  EXPECT_EQ(chat->choice->model->id, "qwen3-8b");
   const Recommendation* writing = find("writing");
   ASSERT_NE(writing, nullptr);
-  EXPECT_EQ(writing->choice, nullptr);  // only creative-writer does writing, and it does not fit
+  ASSERT_NE(writing->choice, nullptr);  // creative-writer does not fit; Gemma 3 12B does
+  EXPECT_EQ(writing->choice->model->id, "gemma-3-12b-it");
   for (const auto& r : recs) {
     if (r.choice != nullptr) {
       EXPECT_TRUE(hardware::fits(r.choice->fit.verdict)) << r.use_case;
     }
   }
+}
+
+// Qwen3 and Gemma 3: every size, with the hyperparameters the fit reads, Q4_K_M by default and a
+// Q8_0, sizes within the bits a quantization can take, and all of them fit the CI machine.
+TEST(Catalog, OffersQwen3AndGemma3) {
+  const Catalog c = Catalog::builtin();
+  struct Expect {
+    const char* id;
+    const char* arch;
+    uint32_t layers, kv_heads, head_dim, window;
+  };
+  for (const Expect& e : {Expect{"qwen3-0.6b", "qwen3", 28, 8, 128, 0},
+                          Expect{"qwen3-1.7b", "qwen3", 28, 8, 128, 0},
+                          Expect{"qwen3-4b", "qwen3", 36, 8, 128, 0},
+                          Expect{"qwen3-8b", "qwen3", 36, 8, 128, 0},
+                          Expect{"gemma-3-1b-it", "gemma3", 26, 1, 256, 512},
+                          Expect{"gemma-3-4b-it", "gemma3", 34, 4, 256, 1024},
+                          Expect{"gemma-3-12b-it", "gemma3", 48, 8, 256, 1024}}) {
+    SCOPED_TRACE(e.id);
+    const Model* m = c.find(e.id);
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(m->architecture, e.arch);
+    EXPECT_EQ(m->layers, e.layers);
+    EXPECT_EQ(m->kv_heads, e.kv_heads);
+    EXPECT_EQ(m->head_dim, e.head_dim);
+    EXPECT_EQ(m->sliding_window, e.window);
+    EXPECT_EQ(m->default_tag, "q4_k_m");
+    ASSERT_NE(m->find_variant("q8_0"), nullptr);
+    for (const auto& v : m->variants) {
+      EXPECT_TRUE(v.size_estimated) << v.tag;
+      EXPECT_GT(v.size_bytes, m->parameters / 2) << v.tag;  // at least 4 bits per parameter
+      EXPECT_LT(v.size_bytes, m->parameters * 9 / 8) << v.tag;
+    }
+    EXPECT_GT(m->find_variant("q8_0")->size_bytes, m->default_variant().size_bytes);
+    const ModelFit f = assess(no_gpu_24gb(), *m, m->default_variant());
+    EXPECT_EQ(f.fit.verdict, Verdict::fits_cpu) << reasons(f);
+  }
+}
+
+// Gemma 3's local layers (five in six) keep only their window in the KV cache, and the fit
+// counts them so: min(n_ctx, window + 512) cells per local layer, n_ctx per global one.
+TEST(Fit, SlidingWindowLayersCountOnlyTheirWindow) {
+  const Catalog c = Catalog::builtin();
+  const Model& g = *c.find("gemma-3-12b-it");
+  const hardware::ModelShape shape = g.shape(g.default_variant());
+  EXPECT_EQ(shape.n_layer_swa, 40u);  // layers 5, 11, ..., 47 are global
+  EXPECT_EQ(shape.swa_window, 1024u);
+  const uint64_t per_cell = 2 * 8 * 256 * 2;  // K and V of 8 heads of 256, F16
+  EXPECT_EQ(hardware::kv_cache_bytes(shape, 8192), (8 * 8192 + 40 * 1536) * per_cell);
+  // Shorter than window + 512: every layer holds the whole context.
+  EXPECT_EQ(hardware::kv_cache_bytes(shape, 1000), 48 * 1000 * per_cell);
+  // Two sequences keep two windows.
+  EXPECT_EQ(hardware::kv_cache_bytes(shape, 2 * 8192, 2, 2),
+            (8 * 2 * 8192 + 40 * (2 * 1024 + 512)) * per_cell);
+  hardware::ModelShape all_global = shape;
+  all_global.n_layer_swa = 0;
+  EXPECT_EQ(hardware::kv_cache_bytes(all_global, 8192), 48 * 8192 * per_cell);
+  const ModelFit f = assess(no_gpu_24gb(), g, g.default_variant(), 8192);
+  EXPECT_EQ(f.fit.memory.kv_cache, hardware::kv_cache_bytes(shape, 8192));
+  // The 1B: 26 layers, of which 5, 11, 17 and 23 are global.
+  const Model& small = *c.find("gemma-3-1b-it");
+  EXPECT_EQ(small.shape(small.default_variant()).n_layer_swa, 22u);
+  // Qwen3 has no local layers.
+  EXPECT_EQ(c.find("qwen3-8b")->shape(c.find("qwen3-8b")->default_variant()).n_layer_swa, 0u);
+}
+
+TEST(UserCatalog, SlidingWindowNeedsItsPattern) {
+  expect_broken(R"({"models": [{"id": "x", "context_length": 8, "layers": 2, "kv_heads": 1,
+                   "head_dim": 4, "sliding_window": 4,
+                   "variants": [{"tag": "a", "repo": "o/r", "file": "f.gguf", "size_bytes": 5}]}]})",
+                "\"sliding_window\" needs \"sliding_window_pattern\"");
 }
 
 }  // namespace

@@ -98,5 +98,16 @@ TEST(ModelGradient, ConformanceModels) {
     check_model(dir / "models" / name);
 }
 
+// Families whose blocks the trainer does not compute (q/k norms, post norms, GELU, sliding
+// window) are refused by name rather than trained wrong.
+TEST(ModelGradient, RefusesQwen3AndGemma3) {
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  for (const char* arch : {"qwen3", "gemma3"})
+    hearth::test::expect_error(
+        [&] { Network(model::Model::load(dir / "arch" / (std::string(arch) + "-f32.gguf")),
+                      exact_options()); },
+        ErrorKind::unsupported, {std::string("a ") + arch + " model is not supported yet", "llama"});
+}
+
 }  // namespace
 }  // namespace hearth::train::test

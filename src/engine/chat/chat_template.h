@@ -35,6 +35,13 @@
 //                     "[/INST]" per user message, answer + "</s>" per assistant one. The default
 //                     system prompts of some of these templates (with today's date) are not
 //                     rendered; hearth adds no system message of its own.
+//   gemma             Gemma 2 and 3. Each message "<start_of_turn>ROLE\n" + content with
+//                     surrounding whitespace trimmed + "<end_of_turn>\n", where the assistant's
+//                     ROLE is "model"; generation prompt "<start_of_turn>model\n". A system
+//                     message (only as the first message, as in the official template) goes in
+//                     front of the next message's content followed by "\n\n"; alone, it makes
+//                     a user turn of its own (the template would drop it). Unlike the template,
+//                     turns need not alternate.
 // Both Mistral formats end a user turn with "[/INST]", which is already the generation prompt, so
 // add_generation_prompt changes nothing for them. As in their official templates, they accept a
 // system message only as the first message, and then strictly alternating user and assistant
@@ -85,15 +92,15 @@ struct ChatMessage {
   bool operator==(const ChatMessage&) const = default;
 };
 
-enum class ChatFormat { llama3, chatml, deepseek_r1, phi3, mistral_inst, mistral_v7_tekken };
+enum class ChatFormat { llama3, chatml, deepseek_r1, phi3, mistral_inst, mistral_v7_tekken, gemma };
 
-// "llama3", "chatml", "deepseek_r1", "phi3", "mistral_inst", "mistral_v7_tekken".
+// "llama3", "chatml", "deepseek_r1", "phi3", "mistral_inst", "mistral_v7_tekken", "gemma".
 std::string_view chat_format_name(ChatFormat format);
 
 // The format of a Jinja chat template, chosen by its markers (checked in this order):
 // "<｜Assistant｜>" (fullwidth bars) deepseek_r1; "<|start_header_id|>" llama3; "<|im_start|>"
-// chatml; "<|assistant|>" with "<|end|>" phi3; "[SYSTEM_PROMPT]" mistral_v7_tekken; "[INST]"
-// mistral_inst. Anything else, the empty text included, gives chatml with a warning in the log.
+// chatml; "<start_of_turn>" gemma; "<|assistant|>" with "<|end|>" phi3; "[SYSTEM_PROMPT]"
+// mistral_v7_tekken; "[INST]" mistral_inst. Anything else, the empty text included, gives chatml with a warning in the log.
 // `recognised` (may be null) tells whether a marker matched.
 ChatFormat detect_chat_format(std::string_view jinja_template_text, bool* recognised = nullptr);
 
@@ -115,7 +122,7 @@ std::string prompt_bos_text(const tokenizer::Tokenizer& tokenizer);
 // The prompt for `messages` in `format` (see above), markup and plain text told apart.
 // add_generation_prompt: end with the opening of an assistant turn, for the model to complete.
 // Error(invalid_input) for a role other than system, user and assistant, and for the message
-// orders the Mistral formats refuse.
+// orders the Mistral and Gemma formats refuse.
 tokenizer::PromptText render_chat_prompt(ChatFormat format, std::span<const ChatMessage> messages,
                                          bool add_generation_prompt, const std::string& bos_text);
 

@@ -19,6 +19,7 @@ std::optional<ChatFormat> match_markers(std::string_view t) {
   if (contains(t, "<｜Assistant｜>")) return ChatFormat::deepseek_r1;
   if (contains(t, "<|start_header_id|>")) return ChatFormat::llama3;
   if (contains(t, "<|im_start|>")) return ChatFormat::chatml;
+  if (contains(t, "<start_of_turn>")) return ChatFormat::gemma;
   if (contains(t, "<|assistant|>") && contains(t, "<|end|>")) return ChatFormat::phi3;
   if (contains(t, "[SYSTEM_PROMPT]")) return ChatFormat::mistral_v7_tekken;
   if (contains(t, "[INST]")) return ChatFormat::mistral_inst;
@@ -41,6 +42,8 @@ std::string_view chat_format_name(ChatFormat format) {
       return "mistral_inst";
     case ChatFormat::mistral_v7_tekken:
       return "mistral_v7_tekken";
+    case ChatFormat::gemma:
+      return "gemma";
   }
   return "unknown";
 }

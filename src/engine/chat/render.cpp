@@ -228,6 +228,34 @@ bool thinks(ChatFormat format, const ChatOptions& options) {
   return format == ChatFormat::deepseek_r1 || options.thinking_template;
 }
 
+void render_gemma(Messages messages, bool add_generation_prompt, PromptText& out) {
+  std::optional<std::string_view> system;
+  if (!messages.empty() && messages.front().role == "system") {
+    system = messages.front().content;
+    messages = messages.subspan(1);
+  }
+  for (const auto& m : messages)
+    if (m.role == "system")
+      throw Error(ErrorKind::invalid_input,
+                  "the Gemma chat format accepts a system message only as the first message");
+  if (system && messages.empty()) {  // the system text alone: a user turn of its own
+    out.markup("<start_of_turn>user\n");
+    out.plain(*system);
+    out.markup("\n\n<end_of_turn>\n");
+  }
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const auto& m = messages[i];
+    out.markup(m.role == "assistant" ? "<start_of_turn>model\n" : "<start_of_turn>user\n");
+    if (i == 0 && system) {
+      out.plain(*system);
+      out.markup("\n\n");
+    }
+    out.plain(trim(m.content));
+    out.markup("<end_of_turn>\n");
+  }
+  if (add_generation_prompt) out.markup("<start_of_turn>model\n");
+}
+
 }  // namespace
 
 PromptText render_chat_prompt(ChatFormat format, std::span<const ChatMessage> messages,
@@ -269,6 +297,9 @@ PromptText render_chat_prompt(ChatFormat format, std::span<const ChatMessage> sp
       break;
     case ChatFormat::mistral_v7_tekken:
       render_mistral(messages, /*tekken=*/true, options, out);
+      break;
+    case ChatFormat::gemma:
+      render_gemma(messages, add_generation_prompt, out);
       break;
   }
   if (!add_generation_prompt) return out;

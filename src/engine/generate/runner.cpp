@@ -51,11 +51,16 @@ kernels::KernelSet ModelRunner::kernels() const {
 
 namespace {
 
-std::uint64_t kv_bytes(const model::Hparams& hp, std::uint64_t cells, model::KvType type) {
-  const hardware::ModelShape shape{0, static_cast<std::uint32_t>(hp.n_layer),
+std::uint64_t kv_bytes(const model::Hparams& hp, std::uint64_t cells, model::KvType type,
+                       int n_seq) {
+  const hardware::ModelShape shape{0,
+                                   static_cast<std::uint32_t>(hp.n_layer),
                                    static_cast<std::uint32_t>(hp.n_head_kv),
-                                   static_cast<std::uint32_t>(hp.head_dim)};
-  return hardware::kv_cache_bytes(shape, cells, type == model::KvType::f16 ? 2 : 4);
+                                   static_cast<std::uint32_t>(hp.head_dim),
+                                   static_cast<std::uint32_t>(hp.n_layer_swa()),
+                                   static_cast<std::uint32_t>(hp.n_swa)};
+  return hardware::kv_cache_bytes(shape, cells, type == model::KvType::f16 ? 2 : 4,
+                                  static_cast<std::uint64_t>(std::max(1, n_seq)));
 }
 
 }  // namespace
@@ -65,12 +70,13 @@ std::uint64_t ModelRunner::memory_bytes(int n_ctx, int n_seq) const {
   std::uint64_t adapter_bytes = 0;
   for (const model::AppliedLora& a : adapters_) adapter_bytes += a.adapter->bytes();
   return std::filesystem::file_size(path_) + adapter_bytes +
-         kv_bytes(model_->hparams(), cells, options_.kv_type);
+         kv_bytes(model_->hparams(), cells, options_.kv_type, n_seq);
 }
 
 std::uint64_t ModelRunner::kv_cache_bytes() const {
   if (!ctx_) return 0;
-  return kv_bytes(model_->hparams(), static_cast<std::uint64_t>(ctx_->n_ctx()), options_.kv_type);
+  return kv_bytes(model_->hparams(), static_cast<std::uint64_t>(ctx_->n_ctx()), options_.kv_type,
+                  options_.n_seq);
 }
 
 std::uint64_t ModelRunner::request_adapter_bytes() const { return request_adapters_->bytes(); }

@@ -50,7 +50,8 @@ int ModelRunner::start(int slot, const Request& request, int limit) {
          cached[common] == tokens[common])
     ++common;
   if (common < cached.size()) {
-    ctx_->keep_prefix(slot, static_cast<int>(common));
+    // A sliding-window model may keep fewer (none) when the cut is older than its window.
+    common = static_cast<size_t>(ctx_->keep_prefix(slot, static_cast<int>(common)));
     cached.resize(common);
   }
   q->prompt = std::move(tokens);

@@ -19,7 +19,8 @@ KvCache make_cache(const Model& model, const ContextOptions& o) {
                                               ") and n_seq_max (" + std::to_string(o.n_seq_max) +
                                               ") must be positive");
   const Hparams& hp = model.hparams();
-  return KvCache(hp.n_layer, hp.n_kv_dim(), o.n_ctx, o.kv_type);
+  return KvCache(hp.n_layer, hp.n_kv_dim(), o.n_ctx, o.kv_type, hp.swa_layers, hp.n_swa,
+                 o.n_seq_max);
 }
 
 }  // namespace
@@ -54,6 +55,12 @@ void Context::check_batch(std::span<const BatchEntry> batch) const {
                       " of sequence " + std::to_string(e.seq_id) +
                       " does not fit in n_ctx = " + std::to_string(options_.n_ctx) +
                       " tokens; use a larger context or a shorter prompt");
+    if (!kv_.window_intact(e.seq_id, e.pos))
+      throw Error(ErrorKind::invalid_input,
+                  where + "position " + std::to_string(e.pos) + " of sequence " +
+                      std::to_string(e.seq_id) +
+                      " needs keys that the sliding-window layers have already dropped; remove "
+                      "the sequence and decode it again");
     if (!seen.emplace(e.seq_id, e.pos).second)
       throw Error(ErrorKind::invalid_input, where + "sequence " + std::to_string(e.seq_id) +
                                                 " has position " + std::to_string(e.pos) +
@@ -68,7 +75,7 @@ void Context::check_batch(std::span<const BatchEntry> batch) const {
                     " are free; remove finished sequences or use a larger context");
 }
 
-void Context::claim_cells(std::span<const BatchEntry> batch, std::vector<int>& cells,
+void Context::claim_cells(std::span<const BatchEntry> batch, std::vector<KvCache::Cell>& cells,
                           std::vector<const BatchEntry*>& added) {
   cells.reserve(batch.size());
   for (const BatchEntry& e : batch) {
@@ -80,7 +87,7 @@ void Context::claim_cells(std::span<const BatchEntry> batch, std::vector<int>& c
 Logits Context::decode(std::span<const BatchEntry> batch) {
   check_batch(batch);
   if (batch.empty()) return Logits(model_->n_vocab(), {});
-  std::vector<int> cells;
+  std::vector<KvCache::Cell> cells;
   std::vector<const BatchEntry*> added;  // entries that took a new cell
   claim_cells(batch, cells, added);
   size_t n_out = 0;
@@ -94,6 +101,7 @@ Logits Context::decode(std::span<const BatchEntry> batch) {
     for (const BatchEntry* e : added) kv_.release(e->seq_id, e->pos);
     throw;
   }
+  prune_windows(batch);
   return Logits(model_->n_vocab(), std::move(logits));
 }
 
@@ -114,11 +122,12 @@ std::vector<float> Context::embed(std::span<const int32_t> tokens, int seq_id) {
       for (size_t i = start; i < end; ++i)
         batch.push_back({tokens[i], static_cast<int32_t>(i), seq_id, false});
       check_batch(batch);
-      std::vector<int> cells;
+      std::vector<KvCache::Cell> cells;
       std::vector<const BatchEntry*> added;
       claim_cells(batch, cells, added);
       hidden.assign(batch.size() * static_cast<size_t>(E), 0.0f);
       forward(batch, cells, nullptr, hidden.data());
+      prune_windows(batch);
       for (size_t t = 0; t < batch.size(); ++t)
         for (int c = 0; c < E; ++c) sum[static_cast<size_t>(c)] += hidden[t * E + c];
     }
@@ -182,8 +191,18 @@ void Context::remove_sequence(int seq_id) {
   seq_adapters_.erase(seq_id);
 }
 
-void Context::keep_prefix(int seq_id, int n_tokens) {
+int Context::keep_prefix(int seq_id, int n_tokens) {
   kv_.remove_from(seq_id, n_tokens);
+  // The next token's query needs the window before it in the local layers.
+  if (!kv_.window_intact(seq_id, kv_.n_past(seq_id))) kv_.remove_sequence(seq_id);
+  return kv_.n_past(seq_id);
+}
+
+void Context::prune_windows(std::span<const BatchEntry> batch) {
+  if (!kv_.has_local_layers()) return;
+  int last = -1;
+  for (const BatchEntry& e : batch)
+    if (e.seq_id != last) kv_.prune(last = e.seq_id);
 }
 
 int Context::n_past(int seq_id) const {

@@ -113,23 +113,30 @@ class Context {
 
   // Forgets a sequence, its cells and its adapters; an unknown or empty sequence is a no-op.
   void remove_sequence(int seq_id);
-  // Forgets the sequence's tokens after its first n_tokens (a conversation whose later part changed).
-  void keep_prefix(int seq_id, int n_tokens);
+  // Forgets the sequence's tokens after its first n_tokens (a conversation whose later part
+  // changed) and returns how many it keeps: n_tokens (or fewer, when it held fewer), or 0 when a
+  // model with sliding-window layers has already dropped keys the next token would need (its
+  // local layers keep only the window; see kv_cache.h): the sequence is then forgotten whole.
+  int keep_prefix(int seq_id, int n_tokens);
   // The highest cached position of the sequence plus one (0 when empty).
   int n_past(int seq_id) const;
 
   int n_ctx() const { return options_.n_ctx; }
   int n_cells_used() const { return kv_.n_used(); }
+  const KvCache& kv_cache() const { return kv_; }
   const Model& model() const { return *model_; }
   const ContextOptions& options() const { return options_; }
 
  private:
   void check_batch(std::span<const BatchEntry> batch) const;
-  void claim_cells(std::span<const BatchEntry> batch, std::vector<int>& cells,
+  void claim_cells(std::span<const BatchEntry> batch, std::vector<KvCache::Cell>& cells,
                    std::vector<const BatchEntry*>& added);
+  // After a forward pass: the local layers' cells that left every touched sequence's window are
+  // handed back (KvCache::prune).
+  void prune_windows(std::span<const BatchEntry> batch);
   // hidden (may be null): T × n_embd, every token's final hidden state after the output norm.
-  void forward(std::span<const BatchEntry> batch, const std::vector<int>& cells, float* logits,
-               float* hidden = nullptr);
+  void forward(std::span<const BatchEntry> batch, const std::vector<KvCache::Cell>& cells,
+               float* logits, float* hidden = nullptr);
 
   // One sequence's own adapters, bound to the model (the index views the adapters it keeps).
   struct SequenceAdapters {

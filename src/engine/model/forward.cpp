@@ -1,6 +1,8 @@
 // The forward pass of one batch, in data-flow order:
-//   embeddings → per layer { rmsnorm → Q/K/V (+bias) → RoPE → KV cache → attention → output
-//   projection → residual; rmsnorm → FFN or MoE → residual } → rmsnorm → output projection.
+//   embeddings (× sqrt(E) for gemma3) → per layer { rmsnorm → Q/K/V (+bias) → per-head q/k
+//   rmsnorm (qwen3, gemma3) → RoPE (a local layer's own base) → KV cache → attention (a local
+//   layer's window only) → output projection → post-norm (gemma3) → residual; rmsnorm → FFN or
+//   MoE → post-norm (gemma3) → residual } → rmsnorm → output projection.
 // Each product with a weight adds the LoRA adapters bound to it (Projector): the context's for
 // every row, a sequence's own for that sequence's rows.
 // Shapes: T tokens in the batch, E = n_embd, D = head_dim, H / Hkv heads, F = n_ff.
@@ -128,9 +130,10 @@ void add_bias(float* x, const std::vector<float>& bias, int64_t T, int stride) {
     for (size_t i = 0; i < bias.size(); ++i) x[t * stride + static_cast<int64_t>(i)] += bias[i];
 }
 
-// Dense SwiGLU FFN: out (T×E) = down(silu(gate·x) * (up·x)).
+// Dense gated FFN: out (T×E) = down(act(gate·x) * (up·x)), act SiLU or GELU (tanh); GELU as
+// llama.cpp's CPU backend computes it (an F16 table) when `gelu_table`.
 void dense_ffn(const LayerWeights& w, const Hparams& hp, const float* x, int64_t T, float* out,
-               const Projector& project) {
+               const Projector& project, bool gelu_table) {
   const int F = hp.n_ff;
   std::vector<float> act(static_cast<size_t>(T * F));
   if (w.gate_up_fused) {
@@ -141,7 +144,11 @@ void dense_ffn(const LayerWeights& w, const Hparams& hp, const float* x, int64_t
     std::vector<float> g(static_cast<size_t>(T * F)), u(static_cast<size_t>(T * F));
     project(w.ffn_gate, x, T, g.data());
     project(w.ffn_up, x, T, u.data());
-    swiglu(g.data(), u.data(), act.data(), static_cast<int>(T * F));
+    if (w.gelu) {
+      geglu(g.data(), u.data(), act.data(), static_cast<int>(T * F), gelu_table);
+    } else {
+      swiglu(g.data(), u.data(), act.data(), static_cast<int>(T * F));
+    }
   }
   project(w.ffn_down, act.data(), T, out);
 }
@@ -219,7 +226,7 @@ void moe_ffn(const LayerWeights& w, const Hparams& hp, const float* x, int64_t T
 
 }  // namespace
 
-void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>& cells,
+void Context::forward(std::span<const BatchEntry> batch, const std::vector<KvCache::Cell>& cells,
                       float* logits, float* hidden) {
   const Hparams& hp = model_->hparams();
   const ModelWeights& mw = model_->weights();
@@ -227,7 +234,7 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
   const auto T = static_cast<int64_t>(batch.size());
   const int E = hp.n_embd, D = hp.head_dim, H = hp.n_head, Hkv = hp.n_head_kv;
   const int Q = hp.n_q_dim(), KV = hp.n_kv_dim();
-  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const float scale = hp.attention_scale();
 
   // Batch-invariant decoding: a token alone from its sequence uses the one-token kernels.
   std::vector<uint8_t> one_rows;
@@ -258,11 +265,20 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
   // Token embeddings (T×E), dequantized exactly.
   std::vector<float> x(static_cast<size_t>(T * E));
   for (int64_t t = 0; t < T; ++t) kernels::dequantize_row(mw.token_embd, batch[t].token, &x[t * E]);
+  if (mw.embd_scale != 0)
+    for (float& v : x) v *= mw.embd_scale;
 
-  // RoPE angles per token (T×D/2).
+  // RoPE angles per token (T×D/2): global layers', and local layers' with their own base.
+  const bool any_local = hp.n_layer_swa() > 0;
   std::vector<float> cos(static_cast<size_t>(T * D / 2)), sin(cos.size());
-  for (int64_t t = 0; t < T; ++t)
-    rope_angles(batch[t].pos, D, hp.rope_base, mw.rope_freqs, &cos[t * D / 2], &sin[t * D / 2]);
+  std::vector<float> cos_local(any_local ? cos.size() : 0), sin_local(cos_local.size());
+  for (int64_t t = 0; t < T; ++t) {
+    rope_angles(batch[t].pos, D, hp.rope_base, mw.rope_freqs, &cos[t * D / 2], &sin[t * D / 2],
+                hp.rope_freq_scale);
+    if (any_local)
+      rope_angles(batch[t].pos, D, hp.rope_base_swa, {}, &cos_local[t * D / 2],
+                  &sin_local[t * D / 2]);
+  }
 
   // Per sequence in the batch: the highest position, which bounds what attention reads.
   std::map<int, int> seq_max_pos;
@@ -272,30 +288,45 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
       v(k.size()), att(q.size()), proj(x.size());
   std::vector<float> qkv;
 
-  // Per sequence: the cells attention reads (positions ≤ the batch's highest), the same for
-  // every layer; per token, how many of them it sees. Attention reads them in place.
+  // Per sequence and kind of layer (global, local): the cells attention reads (positions ≤ the
+  // batch's highest), the same for every layer of the kind; per token, the run of them it sees:
+  // every earlier position in a global layer, those within the window in a local one. Attention
+  // reads them in place.
   struct SeqCells {
     std::vector<int> cells, pos;
   };
-  std::map<int, SeqCells> seq_cells;
-  for (const auto& [seq, max_pos] : seq_max_pos) {
-    SeqCells& s = seq_cells[seq];
-    kv_.sequence_cells(seq, max_pos, s.cells, s.pos);
-  }
-  std::vector<const SeqCells*> token_seq(static_cast<size_t>(T));
-  std::vector<int> token_n(static_cast<size_t>(T));
-  for (int64_t t = 0; t < T; ++t) {
-    const SeqCells& s = seq_cells.at(batch[t].seq_id);
-    token_seq[static_cast<size_t>(t)] = &s;
-    token_n[static_cast<size_t>(t)] = static_cast<int>(
-        std::upper_bound(s.pos.begin(), s.pos.end(), batch[t].pos) - s.pos.begin());
+  struct TokenView {
+    const int* cells = nullptr;
+    int n = 0;
+  };
+  std::map<int, SeqCells> seq_cells[2];
+  std::vector<TokenView> token_view[2];
+  for (int local = 0; local < (any_local ? 2 : 1); ++local) {
+    for (const auto& [seq, max_pos] : seq_max_pos) {
+      SeqCells& s = seq_cells[local][seq];
+      kv_.sequence_cells(seq, max_pos, local != 0, s.cells, s.pos);
+    }
+    token_view[local].resize(static_cast<size_t>(T));
+    for (int64_t t = 0; t < T; ++t) {
+      const SeqCells& s = seq_cells[local].at(batch[t].seq_id);
+      const int p = batch[t].pos;
+      const auto end = std::upper_bound(s.pos.begin(), s.pos.end(), p);
+      const auto begin =
+          local ? std::lower_bound(s.pos.begin(), end, p - hp.n_swa + 1) : s.pos.begin();
+      token_view[local][static_cast<size_t>(t)] = {
+          s.cells.data() + (begin - s.pos.begin()), static_cast<int>(end - begin)};
+    }
   }
   const int n_rep = H / Hkv;
   const bool kv_f16 = kv_.type() == KvType::f16;
   const size_t kv_elem = kv_f16 ? sizeof(uint16_t) : sizeof(float);
 
+  const bool gelu_table = o.arithmetic == kernels::Arithmetic::quantized_activations;
   for (int il = 0; il < hp.n_layer; ++il) {
     const LayerWeights& w = mw.layers[static_cast<size_t>(il)];
+    const int local = hp.sliding(il) ? 1 : 0;
+    const float* cs = local ? cos_local.data() : cos.data();
+    const float* sn = local ? sin_local.data() : sin.data();
 
     // Attention block.
     for (int64_t t = 0; t < T; ++t)
@@ -317,14 +348,23 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
     add_bias(q.data(), w.bq, T, Q);
     add_bias(k.data(), w.bk, T, KV);
     add_bias(v.data(), w.bv, T, KV);
+    if (!w.q_norm.empty())
+      for (int64_t t = 0; t < T; ++t) {
+        for (int hd = 0; hd < H; ++hd)
+          rmsnorm(&q[t * Q + hd * D], w.q_norm.data(), &q[t * Q + hd * D], D, hp.rms_eps);
+        for (int hd = 0; hd < Hkv; ++hd)
+          rmsnorm(&k[t * KV + hd * D], w.k_norm.data(), &k[t * KV + hd * D], D, hp.rms_eps);
+      }
     for (int64_t t = 0; t < T; ++t) {
-      rope_apply(&q[t * Q], H, D, hp.rope_style, &cos[t * D / 2], &sin[t * D / 2]);
-      rope_apply(&k[t * KV], Hkv, D, hp.rope_style, &cos[t * D / 2], &sin[t * D / 2]);
+      rope_apply(&q[t * Q], H, D, hp.rope_style, &cs[t * D / 2], &sn[t * D / 2]);
+      rope_apply(&k[t * KV], Hkv, D, hp.rope_style, &cs[t * D / 2], &sn[t * D / 2]);
       kv_.store(il, cells[static_cast<size_t>(t)], &k[t * KV], &v[t * KV]);
     }
     // One item per (token, KV head): its n_rep query heads read that head's K, then V, once.
     const auto* k_layer = static_cast<const char*>(kv_.k_data(il));
     const auto* v_layer = static_cast<const char*>(kv_.v_data(il));
+    const int64_t stride = kv_.row_stride(il);
+    const std::vector<TokenView>& views = token_view[local];
     auto attend_item = [&](size_t item) {
       const auto t = static_cast<int64_t>(item / static_cast<size_t>(Hkv));
       const int g = static_cast<int>(item % static_cast<size_t>(Hkv));
@@ -332,9 +372,9 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
       rows.k = k_layer + static_cast<size_t>(g * D) * kv_elem;
       rows.v = v_layer + static_cast<size_t>(g * D) * kv_elem;
       rows.f16 = kv_f16;
-      rows.stride = KV;
-      rows.cells = token_seq[static_cast<size_t>(t)]->cells.data();
-      rows.n = token_n[static_cast<size_t>(t)];
+      rows.stride = stride;
+      rows.cells = views[static_cast<size_t>(t)].cells;
+      rows.n = views[static_cast<size_t>(t)].n;
       attend_group(&q[t * Q + g * n_rep * D], n_rep, D, rows, scale, o.kernels,
                    &att[t * Q + g * n_rep * D]);
     };
@@ -345,6 +385,9 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
       for (size_t i = 0; i < n_items; ++i) attend_item(i);
     }
     project(w.wo, att.data(), T, proj.data());
+    if (!w.attn_post_norm.empty())
+      for (int64_t t = 0; t < T; ++t)
+        rmsnorm(&proj[t * E], w.attn_post_norm.data(), &proj[t * E], E, hp.rms_eps);
     for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
 
     // Feed-forward block.
@@ -352,8 +395,11 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<int>&
     if (w.is_moe()) {
       moe_ffn(w, hp, h.data(), T, proj.data(), project);
     } else {
-      dense_ffn(w, hp, h.data(), T, proj.data(), project);
+      dense_ffn(w, hp, h.data(), T, proj.data(), project, gelu_table);
     }
+    if (!w.ffn_post_norm.empty())
+      for (int64_t t = 0; t < T; ++t)
+        rmsnorm(&proj[t * E], w.ffn_post_norm.data(), &proj[t * E], E, hp.rms_eps);
     for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
   }
 

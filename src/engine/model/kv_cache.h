@@ -1,10 +1,20 @@
 // The attention cache of one Context: for every layer, the K and V rows (n_kv_dim values each)
-// of every token decoded so far, in n_cells cells shared by all sequences.
+// of every token decoded so far, in cells shared by all sequences.
 //
-// A cell belongs to one (sequence, position) pair; each sequence's cells are kept in position
-// order, so attention reads them in the order the tokens were written. Cells return to the
-// free pool when their sequence is removed. Storage is F32 or F16 (half the memory; values are
-// rounded to F16 when stored). Not thread-safe; owned by one Context.
+// A token of a sequence, (sequence, position), owns one cell of the global pool: n_cells cells
+// with a row in every global layer. Each sequence's cells are kept in position order, so
+// attention reads them in the order the tokens were written. Cells return to the free pool when
+// their sequence is removed. Storage is F32 or F16 (half the memory; values are rounded to F16
+// when stored). Not thread-safe; owned by one Context.
+//
+// Local layers (a sliding window of W positions, Hparams::sliding()) keep their rows in a second
+// pool of their own: a token also owns a local cell with a row in every local layer, but only
+// while it is among its sequence's last W positions. After each batch, prune() hands the local
+// cells of older positions back (they are reused by the next tokens of any sequence), so a local
+// layer holds about W cells per sequence plus one batch, whatever the context length. The pool
+// starts with n_seq_max·W + kLocalBatchCells cells (capped at n_cells) and grows when a larger
+// batch needs more; it never holds more cells than there are tokens. A position whose window
+// has been dropped cannot be decoded again (window_intact()).
 #pragma once
 
 #include <cstddef>
@@ -19,18 +29,37 @@ enum class KvType { f32, f16 };
 
 class KvCache {
  public:
-  KvCache(int n_layer, int n_kv_dim, int n_cells, KvType type);
+  // Room the local pool keeps for one batch of new tokens on top of each sequence's window (the
+  // generator feeds prompts in chunks of this size; hardware::kv_cache_bytes counts the same).
+  static constexpr int kLocalBatchCells = 512;
+
+  // The cells of one token: its global cell and its local cell (-1 when the model has no local
+  // layers or the position has left the window).
+  struct Cell {
+    int global = -1;
+    int local = -1;
+  };
+
+  // local_layers: per layer, 1 for a local layer (empty: every layer is global); window: W.
+  KvCache(int n_layer, int n_kv_dim, int n_cells, KvType type,
+          std::vector<uint8_t> local_layers = {}, int window = 0, int n_seq_max = 1);
 
   int n_cells() const { return n_cells_; }
   int n_used() const { return n_cells_ - static_cast<int>(free_.size()); }
   int n_free() const { return static_cast<int>(free_.size()); }
   KvType type() const { return type_; }
+  bool has_local_layers() const { return n_local_layers_ > 0; }
+  // Local cells: in use, and allocated.
+  int n_local_used() const { return local_capacity_ - static_cast<int>(local_free_.size()); }
+  int local_capacity() const { return local_capacity_; }
+  // Bytes of K and V storage allocated in both pools.
+  size_t bytes() const;
 
   bool contains(int seq, int pos) const;
-  // The cell for (seq, pos): the existing one (its contents are then overwritten by store()),
-  // else a free one. The caller checks n_free() first; no free cell is a bug.
-  int claim(int seq, int pos);
-  // Frees the cell of (seq, pos), if any.
+  // The cells for (seq, pos): the existing ones (their contents are then overwritten by store()),
+  // else free ones. The caller checks n_free() first; no free global cell is a bug.
+  Cell claim(int seq, int pos);
+  // Frees the cells of (seq, pos), if any.
   void release(int seq, int pos);
   // Frees every cell of `seq`; a sequence without cells is a no-op.
   void remove_sequence(int seq);
@@ -39,44 +68,64 @@ class KvCache {
   // The highest cached position of `seq` plus one, 0 when it has none.
   int n_past(int seq) const;
 
-  void store(int layer, int cell, const float* k, const float* v);
+  // Hands back the local cells of `seq` that no later query needs: those before its last W
+  // positions (the last W stay, so the last token may also be decoded again).
+  void prune(int seq);
+  // Whether a query of `seq` at `pos` would see every key of its window in the local layers
+  // (always true without local layers).
+  bool window_intact(int seq, int pos) const;
 
-  // The K and V rows of `seq` at positions ≤ max_pos, in position order, as F32 (n × n_kv_dim
-  // each), with their positions. Returns n. (A copy; attention reads the rows in place through
-  // sequence_cells() and k_data() / v_data().)
-  int gather(int layer, int seq, int max_pos, std::vector<float>& k, std::vector<float>& v,
-             std::vector<int>& positions) const;
+  void store(int layer, Cell cell, const float* k, const float* v);
 
-  // The cells of `seq` holding positions ≤ max_pos, in position order, and those positions
-  // (the same for every layer). Returns their number.
-  int sequence_cells(int seq, int max_pos, std::vector<int>& cells,
+  // The cells of `seq` holding positions ≤ max_pos, in position order, and those positions:
+  // for a global layer all of them, for a local one those still in the window (the same for
+  // every layer of the kind). Returns their number.
+  int sequence_cells(int seq, int max_pos, bool local, std::vector<int>& cells,
                      std::vector<int>& positions) const;
-  // Layer `layer`'s K or V rows in place: n_cells() rows of n_kv_dim() values, row `cell` at
-  // cell × n_kv_dim() elements; float for KvType::f32, F16 bits (uint16_t) for KvType::f16.
+  // Layer `layer`'s K or V rows in place: row of cell c at c × row_stride(layer) elements (the
+  // cell from sequence_cells() of the layer's kind); float for KvType::f32, F16 bits (uint16_t)
+  // for KvType::f16.
   const void* k_data(int layer) const { return row_ptr(k_f32_, k_f16_, layer); }
   const void* v_data(int layer) const { return row_ptr(v_f32_, v_f16_, layer); }
+  int64_t row_stride(int layer) const;
   int n_kv_dim() const { return n_kv_dim_; }
 
  private:
-  size_t offset(int layer, int cell) const {
-    return (static_cast<size_t>(layer) * n_cells_ + cell) * n_kv_dim_;
-  }
-  const void* row_ptr(const std::vector<float>& f32, const std::vector<uint16_t>& f16,
-                      int layer) const {
-    if (type_ == KvType::f32) return f32.data() + offset(layer, 0);
-    return f16.data() + offset(layer, 0);
-  }
-  void read_row(const std::vector<float>& f32, const std::vector<uint16_t>& f16, size_t at,
-                float* out) const;
+  struct Entry {
+    int cell = -1;
+    int local = -1;
+  };
+  struct Sequence {
+    std::map<int, Entry> cells;  // position -> cells
+    int floor = 0;               // positions below it have left the local layers' window
+  };
 
-  int n_layer_;
+  bool is_local(int layer) const { return slot_[static_cast<size_t>(layer)] < 0; }
+  // Global layers: layer-major (slot × n_cells + cell); local layers: cell-major (cell ×
+  // n_local_layers + slot), so the local pool grows by appending cells.
+  size_t offset(int layer, int cell) const;
+  const void* row_ptr(const std::vector<float>& f32, const std::vector<uint16_t>& f16,
+                      int layer) const;
+  void grow_local();
+  void free_entry(const Entry& e);
+  void sort_free();
+
   int n_kv_dim_;
   int n_cells_;
   KvType type_;
-  std::vector<float> k_f32_, v_f32_;                  // KvType::f32: n_layer × n_cells × n_kv_dim
-  std::vector<uint16_t> k_f16_, v_f16_;               // KvType::f16: same layout, F16 bits
-  std::vector<int> free_;                             // free cells, the next one to use last
-  std::unordered_map<int, std::map<int, int>> seqs_;  // seq -> position -> cell
+  int window_;
+  // Per layer: its index among the global layers (>= 0), or -(index among the local ones) - 1.
+  std::vector<int> slot_;
+  int n_global_layers_ = 0;
+  int n_local_layers_ = 0;
+  size_t global_elems_ = 0;  // where the local pool starts in the storage vectors
+  int local_capacity_ = 0;
+  // KvType::f32 or ::f16: the global pool, then the local pool.
+  std::vector<float> k_f32_, v_f32_;
+  std::vector<uint16_t> k_f16_, v_f16_;
+  std::vector<int> free_;        // free global cells, the next one to use last
+  std::vector<int> local_free_;  // free local cells, the same
+  std::unordered_map<int, Sequence> seqs_;
 };
 
 }  // namespace hearth::model

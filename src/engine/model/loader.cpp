@@ -1,5 +1,7 @@
 #include "engine/model/loader.h"
 
+#include <cmath>
+
 #include "core/error.h"
 #include "engine/kernels/kernels.h"
 
@@ -75,6 +77,15 @@ void load_layer(const TensorLoader& l, const ArchSpec& spec, const Hparams& hp, 
     w.wk = l.matrix(name(t::kAttnK), hp.n_embd, hp.n_kv_dim());
     w.wv = l.matrix(name(t::kAttnV), hp.n_embd, hp.n_kv_dim());
   }
+  if (spec.qk_norm) {
+    w.q_norm = l.vector(name(t::kAttnQNorm), hp.head_dim);
+    w.k_norm = l.vector(name(t::kAttnKNorm), hp.head_dim);
+  }
+  if (spec.post_norms) {
+    w.attn_post_norm = l.vector(name(t::kAttnPostNorm), hp.n_embd);
+    w.ffn_post_norm = l.vector(name(t::kFfnPostNorm), hp.n_embd);
+  }
+  w.gelu = spec.act == FfnActivation::gelu_tanh;
   if (spec.qkv_bias) {
     w.bq = l.vector(name(t::kAttnQBias), hp.n_q_dim());
     w.bk = l.vector(name(t::kAttnKBias), hp.n_kv_dim());
@@ -102,6 +113,7 @@ void load_layer(const TensorLoader& l, const ArchSpec& spec, const Hparams& hp, 
 void load_weights(const TensorLoader& l, const ArchSpec& spec, const Hparams& hp,
                   ModelWeights& w) {
   w.token_embd = l.matrix(t::kTokenEmbd, hp.n_embd, hp.n_vocab);
+  if (spec.embd_scale) w.embd_scale = std::sqrt(static_cast<float>(hp.n_embd));
   w.output_norm = l.vector(t::kOutputNorm, hp.n_embd);
   w.output = l.has(t::kOutput) ? l.matrix(t::kOutput, hp.n_embd, hp.n_vocab) : w.token_embd;
   if (spec.rope_freqs && l.has(t::kRopeFreqs))

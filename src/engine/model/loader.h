@@ -43,7 +43,8 @@ class TensorLoader {
 // Binds every weight of the model that `spec` describes, in this order (the first missing or
 // misshapen tensor is the one reported): token_embd, output_norm, output (or token_embd when
 // absent), rope_freqs (where the family may have it), then per layer attn_norm, attn_output,
-// ffn_norm, the attention projections (and biases), and the FFN or the experts.
+// ffn_norm, the attention projections (and biases), the q/k norms, the post norms, and the FFN
+// or the experts.
 void load_weights(const TensorLoader& l, const ArchSpec& spec, const Hparams& hp, ModelWeights& w);
 
 }  // namespace hearth::model

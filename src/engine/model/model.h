@@ -1,7 +1,7 @@
 // A loaded language model: hyperparameters, weights and tokenizer, immutable after load().
 //
 // Supported architectures (general.architecture): llama (including Llama 3 rope_freqs and
-// Mixtral-style mixture of experts), qwen2, phi3. The weights stay in the file's read-only
+// Mixtral-style mixture of experts), qwen2, phi3, qwen3 and gemma3 (arch.cpp's table). The weights stay in the file's read-only
 // mapping, which the Model keeps alive; one Model is shared by any number of Contexts
 // (context.h), which hold all per-request state.
 #pragma once

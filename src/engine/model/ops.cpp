@@ -4,6 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include "engine/kernels/half.h"
+
 namespace hearth::model {
 
 void linear(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
@@ -20,11 +22,12 @@ void rmsnorm(const float* x, const float* weight, float* out, int n, float eps) 
 }
 
 void rope_angles(int pos, int head_dim, float base, std::span<const float> freq_div, float* cos,
-                 float* sin) {
+                 float* sin, float freq_scale) {
   const float step = std::pow(base, -2.0f / static_cast<float>(head_dim));
   float theta = static_cast<float>(pos);
   for (int i = 0; i < head_dim / 2; ++i) {
-    const float angle = freq_div.empty() ? theta : theta / freq_div[static_cast<size_t>(i)];
+    float angle = freq_div.empty() ? theta : theta / freq_div[static_cast<size_t>(i)];
+    if (freq_scale != 1.0f) angle *= freq_scale;
     cos[i] = std::cos(angle);
     sin[i] = std::sin(angle);
     theta *= step;
@@ -62,6 +65,47 @@ void softmax(float* x, int n) {
 
 void swiglu(const float* g, const float* u, float* out, int n) {
   for (int i = 0; i < n; ++i) out[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
+namespace {
+
+float gelu_tanh(float x) {
+  constexpr float kSqrt2OverPi = 0.79788456080286535588f;
+  constexpr float kCubic = 0.044715f;
+  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + kCubic * x * x)));
+}
+
+// gelu of every F16 value (indexed by its bits), rounded to F16; built once.
+const std::vector<uint16_t>& gelu_f16_table() {
+  static const std::vector<uint16_t> table = [] {
+    std::vector<uint16_t> t(65536);
+    for (uint32_t bits = 0; bits < 65536; ++bits)
+      t[bits] = kernels::f32_to_f16(gelu_tanh(kernels::f16_to_f32(static_cast<uint16_t>(bits))));
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace
+
+void geglu(const float* g, const float* u, float* out, int n, bool f16_table) {
+  if (!f16_table) {
+    for (int i = 0; i < n; ++i) out[i] = gelu_tanh(g[i]) * u[i];
+    return;
+  }
+  const std::vector<uint16_t>& table = gelu_f16_table();
+  for (int i = 0; i < n; ++i) {
+    const float x = g[i];
+    float y;
+    if (x <= -10.0f) {
+      y = 0.0f;
+    } else if (x >= 10.0f) {
+      y = x;
+    } else {
+      y = kernels::f16_to_f32(table[kernels::f32_to_f16(x)]);
+    }
+    out[i] = y * u[i];
+  }
 }
 
 void attend(const float* q, const float* k, const float* v, int n, int head_dim, int stride,

@@ -21,9 +21,10 @@ void rmsnorm(const float* x, const float* weight, float* out, int n, float eps);
 
 // RoPE angles for one position: for pair i, θ_i = pos·s^i with s = base^(−2/D) in float32 and
 // the powers formed by repeated float32 multiplication (the reference's recipe), divided by
-// freq_div[i] when freq_div is not empty. Writes D/2 cosines and sines.
+// freq_div[i] when freq_div is not empty, then multiplied by freq_scale (linear scaling).
+// Writes D/2 cosines and sines.
 void rope_angles(int pos, int head_dim, float base, std::span<const float> freq_div, float* cos,
-                 float* sin);
+                 float* sin, float freq_scale = 1.0f);
 
 // Rotates n_heads heads of D values in place with the angles of rope_angles().
 void rope_apply(float* x, int n_heads, int head_dim, RopeStyle style, const float* cos,
@@ -34,6 +35,13 @@ void softmax(float* x, int n);
 
 // silu(g) · u, element-wise over n values, into out.
 void swiglu(const float* g, const float* u, float* out, int n);
+
+// gelu(g) · u, element-wise over n values, into out, with the tanh form of GELU:
+//   gelu(x) = 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³))).
+// f16_table: as llama.cpp's CPU backend computes it (what its references hold): x is rounded to
+// F16 and looked up in a table of gelu over every F16 value, itself rounded to F16 (x <= -10
+// gives 0 and x >= 10 gives x). The difference from the exact form is up to ~1e-3 in the logits.
+void geglu(const float* g, const float* u, float* out, int n, bool f16_table);
 
 // One query head against n cached positions of its KV head:
 //   out[D] = Σ_j softmax_j(scale · q·k_j) v_j

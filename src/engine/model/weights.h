@@ -17,7 +17,8 @@ namespace hearth::model {
 using kernels::WeightMatrix;
 
 // One transformer block. Which members are set depends on the architecture's row (arch.cpp):
-// either wq/wk/wv or the fused wqkv; either the dense FFN or the MoE members.
+// either wq/wk/wv or the fused wqkv; either the dense FFN or the MoE members; the q/k norms and
+// the post norms where the family has them.
 struct LayerWeights {
   std::vector<float> attn_norm;  // (n_embd)
   WeightMatrix wq;               // [n_embd, n_q_dim]
@@ -28,6 +29,9 @@ struct LayerWeights {
   std::vector<float> bk;         // (n_kv_dim) or empty
   std::vector<float> bv;         // (n_kv_dim) or empty
   WeightMatrix wo;               // [n_q_dim, n_embd]
+  std::vector<float> q_norm;     // (head_dim) RMSNorm of each q head before RoPE, or empty
+  std::vector<float> k_norm;     // (head_dim) the same for k
+  std::vector<float> attn_post_norm;  // (n_embd) RMSNorm of the attention output, or empty
 
   std::vector<float> ffn_norm;  // (n_embd)
   // Dense FFN: down(silu(gate·x) * (up·x)).
@@ -35,6 +39,8 @@ struct LayerWeights {
   WeightMatrix ffn_up;    // [n_embd, n_ff], or [n_embd, 2·n_ff] gate rows first (phi3)
   WeightMatrix ffn_down;  // [n_ff, n_embd]
   bool gate_up_fused = false;
+  bool gelu = false;                 // the gate's activation is GELU (tanh), else SiLU
+  std::vector<float> ffn_post_norm;  // (n_embd) RMSNorm of the FFN output, or empty
 
   // Mixture of experts: softmax router over all experts, top n_expert_used renormalised.
   WeightMatrix ffn_router;                // [n_embd, n_expert]
@@ -47,6 +53,7 @@ struct LayerWeights {
 
 struct ModelWeights {
   WeightMatrix token_embd;        // [n_embd, n_vocab]
+  float embd_scale = 0;           // the looked-up rows are multiplied by it (gemma3: sqrt(n_embd)); 0: none
   std::vector<float> rope_freqs;  // (head_dim/2) divisors of each pair's frequency, or empty
   std::vector<LayerWeights> layers;
   std::vector<float> output_norm;  // (n_embd)

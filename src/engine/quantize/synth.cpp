@@ -157,7 +157,7 @@ SynthPlan plan_synth(const SynthOptions& o) {
   // synth writes separate Q/K/V projections and a gated FFN: the llama and qwen2 rows.
   const model::ArchSpec* spec = model::find_arch(plan.arch);
   if (spec == nullptr || spec->qkv != model::QkvLayout::separate ||
-      spec->ffn != model::FfnLayout::gated)
+      spec->ffn != model::FfnLayout::gated || !model::plain_llama_block(*spec))
     throw Error(ErrorKind::invalid_input,
                 "unknown architecture '" + plan.arch + "'; synth writes llama or qwen2");
   plan.preset = find_preset(o.preset);

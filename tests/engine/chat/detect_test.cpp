@@ -46,6 +46,9 @@ constexpr const char* kMistralV3 =
     "\"\\n\\n\" + message[\"content\"] + \"[/INST]\" }}";
 constexpr const char* kGemma =
     "{{ '<start_of_turn>' + role + '\\n' + message['content'] | trim + '<end_of_turn>\\n' }}";
+// A family hearth has no format for (Command R).
+constexpr const char* kCommandR =
+    "{{ '<|START_OF_TURN_TOKEN|><|USER_TOKEN|>' + message['content'] + '<|END_OF_TURN_TOKEN|>' }}";
 
 TEST(DetectChatFormat, RecognisesEachFamily) {
   const std::vector<std::pair<const char*, ChatFormat>> cases = {
@@ -56,6 +59,7 @@ TEST(DetectChatFormat, RecognisesEachFamily) {
       {kPhi3, ChatFormat::phi3},
       {kMistralV7, ChatFormat::mistral_v7_tekken},
       {kMistralV3, ChatFormat::mistral_inst},
+      {kGemma, ChatFormat::gemma},
   };
   for (const auto& [text, expected] : cases) {
     bool recognised = false;
@@ -87,7 +91,7 @@ class LogCapture {
 TEST(DetectChatFormat, UnrecognisedFallsBackToChatmlWithAWarning) {
   LogCapture log;
   bool recognised = true;
-  EXPECT_EQ(detect_chat_format(kGemma, &recognised), ChatFormat::chatml);
+  EXPECT_EQ(detect_chat_format(kCommandR, &recognised), ChatFormat::chatml);
   EXPECT_FALSE(recognised);
   EXPECT_NE(log.text().find("unrecognised chat template"), std::string::npos) << log.text();
 

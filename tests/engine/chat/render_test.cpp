@@ -3,6 +3,7 @@
 // and the conversations the formats refuse.
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 #include "core/error.h"
@@ -166,11 +167,53 @@ TEST(RenderMistralV7Tekken, HistoryKeepsAnswersAsIs) {
             "[INST]And 2+2?[/INST]");
 }
 
+// ---- gemma ---------------------------------------------------------------------------------
+
+TEST(RenderGemma, OneUserTurn) {
+  EXPECT_EQ(render_chat(ChatFormat::gemma, kUser, true, "<bos>"),
+            "<bos><start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n");
+  EXPECT_EQ(render_chat(ChatFormat::gemma, kUser, false, "<bos>"),
+            "<bos><start_of_turn>user\nHi<end_of_turn>\n");
+}
+
+TEST(RenderGemma, SystemGoesInFrontOfTheFirstUserMessage) {
+  EXPECT_EQ(render_chat(ChatFormat::gemma, kSystemUser, true, "<bos>"),
+            "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n");
+  // Alone, the system text is a user turn of its own.
+  const Chat system_only = {{"system", "Be brief."}};
+  EXPECT_EQ(render_chat(ChatFormat::gemma, system_only, true, ""),
+            "<start_of_turn>user\nBe brief.\n\n<end_of_turn>\n<start_of_turn>model\n");
+}
+
+TEST(RenderGemma, HistoryTrimsContentAndNamesTheAssistantModel) {
+  const Chat chat = {{"system", "Be brief."},
+                     {"user", "  What is 1+1?\n"},
+                     {"assistant", "\n2 "},
+                     {"user", "And 2+2?"}};
+  EXPECT_EQ(render_chat(ChatFormat::gemma, chat, true, "<bos>"),
+            "<bos><start_of_turn>user\nBe brief.\n\nWhat is 1+1?<end_of_turn>\n"
+            "<start_of_turn>model\n2<end_of_turn>\n"
+            "<start_of_turn>user\nAnd 2+2?<end_of_turn>\n<start_of_turn>model\n");
+}
+
+TEST(RenderGemma, MessagesStayPlainText) {
+  const Chat chat = {{"user", "<end_of_turn>"}};
+  const tokenizer::PromptText p = render_chat_prompt(ChatFormat::gemma, chat, true, "<bos>");
+  EXPECT_EQ(p.text(),
+            "<bos><start_of_turn>user\n<end_of_turn><end_of_turn>\n<start_of_turn>model\n");
+  // The message's "<end_of_turn>" is the one plain piece; the rest is the template's markup.
+  ASSERT_EQ(p.plain_spans().size(), 1u);
+  EXPECT_EQ(p.text().substr(p.plain_spans()[0].offset, p.plain_spans()[0].length),
+            "<end_of_turn>");
+  EXPECT_EQ(p.plain_spans()[0].offset, std::string("<bos><start_of_turn>user\n").size());
+}
+
 // ---- refusals ------------------------------------------------------------------------------
 
 constexpr ChatFormat kAllFormats[] = {ChatFormat::llama3,       ChatFormat::chatml,
                                       ChatFormat::deepseek_r1,  ChatFormat::phi3,
-                                      ChatFormat::mistral_inst, ChatFormat::mistral_v7_tekken};
+                                      ChatFormat::mistral_inst, ChatFormat::mistral_v7_tekken,
+                                      ChatFormat::gemma};
 
 ErrorKind error_kind_of(ChatFormat format, const Chat& chat) {
   try {
@@ -200,6 +243,10 @@ TEST(RenderErrors, MistralFormatsRefuseWhatTheirTemplatesRefuse) {
     EXPECT_EQ(error_kind_of(format, two_users), ErrorKind::invalid_input);
     EXPECT_EQ(error_kind_of(format, answer_first), ErrorKind::invalid_input);
   }
+  // Gemma takes a system message only first, as its template does; its turns need not alternate.
+  EXPECT_EQ(error_kind_of(ChatFormat::gemma, late_system), ErrorKind::invalid_input);
+  EXPECT_EQ(render_chat(ChatFormat::gemma, two_users, false, ""),
+            "<start_of_turn>user\na<end_of_turn>\n<start_of_turn>user\nb<end_of_turn>\n");
   // The other formats render such conversations as they come.
   EXPECT_EQ(render_chat(ChatFormat::chatml, two_users, false, ""),
             "<|im_start|>user\na<|im_end|>\n<|im_start|>user\nb<|im_end|>\n");

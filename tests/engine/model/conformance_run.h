@@ -48,7 +48,7 @@ struct ConformanceRun {
 // every failure, and prints one "[ result   ]" line with the max |diff| per prompt. The reference
 // and its tolerance follow §5.2 from the base file's tensor types: exact_f32 compares with the
 // .dequant-f32 reference where there is one (1e-3), quantized activations with .ref.json (0.3
-// quantized, 1e-2 F16, 1e-3 F32).
+// quantized, 1e-2 F16, 1e-3 F32), unless the reference states its own "tolerance" (arch/).
 void run_conformance(const ConformanceRun& run);
 
 }  // namespace hearth::model::test

@@ -154,6 +154,16 @@ TEST(RopeAngles, FloatRecipeMatchesTheFormula) {
   }
 }
 
+TEST(RopeAngles, LinearScalingScalesThePosition) {
+  std::vector<float> c(8), s(8);
+  rope_angles(100, 16, 10000.0f, {}, c.data(), s.data(), 0.125f);
+  for (int i = 0; i < 8; ++i) {
+    const double angle = 12.5 * std::pow(10000.0, -2.0 * i / 16);
+    EXPECT_NEAR(c[i], std::cos(angle), 1e-5) << i;
+    EXPECT_NEAR(s[i], std::sin(angle), 1e-5) << i;
+  }
+}
+
 class ContextTest : public testing::Test {
  protected:
   void SetUp() override {

@@ -49,6 +49,8 @@ Reference parse_reference(const fs::path& json_path) {
   Reference r;
   r.file = json_path.filename().string();
   r.n_vocab = field<int>(j, "n_vocab");
+  if (const json::value* tol = j.as_object().if_contains("tolerance"))
+    r.tolerance = json::value_to<float>(*tol);
   for (const json::value& c : j.as_object().at("cases").as_array()) {
     RefCase rc;
     rc.name = field<std::string>(c, "name");

@@ -29,6 +29,7 @@ struct RefCase {
 struct Reference {
   std::string file;  // the .ref.json file name
   int n_vocab = 0;
+  float tolerance = 0;  // the reference's own "tolerance" (arch/), 0 when it states none
   std::vector<RefCase> cases;
 };
 
