@@ -30,6 +30,8 @@ struct OllamaGeneration {
   Options options;
   bool json_format = false;  // format "json" or a JSON schema object
   std::optional<std::chrono::milliseconds> keep_alive;
+  bool logprobs = false;  // "logprobs": each token's log-probability in the answer
+  int top_logprobs = 0;   // "top_logprobs" 0..20 (needs logprobs): alternatives per token
 };
 
 struct ChatRequest : OllamaGeneration {

@@ -80,16 +80,17 @@ void ModelLoop::take(generate::Output& o) {
     r.first_token = now;
   }
   if (o.token) ++pending_completion_;
-  auto emit = [&](std::string text) {
-    if (text.empty()) return;
+  auto emit = [&](std::string text, std::vector<generate::TokenLogprobs> logprobs) {
+    if (text.empty() && logprobs.empty()) return;
     GenerationEvent e;
     e.kind = GenerationEvent::Kind::token;
     e.text = std::move(text);
+    e.logprobs = std::move(logprobs);
     deliver(r.task.gen_sink, std::move(e));
   };
-  emit(std::move(o.text));
+  emit(std::move(o.text), std::move(o.logprobs));
   if (!o.done) return;
-  emit(std::move(o.tail));
+  emit(std::move(o.tail), {});
   GenerationEvent done;
   done.kind = GenerationEvent::Kind::done;
   done.finish_reason = o.finish_reason;

@@ -85,6 +85,8 @@ Scheduler::Scheduler(Options options, RunnerLoader loader) : impl_(std::make_uni
   impl_->shared.loader = std::move(loader);
 }
 
+int Scheduler::num_parallel() const { return impl_->shared.options.num_parallel; }
+
 Scheduler::Options Scheduler::options_from_config() {
   Options o;
   o.num_parallel = static_cast<int>(config::get_int("HEARTH_NUM_PARALLEL", 1, 1024));

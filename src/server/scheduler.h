@@ -62,6 +62,10 @@ struct GenerationEvent {
   Kind kind = Kind::token;
   std::string text;            // token: the new text (may be empty while UTF-8 or a possible
                                // stop string is held back)
+  // token: with Request::logprobs, the log-probabilities of the tokens this event stands for
+  // (one per generated token; its text may come in a later event while held back). An event
+  // with neither text nor logprobs is not sent.
+  std::vector<generate::TokenLogprobs> logprobs;
   std::string finish_reason;   // done: "stop" (EOS, a stop string, JSON complete) or "length"
                                // (max_tokens or the context filled up)
   Timings timings;             // done
@@ -166,6 +170,8 @@ class Scheduler {
   bool unload(const std::string& model_path);
 
   std::vector<LoadedModel> loaded() const;
+  // Sequences a model runs at once (Options::num_parallel): the most choices one request may ask.
+  int num_parallel() const;
   SchedulerStats stats() const;
 
   Scheduler(const Scheduler&) = delete;

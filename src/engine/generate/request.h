@@ -31,10 +31,32 @@ struct Request {
   int max_tokens = -1;                // -1: until EOS or the end of the context
   std::vector<std::string> stop;      // stop strings (in addition to end-of-generation tokens)
   bool json_object = false;           // constrain the output to one JSON object
+  // Each generated token's log-probability (log-softmax of the model's raw logits at that step,
+  // before penalties, temperature and constraints) and, with top_logprobs > 0, that many most
+  // likely alternatives (Output::logprobs). Off: no extra pass over the vocabulary.
+  bool logprobs = false;
+  int top_logprobs = 0;               // 0..kMaxTopLogprobs
   // LoRA adapters for this request only, on top of RunnerOptions::adapters, in this order: a
   // fine-tuned version of the loaded base runs as base + its adapter, batched with requests for
   // the base or other versions (model::Context::set_sequence_adapters).
   std::vector<LoraFile> adapters;
+};
+
+inline constexpr int kMaxTopLogprobs = 20;
+
+// One token with its log-probability at a step.
+struct TokenLogprob {
+  int32_t id = -1;
+  std::string bytes;   // what the token stands for (control tokens as their text); not
+                       // necessarily whole UTF-8: a byte token may be part of a character
+  float logprob = 0;   // natural log
+};
+
+// A generated token's log-probability and the most likely tokens at its step, by logprob
+// descending, equal ones by id ascending (the chosen token among them when it is one of them).
+struct TokenLogprobs {
+  TokenLogprob chosen;
+  std::vector<TokenLogprob> top;
 };
 
 // What a decode step did for one sequence. A sequence gives one Output per step it took part in
@@ -46,6 +68,7 @@ struct Output {
   std::string tail;          // done: what was held back, let out at the end
   bool first = false;        // the prompt finished in this step (this is the first token)
   bool token = false;        // a token was generated (not the end-of-generation one)
+  std::vector<TokenLogprobs> logprobs;  // Request::logprobs: the generated token's (one, or none)
   bool done = false;         // the sequence ended; its slot is free for start() again
   std::string finish_reason; // done: "stop" (EOS, a stop string, JSON complete) or "length"
   bool context_full = false; // done with "length" because the context had no room left
