@@ -184,9 +184,9 @@ Response run_generation(ApiContext& api, const Request& http_request, Generation
     ChoiceResult& choice = state->choices[static_cast<size_t>(index)];
     switch (e.kind) {
       case GenerationEvent::Kind::token:
-        if (!writer->streaming() || (capture && index == 0)) choice.text += e.text;
+        if (!writer->streaming() || (capture && index == 0)) choice.whole.text += e.text;
         if (!writer->streaming()) {
-          for (auto& t : e.logprobs) choice.logprobs.push_back(std::move(t));
+          for (auto& t : e.logprobs) choice.whole.logprobs.push_back(std::move(t));
           return;
         }
         if (!out->started()) out->start(200, writer->content_type(), head());
@@ -207,7 +207,7 @@ Response run_generation(ApiContext& api, const Request& http_request, Generation
         if (capture && capture->conversation_id() > 0) {
           // The first choice is the one the conversation goes on with.
           const std::int64_t message_id =
-              capture->finish(state->choices[0].text, state->choices[0].end.timings);
+              capture->finish(state->choices[0].whole.text, state->choices[0].end.timings);
           writer->hearth = json::object{{"conversation_id", capture->conversation_id()},
                                         {"message_id", message_id}};
           headers.emplace_back("X-Hearth-Message-Id", std::to_string(message_id));
@@ -236,29 +236,35 @@ Response run_generation(ApiContext& api, const Request& http_request, Generation
     }
   };
   auto shared = std::make_shared<decltype(deliver)>(std::move(deliver));
-  // Queued one after another with nothing in between, the choices are admitted together when
-  // slots are free and then decode in the same batches.
+  std::vector<GenerationRequest> requests;
+  std::vector<GenerationSink> sinks;
   for (int i = 0; i < choices; ++i) {
-    GenerationSink sink;
     if (!capture) {
-      sink = [shared, i](GenerationEvent&& e) { (*shared)(i, std::move(e)); };
+      sinks.emplace_back([shared, i](GenerationEvent&& e) { (*shared)(i, std::move(e)); });
     } else {
       // A kept chat's events go through the background thread, in order: storing the request
       // (at the first output) and the answer (at the end) may wait on the database, which the
       // model's loop must never do. The head and the final JSON carry the ids, so they wait too.
-      sink = [shared, ctx, i](GenerationEvent&& e) {
+      sinks.emplace_back([shared, ctx, i](GenerationEvent&& e) {
         ctx->background.submit(
             [shared, i, e = std::move(e)]() mutable { (*shared)(i, std::move(e)); });
-      };
+      });
     }
-    GenerationRequest r = request;
-    r.sampling.seed += static_cast<std::uint64_t>(i);
-    try {
-      if (target) target->submit(std::move(r), std::move(sink));
-      else api.scheduler.submit(std::move(r), std::move(sink));
-    } catch (...) {
-      out->cancel();  // the choices queued already stop: nobody will read their answer
-      throw;
+    requests.push_back(request);
+    requests.back().sampling.seed += static_cast<std::uint64_t>(i);
+  }
+  if (!target) {
+    // Queued together: admitted in the same step, decoded in the same batches.
+    api.scheduler.submit(std::move(requests), std::move(sinks));
+  } else {
+    for (int i = 0; i < choices; ++i) {
+      try {
+        target->submit(std::move(requests[static_cast<size_t>(i)]),
+                       std::move(sinks[static_cast<size_t>(i)]));
+      } catch (...) {
+        out->cancel();  // the choices sent already stop: nobody will read their answer
+        throw;
+      }
     }
   }
   Response r;

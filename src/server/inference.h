@@ -28,8 +28,9 @@ class ConversationCapture;
 
 // One choice's whole answer, for GenerationWriter::done().
 struct ChoiceResult {
-  std::string text;  // everything generated (not streaming); "" when streaming
-  std::vector<generate::TokenLogprobs> logprobs;  // every token's, when asked (not streaming)
+  // Everything generated (not streaming; nothing when streaming): the text and, when asked,
+  // every token's logprobs.
+  GenerationEvent whole;
   GenerationEvent end;  // its done event: finish_reason and its own timings
 };
 

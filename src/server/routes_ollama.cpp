@@ -65,8 +65,8 @@ class OllamaWriter : public GenerationWriter {
   std::string done(const std::vector<ChoiceResult>& choices, const Timings&) override {
     const ChoiceResult& c = choices.at(0);  // Ollama asks for one answer
     json::object o = head();
-    put_text(o, c.text);
-    if (logprobs_ && !stream_) o["logprobs"] = logprob_entries(c.logprobs);
+    put_text(o, c.whole.text);
+    if (logprobs_ && !stream_) o["logprobs"] = logprob_entries(c.whole.logprobs);
     for (auto& [k, v] : done_fields(c.end)) o[k] = v;
     if (!hearth.is_null()) o["hearth"] = hearth;
     return json_text(o) + (stream_ ? "\n" : "");

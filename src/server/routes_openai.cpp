@@ -87,9 +87,9 @@ class ChatWriter : public GenerationWriter {
       for (size_t i = 0; i < choices.size(); ++i) {
         const ChoiceResult& c = choices[i];
         json::object choice{{"index", i}, {"logprobs", nullptr}, {"finish_reason", c.end.finish_reason}};
-        if (chat_) choice["message"] = json::object{{"role", "assistant"}, {"content", c.text}};
-        else choice["text"] = c.text;
-        if (c_.logprobs) choice["logprobs"] = logprobs(static_cast<int>(i), c.logprobs);
+        if (chat_) choice["message"] = json::object{{"role", "assistant"}, {"content", c.whole.text}};
+        else choice["text"] = c.whole.text;
+        if (c_.logprobs) choice["logprobs"] = logprobs(static_cast<int>(i), c.whole.logprobs);
         list.emplace_back(std::move(choice));
       }
       json::object body = base(chat_ ? "chat.completion" : "text_completion");
