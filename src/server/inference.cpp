@@ -161,6 +161,7 @@ Response run_generation(ApiContext& api, const Request& http_request, Generation
     std::vector<ChoiceResult> choices;
     int running = 0;
     bool failed = false;  // an error ended the response; later events are dropped
+    std::string kept;     // the first choice's text, for a kept conversation
   };
   auto state = std::make_shared<State>();
   state->choices.resize(static_cast<size_t>(choices));
@@ -184,8 +185,9 @@ Response run_generation(ApiContext& api, const Request& http_request, Generation
     ChoiceResult& choice = state->choices[static_cast<size_t>(index)];
     switch (e.kind) {
       case GenerationEvent::Kind::token:
-        if (!writer->streaming() || (capture && index == 0)) choice.whole.text += e.text;
+        if (capture && index == 0) state->kept += e.text;
         if (!writer->streaming()) {
+          choice.whole.text += e.text;
           for (auto& t : e.logprobs) choice.whole.logprobs.push_back(std::move(t));
           return;
         }
@@ -207,7 +209,7 @@ Response run_generation(ApiContext& api, const Request& http_request, Generation
         if (capture && capture->conversation_id() > 0) {
           // The first choice is the one the conversation goes on with.
           const std::int64_t message_id =
-              capture->finish(state->choices[0].whole.text, state->choices[0].end.timings);
+              capture->finish(state->kept, state->choices[0].end.timings);
           writer->hearth = json::object{{"conversation_id", capture->conversation_id()},
                                         {"message_id", message_id}};
           headers.emplace_back("X-Hearth-Message-Id", std::to_string(message_id));
