@@ -2,7 +2,7 @@
 // clients against `hearth serve`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServerWithTiny } from './lib/hearth.js';
+import { startServerWithTiny, runHearth } from './lib/hearth.js';
 import { openaiClient, ollamaClient } from './lib/util.js';
 
 let fixture;
@@ -132,4 +132,24 @@ test('ollama client: logprobs on chat (whole and streamed) and generate', T, asy
                                     logprobs: true });
   assert.equal(g.logprobs.length, g.eval_count);
   for (const e of g.logprobs) assert.deepEqual(e.top_logprobs, []);
+});
+
+// Last: it makes this server route `tiny` to a remote engine (itself), which cannot carry logprobs.
+test('a chat routed to a remote engine refuses logprobs with a 400 naming the field', T, async () => {
+  await runHearth(['remote', 'add', 'self', '--url', `${fixture.url}/v1`, '--models', 'tiny'],
+                  { home: fixture.home });
+  const deadline = Date.now() + 20_000;
+  let refused;
+  while (!refused && Date.now() < deadline) {
+    try {
+      await client.chat.completions.create({ model: 'tiny', messages, max_tokens: 1,
+                                             logprobs: true, stream: false });
+      await new Promise((r) => setTimeout(r, 200));  // still local: the hub reads engines every ~2 s
+    } catch (e) {
+      refused = e;
+    }
+  }
+  assert.ok(refused, 'the routed chat was never refused');
+  assert.equal(refused.status, 400);
+  assert.match(String(refused.error?.message ?? refused.message), /'logprobs'.*remote 'self'/);
 });
