@@ -11,9 +11,9 @@
 namespace hearth::generate {
 
 // The chosen token's log-probability and the `top` most likely tokens (0..kMaxTopLogprobs), by
-// logprob descending and equal ones by id ascending. One pass over the logits for the
-// normaliser (in double: max + log of the sum of exp(x - max)) and one for the top; NaN logits
-// count as -infinity. Bytes are each token's piece with control tokens written out.
+// logprob descending and equal ones by id ascending. Two passes over the logits: the largest,
+// then the normaliser (in double: max + log of the sum of exp(x - max)) and the top together;
+// NaN logits count as -infinity. Bytes are each token's piece with control tokens written out.
 TokenLogprobs token_logprobs(std::span<const float> logits, int32_t chosen, int top,
                              const tokenizer::Tokenizer& tokenizer);
 
