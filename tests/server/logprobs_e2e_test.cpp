@@ -156,6 +156,15 @@ TEST_F(Logprobs, ChoicesComeTogetherAndEachRepeatsAloneWithItsSeed) {
     EXPECT_EQ(single.at_pointer("/choices/0/logprobs"), choices[i].at("logprobs"));
   }
   EXPECT_EQ(body.at_pointer("/usage/completion_tokens").to_number<int>(), completion);
+  // The kept conversation goes on with the first choice.
+  const auto conversation = body.at_pointer("/hearth/conversation_id").to_number<std::int64_t>();
+  const HttpResult kept =
+      http("GET", server_->url("/api/conversations/" + std::to_string(conversation)));
+  ASSERT_EQ(kept.status, 200) << kept.body;
+  const json::value conversation_json = json_from(kept.body);
+  const json::array& history = conversation_json.at("messages").as_array();
+  ASSERT_EQ(history.size(), 2u) << kept.body;
+  EXPECT_EQ(history[1].at("content"), choices[0].at_pointer("/message/content")) << kept.body;
 
   // Streamed: every chunk names its choice, every choice ends, [DONE] once, usage once.
   three["stream"] = true;
