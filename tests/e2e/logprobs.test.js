@@ -113,6 +113,24 @@ test('completions logprobs: tokens, token_logprobs, top_logprobs and text_offset
   }
 });
 
+test('completions streamed with n: 2: each choice\'s logprobs and offsets go on across chunks', T, async () => {
+  const ask = { model: 'tiny', prompt: 'Once upon a time', max_tokens: 6, temperature: 0,
+                logprobs: 1, n: 2 };
+  const whole = await client.completions.create(ask);
+  const got = [{ tokens: [], offsets: [] }, { tokens: [], offsets: [] }];
+  for await (const chunk of await client.completions.create({ ...ask, stream: true })) {
+    for (const c of chunk.choices) {
+      if (!c.logprobs) continue;
+      got[c.index].tokens.push(...c.logprobs.tokens);
+      got[c.index].offsets.push(...c.logprobs.text_offset);
+    }
+  }
+  for (let i = 0; i < 2; ++i) {
+    assert.deepEqual(got[i].tokens, whole.choices[i].logprobs.tokens, `choice ${i}`);
+    assert.deepEqual(got[i].offsets, whole.choices[i].logprobs.text_offset, `choice ${i}`);
+  }
+});
+
 test('ollama client: logprobs on chat (whole and streamed) and generate', T, async () => {
   const options = { temperature: 0, num_predict: 6 };
   const r = await ollama.chat({ model: 'tiny', messages, stream: false, options,
