@@ -34,6 +34,12 @@ OllamaGeneration read_generation(const json::object& body) {
       bad_field("format", "\"json\" or a JSON schema object");
   }
   g.keep_alive = opt_keep_alive(body);
+  g.logprobs = opt_bool(body, "logprobs").value_or(false);
+  if (auto top = opt_int(body, "top_logprobs"); top && *top != 0) {
+    if (*top < 0 || *top > 20) bad_field("top_logprobs", "between 0 and 20");
+    if (!g.logprobs) bad_field("top_logprobs", "used only with \"logprobs\": true");
+    g.top_logprobs = static_cast<int>(*top);
+  }
   return g;
 }
 

@@ -31,6 +31,8 @@ struct OllamaGeneration {
   bool json_format = false;  // format "json" or a JSON schema object
   std::string json_schema;   // format as a JSON schema object: its JSON text (else empty)
   std::optional<std::chrono::milliseconds> keep_alive;
+  bool logprobs = false;  // "logprobs": each token's log-probability in the answer
+  int top_logprobs = 0;   // "top_logprobs" 0..20 (needs logprobs): alternatives per token
 };
 
 struct ChatRequest : OllamaGeneration {

@@ -44,8 +44,10 @@ OpenAiGeneration read_generation(const json::object& body) {
   g.stream = opt_bool(body, "stream").value_or(false);
   if (const auto* so = opt_object(body, "stream_options"))
     g.include_usage = opt_bool(*so, "include_usage").value_or(false);
-  if (auto n = opt_int(body, "n"); n && *n != 1)
-    throw Error(ErrorKind::invalid_input, "field 'n' must be 1 (one choice per request)");
+  if (auto n = opt_int(body, "n")) {
+    if (*n < 1 || *n > 1024) bad_field("n", "between 1 and the server's HEARTH_NUM_PARALLEL");
+    g.n = static_cast<int>(*n);
+  }
   g.temperature = opt_number_in(body, "temperature", 0, 2);
   g.top_p = opt_number_in(body, "top_p", 0, 1);
   g.presence_penalty = opt_number_in(body, "presence_penalty", -2, 2);
@@ -117,6 +119,12 @@ std::vector<Message> read_messages(const json::object& body) {
 ChatCompletionRequest parse_chat_completion(const json::object& body) {
   refuse_unsupported_openai(body, /*chat=*/true);
   ChatCompletionRequest r{read_generation(body), {}, {}};
+  r.logprobs = opt_bool(body, "logprobs").value_or(false);
+  if (auto top = opt_int(body, "top_logprobs")) {
+    if (*top < 0 || *top > 20) bad_field("top_logprobs", "between 0 and 20");
+    if (!r.logprobs) bad_field("top_logprobs", "used only with \"logprobs\": true");
+    r.top_logprobs = static_cast<int>(*top);
+  }
   r.messages = read_messages(body);
   r.chat = read_chat_options(body, ToolDialect::openai);
   chat::check_tools(r.chat, r.messages);
@@ -126,6 +134,11 @@ ChatCompletionRequest parse_chat_completion(const json::object& body) {
 CompletionRequest parse_completion(const json::object& body) {
   refuse_unsupported_openai(body, /*chat=*/false);
   CompletionRequest r{read_generation(body), {}};
+  if (auto top = opt_int(body, "logprobs")) {
+    if (*top < 0 || *top > 5) bad_field("logprobs", "between 0 and 5");
+    r.logprobs = true;
+    r.top_logprobs = static_cast<int>(*top);
+  }
   const auto prompts = opt_string_list(body, "prompt");
   if (!prompts || prompts->size() != 1) bad_field("prompt", "one string (or an array of one)");
   if (auto suffix = opt_string(body, "suffix"); suffix && !suffix->empty())

@@ -1,7 +1,7 @@
 // The OpenAI API's requests as hearth reads them: POST /v1/chat/completions, /v1/completions and
 // /v1/embeddings. Each parse_* checks every field it reads and throws Error(invalid_input) naming
 // the field ("field 'temperature' must be between 0 and 2"), or Error(unsupported) for what hearth
-// does not do (n > 1, tools, image parts, suffix, echo, dimensions). Unknown fields are ignored,
+// does not do (tools, image parts, suffix, echo, dimensions). Unknown fields are ignored,
 // as OpenAI's clients send fields of newer API versions.
 //
 // Absent sampling fields stay unset here; the server applies OpenAI's defaults (temperature 1,
@@ -39,6 +39,11 @@ struct OpenAiGeneration {
   bool json_object = false;                // response_format json_object or json_schema
   std::string json_schema;  // response_format json_schema: json_schema.schema's JSON text
   std::optional<std::chrono::milliseconds> keep_alive;  // hearth's extension (Ollama's field)
+  int n = 1;  // choices, >= 1 (the server caps it at its HEARTH_NUM_PARALLEL)
+  // Chat: `logprobs` true and `top_logprobs` 0..20 (which needs logprobs). Completions:
+  // `logprobs` 0..5 is how many alternatives, and asks for logprobs.
+  bool logprobs = false;
+  int top_logprobs = 0;
 };
 
 struct ChatCompletionRequest : OpenAiGeneration {

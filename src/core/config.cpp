@@ -11,7 +11,7 @@
 namespace hearth::config {
 namespace {
 
-constexpr std::array<Setting, 29> kSettings = {{
+constexpr std::array<Setting, 30> kSettings = {{
     {"HEARTH_HOST", "--host", "127.0.0.1:11435", "address and port the server listens on"},
     {"HEARTH_HOME", "", "", "where models, the database and datasets live "
                             "(default $XDG_DATA_HOME/hearth, else ~/.local/share/hearth)"},
@@ -40,6 +40,9 @@ constexpr std::array<Setting, 29> kSettings = {{
     {"HEARTH_KEEP_ALIVE", "--keep-alive", "5m", "how long an idle model stays loaded"},
     {"HEARTH_NUM_PARALLEL", "--parallel", "4", "sequences decoded together per loaded model"},
     {"HEARTH_MAX_QUEUE", "--max-queue", "512", "requests waiting before the server answers 503"},
+    {"HEARTH_KV_CACHE", "", "f16",
+     "number type of the server's KV cache: f16 (half the memory) or f32 (exact: logprobs then "
+     "equal `hearth logits` to 1e-4)"},
     {"HEARTH_AUTH_FAILURES", "--auth-failures", "10",
      "wrong API keys one client address may send within HEARTH_AUTH_WINDOW before further wrong "
      "keys from it are answered 429 with Retry-After (0: no limit); other addresses are not "

@@ -36,7 +36,8 @@
 // (commit()), so a request refused for its content — a prompt longer than the context, an empty
 // prompt, a model that cannot load — stores nothing. The answer is added when the generation
 // ends, with its token counts and time. An error after output began leaves the request's
-// messages without an answer.
+// messages without an answer. A request for several choices (OpenAI's `n`) keeps the first
+// choice's answer (index 0), once every choice has ended; the others are not stored.
 //
 // Where: begin() runs in the route's handler, on the server's handler pool (never the I/O
 // thread). commit() and finish() may wait on the database, so run_generation (inference.h)

@@ -81,14 +81,15 @@ void ModelLoop::take(generate::Output& o) {
   }
   if (o.token) ++pending_completion_;
   // One token event for what this step let out: reasoning, text (with the held-back tail when
-  // the sequence ended) and completed calls.
+  // the sequence ended), completed calls, and the step's logprobs.
   if (o.done) o.text += o.tail;
-  if (!o.text.empty() || !o.reasoning.empty() || !o.tool_calls.empty()) {
+  if (!o.text.empty() || !o.reasoning.empty() || !o.tool_calls.empty() || !o.logprobs.empty()) {
     GenerationEvent e;
     e.kind = GenerationEvent::Kind::token;
     e.text = std::move(o.text);
     e.reasoning = std::move(o.reasoning);
     e.tool_calls = std::move(o.tool_calls);
+    e.logprobs = std::move(o.logprobs);
     deliver(r.task.gen_sink, std::move(e));
   }
   if (!o.done) return;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <vector>
 #include <random>
 
 #include "core/log.h"
@@ -141,17 +142,51 @@ std::shared_ptr<ConversationCapture> capture_chat(ApiContext& api, const Request
                                     request.messages, json_text(parameters));
 }
 
+namespace {
+
+// Every choice's usage as one request's: the prompt once (each choice decoded the same prompt),
+// the completions together, and the times of the slowest.
+Timings total_usage(const std::vector<ChoiceResult>& choices) {
+  Timings t;
+  for (size_t i = 0; i < choices.size(); ++i) {
+    const Timings& c = choices[i].end.timings;
+    if (i == 0) t.prompt_tokens = c.prompt_tokens;
+    t.completion_tokens += c.completion_tokens;
+    t.load_ns = std::max(t.load_ns, c.load_ns);
+    t.prompt_ns = std::max(t.prompt_ns, c.prompt_ns);
+    t.eval_ns = std::max(t.eval_ns, c.eval_ns);
+    t.total_ns = std::max(t.total_ns, c.total_ns);
+  }
+  return t;
+}
+
+}  // namespace
+
 Response run_generation(ApiContext& api, const Request& http_request, GenerationRequest request,
                         std::shared_ptr<GenerationWriter> writer,
                         std::shared_ptr<ConversationCapture> capture,
-                        std::shared_ptr<GenerationTarget> target) {
+                        std::shared_ptr<GenerationTarget> target, int choices) {
+  const int max_choices = api.scheduler.num_parallel();
+  if (choices < 1 || choices > max_choices)
+    throw Error(ErrorKind::invalid_input,
+                "field 'n' must be between 1 and " + std::to_string(max_choices) +
+                    " (HEARTH_NUM_PARALLEL: the sequences this server decodes at once)");
+  if (target && request.logprobs)
+    throw Error(ErrorKind::unsupported, "field 'logprobs' is not available for a model that runs on " +
+                                            target->where() + " (only on this machine's models)");
   auto out = std::make_shared<ResponseStream>();
   request.cancelled = out->cancel_flag();
   apply_default_system(request);
   struct State {
-    GenerationEvent whole;  // everything generated (whole answers, and kept conversations)
+    std::mutex mu;  // choices of a routed request may report from different threads
+    std::vector<ChoiceResult> choices;
+    int running = 0;
+    bool failed = false;  // an error ended the response; later events are dropped
+    GenerationEvent kept;  // the first choice's text and reasoning, for a kept conversation
   };
   auto state = std::make_shared<State>();
+  state->choices.resize(static_cast<size_t>(choices));
+  state->running = choices;
   const std::string path = http_request.path();
   const std::int64_t user_id = http_request.caller.user_id;
   const std::string model = request.model;
@@ -165,42 +200,62 @@ Response run_generation(ApiContext& api, const Request& http_request, Generation
     return h;
   };
   auto deliver = [out, writer, state, path, user_id, model, ctx, capture,
-                  head](GenerationEvent&& e) {
+                  head](int index, GenerationEvent&& e) {
+    std::lock_guard lock(state->mu);
+    if (state->failed) return;
+    ChoiceResult& choice = state->choices[static_cast<size_t>(index)];
     switch (e.kind) {
       case GenerationEvent::Kind::token:
         for (auto& call : e.tool_calls)
           if (call.id.empty()) call.id = random_id("call_");
-        if (!writer->streaming() || capture) {
-          state->whole.text += e.text;
-          state->whole.reasoning += e.reasoning;
-          for (const auto& call : e.tool_calls) state->whole.tool_calls.push_back(call);
+        if (capture && index == 0) {
+          state->kept.text += e.text;
+          state->kept.reasoning += e.reasoning;
         }
-        if (!writer->streaming()) return;
+        if (!writer->streaming()) {
+          choice.whole.text += e.text;
+          choice.whole.reasoning += e.reasoning;
+          for (auto& c : e.tool_calls) choice.whole.tool_calls.push_back(std::move(c));
+          for (auto& t : e.logprobs) choice.whole.logprobs.push_back(std::move(t));
+          return;
+        }
         if (!out->started()) out->start(200, writer->content_type(), head());
-        out->write(writer->piece(e));
+        out->write(writer->piece(index, e));
         return;
       case GenerationEvent::Kind::done: {
-        record_usage(*ctx, user_id, model, e.timings);
+        choice.end = std::move(e);
+        if (--state->running > 0) {
+          if (writer->streaming()) {
+            if (!out->started()) out->start(200, writer->content_type(), head());
+            out->write(writer->choice_done(index, choice.end));
+          }
+          return;
+        }
+        const Timings usage = total_usage(state->choices);
+        record_usage(*ctx, user_id, model, usage);
         ResponseStream::Headers headers = head();
         if (capture && capture->conversation_id() > 0) {
-          const std::int64_t message_id = capture->finish(state->whole.text, state->whole.reasoning, e.timings);
+          // The first choice is the one the conversation goes on with.
+          const std::int64_t message_id = capture->finish(
+              state->kept.text, state->kept.reasoning, state->choices[0].end.timings);
           writer->hearth = json::object{{"conversation_id", capture->conversation_id()},
                                         {"message_id", message_id}};
           headers.emplace_back("X-Hearth-Message-Id", std::to_string(message_id));
         }
         if (!writer->streaming()) {
           Response r;
-          r.body = writer->done(state->whole, e);
+          r.body = writer->done(state->choices, usage);
           r.headers = std::move(headers);
           out->respond(r);
           return;
         }
         if (!out->started()) out->start(200, writer->content_type(), headers);
-        out->write(writer->done(GenerationEvent{}, e));
+        out->write(writer->choice_done(index, choice.end) + writer->done(state->choices, usage));
         out->finish();
         return;
       }
       case GenerationEvent::Kind::error:
+        state->failed = true;
         if (!out->started()) {
           out->respond(error_response(path, status_for(e.error_kind), e.error_kind, e.error));
         } else {
@@ -210,20 +265,38 @@ Response run_generation(ApiContext& api, const Request& http_request, Generation
         return;
     }
   };
-  GenerationSink sink;
-  if (!capture) {
-    sink = std::move(deliver);
-  } else {
-    // A kept chat's events go through the background thread, in order: storing the request
-    // (at the first output) and the answer (at the end) may wait on the database, which the
-    // model's loop must never do. The head and the final JSON carry the ids, so they wait too.
-    auto shared = std::make_shared<decltype(deliver)>(std::move(deliver));
-    sink = [shared, ctx](GenerationEvent&& e) {
-      ctx->background.submit([shared, e = std::move(e)]() mutable { (*shared)(std::move(e)); });
-    };
+  auto shared = std::make_shared<decltype(deliver)>(std::move(deliver));
+  std::vector<GenerationRequest> requests;
+  std::vector<GenerationSink> sinks;
+  for (int i = 0; i < choices; ++i) {
+    if (!capture) {
+      sinks.emplace_back([shared, i](GenerationEvent&& e) { (*shared)(i, std::move(e)); });
+    } else {
+      // A kept chat's events go through the background thread, in order: storing the request
+      // (at the first output) and the answer (at the end) may wait on the database, which the
+      // model's loop must never do. The head and the final JSON carry the ids, so they wait too.
+      sinks.emplace_back([shared, ctx, i](GenerationEvent&& e) {
+        ctx->background.submit(
+            [shared, i, e = std::move(e)]() mutable { (*shared)(i, std::move(e)); });
+      });
+    }
+    requests.push_back(request);
+    requests.back().sampling.seed += static_cast<std::uint64_t>(i);
   }
-  if (target) target->submit(std::move(request), std::move(sink));
-  else api.scheduler.submit(std::move(request), std::move(sink));
+  if (!target) {
+    // Queued together: admitted in the same step, decoded in the same batches.
+    api.scheduler.submit(std::move(requests), std::move(sinks));
+  } else {
+    for (int i = 0; i < choices; ++i) {
+      try {
+        target->submit(std::move(requests[static_cast<size_t>(i)]),
+                       std::move(sinks[static_cast<size_t>(i)]));
+      } catch (...) {
+        out->cancel();  // the choices sent already stop: nobody will read their answer
+        throw;
+      }
+    }
+  }
   Response r;
   r.stream = std::move(out);
   return r;

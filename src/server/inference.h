@@ -26,21 +26,34 @@ std::uint64_t random_seed();
 
 class ConversationCapture;
 
-// How one API family writes a generation (see routes_openai.cpp, routes_ollama.cpp).
+// One choice's whole answer, for GenerationWriter::done().
+struct ChoiceResult {
+  // Everything generated (not streaming; nothing when streaming): the text, reasoning and tool
+  // calls and, when asked, every token's logprobs.
+  GenerationEvent whole;
+  GenerationEvent end;  // its done event: finish_reason and its own timings
+};
+
+// How one API family writes a generation (see routes_openai.cpp, routes_ollama.cpp). A request
+// may ask for several choices (OpenAI's `n`): each is its own sequence, and the writer hears of
+// each by its index, in the order the choices produce output.
 class GenerationWriter {
  public:
   virtual ~GenerationWriter() = default;
-  // Where the chat was kept: {"conversation_id": N, "message_id": M}, set before done() when
-  // the conversation is stored; writers put it into their final JSON as "hearth".
+  // Where the chat was kept: {"conversation_id": N, "message_id": M}, set before the last
+  // choice_done() and done() when the conversation is stored; writers put it into their final
+  // JSON as "hearth".
   json::value hearth = nullptr;
   virtual bool streaming() const = 0;
   virtual std::string content_type() const = 0;  // of a streamed answer
-  // Streaming: the bytes to send for a token event's text, reasoning and tool calls (calls
-  // already have their ids; "" sends nothing).
-  virtual std::string piece(const GenerationEvent& event) = 0;
-  // Streaming: the closing bytes; not streaming: the whole JSON body. `whole` holds everything
-  // generated (text, reasoning, calls; not streaming) or nothing (streaming).
-  virtual std::string done(const GenerationEvent& whole, const GenerationEvent& event) = 0;
+  // Streaming: the bytes to send for a token event of choice `index` (its text, which may be
+  // empty, and its tokens' logprobs when asked); "" sends nothing.
+  virtual std::string piece(int index, const GenerationEvent& token) = 0;
+  // Streaming: the bytes that end choice `index`, sent as it ends (others may still run).
+  virtual std::string choice_done(int index, const GenerationEvent& end) = 0;
+  // Streaming: the closing bytes once every choice ended; not streaming: the whole JSON body.
+  // `usage` counts the prompt once and every choice's completion tokens.
+  virtual std::string done(const std::vector<ChoiceResult>& choices, const Timings& usage) = 0;
   // Streaming, after the head was sent: an error line/event.
   virtual std::string midstream_error(const std::string& message) = 0;
 };
@@ -61,11 +74,16 @@ void apply_default_system(GenerationRequest& request);
 // model that cannot load) stores nothing; the answer is kept when the generation ends. Those
 // writes, and the output that carries their ids, run on api.background, off the model's loop.
 // With a target (routing.h) the generation runs there (a desktop agent, a remote engine)
-// instead of this machine's scheduler; everything else is the same.
+// instead of this machine's scheduler; everything else is the same, except that logprobs are
+// refused (Error(unsupported): the desktop protocol and remote engines do not carry them).
+// `choices` (OpenAI's `n`, 1..Scheduler::num_parallel(), else Error(invalid_input) naming
+// field 'n'): that many sequences of the same request, queued together so that they decode in
+// the same batches; choice i samples with the request's seed + i, so each is reproducible on its
+// own. A kept conversation keeps choice 0's answer. An error in one choice ends the response.
 Response run_generation(ApiContext& api, const Request& http_request, GenerationRequest request,
                         std::shared_ptr<GenerationWriter> writer,
                         std::shared_ptr<ConversationCapture> capture = nullptr,
-                        std::shared_ptr<GenerationTarget> target = nullptr);
+                        std::shared_ptr<GenerationTarget> target = nullptr, int choices = 1);
 
 // Starts keeping a chat request (see conversation_capture.h); nullptr when not stored.
 // `body` is the request's JSON (it may name the conversation: "hearth": {"conversation_id"}).

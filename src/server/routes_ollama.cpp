@@ -12,6 +12,7 @@
 #include "api/tools.h"
 #include "engine/generate/json_schema.h"
 #include "server/inference.h"
+#include "server/logprobs_json.h"
 #include "server/remote_chat.h"
 #include "server/response_stream.h"
 
@@ -31,6 +32,8 @@ GenerationRequest generation_request(ApiContext& api, const Request& http,
   r.json_object = g.json_format;
   r.json_schema = g.json_schema;
   r.keep_alive = g.keep_alive;
+  r.logprobs = g.logprobs;
+  r.top_logprobs = g.top_logprobs;
   return r;
 }
 
@@ -48,22 +51,27 @@ json::object done_fields(const GenerationEvent& e) {
 
 class OllamaWriter : public GenerationWriter {
  public:
-  OllamaWriter(std::string model, bool stream, bool chat)
-      : model_(std::move(model)), stream_(stream), chat_(chat) {}
+  OllamaWriter(std::string model, bool stream, bool chat, bool logprobs)
+      : model_(std::move(model)), stream_(stream), chat_(chat), logprobs_(logprobs) {}
   bool streaming() const override { return stream_; }
   std::string content_type() const override { return "application/x-ndjson"; }
 
-  std::string piece(const GenerationEvent& e) override {
-    if (e.text.empty() && e.reasoning.empty() && e.tool_calls.empty()) return {};
+  std::string piece(int, const GenerationEvent& e) override {
+    if (e.text.empty() && e.reasoning.empty() && e.tool_calls.empty() && e.logprobs.empty())
+      return {};
     json::object o = head();
     put_text(o, e);
+    if (logprobs_) o["logprobs"] = logprob_entries(e.logprobs);
     o["done"] = false;
     return json_text(o) + "\n";
   }
-  std::string done(const GenerationEvent& whole, const GenerationEvent& e) override {
+  std::string choice_done(int, const GenerationEvent&) override { return {}; }
+  std::string done(const std::vector<ChoiceResult>& choices, const Timings&) override {
+    const ChoiceResult& c = choices.at(0);  // Ollama asks for one answer
     json::object o = head();
-    put_text(o, whole);
-    for (auto& [k, v] : done_fields(e)) o[k] = v;
+    put_text(o, c.whole);
+    if (logprobs_ && !stream_) o["logprobs"] = logprob_entries(c.whole.logprobs);
+    for (auto& [k, v] : done_fields(c.end)) o[k] = v;
     if (!hearth.is_null()) o["hearth"] = hearth;
     return json_text(o) + (stream_ ? "\n" : "");
   }
@@ -93,6 +101,7 @@ class OllamaWriter : public GenerationWriter {
   std::string model_;
   bool stream_;
   bool chat_;
+  bool logprobs_;
 };
 
 // Load or unload without generating (no messages / empty prompt).
@@ -136,21 +145,26 @@ Response chat(ApiContext& api, const Request& http, const char* source) {
       r.keep_alive = c.keep_alive;
       r.messages = std::move(c.messages);
       r.chat = std::move(c.chat);
+      r.logprobs = c.logprobs;  // refused there (run_generation): the route cannot carry them
       auto capture = capture_chat(api, http, body, r, source);
       return run_generation(api, http, std::move(r),
-                            std::make_shared<OllamaWriter>(c.model, c.stream, true),
+                            std::make_shared<OllamaWriter>(c.model, c.stream, true, c.logprobs),
                             std::move(capture), route->target);
     }
   if (!c.messages.empty())  // a version trained by a remote API answers from there
-    if (const auto m = api.library.resolve(http.caller.user_id, c.model); m.remote())
+    if (const auto m = api.library.resolve(http.caller.user_id, c.model); m.remote()) {
+      if (c.logprobs)
+        throw Error(ErrorKind::unsupported,
+                    "field 'logprobs' is not available for a version served by a remote API");
       return forward_remote_ollama_chat(api, http, c, m);
+    }
   GenerationRequest r = generation_request(api, http, c);
   r.messages = std::move(c.messages);
   r.chat = std::move(c.chat);
   if (r.messages.empty()) return load_or_unload(api, http, r, true);
   auto capture = capture_chat(api, http, body, r, source);
   return run_generation(api, http, std::move(r),
-                        std::make_shared<OllamaWriter>(c.model, c.stream, true), std::move(capture));
+                        std::make_shared<OllamaWriter>(c.model, c.stream, true, c.logprobs), std::move(capture));
 }
 
 Response generate(ApiContext& api, const Request& http) {
@@ -163,7 +177,7 @@ Response generate(ApiContext& api, const Request& http) {
   r.chat = std::move(g.chat);
   if (r.prompt.empty()) return load_or_unload(api, http, r, false);
   return run_generation(api, http, std::move(r),
-                        std::make_shared<OllamaWriter>(g.model, g.stream, false));
+                        std::make_shared<OllamaWriter>(g.model, g.stream, false, g.logprobs));
 }
 
 // /api/embed (inputs: a string or an array; normalised vectors) and the older /api/embeddings

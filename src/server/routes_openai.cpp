@@ -2,8 +2,10 @@
 //
 // Defaults follow OpenAI's: temperature 1, top_p 1, no top-k and no repeat penalty (only the
 // presence and frequency penalties, over everything generated). Streams are server-sent events,
-// one JSON chunk per "data:" line, ending with "data: [DONE]". Only n = 1 is supported. Chat
-// answers carry reasoning and tool calls apart from the text (api/tools.h).
+// one JSON chunk per "data:" line, ending with "data: [DONE]". Chat answers carry reasoning and
+// tool calls apart from the text (api/tools.h). With n > 1 each chunk carries its choice's
+// index, every choice ends with its own finish_reason chunk, and usage counts the prompt once
+// (inference.h: run_generation).
 #include <cmath>
 #include <cstring>
 
@@ -12,6 +14,7 @@
 #include "api/tools.h"
 #include "engine/generate/json_schema.h"
 #include "server/inference.h"
+#include "server/logprobs_json.h"
 #include "server/remote_chat.h"
 #include "server/response_stream.h"
 
@@ -51,71 +54,87 @@ GenerationRequest generation_request(const api::OpenAiGeneration& g) {
   generate::check_json_schema(g.json_schema, "response_format.json_schema.schema");
   r.json_schema = g.json_schema;
   r.keep_alive = g.keep_alive;
+  r.logprobs = g.logprobs;
+  r.top_logprobs = g.top_logprobs;
   return r;
 }
 
 class ChatWriter : public GenerationWriter {
  public:
-  ChatWriter(api::OpenAiGeneration c, bool chat) : c_(std::move(c)), chat_(chat) {
+  ChatWriter(api::OpenAiGeneration c, bool chat)
+      : c_(std::move(c)), chat_(chat), sent_role_(static_cast<size_t>(c_.n)),
+        offsets_(static_cast<size_t>(c_.n)), calls_sent_(static_cast<size_t>(c_.n)) {
     id_ = random_id(chat ? "chatcmpl-" : "cmpl-");
     created_ = unix_now();
   }
   bool streaming() const override { return c_.stream; }
   std::string content_type() const override { return "text/event-stream"; }
 
-  std::string piece(const GenerationEvent& e) override {
-    std::string out;
-    if (chat_ && !sent_role_) {
-      sent_role_ = true;
-      out += sse(chunk(json::object{{"role", "assistant"}, {"content", ""}}, nullptr));
+  std::string piece(int index, const GenerationEvent& e) override {
+    std::string out = role(index);
+    const auto i = static_cast<size_t>(index);
+    // Chat: reasoning first, then the text (with the step's logprobs), then completed calls.
+    if (chat_ && !e.reasoning.empty())
+      out += sse(chunk(chunk_choice(index, json::object{{"reasoning_content", e.reasoning}}, nullptr)));
+    if (!e.text.empty() || !e.logprobs.empty()) {
+      json::object choice = chunk_choice(
+          index, chat_ ? json::value(json::object{{"content", e.text}}) : json::string(e.text), nullptr);
+      if (c_.logprobs) choice["logprobs"] = logprobs(index, e.logprobs);
+      out += sse(chunk(std::move(choice)));
     }
-    if (!chat_) {
-      if (!e.text.empty()) out += sse(chunk(json::string(e.text), nullptr));
-      return out;
-    }
-    if (!e.reasoning.empty())
-      out += sse(chunk(json::object{{"reasoning_content", e.reasoning}}, nullptr));
-    if (!e.text.empty()) out += sse(chunk(json::object{{"content", e.text}}, nullptr));
-    if (!e.tool_calls.empty()) {
-      out += sse(chunk(json::object{{"tool_calls", api::tool_calls_json(e.tool_calls, api::ToolDialect::openai,
-                                                                         calls_sent_)}},
-                       nullptr));
-      calls_sent_ += e.tool_calls.size();
+    if (chat_ && !e.tool_calls.empty()) {
+      out += sse(chunk(chunk_choice(
+          index,
+          json::object{{"tool_calls", api::tool_calls_json(e.tool_calls, api::ToolDialect::openai,
+                                                           calls_sent_[i])}},
+          nullptr)));
+      calls_sent_[i] += e.tool_calls.size();
     }
     return out;
   }
 
-  std::string done(const GenerationEvent& whole, const GenerationEvent& e) override {
-    // An answer that called tools ends with "tool_calls", as OpenAI's do.
-    const bool called = calls_sent_ > 0 || !whole.tool_calls.empty();
-    const std::string reason = called && e.finish_reason == "stop" ? "tool_calls" : e.finish_reason;
+  std::string choice_done(int index, const GenerationEvent& e) override {
+    std::string out = role(index);
+    const std::string reason = finish_reason(e, calls_sent_[static_cast<size_t>(index)] > 0);
+    json::object last = chunk(chunk_choice(
+        index, chat_ ? json::value(json::object{}) : json::string(), reason.c_str()));
+    if (!hearth.is_null()) last["hearth"] = hearth;
+    return out + sse(last);
+  }
+
+  std::string done(const std::vector<ChoiceResult>& choices, const Timings& usage) override {
     if (!c_.stream) {
-      json::object choice{{"index", 0}, {"logprobs", nullptr}, {"finish_reason", reason}};
-      if (chat_) {
-        json::object message{{"role", "assistant"}};
-        message["content"] = whole.text.empty() && called ? json::value(nullptr) : json::value(whole.text);
-        if (!whole.reasoning.empty()) message["reasoning_content"] = whole.reasoning;
-        if (called)
-          message["tool_calls"] = api::tool_calls_json(whole.tool_calls, api::ToolDialect::openai);
-        choice["message"] = std::move(message);
-      } else {
-        choice["text"] = whole.text;
+      json::array list;
+      for (size_t i = 0; i < choices.size(); ++i) {
+        const ChoiceResult& c = choices[i];
+        const bool called = !c.whole.tool_calls.empty();
+        json::object choice{{"index", i}, {"logprobs", nullptr},
+                            {"finish_reason", finish_reason(c.end, called)}};
+        if (chat_) {
+          json::object message{{"role", "assistant"}};
+          message["content"] =
+              c.whole.text.empty() && called ? json::value(nullptr) : json::value(c.whole.text);
+          if (!c.whole.reasoning.empty()) message["reasoning_content"] = c.whole.reasoning;
+          if (called)
+            message["tool_calls"] = api::tool_calls_json(c.whole.tool_calls, api::ToolDialect::openai);
+          choice["message"] = std::move(message);
+        } else {
+          choice["text"] = c.whole.text;
+        }
+        if (c_.logprobs) choice["logprobs"] = logprobs(static_cast<int>(i), c.whole.logprobs);
+        list.emplace_back(std::move(choice));
       }
       json::object body = base(chat_ ? "chat.completion" : "text_completion");
-      body["choices"] = json::array{std::move(choice)};
-      body["usage"] = usage_json(e.timings);
+      body["choices"] = std::move(list);
+      body["usage"] = usage_json(usage);
       if (!hearth.is_null()) body["hearth"] = hearth;
       return json_text(body);
     }
-    std::string out = piece(GenerationEvent{});
-    json::object last = chat_ ? chunk(json::object{}, reason.c_str())
-                              : chunk(json::string(), reason.c_str());
-    if (!hearth.is_null()) last["hearth"] = hearth;
-    out += sse(last);
+    std::string out;
     if (c_.include_usage) {
       json::object last = base(chat_ ? "chat.completion.chunk" : "text_completion");
       last["choices"] = json::array{};
-      last["usage"] = usage_json(e.timings);
+      last["usage"] = usage_json(usage);
       out += sse(last);
     }
     return out + "data: [DONE]\n\n";
@@ -131,23 +150,44 @@ class ChatWriter : public GenerationWriter {
     return {{"id", id_}, {"object", object}, {"created", created_}, {"model", c_.model},
             {"system_fingerprint", "hearth-" HEARTH_VERSION}};
   }
-  json::object chunk(json::value delta_or_text, const char* finish) const {
-    json::object choice{{"index", 0}, {"logprobs", nullptr}};
+  // An answer that called tools ends with "tool_calls", as OpenAI's do ("length" stays: a call
+  // the budget closed early is still one, but the client should know it was cut).
+  static std::string finish_reason(const GenerationEvent& end, bool called) {
+    return called && end.finish_reason == "stop" ? "tool_calls" : end.finish_reason;
+  }
+  // A chat stream's first chunk of each choice names the role.
+  std::string role(int index) {
+    if (!chat_ || sent_role_[static_cast<size_t>(index)]) return {};
+    sent_role_[static_cast<size_t>(index)] = true;
+    return sse(chunk(chunk_choice(index, json::object{{"role", "assistant"}, {"content", ""}}, nullptr)));
+  }
+  json::object chunk_choice(int index, json::value delta_or_text, const char* finish) const {
+    json::object choice{{"index", index}, {"logprobs", nullptr}};
     if (chat_) choice["delta"] = std::move(delta_or_text);
     else choice["text"] = std::move(delta_or_text);
     choice["finish_reason"] = finish ? json::value(finish) : json::value(nullptr);
+    return choice;
+  }
+  json::object chunk(json::object choice) const {
     json::object o = base(chat_ ? "chat.completion.chunk" : "text_completion");
     o["choices"] = json::array{std::move(choice)};
     if (c_.include_usage) o["usage"] = nullptr;
     return o;
+  }
+  // A choice's logprobs (logprobs_json.h): chat {"content": [...], "refusal": null}, completions
+  // {"tokens", "token_logprobs", "top_logprobs", "text_offset"} (offsets go on across chunks).
+  json::value logprobs(int index, std::span<const generate::TokenLogprobs> tokens) {
+    if (chat_) return json::object{{"content", logprob_entries(tokens)}, {"refusal", nullptr}};
+    return completion_logprobs(tokens, offsets_[static_cast<size_t>(index)]);
   }
 
   api::OpenAiGeneration c_;
   bool chat_;
   std::string id_;
   std::int64_t created_ = 0;
-  bool sent_role_ = false;
-  size_t calls_sent_ = 0;  // tool calls streamed so far (their delta indexes)
+  std::vector<bool> sent_role_;         // by choice
+  std::vector<std::int64_t> offsets_;   // by choice: completions' text_offset so far
+  std::vector<size_t> calls_sent_;      // by choice: tool calls streamed so far (delta indexes)
 };
 
 Response chat_completions(ApiContext& api, const Request& http) {
@@ -159,15 +199,17 @@ Response chat_completions(ApiContext& api, const Request& http) {
   if (auto route = choose_route(api, http, c.model)) {  // a desktop agent or a remote engine
     r.model = route->model;
     auto capture = capture_chat(api, http, body, r, "openai");
+    const int n = c.n;
     return run_generation(api, http, std::move(r), std::make_shared<ChatWriter>(std::move(c), true),
-                          std::move(capture), route->target);
+                          std::move(capture), route->target, n);
   }
   const library::ResolvedModel m = api.library.resolve(http.caller.user_id, c.model);
   if (m.remote()) return forward_remote_chat(api, http, body, m);  // trained by a remote API
   use_model(r, m);
   auto capture = capture_chat(api, http, body, r, "openai");
+  const int n = c.n;
   return run_generation(api, http, std::move(r), std::make_shared<ChatWriter>(std::move(c), true),
-                        std::move(capture));
+                        std::move(capture), nullptr, n);
 }
 
 Response completions(ApiContext& api, const Request& http) {
@@ -178,7 +220,9 @@ Response completions(ApiContext& api, const Request& http) {
   r.apply_template = false;
   const library::ResolvedModel m = api.library.resolve(http.caller.user_id, c.model);
   use_model(r, m);
-  return run_generation(api, http, std::move(r), std::make_shared<ChatWriter>(std::move(c), false));
+  const int n = c.n;
+  return run_generation(api, http, std::move(r), std::make_shared<ChatWriter>(std::move(c), false),
+                        nullptr, nullptr, n);
 }
 
 std::string base64_floats(const std::vector<float>& v) {

@@ -46,19 +46,28 @@ struct Scheduler::Impl {
   }
 
   void enqueue(Task task, const std::string& model, const std::string& path) {
+    std::vector<Task> one;
+    one.push_back(std::move(task));
+    enqueue(std::move(one), model, path);
+  }
+
+  // Tasks for one model, queued together (all or none) with nothing between them.
+  void enqueue(std::vector<Task> tasks, const std::string& model, const std::string& path) {
     if (model.empty()) throw Error(ErrorKind::invalid_input, "no model given");
-    task.submitted = Clock::now();
+    const auto now = Clock::now();
+    for (Task& task : tasks) task.submitted = now;
+    const int n = static_cast<int>(tasks.size());
     std::lock_guard lock(shared.mu);
     if (shared.stopping) throw Error(ErrorKind::unavailable, "the server is shutting down");
-    if (shared.queued >= shared.options.max_queue) {
+    if (shared.queued + n > shared.options.max_queue) {
       ++shared.requests_rejected;
       throw Error(ErrorKind::unavailable, "the server is busy: " + std::to_string(shared.queued) +
                                               " requests are waiting; try again shortly");
     }
-    ++shared.requests_total;
+    shared.requests_total += static_cast<std::uint64_t>(n);
     ModelLoop& loop = loop_for(model, path);
-    loop.queue.push_back(std::move(task));
-    ++shared.queued;
+    for (Task& task : tasks) loop.queue.push_back(std::move(task));
+    shared.queued += n;
     loop.cv.notify_all();
   }
 };
@@ -72,12 +81,13 @@ Scheduler::Scheduler(Options options, RunnerLoader loader) : impl_(std::make_uni
   if (options.memory_budget == 0) options.memory_budget = hardware::probe().ram_available;
   impl_->shared.options = options;
   if (!loader)
-    loader = [](const std::string& path, const std::string& name, int threads, int max_batch) {
+    loader = [kv_type = options.kv_type](const std::string& path, const std::string& name,
+                                         int threads, int max_batch) {
       // A blob changed since its install (size or mtime) is refused before anything is read.
       store::check_blob_unchanged(path, name);
       generate::RunnerOptions o;
       o.threads = threads;
-      o.kv_type = model::KvType::f16;
+      o.kv_type = kv_type;
       o.batch_invariant = true;  // greedy output alone == batched (runner.h)
       o.max_batch = max_batch;
       return std::unique_ptr<generate::Runner>(generate::ModelRunner::load_weights(path, o));
@@ -85,12 +95,18 @@ Scheduler::Scheduler(Options options, RunnerLoader loader) : impl_(std::make_uni
   impl_->shared.loader = std::move(loader);
 }
 
+int Scheduler::num_parallel() const { return impl_->shared.options.num_parallel; }
+
 Scheduler::Options Scheduler::options_from_config() {
   Options o;
   o.num_parallel = static_cast<int>(config::get_int("HEARTH_NUM_PARALLEL", 1, 1024));
   o.max_queue = static_cast<int>(config::get_int("HEARTH_MAX_QUEUE", 0, 1 << 24));
   o.keep_alive = parse_keep_alive(config::get("HEARTH_KEEP_ALIVE"));
   o.threads = static_cast<int>(config::get_int("HEARTH_THREADS", 0, 1024));
+  const std::string kv = config::get("HEARTH_KV_CACHE");
+  if (kv == "f32") o.kv_type = model::KvType::f32;
+  else if (kv != "f16" && !kv.empty())
+    throw Error(ErrorKind::invalid_input, "HEARTH_KV_CACHE=" + kv + ": use f16 or f32");
   return o;
 }
 
@@ -106,7 +122,9 @@ Scheduler::~Scheduler() {
   impl_->shared.loops.clear();
 }
 
-void Scheduler::submit(GenerationRequest request, GenerationSink sink) {
+namespace {
+
+Task generation_task(GenerationRequest request, GenerationSink sink) {
   generate::validate(request);
   if (request.num_ctx < 0)
     throw Error(ErrorKind::invalid_input, "num_ctx must be positive (or 0 for the default)");
@@ -115,10 +133,28 @@ void Scheduler::submit(GenerationRequest request, GenerationSink sink) {
   task.keep_alive = request.keep_alive;
   task.num_ctx = request.num_ctx;
   task.cancelled = request.cancelled;
-  const std::string model = request.model, path = request.model_path;
   task.gen = std::move(request);
   task.gen_sink = std::move(sink);
-  impl_->enqueue(std::move(task), model, path);
+  return task;
+}
+
+}  // namespace
+
+void Scheduler::submit(GenerationRequest request, GenerationSink sink) {
+  const std::string model = request.model, path = request.model_path;
+  impl_->enqueue(generation_task(std::move(request), std::move(sink)), model, path);
+}
+
+void Scheduler::submit(std::vector<GenerationRequest> requests, std::vector<GenerationSink> sinks) {
+  HEARTH_ASSERT(!requests.empty() && requests.size() == sinks.size(),
+                "one sink per request, at least one request");
+  const std::string model = requests[0].model, path = requests[0].model_path;
+  std::vector<Task> tasks;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    HEARTH_ASSERT(requests[i].model_path == path, "the requests of one submit share their model");
+    tasks.push_back(generation_task(std::move(requests[i]), std::move(sinks[i])));
+  }
+  impl_->enqueue(std::move(tasks), model, path);
 }
 
 void Scheduler::submit(EmbeddingRequest request, EmbeddingSink sink) {

@@ -64,6 +64,10 @@ struct GenerationEvent {
                                // stop string is held back); chat: the answer's text only
   std::string reasoning;       // token, chat: new reasoning text (generate::Output)
   std::vector<chat::ToolCall> tool_calls;  // token, chat: calls completed now
+  // token: with Request::logprobs, the log-probabilities of the tokens this event stands for
+  // (one per generated token; its text may come in a later event while held back). An event
+  // with neither text nor logprobs is not sent.
+  std::vector<generate::TokenLogprobs> logprobs;
   std::string finish_reason;   // done: "stop" (EOS, a stop string, JSON complete) or "length"
                                // (max_tokens or the context filled up)
   Timings timings;             // done
@@ -146,11 +150,12 @@ class Scheduler {
     int threads = 0;               // compute threads per model; 0: HEARTH_THREADS / cores
     std::uint64_t memory_budget = 0;  // bytes for loaded models; 0: available RAM at start
     int max_prompt_batch = 512;    // prompt tokens decoded per step (all sequences together)
+    model::KvType kv_type = model::KvType::f16;  // HEARTH_KV_CACHE; the default loader's
   };
 
   explicit Scheduler(Options options, RunnerLoader loader = {});
   // Options from the settings table (HEARTH_NUM_PARALLEL, HEARTH_MAX_QUEUE, HEARTH_KEEP_ALIVE,
-  // HEARTH_THREADS).
+  // HEARTH_THREADS, HEARTH_KV_CACHE: Error(invalid_input) for a type other than f16 or f32).
   static Options options_from_config();
   // Cancels everything queued or running (their sinks get an error event "the server is
   // shutting down" unless already done), joins the loops, unloads every model.
@@ -161,6 +166,11 @@ class Scheduler {
   // Everything found later (the model cannot load, the prompt is longer than the context:
   // "the prompt is N tokens but the model's context is M") arrives as an error event.
   void submit(GenerationRequest request, GenerationSink sink);
+  // Several generations of one model (OpenAI's n choices; sinks[i] for requests[i]), queued at
+  // once with nothing between them, so that they are admitted in the same step when enough
+  // slots are free and then decode in the same batches. All or none: Error(unavailable) when the
+  // queue cannot take them all; otherwise as above.
+  void submit(std::vector<GenerationRequest> requests, std::vector<GenerationSink> sinks);
   void submit(EmbeddingRequest request, EmbeddingSink sink);
 
   // Loads the model now (keep_alive as given) without generating; the sink gets done or error.
@@ -171,6 +181,8 @@ class Scheduler {
   bool unload(const std::string& model_path);
 
   std::vector<LoadedModel> loaded() const;
+  // Sequences a model runs at once (Options::num_parallel): the most choices one request may ask.
+  int num_parallel() const;
   SchedulerStats stats() const;
 
   Scheduler(const Scheduler&) = delete;

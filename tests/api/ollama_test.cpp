@@ -57,6 +57,14 @@ TEST(OllamaChatRequest, EachFieldsErrors) {
   refused(R"({"model": "m", "tools": [{}]})", bad,
           "field 'tools[0].function' must be an object with the function's name");
   refused(R"({"model": "m", "think": "maybe"})", bad, "field 'think' must be true, false");
+  refused(R"({"model": "m", "logprobs": 1})", bad, "field 'logprobs' must be true or false");
+  refused(R"({"model": "m", "top_logprobs": 2})", bad,
+          "field 'top_logprobs' must be used only with \"logprobs\": true");
+  refused(R"({"model": "m", "logprobs": true, "top_logprobs": 21})", bad,
+          "field 'top_logprobs' must be between 0 and 20");
+  const ChatRequest r = parse_chat(body(R"({"model": "m", "logprobs": true, "top_logprobs": 3})"));
+  EXPECT_TRUE(r.logprobs);
+  EXPECT_EQ(r.top_logprobs, 3);
 }
 
 TEST(OllamaGenerateRequest, ReadsPromptSystemRawAndRefusesSuffixAndImages) {

@@ -49,6 +49,22 @@ TEST(OpenAiChatRequest, ReadsEveryField) {
   EXPECT_EQ(r.keep_alive, std::chrono::minutes(5));
 }
 
+TEST(OpenAiRequests, ReadChoicesAndLogprobs) {
+  const auto chat = parse_chat_completion(
+      body(with(R"("n": 3, "logprobs": true, "top_logprobs": 4)")));
+  EXPECT_EQ(chat.n, 3);
+  EXPECT_TRUE(chat.logprobs);
+  EXPECT_EQ(chat.top_logprobs, 4);
+  const auto plain = parse_chat_completion(body(kChat));
+  EXPECT_EQ(plain.n, 1);
+  EXPECT_FALSE(plain.logprobs);
+  // Completions: an integer of alternatives asks for logprobs, 0 included.
+  const auto text = parse_completion(body(R"({"model": "m", "prompt": "x", "logprobs": 0})"));
+  EXPECT_TRUE(text.logprobs);
+  EXPECT_EQ(text.top_logprobs, 0);
+  EXPECT_FALSE(parse_completion(body(R"({"model": "m", "prompt": "x", "logprobs": null})")).logprobs);
+}
+
 TEST(OpenAiChatRequest, AbsentFieldsStayUnset) {
   const auto r = parse_chat_completion(body(kChat));
   EXPECT_FALSE(r.stream);
@@ -128,7 +144,12 @@ TEST(OpenAiChatRequest, EachSamplingFieldOfTheWrongTypeOrOutOfRange) {
   expect_chat_error(with(R"("stream_options": 1)"), bad, "field 'stream_options' must be an object");
   expect_chat_error(with(R"("stream_options": {"include_usage": 1})"), bad,
                     "field 'include_usage' must be true or false");
-  expect_chat_error(with(R"("n": 2)"), bad, "field 'n' must be 1");
+  expect_chat_error(with(R"("n": 0)"), bad, "field 'n' must be between 1 and");
+  expect_chat_error(with(R"("logprobs": 1)"), bad, "field 'logprobs' must be true or false");
+  expect_chat_error(with(R"("top_logprobs": 2)"), bad,
+                    "field 'top_logprobs' must be used only with \"logprobs\": true");
+  expect_chat_error(with(R"("logprobs": true, "top_logprobs": 21)"), bad,
+                    "field 'top_logprobs' must be between 0 and 20");
   expect_chat_error(with(R"("temperature": "warm")"), bad, "field 'temperature' must be a number");
   expect_chat_error(with(R"("temperature": 2.5)"), bad, "field 'temperature' must be between 0 and 2");
   expect_chat_error(with(R"("top_p": -0.1)"), bad, "field 'top_p' must be between 0 and 1");

@@ -35,6 +35,11 @@ struct Request {
   // Constrain the output to a value this JSON Schema (its JSON text) accepts; empty: none.
   // Takes precedence over json_object. compile_json_schema() (json_schema.h) checks it first.
   std::string json_schema;
+  // Each generated token's log-probability (log-softmax of the model's raw logits at that step,
+  // before penalties, temperature and constraints) and, with top_logprobs > 0, that many most
+  // likely alternatives (Output::logprobs). Off: no extra pass over the vocabulary.
+  bool logprobs = false;
+  int top_logprobs = 0;               // 0..kMaxTopLogprobs
   // LoRA adapters for this request only, on top of RunnerOptions::adapters, in this order: a
   // fine-tuned version of the loaded base runs as base + its adapter, batched with requests for
   // the base or other versions (model::Context::set_sequence_adapters).
@@ -43,6 +48,23 @@ struct Request {
   // a prompt with apply_template). A forced call constrains the output to the call's JSON; the
   // output is split into reasoning, text and calls (chat/reply_parser.h) in Output.
   chat::ChatOptions chat;
+};
+
+inline constexpr int kMaxTopLogprobs = 20;
+
+// One token with its log-probability at a step.
+struct TokenLogprob {
+  int32_t id = -1;
+  std::string bytes;   // what the token stands for (control tokens as their text); not
+                       // necessarily whole UTF-8: a byte token may be part of a character
+  float logprob = 0;   // natural log
+};
+
+// A generated token's log-probability and the most likely tokens at its step, by logprob
+// descending, equal ones by id ascending (the chosen token among them when it is one of them).
+struct TokenLogprobs {
+  TokenLogprob chosen;
+  std::vector<TokenLogprob> top;
 };
 
 // What a decode step did for one sequence. A sequence gives one Output per step it took part in
@@ -58,6 +80,7 @@ struct Output {
   std::string tail;          // done: what was held back, let out at the end
   bool first = false;        // the prompt finished in this step (this is the first token)
   bool token = false;        // a token was generated (not the end-of-generation one)
+  std::vector<TokenLogprobs> logprobs;  // Request::logprobs: the generated token's (one, or none)
   bool done = false;         // the sequence ended; its slot is free for start() again
   std::string finish_reason; // done: "stop" (EOS, a stop string, JSON complete) or "length"
   bool context_full = false; // done with "length" because the context had no room left

@@ -179,7 +179,12 @@ std::optional<Embedding> ModelRunner::embed(int slot, const std::vector<std::str
   return result;
 }
 
-void validate(const Request& request) { sampler::validate(request.sampling); }
+void validate(const Request& request) {
+  sampler::validate(request.sampling);
+  if (request.top_logprobs < 0 || request.top_logprobs > kMaxTopLogprobs)
+    throw Error(ErrorKind::invalid_input,
+                "top_logprobs must be between 0 and " + std::to_string(kMaxTopLogprobs));
+}
 
 std::uint64_t random_seed() { return sampler::Sampler::random_seed(); }
 

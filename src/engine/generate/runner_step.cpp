@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "engine/generate/logprobs.h"
 #include "engine/generate/sequence.h"
 
 namespace hearth::generate {
@@ -166,6 +167,9 @@ void ModelRunner::take(int slot, std::span<const float> logits, std::vector<Outp
   if (tokenizer().is_eog(id)) return finish(slot, "stop", true, false, out);
   ++q.n_generated;
   out.back().token = true;
+  if (q.request.logprobs)
+    out.back().logprobs.push_back(
+        token_logprobs(logits, id, q.request.top_logprobs, tokenizer()));
   if (q.json) q.json->accept(id);
   auto piece = q.stops.push(q.decoder.push(id));
   emit(q, std::move(piece.text), out.back());
