@@ -90,6 +90,20 @@ json::object infer_message(const std::string& id, const GenerationRequest& r) {
   return m;
 }
 
+// The tool parts are read with the API's readers; whatever they refuse is a malformed message
+// here (invalid_input), like every other field of the wire.
+namespace {
+template <typename F>
+void tools_or_bad(F&& read) {
+  try {
+    read();
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::invalid_input) throw;
+    throw Error(ErrorKind::invalid_input, std::string("infer: ") + e.what());
+  }
+}
+}  // namespace
+
 GenerationRequest request_from_infer(const json::object& m) {
   GenerationRequest r;
   r.model = string_field(m, "model");
@@ -101,9 +115,11 @@ GenerationRequest request_from_infer(const json::object& m) {
       if (!list[i].is_object()) throw bad("messages", "an array of {role, content} objects");
       r.messages.push_back({string_field(list[i].as_object(), "role"),
                             string_field(list[i].as_object(), "content")});
-      api::read_message_tools(list[i].as_object(), i, api::ToolDialect::openai, r.messages.back());
+      tools_or_bad([&] {
+        api::read_message_tools(list[i].as_object(), i, api::ToolDialect::openai, r.messages.back());
+      });
     }
-    r.chat = api::read_chat_options(m, api::ToolDialect::openai);
+    tools_or_bad([&] { r.chat = api::read_chat_options(m, api::ToolDialect::openai); });
   }
   r.prompt = string_field(m, "prompt");
   r.system = string_field(m, "system");
