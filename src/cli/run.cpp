@@ -20,6 +20,7 @@ struct RunOptions {
   sampler::SamplerSettings sampling;
   bool seed_given = false;
   int max_tokens = -1;
+  bool no_think = false;  // ask a reasoning model to answer without its reasoning
 };
 
 class Chat {
@@ -43,6 +44,7 @@ class Chat {
     request.messages = messages_;  // the template's own system prompt leads when none is given
     request.sampling = sampling_;
     request.max_tokens = options_.max_tokens;
+    request.chat.thinking = !options_.no_think;
     try {
       model_->start(0, request, model_->n_ctx());
     } catch (const Error& e) {
@@ -53,16 +55,32 @@ class Chat {
                                                 " tokens; start again or pass a larger --ctx");
     }
     std::string reply;
-    auto write = [&reply](const std::string& text) {
-      reply += text;
+    // A reasoning model's thinking is shown apart, before the answer (and not kept in the
+    // history the next turn sends back).
+    bool thinking = false;
+    auto show = [](const std::string& text) {
       std::fwrite(text.data(), 1, text.size(), stdout);
       std::fflush(stdout);
+    };
+    auto think = [&](const std::string& text) {
+      if (text.empty()) return;
+      if (!thinking) show("Thinking...\n");
+      thinking = true;
+      show(text);
+    };
+    auto write = [&](const std::string& text) {
+      if (text.empty()) return;
+      if (thinking) show("\n...done thinking.\n\n");
+      thinking = false;
+      reply += text;
+      show(text);
     };
     for (bool done = false; !done;) {
       std::vector<generate::Output> outputs;
       model_->step(outputs);
       for (const auto& o : outputs) {
         if (o.failed) throw Error(o.error_kind, o.error);
+        think(o.reasoning);
         write(o.text);
         if (!o.done) continue;
         done = true;
@@ -96,6 +114,8 @@ void register_run(CLI::App& app) {
   run->add_option("--top-p", s.top_p, "sample among tokens holding this much probability");
   run->add_option("--min-p", s.min_p, "drop tokens below this fraction of the best one's probability");
   run->add_option("--repeat-penalty", s.repeat_penalty, "penalty for repeating recent tokens");
+  run->add_flag("--no-think", options.no_think,
+                "ask a reasoning model (DeepSeek-R1, Qwen3) to answer without thinking first");
   run->add_option("--seed", s.seed, "random seed, for a reproducible answer")
       ->each([](const std::string&) { options.seed_given = true; });
   run->add_option("--max-tokens", options.max_tokens, "stop an answer after this many tokens");

@@ -17,6 +17,7 @@ using hearth::test::http;
 using hearth::test::HttpResult;
 using hearth::test::json_from;
 using hearth::test::ServerProcess;
+using Env = std::vector<std::pair<std::string, std::string>>;
 namespace json = boost::json;
 
 // A template DeepSeek-R1's markers identify (hearth renders the family's format itself).
@@ -158,6 +159,17 @@ TEST_F(Reasoning, HistoryGoesBackWithoutReasoning) {
   const Reply without = openai({{"messages", history("Yes")}}, false);
   EXPECT_GT(with.prompt_tokens, 0);
   EXPECT_EQ(with.prompt_tokens, without.prompt_tokens);
+}
+
+TEST_F(Reasoning, HearthRunShowsTheThinkingApart) {
+  const Env env = {{"HEARTH_HOME", home_.path().string()}};
+  auto r = hearth::test::run_hearth({"run", "thinker", "Is it?", "--temperature", "0"}, env);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("Thinking...\nSo\n...done thinking.\n\nYes"), std::string::npos) << r.out;
+  r = hearth::test::run_hearth({"run", "thinker", "Is it?", "--temperature", "0", "--no-think"}, env);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.find("Thinking..."), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("So</think>Yes"), std::string::npos) << r.out;
 }
 
 }  // namespace
