@@ -87,7 +87,6 @@ chat::ChatOptions read_chat_options(const json::object& body, ToolDialect dialec
       throw Error(ErrorKind::invalid_input, "field 'tool_choice' names '" + o.tool_name +
                                                 "', which is not one of the tools");
   }
-  chat::check_tools(o, {});
   return o;
 }
 

@@ -29,7 +29,8 @@ namespace hearth::api {
 
 enum class ToolDialect { openai, ollama };
 
-// The request's tools, tool choice and thinking switch.
+// The request's tools, tool choice and thinking switch. The tools themselves (names, schemas)
+// and the messages' calls are checked once the messages are read: chat::check_tools.
 chat::ChatOptions read_chat_options(const boost::json::object& body, ToolDialect dialect);
 
 // The tool parts of messages[index] (already holding role and content): an assistant's

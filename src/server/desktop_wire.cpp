@@ -119,7 +119,10 @@ GenerationRequest request_from_infer(const json::object& m) {
         api::read_message_tools(list[i].as_object(), i, api::ToolDialect::openai, r.messages.back());
       });
     }
-    tools_or_bad([&] { r.chat = api::read_chat_options(m, api::ToolDialect::openai); });
+    tools_or_bad([&] {
+      r.chat = api::read_chat_options(m, api::ToolDialect::openai);
+      chat::check_tools(r.chat, r.messages);
+    });
   }
   r.prompt = string_field(m, "prompt");
   r.system = string_field(m, "system");
