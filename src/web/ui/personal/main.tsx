@@ -57,7 +57,8 @@ function App({ me }: { me: Me }) {
       {!rows.data && rows.error === null && <p class="muted">Reading your models…</p>}
       <DesktopsSection me={me} />
       <AddressForm onStarted={onStarted} />
-      <CatalogSection onStarted={onStarted} installedKey={installedKey} />
+      {/* The catalog waits for the installed list, so that it is asked for once, already marked. */}
+      {(rows.data || rows.error !== null) && <CatalogSection onStarted={onStarted} installedKey={installedKey} />}
     </main>
   );
 }
