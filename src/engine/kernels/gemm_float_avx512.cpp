@@ -23,7 +23,7 @@ namespace hearth::kernels::avx512 {
 namespace {
 
 constexpr int kJobRows = 48;  // gemm.cpp: kGemmJobRows
-constexpr int kKc = 64;       // K values per chunk (weights [kJobRows][kKc] F32 = 12 KiB)
+constexpr int kKc = 128;      // K values per chunk (weights [kJobRows][kKc] F32 = 24 KiB)
 constexpr int kMr = 6;
 constexpr int kNv = 4;
 
