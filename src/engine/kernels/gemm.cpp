@@ -25,6 +25,38 @@ constexpr int64_t kGemmJobRows = 48;
 constexpr size_t kFloatScratchFixed = kGemmJobRows * 128 * sizeof(float);
 constexpr size_t kQuantScratchFixed = kGemmJobRows * (256 + 2 * 16 * sizeof(float));
 constexpr int64_t kLanes = 16;  // tokens per token vector
+// Token vectors per microkernel tile (float: kNv in gemm_float_avx512.cpp; integer: kNv in
+// gemm_quant_avx512.cpp).
+constexpr int64_t kFloatTile = 4;
+constexpr int64_t kQuantTile = 2;
+
+// The packed activations of one GEMM call: per tile of `tile` token vectors, `rows` rows (K
+// values, groups of 4 codes or blocks) of tile·16 lanes. A microkernel reads one tile row after
+// another at consecutive addresses; with every token vector of a row side by side instead, the
+// rows of a tile were n_tv·64 bytes apart, and at a few hundred tokens those strides put the
+// whole tile in a handful of L1 cache sets.
+struct Panel {
+  int64_t rows = 0;
+  int64_t tile = 1;
+  int64_t n_tv = 0;
+
+  size_t tile_lanes() const { return static_cast<size_t>(tile * kLanes); }
+  size_t tiles() const { return static_cast<size_t>((n_tv + tile - 1) / tile); }
+  size_t size() const { return tiles() * static_cast<size_t>(rows) * tile_lanes(); }
+  // Offset of lane `lane` (token tv·16 + l) of row i.
+  size_t at(int64_t i, int64_t lane) const {
+    const auto t = static_cast<size_t>(lane) / tile_lanes();
+    return (t * static_cast<size_t>(rows) + static_cast<size_t>(i)) * tile_lanes() +
+           static_cast<size_t>(lane) % tile_lanes();
+  }
+  // Zeroes the lanes after the last token in its token vector (read by the kernels, never used).
+  template <typename T>
+  void clear_tail(std::span<T> data, int64_t n_tokens) const {
+    if (n_tokens % kLanes == 0) return;
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t lane = n_tokens; lane < n_tv * kLanes; ++lane) data[at(i, lane)] = T{};
+  }
+};
 
 enum class Family { none, floating, integer };
 
@@ -67,15 +99,12 @@ void gemm_float(const WeightMatrix& w, const TypeOps& ops, KernelSet set, const 
                 int64_t n_tokens, float* y, ThreadPool* pool) {
   const int64_t n_in = w.n_in;
   const int64_t n_tv = (n_tokens + kLanes - 1) / kLanes;
-  // Activations rounded as vec_dot_type (F16 / BF16; F32 as is), transposed to [k][n_tv][16].
-  // Kept from call to call (reused_buffer.h); the lanes past the last token are zeroed.
-  std::span<float> xp =
-      reused_buffer<float, BufferSlot::gemm_float_x>(static_cast<size_t>(n_in * n_tv * kLanes));
-  if (n_tokens % kLanes != 0) {
-    float* last = xp.data() + (n_tv - 1) * kLanes;
-    for (int64_t k = 0; k < n_in; ++k)
-      std::fill(last + k * n_tv * kLanes + n_tokens % kLanes, last + k * n_tv * kLanes + kLanes, 0.f);
-  }
+  // Activations rounded as vec_dot_type (F16 / BF16; F32 as is), transposed to [k][16] per token
+  // vector, the token vectors of a tile side by side (Panel).
+  const Panel panel{n_in, kFloatTile, n_tv};
+  // Kept from call to call (reused_buffer.h).
+  std::span<float> xp = reused_buffer<float, BufferSlot::gemm_float_x>(panel.size());
+  panel.clear_tail(xp, n_tokens);
   const TypeOps* dot = ops.vec_dot_type == TensorType::f32 ? nullptr : type_ops(ops.vec_dot_type, set);
   for_each(pool, n_tv, [&](int64_t tv) {
     std::vector<float> row(dot ? static_cast<size_t>(n_in) : 0);
@@ -87,8 +116,8 @@ void gemm_float(const WeightMatrix& w, const TypeOps& ops, KernelSet set, const 
         dot->to_float(conv.data(), row.data(), n_in);
         src = row.data();
       }
-      float* dst = xp.data() + tv * kLanes + l;
-      for (int64_t k = 0; k < n_in; ++k) dst[k * n_tv * kLanes] = src[k];
+      float* dst = xp.data() + panel.at(0, tv * kLanes + l);
+      for (int64_t k = 0; k < n_in; ++k) dst[static_cast<size_t>(k) * panel.tile_lanes()] = src[k];
     }
   });
   const size_t w_row = row_bytes(w.type, n_in);
@@ -106,8 +135,8 @@ void gemm_float(const WeightMatrix& w, const TypeOps& ops, KernelSet set, const 
 }
 
 // Integer types: activations quantized by the set's Q8_0 / Q8_K from_float (as the vec_dot path),
-// then laid out for the kernels (gemm_quant_avx512.cpp): codes [k/4][n_tv][16] int32, and per
-// block of bk values [block][n_tv][16]: scale xd, integer offset xi = −offset·Σq, minimum term
+// then laid out for the kernels (gemm_quant_avx512.cpp): codes [k/4][16] int32 per token vector,
+// and per block of bk values [block][16], in tiles (Panel): scale xd, integer offset xi = −offset·Σq, minimum term
 // xm = d·Σq (Q4_K, Q5_K).
 void gemm_integer(const WeightMatrix& w, const TypeOps& ops, KernelSet set, const float* x,
                   int64_t n_tokens, float* y, ThreadPool* pool) {
@@ -119,28 +148,17 @@ void gemm_integer(const WeightMatrix& w, const TypeOps& ops, KernelSet set, cons
   const int32_t offset = ops.gemm_quant.offset;
   const bool mins = ops.gemm_quant.mins;
   const int64_t n_blocks = n_in / bk;
-  const size_t vs = static_cast<size_t>(n_tv * kLanes);
-  // Kept from call to call (reused_buffer.h); the lanes past the last token are zeroed.
-  std::span<int32_t> xc =
-      reused_buffer<int32_t, BufferSlot::gemm_codes>(static_cast<size_t>(n_in / 4) * vs);
-  std::span<float> xd =
-      reused_buffer<float, BufferSlot::gemm_scales>(static_cast<size_t>(n_blocks) * vs);
-  std::span<int32_t> xi = reused_buffer<int32_t, BufferSlot::gemm_offsets>(
-      offset ? static_cast<size_t>(n_blocks) * vs : 0);
-  std::span<float> xm =
-      reused_buffer<float, BufferSlot::gemm_mins>(mins ? static_cast<size_t>(n_blocks) * vs : 0);
-  if (const int64_t used = n_tokens % kLanes; used != 0) {
-    const size_t from = static_cast<size_t>((n_tv - 1) * kLanes + used);
-    const size_t to = static_cast<size_t>(n_tv * kLanes);
-    auto clear = [&](auto span) {
-      for (size_t at = 0; at < span.size(); at += vs)
-        std::fill(span.begin() + at + from, span.begin() + at + to, 0);
-    };
-    clear(xc);
-    clear(xd);
-    clear(xi);
-    clear(xm);
-  }
+  const Panel codes{n_in / 4, kQuantTile, n_tv}, blocks_at{n_blocks, kQuantTile, n_tv};
+  // Kept from call to call (reused_buffer.h).
+  std::span<int32_t> xc = reused_buffer<int32_t, BufferSlot::gemm_codes>(codes.size());
+  std::span<float> xd = reused_buffer<float, BufferSlot::gemm_scales>(blocks_at.size());
+  std::span<int32_t> xi =
+      reused_buffer<int32_t, BufferSlot::gemm_offsets>(offset ? blocks_at.size() : 0);
+  std::span<float> xm = reused_buffer<float, BufferSlot::gemm_mins>(mins ? blocks_at.size() : 0);
+  codes.clear_tail(xc, n_tokens);
+  blocks_at.clear_tail(xd, n_tokens);
+  if (offset) blocks_at.clear_tail(xi, n_tokens);
+  if (mins) blocks_at.clear_tail(xm, n_tokens);
   const TypeOps* dot = type_ops(ops.vec_dot_type, set);
   HEARTH_ASSERT(dot && dot->from_float, "gemm: activation type without from_float");
   for_each(pool, n_tv, [&](int64_t tv) {
@@ -148,16 +166,16 @@ void gemm_integer(const WeightMatrix& w, const TypeOps& ops, KernelSet set, cons
     for (int64_t l = 0; l < kLanes && tv * kLanes + l < n_tokens; ++l) {
       const int64_t t = tv * kLanes + l;
       dot->from_float(x + t * n_in, q.data(), n_in);
-      const size_t lane = static_cast<size_t>(tv * kLanes + l);
+      const int64_t lane = tv * kLanes + l;
       if (!q8k) {
         const auto* blocks = reinterpret_cast<const block_q8_0*>(q.data());
         for (int64_t b = 0; b < n_in / QK8_0; ++b) {
           int32_t sum = 0;
           for (int i = 0; i < QK8_0; ++i) sum += blocks[b].qs[i];
-          xd[static_cast<size_t>(b) * vs + lane] = f16_to_f32(blocks[b].d);
-          xi[static_cast<size_t>(b) * vs + lane] = -offset * sum;
+          xd[blocks_at.at(b, lane)] = f16_to_f32(blocks[b].d);
+          xi[blocks_at.at(b, lane)] = -offset * sum;
           for (int g = 0; g < QK8_0 / 4; ++g) {
-            std::memcpy(&xc[static_cast<size_t>(b * 8 + g) * vs + lane], blocks[b].qs + 4 * g, 4);
+            std::memcpy(&xc[codes.at(b * 8 + g, lane)], blocks[b].qs + 4 * g, 4);
           }
         }
         continue;
@@ -166,10 +184,10 @@ void gemm_integer(const WeightMatrix& w, const TypeOps& ops, KernelSet set, cons
       for (int64_t s = 0; s < n_in / QK_K; ++s) {
         const block_q8_K& b = blocks[s];
         for (int g = 0; g < QK_K / 4; ++g) {
-          std::memcpy(&xc[static_cast<size_t>(s * 64 + g) * vs + lane], b.qs + 4 * g, 4);
+          std::memcpy(&xc[codes.at(s * 64 + g, lane)], b.qs + 4 * g, 4);
         }
         for (int64_t j = 0; j < QK_K / bk; ++j) {
-          const size_t o = static_cast<size_t>(s * (QK_K / bk) + j) * vs + lane;
+          const size_t o = blocks_at.at(s * (QK_K / bk) + j, lane);
           xd[o] = b.d;
           if (bk == 16) {
             xi[o] = -offset * b.bsums[j];
@@ -186,7 +204,7 @@ void gemm_integer(const WeightMatrix& w, const TypeOps& ops, KernelSet set, cons
   const auto* wbase = static_cast<const uint8_t*>(w.data);
   const int64_t n_jobs = (w.n_out + kGemmJobRows - 1) / kGemmJobRows;
   const size_t scratch_bytes =
-      kQuantScratchFixed + static_cast<size_t>(kGemmJobRows) * vs * sizeof(float);
+      kQuantScratchFixed + static_cast<size_t>(kGemmJobRows * n_tv * kLanes) * sizeof(float);
   for_each(pool, n_jobs, [&](int64_t j) {
     const int64_t r0 = j * kGemmJobRows;
     const int64_t rows = std::min(kGemmJobRows, w.n_out - r0);

@@ -9,7 +9,8 @@
 // Layout (kernels in gemm_*_avx512.cpp, driver in gemm.cpp):
 //   - tokens are the vector lanes: the converted activations of 16 tokens are transposed once per
 //     call into "token vectors" (float: [k][16 tokens]; integer: [k/4][16 tokens][4 codes] plus
-//     per-block scale / offset vectors), shared by all threads;
+//     per-block scale / offset vectors), shared by all threads; the token vectors one
+//     microkernel reads together are stored side by side, K after K (gemm.cpp, Panel);
 //   - weights are the broadcast side: each job takes a block of kGemmJobRows rows, and for every
 //     chunk of K values unpacks those rows once (F16/BF16 -> F32; 4/5/6-bit codes -> bytes, block
 //     scales -> F32) into a per-thread scratch, then runs a register-tiled microkernel over all

@@ -110,8 +110,8 @@ void unpack_row(TensorType type, const void* row, int64_t k0, int kc, float* out
 }  // namespace
 
 // One job of the float GEMM: y[t][r] for r < rows (y points at column r0 of token 0; rows of
-// n_out floats), every token. w: the job's first weight row; xp: activations as [k][n_tv][16]
-// F32 (already rounded to the weight's vec_dot_type); scratch: kJobRows·kKc + kJobRows·n_tv·16
+// n_out floats), every token. w: the job's first weight row; xp: activations as F32 (already
+// rounded to the weight's vec_dot_type), per tile of kNv token vectors [k][kNv][16]; scratch: kJobRows·kKc + kJobRows·n_tv·16
 // floats.
 void gemm_float_job(TensorType type, const void* w, size_t row_bytes, int64_t n_in, int64_t rows,
                     const float* xp, int64_t n_tv, float* y, int64_t n_out, int64_t n_tokens,
@@ -139,8 +139,8 @@ void gemm_float_job(TensorType type, const void* w, size_t row_bytes, int64_t n_
       const int nv = static_cast<int>(n_tv - v0 < kNv ? n_tv - v0 : kNv);
       for (int64_t r0 = 0; r0 < rows; r0 += kMr) {
         const int nr = static_cast<int>(rows - r0 < kMr ? rows - r0 : kMr);
-        micro_for(nr, nv)(wbuf + r0 * kKc, xp + (k0 * n_tv + v0) * 16, n_tv * 16, kc,
-                          acc + r0 * acc_stride + v0 * 16, acc_stride, first);
+        micro_for(nr, nv)(wbuf + r0 * kKc, xp + ((v0 / kNv) * n_in + k0) * kNv * 16, kNv * 16,
+                          kc, acc + r0 * acc_stride + v0 * 16, acc_stride, first);
       }
     }
   }

@@ -153,8 +153,8 @@ using Unpack = void (*)(const void*, int64_t, int, uint8_t*, float*, float*);
 // ---- the microkernel ----
 
 // acc[r][v] (+)= over nb blocks of BK values (see the file comment). wc: rows of kKci codes;
-// ws / wm: rows of kMaxBlocks F32; xc: [k/4][vs] int32 codes at this chunk and token vector;
-// xd / xi / xm: [block][vs] scales, integer offsets, minimum terms.
+// ws / wm: rows of kMaxBlocks F32; xc: [k/4][vs] int32 codes at this chunk and token vector (vs:
+// the tile row, kNv·16); xd / xi / xm: [block][vs] scales, integer offsets, minimum terms.
 template <int R, int V, int BK, bool TINIT, bool MIN>
 void micro(const uint8_t* wc, const float* ws, const float* wm, const int32_t* xc,
            const float* xd, const int32_t* xi, const float* xm, int64_t vs, int nb, float* acc,
@@ -242,7 +242,8 @@ void job(Unpack unpack, const void* w, size_t row_bytes, int64_t n_in, int64_t r
   auto* ws = reinterpret_cast<float*>(codes + kJobRows * kKci);
   float* wm = ws + kJobRows * kMaxBlocks;
   float* acc = wm + kJobRows * kMaxBlocks;
-  const int64_t vs = n_tv * 16;
+  const int64_t vs = n_tv * 16;  // accumulator row
+  const int64_t ts = kNv * 16;   // activation tile row
   const auto* wbase = static_cast<const uint8_t*>(w);
   for (int64_t k0 = 0; k0 < n_in; k0 += kKci) {
     const int kc = static_cast<int>(n_in - k0 < kKci ? n_in - k0 : kKci);
@@ -264,13 +265,16 @@ void job(Unpack unpack, const void* w, size_t row_bytes, int64_t n_in, int64_t r
     const int64_t b0 = k0 / BK;
     for (int64_t v0 = 0; v0 < n_tv; v0 += kNv) {
       const int nv = static_cast<int>(n_tv - v0 < kNv ? n_tv - v0 : kNv);
-      const int64_t xo = v0 * 16;
+      // This tile's rows: codes [n_in/4][kNv·16], block terms [n_in/BK][kNv·16].
+      const int64_t tile = v0 / kNv;
+      const int32_t* tc = xc + (tile * (n_in / 4) + k0 / 4) * ts;
+      const int64_t tb = (tile * (n_in / BK) + b0) * ts;
       for (int64_t r0 = 0; r0 < rows; r0 += kMr) {
         const int nr = static_cast<int>(rows - r0 < kMr ? rows - r0 : kMr);
         micro_for<BK, TINIT, MIN>(nr, nv)(
-            codes + r0 * kKci, ws + r0 * kMaxBlocks, wm + r0 * kMaxBlocks, xc + k0 / 4 * vs + xo,
-            xd + b0 * vs + xo, TINIT ? xi + b0 * vs + xo : nullptr, MIN ? xm + b0 * vs + xo : nullptr,
-            vs, nb, acc + r0 * vs + xo, vs, first);
+            codes + r0 * kKci, ws + r0 * kMaxBlocks, wm + r0 * kMaxBlocks, tc, xd + tb,
+            TINIT ? xi + tb : nullptr, MIN ? xm + tb : nullptr, ts, nb, acc + r0 * vs + v0 * 16,
+            vs, first);
       }
     }
   }
@@ -286,7 +290,7 @@ void job(Unpack unpack, const void* w, size_t row_bytes, int64_t n_in, int64_t r
 // template parameters come from that layout so the two cannot disagree; simd_install.cpp puts
 // both into the type's row. A job: y[t][r] for r < rows (y at column r0 of token 0, rows of
 // n_out), every token. w: the job's first weight row. Activations (gemm.cpp packs them): xc
-// [n_in/4][n_tv][16] int32 codes; xd, xi, xm [blocks][n_tv][16] (xi unused for Q4_K/Q5_K, xm only
+// per tile of kNv token vectors [n_in/4][kNv][16] int32 codes; xd, xi, xm [blocks][kNv][16] (xi unused for Q4_K/Q5_K, xm only
 // for them). scratch: kJobRows·(kKci + 8·kMaxBlocks) bytes + kJobRows·n_tv·16 floats.
 #define HEARTH_GEMM_QUANT_JOB(type, BLOCK, OFFSET, MINS)                                          \
   extern const GemmQuantLayout gemm_layout_##type = {BLOCK, OFFSET, MINS};                       \

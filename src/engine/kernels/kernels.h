@@ -52,7 +52,8 @@ bool kernel_set_available(KernelSet set);  // the CPU (and OS) support it
 KernelSet active_kernel_set();
 
 // One GEMM job of a float weight type (F32, F16, BF16): rows weight rows from w × every token;
-// xp: activations [k][n_tv][16] F32; scratch: the job's (gemm.cpp sizes it).
+// xp: activations [k][16] F32 per token vector, in tiles of 4 (gemm.cpp, Panel); scratch: the
+// job's (gemm.cpp sizes it).
 using GemmFloatJob = void (*)(TensorType type, const void* w, size_t row_bytes, int64_t n_in,
                               int64_t rows, const float* xp, int64_t n_tv, float* y,
                               int64_t n_out, int64_t n_tokens, float* scratch);
