@@ -21,7 +21,7 @@ bool WordCache::lookup(std::string_view word, std::vector<int32_t>& out) const {
   const size_t hash = Hash{}(word);
   const Shard& shard = shard_for(hash);
   std::lock_guard lock(shard.mutex);
-  const auto it = shard.runs.find(word);
+  const auto it = shard.runs.find(Probe{word, hash});
   if (it == shard.runs.end()) return false;
   const int32_t* first = shard.ids.data() + it->second.offset;
   out.insert(out.end(), first, first + it->second.count);

@@ -7,8 +7,10 @@
 //
 // Shape: 16 shards chosen by the word's hash, each a mutex, a hash map from the word to a run of
 // ids in one flat id array, and fixed caps on entries and ids. A shard that reaches a cap is
-// emptied and starts over: the cost stays bounded (about 4 MiB per vocabulary at most) without
-// LRU bookkeeping on every hit, and common words come back within a few hundred words. Words
+// emptied and starts over: the cost stays bounded (at most 16k words per vocabulary) without
+// LRU bookkeeping on every hit, and common words come back within a few hundred words. The caps
+// are small on purpose (16k words, about 1.5 MiB): a bigger table gains few hits on real text but
+// pushes the merge tables out of the CPU caches when most words are new. Words
 // longer than kMaxWordBytes are never stored (long runs seldom repeat). Shared by every thread
 // that encodes with the vocabulary; an uncontended lock costs far less than one merge loop, and
 // 16 shards keep threads that encode at the same time mostly apart.
@@ -31,7 +33,7 @@ class WordCache {
  public:
   static constexpr size_t kShards = 16;
   static constexpr size_t kMaxWordBytes = 64;
-  static constexpr size_t kMaxEntriesPerShard = 4096;
+  static constexpr size_t kMaxEntriesPerShard = 1024;
   static constexpr size_t kMaxIdsPerShard = 4 * kMaxEntriesPerShard;
 
   WordCache() = default;
@@ -48,9 +50,22 @@ class WordCache {
   void clear();
 
  private:
+  // A word looked up with its hash already computed (the shard was chosen by it), so the map
+  // does not hash it a second time.
+  struct Probe {
+    std::string_view word;
+    size_t hash;
+  };
   struct Hash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    size_t operator()(const Probe& p) const { return p.hash; }
+  };
+  struct Equal {
+    using is_transparent = void;
+    bool operator()(const std::string& a, const std::string& b) const { return a == b; }
+    bool operator()(const Probe& p, const std::string& s) const { return p.word == s; }
+    bool operator()(const std::string& s, const Probe& p) const { return p.word == s; }
   };
   struct Run {
     uint32_t offset;
@@ -58,7 +73,7 @@ class WordCache {
   };
   struct Shard {
     mutable std::mutex mutex;
-    std::unordered_map<std::string, Run, Hash, std::equal_to<>> runs;
+    std::unordered_map<std::string, Run, Hash, Equal> runs;
     std::vector<int32_t> ids;
   };
   Shard& shard_for(size_t hash) { return shards_[(hash >> 7) % kShards]; }
