@@ -1,7 +1,7 @@
 // Word -> token ids, remembered per vocabulary so a word seen before skips the merge loop
 // (internal to the tokenizer module, apart from the on/off switch at the end that tests and
-// benchmarks use). Both encoders cut their text into pieces whose ids do not
-// depend on the text around them (a pre-tokenized word for "gpt2", a "▁"-led word for "llama"
+// benchmarks use). Both encoders cut their text into pieces whose ids do not depend on the text
+// around them (a pre-tokenized word for "gpt2", a "▁"-led word for "llama"
 // when the vocabulary allows it; see Vocab::spm_word_split), so a cached answer is exactly what
 // the merges would give.
 //
@@ -11,12 +11,15 @@
 // LRU bookkeeping on every hit, and common words come back within a few hundred words. The caps
 // are small on purpose (16k words, about 1.5 MiB): a bigger table gains few hits on real text but
 // pushes the merge tables out of the CPU caches when most words are new. Words
-// longer than kMaxWordBytes are never stored (long runs seldom repeat). Shared by every thread
+// longer than kMaxWordBytes are never stored (long runs seldom repeat), and a word is stored
+// the second time it is offered, so text where most words are new (names, numbers, code
+// identifiers) pays one bit per new word rather than a table entry. Shared by every thread
 // that encodes with the vocabulary; an uncontended lock costs far less than one merge loop, and
 // 16 shards keep threads that encode at the same time mostly apart.
 #pragma once
 
 #include <array>
+#include <bitset>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -35,6 +38,7 @@ class WordCache {
   static constexpr size_t kMaxWordBytes = 64;
   static constexpr size_t kMaxEntriesPerShard = 1024;
   static constexpr size_t kMaxIdsPerShard = 4 * kMaxEntriesPerShard;
+  static constexpr size_t kSeenBits = 16384;  // per shard
 
   WordCache() = default;
   WordCache(const WordCache&) = delete;
@@ -43,7 +47,8 @@ class WordCache {
   // Appends the ids stored for `word` to `out` and returns true; false (out untouched) when the
   // word is not stored.
   bool lookup(std::string_view word, std::vector<int32_t>& out) const;
-  // Stores the ids of `word` (no-op for an empty or too long word, or one already stored).
+  // Stores the ids of `word` if it was offered before (a first offer only marks the word as
+  // seen); no-op for an empty or too long word, or one already stored.
   void insert(std::string_view word, std::span<const int32_t> ids);
 
   size_t size() const;  // words stored now, over all shards
@@ -75,6 +80,10 @@ class WordCache {
     mutable std::mutex mutex;
     std::unordered_map<std::string, Run, Hash, Equal> runs;
     std::vector<int32_t> ids;
+    // Words offered to insert() once, by a bit of their hash (a false "seen" only stores a word
+    // one sighting early).
+    std::bitset<kSeenBits> seen;
+    size_t seen_count = 0;  // bits set since the last reset
   };
   Shard& shard_for(size_t hash) { return shards_[(hash >> 7) % kShards]; }
   const Shard& shard_for(size_t hash) const { return shards_[(hash >> 7) % kShards]; }
