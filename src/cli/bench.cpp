@@ -1,15 +1,21 @@
 // `hearth bench MODEL`: see bench_model.cpp.
 // `hearth bench tokenizer`: tokenization throughput per vocabulary on a mixed 1 MiB text.
-// Prints one JSON object. The machine's memory copy bandwidth is measured in the same run so
-// figures from noisy machines can be compared as ratios.
+// Prints one JSON object: MB/s with the word cache (the default) and without it, measured in
+// alternating runs (best wall-clock and best thread-CPU time of each), and their ratios; then the
+// same on a quarter as much text of random words (the cache's worst case: every word a miss). The CPU (model and family) and the machine's memory copy
+// bandwidth, measured in the same run, come with it so figures from other or noisy machines can
+// be compared as ratios.
 #include <boost/json.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/bench_model.h"
@@ -19,6 +25,8 @@
 #include "core/json_text.h"
 #include "engine/gguf/gguf.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "engine/tokenizer/word_cache.h"
+#include "hardware/cpu_name.h"
 
 namespace hearth::cli {
 namespace {
@@ -27,6 +35,30 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// CPU time of the calling thread: unlike the wall clock, it does not count the time other
+// processes on a busy machine take from this one.
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+struct Timing {
+  double wall = 1e30;  // best of the runs, seconds
+  double cpu = 1e30;
+};
+
+// Encodes `text` once, keeping the best wall and CPU times in `t`.
+std::vector<int32_t> timed_encode(const tokenizer::Tokenizer& tok, const std::string& text,
+                                  Timing& t) {
+  const double cpu0 = thread_cpu_seconds();
+  const auto start = Clock::now();
+  std::vector<int32_t> ids = tok.encode(text, false, false);
+  t.wall = std::min(t.wall, seconds_since(start));
+  t.cpu = std::min(t.cpu, thread_cpu_seconds() - cpu0);
+  return ids;
 }
 
 // Best of a few copies of a 256 MiB buffer: GB/s of bytes read plus bytes written.
@@ -54,17 +86,70 @@ std::vector<std::filesystem::path> vocab_files(const std::string& dir) {
   return files;
 }
 
-boost::json::object bench_one(const std::filesystem::path& path, const std::string& text,
-                              int repeats) {
-  auto file = gguf::File::open(path);
-  auto tokenizer = tokenizer::Tokenizer::from_gguf(file);
-  size_t n_tokens = 0;
-  double best = 1e30;
-  for (int r = 0; r < repeats; ++r) {
-    auto start = Clock::now();
-    n_tokens = tokenizer.encode(text, false, false).size();
-    best = std::min(best, seconds_since(start));
+// The cache's worst case: `n_bytes` of random lower-case words of 3 to 12 letters, so almost
+// no word repeats and every one is a miss that also pays for being stored.
+std::string distinct_words_text(size_t n_bytes) {
+  std::string text;
+  text.reserve(n_bytes + 16);
+  uint64_t state = 0x9E3779B97F4A7C15ULL;
+  auto next = [&state] {  // xorshift64: fixed seed, the same text every run
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  while (text.size() < n_bytes) {
+    const uint64_t r = next();
+    const size_t length = 3 + r % 10;
+    for (size_t i = 0; i < length; ++i) text.push_back(static_cast<char>('a' + (next() % 26)));
+    text.push_back(' ');
   }
+  text.resize(n_bytes);
+  return text;
+}
+
+boost::json::object distinct_json(std::pair<double, double> mb_per_cpu_s) {
+  return {{"mb_per_cpu_s", mb_per_cpu_s.first},
+          {"mb_per_cpu_s_no_cache", mb_per_cpu_s.second},
+          {"cache_speedup_cpu", mb_per_cpu_s.first / mb_per_cpu_s.second}};
+}
+
+// Best thread-CPU MB/s over `repeats` alternating runs with and without the cache.
+std::pair<double, double> cpu_mb_per_s(const gguf::File& file, const std::string& text,
+                                       int repeats) {
+  Timing cached, plain;
+  for (int r = 0; r < repeats; ++r) {
+    tokenizer::set_word_cache_enabled(true);
+    timed_encode(tokenizer::Tokenizer::from_gguf(file), text, cached);
+    tokenizer::set_word_cache_enabled(false);
+    timed_encode(tokenizer::Tokenizer::from_gguf(file), text, plain);
+  }
+  tokenizer::set_word_cache_enabled(true);
+  const double mb = static_cast<double>(text.size()) / 1e6;
+  return {mb / cached.cpu, mb / plain.cpu};
+}
+
+boost::json::object bench_one(const std::filesystem::path& path, const std::string& text,
+                              const std::string& distinct, int repeats) {
+  auto file = gguf::File::open(path);
+  std::vector<int32_t> ids, ids_plain;
+  Timing cached, plain;
+  // Runs alternate with and without the word cache, so both see the same machine load. Each run
+  // loads the vocabulary again (not timed), so the cache starts empty every time.
+  for (int r = 0; r < repeats; ++r) {
+    tokenizer::set_word_cache_enabled(true);
+    ids = timed_encode(tokenizer::Tokenizer::from_gguf(file), text, cached);
+    tokenizer::set_word_cache_enabled(false);
+    ids_plain = timed_encode(tokenizer::Tokenizer::from_gguf(file), text, plain);
+  }
+  tokenizer::set_word_cache_enabled(true);
+  // The cache must not change a single id; a benchmark that found otherwise is a bug report.
+  if (ids != ids_plain)
+    throw Error(ErrorKind::internal,
+                path.string() + ": the word cache changed the ids (" + std::to_string(ids.size()) +
+                    " tokens with it, " + std::to_string(ids_plain.size()) + " without)");
+  const size_t n_tokens = ids.size();
+  const auto tokenizer = tokenizer::Tokenizer::from_gguf(file);
   double mb = static_cast<double>(text.size()) / 1e6;
   return {{"vocab", path.filename().string()},
           {"model", tokenizer.model_name()},
@@ -72,8 +157,14 @@ boost::json::object bench_one(const std::filesystem::path& path, const std::stri
           {"n_vocab", tokenizer.n_vocab()},
           {"tokens", n_tokens},
           {"bytes_per_token", static_cast<double>(text.size()) / static_cast<double>(n_tokens)},
-          {"best_seconds", best},
-          {"mb_per_s", mb / best}};
+          {"best_seconds", cached.wall},
+          {"mb_per_s", mb / cached.wall},
+          {"mb_per_cpu_s", mb / cached.cpu},
+          {"mb_per_s_no_cache", mb / plain.wall},
+          {"mb_per_cpu_s_no_cache", mb / plain.cpu},
+          {"cache_speedup", plain.wall / cached.wall},
+          {"cache_speedup_cpu", plain.cpu / cached.cpu},
+          {"distinct_words", distinct_json(cpu_mb_per_s(file, distinct, repeats))}};
 }
 
 }  // namespace
@@ -116,9 +207,12 @@ void register_bench(CLI::App& app) {
       throw Error(ErrorKind::invalid_input, "name vocabulary files or a --vocab-dir to measure");
     std::string text = mixed_bench_text(static_cast<size_t>(size_mib * 1024 * 1024));
     boost::json::array results;
-    for (const auto& f : files) results.push_back(bench_one(f, text, repeats));
+    const std::string distinct = distinct_words_text(text.size() / 4);
+    for (const auto& f : files) results.push_back(bench_one(f, text, distinct, repeats));
     const boost::json::object out = {{"benchmark", "tokenizer"},
+                                     {"cpu", hardware::this_cpu_description()},
                                      {"text_bytes", text.size()},
+                                     {"distinct_words_bytes", distinct.size()},
                                      {"repeats", repeats},
                                      {"memory_copy_gbps", memory_copy_gbps()},
                                      {"results", std::move(results)}};

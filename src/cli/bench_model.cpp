@@ -8,7 +8,8 @@
 // ≥ 1 GiB, best of a few passes; core/memory_bandwidth.h), generation's effective bandwidth
 // (weight bytes one token reads × tg tokens/s) and its ratio to the measured bandwidth, the file's
 // size and weight type, the KV cache size and the peak RSS (getrusage; read before the bandwidth
-// buffer is allocated, so it is the model's).
+// buffer is allocated, so it is the model's), pp over tg (the run's own baseline for pp) and the
+// CPU's model and family (hardware/cpu_name.h), so tables can say which machine gave them.
 #include "cli/bench_model.h"
 #include "cli/model_session.h"
 
@@ -32,6 +33,7 @@
 #include "core/memory_bandwidth.h"
 #include "core/thread_pool.h"
 #include "engine/generate/runner.h"
+#include "hardware/cpu_name.h"
 
 namespace hearth::cli {
 namespace {
@@ -163,6 +165,10 @@ void run_model_bench(const ModelBenchOptions& o) {
   const std::string type = main_weight_type(*model);
   const std::string kernels(kernels::kernel_set_name(runner->kernels()));
   const std::string load = load_average();
+  const std::string cpu = hardware::this_cpu_description();
+  // Prompt tokens/s over generated tokens/s: the same run's own baseline for pp (how much one
+  // batch gains over token-by-token decoding on this machine).
+  const double pp_over_tg = tg_s.mean > 0 ? pp_s.mean / tg_s.mean : 0;
 
   if (o.json) {
     namespace json = boost::json;
@@ -172,6 +178,7 @@ void run_model_bench(const ModelBenchOptions& o) {
     };
     const json::object out = {
         {"benchmark", "model"},
+        {"cpu", cpu},
         {"model", o.model},
         {"arch", hp.arch},
         {"type", type},
@@ -193,6 +200,7 @@ void run_model_bench(const ModelBenchOptions& o) {
         {"weight_bytes_per_token", bytes_token},
         {"tg_effective_gbps", tg_gbps},
         {"tg_bandwidth_ratio", ratio},
+        {"pp_over_tg", pp_over_tg},
         {"kv_cache_bytes", kv_bytes},
         {"peak_rss_bytes", rss},
         {"rss_over_file_and_kv", rss / (file_size + kv_bytes)},
@@ -202,6 +210,7 @@ void run_model_bench(const ModelBenchOptions& o) {
     return;
   }
   std::printf("model      %s\n", o.model.c_str());
+  std::printf("cpu        %s\n", cpu.c_str());
   std::printf("           %s, %s, %.3f GB file, %zu threads, %s kernels\n", hp.arch.c_str(),
               type.c_str(), file_size / 1e9, pool.size(), kernels.c_str());
   std::printf("\n| test   | tokens/s          |\n|--------|-------------------|\n");
@@ -215,6 +224,8 @@ void run_model_bench(const ModelBenchOptions& o) {
     std::printf("tg effective         %.2f GB/s (%.3f GB of weights per token) = %.2f × read "
                 "bandwidth\n",
                 tg_gbps, bytes_token / 1e9, ratio);
+  if (o.n_prompt > 0 && o.n_gen > 0)
+    std::printf("pp / tg              %.2f (prompt tokens/s over generated tokens/s)\n", pp_over_tg);
   std::printf("peak RSS             %.3f GB (file + KV cache %.3f GB: ×%.2f)\n", rss / 1e9,
               (file_size + kv_bytes) / 1e9, rss / (file_size + kv_bytes));
   std::printf("load average         %s\n", load.c_str());

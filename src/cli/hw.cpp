@@ -1,5 +1,6 @@
-// `hearth hw [--json]`: what this machine has — cores, SIMD features, RAM, free disk at
-// HEARTH_HOME, OS and NVIDIA GPUs (none is a normal answer). --json prints hardware::to_json().
+// `hearth hw [--json]`: what this machine has — CPU model and family (CPUID numbers and the
+// microarchitecture), cores, SIMD features, RAM, free disk at HEARTH_HOME, OS and NVIDIA GPUs
+// (none is a normal answer). --json prints hardware::to_json().
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -14,7 +15,7 @@ void print_machine(const hardware::MachineInfo& m) {
   using hardware::format_bytes;
   std::string simd;
   for (const auto& s : m.simd) simd += (simd.empty() ? "" : " ") + s;
-  std::printf("CPU    %s\n", m.cpu_model.empty() ? "(model unknown)" : m.cpu_model.c_str());
+  std::printf("CPU    %s\n", hardware::describe_cpu(m.cpu_model, m.cpu_id).c_str());
   std::printf("Cores  %u logical, %u physical\n", m.logical_cores, m.physical_cores);
   std::printf("SIMD   %s\n", simd.empty() ? "baseline only" : simd.c_str());
   std::printf("RAM    %s total, %s available\n", format_bytes(m.ram_total).c_str(),

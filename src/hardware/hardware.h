@@ -2,6 +2,7 @@
 //
 // probe() reads the machine once per call:
 //   cores        /proc/cpuinfo ("processor" lines; distinct (physical id, core id) pairs)
+//   CPU family   CPUID leaves 0 and 1, named by cpu_name.h's table ("Zen 5")
 //   SIMD         core/cpu_features.h
 //   RAM          /proc/meminfo MemTotal and MemAvailable
 //   disk         statvfs() on HEARTH_HOME, or its nearest existing parent
@@ -27,6 +28,8 @@
 #include <string_view>
 #include <vector>
 
+#include "hardware/cpu_name.h"
+
 namespace hearth::hardware {
 
 constexpr uint64_t kGiB = uint64_t{1} << 30;
@@ -41,6 +44,7 @@ struct GpuInfo {
 
 struct MachineInfo {
   std::string cpu_model;            // "Intel(R) Xeon(R) ...", empty when unknown
+  CpuId cpu_id;                     // vendor, family, model, stepping (cpu_name.h)
   unsigned logical_cores = 0;       // hardware threads
   unsigned physical_cores = 0;      // cores (hyper-threads counted once)
   std::vector<std::string> simd;    // "avx2", "fma", ... (empty on baseline x86-64)
@@ -60,7 +64,8 @@ struct MachineInfo {
 // zero or empty.
 MachineInfo probe();
 
-// The machine as one JSON object (keys: cpu_model, logical_cores, physical_cores, simd,
+// The machine as one JSON object (keys: cpu_model, cpuid {vendor, family, model, stepping,
+// microarchitecture, description}, logical_cores, physical_cores, simd,
 // ram_total_bytes, ram_available_bytes, disk_path, disk_free_bytes, os, kernel, arch,
 // gpus [{index, name, vram_total_bytes, vram_free_bytes}], gpu_driver, gpu_note).
 std::string to_json(const MachineInfo& machine);

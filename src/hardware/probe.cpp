@@ -164,6 +164,7 @@ MachineInfo probe() {
   MachineInfo m;
   CpuInfo cpu = parse_cpuinfo(read_text_file("/proc/cpuinfo"));
   m.cpu_model = cpu.model;
+  m.cpu_id = read_cpu_id();
   m.logical_cores = cpu.logical;
   m.physical_cores = cpu.physical;
   if (m.logical_cores == 0)
@@ -208,6 +209,12 @@ std::string to_json(const MachineInfo& m) {
   for (const auto& feature : m.simd) simd.push_back(json::string(feature));
   const json::object j = {
       {"cpu_model", m.cpu_model},
+      {"cpuid", json::object{{"vendor", m.cpu_id.vendor},
+                             {"family", m.cpu_id.family},
+                             {"model", m.cpu_id.model},
+                             {"stepping", m.cpu_id.stepping},
+                             {"microarchitecture", microarchitecture(m.cpu_id)},
+                             {"description", describe_cpu(m.cpu_model, m.cpu_id)}}},
       {"logical_cores", m.logical_cores},
       {"physical_cores", m.physical_cores},
       {"simd", std::move(simd)},

@@ -51,6 +51,27 @@ TEST(BenchModelCommand, PrintsEveryFieldAsJson) {
   EXPECT_GT(j.at("peak_rss_bytes").to_number<double>(), 0.0);
   EXPECT_TRUE(test::has_key(j, "load_average"));
   EXPECT_EQ(j.at("kernels").as_string().empty(), false);
+  EXPECT_FALSE(j.at("cpu").as_string().empty());
+  EXPECT_GT(j.at("pp_over_tg").to_number<double>(), 0.0);
+}
+
+// `hearth bench tokenizer` on a small text: figures with and without the word cache for the
+// vocabulary named (the command itself fails if the cache changed an id).
+TEST(BenchTokenizerCommand, MeasuresWithAndWithoutTheWordCache) {
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  auto r = run_hearth({"bench", "tokenizer", (dir / "tokenizer" / "ggml-vocab-gpt-2.gguf").string(),
+                       "--size-mib", "0.05", "--repeat", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = test::json_from(r.out);
+  EXPECT_FALSE(j.at("cpu").as_string().empty());
+  ASSERT_EQ(j.at("results").as_array().size(), 1u);
+  for (const auto& v : j.at("results").as_array()) {
+    EXPECT_GT(v.at("tokens").to_number<double>(), 0.0);
+    for (const char* key : {"mb_per_s", "mb_per_cpu_s", "mb_per_s_no_cache",
+                            "mb_per_cpu_s_no_cache", "cache_speedup", "cache_speedup_cpu"})
+      EXPECT_GT(v.at(key).to_number<double>(), 0.0) << key;
+    EXPECT_GT(v.at("distinct_words").at("cache_speedup_cpu").to_number<double>(), 0.0);
+  }
 }
 
 TEST(BenchModelCommand, PrintsATable) {

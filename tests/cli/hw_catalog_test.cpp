@@ -51,6 +51,14 @@ TEST(HwCommand, JsonDescribesThisMachine) {
   EXPECT_GT(j.at("ram_total_bytes").to_number<uint64_t>(), 0u);
   EXPECT_TRUE(j.at("gpus").is_array());
   EXPECT_FALSE(j.at("os").as_string().empty());
+#if defined(__x86_64__)
+  // The CPU's family from CPUID, named by the microarchitecture table ("unknown" is an answer).
+  const json::value& id = j.at("cpuid");
+  EXPECT_FALSE(id.at("vendor").as_string().empty());
+  EXPECT_GT(id.at("family").to_number<int>(), 0);
+  EXPECT_FALSE(id.at("microarchitecture").as_string().empty());
+  EXPECT_TRUE(id.at("description").as_string().ends_with(")")) << run.out;
+#endif
 }
 
 TEST(HwCommand, TextNamesEachPart) {
@@ -58,6 +66,10 @@ TEST(HwCommand, TextNamesEachPart) {
   ASSERT_EQ(run.exit_code, 0) << run.err;
   for (const char* label : {"CPU", "Cores", "SIMD", "RAM", "Disk", "OS", "GPUs"})
     EXPECT_NE(run.out.find(label), std::string::npos) << label << "\n" << run.out;
+#if defined(__x86_64__)
+  EXPECT_NE(run.out.find(" family "), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find(", model "), std::string::npos) << run.out;
+#endif
 }
 
 TEST(CatalogCommand, JsonListsTheModelsWithVerdicts) {

@@ -51,10 +51,15 @@ void encode_word(const Vocab& vocab, std::string_view word, std::vector<Symbol>&
 
 }  // namespace
 
-void encode_bpe(const Vocab& vocab, std::string_view text, std::vector<int32_t>& out) {
+void encode_bpe(const Vocab& vocab, std::string_view text, std::vector<int32_t>& out,
+                WordCache* cache) {
   std::vector<Symbol> symbols;
   for (std::string_view word : vocab.pre_tokenizer->split(text)) {
+    // A word's ids depend on its bytes alone, so a stored answer is the merges' answer.
+    if (cache != nullptr && cache->lookup(word, out)) continue;
+    const size_t first = out.size();
     encode_word(vocab, word, symbols, out);
+    if (cache != nullptr) cache->insert(word, std::span(out).subspan(first));
   }
 }
 

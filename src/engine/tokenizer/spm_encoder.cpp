@@ -1,6 +1,11 @@
 // SentencePiece-style encoding as llama.cpp's llm_tokenizer_spm_session does it: characters are
 // the starting symbols, and the neighbouring pair whose concatenation is the highest-scoring
 // vocabulary piece merges first (leftmost on ties), until no pair forms a piece.
+//
+// With a word cache, the text is cut before every "▁" that follows another character, when the
+// vocabulary allows it (no piece holds such a pair, so no merge crosses the cut). Merges inside
+// one word then never see another word: each word's merges run in the same order as in the whole
+// text, and its ids are the same.
 #include <algorithm>
 
 #include "engine/tokenizer/encoders.h"
@@ -19,9 +24,9 @@ void append_bytes(const Vocab& vocab, std::string_view bytes, std::vector<int32_
   }
 }
 
-}  // namespace
+constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";  // U+2581 "▁"
 
-void encode_spm(const Vocab& vocab, std::string_view text, std::vector<int32_t>& out) {
+void encode_piece(const Vocab& vocab, std::string_view text, std::vector<int32_t>& out) {
   if (text.empty()) return;
   std::vector<Symbol> symbols;
   symbols.reserve(text.size());
@@ -49,6 +54,47 @@ void encode_spm(const Vocab& vocab, std::string_view text, std::vector<int32_t>&
     } else {
       append_bytes(vocab, piece, out);
     }
+  }
+}
+
+// Where the next word starts: the next "▁" at or after `from` that follows a character other
+// than "▁"; text.size() when none does.
+size_t next_word_start(std::string_view text, size_t from) {
+  for (size_t pos = text.find(kSpaceMarker, from); pos != std::string_view::npos;
+       pos = text.find(kSpaceMarker, pos + 1)) {
+    if (pos >= kSpaceMarker.size() &&
+        text.substr(pos - kSpaceMarker.size(), kSpaceMarker.size()) == kSpaceMarker)
+      continue;
+    return pos;
+  }
+  return text.size();
+}
+
+}  // namespace
+
+bool spm_pieces_allow_word_split(const std::vector<std::string>& texts) {
+  for (const std::string& piece : texts) {
+    const std::string_view p = piece;
+    // A "▁" at offset 0 starts the piece; at offset 1 or 2 it follows part of something else.
+    if (p.size() > kSpaceMarker.size() && next_word_start(p, 1) != p.size()) return false;
+  }
+  return true;
+}
+
+void encode_spm(const Vocab& vocab, std::string_view text, std::vector<int32_t>& out,
+                WordCache* cache) {
+  if (cache == nullptr || !vocab.spm_word_split) {
+    encode_piece(vocab, text, out);
+    return;
+  }
+  for (size_t start = 0; start < text.size();) {
+    const size_t end = next_word_start(text, start + 1);
+    const std::string_view word = text.substr(start, end - start);
+    start = end;
+    if (cache->lookup(word, out)) continue;
+    const size_t first = out.size();
+    encode_piece(vocab, word, out);
+    cache->insert(word, std::span(out).subspan(first));
   }
 }
 

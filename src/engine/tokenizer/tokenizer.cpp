@@ -8,6 +8,7 @@
 #include "engine/tokenizer/special_split.h"
 #include "engine/tokenizer/utf8.h"
 #include "engine/tokenizer/vocab.h"
+#include "engine/tokenizer/word_cache.h"
 
 namespace hearth::tokenizer {
 
@@ -41,6 +42,7 @@ namespace {
 // The ids of `text` cut into `fragments` (special_split.h), with BOS/EOS as add_special asks.
 std::vector<int32_t> encode_fragments(const Vocab& v, std::string_view text,
                                       const std::vector<Fragment>& fragments, bool add_special) {
+  WordCache* cache = word_cache_enabled() ? &v.word_cache : nullptr;
   std::vector<int32_t> out;
   if (add_special && v.add_bos) out.push_back(v.bos);
 
@@ -54,11 +56,11 @@ std::vector<int32_t> encode_fragments(const Vocab& v, std::string_view text,
     }
     const std::string_view run = text.substr(f.offset, f.length);
     if (v.model == TokenizerModel::spm) {
-      encode_spm(v, spm_prepare(run, v.add_space_prefix && after_special), out);
+      encode_spm(v, spm_prepare(run, v.add_space_prefix && after_special), out, cache);
     } else if (utf8::is_valid(run)) {
-      encode_bpe(v, run, out);
+      encode_bpe(v, run, out, cache);
     } else {
-      encode_bpe(v, utf8::sanitize(run), out);
+      encode_bpe(v, utf8::sanitize(run), out, cache);
     }
     after_special = false;
   }

@@ -17,6 +17,7 @@
 #include "engine/gguf/gguf.h"
 #include "engine/tokenizer/pretokenize.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "engine/tokenizer/word_cache.h"
 
 namespace hearth::tokenizer {
 
@@ -72,6 +73,14 @@ struct Vocab {
   // Per token: 1 for the user-defined tokens that plain text of a PromptText may still turn
   // into (neither a named special token nor written like markup; Tokenizer::is_markup()).
   std::vector<uint8_t> plain_ok;
+
+  // "llama": true when no piece holds a "▁" right after another character, so no merge can join
+  // a character to the "▁" that follows it and the text can be encoded word by word ("▁" runs
+  // and all) with the same result as in one piece. Checked at load time.
+  bool spm_word_split = false;
+  // Ids of words encoded before (word_cache.h); the only part of a Vocab that changes after
+  // load_vocab(), and it locks for itself.
+  mutable WordCache word_cache;
 
   int32_t n_tokens() const { return static_cast<int32_t>(texts.size()); }
   bool valid_id(int32_t id) const { return id >= 0 && id < n_tokens(); }

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "engine/tokenizer/encoders.h"
 #include "engine/tokenizer/vocab.h"
 
 namespace hearth::tokenizer {
@@ -197,6 +198,7 @@ std::shared_ptr<const Vocab> load_vocab(const gguf::File& file) {
       if (id == kNoToken) id = v->find(std::string(1, static_cast<char>(b)));
       v->byte_tokens[b] = id;
     }
+    v->spm_word_split = spm_pieces_allow_word_split(v->texts);
   }
   mark_special_tokens(file, *v);
   build_pieces(*v);
