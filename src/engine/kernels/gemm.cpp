@@ -1,9 +1,11 @@
 // The blocked GEMM driver (see gemm.h): converts and transposes the activations once, cuts the
-// weight rows into jobs for the pool, and runs the set's job kernels (gemm_*_avx512.cpp).
+// weight rows into jobs for the pool, and runs the set's job kernels (gemm_*_avx512.cpp,
+// gemm_*_avx2.cpp).
 //
-// Compiled for the baseline ISA: it only calls the AVX-512 job kernels of the type's row
-// (kernels.h) after checking that the options' kernel set is avx512 and available (the integer
-// jobs are installed only on CPUs with VNNI).
+// Compiled for the baseline ISA: it only calls the job kernels of the type's row (kernels.h)
+// after checking that the options' kernel set is available on this CPU (the AVX-512 integer jobs
+// are installed only on CPUs with VNNI; without it the avx512 set keeps the AVX2 ones). A row's
+// gemm_lanes says how many tokens its job kernel takes per token vector (16 AVX-512, 8 AVX2).
 #include "engine/kernels/gemm.h"
 
 #include <algorithm>
@@ -23,14 +25,13 @@ namespace {
 constexpr int64_t kGemmJobRows = 48;
 constexpr size_t kFloatScratchFixed = kGemmJobRows * 128 * sizeof(float);
 constexpr size_t kQuantScratchFixed = kGemmJobRows * (256 + 2 * 16 * sizeof(float));
-constexpr int64_t kLanes = 16;  // tokens per token vector
 
 enum class Family { none, floating, integer };
 
 // The GEMM family of `type` from its row in the set's table (kernels.h: gemm_float_job,
-// gemm_quant_job; only the avx512 set has them, the integer ones only with VNNI).
+// gemm_quant_job; the SIMD sets have them, the reference set none).
 Family family(TensorType type, const MatmulOptions& options) {
-  if (options.kernels != KernelSet::avx512 || !kernel_set_available(KernelSet::avx512)) {
+  if (options.kernels == KernelSet::reference || !kernel_set_available(options.kernels)) {
     return Family::none;
   }
   const TypeOps* ops = type_ops(type, options.kernels);
@@ -65,29 +66,30 @@ void* job_scratch(size_t bytes) {
 void gemm_float(const WeightMatrix& w, const TypeOps& ops, KernelSet set, const float* x,
                 int64_t n_tokens, float* y, ThreadPool* pool) {
   const int64_t n_in = w.n_in;
-  const int64_t n_tv = (n_tokens + kLanes - 1) / kLanes;
-  // Activations rounded as vec_dot_type (F16 / BF16; F32 as is), transposed to [k][n_tv][16].
-  std::vector<float> xp(static_cast<size_t>(n_in * n_tv * kLanes), 0.f);
+  const int64_t lanes = ops.gemm_lanes;  // tokens per token vector
+  const int64_t n_tv = (n_tokens + lanes - 1) / lanes;
+  // Activations rounded as vec_dot_type (F16 / BF16; F32 as is), transposed to [k][n_tv][lanes].
+  std::vector<float> xp(static_cast<size_t>(n_in * n_tv * lanes), 0.f);
   const TypeOps* dot = ops.vec_dot_type == TensorType::f32 ? nullptr : type_ops(ops.vec_dot_type, set);
   for_each(pool, n_tv, [&](int64_t tv) {
     std::vector<float> row(dot ? static_cast<size_t>(n_in) : 0);
     std::vector<uint8_t> conv(dot ? row_bytes(ops.vec_dot_type, n_in) : 0);
-    for (int64_t l = 0; l < kLanes && tv * kLanes + l < n_tokens; ++l) {
-      const float* src = x + (tv * kLanes + l) * n_in;
+    for (int64_t l = 0; l < lanes && tv * lanes + l < n_tokens; ++l) {
+      const float* src = x + (tv * lanes + l) * n_in;
       if (dot) {
         dot->from_float(src, conv.data(), n_in);
         dot->to_float(conv.data(), row.data(), n_in);
         src = row.data();
       }
-      float* dst = xp.data() + tv * kLanes + l;
-      for (int64_t k = 0; k < n_in; ++k) dst[k * n_tv * kLanes] = src[k];
+      float* dst = xp.data() + tv * lanes + l;
+      for (int64_t k = 0; k < n_in; ++k) dst[k * n_tv * lanes] = src[k];
     }
   });
   const size_t w_row = row_bytes(w.type, n_in);
   const auto* wbase = static_cast<const uint8_t*>(w.data);
   const int64_t n_jobs = (w.n_out + kGemmJobRows - 1) / kGemmJobRows;
   const size_t scratch_bytes =
-      kFloatScratchFixed + static_cast<size_t>(kGemmJobRows * n_tv * kLanes) * sizeof(float);
+      kFloatScratchFixed + static_cast<size_t>(kGemmJobRows * n_tv * lanes) * sizeof(float);
   for_each(pool, n_jobs, [&](int64_t j) {
     const int64_t r0 = j * kGemmJobRows;
     const int64_t rows = std::min(kGemmJobRows, w.n_out - r0);
@@ -98,20 +100,21 @@ void gemm_float(const WeightMatrix& w, const TypeOps& ops, KernelSet set, const 
 }
 
 // Integer types: activations quantized by the set's Q8_0 / Q8_K from_float (as the vec_dot path),
-// then laid out for the kernels (gemm_quant_avx512.cpp): codes [k/4][n_tv][16] int32, and per
-// block of bk values [block][n_tv][16]: scale xd, integer offset xi = −offset·Σq, minimum term
+// then laid out for the kernels (gemm_quant_*.cpp): codes [k/4][n_tv][lanes] int32, and per
+// block of bk values [block][n_tv][lanes]: scale xd, integer offset xi = −offset·Σq, minimum term
 // xm = d·Σq (Q4_K, Q5_K).
 void gemm_integer(const WeightMatrix& w, const TypeOps& ops, KernelSet set, const float* x,
                   int64_t n_tokens, float* y, ThreadPool* pool) {
   const int64_t n_in = w.n_in;
-  const int64_t n_tv = (n_tokens + kLanes - 1) / kLanes;
+  const int64_t lanes = ops.gemm_lanes;  // tokens per token vector
+  const int64_t n_tv = (n_tokens + lanes - 1) / lanes;
   const TensorType type = w.type;
   const bool q8k = ops.vec_dot_type == TensorType::q8_k;
   const int64_t bk = ops.gemm_quant.block;
   const int32_t offset = ops.gemm_quant.offset;
   const bool mins = ops.gemm_quant.mins;
   const int64_t n_blocks = n_in / bk;
-  const size_t vs = static_cast<size_t>(n_tv * kLanes);
+  const size_t vs = static_cast<size_t>(n_tv * lanes);
   std::vector<int32_t> xc(static_cast<size_t>(n_in / 4) * vs, 0);
   std::vector<float> xd(static_cast<size_t>(n_blocks) * vs, 0.f);
   std::vector<int32_t> xi(offset ? static_cast<size_t>(n_blocks) * vs : 0, 0);
@@ -120,17 +123,17 @@ void gemm_integer(const WeightMatrix& w, const TypeOps& ops, KernelSet set, cons
   HEARTH_ASSERT(dot && dot->from_float, "gemm: activation type without from_float");
   for_each(pool, n_tv, [&](int64_t tv) {
     std::vector<uint8_t> q(row_bytes(ops.vec_dot_type, n_in));
-    for (int64_t l = 0; l < kLanes && tv * kLanes + l < n_tokens; ++l) {
-      const int64_t t = tv * kLanes + l;
+    for (int64_t l = 0; l < lanes && tv * lanes + l < n_tokens; ++l) {
+      const int64_t t = tv * lanes + l;
       dot->from_float(x + t * n_in, q.data(), n_in);
-      const size_t lane = static_cast<size_t>(tv * kLanes + l);
+      const size_t lane = static_cast<size_t>(tv * lanes + l);
       if (!q8k) {
         const auto* blocks = reinterpret_cast<const block_q8_0*>(q.data());
         for (int64_t b = 0; b < n_in / QK8_0; ++b) {
           int32_t sum = 0;
           for (int i = 0; i < QK8_0; ++i) sum += blocks[b].qs[i];
           xd[static_cast<size_t>(b) * vs + lane] = f16_to_f32(blocks[b].d);
-          xi[static_cast<size_t>(b) * vs + lane] = -offset * sum;
+          if (offset) xi[static_cast<size_t>(b) * vs + lane] = -offset * sum;
           for (int g = 0; g < QK8_0 / 4; ++g) {
             std::memcpy(&xc[static_cast<size_t>(b * 8 + g) * vs + lane], blocks[b].qs + 4 * g, 4);
           }
