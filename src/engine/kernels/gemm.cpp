@@ -66,30 +66,31 @@ void* job_scratch(size_t bytes) {
 void gemm_float(const WeightMatrix& w, const TypeOps& ops, KernelSet set, const float* x,
                 int64_t n_tokens, float* y, ThreadPool* pool) {
   const int64_t n_in = w.n_in;
-  const int64_t lanes = ops.gemm_lanes;  // tokens per token vector
-  const int64_t n_tv = (n_tokens + lanes - 1) / lanes;
-  // Activations rounded as vec_dot_type (F16 / BF16; F32 as is), transposed to [k][n_tv][lanes].
-  std::vector<float> xp(static_cast<size_t>(n_in * n_tv * lanes), 0.f);
+  // Tokens per token vector: the 16 of the layouts below with AVX-512 jobs, 8 with AVX2 ones.
+  const int64_t kLanes = ops.gemm_lanes;
+  const int64_t n_tv = (n_tokens + kLanes - 1) / kLanes;
+  // Activations rounded as vec_dot_type (F16 / BF16; F32 as is), transposed to [k][n_tv][16].
+  std::vector<float> xp(static_cast<size_t>(n_in * n_tv * kLanes), 0.f);
   const TypeOps* dot = ops.vec_dot_type == TensorType::f32 ? nullptr : type_ops(ops.vec_dot_type, set);
   for_each(pool, n_tv, [&](int64_t tv) {
     std::vector<float> row(dot ? static_cast<size_t>(n_in) : 0);
     std::vector<uint8_t> conv(dot ? row_bytes(ops.vec_dot_type, n_in) : 0);
-    for (int64_t l = 0; l < lanes && tv * lanes + l < n_tokens; ++l) {
-      const float* src = x + (tv * lanes + l) * n_in;
+    for (int64_t l = 0; l < kLanes && tv * kLanes + l < n_tokens; ++l) {
+      const float* src = x + (tv * kLanes + l) * n_in;
       if (dot) {
         dot->from_float(src, conv.data(), n_in);
         dot->to_float(conv.data(), row.data(), n_in);
         src = row.data();
       }
-      float* dst = xp.data() + tv * lanes + l;
-      for (int64_t k = 0; k < n_in; ++k) dst[k * n_tv * lanes] = src[k];
+      float* dst = xp.data() + tv * kLanes + l;
+      for (int64_t k = 0; k < n_in; ++k) dst[k * n_tv * kLanes] = src[k];
     }
   });
   const size_t w_row = row_bytes(w.type, n_in);
   const auto* wbase = static_cast<const uint8_t*>(w.data);
   const int64_t n_jobs = (w.n_out + kGemmJobRows - 1) / kGemmJobRows;
   const size_t scratch_bytes =
-      kFloatScratchFixed + static_cast<size_t>(kGemmJobRows * n_tv * lanes) * sizeof(float);
+      kFloatScratchFixed + static_cast<size_t>(kGemmJobRows * n_tv * kLanes) * sizeof(float);
   for_each(pool, n_jobs, [&](int64_t j) {
     const int64_t r0 = j * kGemmJobRows;
     const int64_t rows = std::min(kGemmJobRows, w.n_out - r0);
@@ -100,21 +101,21 @@ void gemm_float(const WeightMatrix& w, const TypeOps& ops, KernelSet set, const 
 }
 
 // Integer types: activations quantized by the set's Q8_0 / Q8_K from_float (as the vec_dot path),
-// then laid out for the kernels (gemm_quant_*.cpp): codes [k/4][n_tv][lanes] int32, and per
-// block of bk values [block][n_tv][lanes]: scale xd, integer offset xi = −offset·Σq, minimum term
+// then laid out for the kernels (gemm_quant_*.cpp): codes [k/4][n_tv][kLanes] int32, and per
+// block of bk values [block][n_tv][kLanes]: scale xd, integer offset xi = −offset·Σq, minimum term
 // xm = d·Σq (Q4_K, Q5_K).
 void gemm_integer(const WeightMatrix& w, const TypeOps& ops, KernelSet set, const float* x,
                   int64_t n_tokens, float* y, ThreadPool* pool) {
   const int64_t n_in = w.n_in;
-  const int64_t lanes = ops.gemm_lanes;  // tokens per token vector
-  const int64_t n_tv = (n_tokens + lanes - 1) / lanes;
+  const int64_t kLanes = ops.gemm_lanes;  // tokens per token vector
+  const int64_t n_tv = (n_tokens + kLanes - 1) / kLanes;
   const TensorType type = w.type;
   const bool q8k = ops.vec_dot_type == TensorType::q8_k;
   const int64_t bk = ops.gemm_quant.block;
   const int32_t offset = ops.gemm_quant.offset;
   const bool mins = ops.gemm_quant.mins;
   const int64_t n_blocks = n_in / bk;
-  const size_t vs = static_cast<size_t>(n_tv * lanes);
+  const size_t vs = static_cast<size_t>(n_tv * kLanes);
   std::vector<int32_t> xc(static_cast<size_t>(n_in / 4) * vs, 0);
   std::vector<float> xd(static_cast<size_t>(n_blocks) * vs, 0.f);
   std::vector<int32_t> xi(offset ? static_cast<size_t>(n_blocks) * vs : 0, 0);
@@ -123,10 +124,10 @@ void gemm_integer(const WeightMatrix& w, const TypeOps& ops, KernelSet set, cons
   HEARTH_ASSERT(dot && dot->from_float, "gemm: activation type without from_float");
   for_each(pool, n_tv, [&](int64_t tv) {
     std::vector<uint8_t> q(row_bytes(ops.vec_dot_type, n_in));
-    for (int64_t l = 0; l < lanes && tv * lanes + l < n_tokens; ++l) {
-      const int64_t t = tv * lanes + l;
+    for (int64_t l = 0; l < kLanes && tv * kLanes + l < n_tokens; ++l) {
+      const int64_t t = tv * kLanes + l;
       dot->from_float(x + t * n_in, q.data(), n_in);
-      const size_t lane = static_cast<size_t>(tv * lanes + l);
+      const size_t lane = static_cast<size_t>(tv * kLanes + l);
       if (!q8k) {
         const auto* blocks = reinterpret_cast<const block_q8_0*>(q.data());
         for (int64_t b = 0; b < n_in / QK8_0; ++b) {
