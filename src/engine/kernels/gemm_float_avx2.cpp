@@ -31,21 +31,29 @@ template <int R, int V>
 void micro(const float* w, const float* xp, int64_t xstride, int kc, float* acc,
            int64_t acc_stride, bool first) {
   __m256 c[R][V];
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 8
     for (int v = 0; v < V; ++v) {
       c[r][v] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(acc + r * acc_stride + kLanes * v);
     }
   }
+#pragma GCC unroll 1
   for (int k = 0; k < kc; ++k) {
     __m256 x[V];
+#pragma GCC unroll 8
     for (int v = 0; v < V; ++v) x[v] = _mm256_loadu_ps(xp + kLanes * v);
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m256 b = _mm256_broadcast_ss(w + r * kKc + k);
+#pragma GCC unroll 8
       for (int v = 0; v < V; ++v) c[r][v] = _mm256_fmadd_ps(b, x[v], c[r][v]);
     }
     xp += xstride;
   }
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 8
     for (int v = 0; v < V; ++v) _mm256_storeu_ps(acc + r * acc_stride + kLanes * v, c[r][v]);
   }
 }

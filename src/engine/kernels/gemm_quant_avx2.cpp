@@ -185,22 +185,29 @@ inline __m256i pairs(__m256i w, __m256i x) {
 // ws / wm: rows of kMaxBlocks F32; xc: this chunk's int32 codes of kNv token vectors, [k/4][kNv][8]
 // (a contiguous copy: fixed offsets from one pointer, where strides of vs would take a register
 // per group); xd / xi / xm: [block][vs] scales, integer offsets, minimum terms. G groups of 4
-// values are summed in int16 before widening.
+// values are summed in int16 before widening. The pragmas keep GCC's -O3 from unrolling the block
+// loops, which spills the int32 sums to the stack; the tile loops are unrolled in full instead.
 template <int R, int V, int BK, int G, bool SIGNED, bool TINIT, bool MIN>
 void micro(const uint8_t* wc, const float* ws, const float* wm, const int32_t* xc,
            const float* xd, const int32_t* xi, const float* xm, int64_t vs, int nb, float* acc,
            int64_t acc_stride) {
   static_assert((BK / 4) % G == 0, "groups per int16 sum must divide the block");
   const __m256i ones = _mm256_set1_epi16(1);
+#pragma GCC unroll 1
   for (int b = 0; b < nb; ++b) {
     __m256i s[R][V];
+#pragma GCC unroll 8
     for (int v = 0; v < V; ++v) {
       const __m256i t = TINIT ? load256(xi + kLanes * v) : _mm256_setzero_si256();
+#pragma GCC unroll 8
       for (int r = 0; r < R; ++r) s[r][v] = t;
     }
+#pragma GCC unroll 1
     for (int g0 = 0; g0 < BK / 4; g0 += G) {
+#pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const uint8_t* wr = wc + r * kKci + b * BK + 4 * g0;
+#pragma GCC unroll 8
         for (int v = 0; v < V; ++v) {
           const int32_t* xg = xc + (g0 * kNv + v) * kLanes;
           __m256i t = pairs<SIGNED>(broadcast_word(wr), load256(xg));
@@ -215,9 +222,12 @@ void micro(const uint8_t* wc, const float* ws, const float* wm, const int32_t* x
     }
     xc += (BK / 4) * kNv * kLanes;
     __m256 d[V];
+#pragma GCC unroll 8
     for (int v = 0; v < V; ++v) d[v] = _mm256_loadu_ps(xd + kLanes * v);
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m256 sc = _mm256_set1_ps(ws[r * kMaxBlocks + b]);
+#pragma GCC unroll 8
       for (int v = 0; v < V; ++v) {
         float* a = acc + r * acc_stride + kLanes * v;
         _mm256_storeu_ps(a, _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[r][v]), _mm256_mul_ps(sc, d[v]),
@@ -225,8 +235,10 @@ void micro(const uint8_t* wc, const float* ws, const float* wm, const int32_t* x
       }
     }
     if (MIN) {
+#pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const __m256 mv = _mm256_set1_ps(wm[r * kMaxBlocks + b]);
+#pragma GCC unroll 8
         for (int v = 0; v < V; ++v) {
           float* a = acc + r * acc_stride + kLanes * v;
           _mm256_storeu_ps(
