@@ -28,8 +28,8 @@ constexpr int kNv = 2;
 // acc[r][v] (+)= Σ_k w[r][k] · xp[k][v] over kc values. w: rows of kKc floats; xp: one K value
 // every xstride floats, 8 tokens per vector; acc: rows of acc_stride floats.
 template <int R, int V>
-void micro(const float* w, const float* xp, int64_t xstride, int kc, float* acc,
-           int64_t acc_stride, bool first) {
+void micro(const float* w, const float* xp, int64_t xstride, int kc, float* acc, int64_t acc_stride,
+           bool first) {
   __m256 c[R][V];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {

@@ -188,9 +188,8 @@ inline __m256i pairs(__m256i w, __m256i x) {
 // values are summed in int16 before widening. The pragmas keep GCC's -O3 from unrolling the block
 // loops, which spills the int32 sums to the stack; the tile loops are unrolled in full instead.
 template <int R, int V, int BK, int G, bool SIGNED, bool TINIT, bool MIN>
-void micro(const uint8_t* wc, const float* ws, const float* wm, const int32_t* xc,
-           const float* xd, const int32_t* xi, const float* xm, int64_t vs, int nb, float* acc,
-           int64_t acc_stride) {
+void micro(const uint8_t* wc, const float* ws, const float* wm, const int32_t* xc, const float* xd,
+           const int32_t* xi, const float* xm, int64_t vs, int nb, float* acc, int64_t acc_stride) {
   static_assert((BK / 4) % G == 0, "groups per int16 sum must divide the block");
   const __m256i ones = _mm256_set1_epi16(1);
 #pragma GCC unroll 1
@@ -306,9 +305,9 @@ void job(Unpack unpack, const void* w, size_t row_bytes, int64_t n_in, int64_t r
       for (int64_t r0 = 0; r0 < rows; r0 += kMr) {
         const int nr = static_cast<int>(rows - r0 < kMr ? rows - r0 : kMr);
         micro_for<BK, G, SIGNED, TINIT, MIN>(nr, nv)(
-            codes + r0 * kKci, ws + r0 * kMaxBlocks, wm + r0 * kMaxBlocks, xl,
-            xd + b0 * vs + xo, TINIT ? xi + b0 * vs + xo : nullptr,
-            MIN ? xm + b0 * vs + xo : nullptr, vs, nb, acc + r0 * vs + xo, vs);
+            codes + r0 * kKci, ws + r0 * kMaxBlocks, wm + r0 * kMaxBlocks, xl, xd + b0 * vs + xo,
+            TINIT ? xi + b0 * vs + xo : nullptr, MIN ? xm + b0 * vs + xo : nullptr, vs, nb,
+            acc + r0 * vs + xo, vs);
       }
     }
   }
