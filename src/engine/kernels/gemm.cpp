@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/reused_buffer.h"
 #include "engine/kernels/blocks.h"
 #include "engine/kernels/half.h"
 
@@ -70,7 +71,14 @@ void gemm_float(const WeightMatrix& w, const TypeOps& ops, KernelSet set, const 
   const int64_t kLanes = ops.gemm_lanes;
   const int64_t n_tv = (n_tokens + kLanes - 1) / kLanes;
   // Activations rounded as vec_dot_type (F16 / BF16; F32 as is), transposed to [k][n_tv][16].
-  std::vector<float> xp(static_cast<size_t>(n_in * n_tv * kLanes), 0.f);
+  // Kept from call to call (reused_buffer.h); the lanes past the last token are zeroed.
+  std::span<float> xp =
+      reused_buffer<float, BufferSlot::gemm_float_x>(static_cast<size_t>(n_in * n_tv * kLanes));
+  if (n_tokens % kLanes != 0) {
+    float* last = xp.data() + (n_tv - 1) * kLanes;
+    for (int64_t k = 0; k < n_in; ++k)
+      std::fill(last + k * n_tv * kLanes + n_tokens % kLanes, last + k * n_tv * kLanes + kLanes, 0.f);
+  }
   const TypeOps* dot = ops.vec_dot_type == TensorType::f32 ? nullptr : type_ops(ops.vec_dot_type, set);
   for_each(pool, n_tv, [&](int64_t tv) {
     std::vector<float> row(dot ? static_cast<size_t>(n_in) : 0);
@@ -116,10 +124,27 @@ void gemm_integer(const WeightMatrix& w, const TypeOps& ops, KernelSet set, cons
   const bool mins = ops.gemm_quant.mins;
   const int64_t n_blocks = n_in / bk;
   const size_t vs = static_cast<size_t>(n_tv * kLanes);
-  std::vector<int32_t> xc(static_cast<size_t>(n_in / 4) * vs, 0);
-  std::vector<float> xd(static_cast<size_t>(n_blocks) * vs, 0.f);
-  std::vector<int32_t> xi(offset ? static_cast<size_t>(n_blocks) * vs : 0, 0);
-  std::vector<float> xm(mins ? static_cast<size_t>(n_blocks) * vs : 0, 0.f);
+  // Kept from call to call (reused_buffer.h); the lanes past the last token are zeroed.
+  std::span<int32_t> xc =
+      reused_buffer<int32_t, BufferSlot::gemm_codes>(static_cast<size_t>(n_in / 4) * vs);
+  std::span<float> xd =
+      reused_buffer<float, BufferSlot::gemm_scales>(static_cast<size_t>(n_blocks) * vs);
+  std::span<int32_t> xi = reused_buffer<int32_t, BufferSlot::gemm_offsets>(
+      offset ? static_cast<size_t>(n_blocks) * vs : 0);
+  std::span<float> xm =
+      reused_buffer<float, BufferSlot::gemm_mins>(mins ? static_cast<size_t>(n_blocks) * vs : 0);
+  if (const int64_t used = n_tokens % kLanes; used != 0) {
+    const size_t from = static_cast<size_t>((n_tv - 1) * kLanes + used);
+    const size_t to = static_cast<size_t>(n_tv * kLanes);
+    auto clear = [&](auto span) {
+      for (size_t at = 0; at < span.size(); at += vs)
+        std::fill(span.begin() + at + from, span.begin() + at + to, 0);
+    };
+    clear(xc);
+    clear(xd);
+    clear(xi);
+    clear(xm);
+  }
   const TypeOps* dot = type_ops(ops.vec_dot_type, set);
   HEARTH_ASSERT(dot && dot->from_float, "gemm: activation type without from_float");
   for_each(pool, n_tv, [&](int64_t tv) {

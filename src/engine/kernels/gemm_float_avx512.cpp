@@ -23,7 +23,7 @@ namespace hearth::kernels::avx512 {
 namespace {
 
 constexpr int kJobRows = 48;  // gemm.cpp: kGemmJobRows
-constexpr int kKc = 64;       // K values per chunk (weights [kJobRows][kKc] F32 = 12 KiB)
+constexpr int kKc = 128;      // K values per chunk (weights [kJobRows][kKc] F32 = 24 KiB)
 constexpr int kMr = 6;
 constexpr int kNv = 4;
 
@@ -123,7 +123,16 @@ void gemm_float_job(TensorType type, const void* w, size_t row_bytes, int64_t n_
   for (int64_t k0 = 0; k0 < n_in; k0 += kKc) {
     const int kc = static_cast<int>(n_in - k0 < kKc ? n_in - k0 : kKc);
     for (int64_t r = 0; r < rows; ++r) {
-      unpack_row(type, wbase + static_cast<size_t>(r) * row_bytes, k0, kc, wbuf + r * kKc);
+      const uint8_t* row = wbase + static_cast<size_t>(r) * row_bytes;
+      unpack_row(type, row, k0, kc, wbuf + r * kKc);
+      // The row's next chunk is fetched while the microkernels work on this one (48 rows far
+      // apart in memory are more streams than the hardware prefetcher follows).
+      if (k0 + kKc < n_in) {
+        const size_t elem = type == TensorType::f32 ? sizeof(float) : sizeof(uint16_t);
+        const uint8_t* next = row + static_cast<size_t>(k0 + kKc) * elem;
+        for (size_t b = 0; b < kKc * elem; b += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(next + b), _MM_HINT_T0);
+      }
     }
     const bool first = k0 == 0;
     for (int64_t v0 = 0; v0 < n_tv; v0 += kNv) {

@@ -247,9 +247,18 @@ void job(Unpack unpack, const void* w, size_t row_bytes, int64_t n_in, int64_t r
   for (int64_t k0 = 0; k0 < n_in; k0 += kKci) {
     const int kc = static_cast<int>(n_in - k0 < kKci ? n_in - k0 : kKci);
     const int nb = kc / BK;
+    // A chunk's bytes in a row (kKci values: whole blocks and super-blocks of every type).
+    const size_t chunk_bytes = row_bytes * kKci / static_cast<size_t>(n_in);
     for (int64_t r = 0; r < rows; ++r) {
-      unpack(wbase + static_cast<size_t>(r) * row_bytes, k0, kc, codes + r * kKci,
-             ws + r * kMaxBlocks, wm + r * kMaxBlocks);
+      const uint8_t* row = wbase + static_cast<size_t>(r) * row_bytes;
+      unpack(row, k0, kc, codes + r * kKci, ws + r * kMaxBlocks, wm + r * kMaxBlocks);
+      // The row's next chunk is fetched while the microkernels work on this one (a hint: it
+      // never faults, even where a short last chunk ends before it does).
+      if (k0 + kKci < n_in) {
+        const uint8_t* next = row + static_cast<size_t>((k0 + kKci) / kKci) * chunk_bytes;
+        for (size_t b = 0; b < chunk_bytes; b += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(next + b), _MM_HINT_T0);
+      }
     }
     const bool first = k0 == 0;
     const int64_t b0 = k0 / BK;

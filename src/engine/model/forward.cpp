@@ -11,6 +11,7 @@
 #include <map>
 #include <numeric>
 
+#include "core/reused_buffer.h"
 #include "engine/model/context.h"
 #include "engine/model/ops.h"
 
@@ -135,13 +136,16 @@ void add_bias(float* x, const std::vector<float>& bias, int64_t T, int stride) {
 void dense_ffn(const LayerWeights& w, const Hparams& hp, const float* x, int64_t T, float* out,
                const Projector& project, bool gelu_table) {
   const int F = hp.n_ff;
-  std::vector<float> act(static_cast<size_t>(T * F));
+  const auto n = static_cast<size_t>(T * F);
+  std::span<float> act = reused_buffer<float, BufferSlot::ffn_act>(n);
   if (w.gate_up_fused) {
-    std::vector<float> gu(static_cast<size_t>(T * 2 * F));  // per token: F gate, then F up
+    // per token: F gate, then F up
+    std::span<float> gu = reused_buffer<float, BufferSlot::ffn_gate>(2 * n);
     project(w.ffn_up, x, T, gu.data());
     for (int64_t t = 0; t < T; ++t) swiglu(&gu[t * 2 * F], &gu[t * 2 * F + F], &act[t * F], F);
   } else {
-    std::vector<float> g(static_cast<size_t>(T * F)), u(static_cast<size_t>(T * F));
+    std::span<float> g = reused_buffer<float, BufferSlot::ffn_gate>(n);
+    std::span<float> u = reused_buffer<float, BufferSlot::ffn_up>(n);
     project(w.ffn_gate, x, T, g.data());
     project(w.ffn_up, x, T, u.data());
     if (w.gelu) {
@@ -263,7 +267,8 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<KvCac
   const Projector project{o, one, lora_, row_lora};
 
   // Token embeddings (T×E), dequantized exactly.
-  std::vector<float> x(static_cast<size_t>(T * E));
+  // The activations, in buffers kept from one call to the next (reused_buffer.h).
+  std::span<float> x = reused_buffer<float, BufferSlot::forward_x>(static_cast<size_t>(T * E));
   for (int64_t t = 0; t < T; ++t) kernels::dequantize_row(mw.token_embd, batch[t].token, &x[t * E]);
   if (mw.embd_scale != 0)
     for (float& v : x) v *= mw.embd_scale;
@@ -284,9 +289,12 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<KvCac
   std::map<int, int> seq_max_pos;
   for (const BatchEntry& e : batch) seq_max_pos[e.seq_id] = std::max(seq_max_pos[e.seq_id], e.pos);
 
-  std::vector<float> h(x.size()), q(static_cast<size_t>(T * Q)), k(static_cast<size_t>(T * KV)),
-      v(k.size()), att(q.size()), proj(x.size());
-  std::vector<float> qkv;
+  std::span<float> h = reused_buffer<float, BufferSlot::forward_h>(x.size());
+  std::span<float> q = reused_buffer<float, BufferSlot::forward_q>(static_cast<size_t>(T * Q));
+  std::span<float> k = reused_buffer<float, BufferSlot::forward_k>(static_cast<size_t>(T * KV));
+  std::span<float> v = reused_buffer<float, BufferSlot::forward_v>(k.size());
+  std::span<float> att = reused_buffer<float, BufferSlot::forward_att>(q.size());
+  std::span<float> proj = reused_buffer<float, BufferSlot::forward_proj>(x.size());
 
   // Per sequence and kind of layer (global, local): the cells attention reads (positions ≤ the
   // batch's highest), the same for every layer of the kind; per token, the run of them it sees:
@@ -332,7 +340,8 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<KvCac
     for (int64_t t = 0; t < T; ++t)
       rmsnorm(&x[t * E], w.attn_norm.data(), &h[t * E], E, hp.rms_eps);
     if (w.wqkv.data != nullptr) {
-      qkv.resize(static_cast<size_t>(T * (Q + 2 * KV)));
+      std::span<float> qkv =
+          reused_buffer<float, BufferSlot::forward_qkv>(static_cast<size_t>(T * (Q + 2 * KV)));
       project(w.wqkv, h.data(), T, qkv.data());
       for (int64_t t = 0; t < T; ++t) {
         const float* row = &qkv[t * (Q + 2 * KV)];
