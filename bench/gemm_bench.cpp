@@ -1,9 +1,10 @@
 // Matrix × 128 tokens (prompt processing): the old per-(row, token) vec_dot loop against the
-// blocked GEMM (src/engine/kernels/gemm.h), avx512 set, 1 and 2 threads, per weight type and for
-// the shapes of a Llama-3.2-1B layer (n_out × n_in = 2048 × 2048, 8192 × 2048, 2048 × 8192).
+// blocked GEMM (src/engine/kernels/gemm.h), avx512 set (names as below) and avx2 set (names
+// prefixed "avx2/"), 1 and 2 threads, per weight type and for the shapes of a Llama-3.2-1B layer
+// (n_out × n_in = 2048 × 2048, 8192 × 2048, 2048 × 8192).
 // Counters: GFLOP/s (2·n_in·n_out·tokens per run) and pp128_tps, the prompt tokens per second
 // that rate implies for a 1B model (≈ 1.24e9 weights, 2 FLOP each per token).
-//   ./gemm_bench --benchmark_filter='Q4_0/8192'
+//   ./gemm_bench --benchmark_filter='Q4_0/8192'    ./gemm_bench --benchmark_filter='^avx2/'
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -67,10 +68,10 @@ Data make_data(T type, int64_t n_in, int64_t n_out) {
 
 // The path matmul() took for many tokens before the GEMM: each token converted once, then
 // vec_dot for every (row, token), rows split over the pool.
-void vec_dot_loop(T type, const Data& d, int64_t n_in, int64_t n_out, float* y,
+void vec_dot_loop(k::KernelSet set, T type, const Data& d, int64_t n_in, int64_t n_out, float* y,
                   hearth::ThreadPool* pool) {
-  const auto* ops = k::type_ops(type, k::KernelSet::avx512);
-  const auto* dot = k::type_ops(ops->vec_dot_type, k::KernelSet::avx512);
+  const auto* ops = k::type_ops(type, set);
+  const auto* dot = k::type_ops(ops->vec_dot_type, set);
   const size_t x_row =
       ops->vec_dot_type == T::f32 ? n_in * sizeof(float) : k::row_bytes(ops->vec_dot_type, n_in);
   std::vector<uint8_t> xq(x_row * kTokens);
@@ -99,26 +100,24 @@ void vec_dot_loop(T type, const Data& d, int64_t n_in, int64_t n_out, float* y,
   }
 }
 
-void bench(benchmark::State& state, T type, int64_t n_out, int64_t n_in, int threads,
-           bool use_gemm) {
-  const k::MatmulOptions probe{k::KernelSet::avx512, k::Arithmetic::quantized_activations,
-                               nullptr};
-  if (!k::kernel_set_available(k::KernelSet::avx512) || !k::gemm_supported(type, probe)) {
-    state.SkipWithError("no avx512 GEMM for this type on this CPU");
+void bench(benchmark::State& state, k::KernelSet set, T type, int64_t n_out, int64_t n_in,
+           int threads, bool use_gemm) {
+  const k::MatmulOptions probe{set, k::Arithmetic::quantized_activations, nullptr};
+  if (!k::kernel_set_available(set) || !k::gemm_supported(type, probe)) {
+    state.SkipWithError("no GEMM of this kernel set for this type on this CPU");
     return;
   }
   const Data d = make_data(type, n_in, n_out);
   std::unique_ptr<hearth::ThreadPool> pool;
   if (threads > 1) pool = std::make_unique<hearth::ThreadPool>(threads);  // caller included
-  const k::MatmulOptions options{k::KernelSet::avx512, k::Arithmetic::quantized_activations,
-                                 pool.get()};
+  const k::MatmulOptions options{set, k::Arithmetic::quantized_activations, pool.get()};
   std::vector<float> y(static_cast<size_t>(n_out * kTokens));
   const k::WeightMatrix w{type, d.w.data(), n_in, n_out};
   for (auto _ : state) {
     if (use_gemm) {
       k::gemm(w, d.x.data(), kTokens, y.data(), options);
     } else {
-      vec_dot_loop(type, d, n_in, n_out, y.data(), pool.get());
+      vec_dot_loop(set, type, d, n_in, n_out, y.data(), pool.get());
     }
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
@@ -134,18 +133,22 @@ void bench(benchmark::State& state, T type, int64_t n_out, int64_t n_in, int thr
 int main(int argc, char** argv) {
   const T types[] = {T::f16, T::q8_0, T::q4_0, T::q4_k, T::q6_k, T::q5_k, T::bf16, T::f32};
   const int64_t shapes[][2] = {{2048, 2048}, {8192, 2048}, {2048, 8192}};
-  for (T type : types) {
-    for (const auto& s : shapes) {
-      for (int threads : {1, 2}) {
-        for (bool use_gemm : {false, true}) {
-          const std::string name = std::string(hearth::gguf::tensor_type_name(type)) + "/" +
-                                   std::to_string(s[0]) + "x" + std::to_string(s[1]) + "/" +
-                                   (use_gemm ? "gemm" : "vec_dot_loop") + "/threads:" +
-                                   std::to_string(threads);
-          benchmark::RegisterBenchmark(name.c_str(), bench, type, s[0], s[1], threads, use_gemm)
-              ->Unit(benchmark::kMillisecond)
-              ->UseRealTime()
-              ->MinTime(0.3);
+  for (k::KernelSet set : {k::KernelSet::avx512, k::KernelSet::avx2}) {
+    const std::string prefix = set == k::KernelSet::avx2 ? "avx2/" : "";
+    for (T type : types) {
+      for (const auto& s : shapes) {
+        for (int threads : {1, 2}) {
+          for (bool use_gemm : {false, true}) {
+            const std::string name = prefix + std::string(hearth::gguf::tensor_type_name(type)) +
+                                     "/" + std::to_string(s[0]) + "x" + std::to_string(s[1]) +
+                                     "/" + (use_gemm ? "gemm" : "vec_dot_loop") + "/threads:" +
+                                     std::to_string(threads);
+            benchmark::RegisterBenchmark(name.c_str(), bench, set, type, s[0], s[1], threads,
+                                         use_gemm)
+                ->Unit(benchmark::kMillisecond)
+                ->UseRealTime()
+                ->MinTime(0.3);
+          }
         }
       }
     }

@@ -1,9 +1,11 @@
 // The blocked GEMM driver (see gemm.h): converts and transposes the activations once, cuts the
-// weight rows into jobs for the pool, and runs the set's job kernels (gemm_*_avx512.cpp).
+// weight rows into jobs for the pool, and runs the set's job kernels (gemm_*_avx512.cpp,
+// gemm_*_avx2.cpp).
 //
-// Compiled for the baseline ISA: it only calls the AVX-512 job kernels of the type's row
-// (kernels.h) after checking that the options' kernel set is avx512 and available (the integer
-// jobs are installed only on CPUs with VNNI).
+// Compiled for the baseline ISA: it only calls the job kernels of the type's row (kernels.h)
+// after checking that the options' kernel set is available on this CPU (the AVX-512 integer jobs
+// are installed only on CPUs with VNNI; without it the avx512 set keeps the AVX2 ones). A row's
+// gemm_lanes says how many tokens its job kernel takes per token vector (16 AVX-512, 8 AVX2).
 #include "engine/kernels/gemm.h"
 
 #include <algorithm>
@@ -24,26 +26,31 @@ namespace {
 constexpr int64_t kGemmJobRows = 48;
 constexpr size_t kFloatScratchFixed = kGemmJobRows * 128 * sizeof(float);
 constexpr size_t kQuantScratchFixed = kGemmJobRows * (256 + 2 * 16 * sizeof(float));
-constexpr int64_t kLanes = 16;  // tokens per token vector
-// Token vectors per microkernel tile (float: kNv in gemm_float_avx512.cpp; integer: kNv in
-// gemm_quant_avx512.cpp).
+// Token vectors per microkernel tile of the 16-lane (AVX-512) jobs (float: kNv in
+// gemm_float_avx512.cpp; integer: kNv in gemm_quant_avx512.cpp). The 8-lane (AVX2) jobs read
+// one tile of every token vector.
 constexpr int64_t kFloatTile = 4;
 constexpr int64_t kQuantTile = 2;
 
 // The packed activations of one GEMM call: per tile of `tile` token vectors, `rows` rows (K
-// values, groups of 4 codes or blocks) of tile·16 lanes. A microkernel reads one tile row after
-// another at consecutive addresses; with every token vector of a row side by side instead, the
-// rows of a tile were n_tv·64 bytes apart, and at a few hundred tokens those strides put the
+// values, groups of 4 codes or blocks) of tile·lanes values. A microkernel reads one tile row
+// after another at consecutive addresses; with every token vector of a row side by side instead,
+// the rows of a tile were n_tv·64 bytes apart, and at a few hundred tokens those strides put the
 // whole tile in a handful of L1 cache sets.
 struct Panel {
   int64_t rows = 0;
   int64_t tile = 1;
   int64_t n_tv = 0;
+  int64_t lanes = 16;  // tokens per token vector
 
-  size_t tile_lanes() const { return static_cast<size_t>(tile * kLanes); }
+  // The panel of a job kernel with `lanes` lanes and tiles of `tile` token vectors (16 lanes).
+  static Panel of(int64_t rows, int64_t lanes, int64_t tile, int64_t n_tv) {
+    return {rows, lanes == 16 ? tile : n_tv, n_tv, lanes};
+  }
+  size_t tile_lanes() const { return static_cast<size_t>(tile * lanes); }
   size_t tiles() const { return static_cast<size_t>((n_tv + tile - 1) / tile); }
   size_t size() const { return tiles() * static_cast<size_t>(rows) * tile_lanes(); }
-  // Offset of lane `lane` (token tv·16 + l) of row i.
+  // Offset of lane `lane` (token tv·lanes + l) of row i.
   size_t at(int64_t i, int64_t lane) const {
     const auto t = static_cast<size_t>(lane) / tile_lanes();
     return (t * static_cast<size_t>(rows) + static_cast<size_t>(i)) * tile_lanes() +
@@ -52,18 +59,18 @@ struct Panel {
   // Zeroes the lanes after the last token in its token vector (read by the kernels, never used).
   template <typename T>
   void clear_tail(std::span<T> data, int64_t n_tokens) const {
-    if (n_tokens % kLanes == 0) return;
+    if (n_tokens % lanes == 0) return;
     for (int64_t i = 0; i < rows; ++i)
-      for (int64_t lane = n_tokens; lane < n_tv * kLanes; ++lane) data[at(i, lane)] = T{};
+      for (int64_t lane = n_tokens; lane < n_tv * lanes; ++lane) data[at(i, lane)] = T{};
   }
 };
 
 enum class Family { none, floating, integer };
 
 // The GEMM family of `type` from its row in the set's table (kernels.h: gemm_float_job,
-// gemm_quant_job; only the avx512 set has them, the integer ones only with VNNI).
+// gemm_quant_job; the SIMD sets have them, the reference set none).
 Family family(TensorType type, const MatmulOptions& options) {
-  if (options.kernels != KernelSet::avx512 || !kernel_set_available(KernelSet::avx512)) {
+  if (options.kernels == KernelSet::reference || !kernel_set_available(options.kernels)) {
     return Family::none;
   }
   const TypeOps* ops = type_ops(type, options.kernels);
@@ -98,10 +105,12 @@ void* job_scratch(size_t bytes) {
 void gemm_float(const WeightMatrix& w, const TypeOps& ops, KernelSet set, const float* x,
                 int64_t n_tokens, float* y, ThreadPool* pool) {
   const int64_t n_in = w.n_in;
+  // Tokens per token vector: 16 with AVX-512 jobs, 8 with AVX2 ones.
+  const int64_t kLanes = ops.gemm_lanes;
   const int64_t n_tv = (n_tokens + kLanes - 1) / kLanes;
-  // Activations rounded as vec_dot_type (F16 / BF16; F32 as is), transposed to [k][16] per token
-  // vector, the token vectors of a tile side by side (Panel).
-  const Panel panel{n_in, kFloatTile, n_tv};
+  // Activations rounded as vec_dot_type (F16 / BF16; F32 as is), transposed to [k][lanes] per
+  // token vector, the token vectors of a tile side by side (Panel).
+  const Panel panel = Panel::of(n_in, kLanes, kFloatTile, n_tv);
   // Kept from call to call (reused_buffer.h).
   std::span<float> xp = reused_buffer<float, BufferSlot::gemm_float_x>(panel.size());
   panel.clear_tail(xp, n_tokens);
@@ -135,12 +144,13 @@ void gemm_float(const WeightMatrix& w, const TypeOps& ops, KernelSet set, const 
 }
 
 // Integer types: activations quantized by the set's Q8_0 / Q8_K from_float (as the vec_dot path),
-// then laid out for the kernels (gemm_quant_avx512.cpp): codes [k/4][16] int32 per token vector,
-// and per block of bk values [block][16], in tiles (Panel): scale xd, integer offset xi = −offset·Σq, minimum term
+// then laid out for the kernels (gemm_quant_*.cpp): codes [k/4][lanes] int32 per token vector,
+// and per block of bk values [block][lanes], in tiles (Panel): scale xd, integer offset xi = −offset·Σq, minimum term
 // xm = d·Σq (Q4_K, Q5_K).
 void gemm_integer(const WeightMatrix& w, const TypeOps& ops, KernelSet set, const float* x,
                   int64_t n_tokens, float* y, ThreadPool* pool) {
   const int64_t n_in = w.n_in;
+  const int64_t kLanes = ops.gemm_lanes;  // tokens per token vector
   const int64_t n_tv = (n_tokens + kLanes - 1) / kLanes;
   const TensorType type = w.type;
   const bool q8k = ops.vec_dot_type == TensorType::q8_k;
@@ -148,7 +158,8 @@ void gemm_integer(const WeightMatrix& w, const TypeOps& ops, KernelSet set, cons
   const int32_t offset = ops.gemm_quant.offset;
   const bool mins = ops.gemm_quant.mins;
   const int64_t n_blocks = n_in / bk;
-  const Panel codes{n_in / 4, kQuantTile, n_tv}, blocks_at{n_blocks, kQuantTile, n_tv};
+  const Panel codes = Panel::of(n_in / 4, kLanes, kQuantTile, n_tv);
+  const Panel blocks_at = Panel::of(n_blocks, kLanes, kQuantTile, n_tv);
   // Kept from call to call (reused_buffer.h).
   std::span<int32_t> xc = reused_buffer<int32_t, BufferSlot::gemm_codes>(codes.size());
   std::span<float> xd = reused_buffer<float, BufferSlot::gemm_scales>(blocks_at.size());
@@ -173,7 +184,7 @@ void gemm_integer(const WeightMatrix& w, const TypeOps& ops, KernelSet set, cons
           int32_t sum = 0;
           for (int i = 0; i < QK8_0; ++i) sum += blocks[b].qs[i];
           xd[blocks_at.at(b, lane)] = f16_to_f32(blocks[b].d);
-          xi[blocks_at.at(b, lane)] = -offset * sum;
+          if (offset) xi[blocks_at.at(b, lane)] = -offset * sum;
           for (int g = 0; g < QK8_0 / 4; ++g) {
             std::memcpy(&xc[codes.at(b * 8 + g, lane)], blocks[b].qs + 4 * g, 4);
           }

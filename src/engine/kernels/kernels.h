@@ -23,8 +23,9 @@
 // accumulators and the same operation sequence), so a sequence's logits do not depend on how
 // many others share its decode step.
 //
-// Optional, for the blocked GEMM of many tokens (gemm.h; the avx512 set only): the job kernel of
-// the type's family and, for the integer family, how gemm.cpp lays out the activations for it.
+// Optional, for the blocked GEMM of many tokens (gemm.h; the avx2 and avx512 sets): the job kernel
+// of the type's family, the number of tokens its vectors hold and, for the integer family, how
+// gemm.cpp lays out the activations for it.
 //
 // Kernel sets: `reference` is the portable scalar code and stays the yardstick; `avx2` (AVX2 +
 // FMA + F16C) and `avx512` (AVX-512 F/BW/VL, VNNI where present) override the rows they speed
@@ -52,7 +53,7 @@ bool kernel_set_available(KernelSet set);  // the CPU (and OS) support it
 KernelSet active_kernel_set();
 
 // One GEMM job of a float weight type (F32, F16, BF16): rows weight rows from w × every token;
-// xp: activations [k][16] F32 per token vector, in tiles of 4 (gemm.cpp, Panel); scratch: the
+// xp: activations [k][lanes] F32 per token vector, in tiles (gemm.cpp, Panel); scratch: the
 // job's (gemm.cpp sizes it).
 using GemmFloatJob = void (*)(TensorType type, const void* w, size_t row_bytes, int64_t n_in,
                               int64_t rows, const float* xp, int64_t n_tv, float* y,
@@ -83,6 +84,7 @@ struct TypeOps {
                         float* out) = nullptr;
   GemmFloatJob gemm_float_job = nullptr;
   GemmQuantJob gemm_quant_job = nullptr;
+  int gemm_lanes = 0;  // tokens per token vector of the job above (16 AVX-512, 8 AVX2)
   GemmQuantLayout gemm_quant{};
 };
 

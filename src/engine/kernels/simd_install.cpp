@@ -8,7 +8,8 @@
 //   simd_quant_multi_avx2.cpp                     multi-row dots (vec_dot_multi): Q4_0
 //   simd_quant_multi_avx512.cpp                   multi-row dots, VNNI: Q4_0 Q8_0 Q4_K Q6_K
 //   gemm_float_avx512.cpp, gemm_quant_avx512.cpp   blocked GEMM jobs (F32 F16 BF16; VNNI: Q8_0
-//                                                  Q4_0 Q4_K Q5_K Q6_K)
+//                                                  Q4_0 Q4_K Q5_K Q6_K), 16-token vectors
+//   gemm_float_avx2.cpp, gemm_quant_avx2.cpp       the same types, 8-token vectors
 #include "core/cpu_features.h"
 #include "engine/kernels/simd_tables.h"
 
@@ -59,10 +60,27 @@ HEARTH_DECLARE_SIMD_KERNELS
 }
 #undef HEARTH_DECLARE_SIMD_KERNELS
 
+// Blocked GEMM jobs (signatures in kernels.h), declared in both sets' namespaces.
+#define HEARTH_DECLARE_GEMM_JOBS                                                                 \
+  void gemm_float_job(TensorType type, const void* w, size_t row_bytes, int64_t n_in,            \
+                      int64_t rows, const float* xp, int64_t n_tv, float* y, int64_t n_out,      \
+                      int64_t n_tokens, float* scratch);                                         \
+  HEARTH_DECLARE_GEMM_QUANT_JOB(q8_0)                                                            \
+  HEARTH_DECLARE_GEMM_QUANT_JOB(q4_0)                                                            \
+  HEARTH_DECLARE_GEMM_QUANT_JOB(q4_k)                                                            \
+  HEARTH_DECLARE_GEMM_QUANT_JOB(q5_k)                                                            \
+  HEARTH_DECLARE_GEMM_QUANT_JOB(q6_k)
+#define HEARTH_DECLARE_GEMM_QUANT_JOB(type)                                                      \
+  extern const GemmQuantLayout gemm_layout_##type;                                               \
+  void gemm_job_##type(const void* w, size_t row_bytes, int64_t n_in, int64_t rows,              \
+                       const int32_t* xc, const float* xd, const int32_t* xi, const float* xm,   \
+                       int64_t n_tv, float* y, int64_t n_out, int64_t n_tokens, void* scratch);
+
 namespace avx2 {
 size_t multi_row_bytes_q4_0(int64_t n);
 void multi_prepare_q4_0(const void* x, void* prepared, int64_t n);
 void vec_dot_multi_q4_0(int64_t n, const void* w, const void* x, size_t stride, int nx, float* out);
+HEARTH_DECLARE_GEMM_JOBS
 }  // namespace avx2
 
 namespace avx512 {
@@ -74,24 +92,28 @@ void vec_dot_multi_q4_0(int64_t n, const void* w, const void* x, size_t stride, 
 void vec_dot_multi_q8_0(int64_t n, const void* w, const void* x, size_t stride, int nx, float* out);
 void vec_dot_multi_q6_k(int64_t n, const void* w, const void* x, size_t stride, int nx, float* out);
 void vec_dot_multi_q4_k(int64_t n, const void* w, const void* x, size_t stride, int nx, float* out);
-// Blocked GEMM jobs (gemm_float_avx512.cpp, gemm_quant_avx512.cpp; signatures in kernels.h).
-void gemm_float_job(TensorType type, const void* w, size_t row_bytes, int64_t n_in, int64_t rows,
-                    const float* xp, int64_t n_tv, float* y, int64_t n_out, int64_t n_tokens,
-                    float* scratch);
-#define HEARTH_DECLARE_GEMM_QUANT_JOB(type)                                                      \
-  extern const GemmQuantLayout gemm_layout_##type;                                               \
-  void gemm_job_##type(const void* w, size_t row_bytes, int64_t n_in, int64_t rows,              \
-                       const int32_t* xc, const float* xd, const int32_t* xi, const float* xm,   \
-                       int64_t n_tv, float* y, int64_t n_out, int64_t n_tokens, void* scratch);
-HEARTH_DECLARE_GEMM_QUANT_JOB(q8_0)
-HEARTH_DECLARE_GEMM_QUANT_JOB(q4_0)
-HEARTH_DECLARE_GEMM_QUANT_JOB(q4_k)
-HEARTH_DECLARE_GEMM_QUANT_JOB(q5_k)
-HEARTH_DECLARE_GEMM_QUANT_JOB(q6_k)
-#undef HEARTH_DECLARE_GEMM_QUANT_JOB
+HEARTH_DECLARE_GEMM_JOBS
 }  // namespace avx512
+#undef HEARTH_DECLARE_GEMM_QUANT_JOB
+#undef HEARTH_DECLARE_GEMM_JOBS
 
 namespace {
+
+// The GEMM jobs of one set: the float job for F32, F16, BF16; each integer type's job and the
+// activation layout it reads (lanes: tokens per token vector of these jobs).
+void install_gemm_float(TypeOpsTable& table, GemmFloatJob job, int lanes) {
+  for (TensorType t : {TensorType::f32, TensorType::f16, TensorType::bf16}) {
+    row(table, t).gemm_float_job = job;
+    row(table, t).gemm_lanes = lanes;
+  }
+}
+
+void install_gemm_quant(TypeOpsTable& table, TensorType t, GemmQuantJob job,
+                        const GemmQuantLayout& layout, int lanes) {
+  row(table, t).gemm_quant_job = job;
+  row(table, t).gemm_quant = layout;
+  row(table, t).gemm_lanes = lanes;
+}
 
 // The float rows of one set (simd_float_*.cpp).
 void install_float_rows(TypeOpsTable& table, ToFloat to_f16, FromFloat from_f16, ToFloat to_bf16,
@@ -131,6 +153,14 @@ void install_avx2_kernels(TypeOpsTable& table) {
   row(table, T::q4_0).multi_row_bytes = avx2::multi_row_bytes_q4_0;
   row(table, T::q4_0).multi_prepare = avx2::multi_prepare_q4_0;
   row(table, T::q4_0).vec_dot_multi = avx2::vec_dot_multi_q4_0;
+  // The blocked GEMM (gemm.h), 8-token vectors; the avx512 set replaces the float jobs, and the
+  // integer ones where the CPU has VNNI.
+  install_gemm_float(table, avx2::gemm_float_job, 8);
+  install_gemm_quant(table, T::q8_0, avx2::gemm_job_q8_0, avx2::gemm_layout_q8_0, 8);
+  install_gemm_quant(table, T::q4_0, avx2::gemm_job_q4_0, avx2::gemm_layout_q4_0, 8);
+  install_gemm_quant(table, T::q4_k, avx2::gemm_job_q4_k, avx2::gemm_layout_q4_k, 8);
+  install_gemm_quant(table, T::q5_k, avx2::gemm_job_q5_k, avx2::gemm_layout_q5_k, 8);
+  install_gemm_quant(table, T::q6_k, avx2::gemm_job_q6_k, avx2::gemm_layout_q6_k, 8);
 }
 
 void install_avx512_kernels(TypeOpsTable& table) {
@@ -140,19 +170,15 @@ void install_avx512_kernels(TypeOpsTable& table) {
                      avx512::from_float_bf16, avx512::vec_dot_f32, avx512::vec_dot_f16,
                      avx512::vec_dot_bf16);
   // The float GEMM (gemm.h).
-  for (TensorType t : {T::f32, T::f16, T::bf16}) row(table, t).gemm_float_job = avx512::gemm_float_job;
-  // The integer kernels need VNNI too; without it the AVX2 rows stay.
+  install_gemm_float(table, avx512::gemm_float_job, 16);
+  // The integer kernels need VNNI too; without it the AVX2 rows (GEMM jobs included) stay.
   if (!cpu_features().avx512vnni) return;
   // The integer GEMM: each type's job and the activation layout it reads.
-  auto gemm = [&](TensorType t, GemmQuantJob job, const GemmQuantLayout& layout) {
-    row(table, t).gemm_quant_job = job;
-    row(table, t).gemm_quant = layout;
-  };
-  gemm(T::q8_0, avx512::gemm_job_q8_0, avx512::gemm_layout_q8_0);
-  gemm(T::q4_0, avx512::gemm_job_q4_0, avx512::gemm_layout_q4_0);
-  gemm(T::q4_k, avx512::gemm_job_q4_k, avx512::gemm_layout_q4_k);
-  gemm(T::q5_k, avx512::gemm_job_q5_k, avx512::gemm_layout_q5_k);
-  gemm(T::q6_k, avx512::gemm_job_q6_k, avx512::gemm_layout_q6_k);
+  install_gemm_quant(table, T::q8_0, avx512::gemm_job_q8_0, avx512::gemm_layout_q8_0, 16);
+  install_gemm_quant(table, T::q4_0, avx512::gemm_job_q4_0, avx512::gemm_layout_q4_0, 16);
+  install_gemm_quant(table, T::q4_k, avx512::gemm_job_q4_k, avx512::gemm_layout_q4_k, 16);
+  install_gemm_quant(table, T::q5_k, avx512::gemm_job_q5_k, avx512::gemm_layout_q5_k, 16);
+  install_gemm_quant(table, T::q6_k, avx512::gemm_job_q6_k, avx512::gemm_layout_q6_k, 16);
   row(table, T::q8_0).from_float = avx512::from_float_q8_0;
   row(table, T::q8_1).from_float = avx512::from_float_q8_1;
   row(table, T::q8_k).from_float = avx512::from_float_q8_k;
