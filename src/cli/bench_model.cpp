@@ -5,7 +5,8 @@
 //   tg  n single-token steps after d cached tokens (generation), tokens/s;
 // each as mean ± sd over r repetitions after one untimed warm-up, all on one thread pool. The d
 // tokens of a depth (random, fed in batches of 512, untimed) are written once; each run then
-// drops what the previous one added, so every run starts from the same d cached tokens.
+// drops what the previous one added, so every run starts from the same d cached tokens. Beside
+// each rate, tokens per CPU second of the process × threads (steadier on a busy machine).
 // Beside them, in the same run: the machine's read bandwidth on the same threads (a sum over
 // ≥ 1 GiB, best of a few passes; core/memory_bandwidth.h), generation's effective bandwidth
 // (weight bytes one token reads × tg tokens/s) and its ratio to the measured bandwidth, the file's
@@ -101,6 +102,13 @@ double peak_rss_bytes() {
   return static_cast<double>(u.ru_maxrss) * 1024.0;  // KiB on Linux
 }
 
+double process_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec * 1e-6; };
+  return seconds(u.ru_utime) + seconds(u.ru_stime);
+}
+
 std::string load_average() {
   std::ifstream in("/proc/loadavg");
   std::string a, b, c;
@@ -156,22 +164,36 @@ void run_model_bench(const ModelBenchOptions& o) {
       feed(depth, 512);
     }
   };
+  // A run's wall time, and the CPU time of the whole process over it (every thread).
+  struct Timing {
+    double wall = 0, cpu = 0;
+  };
+  auto timed = [&](auto&& fn) {
+    const double cpu0 = process_cpu_seconds();
+    const auto start = Clock::now();
+    fn();
+    return Timing{std::chrono::duration<double>(Clock::now() - start).count(),
+                  process_cpu_seconds() - cpu0};
+  };
   auto run_pp = [&] {
     rewind();
-    const auto start = Clock::now();
-    feed(o.n_prompt, std::max(1, o.n_prompt));  // the prompt in one batch
-    return std::chrono::duration<double>(Clock::now() - start).count();
+    return timed([&] { feed(o.n_prompt, std::max(1, o.n_prompt)); });  // the prompt in one batch
   };
   auto run_tg = [&](int n) {
     rewind();
-    const auto start = Clock::now();
-    for (int i = 0; i < n; ++i) feed(1, 1);
-    return std::chrono::duration<double>(Clock::now() - start).count();
+    return timed([&] {
+      for (int i = 0; i < n; ++i) feed(1, 1);
+    });
   };
+  // Tokens per CPU second × threads: what the run would reach with its threads on cores of
+  // their own, steadier than wall time on a busy machine (time spent waiting in the pool's spin
+  // counts as CPU time).
+  const auto threads = static_cast<double>(pool.size());
+  auto cpu_rate = [&](int n, const Timing& t) { return t.cpu > 0 ? n / (t.cpu / threads) : 0.0; };
 
   struct DepthResult {
     int depth = 0;
-    Stats pp, tg;
+    Stats pp, tg, pp_cpu, tg_cpu;
   };
   std::vector<DepthResult> results;
   for (int d : o.depths) {
@@ -182,12 +204,20 @@ void run_model_bench(const ModelBenchOptions& o) {
     // Warm-up: pages of the mapping, the pool's threads, the caches.
     if (o.n_prompt > 0) run_pp();
     if (o.n_gen > 0) run_tg(std::min(o.n_gen, 4));
-    std::vector<double> pp, tg;
+    std::vector<double> pp, tg, pp_cpu, tg_cpu;
     for (int r = 0; r < o.repetitions; ++r) {
-      if (o.n_prompt > 0) pp.push_back(o.n_prompt / run_pp());
-      if (o.n_gen > 0) tg.push_back(o.n_gen / run_tg(o.n_gen));
+      if (o.n_prompt > 0) {
+        const Timing t = run_pp();
+        pp.push_back(o.n_prompt / t.wall);
+        pp_cpu.push_back(cpu_rate(o.n_prompt, t));
+      }
+      if (o.n_gen > 0) {
+        const Timing t = run_tg(o.n_gen);
+        tg.push_back(o.n_gen / t.wall);
+        tg_cpu.push_back(cpu_rate(o.n_gen, t));
+      }
     }
-    results.push_back({d, stats_of(pp), stats_of(tg)});
+    results.push_back({d, stats_of(pp), stats_of(tg), stats_of(pp_cpu), stats_of(tg_cpu)});
   }
   const Stats& pp_s = results.front().pp;
   const Stats& tg_s = results.front().tg;
@@ -228,7 +258,8 @@ void run_model_bench(const ModelBenchOptions& o) {
            json::array a;
            for (const DepthResult& r : results)
              a.push_back(json::object{
-                 {"depth", r.depth}, {"pp", stat_json(r.pp)}, {"tg", stat_json(r.tg)}});
+                 {"depth", r.depth}, {"pp", stat_json(r.pp)}, {"tg", stat_json(r.tg)},
+                 {"pp_cpu", stat_json(r.pp_cpu)}, {"tg_cpu", stat_json(r.tg_cpu)}});
            return a;
          }()},
         {"kv_cache_type", model::kv_type_name(o.kv_type)},
@@ -252,7 +283,8 @@ void run_model_bench(const ModelBenchOptions& o) {
   std::printf("model      %s\n", o.model.c_str());
   std::printf("           %s, %s, %.3f GB file, %zu threads, %s kernels\n", hp.arch.c_str(),
               type.c_str(), file_size / 1e9, pool.size(), kernels.c_str());
-  std::printf("\n| test            | tokens/s          |\n|-----------------|-------------------|\n");
+  std::printf("\n| test            | tokens/s          | per CPU-s × threads |\n"
+              "|-----------------|-------------------|---------------------|\n");
   for (const DepthResult& r : results) {
     auto label = [&](const char* kind, int n) {
       std::string s = kind + std::to_string(n);
@@ -260,9 +292,11 @@ void run_model_bench(const ModelBenchOptions& o) {
       return s;
     };
     if (o.n_prompt > 0)
-      std::printf("| %-15s | %8.2f ± %-6.2f |\n", label("pp", o.n_prompt).c_str(), r.pp.mean, r.pp.sd);
+      std::printf("| %-15s | %8.2f ± %-6.2f | %8.2f ± %-8.2f |\n", label("pp", o.n_prompt).c_str(),
+                  r.pp.mean, r.pp.sd, r.pp_cpu.mean, r.pp_cpu.sd);
     if (o.n_gen > 0)
-      std::printf("| %-15s | %8.2f ± %-6.2f |\n", label("tg", o.n_gen).c_str(), r.tg.mean, r.tg.sd);
+      std::printf("| %-15s | %8.2f ± %-6.2f | %8.2f ± %-8.2f |\n", label("tg", o.n_gen).c_str(),
+                  r.tg.mean, r.tg.sd, r.tg_cpu.mean, r.tg_cpu.sd);
   }
   std::printf("\nread bandwidth       %.2f GB/s (best of %d passes over %.2f GiB, %zu threads; mean "
               "%.2f)\n",
