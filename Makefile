@@ -2,9 +2,10 @@
 #   make          release build (build/release)
 #   make test     every test (unit, conformance, integration); ends with "N passed, N failed"
 #   make bench    benchmarks; figures are recorded in bench/RESULTS.md
+#   make bench-long  the same, with prompt and generation speed also at a 16384-token depth
 #   make serve    builds and runs hearth's main job
 #   make screenshots  the pages' pictures in docs/screenshots, taken by the browser tests
-.PHONY: all build deps test bench serve debug asan clean format screenshots
+.PHONY: all build deps test bench bench-long serve debug asan clean format screenshots
 
 JOBS ?= $(shell nproc)
 HEARTH := build/release/src/cli/hearth
@@ -32,6 +33,9 @@ test:
 
 bench: build
 	@bash scripts/bench.sh
+
+bench-long: build
+	@HEARTH_BENCH_DEPTHS=0,4096,16384 bash scripts/bench.sh
 
 serve: build
 	@bash scripts/serve.sh

@@ -84,3 +84,20 @@ if [ "${HEARTH_BENCH_ADAPTERS:-0}" = "1" ]; then
 else
   echo "bench: per-sequence adapters skipped (run it with HEARTH_BENCH_ADAPTERS=1 make bench)" >&2
 fi
+
+# Long contexts: prompt processing (pp512) and generation (tg128) with 0 and 4096 tokens already
+# in the cache (`hearth bench -d`, as llama-bench -d), F16 KV cache, on the Llama-3.2-1B-shaped
+# random-weight Q4_0 file (written once to build/bench-models/, 0.77 GB). `make bench-long` adds
+# a depth of 16384 (HEARTH_BENCH_DEPTHS, comma-separated, picks the depths). A few minutes on two
+# cores; HEARTH_BENCH_DEPTHS=none skips it.
+depths="${HEARTH_BENCH_DEPTHS:-0,4096}"
+if [ "$depths" != "none" ]; then
+  model=build/bench-models/llama-3.2-1b-q4_0-synth.gguf
+  if [ ! -f "$model" ]; then
+    mkdir -p build/bench-models
+    "$hearth" synth --shape llama-3.2-1b --type q4_0 -o "$model" >&2
+  fi
+  "$hearth" bench "$model" -p 512 -n 128 -d "$depths" -r 2 --json
+else
+  echo "bench: depth figures skipped (HEARTH_BENCH_DEPTHS=none)" >&2
+fi

@@ -175,6 +175,7 @@ void register_bench(CLI::App& app) {
                "tokens/s) or `bench tokenizer`");
   bench->require_subcommand(0, 1);
   static ModelBenchOptions model_options;
+  static std::string kv_cache = "f16";
   bench->add_option("model", model_options.model, "model file (GGUF) to measure");
   bench->add_option("-p,--prompt", model_options.n_prompt,
                     "prompt tokens decoded in one batch (pp); 0 skips")
@@ -186,6 +187,12 @@ void register_bench(CLI::App& app) {
       ->check(CLI::Range(0, 1024));
   bench->add_option("-r,--repetitions", model_options.repetitions, "repetitions of each test")
       ->check(CLI::Range(1, 1000));
+  bench->add_option("-d,--depth", model_options.depths,
+                    "tokens already in the cache when pp and tg are measured, comma-separated "
+                    "for several (default 0)")
+      ->delimiter(',')
+      ->check(CLI::Range(0, 1 << 20));
+  bench->add_option("--kv-cache", kv_cache, "KV cache type: f16 (default), q8_0 or f32");
   bench->add_flag("--json", model_options.json, "print one JSON object instead of a table");
   bench->add_option("--bandwidth-mib", model_options.bandwidth_mib,
                     "size of the read-bandwidth buffer in MiB (default 1024)")
@@ -222,6 +229,7 @@ void register_bench(CLI::App& app) {
     if (!bench->get_subcommands().empty()) return;  // bench tokenizer
     if (model_options.model.empty())
       throw Error(ErrorKind::invalid_input, "bench: name a model file, or `bench tokenizer`");
+    model_options.kv_type = model::kv_type_from_name(kv_cache, "--kv-cache");
     run_model_bench(model_options);
   });
 }

@@ -1,9 +1,12 @@
-// `hearth bench MODEL [-p 128] [-n 64] [-t THREADS] [-r 3] [--json]`
+// `hearth bench MODEL [-p 128] [-n 64] [-d 0,4096] [-t THREADS] [-r 3] [--kv-cache f16] [--json]`
 //
 // Measures, like llama-bench's pp/tg tests:
-//   pp  one batch of p random tokens into a fresh context (prompt processing), tokens/s;
-//   tg  n single-token steps from an empty fresh context (generation), tokens/s;
-// each as mean ± sd over r repetitions after one untimed warm-up, all on one thread pool.
+//   pp  one batch of p random tokens after d cached ones (prompt processing), tokens/s;
+//   tg  n single-token steps after d cached tokens (generation), tokens/s;
+// each as mean ± sd over r repetitions after one untimed warm-up, all on one thread pool. The d
+// tokens of a depth (random, fed in batches of 512, untimed) are written once; each run then
+// drops what the previous one added, so every run starts from the same d cached tokens. Beside
+// each rate, tokens per CPU second of the process × threads (steadier on a busy machine).
 // Beside them, in the same run: the machine's read bandwidth on the same threads (a sum over
 // ≥ 1 GiB, best of a few passes; core/memory_bandwidth.h), generation's effective bandwidth
 // (weight bytes one token reads × tg tokens/s) and its ratio to the measured bandwidth, the file's
@@ -17,12 +20,14 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -34,6 +39,7 @@
 #include "core/thread_pool.h"
 #include "engine/generate/runner.h"
 #include "hardware/cpu_name.h"
+#include "engine/model/context.h"
 
 namespace hearth::cli {
 namespace {
@@ -98,6 +104,13 @@ double peak_rss_bytes() {
   return static_cast<double>(u.ru_maxrss) * 1024.0;  // KiB on Linux
 }
 
+double process_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec * 1e-6; };
+  return seconds(u.ru_utime) + seconds(u.ru_stime);
+}
+
 std::string load_average() {
   std::ifstream in("/proc/loadavg");
   std::string a, b, c;
@@ -110,50 +123,106 @@ std::string load_average() {
 void run_model_bench(const ModelBenchOptions& o) {
   if (o.n_prompt < 0 || o.n_gen < 0 || (o.n_prompt == 0 && o.n_gen == 0))
     throw Error(ErrorKind::invalid_input, "bench: -p and -n must not be negative, nor both 0");
+  if (o.depths.empty())
+    throw Error(ErrorKind::invalid_input, "bench: -d needs at least one depth");
+  for (int d : o.depths)
+    if (d < 0) throw Error(ErrorKind::invalid_input, "bench: -d must not be negative");
+  const int max_depth = *std::max_element(o.depths.begin(), o.depths.end());
+  // The runner supplies the weights and the thread pool; the measured cache is a context of
+  // the bench's own (its runner context stays one cell), so runs can drop their tokens.
   ModelOptions model_options;
   model_options.model = o.model;
-  model_options.n_ctx = std::max({o.n_prompt, o.n_gen, 1});
+  model_options.n_ctx = 1;
   model_options.threads = o.threads;
-  generate::RunnerOptions runner_options;
-  runner_options.max_batch = std::max(1, o.n_prompt);  // the prompt in one batch
-  const auto runner = load_model(model_options, runner_options);
+  const auto runner = load_model(model_options, {});
   const model::Model* model = &runner->model();
   const model::Hparams& hp = model->hparams();
   ThreadPool& pool = runner->pool();
-  const double kv_bytes = static_cast<double>(runner->kv_cache_bytes());
+  model::ContextOptions co;
+  co.n_ctx = max_depth + std::max({o.n_prompt, o.n_gen, 1});
+  co.kv_type = o.kv_type;
+  co.matmul = kernels::default_matmul_options(&pool);
+  model::Context ctx(std::shared_ptr<const model::Model>(std::shared_ptr<const void>(), model), co);
+  const double kv_bytes = static_cast<double>(ctx.kv_cache().bytes());
 
   std::mt19937 rng(1234);
   std::uniform_int_distribution<int32_t> any_token(0, model->n_vocab() - 1);
-  auto random_tokens = [&](int n) {
-    std::vector<int32_t> t(static_cast<size_t>(n));
-    for (auto& id : t) id = any_token(rng);
-    return t;
+  // Appends n random tokens to sequence 0 in batches of `batch`, logits for the last only.
+  auto feed = [&](int n, int batch) {
+    int pos = ctx.n_past(0);
+    for (int start = 0; start < n; start += batch) {
+      std::vector<model::BatchEntry> entries;
+      for (int i = start; i < std::min(n, start + batch); ++i)
+        entries.push_back({any_token(rng), pos++, 0, i + 1 == n});
+      ctx.decode(entries);
+    }
   };
-  // Each run starts from an empty cache.
-  auto run_pp = [&] {
-    runner->clear(0);
-    const auto tokens = random_tokens(o.n_prompt);
+  int depth = 0;
+  // Back to `depth` cached tokens: the last run's tokens dropped (written again when a model's
+  // sliding-window layers no longer hold the window).
+  auto rewind = [&] {
+    if (ctx.keep_prefix(0, depth) != depth) {
+      ctx.remove_sequence(0);
+      feed(depth, 512);
+    }
+  };
+  // A run's wall time, and the CPU time of the whole process over it (every thread).
+  struct Timing {
+    double wall = 0, cpu = 0;
+  };
+  auto timed = [&](auto&& fn) {
+    const double cpu0 = process_cpu_seconds();
     const auto start = Clock::now();
-    runner->feed(0, tokens, false);
-    return std::chrono::duration<double>(Clock::now() - start).count();
+    fn();
+    return Timing{std::chrono::duration<double>(Clock::now() - start).count(),
+                  process_cpu_seconds() - cpu0};
+  };
+  auto run_pp = [&] {
+    rewind();
+    return timed([&] { feed(o.n_prompt, std::max(1, o.n_prompt)); });  // the prompt in one batch
   };
   auto run_tg = [&](int n) {
-    runner->clear(0);
-    const auto tokens = random_tokens(n);
-    const auto start = Clock::now();
-    for (int i = 0; i < n; ++i) runner->feed(0, std::span(&tokens[static_cast<size_t>(i)], 1), false);
-    return std::chrono::duration<double>(Clock::now() - start).count();
+    rewind();
+    return timed([&] {
+      for (int i = 0; i < n; ++i) feed(1, 1);
+    });
   };
+  // Tokens per CPU second × threads: what the run would reach with its threads on cores of
+  // their own, steadier than wall time on a busy machine (time spent waiting in the pool's spin
+  // counts as CPU time).
+  const auto threads = static_cast<double>(pool.size());
+  auto cpu_rate = [&](int n, const Timing& t) { return t.cpu > 0 ? n / (t.cpu / threads) : 0.0; };
 
-  // Warm-up: pages of the mapping, the pool's threads, the caches.
-  if (o.n_prompt > 0) run_pp();
-  if (o.n_gen > 0) run_tg(std::min(o.n_gen, 4));
-  std::vector<double> pp, tg;
-  for (int r = 0; r < o.repetitions; ++r) {
-    if (o.n_prompt > 0) pp.push_back(o.n_prompt / run_pp());
-    if (o.n_gen > 0) tg.push_back(o.n_gen / run_tg(o.n_gen));
+  struct DepthResult {
+    int depth = 0;
+    Stats pp, tg, pp_cpu, tg_cpu;
+  };
+  std::vector<DepthResult> results;
+  for (int d : o.depths) {
+    if (d < ctx.n_past(0)) ctx.remove_sequence(0);
+    depth = ctx.n_past(0);
+    feed(d - depth, 512);
+    depth = d;
+    // Warm-up: pages of the mapping, the pool's threads, the caches.
+    if (o.n_prompt > 0) run_pp();
+    if (o.n_gen > 0) run_tg(std::min(o.n_gen, 4));
+    std::vector<double> pp, tg, pp_cpu, tg_cpu;
+    for (int r = 0; r < o.repetitions; ++r) {
+      if (o.n_prompt > 0) {
+        const Timing t = run_pp();
+        pp.push_back(o.n_prompt / t.wall);
+        pp_cpu.push_back(cpu_rate(o.n_prompt, t));
+      }
+      if (o.n_gen > 0) {
+        const Timing t = run_tg(o.n_gen);
+        tg.push_back(o.n_gen / t.wall);
+        tg_cpu.push_back(cpu_rate(o.n_gen, t));
+      }
+    }
+    results.push_back({d, stats_of(pp), stats_of(tg), stats_of(pp_cpu), stats_of(tg_cpu)});
   }
-  const Stats pp_s = stats_of(pp), tg_s = stats_of(tg);
+  const Stats& pp_s = results.front().pp;
+  const Stats& tg_s = results.front().tg;
   const double rss = peak_rss_bytes();
   const BandwidthResult bw =
       measure_read_bandwidth(&pool, static_cast<size_t>(o.bandwidth_mib * 1024 * 1024));
@@ -191,6 +260,16 @@ void run_model_bench(const ModelBenchOptions& o) {
         {"repetitions", o.repetitions},
         {"pp", stat_json(pp_s)},
         {"tg", stat_json(tg_s)},
+        {"depth", results.front().depth},
+        {"depths", [&] {
+           json::array a;
+           for (const DepthResult& r : results)
+             a.push_back(json::object{
+                 {"depth", r.depth}, {"pp", stat_json(r.pp)}, {"tg", stat_json(r.tg)},
+                 {"pp_cpu", stat_json(r.pp_cpu)}, {"tg_cpu", stat_json(r.tg_cpu)}});
+           return a;
+         }()},
+        {"kv_cache_type", model::kv_type_name(o.kv_type)},
         {"read_bandwidth_gbps", bw.best_gbps},
         {"read_bandwidth", json::object{{"best_gbps", bw.best_gbps},
                                         {"mean_gbps", bw.mean_gbps},
@@ -213,9 +292,21 @@ void run_model_bench(const ModelBenchOptions& o) {
   std::printf("cpu        %s\n", cpu.c_str());
   std::printf("           %s, %s, %.3f GB file, %zu threads, %s kernels\n", hp.arch.c_str(),
               type.c_str(), file_size / 1e9, pool.size(), kernels.c_str());
-  std::printf("\n| test   | tokens/s          |\n|--------|-------------------|\n");
-  if (o.n_prompt > 0) std::printf("| pp%-4d | %8.2f ± %-6.2f |\n", o.n_prompt, pp_s.mean, pp_s.sd);
-  if (o.n_gen > 0) std::printf("| tg%-4d | %8.2f ± %-6.2f |\n", o.n_gen, tg_s.mean, tg_s.sd);
+  std::printf("\n| test            | tokens/s          | per CPU-s × threads |\n"
+              "|-----------------|-------------------|---------------------|\n");
+  for (const DepthResult& r : results) {
+    auto label = [&](const char* kind, int n) {
+      std::string s = kind + std::to_string(n);
+      if (r.depth > 0) s += " @ d" + std::to_string(r.depth);
+      return s;
+    };
+    if (o.n_prompt > 0)
+      std::printf("| %-15s | %8.2f ± %-6.2f | %8.2f ± %-8.2f |\n", label("pp", o.n_prompt).c_str(),
+                  r.pp.mean, r.pp.sd, r.pp_cpu.mean, r.pp_cpu.sd);
+    if (o.n_gen > 0)
+      std::printf("| %-15s | %8.2f ± %-6.2f | %8.2f ± %-8.2f |\n", label("tg", o.n_gen).c_str(),
+                  r.tg.mean, r.tg.sd, r.tg_cpu.mean, r.tg_cpu.sd);
+  }
   std::printf("\nread bandwidth       %.2f GB/s (best of %d passes over %.2f GiB, %zu threads; mean "
               "%.2f)\n",
               bw.best_gbps, bw.passes, static_cast<double>(bw.bytes) / (1 << 30), bw.threads,
@@ -226,6 +317,9 @@ void run_model_bench(const ModelBenchOptions& o) {
                 tg_gbps, bytes_token / 1e9, ratio);
   if (o.n_prompt > 0 && o.n_gen > 0)
     std::printf("pp / tg              %.2f (prompt tokens/s over generated tokens/s)\n", pp_over_tg);
+  std::printf("KV cache             %.3f GB (%s, %d cells; f32 would be %.3f GB)\n", kv_bytes / 1e9,
+              model::kv_type_name(o.kv_type), co.n_ctx,
+              kv_bytes / static_cast<double>(model::kv_row_bytes(o.kv_type, 32)) * 128 / 1e9);
   std::printf("peak RSS             %.3f GB (file + KV cache %.3f GB: ×%.2f)\n", rss / 1e9,
               (file_size + kv_bytes) / 1e9, rss / (file_size + kv_bytes));
   std::printf("load average         %s\n", load.c_str());

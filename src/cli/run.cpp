@@ -21,6 +21,7 @@ struct RunOptions {
   bool seed_given = false;
   int max_tokens = -1;
   bool no_think = false;  // ask a reasoning model to answer without its reasoning
+  std::string kv_cache = "f16";  // --kv-cache: f16 (as the server), q8_0 or f32
 };
 
 class Chat {
@@ -28,6 +29,7 @@ class Chat {
   explicit Chat(const RunOptions& options) : options_(options) {
     generate::RunnerOptions runner;
     runner.keep_conversation = true;  // each turn reuses the cached tokens of the earlier ones
+    runner.kv_type = model::kv_type_from_name(options.kv_cache, "--kv-cache");
     model_ = load_model(options.model, runner);
     if (!options.system.empty()) messages_.push_back({"system", options.system});
     sampling_ = options.sampling;
@@ -119,6 +121,8 @@ void register_run(CLI::App& app) {
   run->add_option("--seed", s.seed, "random seed, for a reproducible answer")
       ->each([](const std::string&) { options.seed_given = true; });
   run->add_option("--max-tokens", options.max_tokens, "stop an answer after this many tokens");
+  run->add_option("--kv-cache", options.kv_cache,
+                  "KV cache type: f16 (default), q8_0 (about half of f16's memory) or f32");
   run->callback([] {
     Chat chat(options);
     if (!options.prompt.empty()) {

@@ -41,8 +41,9 @@ constexpr std::array<Setting, 30> kSettings = {{
     {"HEARTH_NUM_PARALLEL", "--parallel", "4", "sequences decoded together per loaded model"},
     {"HEARTH_MAX_QUEUE", "--max-queue", "512", "requests waiting before the server answers 503"},
     {"HEARTH_KV_CACHE", "", "f16",
-     "number type of the server's KV cache: f16 (half the memory) or f32 (exact: logprobs then "
-     "equal `hearth logits` to 1e-4)"},
+     "number type of the server's KV cache: f16 (half the memory of f32), q8_0 (about 27% of "
+     "f32; models whose head size is a multiple of 32) or f32 (exact: logprobs then equal "
+     "`hearth logits` to 1e-4)"},
     {"HEARTH_AUTH_FAILURES", "--auth-failures", "10",
      "wrong API keys one client address may send within HEARTH_AUTH_WINDOW before further wrong "
      "keys from it are answered 429 with Retry-After (0: no limit); other addresses are not "

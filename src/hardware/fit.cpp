@@ -83,11 +83,16 @@ std::string format_bytes(uint64_t bytes) {
 
 uint64_t kv_cache_bytes(const ModelShape& shape, uint64_t n_cells, uint32_t bytes_per_value,
                         uint64_t n_seq) {
+  return kv_cache_bytes_per_block(shape, n_cells, 32 * bytes_per_value, n_seq);
+}
+
+uint64_t kv_cache_bytes_per_block(const ModelShape& shape, uint64_t n_cells,
+                                  uint32_t bytes_per_32_values, uint64_t n_seq) {
   const uint64_t n_swa = shape.swa_window > 0 ? std::min(shape.n_layer_swa, shape.n_layer) : 0;
   const uint64_t swa_cells =
       std::min(n_cells, std::max<uint64_t>(n_seq, 1) * shape.swa_window + kSwaBatchCells);
   const uint64_t layer_cells = (shape.n_layer - n_swa) * n_cells + n_swa * swa_cells;
-  return uint64_t{2} * layer_cells * shape.n_head_kv * shape.head_dim * bytes_per_value;
+  return uint64_t{2} * layer_cells * shape.n_head_kv * shape.head_dim * bytes_per_32_values / 32;
 }
 
 MemoryEstimate estimate_memory(const ModelShape& shape, uint32_t n_ctx) {

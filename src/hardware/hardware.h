@@ -162,6 +162,10 @@ struct MemoryEstimate {
 constexpr uint64_t kSwaBatchCells = 512;
 uint64_t kv_cache_bytes(const ModelShape& shape, uint64_t n_cells, uint32_t bytes_per_value = 2,
                         uint64_t n_seq = 1);
+// The same for a cache type given as bytes per block of 32 values (128 F32, 64 F16, 34 Q8_0:
+// 32 codes and an F16 scale), so block-quantized caches count exactly.
+uint64_t kv_cache_bytes_per_block(const ModelShape& shape, uint64_t n_cells,
+                                  uint32_t bytes_per_32_values, uint64_t n_seq = 1);
 MemoryEstimate estimate_memory(const ModelShape& shape, uint32_t n_ctx);
 
 struct FitResult {

@@ -104,9 +104,7 @@ Scheduler::Options Scheduler::options_from_config() {
   o.keep_alive = parse_keep_alive(config::get("HEARTH_KEEP_ALIVE"));
   o.threads = static_cast<int>(config::get_int("HEARTH_THREADS", 0, 1024));
   const std::string kv = config::get("HEARTH_KV_CACHE");
-  if (kv == "f32") o.kv_type = model::KvType::f32;
-  else if (kv != "f16" && !kv.empty())
-    throw Error(ErrorKind::invalid_input, "HEARTH_KV_CACHE=" + kv + ": use f16 or f32");
+  if (!kv.empty()) o.kv_type = model::kv_type_from_name(kv, "HEARTH_KV_CACHE");
   return o;
 }
 

@@ -155,7 +155,7 @@ class Scheduler {
 
   explicit Scheduler(Options options, RunnerLoader loader = {});
   // Options from the settings table (HEARTH_NUM_PARALLEL, HEARTH_MAX_QUEUE, HEARTH_KEEP_ALIVE,
-  // HEARTH_THREADS, HEARTH_KV_CACHE: Error(invalid_input) for a type other than f16 or f32).
+  // HEARTH_THREADS, HEARTH_KV_CACHE: Error(invalid_input) for a type other than f16, q8_0 or f32).
   static Options options_from_config();
   // Cancels everything queued or running (their sinks get an error event "the server is
   // shutting down" unless already done), joins the loops, unloads every model.

@@ -85,6 +85,34 @@ TEST(BenchModelCommand, PrintsATable) {
   EXPECT_NE(r.out.find("peak RSS"), std::string::npos) << r.out;
 }
 
+TEST(BenchModelCommand, MeasuresAtEachDepth) {
+  // -d as llama-bench's: pp and tg after that many cached tokens, one entry per depth; the
+  // Q8_0 cache needs 32-value heads (quant-base has 64).
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  auto r = run_hearth({"bench", (dir / "models" / "quant-base-q8_0.gguf").string(), "-p", "4",
+                       "-n", "2", "-r", "1", "-d", "0,40", "--kv-cache", "q8_0",
+                       "--bandwidth-mib", "16", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = test::json_from(r.out);
+  EXPECT_EQ(j.at("kv_cache_type"), "q8_0");
+  const auto& depths = j.at("depths").as_array();
+  ASSERT_EQ(depths.size(), 2u);
+  EXPECT_EQ(depths[0].at("depth"), 0);
+  EXPECT_EQ(depths[1].at("depth"), 40);
+  for (const auto& d : depths)
+    for (const char* test : {"pp", "tg"})
+      EXPECT_GT(d.at(test).at("tokens_per_s").to_number<double>(), 0.0) << test;
+  r = run_hearth({"bench", (dir / "models" / "quant-base-q8_0.gguf").string(), "-p", "4", "-n",
+                  "2", "-r", "1", "-d", "8", "--bandwidth-mib", "16"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("pp4 @ d8"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tg2 @ d8"), std::string::npos) << r.out;
+  r = run_hearth({"bench", (dir / "models" / "quant-base-q8_0.gguf").string(), "-p", "4",
+                  "--kv-cache", "q4_0"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--kv-cache=q4_0"), std::string::npos) << r.err;
+}
+
 TEST(BenchModelCommand, RejectsAMissingModel) {
   auto r = run_hearth({"bench"});
   EXPECT_NE(r.exit_code, 0);

@@ -55,6 +55,9 @@ TEST(KvCache, FollowsTheFormula) {
   // F32 values (hearth bench's F32 cache) and many sequences' cells (the server's n_ctx × parallel).
   EXPECT_EQ(kv_cache_bytes(seven_b(), 8192, 4), 896 * kMiB);
   EXPECT_EQ(kv_cache_bytes(seven_b(), uint64_t{8192} * 4), 4 * 448 * kMiB);
+  // Block-quantized caches: Q8_0 is 34 bytes per 32 values (a 128-value head is 4 blocks).
+  EXPECT_EQ(kv_cache_bytes_per_block(seven_b(), 8192, 34), uint64_t{2} * 28 * 8192 * 4 * 4 * 34);
+  EXPECT_EQ(kv_cache_bytes_per_block(seven_b(), 8192, 64), kv_cache_bytes(seven_b(), 8192));
   MemoryEstimate e = estimate_memory(seven_b(), 8192);
   EXPECT_EQ(e.weights, 4'680'000'000u);
   EXPECT_EQ(e.total, e.weights + e.kv_cache + e.overhead);

@@ -59,8 +59,9 @@ std::uint64_t kv_bytes(const model::Hparams& hp, std::uint64_t cells, model::KvT
                                    static_cast<std::uint32_t>(hp.head_dim),
                                    static_cast<std::uint32_t>(hp.n_layer_swa()),
                                    static_cast<std::uint32_t>(hp.n_swa)};
-  return hardware::kv_cache_bytes(shape, cells, type == model::KvType::f16 ? 2 : 4,
-                                  static_cast<std::uint64_t>(std::max(1, n_seq)));
+  return hardware::kv_cache_bytes_per_block(
+      shape, cells, static_cast<std::uint32_t>(model::kv_row_bytes(type, 32)),
+      static_cast<std::uint64_t>(std::max(1, n_seq)));
 }
 
 }  // namespace

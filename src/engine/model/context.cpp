@@ -19,6 +19,10 @@ KvCache make_cache(const Model& model, const ContextOptions& o) {
                                               ") and n_seq_max (" + std::to_string(o.n_seq_max) +
                                               ") must be positive");
   const Hparams& hp = model.hparams();
+  if (o.kv_type == KvType::q8_0 && hp.head_dim % 32 != 0)
+    throw Error(ErrorKind::invalid_input,
+                "KV cache q8_0: this model's head size (" + std::to_string(hp.head_dim) +
+                    ") is not a multiple of 32; use f16 or f32");
   return KvCache(hp.n_layer, hp.n_kv_dim(), o.n_ctx, o.kv_type, hp.swa_layers, hp.n_swa,
                  o.n_seq_max);
 }

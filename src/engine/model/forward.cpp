@@ -12,6 +12,7 @@
 #include <numeric>
 
 #include "core/reused_buffer.h"
+#include "engine/kernels/attention.h"
 #include "engine/model/context.h"
 #include "engine/model/ops.h"
 
@@ -297,37 +298,56 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<KvCac
   std::span<float> proj = reused_buffer<float, BufferSlot::forward_proj>(x.size());
 
   // Per sequence and kind of layer (global, local): the cells attention reads (positions ≤ the
-  // batch's highest), the same for every layer of the kind; per token, the run of them it sees:
-  // every earlier position in a global layer, those within the window in a local one. Attention
-  // reads them in place.
+  // batch's highest), the same for every layer of the kind; per token, the run [lo, hi) of that
+  // list it sees: every earlier position in a global layer, those within the window in a local
+  // one. Attention reads them in place.
   struct SeqCells {
     std::vector<int> cells, pos;
   };
-  struct TokenView {
-    const int* cells = nullptr;
-    int n = 0;
-  };
   std::map<int, SeqCells> seq_cells[2];
-  std::vector<TokenView> token_view[2];
+  std::vector<int> token_lo[2], token_hi[2];
   for (int local = 0; local < (any_local ? 2 : 1); ++local) {
     for (const auto& [seq, max_pos] : seq_max_pos) {
       SeqCells& s = seq_cells[local][seq];
       kv_.sequence_cells(seq, max_pos, local != 0, s.cells, s.pos);
     }
-    token_view[local].resize(static_cast<size_t>(T));
+    token_lo[local].resize(static_cast<size_t>(T));
+    token_hi[local].resize(static_cast<size_t>(T));
     for (int64_t t = 0; t < T; ++t) {
       const SeqCells& s = seq_cells[local].at(batch[t].seq_id);
       const int p = batch[t].pos;
       const auto end = std::upper_bound(s.pos.begin(), s.pos.end(), p);
       const auto begin =
           local ? std::lower_bound(s.pos.begin(), end, p - hp.n_swa + 1) : s.pos.begin();
-      token_view[local][static_cast<size_t>(t)] = {
-          s.cells.data() + (begin - s.pos.begin()), static_cast<int>(end - begin)};
+      token_lo[local][static_cast<size_t>(t)] = static_cast<int>(begin - s.pos.begin());
+      token_hi[local][static_cast<size_t>(t)] = static_cast<int>(end - s.pos.begin());
     }
   }
   const int n_rep = H / Hkv;
-  const bool kv_f16 = kv_.type() == KvType::f16;
-  const size_t kv_elem = kv_f16 ? sizeof(uint16_t) : sizeof(float);
+  const KvType kv_type = kv_.type();
+
+  // Attention work: per sequence, its tokens in blocks of up to kAttentionMaxRows query rows
+  // (block tokens × n_rep heads), each block once per KV head, so a tile of K/V is widened once
+  // for all of them. Later blocks see more keys: they are listed first, so the threads that
+  // claim items in order finish together.
+  struct AttnItem {
+    int seq;
+    std::vector<int64_t> tokens;
+  };
+  std::vector<AttnItem> attn_blocks;
+  {
+    const int per_block = std::max(1, kernels::kAttentionMaxRows / n_rep);
+    std::map<int, std::vector<int64_t>> seq_tokens;
+    for (int64_t t = 0; t < T; ++t) seq_tokens[batch[t].seq_id].push_back(t);
+    for (const auto& [seq, tokens] : seq_tokens)
+      for (size_t i = 0; i < tokens.size(); i += static_cast<size_t>(per_block))
+        attn_blocks.push_back(
+            {seq, std::vector<int64_t>(tokens.begin() + static_cast<ptrdiff_t>(i),
+                                       tokens.begin() + static_cast<ptrdiff_t>(std::min(
+                                           tokens.size(), i + static_cast<size_t>(per_block))))});
+    std::stable_sort(attn_blocks.begin(), attn_blocks.end(),
+                     [](const AttnItem& a, const AttnItem& b) { return a.tokens.back() > b.tokens.back(); });
+  }
 
   const bool gelu_table = o.arithmetic == kernels::Arithmetic::quantized_activations;
   for (int il = 0; il < hp.n_layer; ++il) {
@@ -369,25 +389,40 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<KvCac
       rope_apply(&k[t * KV], Hkv, D, hp.rope_style, &cs[t * D / 2], &sn[t * D / 2]);
       kv_.store(il, cells[static_cast<size_t>(t)], &k[t * KV], &v[t * KV]);
     }
-    // One item per (token, KV head): its n_rep query heads read that head's K, then V, once.
+    // One item per (block of a sequence's tokens, KV head): all the block's query rows of that
+    // head read its K and V tiles together.
     const auto* k_layer = static_cast<const char*>(kv_.k_data(il));
     const auto* v_layer = static_cast<const char*>(kv_.v_data(il));
     const int64_t stride = kv_.row_stride(il);
-    const std::vector<TokenView>& views = token_view[local];
+    const size_t head_bytes = kv_row_bytes(kv_type, D);
     auto attend_item = [&](size_t item) {
-      const auto t = static_cast<int64_t>(item / static_cast<size_t>(Hkv));
+      const AttnItem& block = attn_blocks[item / static_cast<size_t>(Hkv)];
       const int g = static_cast<int>(item % static_cast<size_t>(Hkv));
-      KvRows rows;
-      rows.k = k_layer + static_cast<size_t>(g * D) * kv_elem;
-      rows.v = v_layer + static_cast<size_t>(g * D) * kv_elem;
-      rows.f16 = kv_f16;
-      rows.stride = stride;
-      rows.cells = views[static_cast<size_t>(t)].cells;
-      rows.n = views[static_cast<size_t>(t)].n;
-      attend_group(&q[t * Q + g * n_rep * D], n_rep, D, rows, scale, o.kernels,
-                   &att[t * Q + g * n_rep * D]);
+      thread_local std::vector<const float*> q_rows;
+      thread_local std::vector<float*> out_rows;
+      thread_local std::vector<int> lo, hi;
+      q_rows.clear();
+      out_rows.clear();
+      lo.clear();
+      hi.clear();
+      for (const int64_t t : block.tokens)
+        for (int r = 0; r < n_rep; ++r) {
+          const int64_t at = t * Q + (g * n_rep + r) * D;
+          q_rows.push_back(&q[static_cast<size_t>(at)]);
+          out_rows.push_back(&att[static_cast<size_t>(at)]);
+          lo.push_back(token_lo[local][static_cast<size_t>(t)]);
+          hi.push_back(token_hi[local][static_cast<size_t>(t)]);
+        }
+      KvHead head;
+      head.k = k_layer + static_cast<size_t>(g) * head_bytes;
+      head.v = v_layer + static_cast<size_t>(g) * head_bytes;
+      head.type = kv_type;
+      head.stride = stride;
+      head.cells = seq_cells[local].at(block.seq).cells.data();
+      attend_rows(q_rows.data(), out_rows.data(), lo.data(), hi.data(),
+                  static_cast<int>(q_rows.size()), D, head, scale, o.kernels);
     };
-    const auto n_items = static_cast<size_t>(T * Hkv);
+    const size_t n_items = attn_blocks.size() * static_cast<size_t>(Hkv);
     if (o.pool != nullptr) {
       o.pool->parallel_for(n_items, attend_item);
     } else {

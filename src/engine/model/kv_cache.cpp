@@ -2,11 +2,38 @@
 
 #include <algorithm>
 #include <functional>
+#include <string>
 
 #include "core/error.h"
 #include "engine/kernels/half.h"
+#include "engine/kernels/kernels.h"
 
 namespace hearth::model {
+
+size_t kv_row_bytes(KvType type, int64_t n) {
+  switch (type) {
+    case KvType::f32: return static_cast<size_t>(n) * sizeof(float);
+    case KvType::f16: return static_cast<size_t>(n) * sizeof(uint16_t);
+    case KvType::q8_0: return kernels::row_bytes(kernels::TensorType::q8_0, n);
+  }
+  return 0;
+}
+
+const char* kv_type_name(KvType type) {
+  switch (type) {
+    case KvType::f32: return "f32";
+    case KvType::f16: return "f16";
+    case KvType::q8_0: return "q8_0";
+  }
+  return "?";
+}
+
+KvType kv_type_from_name(std::string_view name, std::string_view what) {
+  for (KvType t : {KvType::f32, KvType::f16, KvType::q8_0})
+    if (name == kv_type_name(t)) return t;
+  throw Error(ErrorKind::invalid_input, std::string(what) + "=" + std::string(name) +
+                                            ": use f16, q8_0 or f32");
+}
 
 KvCache::KvCache(int n_layer, int n_kv_dim, int n_cells, KvType type,
                  std::vector<uint8_t> local_layers, int window, int n_seq_max)
@@ -17,18 +44,16 @@ KvCache::KvCache(int n_layer, int n_kv_dim, int n_cells, KvType type,
                        local_layers[static_cast<size_t>(il)] != 0;
     slot_[static_cast<size_t>(il)] = local ? -(n_local_layers_++) - 1 : n_global_layers_++;
   }
-  global_elems_ = static_cast<size_t>(n_global_layers_) * n_cells * n_kv_dim;
+  HEARTH_ASSERT(type != KvType::q8_0 || n_kv_dim % 32 == 0,
+                "KvCache: a Q8_0 cache needs rows of whole 32-value blocks");
+  row_bytes_ = kv_row_bytes(type, n_kv_dim);
+  global_bytes_ = static_cast<size_t>(n_global_layers_) * n_cells * row_bytes_;
   if (n_local_layers_ > 0)
     local_capacity_ = static_cast<int>(std::min<int64_t>(
         n_cells, int64_t{std::max(1, n_seq_max)} * window + kLocalBatchCells));
-  const size_t n = global_elems_ + static_cast<size_t>(local_capacity_) * n_local_layers_ * n_kv_dim;
-  if (type == KvType::f32) {
-    k_f32_.resize(n);
-    v_f32_.resize(n);
-  } else {
-    k_f16_.resize(n);
-    v_f16_.resize(n);
-  }
+  const size_t n = global_bytes_ + static_cast<size_t>(local_capacity_) * n_local_layers_ * row_bytes_;
+  k_.resize(n);
+  v_.resize(n);
   free_.resize(static_cast<size_t>(n_cells));
   for (int i = 0; i < n_cells; ++i) free_[static_cast<size_t>(i)] = n_cells - 1 - i;
   local_free_.resize(static_cast<size_t>(local_capacity_));
@@ -36,26 +61,18 @@ KvCache::KvCache(int n_layer, int n_kv_dim, int n_cells, KvType type,
     local_free_[static_cast<size_t>(i)] = local_capacity_ - 1 - i;
 }
 
-size_t KvCache::bytes() const {
-  const size_t elems = type_ == KvType::f32 ? k_f32_.size() : k_f16_.size();
-  return 2 * elems * (type_ == KvType::f32 ? sizeof(float) : sizeof(uint16_t));
-}
+size_t KvCache::bytes() const { return k_.size() + v_.size(); }
 
 size_t KvCache::offset(int layer, int cell) const {
   const int slot = slot_[static_cast<size_t>(layer)];
-  if (slot >= 0) return (static_cast<size_t>(slot) * n_cells_ + cell) * n_kv_dim_;
-  return global_elems_ +
-         (static_cast<size_t>(cell) * n_local_layers_ + static_cast<size_t>(-slot - 1)) * n_kv_dim_;
+  if (slot >= 0) return (static_cast<size_t>(slot) * n_cells_ + cell) * row_bytes_;
+  return global_bytes_ +
+         (static_cast<size_t>(cell) * n_local_layers_ + static_cast<size_t>(-slot - 1)) * row_bytes_;
 }
 
 int64_t KvCache::row_stride(int layer) const {
-  return is_local(layer) ? int64_t{n_local_layers_} * n_kv_dim_ : n_kv_dim_;
-}
-
-const void* KvCache::row_ptr(const std::vector<float>& f32, const std::vector<uint16_t>& f16,
-                             int layer) const {
-  if (type_ == KvType::f32) return f32.data() + offset(layer, 0);
-  return f16.data() + offset(layer, 0);
+  const auto row = static_cast<int64_t>(row_bytes_);
+  return is_local(layer) ? int64_t{n_local_layers_} * row : row;
 }
 
 void KvCache::grow_local() {
@@ -64,14 +81,9 @@ void KvCache::grow_local() {
   const int old = local_capacity_;
   const int grown = std::min(n_cells_, std::max(old + old / 2, old + 64));
   HEARTH_ASSERT(grown > old, "KvCache: the local pool is full with every token in it");
-  const size_t n = global_elems_ + static_cast<size_t>(grown) * n_local_layers_ * n_kv_dim_;
-  if (type_ == KvType::f32) {
-    k_f32_.resize(n);
-    v_f32_.resize(n);
-  } else {
-    k_f16_.resize(n);
-    v_f16_.resize(n);
-  }
+  const size_t n = global_bytes_ + static_cast<size_t>(grown) * n_local_layers_ * row_bytes_;
+  k_.resize(n);
+  v_.resize(n);
   for (int c = grown - 1; c >= old; --c) local_free_.push_back(c);  // lowest next
   local_capacity_ = grown;
 }
@@ -170,13 +182,29 @@ void KvCache::store(int layer, Cell cell, const float* k, const float* v) {
   const int c = local ? cell.local : cell.global;
   HEARTH_ASSERT(c >= 0, "KvCache::store without a cell for the layer");
   const size_t at = offset(layer, c);
-  if (type_ == KvType::f32) {
-    std::copy(k, k + n_kv_dim_, k_f32_.begin() + static_cast<ptrdiff_t>(at));
-    std::copy(v, v + n_kv_dim_, v_f32_.begin() + static_cast<ptrdiff_t>(at));
-  } else {
-    for (int i = 0; i < n_kv_dim_; ++i) {
-      k_f16_[at + static_cast<size_t>(i)] = kernels::f32_to_f16(k[i]);
-      v_f16_[at + static_cast<size_t>(i)] = kernels::f32_to_f16(v[i]);
+  uint8_t* kr = k_.data() + at;
+  uint8_t* vr = v_.data() + at;
+  switch (type_) {
+    case KvType::f32:
+      std::copy_n(reinterpret_cast<const uint8_t*>(k), row_bytes_, kr);
+      std::copy_n(reinterpret_cast<const uint8_t*>(v), row_bytes_, vr);
+      break;
+    case KvType::f16: {
+      auto* k16 = reinterpret_cast<uint16_t*>(kr);
+      auto* v16 = reinterpret_cast<uint16_t*>(vr);
+      for (int i = 0; i < n_kv_dim_; ++i) {
+        k16[i] = kernels::f32_to_f16(k[i]);
+        v16[i] = kernels::f32_to_f16(v[i]);
+      }
+      break;
+    }
+    case KvType::q8_0: {
+      // The reference quantizer: the same rounding whatever kernel set runs.
+      static const auto quantize =
+          kernels::type_ops(kernels::TensorType::q8_0, kernels::KernelSet::reference)->from_float;
+      quantize(k, kr, n_kv_dim_);
+      quantize(v, vr, n_kv_dim_);
+      break;
     }
   }
 }

@@ -4,8 +4,9 @@
 // A token of a sequence, (sequence, position), owns one cell of the global pool: n_cells cells
 // with a row in every global layer. Each sequence's cells are kept in position order, so
 // attention reads them in the order the tokens were written. Cells return to the free pool when
-// their sequence is removed. Storage is F32 or F16 (half the memory; values are rounded to F16
-// when stored). Not thread-safe; owned by one Context.
+// their sequence is removed. Storage is F32, F16 (half the memory; values are rounded to F16
+// when stored) or Q8_0 (34 bytes per 32 values, about 27% of F32: each head's slice of a row is
+// quantized in blocks of 32, so the head dimension must be a multiple of 32). Not thread-safe; owned by one Context.
 //
 // Local layers (a sliding window of W positions, Hparams::sliding()) keep their rows in a second
 // pool of their own: a token also owns a local cell with a row in every local layer, but only
@@ -20,12 +21,21 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 namespace hearth::model {
 
-enum class KvType { f32, f16 };
+enum class KvType { f32, f16, q8_0 };
+
+// Bytes of n values (n a multiple of 32 for Q8_0) of the cache type.
+size_t kv_row_bytes(KvType type, int64_t n);
+// "f32", "f16", "q8_0".
+const char* kv_type_name(KvType type);
+// The type named "f32", "f16" or "q8_0"; Error(invalid_input) naming `what` (the setting or
+// option it came from) and the accepted names otherwise.
+KvType kv_type_from_name(std::string_view name, std::string_view what);
 
 class KvCache {
  public:
@@ -82,11 +92,11 @@ class KvCache {
   // every layer of the kind). Returns their number.
   int sequence_cells(int seq, int max_pos, bool local, std::vector<int>& cells,
                      std::vector<int>& positions) const;
-  // Layer `layer`'s K or V rows in place: row of cell c at c × row_stride(layer) elements (the
-  // cell from sequence_cells() of the layer's kind); float for KvType::f32, F16 bits (uint16_t)
-  // for KvType::f16.
-  const void* k_data(int layer) const { return row_ptr(k_f32_, k_f16_, layer); }
-  const void* v_data(int layer) const { return row_ptr(v_f32_, v_f16_, layer); }
+  // Layer `layer`'s K or V rows in place: row of cell c at c × row_stride(layer) bytes (the
+  // cell from sequence_cells() of the layer's kind), in the cache type; head h's values start
+  // kv_row_bytes(type(), h × head_dim) bytes into a row.
+  const void* k_data(int layer) const { return k_.data() + offset(layer, 0); }
+  const void* v_data(int layer) const { return v_.data() + offset(layer, 0); }
   int64_t row_stride(int layer) const;
   int n_kv_dim() const { return n_kv_dim_; }
 
@@ -101,11 +111,9 @@ class KvCache {
   };
 
   bool is_local(int layer) const { return slot_[static_cast<size_t>(layer)] < 0; }
-  // Global layers: layer-major (slot × n_cells + cell); local layers: cell-major (cell ×
-  // n_local_layers + slot), so the local pool grows by appending cells.
+  // Byte offset of a row. Global layers: layer-major (slot × n_cells + cell); local layers:
+  // cell-major (cell × n_local_layers + slot), so the local pool grows by appending cells.
   size_t offset(int layer, int cell) const;
-  const void* row_ptr(const std::vector<float>& f32, const std::vector<uint16_t>& f16,
-                      int layer) const;
   void grow_local();
   void free_entry(const Entry& e);
   void sort_free();
@@ -118,11 +126,11 @@ class KvCache {
   std::vector<int> slot_;
   int n_global_layers_ = 0;
   int n_local_layers_ = 0;
-  size_t global_elems_ = 0;  // where the local pool starts in the storage vectors
+  size_t row_bytes_ = 0;     // bytes of one row of n_kv_dim values
+  size_t global_bytes_ = 0;  // where the local pool starts in the storage vectors
   int local_capacity_ = 0;
-  // KvType::f32 or ::f16: the global pool, then the local pool.
-  std::vector<float> k_f32_, v_f32_;
-  std::vector<uint16_t> k_f16_, v_f16_;
+  // Rows of the cache type: the global pool, then the local pool.
+  std::vector<uint8_t> k_, v_;
   std::vector<int> free_;        // free global cells, the next one to use last
   std::vector<int> local_free_;  // free local cells, the same
   std::unordered_map<int, Sequence> seqs_;

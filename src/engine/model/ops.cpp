@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "engine/kernels/attention.h"
 #include "engine/kernels/half.h"
 
 namespace hearth::model {
@@ -124,50 +125,31 @@ void attend(const float* q, const float* k, const float* v, int n, int head_dim,
   }
 }
 
-void attend_group(const float* q, int n_rep, int head_dim, const KvRows& kv, float scale,
-                  kernels::KernelSet set, float* out) {
-  const int n = kv.n, D = head_dim;
-  const kernels::TypeOps& f32 = *kernels::type_ops(kernels::TensorType::f32, set);
-  const kernels::TypeOps* f16 =
-      kv.f16 ? kernels::type_ops(kernels::TensorType::f16, set) : nullptr;
+void attend_rows(const float* const* q, float* const* out, const int* lo, const int* hi, int nq,
+                 int head_dim, const KvHead& kv, float scale, kernels::KernelSet set) {
   thread_local std::vector<float> scratch;
-  const size_t need = static_cast<size_t>(n_rep) * static_cast<size_t>(n) + static_cast<size_t>(D);
+  const size_t need = kernels::attention_scratch_floats(
+      std::min(nq, kernels::kAttentionMaxRows), head_dim);
   if (scratch.size() < need) scratch.resize(need);
-  float* scores = scratch.data();  // n_rep rows of n
-  float* row = scores + static_cast<size_t>(n_rep) * static_cast<size_t>(n);  // one widened row
-
-  // Row j of K or V as floats.
-  auto row_of = [&](const void* base, int j) -> const float* {
-    const int64_t at = static_cast<int64_t>(kv.cells[j]) * kv.stride;
-    if (!kv.f16) return static_cast<const float*>(base) + at;
-    f16->to_float(static_cast<const uint16_t*>(base) + at, row, D);
-    return row;
-  };
-  auto prefetch = [&](const void* base, int j) {
-    if (j >= n) return;
-    const int64_t at = static_cast<int64_t>(kv.cells[j]) * kv.stride;
-    const char* p = kv.f16 ? reinterpret_cast<const char*>(static_cast<const uint16_t*>(base) + at)
-                           : reinterpret_cast<const char*>(static_cast<const float*>(base) + at);
-    const int bytes = D * (kv.f16 ? 2 : 4);
-    for (int b = 0; b < bytes; b += 64) __builtin_prefetch(p + b);
-  };
-
-  for (int j = 0; j < n; ++j) {
-    prefetch(kv.k, j + 2);
-    const float* kj = row_of(kv.k, j);
-    for (int r = 0; r < n_rep; ++r)
-      scores[static_cast<size_t>(r) * n + j] = f32.vec_dot(D, kj, q + static_cast<ptrdiff_t>(r) * D) * scale;
-  }
-  for (int r = 0; r < n_rep; ++r) softmax(scores + static_cast<size_t>(r) * n, n);
-  std::fill(out, out + static_cast<ptrdiff_t>(n_rep) * D, 0.0f);
-  for (int j = 0; j < n; ++j) {
-    prefetch(kv.v, j + 2);
-    const float* vj = row_of(kv.v, j);
-    for (int r = 0; r < n_rep; ++r) {
-      const float s = scores[static_cast<size_t>(r) * n + j];
-      float* o = out + static_cast<ptrdiff_t>(r) * D;
-      for (int d = 0; d < D; ++d) o[d] += s * vj[d];
-    }
+  kernels::AttentionBlock b;
+  b.head_dim = head_dim;
+  b.scale = scale;
+  b.k = static_cast<const char*>(kv.k);
+  b.v = static_cast<const char*>(kv.v);
+  b.stride = static_cast<size_t>(kv.stride);
+  b.cells = kv.cells;
+  if (kv.type == KvType::f16) b.to_float = kernels::type_ops(kernels::TensorType::f16, set)->to_float;
+  if (kv.type == KvType::q8_0)
+    b.to_float = kernels::type_ops(kernels::TensorType::q8_0, set)->to_float;
+  b.scratch = scratch.data();
+  const kernels::AttentionKernel kernel = kernels::attention_kernel(set);
+  for (int i = 0; i < nq; i += kernels::kAttentionMaxRows) {
+    b.nq = std::min(kernels::kAttentionMaxRows, nq - i);
+    b.q = q + i;
+    b.out = out + i;
+    b.lo = lo + i;
+    b.hi = hi + i;
+    kernel(b);
   }
 }
 

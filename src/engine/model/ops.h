@@ -7,6 +7,7 @@
 #include <span>
 
 #include "engine/kernels/matmul.h"
+#include "engine/model/kv_cache.h"
 #include "engine/model/weights.h"
 
 namespace hearth::model {
@@ -50,23 +51,23 @@ void geglu(const float* g, const float* u, float* out, int n, bool f16_table);
 void attend(const float* q, const float* k, const float* v, int n, int head_dim, int stride,
             float scale, float* scores, float* out);
 
-// The cached K and V rows of one KV head that an attention call reads, in place in the cache.
-struct KvRows {
-  const void* k = nullptr;     // row of cell c at c·stride elements, already at the head's offset
+// The cached K and V rows of one KV head of one sequence, read in place in the cache.
+struct KvHead {
+  const void* k = nullptr;     // row of cell c at c·stride bytes, already at the head's offset
   const void* v = nullptr;
-  bool f16 = false;            // rows are F16 bits (uint16_t) instead of float
-  int64_t stride = 0;          // elements from one cell's row to the next
-  const int* cells = nullptr;  // the n cells attended to, in position order
-  int n = 0;
+  KvType type = KvType::f32;
+  int64_t stride = 0;          // bytes from one cell's row to the next
+  const int* cells = nullptr;  // the sequence's cells, in position order
 };
 
-// Grouped-query attention of one token for one KV head and the n_rep query heads sharing it:
-//   out[r·D ..] = Σ_j softmax_j(scale · q_r·k_j) v_j    for r < n_rep
-// q and out hold the n_rep heads back to back (D = head_dim values each). K is streamed once for
-// all n_rep heads (dot products with the kernel set's F32 vec_dot; F16 rows are widened a row at
-// a time), softmax as softmax(), then V once. Allocates nothing after the first calls on a
-// thread (scratch is per thread).
-void attend_group(const float* q, int n_rep, int head_dim, const KvRows& kv, float scale,
-                  kernels::KernelSet set, float* out);
+// Grouped-query attention of nq query rows sharing one KV head (any number: the n_rep heads of
+// one or several tokens of the sequence), each over its own run of the cells:
+//   out_i = Σ_{lo_i ≤ j < hi_i} softmax_j(scale · q_i·k_j) v_j
+// through the kernel set's tiled attention (kernels/attention.h): K and V are read a tile at a
+// time, widened once per tile for all rows, with an online softmax. Rows are taken
+// kernels::kAttentionMaxRows at a time. A row's result depends only on its query and its run.
+// Allocates nothing after the first calls on a thread (scratch is per thread).
+void attend_rows(const float* const* q, float* const* out, const int* lo, const int* hi, int nq,
+                 int head_dim, const KvHead& kv, float scale, kernels::KernelSet set);
 
 }  // namespace hearth::model

@@ -275,5 +275,43 @@ TEST_F(ContextTest, F16CacheStaysClose) {
   EXPECT_LT(d, 1e-2f);
 }
 
+TEST(KvCacheTypes, Q8_0CacheStaysCloseAndIsSmaller) {
+  // quant-base has 64-value heads: each head's slice is two Q8_0 blocks.
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  auto model = Model::load(dir / "models" / "quant-base-f16.gguf");
+  Context f32(model, options(64));
+  Context q8(model, options(64, 1, KvType::q8_0));
+  const Logits a = f32.decode(prompt_batch(kP1, 0, false));
+  const Logits b = q8.decode(prompt_batch(kP1, 0, false));
+  // Within 2% of the logits' range (8-bit codes with a scale per 32 values; this random model's
+  // logits span tens of units).
+  auto range = [](std::span<const float> x) {
+    return *std::max_element(x.begin(), x.end()) - *std::min_element(x.begin(), x.end());
+  };
+  const float d = max_abs_diff(a[0], b[0]);
+  EXPECT_GT(d, 0.0f);  // the cache really quantizes
+  EXPECT_LT(d, 0.02f * range(a[0])) << range(a[0]);
+  // Then one more token each (the decoding path reads the quantized rows too).
+  const std::vector<BatchEntry> next = {{700, static_cast<int>(kP1.size()), 0, true}};
+  const Logits c = f32.decode(next);
+  EXPECT_LT(max_abs_diff(c[0], q8.decode(next)[0]), 0.02f * range(c[0])) << range(c[0]);
+  // 34 bytes per 32 values against 128.
+  EXPECT_EQ(q8.kv_cache().bytes() * 128, f32.kv_cache().bytes() * 34);
+}
+
+TEST(KvCacheTypes, Q8_0NeedsWholeBlocksPerHead) {
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  auto model = Model::load(dir / "models" / "llama-gqa-f32.gguf");
+  expect_error([&] { Context c(model, options(32, 1, KvType::q8_0)); }, ErrorKind::invalid_input,
+               {"q8_0", "head size (16)", "f16"});
+}
+
+TEST(KvCacheTypes, NamesRoundTripAndBadNamesAreRejected) {
+  for (KvType t : {KvType::f32, KvType::f16, KvType::q8_0})
+    EXPECT_EQ(kv_type_from_name(kv_type_name(t), "X"), t);
+  expect_error([] { kv_type_from_name("q4_0", "HEARTH_KV_CACHE"); }, ErrorKind::invalid_input,
+               {"HEARTH_KV_CACHE=q4_0", "f16", "q8_0", "f32"});
+}
+
 }  // namespace
 }  // namespace hearth::model

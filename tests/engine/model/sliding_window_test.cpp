@@ -43,8 +43,8 @@ TEST(KvCacheWindow, LocalCellsAreReusedBeyondTheWindow) {
   EXPECT_TRUE(kv.window_intact(0, 299));
   EXPECT_FALSE(kv.window_intact(0, 298));
   // Local rows are laid out cell by cell: one row per local layer.
-  EXPECT_EQ(kv.row_stride(0), 2 * 2);
-  EXPECT_EQ(kv.row_stride(2), 2);
+  EXPECT_EQ(kv.row_stride(0), 2 * 2 * 4);  // bytes: two local layers of two F32 values
+  EXPECT_EQ(kv.row_stride(2), 2 * 4);
   // A batch larger than the pool's room grows it.
   for (int pos = 300; pos < 300 + 600; ++pos) kv.claim(0, pos);
   EXPECT_GE(kv.local_capacity(), 4 + 600);

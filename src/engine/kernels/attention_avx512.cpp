@@ -1,0 +1,12 @@
+// The tiled attention kernel (attention.h) built for AVX512: the shared body in
+// attention_block.inc with a register block of 4 keys, sized to the AVX512 register file.
+// Called only through attention_kernel() once the CPU check has passed.
+#include <type_traits>
+
+#include "engine/kernels/attention.h"
+
+namespace hearth::kernels::avx512 {
+#define HEARTH_ATTN_KEY_STEP 4
+#include "engine/kernels/attention_block.inc"
+#undef HEARTH_ATTN_KEY_STEP
+}  // namespace hearth::kernels::avx512
