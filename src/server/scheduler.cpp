@@ -89,6 +89,7 @@ Scheduler::Scheduler(Options options, RunnerLoader loader) : impl_(std::make_uni
       o.threads = threads;
       o.kv_type = kv_type;
       o.batch_invariant = true;  // greedy output alone == batched (runner.h)
+      o.prompt_cache = true;     // a user's next turn reuses its cached prefix (runner.h)
       o.max_batch = max_batch;
       return std::unique_ptr<generate::Runner>(generate::ModelRunner::load_weights(path, o));
     };
