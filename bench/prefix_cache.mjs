@@ -12,7 +12,9 @@
 //
 //   node bench/prefix_cache.mjs [--hearth BIN] [--baseline BIN] [--llama-server BIN]
 //                               [--model FILE.gguf] [--turns 10] [--repeats 8] [--tokens 16]
-//                               [--threads 2]
+//                               [--threads 2] [--words 40]
+//
+// --words: the length of each chat question (about 1.3 tokens a word).
 //
 // BIN defaults to $HEARTH_BIN, else build/release/src/cli/hearth. Without --model the synthetic
 // model is written once to build/bench-models/ and reused. Needs only Node (18+).
@@ -31,6 +33,7 @@ function parseArgs(argv) {
   const o = {
     hearth: process.env.HEARTH_BIN || path.join(repo, 'build/release/src/cli/hearth'),
     baseline: null, llama: null, model: null, turns: 10, repeats: 8, tokens: 16, threads: 2,
+    words: 40,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -46,10 +49,11 @@ function parseArgs(argv) {
     else if (a === '--repeats') o.repeats = Number(next());
     else if (a === '--tokens') o.tokens = Number(next());
     else if (a === '--threads') o.threads = Number(next());
+    else if (a === '--words') o.words = Number(next());
     else if (a === '-h' || a === '--help') {
       process.stdout.write('usage: node bench/prefix_cache.mjs [--hearth BIN] [--baseline BIN] ' +
         '[--llama-server BIN] [--model FILE.gguf] [--turns 10] [--repeats 8] [--tokens 16] ' +
-        '[--threads 2]\n');
+        '[--threads 2] [--words 40]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (see --help)`);
   }
@@ -212,7 +216,7 @@ async function main() {
     for (let t = 0; t < o.turns; t++) {
       for (let i = 0; i < servers.length; i++) {
         const h = histories[i];
-        h.push({ role: 'user', content: `Question ${t + 1}: ${words(40, 100 + t)}?` });
+        h.push({ role: 'user', content: `Question ${t + 1}: ${words(o.words, 100 + t)}?` });
         const r = await chat(servers[i], h, o.tokens);
         h.push({ role: 'assistant', content: r.text });
         turns[i].push({ turn: t + 1, prompt_tokens: r.promptTokens, ttft_ms: r3(r.ttft) });
@@ -233,7 +237,7 @@ async function main() {
       machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? null,
                  load_average: os.loadavg().map(r3) },
       model: path.basename(modelFile),
-      settings: { turns: o.turns, repeats: o.repeats, max_tokens: o.tokens, threads: o.threads,
+      settings: { turns: o.turns, question_words: o.words, repeats: o.repeats, max_tokens: o.tokens, threads: o.threads,
                   temperature: 0 },
       servers: {},
     };

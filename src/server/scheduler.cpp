@@ -104,6 +104,10 @@ Scheduler::Options Scheduler::options_from_config() {
   o.max_queue = static_cast<int>(config::get_int("HEARTH_MAX_QUEUE", 0, 1 << 24));
   o.keep_alive = parse_keep_alive(config::get("HEARTH_KEEP_ALIVE"));
   o.threads = static_cast<int>(config::get_int("HEARTH_THREADS", 0, 1024));
+  // Prompt chunks of 64 tokens: a long prompt shares each step with the running streams in
+  // pieces of ~0.3 s on 2 cores instead of ~2 s (512), and the many-token kernels spend no more
+  // per token at 64 than at 128 or 512 (bench/RESULTS.md, "Prompt cache and prefill").
+  o.max_prompt_batch = 64;
   const std::string kv = config::get("HEARTH_KV_CACHE");
   if (kv == "f32") o.kv_type = model::KvType::f32;
   else if (kv != "f16" && !kv.empty())
