@@ -201,7 +201,7 @@ async function main() {
       await run(o.hearth, ['synth', '--shape', 'llama-3.2-1b', '--type', 'q4_0', '-o', modelFile]);
     }
   }
-  const servers = [];
+  const servers = running;
   try {
     log('starting the servers');
     servers.push(await startHearth('hearth', o.hearth, o, modelFile));
@@ -286,6 +286,14 @@ async function main() {
     }
   }
 }
+
+// Servers started so far: stopped on the way out, also when this script is interrupted.
+const running = [];
+for (const signal of ['SIGINT', 'SIGTERM'])
+  process.on(signal, () => {
+    for (const s of running) s.child.kill('SIGKILL');
+    process.exit(1);
+  });
 
 main().catch((e) => {
   process.stderr.write(`prefix_cache: ${e.stack || e.message}\n`);
