@@ -9,6 +9,12 @@
 //
 //   node bench/serve_concurrency.mjs [--hearth BIN] [--model FILE.gguf] [--levels 1,4,8]
 //                                    [--tokens 64] [--rounds 2] [--threads N] [--no-engine-bench]
+//                                    [--interference] [--long-words 1500]
+//
+// --interference measures instead how a long prompt disturbs running streams: 3 streams decode
+// (num_parallel 4) and, once they run, a request with a long prompt (--long-words words, about
+// 2,000 tokens) arrives; printed are the 3 streams' inter-token latencies (p50, p99, max) while
+// that prompt is prefilled and over their whole run, and the long request's time to first token.
 //
 // BIN defaults to $HEARTH_BIN, else build/release/src/cli/hearth. Without --model the synthetic
 // model is written once to build/bench-models/ and reused. Needs only Node (18+), no npm packages.
@@ -25,6 +31,7 @@ function parseArgs(argv) {
   const o = {
     hearth: process.env.HEARTH_BIN || path.join(repo, 'build/release/src/cli/hearth'),
     model: null, levels: [1, 4, 8], tokens: 64, rounds: 2, threads: 0, engineBench: true,
+    interference: false, longWords: 1500,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -39,6 +46,8 @@ function parseArgs(argv) {
     else if (a === '--rounds') o.rounds = Number(next());
     else if (a === '--threads') o.threads = Number(next());
     else if (a === '--no-engine-bench') o.engineBench = false;
+    else if (a === '--interference') o.interference = true;
+    else if (a === '--long-words') o.longWords = Number(next());
     else if (a === '-h' || a === '--help') {
       process.stdout.write(fileContentsHelp());
       process.exit(0);
@@ -52,7 +61,8 @@ function parseArgs(argv) {
 
 function fileContentsHelp() {
   return 'usage: node bench/serve_concurrency.mjs [--hearth BIN] [--model FILE.gguf] ' +
-         '[--levels 1,4,8] [--tokens 64] [--rounds 2] [--threads N] [--no-engine-bench]\n';
+         '[--levels 1,4,8] [--tokens 64] [--rounds 2] [--threads N] [--no-engine-bench] ' +
+         '[--interference] [--long-words 1500]\n';
 }
 
 const log = (...a) => process.stderr.write(`serve_concurrency: ${a.join(' ')}\n`);
@@ -104,8 +114,9 @@ async function startServer(o, home, numParallel) {
   throw new Error(`hearth serve did not start:\n${output}`);
 }
 
-// One streaming chat completion; times in ms from the request.
-async function stream(url, body) {
+// One streaming chat completion; times in ms from the request (`arrivals`, when given, gets
+// the time of every piece of text, in ms from the epoch of performance.now()).
+async function stream(url, body, arrivals = null) {
   const t0 = performance.now();
   const res = await fetch(`${url}/v1/chat/completions`, {
     method: 'POST', headers: { 'Content-Type': 'application/json' },
@@ -130,7 +141,11 @@ async function stream(url, body) {
         continue;
       }
       const chunk = JSON.parse(data);
-      if (ttft === null && chunk.choices?.[0]?.delta?.content) ttft = performance.now() - t0;
+      if (chunk.choices?.[0]?.delta?.content) {
+        const now = performance.now();
+        if (ttft === null) ttft = now - t0;
+        if (arrivals) arrivals.push(now);
+      }
       if (chunk.usage) usage = chunk.usage;
     }
   }
@@ -151,6 +166,57 @@ function percentile(values, p) {
 
 const round3 = (x) => (x === null ? null : Math.round(x * 1000) / 1000);
 
+// Words that tokenize to roughly 1.3 tokens each, the same every run.
+function longText(n) {
+  const vocabulary = ('river stone garden window morning letter travel silver market winter ' +
+    'candle forest bridge signal harbor engine theory island mirror pocket thunder lantern ' +
+    'meadow castle rocket velvet puzzle canyon orbit copper ribbon').split(' ');
+  const out = [];
+  let x = 12345;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    out.push(vocabulary[x % vocabulary.length]);
+  }
+  return out.join(' ');
+}
+
+// 3 streams decode; a long prompt arrives once they run. Their inter-token gaps while it is
+// prefilled (from its submission to its first token) and over their whole run.
+async function interference(o, url) {
+  const streamBody = {
+    model: 'bench', temperature: 0, max_tokens: o.tokens,
+    messages: [{ role: 'user', content: 'Write a short story about a lighthouse keeper.' }],
+  };
+  const arrivals = [[], [], []];
+  const streams = arrivals.map((a) => stream(url, streamBody, a));
+  // The long request comes once every stream has 8 tokens out.
+  while (arrivals.some((a) => a.length < 8)) await new Promise((r) => setTimeout(r, 5));
+  const longBody = {
+    model: 'bench', temperature: 0, max_tokens: 4,
+    messages: [{ role: 'user', content: `Summarise: ${longText(o.longWords)}` }],
+  };
+  const t0 = performance.now();
+  const long = await stream(url, longBody);
+  const window = [t0, t0 + long.ttft];
+  const results = await Promise.all(streams);
+  const gaps = [], during = [];
+  for (const a of arrivals)
+    for (let i = 1; i < a.length; i++) {
+      const gap = a[i] - a[i - 1];
+      gaps.push(gap);
+      if (a[i] > window[0] && a[i - 1] < window[1]) during.push(gap);
+    }
+  const stats = (v) => ({ n: v.length, p50: round3(percentile(v, 50)), p99: round3(percentile(v, 99)),
+                          max: round3(v.length ? Math.max(...v) : null) });
+  return {
+    long_prompt_tokens: long.promptTokens,
+    long_ttft_ms: round3(long.ttft),
+    stream_tokens: results.map((r) => r.tokens),
+    inter_token_ms_during_prefill: stats(during),
+    inter_token_ms_all: stats(gaps),
+  };
+}
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   if (!existsSync(o.hearth)) throw new Error(`no hearth binary at ${o.hearth} (build it: make)`);
@@ -170,7 +236,7 @@ async function main() {
     }
     log('installing the model');
     await run(o.hearth, ['pull', model.file, '--name', 'bench', '--force'], { env: env(home) });
-    const maxLevel = Math.max(...o.levels);
+    const maxLevel = o.interference ? 4 : Math.max(...o.levels);
     server = await startServer(o, home, maxLevel);
     const body = {
       model: 'bench', temperature: 0, max_tokens: o.tokens,
@@ -178,6 +244,21 @@ async function main() {
     };
     log('loading the model (warm-up request)');
     await stream(server.url, { ...body, max_tokens: 4 });
+    if (o.interference) {
+      const runs = [];
+      for (let r = 0; r < o.rounds; r++) runs.push(await interference(o, server.url));
+      const result = {
+        benchmark: 'serve_interference', date: new Date().toISOString(),
+        machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? null,
+                   load_average: os.loadavg().map(round3) },
+        model: { file: path.basename(model.file), synthetic_random_weights: model.synthetic },
+        settings: { stream_tokens: o.tokens, long_words: o.longWords, threads: o.threads || 'default',
+                    rounds: o.rounds },
+        runs,
+      };
+      process.stdout.write(`${JSON.stringify(result, null, 1)}\n`);
+      return;
+    }
 
     const levels = [];
     for (const c of o.levels) {

@@ -176,6 +176,8 @@ Response run_generation(ApiContext& api, const Request& http_request, Generation
                                             target->where() + " (only on this machine's models)");
   auto out = std::make_shared<ResponseStream>();
   request.cancelled = out->cancel_flag();
+  // The prompt cache is each user's own (generate::Request::cache_owner).
+  request.cache_owner = "user:" + std::to_string(http_request.caller.user_id);
   apply_default_system(request);
   struct State {
     std::mutex mu;  // choices of a routed request may report from different threads

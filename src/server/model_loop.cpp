@@ -198,29 +198,40 @@ void ModelLoop::fail_queue(std::unique_lock<std::mutex>& lock, ErrorKind kind,
 }
 
 void ModelLoop::admit(std::unique_lock<std::mutex>& lock) {
+  // Which slot each admitted request takes is chosen below, without the lock: the runner picks
+  // the free slot whose cached prompt it reuses best (its prompt cache), which tokenizes.
   std::vector<std::pair<Task, int>> admitted;  // slot -1: a preload
-  std::vector<bool> taken(seqs_.size());
-  for (size_t i = 0; i < seqs_.size(); ++i) taken[i] = seqs_[i].has_value();
+  auto free_slots = std::count_if(seqs_.begin(), seqs_.end(),
+                                  [](const auto& s) { return !s.has_value(); });
   while (!queue.empty()) {
     Task& t = queue.front();
-    int slot = -1;
-    if (t.kind != Task::Kind::preload) {
+    const bool needs_slot = t.kind != Task::Kind::preload;
+    if (needs_slot) {
       if (effective_ctx(t) > num_ctx) break;  // waits for a reload with a bigger context
-      auto free = std::find(taken.begin(), taken.end(), false);
-      if (free == taken.end()) break;
-      slot = static_cast<int>(free - taken.begin());
-      *free = true;
+      if (free_slots == 0) break;
+      --free_slots;
     }
     keep_alive = t.keep_alive.value_or(shared_.options.keep_alive);
-    admitted.emplace_back(std::move(t), slot);
+    admitted.emplace_back(std::move(t), needs_slot ? 0 : -1);
     queue.pop_front();
     --shared_.queued;
-    if (slot >= 0) ++active;
+    if (needs_slot) ++active;
   }
   if (admitted.empty()) return;
   last_used = Clock::now();
   lock.unlock();
+  std::vector<bool> taken(seqs_.size());
+  for (size_t i = 0; i < seqs_.size(); ++i) taken[i] = seqs_[i].has_value();
   for (auto& [task, slot] : admitted) {
+    if (slot >= 0) {
+      std::vector<int> free;
+      for (size_t i = 0; i < taken.size(); ++i)
+        if (!taken[i]) free.push_back(static_cast<int>(i));
+      // An embedding reuses nothing: it takes the least recently used slot.
+      static const generate::Request kNoPrompt;
+      slot = runner_->choose_slot(task.kind == Task::Kind::generate ? task.gen : kNoPrompt, free);
+      taken[static_cast<size_t>(slot)] = true;
+    }
     switch (task.kind) {
       case Task::Kind::preload: {
         GenerationEvent e;

@@ -89,6 +89,7 @@ Scheduler::Scheduler(Options options, RunnerLoader loader) : impl_(std::make_uni
       o.threads = threads;
       o.kv_type = kv_type;
       o.batch_invariant = true;  // greedy output alone == batched (runner.h)
+      o.prompt_cache = true;     // a user's next turn reuses its cached prefix (runner.h)
       o.max_batch = max_batch;
       return std::unique_ptr<generate::Runner>(generate::ModelRunner::load_weights(path, o));
     };
@@ -103,6 +104,10 @@ Scheduler::Options Scheduler::options_from_config() {
   o.max_queue = static_cast<int>(config::get_int("HEARTH_MAX_QUEUE", 0, 1 << 24));
   o.keep_alive = parse_keep_alive(config::get("HEARTH_KEEP_ALIVE"));
   o.threads = static_cast<int>(config::get_int("HEARTH_THREADS", 0, 1024));
+  // Prompt chunks of 64 tokens: a long prompt shares each step with the running streams in
+  // pieces of ~0.3 s on 2 cores instead of ~2 s (512), and the many-token kernels spend no more
+  // per token at 64 than at 128 or 512 (bench/RESULTS.md, "Prompt cache and prefill").
+  o.max_prompt_batch = 64;
   const std::string kv = config::get("HEARTH_KV_CACHE");
   if (!kv.empty()) o.kv_type = model::kv_type_from_name(kv, "HEARTH_KV_CACHE");
   return o;

@@ -19,6 +19,12 @@
 //     Smaller requests run in a larger context with their own limit.
 //   - Queue: at most Options::max_queue requests wait (all models together) beyond the active
 //     slots; submit() then throws Error(unavailable) (the server answers 503 with Retry-After).
+//   - Prompt cache: a finished request's cells stay in its slot. A new request takes the free
+//     slot whose cached tokens share the longest reusable prefix with its prompt (the next turn
+//     of a chat, an agent's repeated system prompt), else the least recently used one, whose
+//     cached prompt is evicted; only the request's own user (GenerationRequest::cache_owner,
+//     set by the inference routes) with the same adapters reuses a slot's cells. The cache is
+//     the KV cache already reserved (num_ctx × num_parallel cells): no memory beyond it.
 //   - Determinism: a sequence's tokens depend only on its prompt, settings and seed: greedy
 //     output is the same whether a request ran alone or batched with others.
 //

@@ -1,6 +1,7 @@
 // The scheduler with real (tiny, conformance) models: greedy output against a direct Context run,
-// continuous batching (alone == batched), cancellation, queue limits, errors, stop strings,
-// limits, keep-alive, memory budget, reload for a larger context, embeddings, JSON mode.
+// continuous batching (alone == batched), the prompt cache (warm == cold), cancellation, queue
+// limits, errors, stop strings, limits, keep-alive, memory budget, reload for a larger context,
+// embeddings, JSON mode.
 #include "server/scheduler.h"
 
 #include <gtest/gtest.h>
@@ -149,6 +150,33 @@ TEST(Scheduler, ConcurrentGreedyRequestsEqualTheirSoloRuns) {
       EXPECT_EQ(outs[i]->final_events, 1);
     }
   }
+}
+
+TEST(Scheduler, PromptCacheTurnsAnswerAsColdRunsAndStayWithTheirUser) {
+  HEARTH_REQUIRE_CONFORMANCE(dir);
+  // Q4_K (see above): a reused cell computed by other kernels than the cold run's shows.
+  const char* file = "quant-base-q4_k_m.gguf";
+  std::vector<std::unique_ptr<Outcome>> outs;  // outlive the scheduler and its sinks
+  Scheduler sched(small_options(2));
+  auto ask = [&](const std::string& prompt, const std::string& user) {
+    outs.push_back(std::make_unique<Outcome>());
+    GenerationRequest r = raw_request(prompt, 12, file);
+    r.cache_owner = user;
+    sched.submit(std::move(r), outs.back()->sink());
+    EXPECT_TRUE(outs.back()->wait());
+    EXPECT_FALSE(outs.back()->failed) << outs.back()->error;
+    return outs.back()->text;
+  };
+  const std::string first = ask(kPrompts[1], "alice");
+  EXPECT_EQ(ask(kPrompts[1], "bob"), first);  // another user: no reuse, the same answer
+  // Alice's next turns (the history resent, then again) reuse her cached prefix; each answer is
+  // the cold run's. Bob's turn in between takes the other slot.
+  const std::string turn2 = kPrompts[1] + first + " and then";
+  EXPECT_EQ(ask(turn2, "alice"), direct_greedy(turn2, 12, file));
+  EXPECT_EQ(ask(kPrompts[3], "bob"), direct_greedy(kPrompts[3], 12, file));
+  EXPECT_EQ(ask(turn2, "alice"), direct_greedy(turn2, 12, file));
+  const std::string turn3 = turn2 + " later";
+  EXPECT_EQ(ask(turn3, "alice"), direct_greedy(turn3, 12, file));
 }
 
 TEST(Scheduler, CancellingARunningRequestLetsAQueuedOneRun) {

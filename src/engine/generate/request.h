@@ -48,6 +48,11 @@ struct Request {
   // a prompt with apply_template). A forced call constrains the output to the call's JSON; the
   // output is split into reasoning, text and calls (chat/reply_parser.h) in Output.
   chat::ChatOptions chat;
+  // Whose prompt this is, for the prompt cache (RunnerOptions::prompt_cache): the cells a
+  // request leaves in its slot are reused only by a later request with the same owner (and the
+  // same adapters). The server puts the user here, so no user's prompts speed up (or show in the
+  // timing of) another user's requests.
+  std::string cache_owner;
 };
 
 inline constexpr int kMaxTopLogprobs = 20;

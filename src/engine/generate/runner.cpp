@@ -106,6 +106,10 @@ void ModelRunner::reserve(int n_ctx, int n_seq) {
   ctx_ = std::make_unique<model::Context>(model_, co);
   seqs_.resize(static_cast<size_t>(n_seq));
   cached_.assign(static_cast<size_t>(n_seq), {});
+  exact_.assign(static_cast<size_t>(n_seq), 0);
+  owner_.assign(static_cast<size_t>(n_seq), {});
+  slot_adapters_.assign(static_cast<size_t>(n_seq), {});
+  used_.assign(static_cast<size_t>(n_seq), 0);
 }
 
 tokenizer::PromptText ModelRunner::render(const Request& request) const {
@@ -154,6 +158,7 @@ model::Logits ModelRunner::feed(int slot, std::span<const int32_t> tokens, bool 
 void ModelRunner::clear(int slot) {
   ctx_->remove_sequence(slot);
   cached_[static_cast<size_t>(slot)].clear();
+  exact_[static_cast<size_t>(slot)] = 0;
   seqs_[static_cast<size_t>(slot)].reset();
 }
 
@@ -161,6 +166,8 @@ std::optional<Embedding> ModelRunner::embed(int slot, const std::vector<std::str
                                             int limit, bool truncate,
                                             const std::function<bool()>& cancelled) {
   Embedding result;
+  // The slot is scratch here: a cached prompt it kept (prompt_cache) goes.
+  if (!cached_[static_cast<size_t>(slot)].empty() || ctx_->n_past(slot) > 0) clear(slot);
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (cancelled && cancelled()) return std::nullopt;
     auto tokens = tokenizer().encode(chat_.plain(inputs[i]), false);

@@ -16,7 +16,8 @@
 //
 // Determinism: with batch_invariant, a prompt is decoded in chunks of max_batch tokens counted
 // from its start, and each sequence's logits depend only on its own tokens (context.h), so greedy
-// output is the same whether a request ran alone or batched with others.
+// output is the same whether a request ran alone or batched with others, and whether it reused
+// a cached prefix (RunnerOptions::prompt_cache) or not.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +54,9 @@ class Runner {
   // than the limit, or an adapter does not fit the model (the slot stays free); an adapter file
   // that cannot be read gives the GGUF reader's error. Returns the prompt's length in tokens.
   virtual int start(int slot, const Request& request, int limit) = 0;
+  // Which of the free slots (`free`: not empty) a request should start in. The first, unless
+  // the runner keeps a prompt cache (ModelRunner with RunnerOptions::prompt_cache).
+  virtual int choose_slot(const Request& request, std::span<const int> free);
   // One decode step over every running sequence: each generating one's next token plus prompt
   // chunks up to the batch budget. Appends an Output for each sequence that produced something.
   virtual void step(std::vector<Output>& out) = 0;
@@ -78,6 +82,16 @@ struct RunnerOptions {
   // A slot is one conversation (`hearth run`): a finished sequence keeps its cells and sampler,
   // and the next start() in that slot reuses the cached tokens its prompt begins with.
   bool keep_conversation = false;
+  // The prompt cache of a server: a finished sequence keeps its cells (not its sampler), and a
+  // later start() in that slot by the same Request::cache_owner with the same adapters reuses
+  // the cached tokens its prompt begins with. choose_slot() then picks the free slot with the
+  // longest reusable prefix (counted only where it is longer than what reusing the slot would
+  // evict), then an empty one, then the least recently used one (whose cached prompt is the one
+  // evicted). The cache lives in the KV cells reserve() made, one slot's context each: it costs
+  // no memory beyond the KV cache counted in memory_bytes(). With batch_invariant only cells
+  // that a cold run would compute with the same kernels are reused (runner_step.cpp), so the
+  // output is the same as a cold run's.
+  bool prompt_cache = false;
   // LoRA adapters added to the model's weights, in this order; loaded and checked against the
   // model when it loads (model::LoraAdapter::load's errors).
   std::vector<LoraFile> adapters;
@@ -102,6 +116,7 @@ class ModelRunner final : public Runner {
   std::uint64_t memory_bytes(int n_ctx, int n_seq) const override;
   void reserve(int n_ctx, int n_seq) override;
   int start(int slot, const Request& request, int limit) override;
+  int choose_slot(const Request& request, std::span<const int> free) override;
   void step(std::vector<Output>& out) override;
   void stop(int slot) override;
   std::optional<Embedding> embed(int slot, const std::vector<std::string>& inputs, int limit,
@@ -133,6 +148,8 @@ class ModelRunner final : public Runner {
  private:
   struct Sequence;  // runner_step.cpp
   int budget(const Sequence& q) const;  // tokens a sequence may still write
+  // How many of a slot's cached tokens a prompt may reuse, its owner and adapters aside.
+  size_t reusable(size_t slot, std::span<const int32_t> tokens) const;
   ModelRunner(std::string path, std::shared_ptr<const model::Model> model, RunnerOptions options);
 
   int32_t choose(Sequence& q, std::span<const float> logits);
@@ -156,6 +173,14 @@ class ModelRunner final : public Runner {
   std::shared_ptr<const JsonVocab> json_vocab_;  // built on the first JSON request
   std::vector<std::unique_ptr<Sequence>> seqs_;  // by slot
   std::vector<std::vector<int32_t>> cached_;     // by slot: the tokens its cells hold
+  // By slot, for reuse: how many leading cached tokens were computed as prompt chunks of two or
+  // more tokens (the many-token kernels; see reusable()); whose they are, with which adapters;
+  // when the slot was last started or finished (0: never), for the least recently used.
+  std::vector<size_t> exact_;
+  std::vector<std::string> owner_;
+  std::vector<std::vector<LoraFile>> slot_adapters_;
+  std::vector<std::uint64_t> used_;
+  std::uint64_t clock_ = 0;
 };
 
 // Error(invalid_input) naming the first setting of a request that cannot work (sampler settings).

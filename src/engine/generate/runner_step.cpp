@@ -43,18 +43,20 @@ int ModelRunner::start(int slot, const Request& request, int limit) {
   if (!same_adapters) ctx_->set_sequence_adapters(slot, std::move(adapters));
   if (options_.keep_conversation && seqs_[s]) q->sampler = std::move(seqs_[s]->sampler);
   // Reuse the cached tokens the prompt begins with and forget the rest (an earlier answer often
-  // tokenizes differently once rendered into the history). At least the last prompt token is
-  // decoded again: its logits give the first new token.
+  // tokenizes differently once rendered into the history); never another owner's
+  // (runner_cache.cpp says which cells qualify).
   auto& cached = cached_[s];
-  size_t common = 0;
-  while (same_adapters && common < cached.size() && common + 1 < tokens.size() &&
-         cached[common] == tokens[common])
-    ++common;
+  const bool same_owner = owner_[s] == request.cache_owner;
+  size_t common = same_adapters && same_owner ? reusable(s, tokens) : 0;
   if (common < cached.size()) {
     // A sliding-window model may keep fewer (none) when the cut is older than its window.
     common = static_cast<size_t>(ctx_->keep_prefix(slot, static_cast<int>(common)));
     cached.resize(common);
   }
+  exact_[s] = std::min(exact_[s], common);
+  owner_[s] = request.cache_owner;
+  slot_adapters_[s] = request.adapters;
+  used_[s] = ++clock_;
   q->prompt = std::move(tokens);
   q->fed = common;
   q->limit = limit;
@@ -72,7 +74,9 @@ void ModelRunner::step(std::vector<Output>& out) {
   // One batch: every generating sequence's next token, then prompt chunks up to the budget.
   // A prompt is cut into chunks of max_batch tokens counted from its start, whatever else runs:
   // with batch-invariant decoding (context.h) a sequence's numbers depend on how its prompt was
-  // cut, so the cut must not depend on the other sequences. Whole chunks only.
+  // cut, so the cut must not depend on the other sequences. Whole chunks only. A prompt that
+  // reuses cached tokens starts in the middle of a chunk: its first chunk ends where the cold
+  // run's does (runner_cache.cpp).
   std::vector<model::BatchEntry> batch;
   std::vector<int> row_slot;  // the sequence of each logits row, in batch order
   for (size_t s = 0; s < seqs_.size(); ++s) {
@@ -83,11 +87,17 @@ void ModelRunner::step(std::vector<Output>& out) {
   }
   const auto chunk = static_cast<size_t>(std::max(1, options_.max_batch));
   size_t budget = chunk;
+  struct Fed {
+    size_t slot, from, n;
+  };
+  std::vector<Fed> fed_chunks;  // the prompt chunks of this step
   for (size_t s = 0; s < seqs_.size() && budget > 0; ++s) {
     Sequence* q = seqs_[s].get();
     if (!q || !q->running || q->generating) continue;
-    const size_t n = std::min(chunk, q->prompt.size() - q->fed);
+    size_t n = std::min(chunk, q->prompt.size() - q->fed);
+    if (options_.batch_invariant) n = std::min(n, chunk - q->fed % chunk);
     if (n > budget) continue;  // its next chunk waits for the next step
+    fed_chunks.push_back({s, q->fed, n});
     for (size_t i = 0; i < n; ++i) {
       const size_t at = q->fed + i;
       const bool last = at + 1 == q->prompt.size();
@@ -115,12 +125,16 @@ void ModelRunner::step(std::vector<Output>& out) {
         out.push_back(std::move(o));
         ctx_->remove_sequence(static_cast<int>(s));
         cached_[s].clear();
+        exact_[s] = 0;
         seqs_[s].reset();
       }
     return;
   }
   // What the cache now holds, for keep_conversation's reuse.
   for (const auto& b : batch) cached_[static_cast<size_t>(b.seq_id)].push_back(b.token);
+  // Chunks of two or more went through the many-token kernels: reusable exactly.
+  for (const Fed& f : fed_chunks)
+    if (f.n >= 2 && exact_[f.slot] == f.from) exact_[f.slot] += f.n;
   for (size_t r = 0; r < row_slot.size(); ++r) take(row_slot[r], logits[r], out);
 }
 
@@ -134,8 +148,14 @@ void ModelRunner::drop(int slot) {
     seqs_[s]->running = false;  // its cells and sampler stay for the next turn
     return;
   }
+  if (options_.prompt_cache) {  // its cells stay for a later request of the same owner
+    seqs_[s].reset();
+    used_[s] = ++clock_;
+    return;
+  }
   ctx_->remove_sequence(slot);
   cached_[s].clear();
+  exact_[s] = 0;
   seqs_[s].reset();
 }
 
