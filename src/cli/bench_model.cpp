@@ -39,7 +39,7 @@
 #include "core/thread_pool.h"
 #include "engine/generate/runner.h"
 #include "hardware/cpu_name.h"
-#include "engine/model/context.h"
+#include "engine/model/kv_cache.h"
 
 namespace hearth::cli {
 namespace {
@@ -128,41 +128,37 @@ void run_model_bench(const ModelBenchOptions& o) {
   for (int d : o.depths)
     if (d < 0) throw Error(ErrorKind::invalid_input, "bench: -d must not be negative");
   const int max_depth = *std::max_element(o.depths.begin(), o.depths.end());
-  // The runner supplies the weights and the thread pool; the measured cache is a context of
-  // the bench's own (its runner context stays one cell), so runs can drop their tokens.
+  // One slot deep enough for the deepest run; a prompt goes in one batch (as llama-bench's).
   ModelOptions model_options;
   model_options.model = o.model;
-  model_options.n_ctx = 1;
+  model_options.n_ctx = max_depth + std::max({o.n_prompt, o.n_gen, 1});
   model_options.threads = o.threads;
-  const auto runner = load_model(model_options, {});
+  generate::RunnerOptions runner_options;
+  runner_options.kv_type = o.kv_type;
+  runner_options.max_batch = std::max(o.n_prompt, 512);
+  const auto runner = load_model(model_options, runner_options);
   const model::Model* model = &runner->model();
   const model::Hparams& hp = model->hparams();
   ThreadPool& pool = runner->pool();
-  model::ContextOptions co;
-  co.n_ctx = max_depth + std::max({o.n_prompt, o.n_gen, 1});
-  co.kv_type = o.kv_type;
-  co.matmul = kernels::default_matmul_options(&pool);
-  model::Context ctx(std::shared_ptr<const model::Model>(std::shared_ptr<const void>(), model), co);
-  const double kv_bytes = static_cast<double>(ctx.kv_cache().bytes());
+  const double kv_bytes = static_cast<double>(runner->kv_cache_bytes());
 
   std::mt19937 rng(1234);
   std::uniform_int_distribution<int32_t> any_token(0, model->n_vocab() - 1);
-  // Appends n random tokens to sequence 0 in batches of `batch`, logits for the last only.
+  // Appends n random tokens to the slot in batches of `batch`, logits for the last only.
   auto feed = [&](int n, int batch) {
-    int pos = ctx.n_past(0);
+    std::vector<int32_t> tokens;
     for (int start = 0; start < n; start += batch) {
-      std::vector<model::BatchEntry> entries;
-      for (int i = start; i < std::min(n, start + batch); ++i)
-        entries.push_back({any_token(rng), pos++, 0, i + 1 == n});
-      ctx.decode(entries);
+      tokens.clear();
+      for (int i = start; i < std::min(n, start + batch); ++i) tokens.push_back(any_token(rng));
+      runner->feed(0, tokens, false);
     }
   };
   int depth = 0;
   // Back to `depth` cached tokens: the last run's tokens dropped (written again when a model's
   // sliding-window layers no longer hold the window).
   auto rewind = [&] {
-    if (ctx.keep_prefix(0, depth) != depth) {
-      ctx.remove_sequence(0);
+    if (runner->truncate(0, depth) != depth) {
+      runner->clear(0);
       feed(depth, 512);
     }
   };
@@ -199,9 +195,8 @@ void run_model_bench(const ModelBenchOptions& o) {
   };
   std::vector<DepthResult> results;
   for (int d : o.depths) {
-    if (d < ctx.n_past(0)) ctx.remove_sequence(0);
-    depth = ctx.n_past(0);
-    feed(d - depth, 512);
+    // The cached tokens (random ones) cut or topped up to d.
+    feed(d - runner->truncate(0, d), 512);
     depth = d;
     // Warm-up: pages of the mapping, the pool's threads, the caches.
     if (o.n_prompt > 0) run_pp();
@@ -318,7 +313,7 @@ void run_model_bench(const ModelBenchOptions& o) {
   if (o.n_prompt > 0 && o.n_gen > 0)
     std::printf("pp / tg              %.2f (prompt tokens/s over generated tokens/s)\n", pp_over_tg);
   std::printf("KV cache             %.3f GB (%s, %d cells; f32 would be %.3f GB)\n", kv_bytes / 1e9,
-              model::kv_type_name(o.kv_type), co.n_ctx,
+              model::kv_type_name(o.kv_type), runner->n_ctx(),
               kv_bytes / static_cast<double>(model::kv_row_bytes(o.kv_type, 32)) * 128 / 1e9);
   std::printf("peak RSS             %.3f GB (file + KV cache %.3f GB: ×%.2f)\n", rss / 1e9,
               (file_size + kv_bytes) / 1e9, rss / (file_size + kv_bytes));

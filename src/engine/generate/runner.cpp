@@ -155,6 +155,14 @@ model::Logits ModelRunner::feed(int slot, std::span<const int32_t> tokens, bool 
   return all_logits ? model::Logits(n_vocab, std::move(collected)) : last;
 }
 
+int ModelRunner::truncate(int slot, int n) {
+  const auto s = static_cast<size_t>(slot);
+  const int kept = ctx_->keep_prefix(slot, n);
+  if (cached_[s].size() > static_cast<size_t>(kept)) cached_[s].resize(static_cast<size_t>(kept));
+  exact_[s] = std::min(exact_[s], static_cast<size_t>(kept));
+  return kept;
+}
+
 void ModelRunner::clear(int slot) {
   ctx_->remove_sequence(slot);
   cached_[static_cast<size_t>(slot)].clear();

@@ -144,6 +144,9 @@ class ModelRunner final : public Runner {
   model::Logits feed(int slot, std::span<const int32_t> tokens, bool all_logits);
   // Forgets a slot's tokens (its conversation, with keep_conversation).
   void clear(int slot);
+  // Keeps a slot's first n tokens and forgets the rest; returns how many it kept (fewer when a
+  // sliding-window model no longer holds the window for them).
+  int truncate(int slot, int n);
 
  private:
   struct Sequence;  // runner_step.cpp
