@@ -47,24 +47,7 @@ constexpr int kLanes = 8;
 constexpr int kMr = 4;
 constexpr int kNv = 2;
 
-inline float f16(uint16_t h) {
-  return _cvtsh_ss(h);
-}
-
-inline __m256i load256(const void* p) {
-  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
-}
-
-inline void store256(void* p, __m256i v) {
-  _mm256_storeu_si256(static_cast<__m256i*>(p), v);
-}
-
-// The 32 nibbles of 16 bytes as bytes in value order: low nibbles (values 0..15), then high.
-inline __m256i nibbles32(const uint8_t* qs) {
-  const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
-  return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
-}
+#include "engine/kernels/gemm_unpack.inc"
 
 // ---- weight unpacking: values [k0, k0 + kc) of one row -> codes (bytes), s / m per block ----
 
@@ -82,83 +65,6 @@ void unpack_q4_0(const void* row, int64_t k0, int kc, uint8_t* codes, float* s, 
   for (int i = 0; i < kc / QK4_0; ++i) {
     store256(codes + 32 * i, nibbles32(b[i].qs));
     s[i] = f16(b[i].d);
-  }
-}
-
-// The 6-bit scale and min of sub-block j of a Q4_K / Q5_K super-block.
-inline void scale_min_k4(int j, const uint8_t* q, int& sc, int& m) {
-  if (j < 4) {
-    sc = q[j] & 63;
-    m = q[j + 4] & 63;
-  } else {
-    sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-    m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
-}
-
-// Q4_K / Q5_K: the 8 sub-block scales d·sc and minimum terms −dmin·m.
-template <typename Block>
-void k4_scales(const Block& b, float* s, float* m) {
-  const float d = f16(b.d), dmin = f16(b.dmin);
-  for (int j = 0; j < 8; ++j) {
-    int sc, mn;
-    scale_min_k4(j, b.scales, sc, mn);
-    s[j] = d * static_cast<float>(sc);
-    m[j] = -dmin * static_cast<float>(mn);
-  }
-}
-
-void unpack_q4_k(const void* row, int64_t k0, int, uint8_t* codes, float* s, float* m) {
-  const block_q4_K& b = static_cast<const block_q4_K*>(row)[k0 / QK_K];
-  k4_scales(b, s, m);
-  const __m256i m4 = _mm256_set1_epi8(0x0f);
-  for (int c = 0; c < 4; ++c) {
-    const __m256i bits = load256(b.qs + 32 * c);
-    store256(codes + 64 * c, _mm256_and_si256(bits, m4));
-    store256(codes + 64 * c + 32, _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4));
-  }
-}
-
-void unpack_q5_k(const void* row, int64_t k0, int, uint8_t* codes, float* s, float* m) {
-  const block_q5_K& b = static_cast<const block_q5_K*>(row)[k0 / QK_K];
-  k4_scales(b, s, m);
-  const __m256i m4 = _mm256_set1_epi8(0x0f);
-  const __m256i one = _mm256_set1_epi8(1);
-  const __m256i hbits = load256(b.qh);
-  for (int c = 0; c < 4; ++c) {
-    const __m256i bits = load256(b.qs + 32 * c);
-    // Bit j of qh[l] is bit 4 of the code of value 32j + l (j = 2c, 2c + 1). The 16-bit shift
-    // right by j < 8 leaves bit j of each byte at its bit 0; the masked 0/1 byte then moves to
-    // bit 4 without crossing into its neighbour.
-    const __m256i h0s = _mm256_slli_epi16(
-        _mm256_and_si256(_mm256_srl_epi16(hbits, _mm_cvtsi32_si128(2 * c)), one), 4);
-    const __m256i h1s = _mm256_slli_epi16(
-        _mm256_and_si256(_mm256_srl_epi16(hbits, _mm_cvtsi32_si128(2 * c + 1)), one), 4);
-    store256(codes + 64 * c, _mm256_or_si256(_mm256_and_si256(bits, m4), h0s));
-    store256(codes + 64 * c + 32,
-             _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits, 4), m4), h1s));
-  }
-}
-
-void unpack_q6_k(const void* row, int64_t k0, int, uint8_t* codes, float* s, float*) {
-  const block_q6_K& b = static_cast<const block_q6_K*>(row)[k0 / QK_K];
-  const float d = f16(b.d);
-  for (int j = 0; j < 16; ++j) s[j] = d * static_cast<float>(b.scales[j]);
-  const __m256i m4 = _mm256_set1_epi8(0x0f);
-  const __m256i m2 = _mm256_set1_epi8(0x30);
-  for (int h = 0; h < 2; ++h) {
-    const __m256i l0 = load256(b.ql + 64 * h);
-    const __m256i l1 = load256(b.ql + 64 * h + 32);
-    const __m256i hb = load256(b.qh + 32 * h);
-    uint8_t* out = codes + 128 * h;
-    store256(out, _mm256_or_si256(_mm256_and_si256(l0, m4),
-                                  _mm256_and_si256(_mm256_slli_epi16(hb, 4), m2)));
-    store256(out + 32, _mm256_or_si256(_mm256_and_si256(l1, m4),
-                                       _mm256_and_si256(_mm256_slli_epi16(hb, 2), m2)));
-    store256(out + 64, _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                       _mm256_and_si256(hb, m2)));
-    store256(out + 96, _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                       _mm256_and_si256(_mm256_srli_epi16(hb, 2), m2)));
   }
 }
 
