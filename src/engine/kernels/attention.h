@@ -42,6 +42,10 @@ struct AttentionBlock {
   const int* cells = nullptr;
   // Row widening for F16 / Q8_0 caches (the set's TypeOps::to_float); null for F32 rows.
   void (*to_float)(const void* row, float* out, int64_t n) = nullptr;
+  // The rows are F16: the AVX2 and AVX-512 builds widen them inline (one conversion instruction
+  // per 8 or 16 values) instead of calling to_float once per row, which at depth costs more
+  // than the conversion itself. to_float stays set for the portable build.
+  bool f16 = false;
   float* scratch = nullptr;            // attention_scratch_floats(nq, head_dim) floats
 };
 

@@ -1,6 +1,8 @@
 // The tiled attention kernel (attention.h) built for AVX2: the shared body in
 // attention_block.inc with a register block of 2 keys, sized to the AVX2 register file.
 // Called only through attention_kernel() once the CPU check has passed.
+#include <immintrin.h>
+
 #include <type_traits>
 
 #include "engine/kernels/attention.h"

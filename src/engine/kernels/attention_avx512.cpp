@@ -1,6 +1,12 @@
 // The tiled attention kernel (attention.h) built for AVX512: the shared body in
 // attention_block.inc with a register block of 4 keys, sized to the AVX512 register file.
 // Called only through attention_kernel() once the CPU check has passed.
+#include <immintrin.h>
+
+// GCC 12 reads the deliberately undefined pass-through operand of _mm512_cvtph_ps as
+// uninitialized.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include <type_traits>
 
 #include "engine/kernels/attention.h"

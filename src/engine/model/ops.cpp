@@ -138,7 +138,10 @@ void attend_rows(const float* const* q, float* const* out, const int* lo, const 
   b.v = static_cast<const char*>(kv.v);
   b.stride = static_cast<size_t>(kv.stride);
   b.cells = kv.cells;
-  if (kv.type == KvType::f16) b.to_float = kernels::type_ops(kernels::TensorType::f16, set)->to_float;
+  if (kv.type == KvType::f16) {
+    b.to_float = kernels::type_ops(kernels::TensorType::f16, set)->to_float;
+    b.f16 = true;
+  }
   if (kv.type == KvType::q8_0)
     b.to_float = kernels::type_ops(kernels::TensorType::q8_0, set)->to_float;
   b.scratch = scratch.data();
