@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <string>
 #include <fstream>
 
 #include "core/config.h"
@@ -77,6 +79,26 @@ TEST(MappedFile, MapsContentsAndReportsMissingFiles) {
     EXPECT_EQ(e.kind(), ErrorKind::not_found);
   }
   EXPECT_THROW(MappedFile(dir.path()), Error);  // a folder is not a regular file
+}
+
+// Read into memory (weights on huge pages): the same bytes as the mapping, for a file larger
+// than one read and not a multiple of the 2 MiB rounding; empty files and errors as mapped.
+TEST(MappedFile, ResidentCopyHoldsTheSameBytes) {
+  test::TempDir dir;
+  std::string data(3 * (1 << 20) + 12345, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>((i * 2654435761u) >> 13);
+  std::ofstream(dir.path() / "w", std::ios::binary) << data;
+  const MappedFile mapped(dir.path() / "w");
+  const MappedFile resident(dir.path() / "w", MappedFile::Residency::resident);
+  EXPECT_FALSE(mapped.resident());
+  EXPECT_TRUE(resident.resident());
+  ASSERT_EQ(resident.size(), data.size());
+  EXPECT_TRUE(std::equal(resident.bytes().begin(), resident.bytes().end(), mapped.bytes().begin()));
+  // 3 MiB is far below half of any test machine's available memory.
+  EXPECT_TRUE(MappedFile(dir.path() / "w", MappedFile::Residency::automatic).resident());
+  std::ofstream(dir.path() / "empty", std::ios::binary);
+  EXPECT_EQ(MappedFile(dir.path() / "empty", MappedFile::Residency::resident).size(), 0u);
+  EXPECT_THROW(MappedFile(dir.path() / "nope", MappedFile::Residency::resident), Error);
 }
 
 }  // namespace hearth

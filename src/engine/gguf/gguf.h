@@ -99,7 +99,10 @@ class File {
   // Maps `path` read-only and parses it; a sealed file (crypto/sealed_file.h: a user's adapter or
   // checkpoint) is opened into memory instead. Errors: not_found, io (cannot open or map),
   // corrupt_file, unsupported, unavailable (a sealed file whose key is not known).
-  static File open(const std::filesystem::path& path);
+  // weights_in_memory: read the file into the process's memory on huge pages when it takes at
+  // most half of the available memory, else map it (MappedFile::Residency::automatic): for model
+  // weights, which are streamed for every token (core/mapped_file.h says why).
+  static File open(const std::filesystem::path& path, bool weights_in_memory = false);
   // Parses bytes already in memory (they must outlive the File). `name` is used in messages.
   static File parse(std::span<const uint8_t> bytes, std::string name);
 

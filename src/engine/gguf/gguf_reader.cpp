@@ -288,7 +288,7 @@ File File::parse(std::span<const uint8_t> bytes, std::string name) {
   return file;
 }
 
-File File::open(const std::filesystem::path& path) {
+File File::open(const std::filesystem::path& path, bool weights_in_memory) {
   if (crypto::is_sealed_file(path)) {
     auto opened = std::make_shared<const std::string>(crypto::read_file(path));
     File file = parse({reinterpret_cast<const uint8_t*>(opened->data()), opened->size()},
@@ -296,7 +296,8 @@ File File::open(const std::filesystem::path& path) {
     file.opened_ = std::move(opened);
     return file;
   }
-  auto mapping = std::make_shared<MappedFile>(path);
+  auto mapping = std::make_shared<MappedFile>(
+      path, weights_in_memory ? MappedFile::Residency::automatic : MappedFile::Residency::mapped);
   File file = parse(mapping->bytes(), path.string());
   file.mapping_ = std::move(mapping);
   return file;

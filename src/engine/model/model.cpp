@@ -1,5 +1,6 @@
 #include "engine/model/model.h"
 
+#include "core/config.h"
 #include "core/error.h"
 #include "engine/model/arch.h"
 #include "engine/model/loader.h"
@@ -7,7 +8,11 @@
 namespace hearth::model {
 
 std::shared_ptr<const Model> Model::load(const std::filesystem::path& path) {
-  return from_file(gguf::File::open(path));
+  // HEARTH_MMAP=auto reads the weights into memory on huge pages when they fit (gguf.h).
+  const std::string mmap = config::get("HEARTH_MMAP");
+  if (mmap != "auto" && mmap != "on")
+    throw Error(ErrorKind::invalid_input, "HEARTH_MMAP is \"" + mmap + "\": use auto or on");
+  return from_file(gguf::File::open(path, mmap == "auto"));
 }
 
 std::shared_ptr<const Model> Model::from_file(gguf::File file) {
