@@ -80,7 +80,9 @@ struct GpuLayers::Impl {
   int64_t n_out = 0;
   gpu::Span out_ones;
 
-  Impl(const Model& m) : model(m) {}
+  explicit Impl(const Model& m) : model(m) {}
+  // Frees every buffer, then hands the device back to the process's idle devices.
+  ~Impl();
   void upload_layer(int il);
   void upload_output();
   void grow_local_cache(int64_t cells);

@@ -1,6 +1,7 @@
 // GpuLayers, the once-per-context half: choosing the device and the layers, uploading weights,
 // the KV cache of the offloaded layers, and adapters (gpu_layers.h).
 #include <algorithm>
+#include <mutex>
 #include <string>
 
 #include "core/error.h"
@@ -35,7 +36,42 @@ std::string unsupported_weights(const LayerWeights& w) {
   return "";
 }
 
+// Opened devices no Context uses now, kept for the next one: opening a device builds its
+// pipelines (slow on a CPU-type device, whose driver compiles each one), so a process that
+// makes one Context after another (tests, a server reloading a model) opens each device once.
+// A device serves one Context at a time (gpu.h), so each is lent to one GpuLayers.
+std::mutex idle_mu;
+std::vector<std::unique_ptr<gpu::Device>>& idle_devices() {
+  static auto* idle = new std::vector<std::unique_ptr<gpu::Device>>();  // outlives the statics
+  return *idle;
+}
+
+std::unique_ptr<gpu::Device> take_device(int index) {
+  {
+    std::lock_guard lock(idle_mu);
+    auto& idle = idle_devices();
+    for (auto it = idle.begin(); it != idle.end(); ++it)
+      if ((*it)->info().index == index) {
+        auto device = std::move(*it);
+        idle.erase(it);
+        return device;
+      }
+  }
+  return gpu::open_device(index);
+}
+
 }  // namespace
+
+GpuLayers::Impl::~Impl() {
+  layers.clear();
+  output_weights.reset();
+  adapters.clear();
+  scratch.clear();
+  retired.clear();
+  if (!device) return;
+  std::lock_guard lock(idle_mu);
+  idle_devices().push_back(std::move(device));
+}
 
 gpu::Span GpuPacker::add(const void* data, uint64_t bytes) {
   size = (size + 255) / 256 * 256;
@@ -142,7 +178,7 @@ GpuLayers::GpuLayers(const Model& model, const ContextOptions& options)
     throw Error(ErrorKind::invalid_input,
                 "GPU device " + std::to_string(index) + " does not exist: this machine has " +
                     std::to_string(list.devices.size()) + " Vulkan device(s) (see hearth hw)");
-  s.device = gpu::open_device(index);
+  s.device = take_device(index);
   const gpu::DeviceInfo& info = s.device->info();
 
   // Which layers: the last gpu_layers (all when -1 or more than there are), less those whose

@@ -139,6 +139,9 @@ void run_conformance(const ConformanceRun& run) {
   std::string label = run.model.filename().string();
   for (const AppliedLora& a : run.adapters) label += " + " + a.adapter->name;
   label += " " + mode_name(m) + " " + batching_name(m.batching) + " vs " + ref.file;
+  if (run.gpu_layers != 0)
+    label += run.gpu_layers < 0 ? " (GPU: all layers)"
+                                : " (GPU: last " + std::to_string(run.gpu_layers) + " layers)";
   Checker check(label, tol);
   for (const RefCase& c : ref.cases)
     ASSERT_EQ(model->tokenizer().encode(c.prompt, true, false),
@@ -152,6 +155,7 @@ void run_conformance(const ConformanceRun& run) {
   options.matmul = {m.fast ? kernels::active_kernel_set() : kernels::KernelSet::reference,
                     m.arithmetic, m.fast ? &pool : nullptr};
   options.adapters = run.adapters;
+  options.gpu_layers = run.gpu_layers;
 
   // The groups of cases decoded together.
   std::vector<std::vector<const RefCase*>> groups;
