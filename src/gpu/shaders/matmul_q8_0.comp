@@ -1,0 +1,12 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+// y = W x for Q8_0 weights: blocks of 34 bytes, F16 d then 32 int8 codes; v = d·q.
+#include "matmul_head.glsl"
+
+void load_unit(uint row_byte, uint u, inout float v[32]) {
+  const uint a = row_byte + u * 34u;
+  const float d = half_at(a);
+  for (uint j = 0u; j < 32u; ++j) v[j] = float(sbyte_at(a + 2u + j)) * d;
+}
+
+#include "matmul_main.glsl"
