@@ -161,7 +161,9 @@ void run_conformance(const ConformanceRun& run) {
   std::vector<std::vector<const RefCase*>> groups;
   switch (m.batching) {
     case Batching::one_batch:
-      for (const RefCase& c : ref.cases) groups.push_back({&c});
+      for (const RefCase& c : ref.cases)
+        if (run.max_cases == 0 || static_cast<int>(groups.size()) < run.max_cases)
+          groups.push_back({&c});
       break;
     case Batching::token_by_token:
       groups.push_back({&ref.cases.at(0)});
