@@ -44,8 +44,8 @@ struct GpuInfo {
   uint64_t vram_total = 0;  // bytes
   uint64_t vram_free = 0;   // bytes (measured by NVML, else vram_total)
   bool vulkan = false;      // listed by Vulkan (usable for GPU layers)
-  std::string vendor;       // "NVIDIA", "AMD", "Intel", "Mesa", ...
-  std::string kind;         // "discrete", "integrated", "virtual", "cpu", "other"
+  std::string vendor = {};  // "NVIDIA", "AMD", "Intel", "Mesa", ...
+  std::string kind = {};    // "discrete", "integrated", "virtual", "cpu", "other"
   bool cpu_device = false;  // a CPU-type Vulkan device (lavapipe): no real VRAM, never in the fit
   uint32_t subgroup_size = 0;
   bool fp16 = false;

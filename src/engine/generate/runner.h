@@ -49,6 +49,9 @@ class Runner {
   virtual std::uint64_t memory_bytes(int n_ctx, int n_seq) const = 0;
   // (Re)builds the KV cache for n_seq sequences of n_ctx tokens. Running sequences end silently.
   virtual void reserve(int n_ctx, int n_seq) = 0;
+  // GPU layers for the next reserve() (RunnerOptions::gpu_layers: a count, -1 all,
+  // kGpuLayersAuto). A runner without a GPU path ignores it.
+  virtual void set_gpu_layers(int gpu_layers) { (void)gpu_layers; }
 
   // Starts a generation in a free slot, its context limited to `limit` tokens (at most n_ctx),
   // with the request's own adapters. Error(invalid_input) when the prompt is empty or longer
@@ -129,6 +132,7 @@ class ModelRunner final : public Runner {
   int n_ctx_train() const override;
   std::uint64_t memory_bytes(int n_ctx, int n_seq) const override;
   void reserve(int n_ctx, int n_seq) override;
+  void set_gpu_layers(int gpu_layers) override { options_.gpu_layers = gpu_layers; }
   int start(int slot, const Request& request, int limit) override;
   int choose_slot(const Request& request, std::span<const int> free) override;
   void step(std::vector<Output>& out) override;
