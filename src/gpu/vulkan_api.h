@@ -73,6 +73,7 @@ namespace hearth::gpu::vk {
   X(vkDestroyPipeline)               \
   X(vkCreatePipelineCache)           \
   X(vkDestroyPipelineCache)          \
+  X(vkGetPipelineCacheData)          \
   X(vkCreateDescriptorPool)          \
   X(vkDestroyDescriptorPool)         \
   X(vkAllocateDescriptorSets)        \

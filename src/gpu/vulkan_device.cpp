@@ -1,6 +1,9 @@
 // open_device() and VulkanDevice: the logical device, its queue, memory types and pipelines.
 #include "gpu/vulkan_device.h"
 
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -22,6 +25,19 @@ int find_memory_type(const VkPhysicalDeviceMemoryProperties& mem, uint32_t bits,
     if ((bits & (1u << i)) && (mem.memoryTypes[i].propertyFlags & flags) == flags) return static_cast<int>(i);
   }
   return -1;
+}
+
+// Pipeline cache contents per driver (pipelineCacheUUID), kept for the life of the process:
+// a Device opened after another one closed (a model reloaded) starts from the compiled
+// pipelines of the earlier one instead of compiling every shader again.
+struct ProcessPipelineCache {
+  std::mutex mutex;
+  std::map<std::string, std::vector<uint8_t>> data;
+};
+
+ProcessPipelineCache& process_pipeline_cache() {
+  static ProcessPipelineCache cache;
+  return cache;
 }
 
 }  // namespace
@@ -78,15 +94,24 @@ VulkanDevice::VulkanDevice(std::unique_ptr<Instance> instance, VkPhysicalDevice 
     pool.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
     pool.queueFamilyIndex = info_.compute_queue_family;
     check_vk(api_.vkCreateCommandPool(device_, &pool, nullptr, &command_pool_), "vkCreateCommandPool");
-    VkPipelineCacheCreateInfo cache{};
-    cache.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO;
-    check_vk(api_.vkCreatePipelineCache(device_, &cache, nullptr, &pipeline_cache_), "vkCreatePipelineCache");
     VkFenceCreateInfo fence{};
     fence.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO;
     check_vk(api_.vkCreateFence(device_, &fence, nullptr, &fence_), "vkCreateFence");
 
     VkPhysicalDeviceProperties props{};
     ia.vkGetPhysicalDeviceProperties(physical_, &props);
+    cache_key_.assign(reinterpret_cast<const char*>(props.pipelineCacheUUID), VK_UUID_SIZE);
+    cache_key_ += info_.name;
+    {
+      ProcessPipelineCache& process = process_pipeline_cache();
+      std::lock_guard lock(process.mutex);
+      const std::vector<uint8_t>& seed = process.data[cache_key_];
+      VkPipelineCacheCreateInfo cache{};
+      cache.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO;
+      cache.initialDataSize = seed.size();
+      cache.pInitialData = seed.empty() ? nullptr : seed.data();
+      check_vk(api_.vkCreatePipelineCache(device_, &cache, nullptr, &pipeline_cache_), "vkCreatePipelineCache");
+    }
     storage_alignment_ = std::max<uint64_t>(4, props.limits.minStorageBufferOffsetAlignment);
     max_binding_range_ = props.limits.maxStorageBufferRange;
     max_groups_x_ = props.limits.maxComputeWorkGroupCount[0];
@@ -114,7 +139,10 @@ VulkanDevice::VulkanDevice(std::unique_ptr<Instance> instance, VkPhysicalDevice 
     // A device-local type that is also host-visible: prefer it when the device-local heap is the
     // only heap (lavapipe, integrated GPUs); on discrete cards it is a small BAR window.
     const int mappable = find_memory_type(mem, req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | host);
-    if (mappable >= 0 && info_.kind != DeviceKind::discrete) {
+    // HEARTH_GPU_FORCE_STAGING=1 (for tests) takes the staging path of discrete cards anywhere.
+    const char* force_staging = std::getenv("HEARTH_GPU_FORCE_STAGING");
+    const bool staging_only = force_staging != nullptr && std::strcmp(force_staging, "1") == 0;
+    if (mappable >= 0 && info_.kind != DeviceKind::discrete && !staging_only) {
       device_type_ = static_cast<uint32_t>(mappable);
       device_mappable_ = true;
     }
@@ -136,10 +164,25 @@ void VulkanDevice::release() {
   }
   pipelines_.clear();
   if (fence_ != VK_NULL_HANDLE) api_.vkDestroyFence(device_, fence_, nullptr);
-  if (pipeline_cache_ != VK_NULL_HANDLE) api_.vkDestroyPipelineCache(device_, pipeline_cache_, nullptr);
+  if (pipeline_cache_ != VK_NULL_HANDLE) {
+    save_pipeline_cache();
+    api_.vkDestroyPipelineCache(device_, pipeline_cache_, nullptr);
+  }
   if (command_pool_ != VK_NULL_HANDLE) api_.vkDestroyCommandPool(device_, command_pool_, nullptr);
   api_.vkDestroyDevice(device_, nullptr);
   device_ = VK_NULL_HANDLE;
+}
+
+void VulkanDevice::save_pipeline_cache() {
+  if (pipelines_built_ == 0) return;
+  size_t size = 0;
+  if (api_.vkGetPipelineCacheData(device_, pipeline_cache_, &size, nullptr) != VK_SUCCESS || size == 0) return;
+  std::vector<uint8_t> data(size);
+  if (api_.vkGetPipelineCacheData(device_, pipeline_cache_, &size, data.data()) != VK_SUCCESS) return;
+  data.resize(size);
+  ProcessPipelineCache& process = process_pipeline_cache();
+  std::lock_guard lock(process.mutex);
+  process.data[cache_key_] = std::move(data);
 }
 
 std::unique_ptr<Buffer> VulkanDevice::allocate(uint64_t bytes) {
@@ -265,6 +308,7 @@ const Pipeline& VulkanDevice::pipeline(const std::string& name, uint32_t n_buffe
     api_.vkDestroyDescriptorSetLayout(device_, p.set_layout, nullptr);
     throw Error(ErrorKind::internal, "GPU shader '" + name + "' failed to build (" + vk::result_name(r) + ")");
   }
+  ++pipelines_built_;
   return pipelines_.emplace(name, p).first->second;
 }
 

@@ -72,6 +72,7 @@ class VulkanDevice final : public Device {
 
  private:
   void release();  // destroys every Vulkan object made so far
+  void save_pipeline_cache();  // into the process's cache (see vulkan_device.cpp)
   void begin_one_time(VkCommandBuffer* cb);
   void submit_and_wait(VkCommandBuffer cb);
 
@@ -92,6 +93,8 @@ class VulkanDevice final : public Device {
   uint32_t max_groups_x_ = 65535;
   uint64_t allocated_ = 0;
   std::map<std::string, Pipeline> pipelines_;
+  int pipelines_built_ = 0;
+  std::string cache_key_;  // the driver's pipelineCacheUUID and the device name
 };
 
 template <typename F>

@@ -80,5 +80,28 @@ TEST_F(GpuBuffers, RunningNothingIsFine) {
   commands.run();
 }
 
+// A device opened after another closed starts from the process's pipeline cache: same results.
+TEST_F(GpuBuffers, ASecondDeviceOfTheProcessComputesTheSame) {
+  std::vector<float> w(64 * 5), x(64 * 2);
+  std::mt19937 rng(4);
+  for (float& v : w) v = std::normal_distribution<float>()(rng);
+  for (float& v : x) v = std::normal_distribution<float>()(rng);
+  std::vector<float> results[2];
+  for (auto& y : results) {
+    auto device = open_device(0);
+    auto wb = device->allocate(w.size() * 4), xb = device->allocate(x.size() * 4), yb = device->allocate(40);
+    wb->upload(w.data(), w.size() * 4);
+    xb->upload(x.data(), x.size() * 4);
+    Commands commands(*device);
+    commands.matmul({{wb.get(), 0, w.size() * 4}, TensorType::f32, 64, 5}, {xb.get(), 0, x.size() * 4}, 2,
+                    {yb.get(), 0, 40});
+    commands.run();
+    y.resize(10);
+    yb->download(y.data(), 40);
+  }
+  EXPECT_EQ(results[0], results[1]);
+  EXPECT_FALSE(std::isnan(results[0][9]));
+}
+
 }  // namespace
 }  // namespace hearth::gpu::test
