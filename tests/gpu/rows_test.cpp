@@ -99,6 +99,23 @@ TEST_F(GpuRows, MoreWorkgroupsThanOneGridRowHolds) {
   expect_close(get(out), want, 0, "add");
 }
 
+// Each dispatch sees the one before it (the barrier between them), more dispatches than one
+// descriptor pool holds, and a Commands records again after run().
+TEST_F(GpuRows, LongChainsOfDependentDispatchesAndReuse) {
+  const int64_t n = 100;
+  std::vector<float> x(static_cast<size_t>(n)), ones(x.size(), 1.0f);
+  for (int64_t i = 0; i < n; ++i) x[i] = static_cast<float>(i);
+  Span xs = put(x), os = put(ones);
+  Commands commands(dev());
+  for (int round = 0; round < 2; ++round) {
+    for (int k = 0; k < 1200; ++k) commands.add(xs, os, xs, n);
+    commands.run();
+  }
+  std::vector<float> want(x.size());
+  for (int64_t i = 0; i < n; ++i) want[i] = static_cast<float>(i + 2400);
+  expect_close(get(xs), want, 0, "x after 2400 additions");
+}
+
 TEST_F(GpuRows, SwigluAndGegluOnSeparateAndFusedRows) {
   std::mt19937 rng(4);
   const int T = 3, F = 50;
