@@ -22,8 +22,18 @@ TEST_F(GpuAttention, KvStoreWritesF32AndRoundsF16ToNearestEven) {
   const int64_t src_stride = n_kv + 6;
   auto src = random_floats(rng, static_cast<size_t>(T * src_stride), 3.0f);
   // Values whose F16 rounding is delicate: halfway cases, subnormals, overflow, signed zero.
-  const float special[] = {1.0f + 0x1p-11f, 1.0f + 3 * 0x1p-11f, 0x1p-25f, 0x1.8p-25f, 0x1p-26f,
-                           0x1.4p-20f, 65519.0f, 65520.0f, 1e6f, -0.0f, -2.5e-6f, 0x1.ffep-15f};
+  const float special[] = {1.0f + 0x1p-11f,
+                           1.0f + 3 * 0x1p-11f,
+                           0x1p-25f,
+                           0x1.8p-25f,
+                           0x1p-26f,
+                           0x1.4p-20f,
+                           65519.0f,
+                           65520.0f,
+                           1e6f,
+                           -0.0f,
+                           -2.5e-6f,
+                           0x1.ffep-15f};
   for (size_t i = 0; i < std::size(special); ++i) src[i] = special[i];
   const std::vector<int32_t> cells = {7, 2, 8, 0};
   for (KvCells type : {KvCells::f32, KvCells::f16}) {
@@ -50,7 +60,8 @@ TEST_F(GpuAttention, KvStoreWritesF32AndRoundsF16ToNearestEven) {
     const auto got = get<uint32_t>(cache);
     ASSERT_EQ(got.size(), want.size());
     for (size_t i = 0; i < got.size(); ++i)
-      ASSERT_EQ(got[i], want[i]) << (f16 ? "F16" : "F32") << " word " << i << " (cell " << i * 4 / row_stride << ")";
+      ASSERT_EQ(got[i], want[i]) << (f16 ? "F16" : "F32") << " word " << i << " (cell "
+                                 << i * 4 / row_stride << ")";
   }
 }
 
@@ -108,7 +119,8 @@ TEST_P(GpuAttentionCases, MatchesTheCpuOverCellsReadInPlace) {
     const int n = hi[t] - lo[t];
     for (int h = 0; h < c.H; ++h) {
       const int g = h / (c.H / c.Hkv);
-      std::vector<float> k(static_cast<size_t>(n * c.D)), v(k.size()), scores(static_cast<size_t>(n));
+      std::vector<float> k(static_cast<size_t>(n * c.D)), v(k.size()),
+          scores(static_cast<size_t>(n));
       for (int j = 0; j < n; ++j) {
         const int cell = cells[base[t] + lo[t] + j];
         std::copy_n(&kf[cell * row_floats + g * c.D], c.D, &k[j * c.D]);
@@ -121,20 +133,23 @@ TEST_P(GpuAttentionCases, MatchesTheCpuOverCellsReadInPlace) {
 
   Span out = make(want.size());
   Commands commands(dev());
-  commands.attention(put(q), out, T, c.H, c.Hkv, c.D, scale, put(kdev), put(vdev), row_stride, c.type, put(cells),
-                     put(base), put(lo), put(hi));
+  commands.attention(put(q), out, T, c.H, c.Hkv, c.D, scale, put(kdev), put(vdev), row_stride,
+                     c.type, put(cells), put(base), put(lo), put(hi));
   commands.run();
   expect_close(get(out), want, 2e-5f, "attention");
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, GpuAttentionCases,
-                         ::testing::Values(Case{8, 2, 64, KvCells::f32}, Case{8, 2, 64, KvCells::f16},
-                                           Case{4, 4, 80, KvCells::f32}, Case{6, 2, 128, KvCells::f16},
+                         ::testing::Values(Case{8, 2, 64, KvCells::f32},
+                                           Case{8, 2, 64, KvCells::f16},
+                                           Case{4, 4, 80, KvCells::f32},
+                                           Case{6, 2, 128, KvCells::f16},
                                            Case{2, 1, 10, KvCells::f32}),
                          [](const auto& info) {
                            const Case& c = info.param;
-                           return "H" + std::to_string(c.H) + "_Hkv" + std::to_string(c.Hkv) + "_D" +
-                                  std::to_string(c.D) + (c.type == KvCells::f16 ? "_f16" : "_f32");
+                           return "H" + std::to_string(c.H) + "_Hkv" + std::to_string(c.Hkv) +
+                                  "_D" + std::to_string(c.D) +
+                                  (c.type == KvCells::f16 ? "_f16" : "_f32");
                          });
 
 }  // namespace

@@ -89,12 +89,13 @@ TEST_F(GpuBuffers, ASecondDeviceOfTheProcessComputesTheSame) {
   std::vector<float> results[2];
   for (auto& y : results) {
     auto device = open_device(0);
-    auto wb = device->allocate(w.size() * 4), xb = device->allocate(x.size() * 4), yb = device->allocate(40);
+    auto wb = device->allocate(w.size() * 4), xb = device->allocate(x.size() * 4),
+         yb = device->allocate(40);
     wb->upload(w.data(), w.size() * 4);
     xb->upload(x.data(), x.size() * 4);
     Commands commands(*device);
-    commands.matmul({{wb.get(), 0, w.size() * 4}, TensorType::f32, 64, 5}, {xb.get(), 0, x.size() * 4}, 2,
-                    {yb.get(), 0, 40});
+    commands.matmul({{wb.get(), 0, w.size() * 4}, TensorType::f32, 64, 5},
+                    {xb.get(), 0, x.size() * 4}, 2, {yb.get(), 0, 40});
     commands.run();
     y.resize(10);
     yb->download(y.data(), 40);

@@ -21,7 +21,7 @@ TEST_F(GpuExperts, RoutingMatchesTheCpuRuleIncludingTies) {
   const int n_expert = 8, K = 2, T = 6;
   auto logits = random_floats(rng, static_cast<size_t>(T * n_expert), 2.0f);
   for (int e = 0; e < n_expert; ++e) logits[4 * n_expert + e] = 0.5f;  // token 4: all equal
-  logits[5 * n_expert + 5] = logits[5 * n_expert + 2] = 9.0f;           // token 5: a tie on top
+  logits[5 * n_expert + 5] = logits[5 * n_expert + 2] = 9.0f;          // token 5: a tie on top
   std::vector<int32_t> want_ids(static_cast<size_t>(T * K));
   std::vector<float> want_w(want_ids.size());
   for (int t = 0; t < T; ++t) {
@@ -75,7 +75,8 @@ TEST_F(GpuExperts, ExpertProductsMatchTheCpuPerSlot) {
     options.kernels = kernels::KernelSet::reference;
     options.arithmetic = kernels::Arithmetic::exact_f32;
     for (int s = 0; s < T * K; ++s)
-      kernels::matmul({type, experts[ids[s]].data(), n_in, n_out}, &x[(s / K) * n_in], 1, &want[s * n_out], options);
+      kernels::matmul({type, experts[ids[s]].data(), n_in, n_out}, &x[(s / K) * n_in], 1,
+                      &want[s * n_out], options);
     Span y = make(want.size());
     Commands commands(dev());
     commands.matmul_experts({put(w), type, n_in, n_out}, stride, put(x), put(ids), T, K, y);

@@ -16,7 +16,8 @@ const TensorType kTypes[] = {TensorType::f32,  TensorType::f16,  TensorType::q8_
                              TensorType::q4_k, TensorType::q5_k, TensorType::q6_k};
 
 // n_out rows of n_in random values, stored as `type`.
-std::vector<uint8_t> random_matrix(TensorType type, int64_t n_in, int64_t n_out, std::mt19937& rng) {
+std::vector<uint8_t> random_matrix(TensorType type, int64_t n_in, int64_t n_out,
+                                   std::mt19937& rng) {
   const size_t row = kernels::row_bytes(type, n_in);
   std::vector<uint8_t> out(row * static_cast<size_t>(n_out));
   for (int64_t r = 0; r < n_out; ++r) {
@@ -36,8 +37,8 @@ std::vector<uint8_t> random_matrix(TensorType type, int64_t n_in, int64_t n_out,
   return out;
 }
 
-std::vector<float> cpu_matmul(TensorType type, const std::vector<uint8_t>& w, int64_t n_in, int64_t n_out,
-                              const std::vector<float>& x, int64_t T) {
+std::vector<float> cpu_matmul(TensorType type, const std::vector<uint8_t>& w, int64_t n_in,
+                              int64_t n_out, const std::vector<float>& x, int64_t T) {
   std::vector<float> y(static_cast<size_t>(T * n_out));
   kernels::MatmulOptions options;
   options.kernels = kernels::KernelSet::reference;
@@ -47,8 +48,8 @@ std::vector<float> cpu_matmul(TensorType type, const std::vector<uint8_t>& w, in
 }
 
 // Σ|w·x| per output: the scale of the rounding error of a dot product.
-std::vector<float> magnitudes(TensorType type, const std::vector<uint8_t>& w, int64_t n_in, int64_t n_out,
-                              const std::vector<float>& x, int64_t T) {
+std::vector<float> magnitudes(TensorType type, const std::vector<uint8_t>& w, int64_t n_in,
+                              int64_t n_out, const std::vector<float>& x, int64_t T) {
   std::vector<float> m(static_cast<size_t>(T * n_out));
   std::vector<float> row(static_cast<size_t>(n_in));
   for (int64_t r = 0; r < n_out; ++r) {
@@ -101,7 +102,8 @@ TEST_F(GpuMatmul, FloatRowsOfAnyLength) {
       commands.matmul({put(w), type, n_in, n_out}, put(x), T, y);
       commands.run();
       const auto got = get(y);
-      for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-4f * mag[i] + 1e-6f) << i;
+      for (size_t i = 0; i < got.size(); ++i)
+        ASSERT_NEAR(got[i], want[i], 1e-4f * mag[i] + 1e-6f) << i;
     }
   }
 }
@@ -120,14 +122,15 @@ TEST_F(GpuMatmul, ATokensResultDoesNotDependOnTheOtherTokens) {
   std::vector<Span> single;
   for (int64_t t = 0; t < T; ++t) {
     single.push_back(make(static_cast<size_t>(n_out)));
-    commands.matmul({ws, type, n_in, n_out}, xs.at(static_cast<uint64_t>(t * n_in * 4), n_in * 4), 1,
-                    single.back());
+    commands.matmul({ws, type, n_in, n_out}, xs.at(static_cast<uint64_t>(t * n_in * 4), n_in * 4),
+                    1, single.back());
   }
   commands.run();
   const auto got = get(all);
   for (int64_t t = 0; t < T; ++t) {
     const auto one = get(single[static_cast<size_t>(t)]);
-    for (int64_t r = 0; r < n_out; ++r) ASSERT_EQ(got[t * n_out + r], one[r]) << "token " << t << " row " << r;
+    for (int64_t r = 0; r < n_out; ++r)
+      ASSERT_EQ(got[t * n_out + r], one[r]) << "token " << t << " row " << r;
   }
 }
 
@@ -146,12 +149,14 @@ TEST_F(GpuMatmul, MatricesAndRowsAtOffsetsInsideOneBuffer) {
   const Span xs = put(xbuf).at(4, x.size() * 4);
   Span ybuf = make(static_cast<size_t>(T * n_out + 3));
   Commands commands(dev());
-  commands.matmul({ws, type, n_in, n_out}, xs, T, ybuf.at(12, static_cast<uint64_t>(T * n_out) * 4));
+  commands.matmul({ws, type, n_in, n_out}, xs, T,
+                  ybuf.at(12, static_cast<uint64_t>(T * n_out) * 4));
   commands.run();
   const auto got = get(ybuf);
   const auto want = cpu_matmul(type, w, n_in, n_out, x, T);
   const auto mag = magnitudes(type, w, n_in, n_out, x, T);
-  for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got[i + 3], want[i], 1e-4f * mag[i] + 1e-6f) << i;
+  for (size_t i = 0; i < want.size(); ++i)
+    ASSERT_NEAR(got[i + 3], want[i], 1e-4f * mag[i] + 1e-6f) << i;
   EXPECT_TRUE(std::isnan(got[0]));  // nothing written before the span
 }
 

@@ -39,9 +39,11 @@ TEST_F(GpuRows, RopeBothStylesMatchTheCpu) {
                                   std::pair{Rope::neox, model::RopeStyle::neox}}) {
     const auto x = random_floats(rng, static_cast<size_t>(T * stride));
     std::vector<float> cos(static_cast<size_t>(T * D / 2)), sin(cos.size());
-    for (int t = 0; t < T; ++t) model::rope_angles(17 * t + 5, D, 10000.f, {}, &cos[t * D / 2], &sin[t * D / 2]);
+    for (int t = 0; t < T; ++t)
+      model::rope_angles(17 * t + 5, D, 10000.f, {}, &cos[t * D / 2], &sin[t * D / 2]);
     std::vector<float> want = x;
-    for (int t = 0; t < T; ++t) model::rope_apply(&want[t * stride], H, D, cpu_style, &cos[t * D / 2], &sin[t * D / 2]);
+    for (int t = 0; t < T; ++t)
+      model::rope_apply(&want[t * stride], H, D, cpu_style, &cos[t * D / 2], &sin[t * D / 2]);
     Span xs = put(x);
     Commands commands(dev());
     commands.rope(xs, T, H, D, stride, style, put(cos), put(sin));
@@ -65,9 +67,11 @@ TEST_F(GpuRows, AddAddBiasAddScaledRowsAndCopyRows) {
       copied[t * n + i] = a[t * stride + i];
     }
   for (int64_t t = 0; t < T; ++t)
-    for (int64_t i = 0; i < stride; ++i) scaled[t * stride + i] += 0.25f * mask[t] * b[t * stride + i];
+    for (int64_t i = 0; i < stride; ++i)
+      scaled[t * stride + i] += 0.25f * mask[t] * b[t * stride + i];
 
-  Span as = put(a), bs = put(b), sums = make(a.size()), in_place = put(a), biaseds = put(a), scaleds = put(a);
+  Span as = put(a), bs = put(b), sums = make(a.size()), in_place = put(a), biaseds = put(a),
+       scaleds = put(a);
   Span copies = make(copied.size());
   Commands commands(dev());
   commands.add(as, bs, sums, static_cast<int64_t>(a.size()));
@@ -132,7 +136,8 @@ TEST_F(GpuRows, SwigluAndGegluOnSeparateAndFusedRows) {
   model::geglu(g.data(), u.data(), want_gelu.data(), T * F, false);
 
   Span fs = put(fused), gs = put(g), us = put(u);
-  Span silu_fused = make(g.size()), silu = make(g.size()), gelu_fused = make(g.size()), gelu = make(g.size());
+  Span silu_fused = make(g.size()), silu = make(g.size()), gelu_fused = make(g.size()),
+       gelu = make(g.size());
   Commands commands(dev());
   commands.swiglu(fs, fs.at(F * 4, fs.bytes - F * 4), silu_fused, T, F, 2 * F);
   commands.swiglu(gs, us, silu, T, F, F);
