@@ -22,20 +22,23 @@ VulkanDevice& vulkan(Device& d) {
 
 void need_bytes(const Span& s, uint64_t bytes, const char* op, const char* what) {
   if (s.buffer == nullptr || s.bytes < bytes)
-    throw Error(ErrorKind::invalid_input, std::string("GPU ") + op + ": " + what + " has " + std::to_string(s.bytes) +
-                                              " bytes, " + std::to_string(bytes) + " needed");
+    throw Error(ErrorKind::invalid_input, std::string("GPU ") + op + ": " + what + " has " +
+                                              std::to_string(s.bytes) + " bytes, " +
+                                              std::to_string(bytes) + " needed");
 }
 
 Params& Params::u(int64_t v) {
   if (v < 0 || v > UINT32_MAX)
-    throw Error(ErrorKind::unsupported, "a GPU operation's size " + std::to_string(v) + " does not fit 32 bits");
+    throw Error(ErrorKind::unsupported,
+                "a GPU operation's size " + std::to_string(v) + " does not fit 32 bits");
   words[n++] = static_cast<uint32_t>(v);
   return *this;
 }
 
 Params& Params::i(int64_t v) {
   if (v < INT32_MIN || v > INT32_MAX)
-    throw Error(ErrorKind::unsupported, "a GPU operation's value " + std::to_string(v) + " does not fit 32 bits");
+    throw Error(ErrorKind::unsupported,
+                "a GPU operation's value " + std::to_string(v) + " does not fit 32 bits");
   const auto s = static_cast<int32_t>(v);
   std::memcpy(&words[n++], &s, 4);
   return *this;
@@ -86,7 +89,8 @@ VkDescriptorSet Commands::State::allocate_set(VkDescriptorSetLayout layout) {
       info.poolSizeCount = 1;
       info.pPoolSizes = &size;
       VkDescriptorPool pool = VK_NULL_HANDLE;
-      check_vk(api.vkCreateDescriptorPool(device.device(), &info, nullptr, &pool), "vkCreateDescriptorPool");
+      check_vk(api.vkCreateDescriptorPool(device.device(), &info, nullptr, &pool),
+               "vkCreateDescriptorPool");
       pools.push_back(pool);
     }
     VkDescriptorSetAllocateInfo alloc{};
@@ -97,13 +101,14 @@ VkDescriptorSet Commands::State::allocate_set(VkDescriptorSetLayout layout) {
     VkDescriptorSet set = VK_NULL_HANDLE;
     const VkResult r = api.vkAllocateDescriptorSets(device.device(), &alloc, &set);
     if (r == VK_SUCCESS) return set;
-    if (r != VK_ERROR_OUT_OF_POOL_MEMORY && r != VK_ERROR_FRAGMENTED_POOL) check_vk(r, "vkAllocateDescriptorSets");
+    if (r != VK_ERROR_OUT_OF_POOL_MEMORY && r != VK_ERROR_FRAGMENTED_POOL)
+      check_vk(r, "vkAllocateDescriptorSets");
     ++pool_in_use;  // this pool is full until run() resets it
   }
 }
 
-void Commands::State::dispatch(const std::string& name, std::initializer_list<Span> buffers, const Params& params,
-                               uint64_t groups) {
+void Commands::State::dispatch(const std::string& name, std::initializer_list<Span> buffers,
+                               const Params& params, uint64_t groups) {
   if (groups == 0) return;
   const auto n_buffers = static_cast<uint32_t>(buffers.size());
   HEARTH_ASSERT((n_buffers + 1 + params.n) * 4 <= kPushBytes, "too many push constants");
@@ -122,15 +127,18 @@ void Commands::State::dispatch(const std::string& name, std::initializer_list<Sp
     auto* buffer = dynamic_cast<VulkanBuffer*>(s.buffer);
     HEARTH_ASSERT(buffer != nullptr, "a GPU operation got a span without a buffer of this device");
     if (s.offset % 4 != 0 || s.offset > buffer->size() || s.bytes > buffer->size() - s.offset)
-      throw Error(ErrorKind::invalid_input, "GPU operation '" + name + "': buffer " + std::to_string(b) +
-                                                "'s span (" + std::to_string(s.bytes) + " bytes at " +
-                                                std::to_string(s.offset) + ") is misaligned or outside its buffer");
+      throw Error(ErrorKind::invalid_input,
+                  "GPU operation '" + name + "': buffer " + std::to_string(b) + "'s span (" +
+                      std::to_string(s.bytes) + " bytes at " + std::to_string(s.offset) +
+                      ") is misaligned or outside its buffer");
     const uint64_t base = s.offset / device.storage_alignment() * device.storage_alignment();
     const uint64_t delta = s.offset - base;
     // Whole words, at least one: shaders read unaligned blocks as words.
-    const uint64_t range = std::min((delta + std::max<uint64_t>(s.bytes, 4) + 3) / 4 * 4, buffer->capacity() - base);
+    const uint64_t range =
+        std::min((delta + std::max<uint64_t>(s.bytes, 4) + 3) / 4 * 4, buffer->capacity() - base);
     if (range > device.max_binding_range())
-      throw Error(ErrorKind::unsupported, "GPU operation '" + name + "': a span of " + std::to_string(s.bytes) +
+      throw Error(ErrorKind::unsupported, "GPU operation '" + name + "': a span of " +
+                                              std::to_string(s.bytes) +
                                               " bytes is more than the device binds at once (" +
                                               std::to_string(device.max_binding_range()) + ")");
     infos[b] = {buffer->handle(), base, range};
@@ -161,8 +169,9 @@ void Commands::State::dispatch(const std::string& name, std::initializer_list<Sp
     barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
     barrier.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
     barrier.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
-    api.vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1,
-                             &barrier, 0, nullptr, 0, nullptr);
+    api.vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                             VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &barrier, 0, nullptr, 0,
+                             nullptr);
   }
   api.vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline);
   api.vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, 1, &set, 0, nullptr);
@@ -180,8 +189,8 @@ void Commands::State::run() {
   barrier.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
   barrier.dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT;
   api.vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                           VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &barrier, 0, nullptr,
-                           0, nullptr);
+                           VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1,
+                           &barrier, 0, nullptr, 0, nullptr);
   recording = false;
   VkResult r = api.vkEndCommandBuffer(cb);
   if (r == VK_SUCCESS) {
@@ -207,6 +216,8 @@ void Commands::State::run() {
 Commands::Commands(Device& device) : state_(std::make_unique<State>(vulkan(device))) {}
 Commands::~Commands() = default;
 
-void Commands::run() { state_->run(); }
+void Commands::run() {
+  state_->run();
+}
 
 }  // namespace hearth::gpu

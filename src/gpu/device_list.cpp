@@ -11,11 +11,16 @@ namespace hearth::gpu {
 
 const char* device_kind_name(DeviceKind kind) {
   switch (kind) {
-    case DeviceKind::discrete: return "discrete";
-    case DeviceKind::integrated: return "integrated";
-    case DeviceKind::virtual_gpu: return "virtual";
-    case DeviceKind::cpu: return "cpu";
-    case DeviceKind::other: return "other";
+    case DeviceKind::discrete:
+      return "discrete";
+    case DeviceKind::integrated:
+      return "integrated";
+    case DeviceKind::virtual_gpu:
+      return "virtual";
+    case DeviceKind::cpu:
+      return "cpu";
+    case DeviceKind::other:
+      return "other";
   }
   return "other";
 }

@@ -9,7 +9,8 @@
 namespace hearth::gpu {
 
 Instance::~Instance() {
-  if (handle != VK_NULL_HANDLE && api.vkDestroyInstance != nullptr) api.vkDestroyInstance(handle, nullptr);
+  if (handle != VK_NULL_HANDLE && api.vkDestroyInstance != nullptr)
+    api.vkDestroyInstance(handle, nullptr);
 }
 
 bool open_instance(Instance& instance, std::string* why) {
@@ -39,7 +40,8 @@ bool open_instance(Instance& instance, std::string* why) {
   instance.handle = handle;
   if (!vk::load_instance(*l, handle, instance.api, why)) {
     // Destroy with the one function we may have.
-    auto destroy = reinterpret_cast<PFN_vkDestroyInstance>(l->vkGetInstanceProcAddr(handle, "vkDestroyInstance"));
+    auto destroy = reinterpret_cast<PFN_vkDestroyInstance>(
+        l->vkGetInstanceProcAddr(handle, "vkDestroyInstance"));
     if (destroy != nullptr) destroy(handle, nullptr);
     instance.handle = VK_NULL_HANDLE;
     return false;
@@ -47,7 +49,8 @@ bool open_instance(Instance& instance, std::string* why) {
   return true;
 }
 
-bool physical_devices(const Instance& instance, std::vector<VkPhysicalDevice>& out, std::string* why) {
+bool physical_devices(const Instance& instance, std::vector<VkPhysicalDevice>& out,
+                      std::string* why) {
   uint32_t n = 0;
   VkResult r = instance.api.vkEnumeratePhysicalDevices(instance.handle, &n, nullptr);
   if (r != VK_SUCCESS && r != VK_INCOMPLETE) {
@@ -68,10 +71,14 @@ namespace {
 
 std::string vendor_name(uint32_t id) {
   switch (id) {
-    case 0x10de: return "NVIDIA";
-    case 0x1002: return "AMD";
-    case 0x8086: return "Intel";
-    case 0x10005: return "Mesa";
+    case 0x10de:
+      return "NVIDIA";
+    case 0x1002:
+      return "AMD";
+    case 0x8086:
+      return "Intel";
+    case 0x10005:
+      return "Mesa";
     default: {
       char hex[16];
       std::snprintf(hex, sizeof(hex), "0x%x", id);
@@ -82,19 +89,26 @@ std::string vendor_name(uint32_t id) {
 
 DeviceKind kind_of(VkPhysicalDeviceType type) {
   switch (type) {
-    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return DeviceKind::discrete;
-    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return DeviceKind::integrated;
-    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return DeviceKind::virtual_gpu;
-    case VK_PHYSICAL_DEVICE_TYPE_CPU: return DeviceKind::cpu;
-    default: return DeviceKind::other;
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU:
+      return DeviceKind::discrete;
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU:
+      return DeviceKind::integrated;
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU:
+      return DeviceKind::virtual_gpu;
+    case VK_PHYSICAL_DEVICE_TYPE_CPU:
+      return DeviceKind::cpu;
+    default:
+      return DeviceKind::other;
   }
 }
 
 bool has_extension(const vk::InstanceApi& api, VkPhysicalDevice pd, const char* name) {
   uint32_t n = 0;
-  if (api.vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, nullptr) != VK_SUCCESS) return false;
+  if (api.vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, nullptr) != VK_SUCCESS)
+    return false;
   std::vector<VkExtensionProperties> ext(n);
-  if (api.vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, ext.data()) != VK_SUCCESS) return false;
+  if (api.vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, ext.data()) != VK_SUCCESS)
+    return false;
   for (const auto& e : ext)
     if (std::strcmp(e.extensionName, name) == 0) return true;
   return false;

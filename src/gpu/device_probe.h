@@ -23,7 +23,8 @@ struct Instance {
 // Creates the instance; false with `why` in words when there is no loader or driver.
 bool open_instance(Instance& instance, std::string* why);
 // The physical devices; false with `why` when there are none.
-bool physical_devices(const Instance& instance, std::vector<VkPhysicalDevice>& out, std::string* why);
+bool physical_devices(const Instance& instance, std::vector<VkPhysicalDevice>& out,
+                      std::string* why);
 // Fills d (all but index) from the device; false when it has no compute queue.
 bool describe_device(const vk::InstanceApi& api, VkPhysicalDevice pd, DeviceInfo& d);
 

@@ -52,11 +52,11 @@ const Loader* loader(std::string* why) {
 }
 
 bool load_instance(const Loader& l, VkInstance instance, InstanceApi& api, std::string* why) {
-#define HEARTH_VK_LOAD(name)                                                              \
-  api.name = reinterpret_cast<PFN_##name>(l.vkGetInstanceProcAddr(instance, #name));     \
-  if (api.name == nullptr) {                                                              \
+#define HEARTH_VK_LOAD(name)                                                               \
+  api.name = reinterpret_cast<PFN_##name>(l.vkGetInstanceProcAddr(instance, #name));       \
+  if (api.name == nullptr) {                                                               \
     if (why != nullptr) *why = "the Vulkan instance has no " #name " (Vulkan 1.1 needed)"; \
-    return false;                                                                         \
+    return false;                                                                          \
   }
   HEARTH_VK_INSTANCE(HEARTH_VK_LOAD)
 #undef HEARTH_VK_LOAD
@@ -64,11 +64,11 @@ bool load_instance(const Loader& l, VkInstance instance, InstanceApi& api, std::
 }
 
 bool load_device(const InstanceApi& i, VkDevice device, DeviceApi& api, std::string* why) {
-#define HEARTH_VK_LOAD(name)                                                         \
-  api.name = reinterpret_cast<PFN_##name>(i.vkGetDeviceProcAddr(device, #name));    \
-  if (api.name == nullptr) {                                                         \
-    if (why != nullptr) *why = "the Vulkan device has no " #name;                    \
-    return false;                                                                    \
+#define HEARTH_VK_LOAD(name)                                                     \
+  api.name = reinterpret_cast<PFN_##name>(i.vkGetDeviceProcAddr(device, #name)); \
+  if (api.name == nullptr) {                                                     \
+    if (why != nullptr) *why = "the Vulkan device has no " #name;                \
+    return false;                                                                \
   }
   HEARTH_VK_DEVICE(HEARTH_VK_LOAD)
 #undef HEARTH_VK_LOAD
@@ -77,23 +77,40 @@ bool load_device(const InstanceApi& i, VkDevice device, DeviceApi& api, std::str
 
 const char* result_name(VkResult r) {
   switch (r) {
-    case VK_SUCCESS: return "VK_SUCCESS";
-    case VK_NOT_READY: return "VK_NOT_READY";
-    case VK_TIMEOUT: return "VK_TIMEOUT";
-    case VK_INCOMPLETE: return "VK_INCOMPLETE";
-    case VK_ERROR_OUT_OF_HOST_MEMORY: return "VK_ERROR_OUT_OF_HOST_MEMORY";
-    case VK_ERROR_OUT_OF_DEVICE_MEMORY: return "VK_ERROR_OUT_OF_DEVICE_MEMORY";
-    case VK_ERROR_INITIALIZATION_FAILED: return "VK_ERROR_INITIALIZATION_FAILED";
-    case VK_ERROR_DEVICE_LOST: return "VK_ERROR_DEVICE_LOST";
-    case VK_ERROR_MEMORY_MAP_FAILED: return "VK_ERROR_MEMORY_MAP_FAILED";
-    case VK_ERROR_LAYER_NOT_PRESENT: return "VK_ERROR_LAYER_NOT_PRESENT";
-    case VK_ERROR_EXTENSION_NOT_PRESENT: return "VK_ERROR_EXTENSION_NOT_PRESENT";
-    case VK_ERROR_FEATURE_NOT_PRESENT: return "VK_ERROR_FEATURE_NOT_PRESENT";
-    case VK_ERROR_INCOMPATIBLE_DRIVER: return "VK_ERROR_INCOMPATIBLE_DRIVER";
-    case VK_ERROR_TOO_MANY_OBJECTS: return "VK_ERROR_TOO_MANY_OBJECTS";
-    case VK_ERROR_OUT_OF_POOL_MEMORY: return "VK_ERROR_OUT_OF_POOL_MEMORY";
-    case VK_ERROR_FRAGMENTED_POOL: return "VK_ERROR_FRAGMENTED_POOL";
-    default: return "VkResult error";
+    case VK_SUCCESS:
+      return "VK_SUCCESS";
+    case VK_NOT_READY:
+      return "VK_NOT_READY";
+    case VK_TIMEOUT:
+      return "VK_TIMEOUT";
+    case VK_INCOMPLETE:
+      return "VK_INCOMPLETE";
+    case VK_ERROR_OUT_OF_HOST_MEMORY:
+      return "VK_ERROR_OUT_OF_HOST_MEMORY";
+    case VK_ERROR_OUT_OF_DEVICE_MEMORY:
+      return "VK_ERROR_OUT_OF_DEVICE_MEMORY";
+    case VK_ERROR_INITIALIZATION_FAILED:
+      return "VK_ERROR_INITIALIZATION_FAILED";
+    case VK_ERROR_DEVICE_LOST:
+      return "VK_ERROR_DEVICE_LOST";
+    case VK_ERROR_MEMORY_MAP_FAILED:
+      return "VK_ERROR_MEMORY_MAP_FAILED";
+    case VK_ERROR_LAYER_NOT_PRESENT:
+      return "VK_ERROR_LAYER_NOT_PRESENT";
+    case VK_ERROR_EXTENSION_NOT_PRESENT:
+      return "VK_ERROR_EXTENSION_NOT_PRESENT";
+    case VK_ERROR_FEATURE_NOT_PRESENT:
+      return "VK_ERROR_FEATURE_NOT_PRESENT";
+    case VK_ERROR_INCOMPATIBLE_DRIVER:
+      return "VK_ERROR_INCOMPATIBLE_DRIVER";
+    case VK_ERROR_TOO_MANY_OBJECTS:
+      return "VK_ERROR_TOO_MANY_OBJECTS";
+    case VK_ERROR_OUT_OF_POOL_MEMORY:
+      return "VK_ERROR_OUT_OF_POOL_MEMORY";
+    case VK_ERROR_FRAGMENTED_POOL:
+      return "VK_ERROR_FRAGMENTED_POOL";
+    default:
+      return "VkResult error";
   }
 }
 

@@ -20,63 +20,64 @@ namespace hearth::gpu::vk {
   X(vkEnumerateInstanceVersion)
 
 // Functions fetched with an instance.
-#define HEARTH_VK_INSTANCE(X)               \
-  X(vkDestroyInstance)                      \
-  X(vkEnumeratePhysicalDevices)             \
-  X(vkGetPhysicalDeviceProperties)          \
-  X(vkGetPhysicalDeviceProperties2)         \
-  X(vkGetPhysicalDeviceFeatures2)           \
-  X(vkGetPhysicalDeviceMemoryProperties)    \
+#define HEARTH_VK_INSTANCE(X)                 \
+  X(vkDestroyInstance)                        \
+  X(vkEnumeratePhysicalDevices)               \
+  X(vkGetPhysicalDeviceProperties)            \
+  X(vkGetPhysicalDeviceProperties2)           \
+  X(vkGetPhysicalDeviceFeatures2)             \
+  X(vkGetPhysicalDeviceMemoryProperties)      \
   X(vkGetPhysicalDeviceQueueFamilyProperties) \
-  X(vkEnumerateDeviceExtensionProperties)   \
-  X(vkCreateDevice)                         \
+  X(vkEnumerateDeviceExtensionProperties)     \
+  X(vkCreateDevice)                           \
   X(vkGetDeviceProcAddr)
 
 // Functions fetched with a device.
-#define HEARTH_VK_DEVICE(X)          \
-  X(vkDestroyDevice)                 \
-  X(vkGetDeviceQueue)                \
-  X(vkDeviceWaitIdle)                \
-  X(vkCreateBuffer)                  \
-  X(vkDestroyBuffer)                 \
-  X(vkGetBufferMemoryRequirements)   \
-  X(vkAllocateMemory)                \
-  X(vkFreeMemory)                    \
-  X(vkBindBufferMemory)              \
-  X(vkMapMemory)                     \
-  X(vkUnmapMemory)                   \
-  X(vkCreateCommandPool)             \
-  X(vkDestroyCommandPool)            \
-  X(vkAllocateCommandBuffers)        \
-  X(vkFreeCommandBuffers)            \
-  X(vkBeginCommandBuffer)            \
-  X(vkEndCommandBuffer)              \
-  X(vkResetCommandBuffer)            \
-  X(vkCmdBindPipeline)               \
-  X(vkCmdBindDescriptorSets)         \
-  X(vkCmdPushConstants)              \
-  X(vkCmdDispatch)                   \
-  X(vkCmdPipelineBarrier)            \
-  X(vkCmdCopyBuffer)                 \
-  X(vkQueueSubmit)                   \
-  X(vkCreateFence)                   \
-  X(vkDestroyFence)                  \
-  X(vkWaitForFences)                 \
-  X(vkResetFences)                   \
-  X(vkCreateShaderModule)            \
-  X(vkDestroyShaderModule)           \
-  X(vkCreateDescriptorSetLayout)     \
-  X(vkDestroyDescriptorSetLayout)    \
-  X(vkCreatePipelineLayout)          \
-  X(vkDestroyPipelineLayout)         \
-  X(vkCreateComputePipelines)        \
-  X(vkDestroyPipeline)               \
-  X(vkCreatePipelineCache)           \
-  X(vkDestroyPipelineCache)          \
-  X(vkCreateDescriptorPool)          \
-  X(vkDestroyDescriptorPool)         \
-  X(vkAllocateDescriptorSets)        \
-  X(vkResetDescriptorPool)           \
+#define HEARTH_VK_DEVICE(X)        \
+  X(vkDestroyDevice)               \
+  X(vkGetDeviceQueue)              \
+  X(vkDeviceWaitIdle)              \
+  X(vkCreateBuffer)                \
+  X(vkDestroyBuffer)               \
+  X(vkGetBufferMemoryRequirements) \
+  X(vkAllocateMemory)              \
+  X(vkFreeMemory)                  \
+  X(vkBindBufferMemory)            \
+  X(vkMapMemory)                   \
+  X(vkUnmapMemory)                 \
+  X(vkCreateCommandPool)           \
+  X(vkDestroyCommandPool)          \
+  X(vkAllocateCommandBuffers)      \
+  X(vkFreeCommandBuffers)          \
+  X(vkBeginCommandBuffer)          \
+  X(vkEndCommandBuffer)            \
+  X(vkResetCommandBuffer)          \
+  X(vkCmdBindPipeline)             \
+  X(vkCmdBindDescriptorSets)       \
+  X(vkCmdPushConstants)            \
+  X(vkCmdDispatch)                 \
+  X(vkCmdPipelineBarrier)          \
+  X(vkCmdCopyBuffer)               \
+  X(vkQueueSubmit)                 \
+  X(vkCreateFence)                 \
+  X(vkDestroyFence)                \
+  X(vkWaitForFences)               \
+  X(vkResetFences)                 \
+  X(vkCreateShaderModule)          \
+  X(vkDestroyShaderModule)         \
+  X(vkCreateDescriptorSetLayout)   \
+  X(vkDestroyDescriptorSetLayout)  \
+  X(vkCreatePipelineLayout)        \
+  X(vkDestroyPipelineLayout)       \
+  X(vkCreateComputePipelines)      \
+  X(vkDestroyPipeline)             \
+  X(vkCreatePipelineCache)         \
+  X(vkDestroyPipelineCache)        \
+  X(vkGetPipelineCacheData)        \
+  X(vkCreateDescriptorPool)        \
+  X(vkDestroyDescriptorPool)       \
+  X(vkAllocateDescriptorSets)      \
+  X(vkResetDescriptorPool)         \
   X(vkUpdateDescriptorSets)
 
 #define HEARTH_VK_MEMBER(name) PFN_##name name = nullptr;

@@ -14,7 +14,9 @@ namespace {
 
 constexpr uint64_t kStagingBytes = 64ull << 20;
 
-uint64_t round_up(uint64_t n, uint64_t to) { return (n + to - 1) / to * to; }
+uint64_t round_up(uint64_t n, uint64_t to) {
+  return (n + to - 1) / to * to;
+}
 
 // A host-visible buffer for one copy, freed with it.
 struct Staging {
@@ -49,7 +51,8 @@ VulkanBuffer::VulkanBuffer(VulkanDevice& device, uint64_t bytes) : device_(devic
                            VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                        device.device_type(), &buffer_, &memory_);
   if (device.device_mappable()) {
-    const VkResult r = device.api().vkMapMemory(device.device(), memory_, 0, VK_WHOLE_SIZE, 0, &mapped_);
+    const VkResult r =
+        device.api().vkMapMemory(device.device(), memory_, 0, VK_WHOLE_SIZE, 0, &mapped_);
     if (r != VK_SUCCESS) {
       device.api().vkDestroyBuffer(device.device(), buffer_, nullptr);
       device.api().vkFreeMemory(device.device(), memory_, nullptr);
@@ -67,9 +70,9 @@ VulkanBuffer::~VulkanBuffer() {
 
 void VulkanBuffer::check_range(uint64_t bytes, uint64_t offset, const char* what) const {
   if (offset > size_ || bytes > size_ - offset)
-    throw Error(ErrorKind::invalid_input, std::string("GPU buffer ") + what + " of " + std::to_string(bytes) +
-                                              " bytes at " + std::to_string(offset) + " is outside its " +
-                                              std::to_string(size_) + " bytes");
+    throw Error(ErrorKind::invalid_input,
+                std::string("GPU buffer ") + what + " of " + std::to_string(bytes) + " bytes at " +
+                    std::to_string(offset) + " is outside its " + std::to_string(size_) + " bytes");
 }
 
 void VulkanBuffer::upload(const void* src, uint64_t bytes, uint64_t offset) {
@@ -109,8 +112,9 @@ void VulkanBuffer::download(void* dst, uint64_t bytes, uint64_t offset) const {
       barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
       barrier.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
       barrier.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
-      device_.api().vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1,
-                                         &barrier, 0, nullptr, 0, nullptr);
+      device_.api().vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                                         VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &barrier, 0, nullptr, 0,
+                                         nullptr);
     });
     std::memcpy(static_cast<char*>(dst) + done, staging.mapped, n);
     done += n;

@@ -1,6 +1,9 @@
 // open_device() and VulkanDevice: the logical device, its queue, memory types and pipelines.
 #include "gpu/vulkan_device.h"
 
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -11,17 +14,33 @@ namespace hearth::gpu {
 
 void check_vk(VkResult r, const char* what) {
   if (r != VK_SUCCESS)
-    throw Error(ErrorKind::internal, std::string("Vulkan: ") + what + " failed (" + vk::result_name(r) + ")");
+    throw Error(ErrorKind::internal,
+                std::string("Vulkan: ") + what + " failed (" + vk::result_name(r) + ")");
 }
 
 namespace {
 
 // The first memory type allowed by `bits` with all of `flags`, or -1.
-int find_memory_type(const VkPhysicalDeviceMemoryProperties& mem, uint32_t bits, VkMemoryPropertyFlags flags) {
+int find_memory_type(const VkPhysicalDeviceMemoryProperties& mem, uint32_t bits,
+                     VkMemoryPropertyFlags flags) {
   for (uint32_t i = 0; i < mem.memoryTypeCount; ++i) {
-    if ((bits & (1u << i)) && (mem.memoryTypes[i].propertyFlags & flags) == flags) return static_cast<int>(i);
+    if ((bits & (1u << i)) && (mem.memoryTypes[i].propertyFlags & flags) == flags)
+      return static_cast<int>(i);
   }
   return -1;
+}
+
+// Pipeline cache contents per driver (pipelineCacheUUID), kept for the life of the process:
+// a Device opened after another one closed (a model reloaded) starts from the compiled
+// pipelines of the earlier one instead of compiling every shader again.
+struct ProcessPipelineCache {
+  std::mutex mutex;
+  std::map<std::string, std::vector<uint8_t>> data;
+};
+
+ProcessPipelineCache& process_pipeline_cache() {
+  static ProcessPipelineCache cache;
+  return cache;
 }
 
 }  // namespace
@@ -31,7 +50,8 @@ std::unique_ptr<Device> open_device(int index) {
   std::string why;
   std::vector<VkPhysicalDevice> physical;
   if (!open_instance(*instance, &why) || !physical_devices(*instance, physical, &why))
-    throw Error(ErrorKind::unavailable, "cannot open GPU device " + std::to_string(index) + ": " + why);
+    throw Error(ErrorKind::unavailable,
+                "cannot open GPU device " + std::to_string(index) + ": " + why);
   // Same order and filter as list_devices().
   int seen = 0;
   for (VkPhysicalDevice pd : physical) {
@@ -61,11 +81,12 @@ VulkanDevice::VulkanDevice(std::unique_ptr<Instance> instance, VkPhysicalDevice 
   create.pQueueCreateInfos = &queue;
   const VkResult r = ia.vkCreateDevice(physical_, &create, nullptr, &device_);
   if (r != VK_SUCCESS)
-    throw Error(ErrorKind::unavailable, "cannot open GPU device '" + info_.name + "' (vkCreateDevice: " +
-                                            vk::result_name(r) + ")");
+    throw Error(ErrorKind::unavailable, "cannot open GPU device '" + info_.name +
+                                            "' (vkCreateDevice: " + vk::result_name(r) + ")");
   std::string why;
   if (!vk::load_device(ia, device_, api_, &why)) {
-    auto destroy = reinterpret_cast<PFN_vkDestroyDevice>(ia.vkGetDeviceProcAddr(device_, "vkDestroyDevice"));
+    auto destroy =
+        reinterpret_cast<PFN_vkDestroyDevice>(ia.vkGetDeviceProcAddr(device_, "vkDestroyDevice"));
     if (destroy != nullptr) destroy(device_, nullptr);
     throw Error(ErrorKind::unavailable, "cannot use GPU device '" + info_.name + "': " + why);
   }
@@ -77,16 +98,27 @@ VulkanDevice::VulkanDevice(std::unique_ptr<Instance> instance, VkPhysicalDevice 
     pool.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
     pool.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
     pool.queueFamilyIndex = info_.compute_queue_family;
-    check_vk(api_.vkCreateCommandPool(device_, &pool, nullptr, &command_pool_), "vkCreateCommandPool");
-    VkPipelineCacheCreateInfo cache{};
-    cache.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO;
-    check_vk(api_.vkCreatePipelineCache(device_, &cache, nullptr, &pipeline_cache_), "vkCreatePipelineCache");
+    check_vk(api_.vkCreateCommandPool(device_, &pool, nullptr, &command_pool_),
+             "vkCreateCommandPool");
     VkFenceCreateInfo fence{};
     fence.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO;
     check_vk(api_.vkCreateFence(device_, &fence, nullptr, &fence_), "vkCreateFence");
 
     VkPhysicalDeviceProperties props{};
     ia.vkGetPhysicalDeviceProperties(physical_, &props);
+    cache_key_.assign(reinterpret_cast<const char*>(props.pipelineCacheUUID), VK_UUID_SIZE);
+    cache_key_ += info_.name;
+    {
+      ProcessPipelineCache& process = process_pipeline_cache();
+      std::lock_guard lock(process.mutex);
+      const std::vector<uint8_t>& seed = process.data[cache_key_];
+      VkPipelineCacheCreateInfo cache{};
+      cache.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO;
+      cache.initialDataSize = seed.size();
+      cache.pInitialData = seed.empty() ? nullptr : seed.data();
+      check_vk(api_.vkCreatePipelineCache(device_, &cache, nullptr, &pipeline_cache_),
+               "vkCreatePipelineCache");
+    }
     storage_alignment_ = std::max<uint64_t>(4, props.limits.minStorageBufferOffsetAlignment);
     max_binding_range_ = props.limits.maxStorageBufferRange;
     max_groups_x_ = props.limits.maxComputeWorkGroupCount[0];
@@ -104,17 +136,24 @@ VulkanDevice::VulkanDevice(std::unique_ptr<Instance> instance, VkPhysicalDevice 
     VkMemoryRequirements req{};
     api_.vkGetBufferMemoryRequirements(device_, b, &req);
     api_.vkDestroyBuffer(device_, b, nullptr);
-    const VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    const int local = find_memory_type(mem, req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+    const VkMemoryPropertyFlags host =
+        VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+    const int local =
+        find_memory_type(mem, req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
     const int staging = find_memory_type(mem, req.memoryTypeBits, host);
     if (local < 0 || staging < 0)
-      throw Error(ErrorKind::unavailable, "GPU device '" + info_.name + "' has no usable memory type");
+      throw Error(ErrorKind::unavailable,
+                  "GPU device '" + info_.name + "' has no usable memory type");
     device_type_ = static_cast<uint32_t>(local);
     staging_type_ = static_cast<uint32_t>(staging);
     // A device-local type that is also host-visible: prefer it when the device-local heap is the
     // only heap (lavapipe, integrated GPUs); on discrete cards it is a small BAR window.
-    const int mappable = find_memory_type(mem, req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | host);
-    if (mappable >= 0 && info_.kind != DeviceKind::discrete) {
+    const int mappable =
+        find_memory_type(mem, req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | host);
+    // HEARTH_GPU_FORCE_STAGING=1 (for tests) takes the staging path of discrete cards anywhere.
+    const char* force_staging = std::getenv("HEARTH_GPU_FORCE_STAGING");
+    const bool staging_only = force_staging != nullptr && std::strcmp(force_staging, "1") == 0;
+    if (mappable >= 0 && info_.kind != DeviceKind::discrete && !staging_only) {
       device_type_ = static_cast<uint32_t>(mappable);
       device_mappable_ = true;
     }
@@ -124,7 +163,9 @@ VulkanDevice::VulkanDevice(std::unique_ptr<Instance> instance, VkPhysicalDevice 
   }
 }
 
-VulkanDevice::~VulkanDevice() { release(); }
+VulkanDevice::~VulkanDevice() {
+  release();
+}
 
 void VulkanDevice::release() {
   if (device_ == VK_NULL_HANDLE) return;
@@ -136,18 +177,36 @@ void VulkanDevice::release() {
   }
   pipelines_.clear();
   if (fence_ != VK_NULL_HANDLE) api_.vkDestroyFence(device_, fence_, nullptr);
-  if (pipeline_cache_ != VK_NULL_HANDLE) api_.vkDestroyPipelineCache(device_, pipeline_cache_, nullptr);
+  if (pipeline_cache_ != VK_NULL_HANDLE) {
+    save_pipeline_cache();
+    api_.vkDestroyPipelineCache(device_, pipeline_cache_, nullptr);
+  }
   if (command_pool_ != VK_NULL_HANDLE) api_.vkDestroyCommandPool(device_, command_pool_, nullptr);
   api_.vkDestroyDevice(device_, nullptr);
   device_ = VK_NULL_HANDLE;
+}
+
+void VulkanDevice::save_pipeline_cache() {
+  if (pipelines_built_ == 0) return;
+  size_t size = 0;
+  if (api_.vkGetPipelineCacheData(device_, pipeline_cache_, &size, nullptr) != VK_SUCCESS ||
+      size == 0)
+    return;
+  std::vector<uint8_t> data(size);
+  if (api_.vkGetPipelineCacheData(device_, pipeline_cache_, &size, data.data()) != VK_SUCCESS)
+    return;
+  data.resize(size);
+  ProcessPipelineCache& process = process_pipeline_cache();
+  std::lock_guard lock(process.mutex);
+  process.data[cache_key_] = std::move(data);
 }
 
 std::unique_ptr<Buffer> VulkanDevice::allocate(uint64_t bytes) {
   return std::make_unique<VulkanBuffer>(*this, bytes);
 }
 
-void VulkanDevice::create_buffer(uint64_t bytes, VkBufferUsageFlags usage, uint32_t type, VkBuffer* buffer,
-                                 VkDeviceMemory* memory) {
+void VulkanDevice::create_buffer(uint64_t bytes, VkBufferUsageFlags usage, uint32_t type,
+                                 VkBuffer* buffer, VkDeviceMemory* memory) {
   VkBufferCreateInfo info{};
   info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
   info.size = bytes;
@@ -215,7 +274,8 @@ const Pipeline& VulkanDevice::pipeline(const std::string& name, uint32_t n_buffe
     return it->second;
   }
   const std::span<const uint32_t> code = shader_code(name);
-  if (code.empty()) throw Error(ErrorKind::internal, "no GPU shader named '" + name + "' in this build");
+  if (code.empty())
+    throw Error(ErrorKind::internal, "no GPU shader named '" + name + "' in this build");
 
   Pipeline p;
   p.n_buffers = n_buffers;
@@ -230,7 +290,8 @@ const Pipeline& VulkanDevice::pipeline(const std::string& name, uint32_t n_buffe
   set.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO;
   set.bindingCount = n_buffers;
   set.pBindings = bindings.data();
-  check_vk(api_.vkCreateDescriptorSetLayout(device_, &set, nullptr, &p.set_layout), "vkCreateDescriptorSetLayout");
+  check_vk(api_.vkCreateDescriptorSetLayout(device_, &set, nullptr, &p.set_layout),
+           "vkCreateDescriptorSetLayout");
   VkPushConstantRange push{VK_SHADER_STAGE_COMPUTE_BIT, 0, kPushBytes};
   VkPipelineLayoutCreateInfo layout{};
   layout.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO;
@@ -263,8 +324,10 @@ const Pipeline& VulkanDevice::pipeline(const std::string& name, uint32_t n_buffe
   if (r != VK_SUCCESS) {
     api_.vkDestroyPipelineLayout(device_, p.layout, nullptr);
     api_.vkDestroyDescriptorSetLayout(device_, p.set_layout, nullptr);
-    throw Error(ErrorKind::internal, "GPU shader '" + name + "' failed to build (" + vk::result_name(r) + ")");
+    throw Error(ErrorKind::internal,
+                "GPU shader '" + name + "' failed to build (" + vk::result_name(r) + ")");
   }
+  ++pipelines_built_;
   return pipelines_.emplace(name, p).first->second;
 }
 

@@ -39,7 +39,8 @@ class VulkanDevice final : public Device {
  public:
   // Opens `physical` (described by `info`) of `instance`, taking the instance over; throws
   // Error(unavailable) when it cannot.
-  VulkanDevice(std::unique_ptr<Instance> instance, VkPhysicalDevice physical, const DeviceInfo& info);
+  VulkanDevice(std::unique_ptr<Instance> instance, VkPhysicalDevice physical,
+               const DeviceInfo& info);
   ~VulkanDevice() override;
 
   const DeviceInfo& info() const override { return info_; }
@@ -62,7 +63,9 @@ class VulkanDevice final : public Device {
   void run_once(F&& fill);
 
   // Internal bookkeeping of VulkanBuffer.
-  void track(int64_t delta) { allocated_ = static_cast<uint64_t>(static_cast<int64_t>(allocated_) + delta); }
+  void track(int64_t delta) {
+    allocated_ = static_cast<uint64_t>(static_cast<int64_t>(allocated_) + delta);
+  }
   // A buffer and its memory of `bytes` with `usage`, in memory type `type`.
   void create_buffer(uint64_t bytes, VkBufferUsageFlags usage, uint32_t type, VkBuffer* buffer,
                      VkDeviceMemory* memory);
@@ -71,7 +74,8 @@ class VulkanDevice final : public Device {
   bool device_mappable() const { return device_mappable_; }
 
  private:
-  void release();  // destroys every Vulkan object made so far
+  void release();              // destroys every Vulkan object made so far
+  void save_pipeline_cache();  // into the process's cache (see vulkan_device.cpp)
   void begin_one_time(VkCommandBuffer* cb);
   void submit_and_wait(VkCommandBuffer cb);
 
@@ -84,14 +88,16 @@ class VulkanDevice final : public Device {
   VkCommandPool command_pool_ = VK_NULL_HANDLE;
   VkPipelineCache pipeline_cache_ = VK_NULL_HANDLE;
   VkFence fence_ = VK_NULL_HANDLE;
-  uint32_t device_type_ = 0;       // device-local memory type
-  uint32_t staging_type_ = 0;      // host-visible, host-coherent memory type
-  bool device_mappable_ = false;   // device_type_ is also host-visible and coherent
+  uint32_t device_type_ = 0;      // device-local memory type
+  uint32_t staging_type_ = 0;     // host-visible, host-coherent memory type
+  bool device_mappable_ = false;  // device_type_ is also host-visible and coherent
   uint64_t storage_alignment_ = 16;
   uint64_t max_binding_range_ = 0;
   uint32_t max_groups_x_ = 65535;
   uint64_t allocated_ = 0;
   std::map<std::string, Pipeline> pipelines_;
+  int pipelines_built_ = 0;
+  std::string cache_key_;  // the driver's pipelineCacheUUID and the device name
 };
 
 template <typename F>

@@ -13,7 +13,7 @@ layout(std430, binding = 2) writeonly buffer OutBuf { float OUT[]; };
 layout(push_constant) uniform Push { uint o_g, o_u, o_out, groups, total, f, in_stride; } p;
 
 float act(float x) {
-  const float inner = 0.79788456080286535588 * (x + 0.044715 * x * x * x);
+  const float inner = 0.79788456080286535588 * x * (1.0 + 0.044715 * x * x);  // as the CPU
   return 0.5 * x * (1.0 + tanh(clamp(inner, -10.0, 10.0)));
 }
 

@@ -6,9 +6,21 @@
 // fixed pattern (unit u to invocation u % 64); each invocation sums its units for up to NT tokens
 // at once, so a weight unit is read once per NT tokens; a shared-memory tree then adds the 64
 // partial sums. A token's result does not depend on how many tokens share the workgroup.
-// EXPERTS: items are the T·K slots, each with its own expert's row (ids), x row slot / K.
+// EXPERTS: items are the T·K slots, each with its own expert's row (ids), x row slot / K; no
+// two slots share a weight row, so they are taken one at a time (NT = 1, a smaller shader).
+#ifdef EXPERTS
+const uint NT = 1u;
+#else
 const uint NT = 8u;
+#endif
 shared float partial[NT * 64u];
+
+// Σ v[j]·x[xb + j] over the unit's nv values, in j order.
+float dot_unit(float v[32], uint xb, uint nv) {
+  float sum = 0.0;
+  for (uint j = 0u; j < nv; ++j) sum += v[j] * X[xb + j];
+  return sum;
+}
 
 void main() {
   const uint row = group_id();
@@ -31,9 +43,7 @@ void main() {
           const uint e = min(uint(IDS[p.o_ids + s]), p.n_expert - 1u);
           load_unit(w_base + e * p.expert_stride + row * p.row_bytes, u, v);
           const uint xb = p.o_x + (s / p.k) * p.n_in + c0;
-          float sum = 0.0;
-          for (uint j = 0u; j < nv; ++j) sum += v[j] * X[xb + j];
-          acc[i] += sum;
+          acc[i] += dot_unit(v, xb, nv);
         }
       }
 #else
@@ -41,9 +51,7 @@ void main() {
       [[unroll]] for (uint i = 0u; i < NT; ++i) {
         if (i < nt) {
           const uint xb = p.o_x + (i0 + i) * p.n_in + c0;
-          float sum = 0.0;
-          for (uint j = 0u; j < nv; ++j) sum += v[j] * X[xb + j];
-          acc[i] += sum;
+          acc[i] += dot_unit(v, xb, nv);
         }
       }
 #endif

@@ -7,10 +7,13 @@
 void load_unit(uint row_byte, uint u, inout float v[32]) {
   const uint a = row_byte + u * 18u;
   const float d = half_at(a);
-  for (uint j = 0u; j < 16u; ++j) {
-    const uint b = byte_at(a + 2u + j);
-    v[j] = float(int(b & 15u) - 8) * d;
-    v[j + 16u] = float(int(b >> 4) - 8) * d;
+  for (uint w = 0u; w < 4u; ++w) {
+    const uint q = word_at(a + 2u + 4u * w);
+    for (uint b = 0u; b < 4u; ++b) {
+      const uint j = 4u * w + b;
+      v[j] = float(int((q >> (8u * b)) & 15u) - 8) * d;
+      v[j + 16u] = float(int((q >> (8u * b + 4u)) & 15u) - 8) * d;
+    }
   }
 }
 

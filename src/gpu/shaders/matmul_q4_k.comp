@@ -16,7 +16,10 @@ void load_unit(uint row_byte, uint u, inout float v[32]) {
   const float ml = half_at(a + 2u) * float(m);
   const uint qs = a + 16u + 32u * (j >> 1);
   const uint shift = (j & 1u) * 4u;
-  for (uint l = 0u; l < 32u; ++l) v[l] = dl * float((byte_at(qs + l) >> shift) & 15u) - ml;
+  for (uint w = 0u; w < 8u; ++w) {
+    const uint q = word_at(qs + 4u * w) >> shift;
+    for (uint b = 0u; b < 4u; ++b) v[4u * w + b] = dl * float((q >> (8u * b)) & 15u) - ml;
+  }
 }
 
 #include "matmul_main.glsl"

@@ -15,9 +15,13 @@ void load_unit(uint row_byte, uint u, inout float v[32]) {
   const uint qh = a + 16u;
   const uint qs = a + 48u + 32u * (j >> 1);
   const uint shift = (j & 1u) * 4u;
-  for (uint l = 0u; l < 32u; ++l) {
-    const uint q = ((byte_at(qs + l) >> shift) & 15u) | (((byte_at(qh + l) >> j) & 1u) << 4);
-    v[l] = dl * float(q) - ml;
+  for (uint w = 0u; w < 8u; ++w) {
+    const uint lo = word_at(qs + 4u * w) >> shift;
+    const uint hi = word_at(qh + 4u * w) >> j;
+    for (uint b = 0u; b < 4u; ++b) {
+      const uint q = ((lo >> (8u * b)) & 15u) | (((hi >> (8u * b)) & 1u) << 4);
+      v[4u * w + b] = dl * float(q) - ml;
+    }
   }
 }
 

@@ -18,9 +18,14 @@ void load_unit(uint row_byte, uint u, inout float v[32]) {
   const uint shift = (q >> 1) * 4u;
   const float d0 = d * float(sbyte_at(a + 192u + 8u * h + 2u * q));
   const float d1 = d * float(sbyte_at(a + 192u + 8u * h + 2u * q + 1u));
-  for (uint l = 0u; l < 32u; ++l) {
-    const uint code = ((byte_at(ql + l) >> shift) & 15u) | (((byte_at(qh + l) >> (2u * q)) & 3u) << 4);
-    v[l] = (l < 16u ? d0 : d1) * float(int(code) - 32);
+  for (uint w = 0u; w < 8u; ++w) {
+    const uint lo = word_at(ql + 4u * w) >> shift;
+    const uint hi = word_at(qh + 4u * w) >> (2u * q);
+    const float dw = w < 4u ? d0 : d1;
+    for (uint b = 0u; b < 4u; ++b) {
+      const uint code = ((lo >> (8u * b)) & 15u) | (((hi >> (8u * b)) & 3u) << 4);
+      v[4u * w + b] = dw * float(int(code) - 32);
+    }
   }
 }
 

@@ -6,7 +6,10 @@
 void load_unit(uint row_byte, uint u, inout float v[32]) {
   const uint a = row_byte + u * 34u;
   const float d = half_at(a);
-  for (uint j = 0u; j < 32u; ++j) v[j] = float(sbyte_at(a + 2u + j)) * d;
+  for (uint w = 0u; w < 8u; ++w) {
+    const uint q = word_at(a + 2u + 4u * w);
+    for (uint b = 0u; b < 4u; ++b) v[4u * w + b] = float(int(q << (24u - 8u * b)) >> 24) * d;
+  }
 }
 
 #include "matmul_main.glsl"
