@@ -65,6 +65,9 @@ std::vector<Param> other_ways() {
       // output matrix on the CPU), activations crossing twice.
       {"models", "llama-gqa-f32.gguf", 1, Batching::one_batch},
       {"models", "quant-base-q4_k_m.gguf", 1, Batching::token_by_token},
+      // gemma3: layer 0 (local) on the CPU, layers 1 (local) and 2 (global) on the GPU: each
+      // side keeps its own layers' rows of both cell pools.
+      {"arch", "gemma3-f32.gguf", 2, Batching::token_by_token},
       // Two sequences in one batch, then a token of each per step (the server's batches).
       {"models", "llama-gqa-f32.gguf", -1, Batching::two_sequences},
       {"models", "mixtral-f32.gguf", -1, Batching::two_sequences},
