@@ -316,8 +316,7 @@ void run_model_bench(const ModelBenchOptions& o) {
   if (o.n_prompt > 0 && o.n_gen > 0)
     std::printf("pp / tg              %.2f (prompt tokens/s over generated tokens/s)\n", pp_over_tg);
   if (runner->n_gpu_layers() > 0)
-    std::printf("GPU layers           %d of %d (Vulkan; CPU-s figures count the host thread)\n",
-                runner->n_gpu_layers(), hp.n_layer);
+    std::printf("GPU layers           %d of %d (Vulkan)\n", runner->n_gpu_layers(), hp.n_layer);
   std::printf("KV cache             %.3f GB (%s, %d cells; f32 would be %.3f GB)\n", kv_bytes / 1e9,
               model::kv_type_name(o.kv_type), runner->n_ctx(),
               kv_bytes / static_cast<double>(model::kv_row_bytes(o.kv_type, 32)) * 128 / 1e9);

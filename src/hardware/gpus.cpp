@@ -19,8 +19,7 @@ std::vector<GpuInfo> probe_gpus(std::string* driver, std::string* note) {
   const gpu::DeviceList vk = gpu::list_devices();
   if (vk.devices.empty()) {
     // No Vulkan device: NVML's GPUs (if any) are still worth showing, but cannot take layers.
-    if (note != nullptr)
-      *note = nvidia.empty() ? vk.note + "; " + nvml_note : "Vulkan: " + vk.note;
+    if (note != nullptr) *note = nvidia.empty() ? vk.note + "; " + nvml_note : "Vulkan: " + vk.note;
     return nvidia;
   }
   std::vector<GpuInfo> out;

@@ -19,10 +19,13 @@ GpuInfo vulkan_gpu(unsigned index, const std::string& name, uint64_t vram_free, 
 }
 
 // A 32-layer model of 4 GiB with 8 KV heads of 128 values.
-ModelShape shape() { return {4 * kGiB, 32, 8, 128, 0, 0}; }
+ModelShape shape() {
+  return {4 * kGiB, 32, 8, 128, 0, 0};
+}
 
 TEST(GpuPlan, NoDeviceRunsOnTheCpuAndSaysWhy) {
-  const GpuLayerPlan p = plan_gpu_layers({}, "no Vulkan loader (libvulkan.so.1)", shape(), 4096, 64, 1, false);
+  const GpuLayerPlan p =
+      plan_gpu_layers({}, "no Vulkan loader (libvulkan.so.1)", shape(), 4096, 64, 1, false);
   EXPECT_EQ(p.layers, 0);
   EXPECT_EQ(p.device, -1);
   EXPECT_EQ(p.summary, "no GPU found (no Vulkan loader (libvulkan.so.1)): running on the CPU");
@@ -62,10 +65,12 @@ TEST(GpuPlan, PartOfTheLayersFollowsTheFitFormula) {
   EXPECT_LT(p.layers, 32);
   EXPECT_EQ(p.device, 0);
   // A longer context leaves room for fewer layers.
-  const GpuLayerPlan longer = plan_gpu_layers({vulkan_gpu(0, "card", free)}, "", s, 65536, 64, 1, false);
+  const GpuLayerPlan longer =
+      plan_gpu_layers({vulkan_gpu(0, "card", free)}, "", s, 65536, 64, 1, false);
   EXPECT_LT(longer.layers, p.layers);
   // Too little memory for one layer: the CPU.
-  const GpuLayerPlan none = plan_gpu_layers({vulkan_gpu(0, "card", 310 * kMiB)}, "", s, 4096, 64, 1, false);
+  const GpuLayerPlan none =
+      plan_gpu_layers({vulkan_gpu(0, "card", 310 * kMiB)}, "", s, 4096, 64, 1, false);
   EXPECT_EQ(none.layers, 0);
   EXPECT_EQ(none.device, -1);
 }

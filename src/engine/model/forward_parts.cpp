@@ -20,8 +20,8 @@ using kernels::MatmulOptions;
 // may be null for no split) marks the rows computed with the one-token kernels; the others use
 // the many-token ones. Each kind goes through matmul in one call, its rows gathered when they
 // are not contiguous; either way every row's result depends on that row alone.
-void linear_rows(const WeightMatrix& w, const float* x, int64_t T, float* y,
-                 const MatmulOptions& o, const uint8_t* one) {
+void linear_rows(const WeightMatrix& w, const float* x, int64_t T, float* y, const MatmulOptions& o,
+                 const uint8_t* one) {
   if (one == nullptr) {
     linear(w, x, T, y, o);
     return;

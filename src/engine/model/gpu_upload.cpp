@@ -27,8 +27,8 @@ int default_device(const gpu::DeviceList& list) {
 // Why a layer cannot run on the GPU ("" when it can): a matrix whose type has no shader.
 std::string unsupported_weights(const LayerWeights& w) {
   auto check = [](const WeightMatrix& m) { return m.data == nullptr || gpu::supports(m.type); };
-  for (const WeightMatrix* m : {&w.wq, &w.wk, &w.wv, &w.wqkv, &w.wo, &w.ffn_gate, &w.ffn_up,
-                                &w.ffn_down, &w.ffn_router})
+  for (const WeightMatrix* m :
+       {&w.wq, &w.wk, &w.wv, &w.wqkv, &w.wo, &w.ffn_gate, &w.ffn_up, &w.ffn_down, &w.ffn_router})
     if (!check(*m)) return "a " + std::string(gguf::tensor_type_name(m->type)) + " matrix";
   for (const auto* experts : {&w.expert_gate, &w.expert_up, &w.expert_down})
     if (!experts->empty() && !check(experts->front()))
@@ -108,8 +108,8 @@ void GpuLayers::Impl::upload_layer(int il) {
   };
   auto lay_out = [&](GpuPacker& p) {
     g.matrices.clear();
-    for (const WeightMatrix* m : {&w.wq, &w.wk, &w.wv, &w.wqkv, &w.wo, &w.ffn_gate, &w.ffn_up,
-                                  &w.ffn_down, &w.ffn_router})
+    for (const WeightMatrix* m :
+         {&w.wq, &w.wk, &w.wv, &w.wqkv, &w.wo, &w.ffn_gate, &w.ffn_up, &w.ffn_down, &w.ffn_router})
       if (m->data != nullptr)
         g.matrices[m] = {p.add(m->data, matrix_bytes(*m)), m->type, m->n_in, m->n_out};
     g.attn_norm = p.add(w.attn_norm);
@@ -135,8 +135,8 @@ void GpuLayers::Impl::upload_layer(int il) {
 void GpuLayers::Impl::upload_output() {
   const ModelWeights& mw = model.weights();
   auto lay_out = [&](GpuPacker& p) {
-    output_matrix = {p.add(mw.output.data, matrix_bytes(mw.output)), mw.output.type,
-                     mw.output.n_in, mw.output.n_out};
+    output_matrix = {p.add(mw.output.data, matrix_bytes(mw.output)), mw.output.type, mw.output.n_in,
+                     mw.output.n_out};
     output_norm = p.add(mw.output_norm);
   };
   GpuPacker count;
@@ -204,8 +204,12 @@ GpuLayers::GpuLayers(const Model& model, const ContextOptions& options)
 
   // The KV cache's type on the device.
   switch (options.kv_type) {
-    case KvType::f32: s.kv_type = gpu::KvCells::f32; break;
-    case KvType::f16: s.kv_type = gpu::KvCells::f16; break;
+    case KvType::f32:
+      s.kv_type = gpu::KvCells::f32;
+      break;
+    case KvType::f16:
+      s.kv_type = gpu::KvCells::f16;
+      break;
     case KvType::q8_0:
       s.kv_type = gpu::KvCells::f16;
       spdlog::info("KV cache: the GPU layers keep F16 cells (q8_0 is for the CPU layers)");
@@ -214,9 +218,9 @@ GpuLayers::GpuLayers(const Model& model, const ContextOptions& options)
   s.kv_row = static_cast<uint64_t>(hp.n_kv_dim()) * (s.kv_type == gpu::KvCells::f32 ? 4 : 2);
   // The local layers' pool starts as the CPU cache's does (KvCache's constructor) and grows
   // with it.
-  const int64_t local_cells = std::min<int64_t>(
-      options.n_ctx,
-      int64_t{std::max(1, options.n_seq_max)} * hp.n_swa + KvCache::kLocalBatchCells);
+  const int64_t local_cells =
+      std::min<int64_t>(options.n_ctx, int64_t{std::max(1, options.n_seq_max)} * hp.n_swa +
+                                           KvCache::kLocalBatchCells);
 
   for (int il = 0; il < hp.n_layer; ++il) {
     if (!s.on[static_cast<size_t>(il)]) continue;
@@ -237,13 +241,17 @@ GpuLayers::GpuLayers(const Model& model, const ContextOptions& options)
 
 GpuLayers::~GpuLayers() = default;
 
-const std::vector<uint8_t>& GpuLayers::layers() const { return impl_->on; }
+const std::vector<uint8_t>& GpuLayers::layers() const {
+  return impl_->on;
+}
 
 int GpuLayers::n_gpu_layers() const {
   return static_cast<int>(std::count(impl_->on.begin(), impl_->on.end(), 1));
 }
 
-bool GpuLayers::output_on_gpu() const { return impl_->output; }
+bool GpuLayers::output_on_gpu() const {
+  return impl_->output;
+}
 
 int GpuLayers::range_end(int first) const {
   int end = first;
@@ -251,7 +259,9 @@ int GpuLayers::range_end(int first) const {
   return end;
 }
 
-uint64_t GpuLayers::device_bytes() const { return impl_->device->allocated_bytes(); }
+uint64_t GpuLayers::device_bytes() const {
+  return impl_->device->allocated_bytes();
+}
 
 void GpuLayers::add_adapters(std::span<const AppliedLora> adapters) {
   Impl& s = *impl_;

@@ -25,8 +25,17 @@ bool only_cpu_devices(const gpu::DeviceList& list) {
 }
 
 std::vector<std::string> run_args(const std::filesystem::path& model, const std::string& layers) {
-  return {"run", model.string(), "why is the sky blue?", "--temperature", "0", "--max-tokens",
-          "8", "--kv-cache", "f32", "--gpu-layers", layers};
+  return {"run",
+          model.string(),
+          "why is the sky blue?",
+          "--temperature",
+          "0",
+          "--max-tokens",
+          "8",
+          "--kv-cache",
+          "f32",
+          "--gpu-layers",
+          layers};
 }
 
 TEST(GpuCli, AutoWithoutARealGpuRunsOnTheCpu) {

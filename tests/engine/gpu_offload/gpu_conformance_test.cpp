@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/model/context.h"
 #include "engine/model/conformance_run.h"
+#include "engine/model/context.h"
 #include "engine/model/lora_files.h"
 #include "gpu/gpu.h"
 #include "support/json_test_util.h"
@@ -22,18 +22,18 @@ namespace {
 namespace fs = std::filesystem;
 
 // Skips the test when the machine has no Vulkan device (no loader, no driver).
-#define REQUIRE_VULKAN_DEVICE()                                                             \
-  do {                                                                                      \
-    static const gpu::DeviceList devices = gpu::list_devices();                             \
-    if (devices.devices.empty())                                                            \
-      GTEST_SKIP() << "no Vulkan device (" << devices.note                                  \
+#define REQUIRE_VULKAN_DEVICE()                                                            \
+  do {                                                                                     \
+    static const gpu::DeviceList devices = gpu::list_devices();                            \
+    if (devices.devices.empty())                                                           \
+      GTEST_SKIP() << "no Vulkan device (" << devices.note                                 \
                    << "): install mesa-vulkan-drivers for the CPU-type device (lavapipe)"; \
   } while (false)
 
 struct Param {
-  std::string folder;    // "models", "arch" or "lora"
-  std::string file;      // the model (or, for lora/, the adapter) file name
-  int gpu_layers = -1;   // -1: all
+  std::string folder;   // "models", "arch" or "lora"
+  std::string file;     // the model (or, for lora/, the adapter) file name
+  int gpu_layers = -1;  // -1: all
   Batching batching = Batching::one_batch;
 };
 
@@ -80,8 +80,8 @@ std::vector<Param> other_ways() {
 std::string param_name(const testing::TestParamInfo<Param>& info) {
   const Param& p = info.param;
   return identifier(p.folder + "_" + p.file.substr(0, p.file.find(".gguf")) + "_" +
-                    (p.gpu_layers < 0 ? std::string("all") : std::to_string(p.gpu_layers)) +
-                    "_" + batching_name(p.batching));
+                    (p.gpu_layers < 0 ? std::string("all") : std::to_string(p.gpu_layers)) + "_" +
+                    batching_name(p.batching));
 }
 
 class GpuConformance : public testing::TestWithParam<Param> {};
@@ -96,21 +96,32 @@ TEST_P(GpuConformance, MatchesReference) {
     // The six quant-base files share one shape and differ in their weights' types: the first
     // prompt (and its 24 greedy steps) runs every type's shader; lavapipe is slow at n_embd 256.
     const int max_cases = p.file.starts_with("quant-base-") ? 1 : 0;
-    run_conformance({folder / p.file, folder, fs::path(p.file).stem().string(), {}, mode,
-                     p.gpu_layers, max_cases});
+    run_conformance({folder / p.file,
+                     folder,
+                     fs::path(p.file).stem().string(),
+                     {},
+                     mode,
+                     p.gpu_layers,
+                     max_cases});
     return;
   }
   // An adapter of the pack: its reference names the base model and the scale (README §7).
   const fs::path lora_dir = dir / "lora";
   const std::string stem = fs::path(p.file).stem().string();
-  const auto ref = hearth::test::json_from(hearth::test::read_file(lora_dir / (stem + ".ref.json")));
+  const auto ref =
+      hearth::test::json_from(hearth::test::read_file(lora_dir / (stem + ".ref.json")));
   const auto& lora = ref.at("lora").as_object();
   const fs::path base = dir / "models" / boost::json::value_to<std::string>(ref.at("model"));
   const fs::path adapter_file = lora_dir / boost::json::value_to<std::string>(lora.at("adapter"));
   const auto scale = boost::json::value_to<float>(lora.at("scale"));
   const std::shared_ptr<const Model> model = Model::load(base);
   const AppliedLora applied{LoraAdapter::load(adapter_file, *model), scale};
-  run_conformance({base, lora_dir, stem, {applied}, mode, p.gpu_layers,
+  run_conformance({base,
+                   lora_dir,
+                   stem,
+                   {applied},
+                   mode,
+                   p.gpu_layers,
                    base.filename().string().starts_with("quant-base-") ? 1 : 0});
 }
 
@@ -132,7 +143,8 @@ TEST(GpuOffload, SequenceAdaptersMatchTheCpu) {
     write_adapter(file, random_adapter(base, suffixes, 4, 8, seed));
     return LoraAdapter::load(file, *model);
   };
-  const auto all = adapter({"attn_q.weight", "attn_v.weight", "ffn_up.weight", "ffn_down.weight"}, 7);
+  const auto all =
+      adapter({"attn_q.weight", "attn_v.weight", "ffn_up.weight", "ffn_down.weight"}, 7);
   const auto some = adapter({"attn_k.weight", "attn_output.weight", "ffn_gate.weight"}, 8);
   const auto wide = adapter({"attn_q.weight"}, 9);
 
