@@ -21,6 +21,8 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # end-to-end tests: real clients and a real browser
   nodejs chromium curl openssl   # nodejs ships npm; curl and openssl: the server tests use their CLIs
+  # GPU offload (Vulkan; lavapipe lets tests run without a GPU)
+  glslc libvulkan-dev mesa-vulkan-drivers
 )
 
 missing=()

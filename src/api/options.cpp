@@ -12,9 +12,10 @@
 namespace hearth::api {
 namespace {
 
-constexpr std::array<std::string_view, 12> kNames = {
-    "temperature",      "top_k", "top_p", "min_p",   "repeat_penalty", "repeat_last_n",
-    "presence_penalty", "frequency_penalty", "seed", "stop", "num_ctx", "num_predict"};
+constexpr std::array<std::string_view, 13> kNames = {
+    "temperature",      "top_k",       "top_p",  "min_p", "repeat_penalty",
+    "repeat_last_n",    "presence_penalty", "frequency_penalty", "seed", "stop",
+    "num_ctx",          "num_predict", "num_gpu"};
 
 std::optional<std::int64_t> int_at_least(const json::object& o, std::string_view field,
                                          std::int64_t lo) {
@@ -51,6 +52,7 @@ Options read_options(const json::object& o, UnknownOptions unknown) {
   if (out.num_ctx && (*out.num_ctx < 1 || *out.num_ctx > (1 << 24)))
     bad_field("num_ctx", "between 1 and 16777216");
   out.num_predict = int_at_least(o, "num_predict", -2);
+  out.num_gpu = int_at_least(o, "num_gpu", -1);
   return out;
 }
 
@@ -75,6 +77,7 @@ json::object to_json(const Options& o) {
   }
   put("num_ctx", o.num_ctx);
   put("num_predict", o.num_predict);
+  put("num_gpu", o.num_gpu);
   return out;
 }
 
@@ -94,6 +97,7 @@ Options overlay(Options base, const Options& over) {
   take(base.stop, over.stop);
   take(base.num_ctx, over.num_ctx);
   take(base.num_predict, over.num_predict);
+  take(base.num_gpu, over.num_gpu);
   return base;
 }
 

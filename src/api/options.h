@@ -5,7 +5,8 @@
 //   temperature 0..100, top_k >= 0, top_p 0..1, min_p 0..1, repeat_penalty 1e-6..100,
 //   repeat_last_n >= -1 (-1: the whole context), presence_penalty and frequency_penalty
 //   -100..100, seed (negative: a random one), stop (a string or a list), num_ctx 1..16777216,
-//   num_predict >= -2 (-1 and -2: no limit).
+//   num_predict >= -2 (-1 and -2: no limit), num_gpu >= -1 (layers on the GPU when the model
+//   loads, as Ollama's; -1: the gpu_layers setting, 0: the CPU, more than the model has: all).
 #pragma once
 
 #include <boost/json.hpp>
@@ -30,6 +31,7 @@ struct Options {
   std::optional<std::vector<std::string>> stop;
   std::optional<std::int64_t> num_ctx;
   std::optional<std::int64_t> num_predict;
+  std::optional<std::int64_t> num_gpu;
 
   bool empty() const;
   bool operator==(const Options&) const = default;
@@ -37,8 +39,8 @@ struct Options {
 
 // What read_options does with a key it does not know.
 enum class UnknownOptions {
-  ignore,  // a request's options: Ollama's clients send some hearth has no use for (num_gpu,
-           // num_thread, mirostat, ...), and Ollama ignores them too
+  ignore,  // a request's options: Ollama's clients send some hearth has no use for
+           // (num_thread, mirostat, ...), and Ollama ignores them too
   refuse,  // options to store: a typo would otherwise be kept and silently never apply
 };
 

@@ -20,6 +20,7 @@
 
 #include "cli/bench_model.h"
 #include "cli/bench_text.h"
+#include "cli/model_session.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/json_text.h"
@@ -193,6 +194,7 @@ void register_bench(CLI::App& app) {
       ->delimiter(',')
       ->check(CLI::Range(0, 1 << 20));
   bench->add_option("--kv-cache", kv_cache, "KV cache type: f16 (default), q8_0 or f32");
+  add_gpu_options(bench, model_options.gpu_layers, model_options.gpu_device);
   bench->add_flag("--json", model_options.json, "print one JSON object instead of a table");
   bench->add_option("--bandwidth-mib", model_options.bandwidth_mib,
                     "size of the read-bandwidth buffer in MiB (default 1024)")

@@ -133,6 +133,8 @@ void run_model_bench(const ModelBenchOptions& o) {
   model_options.model = o.model;
   model_options.n_ctx = max_depth + std::max({o.n_prompt, o.n_gen, 1});
   model_options.threads = o.threads;
+  model_options.gpu_layers = o.gpu_layers;
+  model_options.gpu_device = o.gpu_device;
   generate::RunnerOptions runner_options;
   runner_options.kv_type = o.kv_type;
   runner_options.max_batch = std::max(o.n_prompt, 512);
@@ -265,6 +267,7 @@ void run_model_bench(const ModelBenchOptions& o) {
            return a;
          }()},
         {"kv_cache_type", model::kv_type_name(o.kv_type)},
+        {"gpu_layers", runner->n_gpu_layers()},
         {"read_bandwidth_gbps", bw.best_gbps},
         {"read_bandwidth", json::object{{"best_gbps", bw.best_gbps},
                                         {"mean_gbps", bw.mean_gbps},
@@ -312,6 +315,8 @@ void run_model_bench(const ModelBenchOptions& o) {
                 tg_gbps, bytes_token / 1e9, ratio);
   if (o.n_prompt > 0 && o.n_gen > 0)
     std::printf("pp / tg              %.2f (prompt tokens/s over generated tokens/s)\n", pp_over_tg);
+  if (runner->n_gpu_layers() > 0)
+    std::printf("GPU layers           %d of %d (Vulkan)\n", runner->n_gpu_layers(), hp.n_layer);
   std::printf("KV cache             %.3f GB (%s, %d cells; f32 would be %.3f GB)\n", kv_bytes / 1e9,
               model::kv_type_name(o.kv_type), runner->n_ctx(),
               kv_bytes / static_cast<double>(model::kv_row_bytes(o.kv_type, 32)) * 128 / 1e9);

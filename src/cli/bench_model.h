@@ -19,6 +19,8 @@ struct ModelBenchOptions {
   // measurement per value, in the order given.
   std::vector<int> depths = {0};
   model::KvType kv_type = model::KvType::f16;  // --kv-cache (the server's default type)
+  std::string gpu_layers;    // --gpu-layers auto|all|N (empty: HEARTH_GPU_LAYERS)
+  int gpu_device = -1;       // --gpu-device
   bool json = false;         // --json: one JSON object instead of the table
   double bandwidth_mib = 1024;  // size of the read-bandwidth buffer
 };

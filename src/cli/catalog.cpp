@@ -37,12 +37,12 @@ std::string parameter_count(uint64_t n) {
 }
 
 std::string machine_line(const hardware::MachineInfo& m) {
-  std::string gpus = "no NVIDIA GPU";
-  if (!m.gpus.empty()) {
-    gpus.clear();
-    for (const auto& g : m.gpus)
+  // CPU-type Vulkan devices (lavapipe) have no memory of their own: the fit leaves them out.
+  std::string gpus;
+  for (const auto& g : m.gpus)
+    if (!g.cpu_device)
       gpus += (gpus.empty() ? "" : ", ") + g.name + " (" + format_bytes(g.vram_free) + " free)";
-  }
+  if (gpus.empty()) gpus = "no GPU";
   return format_bytes(m.ram_total) + " RAM (" + format_bytes(m.ram_available) + " available), " +
          gpus + ", " + format_bytes(m.disk_free) + " free disk";
 }

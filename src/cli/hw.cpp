@@ -1,6 +1,7 @@
 // `hearth hw [--json]`: what this machine has — CPU model and family (CPUID numbers and the
-// microarchitecture), cores, SIMD features, RAM, free disk at HEARTH_HOME, OS and NVIDIA GPUs
-// (none is a normal answer). --json prints hardware::to_json().
+// microarchitecture), cores, SIMD features, RAM, free disk at HEARTH_HOME, OS and the Vulkan
+// devices (name, vendor, kind, VRAM, subgroup size, fp16, int8 dot; free memory from NVML on
+// NVIDIA cards; none is a normal answer). --json prints hardware::to_json().
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -27,11 +28,23 @@ void print_machine(const hardware::MachineInfo& m) {
     std::printf("GPUs   none (%s)\n", m.gpu_note.empty() ? "none found" : m.gpu_note.c_str());
     return;
   }
-  std::printf("GPUs   %zu, NVIDIA driver %s\n", m.gpus.size(),
-              m.gpu_driver.empty() ? "(version unknown)" : m.gpu_driver.c_str());
-  for (const auto& g : m.gpus)
-    std::printf("  %u  %s: %s VRAM, %s free\n", g.index, g.name.c_str(),
-                format_bytes(g.vram_total).c_str(), format_bytes(g.vram_free).c_str());
+  std::printf("GPUs   %zu%s%s%s\n", m.gpus.size(), m.gpus.front().vulkan ? " (Vulkan)" : " (NVML)",
+              m.gpu_driver.empty() ? "" : ", NVIDIA driver ", m.gpu_driver.c_str());
+  for (const auto& g : m.gpus) {
+    std::string free = g.free_measured ? ", " + format_bytes(g.vram_free) + " free" : "";
+    if (!g.vulkan) {
+      std::printf("  %u  %s: %s VRAM%s (no Vulkan device: not usable for GPU layers)\n", g.index,
+                  g.name.c_str(), format_bytes(g.vram_total).c_str(), free.c_str());
+      continue;
+    }
+    std::printf("  %u  %s [%s, %s]: %s %s%s, subgroup %u, fp16 %s, int8 dot %s%s\n", g.index,
+                g.name.c_str(), g.vendor.c_str(), g.kind.c_str(),
+                format_bytes(g.vram_total).c_str(), g.cpu_device ? "memory" : "VRAM",
+                free.c_str(), g.subgroup_size, g.fp16 ? "yes" : "no", g.int8_dot ? "yes" : "no",
+                g.cpu_device ? " (CPU-type: used with --gpu-layers all/N or HEARTH_VULKAN_CPU=1)"
+                             : "");
+  }
+  if (!m.gpu_note.empty()) std::printf("       (%s)\n", m.gpu_note.c_str());
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "cli/model_resolve.h"
+#include "core/config.h"
 #include "core/error.h"
 
 namespace hearth::cli {
@@ -19,6 +20,18 @@ void ModelOptions::add_to(CLI::App* command) {
   command->add_option("--lora", lora,
                       "LoRA adapter ADAPTER.gguf[:SCALE] (llama.cpp's format) applied to the model; "
                       "SCALE defaults to 1.0; repeat for several adapters");
+  add_gpu_options(command, gpu_layers, gpu_device);
+}
+
+void add_gpu_options(CLI::App* command, std::string& gpu_layers, int& gpu_device) {
+  command->add_option("--gpu-layers", gpu_layers,
+                      "layers on the GPU (Vulkan): auto (as many as fit; the CPU without a GPU), "
+                      "all, or a number of the last layers, 0 for the CPU only (default: "
+                      "HEARTH_GPU_LAYERS, auto)");
+  command->add_option("--gpu-device", gpu_device,
+                      "Vulkan device index for the GPU layers, as `hearth hw` lists them "
+                      "(default: the first GPU)")
+      ->check(CLI::Range(-1, 64));
 }
 
 generate::LoraFile parse_lora_option(const std::string& value) {
@@ -40,6 +53,11 @@ std::unique_ptr<generate::ModelRunner> load_model(const ModelOptions& options,
   runner.threads = options.threads;
   runner.n_seq = 1;
   for (const std::string& value : options.lora) runner.adapters.push_back(parse_lora_option(value));
+  runner.gpu_layers =
+      options.gpu_layers.empty()
+          ? generate::parse_gpu_layers(config::get("HEARTH_GPU_LAYERS"), "HEARTH_GPU_LAYERS")
+          : generate::parse_gpu_layers(options.gpu_layers, "--gpu-layers");
+  runner.gpu_device = options.gpu_device;
   return generate::ModelRunner::load(model_file_to_load(options.model), runner);
 }
 

@@ -11,7 +11,7 @@
 namespace hearth::config {
 namespace {
 
-constexpr std::array<Setting, 31> kSettings = {{
+constexpr std::array<Setting, 33> kSettings = {{
     {"HEARTH_HOST", "--host", "127.0.0.1:11435", "address and port the server listens on"},
     {"HEARTH_HOME", "", "", "where models, the database and datasets live "
                             "(default $XDG_DATA_HOME/hearth, else ~/.local/share/hearth)"},
@@ -44,6 +44,14 @@ constexpr std::array<Setting, 31> kSettings = {{
      "number type of the server's KV cache: f16 (half the memory of f32), q8_0 (about 27% of "
      "f32; models whose head size is a multiple of 32) or f32 (exact: logprobs then equal "
      "`hearth logits` to 1e-4)"},
+    {"HEARTH_GPU_LAYERS", "--gpu-layers", "auto",
+     "how many of a model's layers run on the GPU (Vulkan): auto (as many as fit in the GPU's "
+     "memory with their KV cache; the CPU when there is no GPU), all, or a number of the last "
+     "layers (0: the CPU only). A CPU-type Vulkan device (Mesa's lavapipe) is used only with all, "
+     "a number, or HEARTH_VULKAN_CPU=1. Ollama's num_gpu option sets it per model load"},
+    {"HEARTH_VULKAN_CPU", "", "0",
+     "1: --gpu-layers auto also uses a CPU-type Vulkan device (Mesa's lavapipe), for testing the "
+     "GPU path on a machine without a GPU; it is slower than hearth's own CPU kernels"},
     {"HEARTH_AUTH_FAILURES", "--auth-failures", "10",
      "wrong API keys one client address may send within HEARTH_AUTH_WINDOW before further wrong "
      "keys from it are answered 429 with Retry-After (0: no limit); other addresses are not "

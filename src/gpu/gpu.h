@@ -50,7 +50,7 @@ class Device {
  public:
   virtual ~Device() = default;
   virtual const DeviceInfo& info() const = 0;
-  // A device-local storage buffer of `bytes`; Error(resource_exhausted) naming the size and the
+  // A device-local storage buffer of `bytes`; Error(out_of_memory) naming the size and the
   // device when the memory is not there.
   virtual std::unique_ptr<Buffer> allocate(uint64_t bytes) = 0;
   // Device-local bytes allocated through this Device, now.

@@ -18,14 +18,14 @@ bool meets(uint64_t have, uint64_t minimum) {
 const GpuInfo* most_free(const std::vector<GpuInfo>& gpus) {
   const GpuInfo* best = nullptr;
   for (const auto& g : gpus)
-    if (best == nullptr || g.vram_free > best->vram_free) best = &g;
+    if (!g.cpu_device && (best == nullptr || g.vram_free > best->vram_free)) best = &g;
   return best;
 }
 
 const GpuInfo* largest(const std::vector<GpuInfo>& gpus) {
   const GpuInfo* best = nullptr;
   for (const auto& g : gpus)
-    if (best == nullptr || g.vram_total > best->vram_total) best = &g;
+    if (!g.cpu_device && (best == nullptr || g.vram_total > best->vram_total)) best = &g;
   return best;
 }
 

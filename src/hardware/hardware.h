@@ -7,8 +7,11 @@
 //   RAM          /proc/meminfo MemTotal and MemAvailable
 //   disk         statvfs() on HEARTH_HOME, or its nearest existing parent
 //   OS           uname() and /etc/os-release PRETTY_NAME
-//   GPUs         NVIDIA only, through NVML loaded at run time with dlopen("libnvidia-ml.so.1");
-//                no library, no driver or no device is a normal answer: an empty list and a note.
+//   GPUs         every Vulkan device (hearth_gpu's list: name, vendor, kind, VRAM, subgroup size,
+//                fp16, int8 dot), with free memory from NVML (loaded at run time with
+//                dlopen("libnvidia-ml.so.1")) for NVIDIA cards where it answers; without a
+//                Vulkan loader, NVML's list alone. No library, no driver or no device is a normal
+//                answer: an empty list and a note.
 // The parsers take file contents, so tests feed sample text; assess_fit() takes a MachineInfo
 // value, so tests build machines by hand.
 //
@@ -36,10 +39,18 @@ constexpr uint64_t kGiB = uint64_t{1} << 30;
 constexpr uint64_t kMiB = uint64_t{1} << 20;
 
 struct GpuInfo {
-  unsigned index = 0;
+  unsigned index = 0;       // the Vulkan device index (`--gpu-device`); NVML's without Vulkan
   std::string name;         // "NVIDIA GeForce RTX 4090"
   uint64_t vram_total = 0;  // bytes
-  uint64_t vram_free = 0;   // bytes
+  uint64_t vram_free = 0;   // bytes (measured by NVML, else vram_total)
+  bool vulkan = false;      // listed by Vulkan (usable for GPU layers)
+  std::string vendor = {};  // "NVIDIA", "AMD", "Intel", "Mesa", ...
+  std::string kind = {};    // "discrete", "integrated", "virtual", "cpu", "other"
+  bool cpu_device = false;  // a CPU-type Vulkan device (lavapipe): no real VRAM, never in the fit
+  uint32_t subgroup_size = 0;
+  bool fp16 = false;
+  bool int8_dot = false;
+  bool free_measured = false;  // vram_free came from NVML
 };
 
 struct MachineInfo {
@@ -55,7 +66,7 @@ struct MachineInfo {
   std::string os_name;              // "Debian GNU/Linux 12 (bookworm)"
   std::string kernel;               // "Linux 6.1.0-18-amd64"
   std::string arch;                 // "x86_64"
-  std::vector<GpuInfo> gpus;        // NVIDIA GPUs; empty when none (see gpu_note)
+  std::vector<GpuInfo> gpus;        // Vulkan devices (or NVML's GPUs); empty when none (gpu_note)
   std::string gpu_driver;           // NVIDIA driver version, when NVML answered
   std::string gpu_note;             // why `gpus` is empty, in words; empty otherwise
 };
@@ -67,7 +78,8 @@ MachineInfo probe();
 // The machine as one JSON object (keys: cpu_model, cpuid {vendor, family, model, stepping,
 // microarchitecture, description}, logical_cores, physical_cores, simd,
 // ram_total_bytes, ram_available_bytes, disk_path, disk_free_bytes, os, kernel, arch,
-// gpus [{index, name, vram_total_bytes, vram_free_bytes}], gpu_driver, gpu_note).
+// gpus [{index, name, vram_total_bytes, vram_free_bytes, vram_free_measured, vulkan, vendor, kind,
+// cpu_device, subgroup_size, fp16, int8_dot}], gpu_driver, gpu_note).
 std::string to_json(const MachineInfo& machine);
 
 // --- parsers (file contents in, values out) ---
@@ -101,6 +113,10 @@ uint64_t free_disk_bytes(const std::filesystem::path& where,
 // NVIDIA GPUs through NVML. An empty list when the library or a device is missing, with the reason
 // in *note; the driver version in *driver when NVML answered.
 std::vector<GpuInfo> probe_nvidia_gpus(std::string* driver, std::string* note);
+// Vulkan's devices, each NVIDIA one given NVML's free memory where NVML lists a GPU of the same
+// name; without any Vulkan device, NVML's list. *note says why the list is empty or what is
+// missing (no Vulkan loader, no NVML). Never throws.
+std::vector<GpuInfo> probe_gpus(std::string* driver, std::string* note);
 
 // --- fit ---
 
@@ -184,6 +200,25 @@ struct FitOptions {
 // The verdict for one model on one machine. Pure: no probing, no I/O.
 FitResult assess_fit(const MachineInfo& machine, const ModelShape& shape,
                      const Requirements& requirements, const FitOptions& options);
+
+// --- GPU layers (`--gpu-layers auto`) ---
+
+// Where `auto` puts a model's layers: 0 (the CPU), -1 (every layer and the output) or the last
+// `layers` layers, on Vulkan device `device`; `summary` says what was chosen and why, in one line.
+struct GpuLayerPlan {
+  int layers = 0;
+  int device = -1;
+  std::string summary;
+};
+// The GPU with the most free memory (a CPU-type Vulkan device only when allow_cpu_device,
+// HEARTH_VULKAN_CPU=1) takes as many of the last layers as fit with their KV cache and a margin
+// (the fit's formulas: per layer, its share of the weights and the cache plus 10%, and 300 MiB of
+// runtime buffers); every layer when the whole model fits. No usable device: layers = 0 and the
+// summary reads "no GPU found (<why>): running on the CPU". `note` is probe_gpus()'s. Pure.
+GpuLayerPlan plan_gpu_layers(const std::vector<GpuInfo>& gpus, std::string_view note,
+                             const ModelShape& shape, uint64_t n_cells,
+                             uint32_t kv_bytes_per_32_values, uint64_t n_seq,
+                             bool allow_cpu_device);
 
 // "20.1 GB" (one decimal, GB = 2^30 bytes); "512 MB" below 1 GB.
 std::string format_bytes(uint64_t bytes);

@@ -193,7 +193,7 @@ MachineInfo probe() {
   m.os_name = parse_os_release(read_text_file("/etc/os-release"));
   if (m.os_name.empty()) m.os_name = m.kernel;
 
-  m.gpus = probe_nvidia_gpus(&m.gpu_driver, &m.gpu_note);
+  m.gpus = probe_gpus(&m.gpu_driver, &m.gpu_note);
   return m;
 }
 
@@ -204,7 +204,15 @@ std::string to_json(const MachineInfo& m) {
     gpus.push_back(json::object{{"index", g.index},
                                 {"name", g.name},
                                 {"vram_total_bytes", g.vram_total},
-                                {"vram_free_bytes", g.vram_free}});
+                                {"vram_free_bytes", g.vram_free},
+                                {"vram_free_measured", g.free_measured},
+                                {"vulkan", g.vulkan},
+                                {"vendor", g.vendor},
+                                {"kind", g.kind},
+                                {"cpu_device", g.cpu_device},
+                                {"subgroup_size", g.subgroup_size},
+                                {"fp16", g.fp16},
+                                {"int8_dot", g.int8_dot}});
   json::array simd;
   for (const auto& feature : m.simd) simd.push_back(json::string(feature));
   const json::object j = {

@@ -26,6 +26,7 @@ void apply_options(const api::Options& o, GenerationRequest& r) {
   if (o.seed && *o.seed >= 0) s.seed = static_cast<std::uint64_t>(*o.seed);
   if (o.stop) r.stop = *o.stop;
   if (o.num_ctx) r.num_ctx = static_cast<int>(*o.num_ctx);
+  if (o.num_gpu) r.num_gpu = as_int(*o.num_gpu);
   // Ollama: -1 generates until the end, -2 until the context is full; both mean no limit here.
   if (o.num_predict) r.max_tokens = *o.num_predict < 0 ? -1 : as_int(*o.num_predict);
 }

@@ -83,7 +83,9 @@ void ModelLoop::serve(std::unique_lock<std::mutex>& lock) {
     evict = false;  // busy: make_room may only pick it again once idle
     if (active == 0 && !queue.empty()) {
       const int want = effective_ctx(queue.front());
-      if (!loaded || want > num_ctx || (runner_ && runner_path_ != path)) {
+      const int gpu =
+          queue.front().num_gpu >= 0 ? queue.front().num_gpu : shared_.options.gpu_layers;
+      if (!loaded || want > num_ctx || (runner_ && runner_path_ != path) || gpu != gpu_layers) {
         load(lock, want);
         continue;
       }
@@ -106,6 +108,8 @@ void ModelLoop::load(std::unique_lock<std::mutex>& lock, int wanted_ctx) {
   const auto t0 = Clock::now();
   const std::string file = path;
   const std::string model_name = name;
+  const int gpu = queue.empty() || queue.front().num_gpu < 0 ? shared_.options.gpu_layers
+                                                             : queue.front().num_gpu;
   const int n_par = shared_.options.num_parallel;
   lock.unlock();
   std::string error;
@@ -134,6 +138,7 @@ void ModelLoop::load(std::unique_lock<std::mutex>& lock, int wanted_ctx) {
             "of {} MiB; loading anyway",
             name, bytes >> 20, shared_.options.memory_budget >> 20);
     }
+    runner_->set_gpu_layers(gpu);  // Ollama's num_gpu applies when the model loads
     runner_->reserve(ctx_len, n_par);
   } catch (const Error& e) {
     error = e.what();
@@ -158,6 +163,7 @@ void ModelLoop::load(std::unique_lock<std::mutex>& lock, int wanted_ctx) {
   evict = false;
   size_bytes = bytes;
   num_ctx = ctx_len;
+  gpu_layers = gpu;
   last_used = Clock::now();
   const std::int64_t load_ns = ns_between(t0, last_used);
   for (Task& t : queue) t.load_ns = load_ns;

@@ -81,8 +81,8 @@ Scheduler::Scheduler(Options options, RunnerLoader loader) : impl_(std::make_uni
   if (options.memory_budget == 0) options.memory_budget = hardware::probe().ram_available;
   impl_->shared.options = options;
   if (!loader)
-    loader = [kv_type = options.kv_type](const std::string& path, const std::string& name,
-                                         int threads, int max_batch) {
+    loader = [kv_type = options.kv_type, gpu_layers = options.gpu_layers](
+                 const std::string& path, const std::string& name, int threads, int max_batch) {
       // A blob changed since its install (size or mtime) is refused before anything is read.
       store::check_blob_unchanged(path, name);
       generate::RunnerOptions o;
@@ -91,6 +91,7 @@ Scheduler::Scheduler(Options options, RunnerLoader loader) : impl_(std::make_uni
       o.batch_invariant = true;  // greedy output alone == batched (runner.h)
       o.prompt_cache = true;     // a user's next turn reuses its cached prefix (runner.h)
       o.max_batch = max_batch;
+      o.gpu_layers = gpu_layers;
       return std::unique_ptr<generate::Runner>(generate::ModelRunner::load_weights(path, o));
     };
   impl_->shared.loader = std::move(loader);
@@ -110,6 +111,7 @@ Scheduler::Options Scheduler::options_from_config() {
   o.max_prompt_batch = 64;
   const std::string kv = config::get("HEARTH_KV_CACHE");
   if (!kv.empty()) o.kv_type = model::kv_type_from_name(kv, "HEARTH_KV_CACHE");
+  o.gpu_layers = generate::parse_gpu_layers(config::get("HEARTH_GPU_LAYERS"), "HEARTH_GPU_LAYERS");
   return o;
 }
 
@@ -135,6 +137,7 @@ Task generation_task(GenerationRequest request, GenerationSink sink) {
   task.kind = Task::Kind::generate;
   task.keep_alive = request.keep_alive;
   task.num_ctx = request.num_ctx;
+  task.num_gpu = request.num_gpu;
   task.cancelled = request.cancelled;
   task.gen = std::move(request);
   task.gen_sink = std::move(sink);

@@ -88,6 +88,9 @@ struct GenerationRequest : generate::Request {
   std::string model;      // installed name:tag, as resolved by the caller
   std::string model_path; // the GGUF file of that model
   int num_ctx = 0;        // per-sequence context; 0: the scheduler's default
+  // Ollama's num_gpu: layers on the GPU when the model loads (a model loaded with another
+  // count reloads once its running sequences end); -1: Options::gpu_layers.
+  int num_gpu = -1;
   // The model's default system prompt (use_model), applied by run_generation when the request
   // brings no system prompt of its own.
   std::string default_system;
@@ -157,11 +160,14 @@ class Scheduler {
     std::uint64_t memory_budget = 0;  // bytes for loaded models; 0: available RAM at start
     int max_prompt_batch = 512;    // prompt tokens decoded per step (all sequences together)
     model::KvType kv_type = model::KvType::f16;  // HEARTH_KV_CACHE; the default loader's
+    // HEARTH_GPU_LAYERS: layers on the GPU for a request without num_gpu (generate::RunnerOptions)
+    int gpu_layers = generate::RunnerOptions::kGpuLayersAuto;
   };
 
   explicit Scheduler(Options options, RunnerLoader loader = {});
   // Options from the settings table (HEARTH_NUM_PARALLEL, HEARTH_MAX_QUEUE, HEARTH_KEEP_ALIVE,
-  // HEARTH_THREADS, HEARTH_KV_CACHE: Error(invalid_input) for a type other than f16, q8_0 or f32).
+  // HEARTH_THREADS, HEARTH_KV_CACHE: Error(invalid_input) for a type other than f16, q8_0 or f32;
+  // HEARTH_GPU_LAYERS: auto, all or a number).
   static Options options_from_config();
   // Cancels everything queued or running (their sinks get an error event "the server is
   // shutting down" unless already done), joins the loops, unloads every model.

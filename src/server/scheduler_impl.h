@@ -54,6 +54,7 @@ struct Task {
   EmbeddingSink emb_sink;   // embed
   std::optional<std::chrono::milliseconds> keep_alive;
   int num_ctx = 0;  // as asked (0: the scheduler's default)
+  int num_gpu = -1;  // as asked (-1: Options::gpu_layers)
   Clock::time_point submitted;
   std::int64_t load_ns = 0;  // set when this task waited for the model to load
   std::shared_ptr<std::atomic<bool>> cancelled;
@@ -101,6 +102,7 @@ class ModelLoop {
   bool evict = false;            // asked to unload by make_room() once idle
   std::uint64_t size_bytes = 0;  // weights file + KV cache while loaded
   int num_ctx = 0;               // per sequence, while loaded
+  int gpu_layers = 0;            // the GPU layers asked for at the last load
   int active = 0;                // sequences running now
   std::chrono::milliseconds keep_alive{0};
   Clock::time_point last_used{};   // for LRU eviction

@@ -72,10 +72,19 @@ TEST(Options, EachFieldOutOfRangeIsNamedWithItsRange) {
   expect_refused(R"({"num_ctx": 0})", "field 'num_ctx' must be between 1 and 16777216");
   expect_refused(R"({"num_ctx": 16777217})", "field 'num_ctx' must be between 1 and 16777216");
   expect_refused(R"({"num_predict": -3})", "field 'num_predict' must be -2 or more");
+  expect_refused(R"({"num_gpu": -2})", "field 'num_gpu' must be -1 or more");
+}
+
+TEST(Options, NumGpuIsKeptAndLaidOver) {
+  EXPECT_EQ(read(R"({"num_gpu": 99})").num_gpu, 99);
+  EXPECT_EQ(read(R"({"num_gpu": 0})", UnknownOptions::refuse).num_gpu, 0);
+  EXPECT_FALSE(read(R"({"top_k": 3})").num_gpu.has_value());
+  EXPECT_EQ(overlay(read(R"({"num_gpu": 4})"), read(R"({"num_gpu": -1})")).num_gpu, -1);
+  EXPECT_EQ(to_json(read(R"({"num_gpu": 7})")).at("num_gpu").as_int64(), 7);
 }
 
 TEST(Options, UnknownKeysAreIgnoredInRequestsAndRefusedForStorage) {
-  EXPECT_EQ(read(R"({"num_gpu": 99, "mirostat": 2, "top_k": 3})").top_k, 3);
+  EXPECT_EQ(read(R"({"num_thread": 4, "mirostat": 2, "top_k": 3})").top_k, 3);
   expect_error([] { read(R"({"top_k": 3, "temprature": 0.5})", UnknownOptions::refuse); },
                ErrorKind::invalid_input, {"unknown option 'temprature'", "temperature"});
   EXPECT_EQ(read(R"({"top_k": 3})", UnknownOptions::refuse).top_k, 3);

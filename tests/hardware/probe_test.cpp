@@ -137,7 +137,11 @@ TEST(Probe, JsonHasEveryField) {
     EXPECT_TRUE(test::has_key(j, key)) << key;
   // `hearth hw --json` prints this text: keys in order, two spaces deeper per level.
   EXPECT_TRUE(text.starts_with("{\n  \"arch\": \"\",\n  \"cpu_model\": \"Test CPU\",\n")) << text;
-  EXPECT_TRUE(test::contains(text, "\"gpus\": [\n    {\n      \"index\": 0,\n")) << text;
+  EXPECT_TRUE(test::contains(text, "\"gpus\": [\n    {\n      \"cpu_device\": false,\n")) << text;
+  // The Vulkan device's facts (hearth hw).
+  for (const char* key : {"index", "vulkan", "vendor", "kind", "subgroup_size", "fp16", "int8_dot",
+                          "vram_free_measured"})
+    EXPECT_TRUE(j.at("gpus").at(0).as_object().contains(key)) << key;
 }
 
 }  // namespace

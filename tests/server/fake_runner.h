@@ -27,6 +27,7 @@ struct FakeModels {
   int loads = 0;                      // weights loaded (RunnerLoader calls that succeeded)
   int alive = 0;                      // runners not yet destroyed (models in memory)
   std::vector<int> reserved_ctx;      // every reserve()'s n_ctx, in order
+  std::vector<int> gpu_layers;        // every set_gpu_layers() (made before each reserve())
   std::uint64_t bytes = 1000;         // memory_bytes() of every model
   int n_ctx_train = 1 << 20;          // a request with a huge num_ctx runs until cancelled
   std::chrono::milliseconds step_delay{1};
@@ -49,6 +50,10 @@ class FakeRunner final : public generate::Runner {
 
   int n_ctx_train() const override { return models_.n_ctx_train; }
   std::uint64_t memory_bytes(int, int) const override { return models_.bytes; }
+  void set_gpu_layers(int n) override {
+    std::lock_guard lock(models_.mu);
+    models_.gpu_layers.push_back(n);
+  }
   void reserve(int n_ctx, int n_seq) override {
     std::lock_guard lock(models_.mu);
     models_.reserved_ctx.push_back(n_ctx);

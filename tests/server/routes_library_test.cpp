@@ -260,7 +260,7 @@ TEST_F(LibraryRoutes, PersonalModelsDownloadStatusUpdateAndDelete) {
                 .as_string(),
             "unknown option 'temprature' (known: temperature, top_k, top_p, min_p, "
             "repeat_penalty, repeat_last_n, presence_penalty, frequency_penalty, seed, stop, "
-            "num_ctx, num_predict)");
+            "num_ctx, num_predict, num_gpu)");
   EXPECT_EQ(library->names(alice).find("renamed:v2")->parameters.temperature, 0.3);
 
   r = call(alice, "DELETE", "/api/personal-models/" + id);

@@ -272,6 +272,26 @@ TEST(SchedulerWithoutModels, ALargerContextResizesTheCacheAndKeepsTheWeights) {
   EXPECT_EQ(models.reserved_ctx, (std::vector<int>{64, 512}));
 }
 
+// Ollama's num_gpu applies when the model loads: a request asking for another count than the
+// loaded one reloads it (keeping the weights), one without num_gpu takes the setting's.
+TEST(SchedulerWithoutModels, NumGpuAppliesWhenTheModelLoads) {
+  FakeModels models;
+  auto o = options();
+  o.gpu_layers = 0;  // the setting: the CPU
+  Scheduler sched(o, models.loader());
+  for (int num_gpu : {-1, 5, 5, -1}) {
+    Outcome out;
+    auto r = request("/m/a", 2);
+    r.num_gpu = num_gpu;
+    sched.submit(r, out.sink());
+    ASSERT_TRUE(out.wait());
+    EXPECT_FALSE(out.failed) << out.error;
+  }
+  std::lock_guard lock(models.mu);
+  EXPECT_EQ(models.loads, 1);
+  EXPECT_EQ(models.gpu_layers, (std::vector<int>{0, 5, 0}));
+}
+
 TEST(SchedulerWithoutModels, PromptLongerThanItsContextAndFailedStepsAreErrorEvents) {
   FakeModels models;
   Scheduler sched(options(), models.loader());

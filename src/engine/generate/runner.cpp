@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/config.h"
+#include "core/log.h"
 #include "engine/generate/adapter_cache.h"
 #include "engine/generate/runner.h"
 #include "engine/generate/sequence.h"
@@ -64,7 +65,31 @@ std::uint64_t kv_bytes(const model::Hparams& hp, std::uint64_t cells, model::KvT
       static_cast<std::uint64_t>(std::max(1, n_seq)));
 }
 
+hardware::ModelShape shape_of(const model::Hparams& hp, std::uint64_t file_bytes) {
+  return {file_bytes,
+          static_cast<std::uint32_t>(hp.n_layer),
+          static_cast<std::uint32_t>(hp.n_head_kv),
+          static_cast<std::uint32_t>(hp.head_dim),
+          static_cast<std::uint32_t>(hp.n_layer_swa()),
+          static_cast<std::uint32_t>(hp.n_swa)};
+}
+
 }  // namespace
+
+int parse_gpu_layers(std::string_view text, std::string_view what) {
+  if (text == "auto") return RunnerOptions::kGpuLayersAuto;
+  if (text == "all") return -1;
+  int n = 0;
+  bool ok = !text.empty() && text.size() <= 6;
+  for (char c : text) {
+    ok = ok && c >= '0' && c <= '9';
+    if (ok) n = n * 10 + (c - '0');
+  }
+  if (!ok)
+    throw Error(ErrorKind::invalid_input, std::string(what) + "=" + std::string(text) +
+                                              ": use auto, all or a number of layers (0: the CPU)");
+  return n;
+}
 
 std::uint64_t ModelRunner::memory_bytes(int n_ctx, int n_seq) const {
   const auto cells = static_cast<std::uint64_t>(n_ctx) * static_cast<std::uint64_t>(n_seq);
@@ -79,6 +104,8 @@ std::uint64_t ModelRunner::kv_cache_bytes() const {
   return kv_bytes(model_->hparams(), static_cast<std::uint64_t>(ctx_->n_ctx()), options_.kv_type,
                   options_.n_seq);
 }
+
+int ModelRunner::n_gpu_layers() const { return ctx_ ? ctx_->n_gpu_layers() : 0; }
 
 std::uint64_t ModelRunner::request_adapter_bytes() const { return request_adapters_->bytes(); }
 
@@ -103,6 +130,20 @@ void ModelRunner::reserve(int n_ctx, int n_seq) {
   co.matmul = kernels::default_matmul_options(pool_.get());
   co.batch_invariant = options_.batch_invariant;
   co.adapters = adapters_;
+  co.gpu_device = options_.gpu_device;
+  co.gpu_layers = options_.gpu_layers;
+  if (co.gpu_layers == RunnerOptions::kGpuLayersAuto) {
+    std::string driver, note;
+    const std::vector<hardware::GpuInfo> gpus = hardware::probe_gpus(&driver, &note);
+    const hardware::GpuLayerPlan plan = hardware::plan_gpu_layers(
+        gpus, note, shape_of(model_->hparams(), std::filesystem::file_size(path_)),
+        static_cast<std::uint64_t>(co.n_ctx),
+        static_cast<std::uint32_t>(model::kv_row_bytes(options_.kv_type, 32)),
+        static_cast<std::uint64_t>(n_seq), config::get("HEARTH_VULKAN_CPU") == "1");
+    spdlog::info("{}", plan.summary);
+    co.gpu_layers = plan.layers;
+    if (co.gpu_device < 0) co.gpu_device = plan.device;
+  }
   ctx_ = std::make_unique<model::Context>(model_, co);
   seqs_.resize(static_cast<size_t>(n_seq));
   cached_.assign(static_cast<size_t>(n_seq), {});

@@ -26,6 +26,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -48,6 +49,9 @@ class Runner {
   virtual std::uint64_t memory_bytes(int n_ctx, int n_seq) const = 0;
   // (Re)builds the KV cache for n_seq sequences of n_ctx tokens. Running sequences end silently.
   virtual void reserve(int n_ctx, int n_seq) = 0;
+  // GPU layers for the next reserve() (RunnerOptions::gpu_layers: a count, -1 all,
+  // kGpuLayersAuto). A runner without a GPU path ignores it.
+  virtual void set_gpu_layers(int gpu_layers) { (void)gpu_layers; }
 
   // Starts a generation in a free slot, its context limited to `limit` tokens (at most n_ctx),
   // with the request's own adapters. Error(invalid_input) when the prompt is empty or longer
@@ -98,7 +102,20 @@ struct RunnerOptions {
   // Request::adapters loaded for earlier requests and kept (by path, re-read when the file's
   // size or modification time changed) beyond those running now, at most this many.
   int adapter_cache = 16;
+  // GPU offload (model::ContextOptions::gpu_layers, `--gpu-layers`): the last gpu_layers layers
+  // run on a Vulkan device; -1 every layer, 0 none (the CPU), kGpuLayersAuto as many as fit in
+  // the device's memory with their KV cache (hardware::plan_gpu_layers), decided at reserve():
+  // only on a real GPU (a CPU-type Vulkan device such as lavapipe when HEARTH_VULKAN_CPU=1), and
+  // on the CPU with one log line when there is none. gpu_device: a Vulkan device index, -1 the
+  // first GPU.
+  static constexpr int kGpuLayersAuto = -2;
+  int gpu_layers = 0;
+  int gpu_device = -1;
 };
+
+// `--gpu-layers` and the gpu_layers setting: "auto" (RunnerOptions::kGpuLayersAuto), "all" (-1)
+// or a count of layers (0: the CPU). Error(invalid_input) naming `what` otherwise.
+int parse_gpu_layers(std::string_view text, std::string_view what);
 
 class AdapterCache;  // adapter_cache.h
 
@@ -115,6 +132,7 @@ class ModelRunner final : public Runner {
   int n_ctx_train() const override;
   std::uint64_t memory_bytes(int n_ctx, int n_seq) const override;
   void reserve(int n_ctx, int n_seq) override;
+  void set_gpu_layers(int gpu_layers) override { options_.gpu_layers = gpu_layers; }
   int start(int slot, const Request& request, int limit) override;
   int choose_slot(const Request& request, std::span<const int> free) override;
   void step(std::vector<Output>& out) override;
@@ -130,6 +148,8 @@ class ModelRunner final : public Runner {
   kernels::KernelSet kernels() const;
   // Bytes of the KV cache as built now.
   std::uint64_t kv_cache_bytes() const;
+  // Layers running on the GPU now (0: all on the CPU).
+  int n_gpu_layers() const;
   // Bytes of the requests' adapters loaded now (A and B of each file once, however many
   // sequences use it); RunnerOptions::adapters are in memory_bytes().
   std::uint64_t request_adapter_bytes() const;

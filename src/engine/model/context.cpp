@@ -8,12 +8,13 @@
 #include <utility>
 
 #include "core/error.h"
+#include "engine/model/gpu_layers.h"
 
 namespace hearth::model {
 
 namespace {
 
-KvCache make_cache(const Model& model, const ContextOptions& o) {
+KvCache make_cache(const Model& model, const ContextOptions& o, const GpuLayers* gpu) {
   if (o.n_ctx <= 0 || o.n_seq_max <= 0)
     throw Error(ErrorKind::invalid_input, "context options: n_ctx (" + std::to_string(o.n_ctx) +
                                               ") and n_seq_max (" + std::to_string(o.n_seq_max) +
@@ -24,7 +25,15 @@ KvCache make_cache(const Model& model, const ContextOptions& o) {
                 "KV cache q8_0: this model's head size (" + std::to_string(hp.head_dim) +
                     ") is not a multiple of 32; use f16 or f32");
   return KvCache(hp.n_layer, hp.n_kv_dim(), o.n_ctx, o.kv_type, hp.swa_layers, hp.n_swa,
-                 o.n_seq_max);
+                 o.n_seq_max, gpu != nullptr ? gpu->layers() : std::vector<uint8_t>{});
+}
+
+std::unique_ptr<GpuLayers> make_gpu(const Model& model, const ContextOptions& o) {
+  if (o.gpu_layers == 0) return nullptr;
+  if (o.n_ctx <= 0 || o.n_seq_max <= 0) return nullptr;  // make_cache() says why
+  auto gpu = std::make_unique<GpuLayers>(model, o);
+  if (gpu->n_gpu_layers() == 0) return nullptr;  // every layer asked for stays on the CPU
+  return gpu;
 }
 
 }  // namespace
@@ -33,7 +42,14 @@ Context::Context(std::shared_ptr<const Model> model, ContextOptions options)
     : model_(std::move(model)),
       options_(std::move(options)),
       lora_(*model_, options_.adapters),
-      kv_(make_cache(*model_, options_)) {}
+      gpu_(make_gpu(*model_, options_)),
+      kv_(make_cache(*model_, options_, gpu_.get())) {}
+
+Context::Context(Context&&) noexcept = default;
+Context::~Context() = default;
+
+int Context::n_gpu_layers() const { return gpu_ ? gpu_->n_gpu_layers() : 0; }
+uint64_t Context::gpu_bytes() const { return gpu_ ? gpu_->device_bytes() : 0; }
 
 void Context::check_batch(std::span<const BatchEntry> batch) const {
   const int n_vocab = model_->n_vocab();
@@ -180,6 +196,7 @@ void Context::set_sequence_adapters(int seq_id, std::vector<AppliedLora> adapter
     }
   auto set = std::make_shared<SequenceAdapters>();
   set->index = LoraIndex(*model_, adapters);  // check_adapter()'s errors, before any change
+  if (gpu_) gpu_->add_adapters(adapters);
   set->adapters = std::move(adapters);
   seq_adapters_[seq_id] = std::move(set);
 }

@@ -34,6 +34,8 @@
 
 namespace hearth::model {
 
+class GpuLayers;  // gpu_layers.h
+
 struct ContextOptions {
   int n_ctx = 4096;   // KV cells, shared by all sequences; also the bound on positions
   int n_seq_max = 1;  // sequence ids are 0 .. n_seq_max-1
@@ -49,6 +51,12 @@ struct ContextOptions {
   // LoRA adapters added to the model's weights in every product (lora.h), in this order. The
   // Context keeps them alive; the constructor checks them against the model (check_adapter()).
   std::vector<AppliedLora> adapters;
+  // GPU offload (gpu_layers.h): the last gpu_layers layers run on a Vulkan device (-1: every
+  // layer, and the output; 0: none), their weights and KV cache on the device. gpu_device is
+  // an index of gpu::list_devices() (`hearth hw`); -1: the first GPU, a CPU-type Vulkan device
+  // only when there is no other. The GPU layers compute in F32 (".dequant-f32" results).
+  int gpu_layers = 0;
+  int gpu_device = -1;
 };
 
 struct BatchEntry {
@@ -80,8 +88,10 @@ class Logits {
 class Context {
  public:
   // Error(invalid_input) when n_ctx or n_seq_max is not positive.
+  // With gpu_layers: GpuLayers' errors (no device, not enough device memory).
   Context(std::shared_ptr<const Model> model, ContextOptions options = {});
-  Context(Context&&) = default;
+  Context(Context&&) noexcept;
+  ~Context();
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
 
@@ -126,6 +136,9 @@ class Context {
   const KvCache& kv_cache() const { return kv_; }
   const Model& model() const { return *model_; }
   const ContextOptions& options() const { return options_; }
+  // Layers running on the GPU (0 without offload), and the device memory they hold.
+  int n_gpu_layers() const;
+  uint64_t gpu_bytes() const;
 
  private:
   void check_batch(std::span<const BatchEntry> batch) const;
@@ -149,6 +162,7 @@ class Context {
   LoraIndex lora_;  // options_.adapters bound to the model's weights
   // By sequence id, only sequences that have adapters; shared between sequences with equal ones.
   std::map<int, std::shared_ptr<const SequenceAdapters>> seq_adapters_;
+  std::unique_ptr<GpuLayers> gpu_;  // the offloaded layers, or null
   KvCache kv_;
 };
 

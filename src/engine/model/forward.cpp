@@ -4,7 +4,9 @@
 //   layer's window only) → output projection → post-norm (gemma3) → residual; rmsnorm → FFN or
 //   MoE → post-norm (gemma3) → residual } → rmsnorm → output projection.
 // Each product with a weight adds the LoRA adapters bound to it (Projector): the context's for
-// every row, a sequence's own for that sequence's rows.
+// every row, a sequence's own for that sequence's rows. Layers offloaded to a GPU
+// (gpu_layers.h) run there in ranges of consecutive layers, the same steps recorded as device
+// operations; x crosses to the device and back once per range.
 // Shapes: T tokens in the batch, E = n_embd, D = head_dim, H / Hkv heads, F = n_ff.
 #include <algorithm>
 #include <cmath>
@@ -14,222 +16,14 @@
 #include "core/reused_buffer.h"
 #include "engine/kernels/attention.h"
 #include "engine/model/context.h"
+#include "engine/model/forward_batch.h"
+#include "engine/model/forward_parts.h"
+#include "engine/model/gpu_layers.h"
 #include "engine/model/ops.h"
 
 namespace hearth::model {
 
-namespace {
-
 using kernels::MatmulOptions;
-
-// linear() for batch-invariant decoding (ContextOptions::batch_invariant): `one` (per row of x,
-// may be null for no split) marks the rows computed with the one-token kernels; the others use
-// the many-token ones. Each kind goes through matmul in one call, its rows gathered when they
-// are not contiguous; either way every row's result depends on that row alone.
-void linear_rows(const WeightMatrix& w, const float* x, int64_t T, float* y,
-                 const MatmulOptions& o, const uint8_t* one) {
-  if (one == nullptr) {
-    linear(w, x, T, y, o);
-    return;
-  }
-  std::vector<int64_t> rows;
-  std::vector<float> xs, ys;
-  for (const uint8_t kind : {uint8_t{1}, uint8_t{0}}) {
-    rows.clear();
-    for (int64_t t = 0; t < T; ++t)
-      if (one[t] == kind) rows.push_back(t);
-    if (rows.empty()) continue;
-    MatmulOptions ok = o;
-    ok.path = kind ? MatmulOptions::Path::one_token : MatmulOptions::Path::many_tokens;
-    const auto n = static_cast<int64_t>(rows.size());
-    if (rows.back() - rows.front() + 1 == n) {  // contiguous: in place
-      linear(w, x + rows.front() * w.n_in, n, y + rows.front() * w.n_out, ok);
-      continue;
-    }
-    xs.resize(static_cast<size_t>(n * w.n_in));
-    ys.resize(static_cast<size_t>(n * w.n_out));
-    for (int64_t i = 0; i < n; ++i) std::copy_n(x + rows[i] * w.n_in, w.n_in, &xs[i * w.n_in]);
-    linear(w, xs.data(), n, ys.data(), ok);
-    for (int64_t i = 0; i < n; ++i) std::copy_n(&ys[i * w.n_out], w.n_out, y + rows[i] * w.n_out);
-  }
-}
-
-// Every product with a model weight: W x through the kernels, plus the LoRA terms bound to W
-// (lora.h), each scale · B (A x) added in adapter order: first the context's, then each row's
-// own sequence's. `one` as linear_rows(). `row_lora` (per row, the bound adapters of its
-// sequence or null) is null itself when no row's sequence has adapters, which costs nothing.
-struct Projector {
-  const MatmulOptions& o;
-  const uint8_t* one;
-  const LoraIndex& lora;
-  const LoraIndex* const* row_lora = nullptr;
-
-  void operator()(const WeightMatrix& w, const float* x, int64_t T, float* y) const {
-    linear_rows(w, x, T, y, o, one);
-    if (const std::vector<LoraTerm>* terms = lora.find(w)) {
-      std::vector<float> ax, bax;
-      for (const LoraTerm& term : *terms) {
-        ax.resize(static_cast<size_t>(T * term.a.n_out));
-        bax.resize(static_cast<size_t>(T * term.b.n_out));
-        linear_rows(term.a, x, T, ax.data(), o, one);
-        linear_rows(term.b, ax.data(), T, bax.data(), o, one);
-        for (size_t i = 0; i < bax.size(); ++i) y[i] += term.scale * bax[i];
-      }
-    }
-    if (row_lora != nullptr) add_sequence_terms(w, x, T, y);
-  }
-
-  // Per set of sequence adapters: its rows gathered, A x then B (A x) over them (each row with
-  // its own kernel kind, so a row's result depends on that row alone), scale · B (A x) added
-  // back to those rows.
-  void add_sequence_terms(const WeightMatrix& w, const float* x, int64_t T, float* y) const {
-    std::vector<const LoraIndex*> sets;  // in order of first use
-    for (int64_t t = 0; t < T; ++t)
-      if (row_lora[t] != nullptr && std::find(sets.begin(), sets.end(), row_lora[t]) == sets.end())
-        sets.push_back(row_lora[t]);
-    std::vector<int64_t> rows;
-    std::vector<uint8_t> rows_one;
-    std::vector<float> xs, ax, bax;
-    for (const LoraIndex* set : sets) {
-      const std::vector<LoraTerm>* terms = set->find(w);
-      if (terms == nullptr) continue;
-      rows.clear();
-      rows_one.clear();
-      for (int64_t t = 0; t < T; ++t)
-        if (row_lora[t] == set) {
-          rows.push_back(t);
-          if (one != nullptr) rows_one.push_back(one[t]);
-        }
-      const auto n = static_cast<int64_t>(rows.size());
-      xs.resize(static_cast<size_t>(n * w.n_in));
-      for (int64_t i = 0; i < n; ++i) std::copy_n(x + rows[i] * w.n_in, w.n_in, &xs[i * w.n_in]);
-      const uint8_t* kinds = one != nullptr ? rows_one.data() : nullptr;
-      for (const LoraTerm& term : *terms) {
-        ax.resize(static_cast<size_t>(n * term.a.n_out));
-        bax.resize(static_cast<size_t>(n * term.b.n_out));
-        linear_rows(term.a, xs.data(), n, ax.data(), o, kinds);
-        linear_rows(term.b, ax.data(), n, bax.data(), o, kinds);
-        for (int64_t i = 0; i < n; ++i) {
-          float* yr = y + rows[i] * w.n_out;
-          const float* br = &bax[static_cast<size_t>(i * w.n_out)];
-          for (int64_t c = 0; c < w.n_out; ++c) yr[c] += term.scale * br[c];
-        }
-      }
-    }
-  }
-
-  // The same for a subset of the rows, whose kinds are `rows_one` (null: no split) and whose
-  // sequence adapters are `rows_lora` (null: none).
-  Projector rows(const uint8_t* rows_one, const LoraIndex* const* rows_lora) const {
-    return {o, rows_one, lora, rows_lora};
-  }
-};
-
-// Adds `bias` (n values) to each of T rows of `stride` floats starting at x.
-void add_bias(float* x, const std::vector<float>& bias, int64_t T, int stride) {
-  if (bias.empty()) return;
-  for (int64_t t = 0; t < T; ++t)
-    for (size_t i = 0; i < bias.size(); ++i) x[t * stride + static_cast<int64_t>(i)] += bias[i];
-}
-
-// Dense gated FFN: out (T×E) = down(act(gate·x) * (up·x)), act SiLU or GELU (tanh); GELU as
-// llama.cpp's CPU backend computes it (an F16 table) when `gelu_table`.
-void dense_ffn(const LayerWeights& w, const Hparams& hp, const float* x, int64_t T, float* out,
-               const Projector& project, bool gelu_table) {
-  const int F = hp.n_ff;
-  const auto n = static_cast<size_t>(T * F);
-  std::span<float> act = reused_buffer<float, BufferSlot::ffn_act>(n);
-  if (w.gate_up_fused) {
-    // per token: F gate, then F up
-    std::span<float> gu = reused_buffer<float, BufferSlot::ffn_gate>(2 * n);
-    project(w.ffn_up, x, T, gu.data());
-    for (int64_t t = 0; t < T; ++t) swiglu(&gu[t * 2 * F], &gu[t * 2 * F + F], &act[t * F], F);
-  } else {
-    std::span<float> g = reused_buffer<float, BufferSlot::ffn_gate>(n);
-    std::span<float> u = reused_buffer<float, BufferSlot::ffn_up>(n);
-    project(w.ffn_gate, x, T, g.data());
-    project(w.ffn_up, x, T, u.data());
-    if (w.gelu) {
-      geglu(g.data(), u.data(), act.data(), static_cast<int>(T * F), gelu_table);
-    } else {
-      swiglu(g.data(), u.data(), act.data(), static_cast<int>(T * F));
-    }
-  }
-  project(w.ffn_down, act.data(), T, out);
-}
-
-// Mixture of experts: softmax over all router logits, keep the top n_expert_used, renormalise
-// their weights to sum 1, and sum the chosen experts' SwiGLU outputs weighted (in rank order).
-void moe_ffn(const LayerWeights& w, const Hparams& hp, const float* x, int64_t T, float* out,
-             const Projector& project) {
-  const int E = hp.n_embd, F = hp.n_ff, K = hp.n_expert_used, NE = hp.n_expert;
-  std::vector<float> probs(static_cast<size_t>(T * NE));
-  project(w.ffn_router, x, T, probs.data());
-
-  // choice[t*K + k] = expert of rank k for token t, weight[t*K + k] its weight.
-  std::vector<int> choice(static_cast<size_t>(T * K));
-  std::vector<float> weight(static_cast<size_t>(T * K));
-  std::vector<int> order(static_cast<size_t>(NE));
-  for (int64_t t = 0; t < T; ++t) {
-    float* p = &probs[t * NE];
-    softmax(p, NE);
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return p[a] > p[b]; });
-    float sum = 0;
-    for (int k = 0; k < K; ++k) sum += p[order[k]];
-    for (int k = 0; k < K; ++k) {
-      choice[t * K + k] = order[k];
-      weight[t * K + k] = p[order[k]] / sum;
-    }
-  }
-
-  // Each expert runs once over the tokens routed to it; results land in ranked slots.
-  std::vector<float> slots(static_cast<size_t>(T * K * E));
-  std::vector<float> xs, g, u, act, y;
-  std::vector<uint8_t> xs_one;            // the row kinds of xs, when splitting
-  std::vector<const LoraIndex*> xs_lora;  // the sequence adapters of xs's rows, when any
-  for (int e = 0; e < NE; ++e) {
-    std::vector<int64_t> rows;  // indexes t*K + k routed to e
-    for (int64_t r = 0; r < T * K; ++r)
-      if (choice[r] == e) rows.push_back(r);
-    if (rows.empty()) continue;
-    const auto n = static_cast<int64_t>(rows.size());
-    xs.resize(static_cast<size_t>(n * E));
-    for (int64_t i = 0; i < n; ++i) std::copy_n(x + (rows[i] / K) * E, E, &xs[i * E]);
-    const uint8_t* sub_one = nullptr;
-    if (project.one != nullptr) {
-      xs_one.resize(static_cast<size_t>(n));
-      for (int64_t i = 0; i < n; ++i) xs_one[static_cast<size_t>(i)] = project.one[rows[i] / K];
-      sub_one = xs_one.data();
-    }
-    const LoraIndex* const* sub_lora = nullptr;
-    if (project.row_lora != nullptr) {
-      xs_lora.resize(static_cast<size_t>(n));
-      for (int64_t i = 0; i < n; ++i)
-        xs_lora[static_cast<size_t>(i)] = project.row_lora[rows[i] / K];
-      sub_lora = xs_lora.data();
-    }
-    const Projector expert = project.rows(sub_one, sub_lora);
-    g.resize(static_cast<size_t>(n * F));
-    u.resize(g.size());
-    act.resize(g.size());
-    y.resize(static_cast<size_t>(n * E));
-    expert(w.expert_gate[e], xs.data(), n, g.data());
-    expert(w.expert_up[e], xs.data(), n, u.data());
-    swiglu(g.data(), u.data(), act.data(), static_cast<int>(n * F));
-    expert(w.expert_down[e], act.data(), n, y.data());
-    for (int64_t i = 0; i < n; ++i)
-      for (int c = 0; c < E; ++c) slots[rows[i] * E + c] = y[i * E + c] * weight[rows[i]];
-  }
-  for (int64_t t = 0; t < T; ++t)
-    for (int c = 0; c < E; ++c) {
-      float s = slots[(t * K) * E + c];
-      for (int k = 1; k < K; ++k) s += slots[(t * K + k) * E + c];
-      out[t * E + c] = s;
-    }
-}
-
-}  // namespace
 
 void Context::forward(std::span<const BatchEntry> batch, const std::vector<KvCache::Cell>& cells,
                       float* logits, float* hidden) {
@@ -274,21 +68,11 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<KvCac
   if (mw.embd_scale != 0)
     for (float& v : x) v *= mw.embd_scale;
 
-  // RoPE angles per token (T×D/2): global layers', and local layers' with their own base.
-  const bool any_local = hp.n_layer_swa() > 0;
-  std::vector<float> cos(static_cast<size_t>(T * D / 2)), sin(cos.size());
-  std::vector<float> cos_local(any_local ? cos.size() : 0), sin_local(cos_local.size());
-  for (int64_t t = 0; t < T; ++t) {
-    rope_angles(batch[t].pos, D, hp.rope_base, mw.rope_freqs, &cos[t * D / 2], &sin[t * D / 2],
-                hp.rope_freq_scale);
-    if (any_local)
-      rope_angles(batch[t].pos, D, hp.rope_base_swa, {}, &cos_local[t * D / 2],
-                  &sin_local[t * D / 2]);
-  }
-
-  // Per sequence in the batch: the highest position, which bounds what attention reads.
-  std::map<int, int> seq_max_pos;
-  for (const BatchEntry& e : batch) seq_max_pos[e.seq_id] = std::max(seq_max_pos[e.seq_id], e.pos);
+  // RoPE angles, and the cells each token's attention reads (forward_batch.h).
+  const BatchPlan plan = plan_batch(batch, hp, mw, kv_);
+  const auto& seq_cells = plan.seq_cells;
+  const auto& token_lo = plan.token_lo;
+  const auto& token_hi = plan.token_hi;
 
   std::span<float> h = reused_buffer<float, BufferSlot::forward_h>(x.size());
   std::span<float> q = reused_buffer<float, BufferSlot::forward_q>(static_cast<size_t>(T * Q));
@@ -297,32 +81,6 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<KvCac
   std::span<float> att = reused_buffer<float, BufferSlot::forward_att>(q.size());
   std::span<float> proj = reused_buffer<float, BufferSlot::forward_proj>(x.size());
 
-  // Per sequence and kind of layer (global, local): the cells attention reads (positions ≤ the
-  // batch's highest), the same for every layer of the kind; per token, the run [lo, hi) of that
-  // list it sees: every earlier position in a global layer, those within the window in a local
-  // one. Attention reads them in place.
-  struct SeqCells {
-    std::vector<int> cells, pos;
-  };
-  std::map<int, SeqCells> seq_cells[2];
-  std::vector<int> token_lo[2], token_hi[2];
-  for (int local = 0; local < (any_local ? 2 : 1); ++local) {
-    for (const auto& [seq, max_pos] : seq_max_pos) {
-      SeqCells& s = seq_cells[local][seq];
-      kv_.sequence_cells(seq, max_pos, local != 0, s.cells, s.pos);
-    }
-    token_lo[local].resize(static_cast<size_t>(T));
-    token_hi[local].resize(static_cast<size_t>(T));
-    for (int64_t t = 0; t < T; ++t) {
-      const SeqCells& s = seq_cells[local].at(batch[t].seq_id);
-      const int p = batch[t].pos;
-      const auto end = std::upper_bound(s.pos.begin(), s.pos.end(), p);
-      const auto begin =
-          local ? std::lower_bound(s.pos.begin(), end, p - hp.n_swa + 1) : s.pos.begin();
-      token_lo[local][static_cast<size_t>(t)] = static_cast<int>(begin - s.pos.begin());
-      token_hi[local][static_cast<size_t>(t)] = static_cast<int>(end - s.pos.begin());
-    }
-  }
   const int n_rep = H / Hkv;
   const KvType kv_type = kv_.type();
 
@@ -349,12 +107,23 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<KvCac
                      [](const AttnItem& a, const AttnItem& b) { return a.tokens.back() > b.tokens.back(); });
   }
 
+  // GPU layers (gpu_layers.h): the pass's shared data goes to the device once; each range of
+  // consecutive GPU layers then runs there, x crossing once each way.
+  const GpuLayers::Pass gpu_pass{batch, cells, plan, lora_, row_lora, logits, hidden};
+  if (gpu_) gpu_->begin(gpu_pass, kv_.local_capacity());
+
   const bool gelu_table = o.arithmetic == kernels::Arithmetic::quantized_activations;
   for (int il = 0; il < hp.n_layer; ++il) {
+    if (gpu_ && gpu_->on_gpu(il)) {
+      const int end = gpu_->range_end(il);
+      gpu_->run(il, end, gpu_pass, x.data());
+      il = end - 1;
+      continue;
+    }
     const LayerWeights& w = mw.layers[static_cast<size_t>(il)];
     const int local = hp.sliding(il) ? 1 : 0;
-    const float* cs = local ? cos_local.data() : cos.data();
-    const float* sn = local ? sin_local.data() : sin.data();
+    const float* cs = local ? plan.cos_local.data() : plan.cos.data();
+    const float* sn = local ? plan.sin_local.data() : plan.sin.data();
 
     // Attention block.
     for (int64_t t = 0; t < T; ++t)
@@ -446,6 +215,8 @@ void Context::forward(std::span<const BatchEntry> batch, const std::vector<KvCac
         rmsnorm(&proj[t * E], w.ffn_post_norm.data(), &proj[t * E], E, hp.rms_eps);
     for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
   }
+
+  if (gpu_ && gpu_->output_on_gpu()) return;  // the last range wrote logits and hidden rows
 
   // Hidden states (embeddings): every row after the output norm.
   if (hidden != nullptr)

@@ -36,19 +36,27 @@ KvType kv_type_from_name(std::string_view name, std::string_view what) {
 }
 
 KvCache::KvCache(int n_layer, int n_kv_dim, int n_cells, KvType type,
-                 std::vector<uint8_t> local_layers, int window, int n_seq_max)
+                 std::vector<uint8_t> local_layers, int window, int n_seq_max,
+                 std::vector<uint8_t> elsewhere)
     : n_kv_dim_(n_kv_dim), n_cells_(n_cells), type_(type), window_(window) {
   slot_.resize(static_cast<size_t>(n_layer));
+  local_.resize(static_cast<size_t>(n_layer));
   for (int il = 0; il < n_layer; ++il) {
-    const bool local = window > 0 && static_cast<size_t>(il) < local_layers.size() &&
-                       local_layers[static_cast<size_t>(il)] != 0;
-    slot_[static_cast<size_t>(il)] = local ? -(n_local_layers_++) - 1 : n_global_layers_++;
+    const auto i = static_cast<size_t>(il);
+    const bool local = window > 0 && i < local_layers.size() && local_layers[i] != 0;
+    local_[i] = local ? 1 : 0;
+    any_local_ = any_local_ || local;
+    if (i < elsewhere.size() && elsewhere[i] != 0) {
+      slot_[i] = kElsewhere;
+      continue;
+    }
+    slot_[i] = local ? -(n_local_layers_++) - 1 : n_global_layers_++;
   }
   HEARTH_ASSERT(type != KvType::q8_0 || n_kv_dim % 32 == 0,
                 "KvCache: a Q8_0 cache needs rows of whole 32-value blocks");
   row_bytes_ = kv_row_bytes(type, n_kv_dim);
   global_bytes_ = static_cast<size_t>(n_global_layers_) * n_cells * row_bytes_;
-  if (n_local_layers_ > 0)
+  if (any_local_)
     local_capacity_ = static_cast<int>(std::min<int64_t>(
         n_cells, int64_t{std::max(1, n_seq_max)} * window + kLocalBatchCells));
   const size_t n = global_bytes_ + static_cast<size_t>(local_capacity_) * n_local_layers_ * row_bytes_;
@@ -100,7 +108,7 @@ KvCache::Cell KvCache::claim(int seq, int pos) {
     e.cell = free_.back();
     free_.pop_back();
   }
-  if (e.local < 0 && n_local_layers_ > 0) {
+  if (e.local < 0 && any_local_) {
     if (local_free_.empty()) grow_local();
     e.local = local_free_.back();
     local_free_.pop_back();
@@ -153,7 +161,7 @@ int KvCache::n_past(int seq) const {
 }
 
 void KvCache::prune(int seq) {
-  if (n_local_layers_ == 0) return;
+  if (!any_local_) return;
   auto it = seqs_.find(seq);
   if (it == seqs_.end() || it->second.cells.empty()) return;
   Sequence& s = it->second;
@@ -170,7 +178,7 @@ void KvCache::prune(int seq) {
 }
 
 bool KvCache::window_intact(int seq, int pos) const {
-  if (n_local_layers_ == 0) return true;
+  if (!any_local_) return true;
   auto it = seqs_.find(seq);
   if (it == seqs_.end()) return true;
   const int floor = it->second.floor;
@@ -178,6 +186,7 @@ bool KvCache::window_intact(int seq, int pos) const {
 }
 
 void KvCache::store(int layer, Cell cell, const float* k, const float* v) {
+  HEARTH_ASSERT(stored(layer), "KvCache::store into a layer kept elsewhere");
   const bool local = is_local(layer);
   const int c = local ? cell.local : cell.global;
   HEARTH_ASSERT(c >= 0, "KvCache::store without a cell for the layer");

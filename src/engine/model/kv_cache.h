@@ -16,6 +16,9 @@
 // starts with n_seq_max·W + kLocalBatchCells cells (capped at n_cells) and grows when a larger
 // batch needs more; it never holds more cells than there are tokens. A position whose window
 // has been dropped cannot be decoded again (window_intact()).
+//
+// Layers kept elsewhere (their rows live in a GPU's memory, gpu_layers.h) take part in the cell
+// bookkeeping as any layer of their kind, but have no storage here: memory is not spent twice.
 #pragma once
 
 #include <cstddef>
@@ -51,14 +54,16 @@ class KvCache {
   };
 
   // local_layers: per layer, 1 for a local layer (empty: every layer is global); window: W.
+  // elsewhere: per layer, 1 for a layer whose rows are kept outside this cache (empty: none).
   KvCache(int n_layer, int n_kv_dim, int n_cells, KvType type,
-          std::vector<uint8_t> local_layers = {}, int window = 0, int n_seq_max = 1);
+          std::vector<uint8_t> local_layers = {}, int window = 0, int n_seq_max = 1,
+          std::vector<uint8_t> elsewhere = {});
 
   int n_cells() const { return n_cells_; }
   int n_used() const { return n_cells_ - static_cast<int>(free_.size()); }
   int n_free() const { return static_cast<int>(free_.size()); }
   KvType type() const { return type_; }
-  bool has_local_layers() const { return n_local_layers_ > 0; }
+  bool has_local_layers() const { return any_local_; }
   // Local cells: in use, and allocated.
   int n_local_used() const { return local_capacity_ - static_cast<int>(local_free_.size()); }
   int local_capacity() const { return local_capacity_; }
@@ -85,6 +90,12 @@ class KvCache {
   // (always true without local layers).
   bool window_intact(int seq, int pos) const;
 
+  // Whether the layer's rows are stored here (not kept elsewhere).
+  bool stored(int layer) const { return slot_[static_cast<size_t>(layer)] != kElsewhere; }
+  // Whether the layer is a local (sliding-window) one, stored here or not.
+  bool local_layer(int layer) const { return local_[static_cast<size_t>(layer)] != 0; }
+
+  // Writes a token's K and V rows of a stored layer.
   void store(int layer, Cell cell, const float* k, const float* v);
 
   // The cells of `seq` holding positions ≤ max_pos, in position order, and those positions:
@@ -110,6 +121,7 @@ class KvCache {
     int floor = 0;               // positions below it have left the local layers' window
   };
 
+  static constexpr int kElsewhere = -(1 << 30);  // slot of a layer kept elsewhere
   bool is_local(int layer) const { return slot_[static_cast<size_t>(layer)] < 0; }
   // Byte offset of a row. Global layers: layer-major (slot × n_cells + cell); local layers:
   // cell-major (cell × n_local_layers + slot), so the local pool grows by appending cells.
@@ -122,10 +134,13 @@ class KvCache {
   int n_cells_;
   KvType type_;
   int window_;
-  // Per layer: its index among the global layers (>= 0), or -(index among the local ones) - 1.
+  // Per stored layer: its index among the stored global layers (>= 0), or -(index among the
+  // stored local ones) - 1; kElsewhere for a layer kept elsewhere.
   std::vector<int> slot_;
-  int n_global_layers_ = 0;
-  int n_local_layers_ = 0;
+  std::vector<uint8_t> local_;  // per layer, 1 for a local layer
+  int n_global_layers_ = 0;     // stored global layers
+  int n_local_layers_ = 0;      // stored local layers (the local pool's rows per cell)
+  bool any_local_ = false;      // whether any layer is local: local cells are handed out
   size_t row_bytes_ = 0;     // bytes of one row of n_kv_dim values
   size_t global_bytes_ = 0;  // where the local pool starts in the storage vectors
   int local_capacity_ = 0;

@@ -139,6 +139,9 @@ void run_conformance(const ConformanceRun& run) {
   std::string label = run.model.filename().string();
   for (const AppliedLora& a : run.adapters) label += " + " + a.adapter->name;
   label += " " + mode_name(m) + " " + batching_name(m.batching) + " vs " + ref.file;
+  if (run.gpu_layers != 0)
+    label += run.gpu_layers < 0 ? " (GPU: all layers)"
+                                : " (GPU: last " + std::to_string(run.gpu_layers) + " layers)";
   Checker check(label, tol);
   for (const RefCase& c : ref.cases)
     ASSERT_EQ(model->tokenizer().encode(c.prompt, true, false),
@@ -152,12 +155,15 @@ void run_conformance(const ConformanceRun& run) {
   options.matmul = {m.fast ? kernels::active_kernel_set() : kernels::KernelSet::reference,
                     m.arithmetic, m.fast ? &pool : nullptr};
   options.adapters = run.adapters;
+  options.gpu_layers = run.gpu_layers;
 
   // The groups of cases decoded together.
   std::vector<std::vector<const RefCase*>> groups;
   switch (m.batching) {
     case Batching::one_batch:
-      for (const RefCase& c : ref.cases) groups.push_back({&c});
+      for (const RefCase& c : ref.cases)
+        if (run.max_cases == 0 || static_cast<int>(groups.size()) < run.max_cases)
+          groups.push_back({&c});
       break;
     case Batching::token_by_token:
       groups.push_back({&ref.cases.at(0)});

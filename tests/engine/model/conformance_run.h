@@ -42,6 +42,8 @@ struct ConformanceRun {
   std::string ref_stem;           // "llama-gqa-f32", "llama-gqa-f32.lora-r8", ...
   std::vector<AppliedLora> adapters;
   RunMode mode;
+  int gpu_layers = 0;  // ContextOptions::gpu_layers: the last N layers on the GPU (-1: all)
+  int max_cases = 0;   // check only the reference's first N prompts (0: all of them)
 };
 
 // Runs the check with gtest assertions, naming the model, mode, batching and reference file in
