@@ -25,6 +25,17 @@ if ! HEARTH_TEST_POSTGRES_URL=$(bash scripts/postgres.sh start "$pg_dir"); then
 fi
 export HEARTH_TEST_POSTGRES_URL
 
+# ctest starts the longest tests first when it knows their times (Testing/Temporary/
+# CTestCostData.txt, written by every run). A clean clone has none, and then a minute-long test
+# can start last and run alone on one core at the end: the recorded times (tests/ctest_costs.txt)
+# seed the file, and each run's own times replace them after. tests/ctest_costs.txt is that
+# file's format (name, runs, seconds; tests under a second left out, they start last anyway);
+# refresh it from a run's CTestCostData.txt when long tests are added.
+costs=build/release/Testing/Temporary/CTestCostData.txt
+if [ ! -f "$costs" ] && [ -f tests/ctest_costs.txt ]; then
+  mkdir -p "$(dirname "$costs")" && cp tests/ctest_costs.txt "$costs"
+fi
+
 log=$(mktemp)
 (cd build/release && ctest -j "$jobs" --timeout 600 --output-on-failure) 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
