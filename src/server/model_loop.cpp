@@ -49,6 +49,10 @@ int ModelLoop::effective_ctx(const Task& task) const {
   return n;
 }
 
+int ModelLoop::effective_gpu_layers(const Task& task) const {
+  return task.num_gpu >= 0 ? task.num_gpu : shared_.options.gpu_layers;
+}
+
 void ModelLoop::serve(std::unique_lock<std::mutex>& lock) {
   for (;;) {
     if (shared_.stopping) return;
@@ -83,8 +87,7 @@ void ModelLoop::serve(std::unique_lock<std::mutex>& lock) {
     evict = false;  // busy: make_room may only pick it again once idle
     if (active == 0 && !queue.empty()) {
       const int want = effective_ctx(queue.front());
-      const int gpu =
-          queue.front().num_gpu >= 0 ? queue.front().num_gpu : shared_.options.gpu_layers;
+      const int gpu = effective_gpu_layers(queue.front());
       if (!loaded || want > num_ctx || (runner_ && runner_path_ != path) || gpu != gpu_layers) {
         load(lock, want);
         continue;
@@ -108,8 +111,7 @@ void ModelLoop::load(std::unique_lock<std::mutex>& lock, int wanted_ctx) {
   const auto t0 = Clock::now();
   const std::string file = path;
   const std::string model_name = name;
-  const int gpu = queue.empty() || queue.front().num_gpu < 0 ? shared_.options.gpu_layers
-                                                             : queue.front().num_gpu;
+  const int gpu = queue.empty() ? shared_.options.gpu_layers : effective_gpu_layers(queue.front());
   const int n_par = shared_.options.num_parallel;
   lock.unlock();
   std::string error;

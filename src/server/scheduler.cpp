@@ -81,8 +81,8 @@ Scheduler::Scheduler(Options options, RunnerLoader loader) : impl_(std::make_uni
   if (options.memory_budget == 0) options.memory_budget = hardware::probe().ram_available;
   impl_->shared.options = options;
   if (!loader)
-    loader = [kv_type = options.kv_type, gpu_layers = options.gpu_layers](
-                 const std::string& path, const std::string& name, int threads, int max_batch) {
+    loader = [kv_type = options.kv_type](const std::string& path, const std::string& name,
+                                         int threads, int max_batch) {
       // A blob changed since its install (size or mtime) is refused before anything is read.
       store::check_blob_unchanged(path, name);
       generate::RunnerOptions o;
@@ -90,8 +90,7 @@ Scheduler::Scheduler(Options options, RunnerLoader loader) : impl_(std::make_uni
       o.kv_type = kv_type;
       o.batch_invariant = true;  // greedy output alone == batched (runner.h)
       o.prompt_cache = true;     // a user's next turn reuses its cached prefix (runner.h)
-      o.max_batch = max_batch;
-      o.gpu_layers = gpu_layers;
+      o.max_batch = max_batch;  // GPU layers: set by the loop before each reserve()
       return std::unique_ptr<generate::Runner>(generate::ModelRunner::load_weights(path, o));
     };
   impl_->shared.loader = std::move(loader);

@@ -123,6 +123,8 @@ class ModelLoop {
   void load(std::unique_lock<std::mutex>& lock, int wanted_ctx);
   void unload(std::unique_lock<std::mutex>& lock);
   int effective_ctx(const Task& task) const;
+  // The GPU layers a request asks for: its num_gpu, else Options::gpu_layers.
+  int effective_gpu_layers(const Task& task) const;
   void admit(std::unique_lock<std::mutex>& lock);
   void start_generation(Task&& task, int slot);
   void run_embedding(Task&& task, int slot);
